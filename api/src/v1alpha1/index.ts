@@ -1,0 +1,19 @@
+// Every kind of the vmplane.io/v1alpha1 API, in the order the CRDs are listed.
+import type { KindDefinition } from '../kind.ts';
+import { clusterVirtualMachineImage, virtualMachineImage } from './images.ts';
+import { virtualMachinePolicy, virtualMachinePolicyException } from './policy.ts';
+import { storageProfile } from './storageprofile.ts';
+import { virtualMachine } from './virtualmachine.ts';
+import { virtualMachineClass } from './virtualmachineclass.ts';
+import { virtualMachineDisk } from './virtualmachinedisk.ts';
+
+export const kinds: readonly KindDefinition[] = [
+  virtualMachine,
+  virtualMachineClass,
+  virtualMachineImage,
+  clusterVirtualMachineImage,
+  virtualMachineDisk,
+  storageProfile,
+  virtualMachinePolicy,
+  virtualMachinePolicyException,
+];

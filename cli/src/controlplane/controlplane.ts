@@ -1,0 +1,282 @@
+// A real etcd + kube-apiserver on free loopback ports, with generated certificates, RBAC on and
+// an admin client certificate, the way envtest starts them. Used by the tests' global setup and
+// by the sandbox. stop() ends both processes and removes every file it made.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { createCertificateAuthority, generateRsaKey, issueCertificate, type KeyPair } from '../../../webhooks/src/pki.ts';
+import type { Binaries } from './binaries.ts';
+
+export interface ControlPlaneOptions {
+  binaries: Binaries;
+  /** Where to write the admin kubeconfig; defaults to a file in the temporary folder. */
+  kubeconfigPath?: string;
+  /** Prefix of the temporary folder (under the OS temp dir). */
+  tempPrefix?: string;
+  log?: (line: string) => void;
+  /** Extra environment for the child processes (the test runner tags them with a run id). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ControlPlaneEndpoints {
+  server: string;
+  kubeconfigPath: string;
+  caPem: string;
+  admin: KeyPair;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `setpriv --pdeathsig` makes the kernel kill the child if this process dies, even by SIGKILL. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+export function kubeconfigYaml(server: string, caPem: string, user: KeyPair, name = 'vmplane'): string {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+    users: [{ name: `${name}-admin`, user: { 'client-certificate-data': b64(user.certPem), 'client-key-data': b64(user.keyPem) } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
+    'current-context': name,
+  });
+}
+
+export function apiServerArgs(p: {
+  etcdUrl: string;
+  port: number;
+  dir: string;
+}): string[] {
+  const f = (n: string): string => join(p.dir, n);
+  return [
+    `--etcd-servers=${p.etcdUrl}`,
+    `--secure-port=${p.port}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--cert-dir=${f('apiserver-certs')}`,
+    `--tls-cert-file=${f('apiserver.crt')}`,
+    `--tls-private-key-file=${f('apiserver.key')}`,
+    `--client-ca-file=${f('ca.crt')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    `--service-account-issuer=https://127.0.0.1:${p.port}/`,
+    `--service-account-key-file=${f('sa.pub')}`,
+    `--service-account-signing-key-file=${f('sa.key')}`,
+  ];
+}
+
+export class ControlPlane {
+  private readonly opts: ControlPlaneOptions;
+  private readonly log: (line: string) => void;
+  private dir = '';
+  private etcd?: ChildProcess;
+  private apiserver?: ChildProcess;
+  private exitHook?: () => void;
+  endpoints?: ControlPlaneEndpoints;
+  private apiserverArgs: string[] = [];
+
+  constructor(opts: ControlPlaneOptions) {
+    this.opts = opts;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** The temporary folder (certificates, etcd data, logs). */
+  get tempDir(): string {
+    return this.dir;
+  }
+
+  /** Pids of the processes it runs, for leak checks. */
+  get pids(): number[] {
+    return [this.etcd?.pid, this.apiserver?.pid].filter((p): p is number => typeof p === 'number');
+  }
+
+  async start(): Promise<ControlPlaneEndpoints> {
+    this.dir = mkdtempSync(join(tmpdir(), this.opts.tempPrefix ?? 'vmplane-cp-'));
+    // A last resort if the owner exits without calling stop(): never leave processes behind.
+    this.exitHook = () => this.killNow();
+    process.once('exit', this.exitHook);
+    try {
+      return await this.startIn(this.dir);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  private async startIn(dir: string): Promise<ControlPlaneEndpoints> {
+    const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
+    const serving = issueCertificate(ca, {
+      commonName: 'kube-apiserver',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      usages: ['server'],
+      validityDays: 365,
+    });
+    const admin = issueCertificate(ca, {
+      commonName: 'vmplane-admin',
+      organization: ['system:masters'],
+      usages: ['client'],
+      validityDays: 365,
+    });
+    const sa = generateRsaKey();
+    const files: Record<string, string> = {
+      'ca.crt': ca.certPem,
+      'apiserver.crt': serving.certPem,
+      'apiserver.key': serving.keyPem,
+      'sa.key': sa.privateKeyPem,
+      'sa.pub': sa.publicKeyPem,
+    };
+    for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c, { mode: 0o600 });
+
+    const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    this.etcd = this.spawnLogged('etcd', this.opts.binaries.etcd, [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    await this.waitFor('etcd', () => httpGetOk(`${etcdUrl}/health`), 30_000, this.etcd);
+
+    this.apiserverArgs = apiServerArgs({ etcdUrl, port: apiPort, dir });
+    this.apiserver = this.spawnLogged('kube-apiserver', this.opts.binaries.kubeApiserver, this.apiserverArgs);
+    const server = `https://127.0.0.1:${apiPort}`;
+    await this.waitFor('kube-apiserver', () => httpsGetOk(`${server}/readyz`, ca.certPem, admin), 90_000, this.apiserver);
+
+    const kubeconfigPath = this.opts.kubeconfigPath ?? join(dir, 'kubeconfig');
+    mkdirSync(dirname(kubeconfigPath), { recursive: true });
+    writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin), { mode: 0o600 });
+    this.endpoints = { server, kubeconfigPath, caPem: ca.certPem, admin };
+    this.log(`kube-apiserver ready at ${server}`);
+    return this.endpoints;
+  }
+
+  /** Stops kube-apiserver and starts it again on the same port and store (for resilience tests). */
+  async restartApiServer(): Promise<void> {
+    if (!this.apiserver || !this.endpoints) throw new Error('control plane is not running');
+    await terminate(this.apiserver);
+    this.apiserver = this.spawnLogged('kube-apiserver', this.opts.binaries.kubeApiserver, this.apiserverArgs);
+    const { server, caPem, admin } = this.endpoints;
+    await this.waitFor('kube-apiserver', () => httpsGetOk(`${server}/readyz`, caPem, admin), 90_000, this.apiserver);
+  }
+
+  private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
+    const logFile = join(this.dir, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env } });
+    closeSync(fd);
+    child.on('error', (e) => this.log(`${name}: ${e.message}`));
+    return child;
+  }
+
+  private async waitFor(name: string, probe: () => Promise<boolean>, timeoutMs: number, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before becoming ready:\n${this.logTail(name)}`);
+      }
+      if (await probe().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${name} not ready after ${timeoutMs / 1000} s:\n${this.logTail(name)}`);
+  }
+
+  private logTail(name: string): string {
+    try {
+      return readFileSync(join(this.dir, `${name}.log`), 'utf8').split('\n').slice(-20).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  private killNow(): void {
+    for (const c of [this.apiserver, this.etcd]) {
+      if (c?.pid && c.exitCode === null && c.signalCode === null) {
+        try {
+          process.kill(c.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitHook) process.removeListener('exit', this.exitHook);
+    if (this.apiserver) await terminate(this.apiserver);
+    if (this.etcd) await terminate(this.etcd);
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    // Files the owner asked for outside the temp folder go too.
+    if (this.opts.kubeconfigPath) rmSync(this.opts.kubeconfigPath, { force: true });
+  }
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+function httpGetOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function httpsGetOk(url: string, caPem: string, client: KeyPair): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { ca: caPem, cert: client.certPem, key: client.keyPem, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** True when a pid is alive (for leak checks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie is dead for our purposes.
+  const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' });
+  return !stat.stdout.trim().startsWith('Z') && stat.stdout.trim() !== '';
+}

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { ApiextensionsV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { kinds } from '../../api/src/v1alpha1/index.ts';
+import { loadManifestDir } from '../../cli/src/manifests.ts';
+import { applyManifests, describeObject } from '../../cli/src/kube.ts';
+import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
+
+describe('CRDs in a real kube-apiserver', () => {
+  it('are all installed and Established', async () => {
+    const ext = kubeConfig().makeApiClient(ApiextensionsV1Api);
+    const list = await ext.listCustomResourceDefinition({ labelSelector: 'app.kubernetes.io/part-of=vmplane' });
+    const established = list.items
+      .filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'))
+      .map((c) => c.spec.names.kind)
+      .sort();
+    expect(established).toEqual(kinds.map((k) => k.kind).sort());
+  });
+
+  it('give kubectl explain the field descriptions', async () => {
+    const explain = async (path: string): Promise<string> => {
+      const r = await kubectl(['explain', path]);
+      expect(r.stderr).toBe('');
+      return r.stdout.replace(/\s+/g, ' ');
+    };
+    const className = await explain('vm.spec.className');
+    expect(className).toContain('FIELD: className <string>');
+    expect(className).toContain('The VirtualMachineClass that sizes the VM (kubectl get vmclass).');
+    expect(await explain('vmdisk.spec.accessModes')).toContain('When omitted, taken from the StorageProfile of the storage class');
+    expect(await explain('virtualmachineclass')).toContain('A VirtualMachineClass is a size of virtual machine');
+    expect(await explain('vmpolicy.spec.validationActions')).toContain('Deny and Warn cannot be combined');
+  });
+
+  const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
+
+  it('accept every example in examples/', async () => {
+    expect(examples.length).toBeGreaterThan(10);
+    await applyManifests(kubeConfig(), examples.map((e) => e.object));
+    for (const e of examples) {
+      const ns = e.object.metadata.namespace ? ['-n', e.object.metadata.namespace] : [];
+      const group = e.object.apiVersion.includes('/') ? `.${e.object.apiVersion.split('/')[0]}` : '';
+      const got = await kubectl(['get', `${e.object.kind.toLowerCase()}${group}`, e.object.metadata.name, ...ns, '-o', 'name']);
+      expect(got.stderr, describeObject(e.object)).toBe('');
+    }
+  });
+
+  it('print CLASS, IMAGE, POWER, STATUS, IP, NODE and AGE in kubectl get vm', async () => {
+    const r = await kubectl(['get', 'vm', '-n', 'demo']);
+    const table = parseTable(r.stdout);
+    expect(table.header).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
+    expect(table.rows.map((row) => [row.NAME, row.CLASS, row.IMAGE, row.POWER])).toEqual([
+      ['db-1', 'guaranteed-medium', '', 'PoweredOff'],
+      ['web-1', 'best-effort-small', 'ubuntu-24.04', 'PoweredOn'],
+    ]);
+  });
+
+  it('list every vmplane kind under kubectl get vmplane', async () => {
+    const r = await kubectl(['get', 'vmplane', '-A', '-o', 'name']);
+    expect(r.code).toBe(0);
+    const kindsSeen = new Set(r.stdout.trim().split('\n').map((l) => l.split('/')[0]));
+    for (const k of kinds) {
+      expect(kindsSeen, k.kind).toContain(`${k.singular}.vmplane.io`);
+    }
+  });
+});

@@ -1,0 +1,43 @@
+// One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed.
+// Integration tests reach it through inject('kubeconfig'); each isolates itself in a namespace.
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
+import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
+import { installCrds, kubeConfigFrom } from '../../cli/src/kube.ts';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    kubectl: string;
+    apiServer: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (l: string): void => console.log(`[control plane] ${l}`);
+  const binaries = await ensureBinaries(log);
+  const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
+  const cp = new ControlPlane({
+    binaries,
+    tempPrefix: `vmplane-test-${runId}-`,
+    env: { VMPLANE_RUN_ID: runId },
+    log,
+  });
+  const started = Date.now();
+  const ep = await cp.start();
+  try {
+    const crds = await installCrds(kubeConfigFrom(ep.kubeconfigPath), join(REPO_ROOT, 'charts/vmplane/crds'));
+    log(`${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    await cp.stop();
+    throw e;
+  }
+  project.provide('kubeconfig', ep.kubeconfigPath);
+  project.provide('kubectl', binaries.kubectl);
+  project.provide('apiServer', ep.server);
+  return async () => {
+    await cp.stop();
+  };
+}
