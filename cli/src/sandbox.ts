@@ -1,0 +1,138 @@
+// `npm start`: a local vmplane with no cluster needed. A real etcd and kube-apiserver, the vmplane
+// CRDs, the examples applied; a kubeconfig at a stable path in the repository. SIGINT/SIGTERM
+// stops everything it started.
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { ensureBinaries, KUBERNETES_VERSION } from './controlplane/binaries.ts';
+import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
+import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
+import { loadManifestDir } from './manifests.ts';
+
+export interface SandboxOptions {
+  /** Where the kubeconfig and the run record go; `.vmplane` in the repository by default. */
+  stateDir?: string;
+  examples?: boolean;
+  log?: (line: string) => void;
+}
+
+interface RunRecord {
+  pid: number;
+  children: number[];
+  tempDir: string;
+}
+
+export function stateDirFrom(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.VMPLANE_STATE_DIR ?? join(REPO_ROOT, '.vmplane'));
+}
+
+/** Lines that tell a newcomer what to try, with paths as they would type them. */
+export function tryLines(kubeconfig: string, kubectlDir: string, cwd = process.cwd()): string[] {
+  const rel = (p: string): string => {
+    const r = relative(cwd, p);
+    return r.startsWith('..') ? p : r;
+  };
+  return [
+    'try:',
+    `  export KUBECONFIG=${rel(kubeconfig)} PATH=${rel(kubectlDir)}:$PATH`,
+    '  kubectl get vmplane -A                 # every vmplane object',
+    '  kubectl get vm -n demo                 # VMs with class, image, power state',
+    '  kubectl explain vm.spec.className      # every field is documented',
+    '  kubectl get vmclass                    # sizes on offer',
+    '  kubectl apply -f examples/50-vms.yaml  # re-apply an example after editing it',
+  ];
+}
+
+/**
+ * A previous sandbox killed hard (kill -9 of the whole tree) can leave its record behind; its
+ * processes die with it (setpriv --pdeathsig), but be sure and clean up what is left.
+ */
+function cleanStale(stateDir: string, log: (l: string) => void): void {
+  const recordFile = join(stateDir, 'sandbox.json');
+  if (!existsSync(recordFile)) return;
+  let rec: RunRecord | undefined;
+  try {
+    rec = JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord;
+  } catch {
+    rec = undefined;
+  }
+  if (rec && isAlive(rec.pid) && rec.pid !== process.pid) {
+    throw new Error(`another sandbox (pid ${rec.pid}) is running with state in ${stateDir}; stop it first (Ctrl-C in its terminal)`);
+  }
+  if (rec) {
+    for (const pid of rec.children) {
+      if (isAlive(pid)) {
+        log(`stopping process ${pid} left by an earlier sandbox`);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    if (rec.tempDir) rmSync(rec.tempDir, { recursive: true, force: true });
+  }
+  rmSync(recordFile, { force: true });
+}
+
+export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
+  const started = Date.now();
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const stateDir = opts.stateDir ?? stateDirFrom();
+  mkdirSync(stateDir, { recursive: true });
+  cleanStale(stateDir, log);
+
+  log('vmplane sandbox: starting');
+  const binaries = await ensureBinaries((l) => log(l));
+  const binDir = join(stateDir, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  const kubectlLink = join(binDir, 'kubectl');
+  rmSync(kubectlLink, { force: true });
+  symlinkSync(binaries.kubectl, kubectlLink);
+
+  const kubeconfigPath = join(stateDir, 'kubeconfig');
+  const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string): Promise<void> => {
+    if (!stopping) {
+      log(`\n${why}: stopping the sandbox`);
+      stopping = cp.stop().then(() => {
+        rmSync(join(stateDir, 'sandbox.json'), { force: true });
+        log('sandbox stopped');
+      });
+    }
+    return stopping;
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void stop(sig).then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    log(`starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`);
+    const ep = await cp.start();
+    const record: RunRecord = { pid: process.pid, children: cp.pids, tempDir: cp.tempDir };
+    writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
+    const kc = kubeConfigFrom(ep.kubeconfigPath);
+    const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+    log(`installed ${crds.length} vmplane CRDs`);
+    if (opts.examples ?? true) {
+      const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
+      await applyManifests(kc, examples.map((e) => e.object));
+      log(`applied ${examples.length} objects from examples/`);
+    }
+    log('');
+    log(`kubeconfig: ${kubeconfigPath}`);
+    log(`API server: ${ep.server}`);
+    for (const l of tryLines(kubeconfigPath, binDir)) log(l);
+    log('');
+    log(`vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`);
+  } catch (e) {
+    await stop('start-up failed');
+    throw e;
+  }
+  // Keep running until a signal arrives.
+  await new Promise<never>(() => {});
+}
