@@ -6,6 +6,8 @@ import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, KUBERNETES_VERSION } from './controlplane/binaries.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
+import pino from 'pino';
+import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
 import { loadManifestDir } from './manifests.ts';
 
@@ -92,11 +94,12 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
 
   const kubeconfigPath = join(stateDir, 'kubeconfig');
   const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
+  let webhooks: RunningWebhooks | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     if (!stopping) {
       log(`\n${why}: stopping the sandbox`);
-      stopping = cp.stop().then(() => {
+      stopping = (webhooks ? webhooks.stop() : Promise.resolve()).then(() => cp.stop()).then(() => {
         rmSync(join(stateDir, 'sandbox.json'), { force: true });
         log('sandbox stopped');
       });
@@ -118,6 +121,14 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
     log(`installed ${crds.length} vmplane CRDs`);
+    const webhookLog = join(stateDir, 'webhooks.log');
+    webhooks = await startWebhooks({
+      kc,
+      namespace: 'vmplane-system',
+      register: { endpoint: 'self' },
+      logger: pino({ name: 'vmplane-webhooks' }, pino.destination({ dest: webhookLog, sync: false, mkdir: true })),
+    });
+    log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(kc, examples.map((e) => e.object));

@@ -34,7 +34,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.opts = { resyncMs: 5 * 60_000, backoffMinMs: 200, backoffMaxMs: 10_000, ...opts };
     this.rest = new KubeRest(kc);
     const list = async (): Promise<KubernetesListObject<T>> => (await this.rest.request<KubernetesListObject<T>>('GET', opts.path)).body;
-    this.informer = makeInformer<T>(kc, opts.path, list);
+    this.informer = makeInformer<T>(kc, opts.path, list) as Informer<T> & ObjectCache<T>;
     this.informer.on('error', (err) => this.onError(err));
   }
 
@@ -52,7 +52,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.healthy;
   }
 
-  list(): T[] {
+  list(): readonly T[] {
     return this.informer.list();
   }
 

@@ -106,7 +106,9 @@ describe('access and volume modes (CDI rules)', () => {
     const msg = u.ok ? '' : u.message;
     expect(msg).toContain('StorageClass "vendor" (provisioner block.csi.example.com) has no known access and volume modes');
     expect(msg).toContain('set spec.claimPropertySets on StorageProfile "vendor"');
-    expect(msg).toContain('kubectl patch storageprofile.vmplane.io vendor --type merge');
+    expect(msg).toContain(
+      `echo '{"apiVersion":"vmplane.io/v1alpha1","kind":"StorageProfile","metadata":{"name":"vendor"},"spec":{"claimPropertySets":[{"accessModes":["ReadWriteOnce"],"volumeMode":"Filesystem"}]}}' | kubectl apply -f -`,
+    );
     expect(msg).toContain('or set both spec.disks[0].accessModes and spec.disks[0].volumeMode on this disk');
   });
 

@@ -59,8 +59,15 @@ export function claimPropertySetsFor(sc: StorageClassInfo, profile: StorageProfi
 
 const sameModes = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((m) => b.includes(m));
 
-function patchExample(name: string): string {
-  return `kubectl patch storageprofile.vmplane.io ${name} --type merge -p '{"spec":{"claimPropertySets":[{"accessModes":["ReadWriteOnce"],"volumeMode":"Filesystem"}]}}'`;
+/** A command that works whether or not the profile exists yet (apply creates or updates). */
+function fixCommand(name: string): string {
+  const profile = {
+    apiVersion: 'vmplane.io/v1alpha1',
+    kind: 'StorageProfile',
+    metadata: { name },
+    spec: { claimPropertySets: [{ accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' }] },
+  };
+  return `echo '${JSON.stringify(profile)}' | kubectl apply -f -`;
 }
 
 /**
@@ -115,7 +122,7 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
   const unknown = (): Settled => ({
     ok: false,
     field: `${field}.${req.volumeMode ? 'accessModes' : 'volumeMode'}`,
-    message: `StorageClass "${sc.name}" (provisioner ${sc.provisioner}) has no known access and volume modes, so this disk could never be provisioned. Fix it once for every disk: set spec.claimPropertySets on StorageProfile "${sc.name}", for example ${patchExample(sc.name)}; or set both ${field}.accessModes and ${field}.volumeMode on this disk`,
+    message: `StorageClass "${sc.name}" (provisioner ${sc.provisioner}) has no known access and volume modes, so this disk could never be provisioned. Fix it once for every disk: set spec.claimPropertySets on StorageProfile "${sc.name}" to the modes the storage supports, for example ${fixCommand(sc.name)}; or set both ${field}.accessModes and ${field}.volumeMode on this disk`,
   });
   if (sets.length === 0) return unknown();
 

@@ -174,7 +174,9 @@ function checkImage(vm: VirtualMachine, old: VirtualMachine | undefined, l: Look
   if (!img || old) return; // immutable after creation (CRD rule); checked once
   const ns = vm.metadata.namespace ?? '';
   const kind = img.kind as ImageKind | undefined;
-  if (!kind || !findImage(l, kind, ns, img.name)) {
+  // Without a kind (the mutating webhook did not run), look where mutation would have looked.
+  const found = kind ? findImage(l, kind, ns, img.name) : (findImage(l, 'VirtualMachineImage', ns, img.name) ?? findImage(l, 'ClusterVirtualMachineImage', ns, img.name));
+  if (!found) {
     const where = kind === 'ClusterVirtualMachineImage' ? 'in the cluster library' : kind ? `in namespace "${ns}"` : `in namespace "${ns}" or the cluster library`;
     out.denials.push({
       field: 'spec.image.name',

@@ -1,0 +1,166 @@
+// Starting the webhooks: caches, certificates, the HTTPS server and (optionally) registration.
+// The sandbox and the tests call startWebhooks() in-process; in a cluster, `node webhooks/src/main.ts`
+// runs it as its own process with settings from the environment, and SIGTERM drains it.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { ClusterCache } from './cache.ts';
+import { DEFAULT_POLICY, FileCertSource, SecretCertManager, type CertPolicy, type CertSource } from './certs.ts';
+import { MUTATING_NAME, VALIDATING_NAME, webhookConfigurations, type Endpoint } from './registration.ts';
+import { WebhookServer } from './server.ts';
+
+export interface WebhookOptions {
+  kc: KubeConfig;
+  /** vmplane's namespace: the certificate Secret lives here and is never caught by the webhooks. */
+  namespace: string;
+  host?: string;
+  port?: number;
+  /** Self-managed certificates in a Secret (default), or files from cert-manager. */
+  certificates?: { mode: 'self'; secretName?: string; policy?: Partial<CertPolicy>; checkIntervalMs?: number } | { mode: 'files'; dir: string };
+  /** Register the webhook configurations (the sandbox: 'self', this server's URL), or leave that to the chart. */
+  register?: { endpoint: Endpoint | 'self'; failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; scope?: string } | false;
+  /** The DNS names the serving certificate covers (the Service names in a cluster). */
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  logger?: Logger;
+  cacheResyncMs?: number;
+}
+
+export interface RunningWebhooks {
+  port: number;
+  url: string;
+  server: WebhookServer;
+  cache: ClusterCache;
+  certs: CertSource;
+  configNames: { mutating: string; validating: string };
+  stop(): Promise<void>;
+}
+
+async function ensureNamespace(rest: KubeRest, name: string): Promise<void> {
+  try {
+    await rest.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+  }
+}
+
+export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks> {
+  const log = o.logger ?? pino({ name: 'vmplane-webhooks' });
+  const rest = new KubeRest(o.kc);
+  const suffix = o.register && o.register.scope ? `-${o.register.scope}` : '';
+  const configNames = { mutating: `${MUTATING_NAME}${suffix}`, validating: `${VALIDATING_NAME}${suffix}` };
+
+  const cache = new ClusterCache(o.kc, {
+    ...(o.cacheResyncMs ? { resyncMs: o.cacheResyncMs } : {}),
+    onError: (what, err, retry) => log.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'cache watch failed; restarting'),
+  });
+
+  let certs: CertSource;
+  const certMode = o.certificates ?? { mode: 'self' };
+  if (certMode.mode === 'files') {
+    certs = new FileCertSource(certMode.dir);
+  } else {
+    await ensureNamespace(rest, o.namespace);
+    certs = new SecretCertManager({
+      kc: o.kc,
+      namespace: o.namespace,
+      secretName: certMode.secretName ?? 'vmplane-webhook-tls',
+      policy: { ...DEFAULT_POLICY, ...certMode.policy, dnsNames: o.dnsNames ?? ['localhost'], ipAddresses: o.ipAddresses ?? ['127.0.0.1'] },
+      webhookConfigurations: [
+        { kind: 'MutatingWebhookConfiguration', name: configNames.mutating },
+        { kind: 'ValidatingWebhookConfiguration', name: configNames.validating },
+      ],
+      ...(certMode.checkIntervalMs ? { checkIntervalMs: certMode.checkIntervalMs } : {}),
+      log: (msg, fields) => log.info(fields ?? {}, msg),
+    });
+  }
+
+  let server: WebhookServer | undefined;
+  await certs.start((pair) => {
+    server?.setCertificate(pair.certPem, pair.keyPem);
+    log.info('serving certificate reloaded');
+  });
+  server = new WebhookServer({ lookups: cache, lookupsReady: () => cache.synced, tls: certs.current(), host: o.host ?? '127.0.0.1', port: o.port ?? 0, logger: log });
+  const port = await server.start();
+  await cache.start();
+  await cache.waitForSync();
+
+  if (o.register) {
+    const bundle = certs instanceof SecretCertManager ? certs.bundle() : '';
+    for (const cfg of webhookConfigurations({
+      endpoint: o.register.endpoint === 'self' ? { url: `https://${o.host ?? '127.0.0.1'}:${port}` } : o.register.endpoint,
+      caBundlePem: bundle,
+      ownNamespace: o.namespace,
+      ...(o.register.failurePolicy ? { failurePolicy: o.register.failurePolicy } : {}),
+      ...(o.register.timeoutSeconds ? { timeoutSeconds: o.register.timeoutSeconds } : {}),
+      ...(o.register.scope ? { scope: o.register.scope } : {}),
+    })) {
+      await rest.apply(cfg as never, { fieldManager: 'vmplane-webhooks' });
+    }
+  }
+  log.info({ port }, 'webhooks ready');
+
+  return {
+    port,
+    url: `https://${o.host ?? '127.0.0.1'}:${port}`,
+    server,
+    cache,
+    certs,
+    configNames,
+    async stop() {
+      await server?.stop();
+      certs.stop();
+      await cache.stop();
+      rest.close();
+    },
+  };
+}
+
+/** Removes the webhook configurations (the sandbox does this on exit, so nothing blocks the API). */
+export async function unregisterWebhooks(kc: KubeConfig, names: { mutating: string; validating: string }): Promise<void> {
+  const rest = new KubeRest(kc);
+  try {
+    for (const [kind, name] of [
+      ['mutatingwebhookconfigurations', names.mutating],
+      ['validatingwebhookconfigurations', names.validating],
+    ] as const) {
+      try {
+        await rest.request('DELETE', `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+  } finally {
+    rest.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const namespace = env.VMPLANE_NAMESPACE ?? 'vmplane-system';
+  const service = env.VMPLANE_SERVICE_NAME ?? 'vmplane-webhooks';
+  const running = await startWebhooks({
+    kc,
+    namespace,
+    host: env.VMPLANE_LISTEN_HOST ?? '0.0.0.0',
+    port: Number(env.VMPLANE_PORT ?? 8443),
+    certificates: env.VMPLANE_CERT_DIR ? { mode: 'files', dir: env.VMPLANE_CERT_DIR } : { mode: 'self' },
+    dnsNames: [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`],
+    ipAddresses: [],
+    register: false,
+  });
+  const stop = async (): Promise<void> => {
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}

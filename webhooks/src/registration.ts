@@ -1,0 +1,93 @@
+// The Mutating- and ValidatingWebhookConfigurations, built from one description. The sandbox
+// points them at the local server by URL; the chart at the Service. Settings follow Kubernetes'
+// webhook good practices: v1 reviews only, no side effects, small timeouts, fail closed for
+// validation, never catching kube-system or vmplane's own namespace.
+
+export const MUTATING_NAME = 'vmplane-mutating';
+export const VALIDATING_NAME = 'vmplane-validating';
+
+export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
+
+export interface RegistrationOptions {
+  endpoint: Endpoint;
+  caBundlePem: string;
+  /** vmplane's own namespace, never caught (nor kube-system). */
+  ownNamespace: string;
+  failurePolicy?: 'Fail' | 'Ignore';
+  timeoutSeconds?: number;
+  /** Name suffix and label scope, so tests sharing one API server do not catch each other. */
+  scope?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function clientConfig(endpoint: Endpoint, path: string, caBundlePem: string): Json {
+  const caBundle = Buffer.from(caBundlePem).toString('base64');
+  if ('url' in endpoint) return { url: `${endpoint.url.replace(/\/$/, '')}${path}`, caBundle };
+  return { service: { ...endpoint.service, path }, caBundle };
+}
+
+function rule(operations: string[], resources: string[], scope: '*' | 'Namespaced' | 'Cluster' = '*'): Json {
+  return { apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations, resources, scope };
+}
+
+/** Mutations and validations of a VM only matter when its spec or labels change. */
+const SPEC_OR_LABELS_CHANGED: Json = {
+  name: 'spec-or-labels-changed',
+  expression:
+    "request.operation != 'UPDATE' || object.spec != oldObject.spec || (has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})",
+};
+
+export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
+  const suffix = o.scope ? `-${o.scope}` : '';
+  const namespaceSelector: Json = {
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set(['kube-system', o.ownNamespace])] },
+      ...(o.scope ? [{ key: 'vmplane.io/webhook-scope', operator: 'In', values: [o.scope] }] : []),
+    ],
+  };
+  // Cluster-scoped objects (classes, cluster images) are not selected by namespace; scope them by label.
+  const objectSelector: Json = o.scope ? { matchLabels: { 'vmplane.io/webhook-scope': o.scope } } : {};
+  const common = (name: string, path: string, rules: Json[], extra: Json = {}): Json => ({
+    name: `${name}${o.scope ? `.${o.scope}` : ''}`,
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    matchPolicy: 'Equivalent',
+    timeoutSeconds: o.timeoutSeconds ?? 5,
+    failurePolicy: o.failurePolicy ?? 'Fail',
+    namespaceSelector,
+    objectSelector,
+    clientConfig: clientConfig(o.endpoint, path, o.caBundlePem),
+    rules,
+    ...extra,
+  });
+  const labels = { 'app.kubernetes.io/part-of': 'vmplane' };
+  const mutating: Json = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: `${MUTATING_NAME}${suffix}`, labels },
+    webhooks: [
+      common('vm.mutate.vmplane.io', '/mutate', [rule(['CREATE', 'UPDATE'], ['virtualmachines'])], {
+        reinvocationPolicy: 'IfNeeded',
+        matchConditions: [SPEC_OR_LABELS_CHANGED],
+      }),
+      common('disk.mutate.vmplane.io', '/mutate', [rule(['CREATE'], ['virtualmachinedisks'])], { reinvocationPolicy: 'IfNeeded' }),
+    ],
+  };
+  const validating: Json = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: `${VALIDATING_NAME}${suffix}`, labels },
+    webhooks: [
+      common('vm.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE', 'DELETE'], ['virtualmachines'])], {
+        matchConditions: [SPEC_OR_LABELS_CHANGED],
+      }),
+      common('disk.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinedisks'])]),
+      common('inuse.validate.vmplane.io', '/validate', [
+        rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'),
+        rule(['DELETE'], ['virtualmachineimages'], 'Namespaced'),
+      ]),
+    ],
+  };
+  return [mutating, validating];
+}

@@ -1,0 +1,195 @@
+// The HTTPS admission server: express behind Node's https server. Bad requests get a 400 with a
+// one-line reason; a handler that throws becomes a denial in the review, never a crash. Serving
+// certificates are swapped in place (setSecureContext) when they rotate. stop() drains.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import pino, { type Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { denied, review, reviewProblem, type AdmissionReview } from './admission.ts';
+import { handleMutation, handleValidation, type Handled } from './handlers.ts';
+import type { Lookups } from './lookups.ts';
+
+/** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
+export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;
+
+export interface WebhookServerOptions {
+  lookups: Lookups;
+  /** Whether the lookups are ready (caches synced); /readyz reports it. */
+  lookupsReady: () => boolean;
+  tls: { certPem: string; keyPem: string };
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+export class WebhookServer {
+  private readonly opts: WebhookServerOptions;
+  private readonly log: Logger;
+  readonly registry: Registry;
+  private readonly requests: Counter<'webhook' | 'kind' | 'operation' | 'outcome'>;
+  private readonly duration: Histogram<'webhook' | 'kind'>;
+  private server?: Server;
+  private draining = false;
+  private inFlight = 0;
+  private readonly sockets = new Set<Socket>();
+  private tlsLoaded = false;
+
+  constructor(opts: WebhookServerOptions) {
+    this.opts = opts;
+    this.log = opts.logger ?? pino({ name: 'vmplane-webhooks' });
+    this.registry = opts.registry ?? new Registry();
+    collectDefaultMetrics({ register: this.registry, prefix: 'vmplane_webhook_' });
+    this.requests = new Counter({
+      name: 'vmplane_admission_requests_total',
+      help: 'Admission requests by webhook, kind, operation and outcome (allowed, patched, warned, denied, ignored, bad_request, error).',
+      labelNames: ['webhook', 'kind', 'operation', 'outcome'],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'vmplane_admission_duration_seconds',
+      help: 'Time from receiving an admission request to answering it.',
+      labelNames: ['webhook', 'kind'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [this.registry],
+    });
+  }
+
+  get ready(): boolean {
+    return this.tlsLoaded && !this.draining && this.opts.lookupsReady();
+  }
+
+  app(): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.use((_req, res, next) => {
+      this.inFlight++;
+      res.on('close', () => this.inFlight--);
+      next();
+    });
+    app.get('/healthz', (_req, res) => {
+      res.type('text/plain').send('ok');
+    });
+    app.get('/readyz', (_req, res) => {
+      const ok = this.ready;
+      res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : this.draining ? 'draining' : 'not ready: certificates or caches not loaded');
+    });
+    app.get('/metrics', async (_req, res) => {
+      res.type(this.registry.contentType).send(await this.registry.metrics());
+    });
+    // Every body is parsed as JSON whatever its Content-Type claims; anything else is a 400.
+    const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
+    app.post('/mutate', json, (req, res) => this.admit('mutate', req, res));
+    app.post('/validate', json, (req, res) => this.admit('validate', req, res));
+    app.use((_req: Request, res: Response) => {
+      res.status(404).type('text/plain').send('not found: POST /mutate or /validate; GET /healthz, /readyz or /metrics');
+    });
+    // body-parser errors (bad JSON, too large, bad charset) end here.
+    app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
+      const reason = badBodyReason(err);
+      this.requests.inc({ webhook: req.path.slice(1), kind: '', operation: '', outcome: 'bad_request' });
+      this.log.warn({ path: req.path, reason }, 'bad request');
+      res.status(400).type('text/plain').send(reason);
+    });
+    return app;
+  }
+
+  private admit(webhook: 'mutate' | 'validate', req: Request, res: Response): void {
+    const started = process.hrtime.bigint();
+    const problem = reviewProblem(req.body);
+    if (problem) {
+      this.requests.inc({ webhook, kind: '', operation: '', outcome: 'bad_request' });
+      this.log.warn({ webhook, reason: problem }, 'bad admission review');
+      res.status(400).type('text/plain').send(problem);
+      return;
+    }
+    const r = (req.body as AdmissionReview).request;
+    let handled: Handled;
+    try {
+      handled = webhook === 'mutate' ? handleMutation(r, this.opts.lookups) : handleValidation(r, this.opts.lookups);
+    } catch (e) {
+      // A bug must not take the cluster down with it: deny this request, keep serving.
+      this.log.error({ uid: r.uid, err: e }, 'admission handler failed');
+      handled = { response: denied(r.uid, 500, `internal error in vmplane's ${webhook} webhook: ${(e as Error).message}`), outcome: 'denied', notes: ['error'] };
+      this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: 'error' });
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.duration.observe({ webhook, kind: r.kind.kind }, seconds);
+    this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: handled.outcome });
+    const obj = (r.object ?? r.oldObject ?? {}) as { metadata?: { name?: string; namespace?: string } };
+    this.log.info(
+      {
+        uid: r.uid,
+        webhook,
+        kind: r.kind.kind,
+        operation: r.operation,
+        namespace: r.namespace ?? obj.metadata?.namespace,
+        name: r.name ?? obj.metadata?.name,
+        user: r.userInfo?.username,
+        dryRun: r.dryRun ?? false,
+        outcome: handled.outcome,
+        ...(handled.response.status ? { message: handled.response.status.message } : {}),
+        ...(handled.response.warnings ? { warnings: handled.response.warnings } : {}),
+        ...(handled.notes.length ? { notes: handled.notes } : {}),
+        ms: Math.round(seconds * 100_000) / 100,
+      },
+      'admission decision',
+    );
+    res.json(review(handled.response));
+  }
+
+  async start(): Promise<number> {
+    this.server = createServer({ cert: this.opts.tls.certPem, key: this.opts.tls.keyPem, minVersion: 'TLSv1.2' }, this.app());
+    this.tlsLoaded = true;
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on('secureConnection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Serve a new certificate from now on, without dropping connections. */
+  setCertificate(certPem: string, keyPem: string): void {
+    this.server?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+  }
+
+  /** Stop accepting, finish what is in flight (up to `graceMs`), then close. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.draining = true;
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+}
+
+function badBodyReason(err: Error & { type?: string }): string {
+  switch (err.type) {
+    case 'entity.too.large':
+      return `body: larger than ${MAX_BODY_BYTES} bytes (the API server never sends more than about 3 MiB)`;
+    case 'entity.parse.failed':
+      return `body: not valid JSON (${err.message.split('\n')[0]})`;
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return `body: ${err.message}; send UTF-8 JSON`;
+    case 'request.aborted':
+      return 'body: the request was aborted before it was complete';
+    default:
+      return `body: ${err.message.split('\n')[0]}`;
+  }
+}
