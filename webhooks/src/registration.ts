@@ -56,7 +56,6 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
     timeoutSeconds: o.timeoutSeconds ?? 5,
     failurePolicy: o.failurePolicy ?? 'Fail',
     namespaceSelector,
-    objectSelector,
     clientConfig: clientConfig(o.endpoint, path, o.caBundlePem),
     rules,
     ...extra,
@@ -83,10 +82,12 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         matchConditions: [SPEC_OR_LABELS_CHANGED],
       }),
       common('disk.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinedisks'])]),
-      common('inuse.validate.vmplane.io', '/validate', [
-        rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'),
-        rule(['DELETE'], ['virtualmachineimages'], 'Namespaced'),
-      ]),
+      common(
+        'inuse.validate.vmplane.io',
+        '/validate',
+        [rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'), rule(['DELETE'], ['virtualmachineimages'], 'Namespaced')],
+        { objectSelector },
+      ),
     ],
   };
   return [mutating, validating];
