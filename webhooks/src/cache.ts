@@ -9,6 +9,7 @@ import type {
   VirtualMachineDisk,
   VirtualMachineImage,
   VirtualMachinePolicy,
+  VirtualMachinePolicyException,
 } from '../../api/generated/types.ts';
 import { ResilientInformer } from '../../controllers/src/runtime/informer.ts';
 import type { Lookups } from './lookups.ts';
@@ -25,6 +26,7 @@ export const CACHED_PATHS = {
   disks: `${VMPLANE}/virtualmachinedisks`,
   vms: `${VMPLANE}/virtualmachines`,
   policies: `${VMPLANE}/virtualmachinepolicies`,
+  exceptions: `${VMPLANE}/virtualmachinepolicyexceptions`,
 } as const;
 
 export class ClusterCache implements Lookups {
@@ -98,5 +100,8 @@ export class ClusterCache implements Lookups {
   }
   policies(): VirtualMachinePolicy[] {
     return this.all('policies');
+  }
+  exceptions(namespace?: string): VirtualMachinePolicyException[] {
+    return this.inNamespace('exceptions', namespace);
   }
 }

@@ -9,6 +9,7 @@ import type {
   VirtualMachineDisk,
   VirtualMachineImage,
   VirtualMachinePolicy,
+  VirtualMachinePolicyException,
 } from '../../api/generated/types.ts';
 import type { StorageClassInfo, StorageProfileInfo } from './decisions/storage.ts';
 
@@ -27,6 +28,7 @@ export interface Lookups {
   disks(namespace?: string): VirtualMachineDisk[];
   vms(namespace?: string): VirtualMachine[];
   policies(): VirtualMachinePolicy[];
+  exceptions(namespace?: string): VirtualMachinePolicyException[];
 }
 
 export interface LookupData {
@@ -39,6 +41,7 @@ export interface LookupData {
   disks?: VirtualMachineDisk[];
   vms?: VirtualMachine[];
   policies?: VirtualMachinePolicy[];
+  exceptions?: VirtualMachinePolicyException[];
 }
 
 /** Lookups over fixed data, for unit tests and the offline policy tools. */
@@ -55,6 +58,7 @@ export function staticLookups(d: LookupData): Lookups {
     disks: (ns) => (d.disks ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
     vms: (ns) => (d.vms ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
     policies: () => d.policies ?? [],
+    exceptions: (ns) => (d.exceptions ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
   };
 }
 
