@@ -1597,3 +1597,160 @@ export interface VirtualMachinePolicyExceptionStatus {
     observedGeneration?: number;
   }[];
 }
+
+/**
+ * A PolicyReport holds the results of policy checks for the objects of one namespace, in the format shared by Kyverno, Policy Reporter and vmplane. vmplane writes one per namespace with the audit of its VMs.
+ */
+export interface PolicyReport {
+  /**
+   * The versioned schema of this representation of an object; wgpolicyk8s.io/v1alpha2 for this kind.
+   */
+  apiVersion: 'wgpolicyk8s.io/v1alpha2';
+  /**
+   * The REST resource this object represents; PolicyReport here.
+   */
+  kind: 'PolicyReport';
+  /**
+   * Standard object metadata: name, namespace, labels, annotations.
+   */
+  metadata: V1ObjectMeta;
+  /**
+   * A reference to the object a result is about.
+   */
+  scope?: {
+    /**
+     * API version of the object.
+     */
+    apiVersion?: string;
+    /**
+     * Kind of the object.
+     */
+    kind?: string;
+    /**
+     * Name of the object.
+     */
+    name?: string;
+    /**
+     * Namespace of the object.
+     */
+    namespace?: string;
+    /**
+     * UID of the object.
+     */
+    uid?: string;
+  };
+  /**
+   * How many results of each kind the report holds.
+   */
+  summary?: {
+    /**
+     * Results that passed.
+     */
+    pass?: number;
+    /**
+     * Results that failed.
+     */
+    fail?: number;
+    /**
+     * Results that only warn.
+     */
+    warn?: number;
+    /**
+     * Results whose check could not be evaluated.
+     */
+    error?: number;
+    /**
+     * Results skipped (policy not matching, or waived by an exception).
+     */
+    skip?: number;
+  };
+  /**
+   * One result per object, policy and rule.
+   *
+   * @maxItems 100000
+   *
+   * Items: The outcome of one rule of one policy for one object.
+   */
+  results?: {
+    /**
+     * The tool that produced the result (vmplane).
+     */
+    source?: string;
+    /**
+     * The policy name.
+     */
+    policy: string;
+    /**
+     * The rule name within the policy.
+     */
+    rule?: string;
+    /**
+     * pass, fail, warn, error or skip.
+     */
+    result: 'pass' | 'fail' | 'warn' | 'error' | 'skip';
+    /**
+     * What was found, for people.
+     */
+    message?: string;
+    /**
+     * A grouping of policies, for display.
+     */
+    category?: string;
+    /**
+     * How serious a failure is.
+     */
+    severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    /**
+     * Whether the result counts towards a score.
+     */
+    scored?: boolean;
+    /**
+     * When the result was produced.
+     */
+    timestamp?: {
+      /**
+       * Seconds since the Unix epoch.
+       */
+      seconds?: number;
+      /**
+       * Nanoseconds within the second.
+       */
+      nanos?: number;
+    };
+    /**
+     * The objects the result is about.
+     *
+     * @maxItems 16
+     *
+     * Items: A reference to the object a result is about.
+     */
+    resources?: {
+      /**
+       * API version of the object.
+       */
+      apiVersion?: string;
+      /**
+       * Kind of the object.
+       */
+      kind?: string;
+      /**
+       * Name of the object.
+       */
+      name?: string;
+      /**
+       * Namespace of the object.
+       */
+      namespace?: string;
+      /**
+       * UID of the object.
+       */
+      uid?: string;
+    }[];
+    /**
+     * Extra facts, such as the exception that waived a violation.
+     */
+    properties?: {
+      [k: string]: string | undefined;
+    };
+  }[];
+}

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderAll } from './render.ts';
-import { kinds } from './v1alpha1/index.ts';
+import { allKinds } from './v1alpha1/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Folders whose every file is generated; stray files there are stale too. */
@@ -16,7 +16,7 @@ export interface Drift {
 }
 
 export async function findDrift(root = REPO_ROOT): Promise<Drift[]> {
-  const files = await renderAll(kinds);
+  const files = await renderAll(allKinds);
   const drift: Drift[] = [];
   for (const [path, content] of files) {
     let current: string | undefined;
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     return;
   }
   for (const dir of GENERATED_DIRS) rmSync(join(REPO_ROOT, dir), { recursive: true, force: true });
-  const files = await renderAll(kinds);
+  const files = await renderAll(allKinds);
   for (const [path, content] of files) {
     mkdirSync(dirname(join(REPO_ROOT, path)), { recursive: true });
     writeFileSync(join(REPO_ROOT, path), content);

@@ -24,7 +24,13 @@ export interface KindDefinition {
   scope: 'Namespaced' | 'Cluster';
   /** What the kind is for; becomes the description `kubectl explain KIND` prints. */
   description: string;
-  spec: Schema;
+  /** Another API group's kind that vmplane installs when absent (e.g. wgpolicyk8s.io PolicyReport). */
+  group?: string;
+  version?: string;
+  categories?: string[];
+  /** The desired state. Kinds without one (reports) list their top-level fields in rootFields. */
+  spec?: Schema;
+  rootFields?: Record<string, Schema>;
   status?: Schema;
   /** Rules on the whole object (they can see metadata, spec and status). */
   rules?: CelRule[];
@@ -32,18 +38,23 @@ export interface KindDefinition {
 }
 
 /** The metadata, spec and status envelope every kind shares. */
+export function apiVersionOf(def: KindDefinition): string {
+  return `${def.group ?? GROUP}/${def.version ?? VERSION}`;
+}
+
 export function objectSchema(def: KindDefinition): Schema {
   const properties: Record<string, Schema> = {
     apiVersion: {
       type: 'string',
-      description: `The versioned schema of this representation of an object; ${API_VERSION} for this kind.`,
+      description: `The versioned schema of this representation of an object; ${apiVersionOf(def)} for this kind.`,
     },
     kind: { type: 'string', description: `The REST resource this object represents; ${def.kind} here.` },
     metadata: { type: 'object', description: 'Standard object metadata: name, namespace, labels, annotations.' },
-    spec: def.spec,
+    ...(def.spec ? { spec: def.spec } : {}),
+    ...def.rootFields,
   };
   if (def.status) properties.status = def.status;
-  const s: Schema = { type: 'object', description: def.description, properties, required: ['spec'] };
+  const s: Schema = { type: 'object', description: def.description, properties, ...(def.spec ? { required: ['spec'] } : {}) };
   if (def.rules?.length) s['x-kubernetes-validations'] = def.rules;
   return s;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crdSchema } from './render.ts';
 import type { Schema } from './schema.ts';
-import { kinds } from './v1alpha1/index.ts';
+import { allKinds as kinds } from './v1alpha1/index.ts';
 
 /** Every schema node below the root, with its dotted path. */
 function* walk(s: Schema, path: string): Generator<[string, Schema]> {

@@ -12,6 +12,7 @@ describe('ajv validation from the generated schemas', () => {
     expect(validator.kinds().sort()).toEqual(
       [
         'ClusterVirtualMachineImage',
+        'PolicyReport',
         'StorageProfile',
         'VirtualMachine',
         'VirtualMachineClass',

@@ -8,6 +8,7 @@ import { ensureBinaries, KUBERNETES_VERSION } from './controlplane/binaries.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import pino from 'pino';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
 import { loadManifestDir } from './manifests.ts';
 
@@ -95,11 +96,15 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const kubeconfigPath = join(stateDir, 'kubeconfig');
   const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
   let webhooks: RunningWebhooks | undefined;
+  let auditor: PolicyAuditor | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     if (!stopping) {
       log(`\n${why}: stopping the sandbox`);
-      stopping = (webhooks ? webhooks.stop() : Promise.resolve()).then(() => cp.stop()).then(() => {
+      stopping = (auditor ? auditor.stop() : Promise.resolve())
+        .then(() => (webhooks ? webhooks.stop() : Promise.resolve()))
+        .then(() => cp.stop())
+        .then(() => {
         rmSync(join(stateDir, 'sandbox.json'), { force: true });
         log('sandbox stopped');
       });
@@ -129,6 +134,15 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
       logger: pino({ name: 'vmplane-webhooks' }, pino.destination({ dest: webhookLog, sync: false, mkdir: true })),
     });
     log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
+    const cache = webhooks.cache;
+    auditor = new PolicyAuditor({
+      kc,
+      lookups: cache,
+      onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
+      intervalMs: 60_000,
+    });
+    auditor.start();
+    log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(kc, examples.map((e) => e.object));

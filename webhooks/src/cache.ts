@@ -42,6 +42,11 @@ export class ClusterCache implements Lookups {
     this.informers = Object.fromEntries(Object.keys(CACHED_PATHS).map((k) => [k, make(k as keyof typeof CACHED_PATHS)])) as ClusterCache['informers'];
   }
 
+  /** Calls `handler` when an object of one of the kinds is added, changed or deleted. */
+  onChange(keys: (keyof typeof CACHED_PATHS)[], handler: () => void): void {
+    for (const k of keys) for (const ev of ['add', 'update', 'delete'] as const) this.informers[k].on(ev, handler);
+  }
+
   async start(): Promise<void> {
     await Promise.all(Object.values(this.informers).map((i) => i.start()));
   }

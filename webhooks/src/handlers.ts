@@ -1,7 +1,7 @@
 // From an admission request to a response: which decision applies to which kind and operation,
 // and the JSON Patch that turns the user's object into the defaulted one. Pure, given Lookups.
 import fastJsonPatch from 'fast-json-patch';
-import type { VirtualMachine, VirtualMachineDisk } from '../../api/generated/types.ts';
+import type { VirtualMachine, VirtualMachineDisk, VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { ObjectValidator } from '../../api/src/validate.ts';
 import { allowed, denied, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import {
@@ -12,6 +12,7 @@ import {
 } from './decisions/disk.ts';
 import { mutateVirtualMachine, validateVirtualMachine, type Denial, type MutationResult, type ValidationResult } from './decisions/vm.ts';
 import type { ImageKind, Lookups } from './lookups.ts';
+import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation } from './policy/engine.ts';
 
 const { compare } = fastJsonPatch;
 export const GROUP = 'vmplane.io';
@@ -24,6 +25,8 @@ export interface Handled {
 }
 
 const validator = new ObjectValidator();
+/** Policies compile once per generation and are reused across requests. */
+export const sharedCompiler = new PolicyCompiler();
 
 function denialMessage(ds: Denial[]): string {
   return ds.map((d) => `${d.field}: ${d.message}`).join('; ');
@@ -80,14 +83,55 @@ export function handleMutation(req: AdmissionRequest, l: Lookups): Handled {
   }
 }
 
+/** Policies in the same validating pass: Deny denies, Warn warns, Audit and exceptions are logged. */
+function withPolicies(req: AdmissionRequest, l: Lookups, compiler: PolicyCompiler, base: ValidationResult): Handled {
+  const object = (req.object ?? undefined) as VirtualMachine | undefined;
+  const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
+  const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
+  const ctx = buildContext(
+    {
+      operation: req.operation as Operation,
+      ...(object ? { object: withMeta<VirtualMachine>(object as unknown as Record<string, unknown>, req) } : {}),
+      ...(oldObject ? { oldObject } : {}),
+      namespace: ns,
+      userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
+      dryRun: req.dryRun ?? false,
+    },
+    l,
+  );
+  const results = evaluatePolicies(compiler.compiled(l.policies()), l.exceptions(ns), ctx);
+  const verdict = admissionVerdict(results);
+  const notes = [
+    ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
+    ...verdict.exceptionsUsed.map((r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`),
+  ];
+  const warnings = [...base.warnings, ...verdict.warnings];
+  if (base.denials.length || verdict.denials.length) {
+    const parts = [...(base.denials.length ? [denialMessage(base.denials)] : []), ...verdict.denials.map((d) => d.message)];
+    const code = base.denials.length ? denialCode(base.denials) : (verdict.denials[0]?.code ?? 403);
+    return { response: denied(req.uid, code, parts.join('; '), warnings), outcome: 'denied', notes };
+  }
+  return { response: allowed(req.uid, undefined, warnings), outcome: warnings.length ? 'warned' : 'allowed', notes };
+}
+
+/** A policy whose CEL does not compile never gets in. */
+function validatePolicy(req: AdmissionRequest): Handled {
+  const compiled = compilePolicy(req.object as unknown as VirtualMachinePolicy);
+  if (compiled.errors.length) {
+    return { response: denied(req.uid, 422, `CEL does not compile: ${compiled.errors.join('; ')}`), outcome: 'denied', notes: [] };
+  }
+  return { response: allowed(req.uid), outcome: 'allowed', notes: [] };
+}
+
 /** The validating webhook. */
-export function handleValidation(req: AdmissionRequest, l: Lookups): Handled {
+export function handleValidation(req: AdmissionRequest, l: Lookups, compiler: PolicyCompiler = sharedCompiler): Handled {
   if (req.kind.group !== GROUP) return ignored(req, 'not a vmplane kind');
   const kind = req.kind.kind;
   if (req.operation === 'DELETE') {
     const old = (req.oldObject ?? undefined) as { metadata?: { name?: string; namespace?: string } } | undefined;
     const name = req.name ?? old?.metadata?.name ?? '';
     let d: Denial | undefined;
+    if (kind === 'VirtualMachine') return withPolicies(req, l, compiler, { denials: [], warnings: [] });
     if (kind === 'VirtualMachineClass') d = validateClassDelete(name, l);
     else if (kind === 'VirtualMachineImage' || kind === 'ClusterVirtualMachineImage') {
       d = validateImageDelete(kind as ImageKind, req.namespace ?? old?.metadata?.namespace, name, l);
@@ -101,9 +145,11 @@ export function handleValidation(req: AdmissionRequest, l: Lookups): Handled {
   const old = req.oldObject ? (req.oldObject as Record<string, unknown>) : undefined;
   switch (kind) {
     case 'VirtualMachine':
-      return fromValidation(req, validateVirtualMachine(withMeta<VirtualMachine>(obj, req), old as VirtualMachine | undefined, l));
+      return withPolicies(req, l, compiler, validateVirtualMachine(withMeta<VirtualMachine>(obj, req), old as VirtualMachine | undefined, l));
     case 'VirtualMachineDisk':
       return fromValidation(req, validateVirtualMachineDisk(withMeta<VirtualMachineDisk>(obj, req), old as VirtualMachineDisk | undefined, l));
+    case 'VirtualMachinePolicy':
+      return validatePolicy(req);
     default:
       return ignored(req, `no check for ${kind}`);
   }

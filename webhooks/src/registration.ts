@@ -82,6 +82,7 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         matchConditions: [SPEC_OR_LABELS_CHANGED],
       }),
       common('disk.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinedisks'])]),
+      common('policy.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinepolicies'], 'Cluster')], { objectSelector }),
       common(
         'inuse.validate.vmplane.io',
         '/validate',

@@ -13,4 +13,5 @@ export const schemas: Record<string, object> = {
   StorageProfile: require('./storageprofile.json') as object,
   VirtualMachinePolicy: require('./virtualmachinepolicy.json') as object,
   VirtualMachinePolicyException: require('./virtualmachinepolicyexception.json') as object,
+  PolicyReport: require('./policyreport.json') as object,
 };

@@ -6,6 +6,7 @@ import { storageProfile } from './storageprofile.ts';
 import { virtualMachine } from './virtualmachine.ts';
 import { virtualMachineClass } from './virtualmachineclass.ts';
 import { virtualMachineDisk } from './virtualmachinedisk.ts';
+import { policyReport } from '../thirdparty/policyreport.ts';
 
 export const kinds: readonly KindDefinition[] = [
   virtualMachine,
@@ -17,3 +18,8 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachinePolicy,
   virtualMachinePolicyException,
 ];
+
+/** Other projects' kinds vmplane installs when absent. */
+export const thirdPartyKinds: readonly KindDefinition[] = [policyReport];
+
+export const allKinds: readonly KindDefinition[] = [...kinds, ...thirdPartyKinds];

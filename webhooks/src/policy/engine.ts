@@ -294,9 +294,13 @@ export class PolicyCompiler {
   }
 }
 
-export function policyMatches(p: VirtualMachinePolicy, ctx: EvalContext): boolean {
+/**
+ * Whether a policy applies. In the background audit (existing objects, no request) a policy
+ * applies when it checks CREATE or UPDATE: the VM as it stands must still pass it.
+ */
+export function policyMatches(p: VirtualMachinePolicy, ctx: EvalContext, background = false): boolean {
   const ops = p.spec.match?.operations ?? ['CREATE', 'UPDATE'];
-  if (!ops.includes(ctx.operation)) return false;
+  if (background ? !ops.some((o) => o === 'CREATE' || o === 'UPDATE') : !ops.includes(ctx.operation)) return false;
   const nsLabels = ctx.namespaceObject?.metadata?.labels ?? { 'kubernetes.io/metadata.name': ctx.request.namespace };
   if (!matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, nsLabels)) return false;
   return matchesSelector(p.spec.match?.vmSelector as LabelSelector | undefined, subject(ctx)?.metadata.labels);
@@ -318,6 +322,8 @@ export interface EvaluateOptions {
   now?: number;
   /** Report `skip` for every rule of a policy that does not match (the CLI and reports want them). */
   includeSkips?: boolean;
+  /** Evaluating existing objects rather than a request (the audit). */
+  background?: boolean;
 }
 
 export function evaluatePolicies(
@@ -330,7 +336,7 @@ export function evaluatePolicies(
   const out: RuleResult[] = [];
   for (const p of policies) {
     const actions = [...(p.policy.spec.validationActions ?? [])] as Action[];
-    if (!policyMatches(p.policy, ctx)) {
+    if (!policyMatches(p.policy, ctx, opts.background)) {
       if (opts.includeSkips) for (const r of p.rules) out.push({ policy: p.name, rule: r.name, result: 'skip', message: 'policy does not match this VM or operation', actions });
       continue;
     }

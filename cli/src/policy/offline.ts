@@ -1,0 +1,195 @@
+// Offline policy tools for policy teams: run a folder of policies against VMs without a cluster,
+// with the same engine the webhook and the audit use. VMs are first defaulted by the same mutation
+// the webhook applies, so what is tested is what admission would see.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { V1Namespace, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  ClusterVirtualMachineImage,
+  StorageProfile,
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+  VirtualMachineImage,
+  VirtualMachinePolicy,
+  VirtualMachinePolicyException,
+} from '../../../api/generated/types.ts';
+import { ObjectValidator } from '../../../api/src/validate.ts';
+import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
+import { staticLookups, type LookupData, type Lookups } from '../../../webhooks/src/lookups.ts';
+import { buildContext, compilePolicy, evaluatePolicies, type CompiledPolicy, type Result, type RuleResult } from '../../../webhooks/src/policy/engine.ts';
+import { loadManifestDir, type Manifest } from '../manifests.ts';
+
+export interface TestEntry {
+  policy: string;
+  rule: string;
+  resources: string[];
+  result: Result;
+}
+
+export interface World {
+  lookups: Lookups;
+  data: LookupData;
+  compiled: CompiledPolicy[];
+  tests: TestEntry[];
+  /** Problems found while loading (invalid objects, uncompilable CEL). */
+  problems: string[];
+}
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir).sort()) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
+    else if (e.endsWith('.yaml') || e.endsWith('.yml')) out.push(p);
+  }
+  return out;
+}
+
+/** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
+export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<string, Record<string, string>> } = {}): World {
+  const validator = new ObjectValidator();
+  const data: Required<LookupData> = {
+    namespaces: [],
+    classes: [],
+    images: [],
+    clusterImages: [],
+    storageClasses: [],
+    storageProfiles: [],
+    disks: [],
+    vms: [],
+    policies: [],
+    exceptions: [],
+  };
+  const tests: TestEntry[] = [];
+  const problems: string[] = [];
+  const manifests: { file: string; object: Manifest }[] = [];
+  for (const p of paths) {
+    const files = statSync(p).isDirectory() ? yamlFiles(p) : [p];
+    for (const f of files) {
+      const dir = f.slice(0, f.lastIndexOf('/')) || '.';
+      for (const m of loadManifestDir(dir).filter((x) => join(dir, x.file) === f)) manifests.push({ file: relative(process.cwd(), f) || f, object: m.object });
+    }
+  }
+  for (const { file, object } of manifests) {
+    if (object.apiVersion === 'vmplane.io/v1alpha1') {
+      const v = validator.validate(object);
+      if (!v.valid) {
+        problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
+        continue;
+      }
+    }
+    const o = object as never;
+    switch (object.kind) {
+      case 'Namespace':
+        data.namespaces.push(o);
+        break;
+      case 'VirtualMachineClass':
+        data.classes.push(o as VirtualMachineClass);
+        break;
+      case 'VirtualMachineImage':
+        data.images.push(o as VirtualMachineImage);
+        break;
+      case 'ClusterVirtualMachineImage':
+        data.clusterImages.push(o as ClusterVirtualMachineImage);
+        break;
+      case 'StorageClass':
+        data.storageClasses.push(o as V1StorageClass);
+        break;
+      case 'StorageProfile':
+        data.storageProfiles.push(o as StorageProfile);
+        break;
+      case 'VirtualMachineDisk':
+        data.disks.push(o as VirtualMachineDisk);
+        break;
+      case 'VirtualMachine':
+        data.vms.push(o as VirtualMachine);
+        break;
+      case 'VirtualMachinePolicy':
+        data.policies.push(o as VirtualMachinePolicy);
+        break;
+      case 'VirtualMachinePolicyException':
+        data.exceptions.push(o as VirtualMachinePolicyException);
+        break;
+      case 'PolicyTest':
+        tests.push(...(((object as unknown as { results?: TestEntry[] }).results ?? []) as TestEntry[]));
+        break;
+      default:
+        break; // Secrets and other kinds play no part in policy decisions
+    }
+  }
+  // Namespaces named by VMs but not declared get their name label (and any labels given).
+  const declared = new Set(data.namespaces.map((n) => n.metadata?.name));
+  const wanted = new Set([...data.vms.map((v) => v.metadata.namespace ?? 'default'), ...Object.keys(opts.namespaceLabels ?? {})]);
+  for (const name of wanted) {
+    const extra = opts.namespaceLabels?.[name] ?? {};
+    const existing = data.namespaces.find((n) => n.metadata?.name === name);
+    if (existing) existing.metadata = { ...existing.metadata, labels: { ...existing.metadata?.labels, ...extra } };
+    else if (!declared.has(name)) data.namespaces.push({ metadata: { name, labels: { ...extra } } } as V1Namespace);
+  }
+  for (const n of data.namespaces) n.metadata = { ...n.metadata, labels: { 'kubernetes.io/metadata.name': n.metadata?.name ?? '', ...n.metadata?.labels } };
+  const compiled = data.policies.map(compilePolicy);
+  for (const c of compiled) for (const e of c.errors) problems.push(`VirtualMachinePolicy/${c.name}: ${e}`);
+  return { lookups: staticLookups(data), data, compiled, tests, problems };
+}
+
+/** A VM as admission would see it: defaulted by the mutating webhook's decisions. */
+export function admitted(vm: VirtualMachine, l: Lookups): VirtualMachine {
+  const copy = structuredClone(vm);
+  copy.metadata.namespace ??= 'default';
+  const m = mutateVirtualMachine(copy, l);
+  return m.denial ? copy : m.object;
+}
+
+export function evaluateVm(vm: VirtualMachine, world: World): RuleResult[] {
+  const object = admitted(vm, world.lookups);
+  const ctx = buildContext({ operation: 'CREATE', object, namespace: object.metadata.namespace ?? 'default' }, world.lookups);
+  return evaluatePolicies(world.compiled, world.lookups.exceptions(object.metadata.namespace), ctx, { includeSkips: true });
+}
+
+export interface Row {
+  resource: string;
+  policy: string;
+  rule: string;
+  expected: Result;
+  got: Result | 'missing';
+  ok: boolean;
+  message: string;
+}
+
+export function runPolicyTests(world: World): { rows: Row[]; problems: string[] } {
+  const rows: Row[] = [];
+  const problems = [...world.problems];
+  if (world.tests.length === 0) problems.push('no PolicyTest found: add a file with kind PolicyTest listing the expected results');
+  const cache = new Map<string, RuleResult[]>();
+  for (const t of world.tests) {
+    if (!world.compiled.some((p) => p.name === t.policy)) {
+      problems.push(`test names policy "${t.policy}", which is not in the folder`);
+      continue;
+    }
+    for (const resource of t.resources) {
+      const [ns, name] = resource.includes('/') ? resource.split('/') : ['default', resource];
+      const vm = world.data.vms?.find((v) => (v.metadata.namespace ?? 'default') === ns && v.metadata.name === name);
+      if (!vm) {
+        problems.push(`test names VM "${resource}", which is not in the folder`);
+        continue;
+      }
+      let results = cache.get(resource);
+      if (!results) {
+        results = evaluateVm(vm, world);
+        cache.set(resource, results);
+      }
+      const r = results.find((x) => x.policy === t.policy && x.rule === t.rule);
+      const got: Result | 'missing' = r?.result ?? 'missing';
+      rows.push({ resource, policy: t.policy, rule: t.rule, expected: t.result, got, ok: got === t.result, message: r?.message ?? `policy "${t.policy}" has no rule "${t.rule}"` });
+    }
+  }
+  return { rows, problems };
+}
+
+/** A plain-text table, widths fitted to the content. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
