@@ -1,0 +1,214 @@
+// Runs controllers: shared informers, one work queue per controller, leader election, metrics,
+// Events, graceful shutdown. A controller is a name, the sources that enqueue keys, and a
+// reconcile function. Only the leader reconciles; informers run on every replica, so a new leader
+// starts with warm caches.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KubeRest } from '../../../cli/src/rest.ts';
+import { ResilientInformer } from './informer.ts';
+import { LeaderElector } from './leader.ts';
+import { WorkQueue } from './queue.ts';
+
+export type Reconcile = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
+
+export interface ControllerDefinition {
+  name: string;
+  reconcile: Reconcile;
+  /** Collection paths whose changes enqueue keys, and how an object maps to keys. */
+  watches: { path: string; keys: (obj: KubernetesObject) => string[] }[];
+  /** Keys to reconcile when leadership starts (and on resync): usually every object. */
+  allKeys: () => string[];
+  concurrency?: number;
+}
+
+export interface ManagerOptions {
+  kc: KubeConfig;
+  logger?: Logger;
+  registry?: Registry;
+  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  resyncMs?: number;
+}
+
+export const objectKey = (o: KubernetesObject): string => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
+
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export class Manager {
+  readonly kc: KubeConfig;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly rest: KubeRest;
+  private readonly opts: ManagerOptions;
+  private readonly informers = new Map<string, ResilientInformer<KubernetesObject>>();
+  private readonly controllers: { def: ControllerDefinition; queue: WorkQueue }[] = [];
+  private elector?: LeaderElector;
+  private leading = false;
+  private resyncTimer?: NodeJS.Timeout;
+  private readonly metrics: {
+    depth: Gauge<'controller'>;
+    reconciles: Counter<'controller' | 'result'>;
+    duration: Histogram<'controller'>;
+    leader: Gauge;
+  };
+  private readonly recentEvents = new Map<string, number>();
+  onLeadershipLost?: () => void;
+
+  constructor(o: ManagerOptions) {
+    this.opts = o;
+    this.kc = o.kc;
+    this.log = o.logger ?? pino({ name: 'vmplane-controllers' });
+    this.registry = o.registry ?? new Registry();
+    this.rest = new KubeRest(o.kc);
+    const registers = [this.registry];
+    this.metrics = {
+      depth: new Gauge({ name: 'vmplane_controller_queue_depth', help: 'Keys waiting in the work queue.', labelNames: ['controller'], registers }),
+      reconciles: new Counter({ name: 'vmplane_controller_reconcile_total', help: 'Reconciles by controller and result (success, error).', labelNames: ['controller', 'result'], registers }),
+      duration: new Histogram({
+        name: 'vmplane_controller_reconcile_duration_seconds',
+        help: 'Time one reconcile took.',
+        labelNames: ['controller'],
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        registers,
+      }),
+      leader: new Gauge({ name: 'vmplane_controller_leader', help: '1 while this replica leads.', registers }),
+    };
+  }
+
+  /** The shared informer for a collection path. */
+  informer<T extends KubernetesObject = KubernetesObject>(path: string): ResilientInformer<T> {
+    let inf = this.informers.get(path);
+    if (!inf) {
+      inf = new ResilientInformer(this.kc, {
+        path,
+        ...(this.opts.resyncMs ? { resyncMs: this.opts.resyncMs } : {}),
+        onError: (err, retry) => this.log.warn({ path, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'watch failed; restarting'),
+      });
+      this.informers.set(path, inf);
+    }
+    return inf as unknown as ResilientInformer<T>;
+  }
+
+  private makeQueue(def: ControllerDefinition): WorkQueue {
+    const queue = new WorkQueue(def.reconcile, { concurrency: def.concurrency ?? 4 });
+    queue.onError = (key, err, retry) => this.log.warn({ controller: def.name, key, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'reconcile failed');
+    queue.onDone = (_key, ms, ok) => {
+      this.metrics.reconciles.inc({ controller: def.name, result: ok ? 'success' : 'error' });
+      this.metrics.duration.observe({ controller: def.name }, ms / 1000);
+      this.metrics.depth.set({ controller: def.name }, queue.depth);
+    };
+    return queue;
+  }
+
+  add(def: ControllerDefinition): void {
+    const entry = { def, queue: this.makeQueue(def) };
+    for (const w of def.watches) {
+      const inf = this.informer(w.path);
+      const handler = (obj: KubernetesObject): void => {
+        if (!this.leading) return;
+        for (const k of w.keys(obj)) entry.queue.add(k);
+        this.metrics.depth.set({ controller: def.name }, entry.queue.depth);
+      };
+      inf.on('add', handler);
+      inf.on('update', handler);
+      inf.on('delete', handler);
+    }
+    this.controllers.push(entry);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  private startLeading(): void {
+    this.leading = true;
+    this.metrics.leader.set(1);
+    for (const { def, queue } of this.controllers) for (const k of def.allKeys()) queue.add(k);
+  }
+
+  private stopLeading(): void {
+    this.leading = false;
+    this.metrics.leader.set(0);
+    // Stop reconciling at once: drop queued work; what is running finishes its current step.
+    for (const c of this.controllers) {
+      void c.queue.stop();
+      c.queue = this.makeQueue(c.def);
+    }
+    this.onLeadershipLost?.();
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    const le = this.opts.leaderElection;
+    if (le) {
+      this.elector = new LeaderElector({
+        kc: this.kc,
+        ...le,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => this.stopLeading(),
+        log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      });
+      this.elector.start();
+    } else {
+      this.startLeading();
+    }
+    // A periodic full pass, so nothing is missed even if an event was.
+    this.resyncTimer = setInterval(() => {
+      if (!this.leading) return;
+      for (const { def, queue } of this.controllers) for (const k of def.allKeys()) queue.add(k);
+    }, this.opts.resyncMs ?? 5 * 60_000);
+    this.resyncTimer.unref();
+    this.log.info({ controllers: this.controllers.map((c) => c.def.name) }, 'controllers started');
+  }
+
+  /** Waits until every queue is empty and idle (for tests and benchmarks). */
+  async idle(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.queue.idle()));
+  }
+
+  /**
+   * A Kubernetes Event on an object, for what users must see. The same reason and message on the
+   * same object is not repeated within ten minutes.
+   */
+  async event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const key = `${obj.kind}/${objectKey(obj)}/${reason}/${message}`;
+    const last = this.recentEvents.get(key);
+    if (last && Date.now() - last < 10 * 60_000) return;
+    this.recentEvents.set(key, Date.now());
+    const now = new Date().toISOString();
+    const namespace = obj.metadata?.namespace ?? 'default';
+    try {
+      await this.rest.request('POST', `/api/v1/namespaces/${namespace}/events`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${obj.metadata?.name}.`, namespace },
+          involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata?.name, namespace: obj.metadata?.namespace, uid: obj.metadata?.uid },
+          reason,
+          message,
+          type,
+          source: { component: 'vmplane-controllers' },
+          reportingComponent: 'vmplane-controllers',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, reason }, 'could not record event');
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    this.leading = false;
+    await Promise.all(this.controllers.map((c) => c.queue.stop()));
+    await this.elector?.stop();
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    this.rest.close();
+  }
+}

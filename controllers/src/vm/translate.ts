@@ -1,0 +1,221 @@
+// The translation of a vmplane VirtualMachine into what KubeVirt runs: a kubevirt.io/v1
+// VirtualMachine with its disks as CDI DataVolume templates. A pure function, tested against
+// golden files; the reconciler only diffs and applies its output.
+import type { V1beta1DataVolumeSource, V1beta1DataVolumeSpec } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type {
+  V1DataVolumeTemplateSpec,
+  V1Disk,
+  V1GPU,
+  V1HostDevice,
+  V1Interface,
+  V1Network,
+  V1Probe,
+  V1VirtualMachine,
+  V1Volume,
+} from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import type { VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
+import { parseQuantity } from '../../../api/src/quantity.ts';
+import type { AnyImage } from '../../../webhooks/src/lookups.ts';
+
+export const VM_LABEL = 'vmplane.io/vm';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+/** The hardware in effect: from the class, or from status.class while a running VM keeps it. */
+export interface EffectiveClass {
+  name: string;
+  cpus: number;
+  memory: string;
+  reservation: 'Guaranteed' | 'BestEffort';
+  generation: number;
+  devices?: VirtualMachineClass['spec']['hardware']['devices'];
+}
+
+export interface TranslationOptions {
+  /** BestEffort VMs request 1/cpuOvercommit of their vCPUs (default 10: a 10% reservation). */
+  cpuOvercommit: number;
+  /** BestEffort VMs request 1/memoryOvercommit of their memory (default 1: memory is not overcommitted, as that risks OOM kills). */
+  memoryOvercommit: number;
+}
+
+export const DEFAULT_TRANSLATION_OPTIONS: TranslationOptions = { cpuOvercommit: 10, memoryOvercommit: 1 };
+
+export interface TranslationInput {
+  vm: VirtualMachine;
+  vmClass: EffectiveClass;
+  image?: AnyImage;
+  /** VirtualMachineDisks the VM references, by name. */
+  disks: Record<string, VirtualMachineDisk | undefined>;
+  options?: TranslationOptions;
+}
+
+export function effectiveClassOf(c: VirtualMachineClass): EffectiveClass {
+  return {
+    name: c.metadata.name ?? '',
+    cpus: c.spec.hardware.cpus,
+    memory: c.spec.hardware.memory,
+    reservation: c.spec.reservation ?? 'BestEffort',
+    generation: c.metadata.generation ?? 0,
+    ...(c.spec.hardware.devices ? { devices: c.spec.hardware.devices } : {}),
+  };
+}
+
+/** Bytes as the largest binary unit that divides them, for readable manifests. */
+export function formatBytes(bytes: bigint): string {
+  for (const [unit, shift] of [
+    ['Ti', 40n],
+    ['Gi', 30n],
+    ['Mi', 20n],
+    ['Ki', 10n],
+  ] as const) {
+    const size = 1n << shift;
+    if (bytes % size === 0n && bytes >= size) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+function resources(c: EffectiveClass, o: TranslationOptions): { requests: Record<string, string>; limits?: Record<string, string> } {
+  const memBytes = parseQuantity(c.memory).asInteger();
+  if (c.reservation === 'Guaranteed') {
+    const r = { cpu: String(c.cpus), memory: formatBytes(memBytes) };
+    return { requests: r, limits: { ...r } };
+  }
+  const cpuMilli = Math.max(1, Math.floor((c.cpus * 1000) / o.cpuOvercommit));
+  // Round the memory request up to whole MiB.
+  const mib = 1n << 20n;
+  const reqBytes = (memBytes / BigInt(Math.round(o.memoryOvercommit * 1000))) * 1000n;
+  const memReq = ((reqBytes + mib - 1n) / mib) * mib;
+  return { requests: { cpu: `${cpuMilli}m`, memory: formatBytes(memReq) } };
+}
+
+function imageSource(image: AnyImage, vmNamespace: string): V1beta1DataVolumeSource {
+  const s = image.spec.source;
+  if (s.http) return { http: { url: s.http.url, ...(s.http.secretRef ? { secretRef: s.http.secretRef } : {}) } };
+  if (s.registry) return { registry: { url: s.registry.url } };
+  return { pvc: { name: s.pvc?.name ?? '', namespace: s.pvc?.namespace ?? image.metadata.namespace ?? vmNamespace } };
+}
+
+function storage(d: { size?: string; storageClassName?: string; accessModes?: string[]; volumeMode?: string }, fallbackSize?: string): V1beta1DataVolumeSpec['storage'] {
+  return {
+    ...(d.storageClassName ? { storageClassName: d.storageClassName } : {}),
+    ...(d.accessModes?.length ? { accessModes: [...d.accessModes] as never } : {}),
+    ...(d.volumeMode ? { volumeMode: d.volumeMode as never } : {}),
+    resources: { requests: { storage: d.size ?? fallbackSize ?? '10Gi' } },
+  };
+}
+
+export const bootDataVolumeName = (vm: string): string => `${vm}-boot`;
+export const diskDataVolumeName = (vm: string, disk: string): string => `${vm}-${disk}`;
+
+function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Probe {
+  const timing = { ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}), periodSeconds: p.periodSeconds ?? 10 };
+  // The published typings drop `port` (an IntOrString) from these actions; the API has it.
+  if (p.tcpSocket) return { tcpSocket: { port: p.tcpSocket.port } as never, ...timing };
+  if (p.httpGet) return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
+  return { guestAgentPing: {}, ...timing };
+}
+
+export function translate(input: TranslationInput): V1VirtualMachine {
+  const { vm, vmClass } = input;
+  const o = input.options ?? DEFAULT_TRANSLATION_OPTIONS;
+  const name = vm.metadata.name ?? '';
+  const namespace = vm.metadata.namespace ?? '';
+  const spec = vm.spec;
+  const disks: V1Disk[] = [];
+  const volumes: V1Volume[] = [];
+  const templates: V1DataVolumeTemplateSpec[] = [];
+
+  if (spec.image && input.image) {
+    const dv = bootDataVolumeName(name);
+    disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
+    volumes.push({ name: 'boot', dataVolume: { name: dv } });
+    templates.push({
+      metadata: { name: dv, labels: { [VM_LABEL]: name } },
+      spec: { source: imageSource(input.image, namespace), storage: storage(spec.bootDisk ?? {}, input.image.spec.size) },
+    });
+  }
+  for (const d of spec.disks ?? []) {
+    const entry: V1Disk = { name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) };
+    disks.push(entry);
+    if (d.virtualMachineDiskName) {
+      const existing = input.disks[d.virtualMachineDiskName];
+      volumes.push({ name: d.name, persistentVolumeClaim: { claimName: existing?.status?.claimName ?? d.virtualMachineDiskName } });
+    } else {
+      const dv = diskDataVolumeName(name, d.name);
+      volumes.push({ name: d.name, dataVolume: { name: dv } });
+      templates.push({ metadata: { name: dv, labels: { [VM_LABEL]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
+    }
+  }
+  const ci = spec.bootstrap?.cloudInit;
+  if (ci) {
+    disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
+    volumes.push({
+      name: 'cloudinit',
+      cloudInitNoCloud: {
+        ...(ci.userData !== undefined ? { userData: ci.userData } : {}),
+        ...(ci.secretRef ? { secretRef: { name: ci.secretRef.name } } : {}),
+        ...(ci.networkData !== undefined ? { networkData: ci.networkData } : {}),
+      },
+    });
+  }
+
+  const ifaces = spec.network?.interfaces?.length ? spec.network.interfaces : [{ name: 'default' }];
+  const interfaces: V1Interface[] = [];
+  const networks: V1Network[] = [];
+  for (const i of ifaces) {
+    const mac = 'macAddress' in i && i.macAddress ? { macAddress: i.macAddress } : {};
+    if ('network' in i && i.network) {
+      interfaces.push({ name: i.name, bridge: {}, ...mac });
+      networks.push({ name: i.name, multus: { networkName: i.network } });
+    } else {
+      interfaces.push({ name: i.name, masquerade: {}, ...mac });
+      networks.push({ name: i.name, pod: {} });
+    }
+  }
+
+  const gpus: V1GPU[] = (vmClass.devices?.gpus ?? []).flatMap((g) =>
+    Array.from({ length: g.count ?? 1 }, (_, k) => ({ name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name, deviceName: g.deviceName })),
+  );
+  const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({ name: h.name, deviceName: h.deviceName }));
+
+  const labels = { [VM_LABEL]: name, ...MANAGED_BY };
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: {
+      name,
+      namespace,
+      labels,
+      annotations: { 'vmplane.io/class': vmClass.name, 'vmplane.io/class-generation': String(vmClass.generation) },
+      ...(vm.metadata.uid
+        ? { ownerReferences: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', name, uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true }] }
+        : {}),
+    },
+    spec: {
+      // Suspended VMs keep running; the controller pauses them through KubeVirt's subresource.
+      runStrategy: spec.powerState === 'PoweredOff' ? 'Halted' : 'Always',
+      ...(templates.length ? { dataVolumeTemplates: templates } : {}),
+      template: {
+        metadata: { labels: { [VM_LABEL]: name, 'kubevirt.io/domain': name } },
+        spec: {
+          domain: {
+            cpu: { cores: vmClass.cpus, sockets: 1, threads: 1 },
+            memory: { guest: vmClass.memory },
+            resources: resources(vmClass, o),
+            devices: {
+              disks,
+              interfaces,
+              ...(gpus.length ? { gpus } : {}),
+              ...(hostDevices.length ? { hostDevices } : {}),
+            },
+          },
+          networks,
+          volumes,
+          ...(spec.zone ? { nodeSelector: { [ZONE_LABEL]: spec.zone } } : {}),
+          ...(spec.readinessProbe ? { readinessProbe: probe(spec.readinessProbe) } : {}),
+          ...(spec.powerOffMode === 'Hard' ? { terminationGracePeriodSeconds: 0 } : {}),
+        },
+      },
+    },
+  };
+}
