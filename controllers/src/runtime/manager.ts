@@ -17,7 +17,7 @@ export interface ControllerDefinition {
   reconcile: Reconcile;
   /** Collection paths whose changes enqueue keys, and how an object maps to keys. */
   watches: { path: string; keys: (obj: KubernetesObject) => string[] }[];
-  /** Keys to reconcile when leadership starts (and on resync): usually every object. */
+  /** Keys to reconcile when leadership starts (and on resync): every object in scope. */
   allKeys: () => string[];
   concurrency?: number;
 }
@@ -28,6 +28,8 @@ export interface ManagerOptions {
   registry?: Registry;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   resyncMs?: number;
+  /** Only these objects are reconciled (tests sharing one API server scope themselves by namespace or label). */
+  scope?: (obj: KubernetesObject) => boolean;
 }
 
 export const objectKey = (o: KubernetesObject): string => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
@@ -44,6 +46,8 @@ export class Manager {
   readonly rest: KubeRest;
   private readonly opts: ManagerOptions;
   private readonly informers = new Map<string, ResilientInformer<KubernetesObject>>();
+  private readonly optional = new Set<string>();
+  private readonly leadingHooks: { start: () => void; stop: () => void }[] = [];
   private readonly controllers: { def: ControllerDefinition; queue: WorkQueue }[] = [];
   private elector?: LeaderElector;
   private leading = false;
@@ -78,14 +82,32 @@ export class Manager {
     };
   }
 
-  /** The shared informer for a collection path. */
-  informer<T extends KubernetesObject = KubernetesObject>(path: string): ResilientInformer<T> {
+  /** Whether this manager reconciles the object. */
+  inScope(obj: KubernetesObject | undefined): boolean {
+    return !!obj && (this.opts.scope ? this.opts.scope(obj) : true);
+  }
+
+  /** Runs `start` whenever this replica starts leading and `stop` when it stops (the policy audit). */
+  whileLeading(start: () => void, stop: () => void): void {
+    this.leadingHooks.push({ start, stop });
+  }
+
+  /**
+   * The shared informer for a collection path. An optional one (KubeVirt's and CDI's kinds, which
+   * may not be installed) does not hold up start-up; it keeps retrying until the API appears.
+   */
+  informer<T extends KubernetesObject = KubernetesObject>(path: string, opts: { optional?: boolean } = {}): ResilientInformer<T> {
+    if (opts.optional) this.optional.add(path);
     let inf = this.informers.get(path);
     if (!inf) {
       inf = new ResilientInformer(this.kc, {
         path,
         ...(this.opts.resyncMs ? { resyncMs: this.opts.resyncMs } : {}),
-        onError: (err, retry) => this.log.warn({ path, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'watch failed; restarting'),
+        ...(opts.optional ? { backoffMaxMs: 5_000 } : {}),
+        onError: (err, retry) =>
+          this.optional.has(path)
+            ? this.log.debug({ path, retryInMs: retry }, 'optional API not served yet')
+            : this.log.warn({ path, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'watch failed; restarting'),
       });
       this.informers.set(path, inf);
     }
@@ -109,7 +131,7 @@ export class Manager {
       const inf = this.informer(w.path);
       const handler = (obj: KubernetesObject): void => {
         if (!this.leading) return;
-        for (const k of w.keys(obj)) entry.queue.add(k);
+        for (const k of w.keys(obj)) if (k) entry.queue.add(k);
         this.metrics.depth.set({ controller: def.name }, entry.queue.depth);
       };
       inf.on('add', handler);
@@ -127,6 +149,7 @@ export class Manager {
     this.leading = true;
     this.metrics.leader.set(1);
     for (const { def, queue } of this.controllers) for (const k of def.allKeys()) queue.add(k);
+    for (const h of this.leadingHooks) h.start();
   }
 
   private stopLeading(): void {
@@ -137,12 +160,13 @@ export class Manager {
       void c.queue.stop();
       c.queue = this.makeQueue(c.def);
     }
+    for (const h of this.leadingHooks) h.stop();
     this.onLeadershipLost?.();
   }
 
   async start(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.start()));
-    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    await Promise.all([...this.informers.entries()].filter(([p]) => !this.optional.has(p)).map(([, i]) => i.waitForSync()));
     const le = this.opts.leaderElection;
     if (le) {
       this.elector = new LeaderElector({
@@ -205,6 +229,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
+    if (this.leading) for (const h of this.leadingHooks) h.stop();
     this.leading = false;
     await Promise.all(this.controllers.map((c) => c.queue.stop()));
     await this.elector?.stop();

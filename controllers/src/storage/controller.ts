@@ -1,11 +1,11 @@
 // StorageProfile controller: one StorageProfile per StorageClass, same name, created when the
 // class appears and removed when it goes; its status says which access and volume modes disks get.
-import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject, V1StorageClass } from '@kubernetes/client-node';
 import type { StorageProfile } from '../../../api/generated/types.ts';
 import { ApiError } from '../../../cli/src/rest.ts';
 import type { ControllerDefinition, Manager } from '../runtime/manager.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, profileStatus } from './profile.ts';
+import { writeStatus } from '../runtime/objects.ts';
 import type { ClaimPropertySet, CloneStrategy } from './provisioners.ts';
 
 const SC_PATH = '/apis/storage.k8s.io/v1/storageclasses';
@@ -14,7 +14,7 @@ const SP_PATH = '/apis/vmplane.io/v1alpha1/storageprofiles';
 export function storageProfileController(m: Manager): ControllerDefinition {
   const classes = m.informer<V1StorageClass>(SC_PATH);
   const profiles = m.informer<StorageProfile & KubernetesObject>(SP_PATH);
-  const byName = (o: KubernetesObject): string[] => [o.metadata?.name ?? ''];
+  const byName = (o: KubernetesObject): string[] => (m.inScope(o) ? [o.metadata?.name ?? ''] : []);
 
   return {
     name: 'storageprofile',
@@ -22,10 +22,11 @@ export function storageProfileController(m: Manager): ControllerDefinition {
       { path: SC_PATH, keys: byName },
       { path: SP_PATH, keys: byName },
     ],
-    allKeys: () => [...new Set([...classes.list(), ...profiles.list()].map((o) => o.metadata?.name ?? ''))],
+    allKeys: () => [...new Set([...classes.list(), ...profiles.list()].filter((o) => m.inScope(o)).map((o) => o.metadata?.name ?? ''))],
     reconcile: async (name) => {
       const sc = classes.get(name);
       let profile = profiles.get(name) as StorageProfile | undefined;
+      if (sc ? !m.inScope(sc) : !m.inScope(profile as KubernetesObject | undefined)) return;
       if (!sc) {
         // The class is gone: so is its profile (ours, or one that described a class that existed).
         if (profile && (profile.metadata.labels?.[MANAGED_LABEL] === MANAGED_VALUE || profile.status?.storageClass)) {
@@ -42,7 +43,8 @@ export function storageProfileController(m: Manager): ControllerDefinition {
         try {
           profile = (
             await m.rest.request<StorageProfile>('POST', SP_PATH, {
-              body: { apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: { name, labels: { [MANAGED_LABEL]: MANAGED_VALUE } }, spec: {} },
+              // The profile carries its class's labels, so whatever selects the class selects it too.
+              body: { apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: { name, labels: { ...sc.metadata?.labels, [MANAGED_LABEL]: MANAGED_VALUE } }, spec: {} },
             })
           ).body;
         } catch (e) {
@@ -57,9 +59,7 @@ export function storageProfileController(m: Manager): ControllerDefinition {
         previousConditions: profile.status?.conditions,
         now: new Date().toISOString(),
       });
-      if (!isDeepStrictEqual(status, JSON.parse(JSON.stringify(profile.status ?? {})))) {
-        await m.rest.request('PATCH', `${SP_PATH}/${name}/status`, { body: { status }, contentType: 'application/merge-patch+json' });
-      }
+      await writeStatus(m.rest, `${SP_PATH}/${name}`, profile.status, status);
       const recognized = status.conditions[0];
       if (recognized?.status === 'False') {
         await m.event({ apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: profile.metadata }, 'Warning', recognized.reason, recognized.message);

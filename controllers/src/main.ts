@@ -1,0 +1,146 @@
+// Starting the controllers: StorageProfiles, disks, VMs, and the policy audit (on the leader
+// only). The sandbox and tests call startControllers() in-process; in a cluster (and in the
+// resilience tests) `node --import tsx controllers/src/main.ts` runs them as a process with
+// leader election, a /metrics and /healthz endpoint, and a graceful stop on SIGTERM.
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { ClusterCache } from '../../webhooks/src/cache.ts';
+import { diskController } from './disk/controller.ts';
+import { PolicyAuditor } from './policy/audit.ts';
+import { Manager } from './runtime/manager.ts';
+import { storageProfileController } from './storage/controller.ts';
+import { vmController } from './vm/controller.ts';
+import type { TranslationOptions } from './vm/translate.ts';
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  logger?: Logger;
+  leaderElection?: { namespace: string; name?: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Reconcile only objects in these namespaces (cluster-scoped ones: only those with this label). */
+  scope?: { namespaces: string[]; clusterLabel?: [string, string] };
+  audit?: boolean;
+  translation?: TranslationOptions;
+  resyncMs?: number;
+}
+
+export interface RunningControllers {
+  manager: Manager;
+  stop(): Promise<void>;
+}
+
+export async function startControllers(o: ControllerOptions): Promise<RunningControllers> {
+  const log = o.logger ?? pino({ name: 'vmplane-controllers' });
+  const scope = o.scope;
+  const manager = new Manager({
+    kc: o.kc,
+    logger: log,
+    ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
+    ...(o.leaderElection
+      ? {
+          leaderElection: {
+            name: 'vmplane-controllers',
+            identity: `${hostname()}-${process.pid}`,
+            ...o.leaderElection,
+          },
+        }
+      : {}),
+    ...(scope
+      ? {
+          scope: (obj: KubernetesObject) =>
+            obj.metadata?.namespace
+              ? scope.namespaces.includes(obj.metadata.namespace)
+              : !!scope.clusterLabel && obj.metadata?.labels?.[scope.clusterLabel[0]] === scope.clusterLabel[1],
+        }
+      : {}),
+  });
+  manager.add(storageProfileController(manager));
+  manager.add(diskController(manager));
+  manager.add(vmController(manager, o.translation));
+
+  let cache: ClusterCache | undefined;
+  let auditor: PolicyAuditor | undefined;
+  if (o.audit) {
+    cache = new ClusterCache(o.kc);
+    const c = cache;
+    manager.whileLeading(
+      () => {
+        auditor = new PolicyAuditor({ kc: o.kc, lookups: c, onChange: (h) => c.onChange(['policies', 'exceptions', 'vms'], h), log: (m, f) => log.info(f ?? {}, m) });
+        auditor.start();
+      },
+      () => {
+        void auditor?.stop();
+        auditor = undefined;
+      },
+    );
+    await cache.start();
+    await cache.waitForSync();
+  }
+  await manager.start();
+  return {
+    manager,
+    async stop() {
+      await manager.stop();
+      await auditor?.stop();
+      await cache?.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const namespace = env.VMPLANE_NAMESPACE ?? 'vmplane-system';
+  const leaseMs = Number(env.VMPLANE_LEASE_SECONDS ?? 15) * 1000;
+  const scopeNs = env.VMPLANE_SCOPE_NAMESPACES?.split(',').filter(Boolean);
+  const running = await startControllers({
+    kc,
+    ...(env.VMPLANE_LEADER_ELECT === 'false'
+      ? {}
+      : {
+          leaderElection: {
+            namespace,
+            ...(env.VMPLANE_IDENTITY ? { identity: env.VMPLANE_IDENTITY } : {}),
+            leaseDurationMs: leaseMs,
+            renewDeadlineMs: Math.round(leaseMs * 0.66),
+            retryPeriodMs: Math.max(500, Math.round(leaseMs / 8)),
+          },
+        }),
+    ...(scopeNs ? { scope: { namespaces: scopeNs } } : {}),
+    audit: env.VMPLANE_AUDIT !== 'false',
+  });
+  let server: Server | undefined;
+  const port = Number(env.VMPLANE_METRICS_PORT ?? 0);
+  if (port) {
+    server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        void running.manager.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': running.manager.registry.contentType }).end(text));
+      } else if (req.url === '/healthz' || req.url === '/readyz') {
+        res.writeHead(200).end('ok');
+      } else res.writeHead(404).end();
+    }).listen(port);
+  }
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    server?.close();
+    await running.stop();
+    process.exit(0);
+  };
+  running.manager.onLeadershipLost = () => {
+    // Like client-go: a replica that lost the lease exits, and is restarted clean.
+    running.manager.log.warn('leadership lost: exiting');
+    process.exit(1);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}

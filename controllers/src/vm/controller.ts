@@ -1,0 +1,205 @@
+// VirtualMachine controller: resolves class, image and disks, hands the translation to KubeVirt
+// (server-side apply, only when it differs), powers the VM through runStrategy and the pause
+// subresource, and mirrors the engine's state into status. Deleting a VM removes what it created
+// (finalizer; no reliance on garbage collection) and keeps the VirtualMachineDisks users made.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { V1beta1DataVolume } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+  VirtualMachineImage,
+} from '../../../api/generated/types.ts';
+import { ApiError } from '../../../cli/src/rest.ts';
+import type { AnyImage } from '../../../webhooks/src/lookups.ts';
+import type { ControllerDefinition, Manager } from '../runtime/manager.ts';
+import { objectKey, splitKey } from '../runtime/manager.ts';
+import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../runtime/objects.ts';
+import { isRunning, vmStatus, type Check } from './status.ts';
+import { bootDataVolumeName, diskDataVolumeName, effectiveClassOf, translate, VM_LABEL, type EffectiveClass, type TranslationOptions } from './translate.ts';
+
+export const VM_FINALIZER = 'vmplane.io/vm-cleanup';
+const V = '/apis/vmplane.io/v1alpha1';
+export const PATHS = {
+  vms: `${V}/virtualmachines`,
+  classes: `${V}/virtualmachineclasses`,
+  images: `${V}/virtualmachineimages`,
+  clusterImages: `${V}/clustervirtualmachineimages`,
+  disks: `${V}/virtualmachinedisks`,
+  crds: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+  kvVms: '/apis/kubevirt.io/v1/virtualmachines',
+  kvVmis: '/apis/kubevirt.io/v1/virtualmachineinstances',
+  dataVolumes: '/apis/cdi.kubevirt.io/v1beta1/datavolumes',
+} as const;
+
+export const KUBEVIRT_CRD = 'virtualmachines.kubevirt.io';
+export const CDI_CRD = 'datavolumes.cdi.kubevirt.io';
+
+const ok = (reason: string, message: string): Check => ({ ok: true, reason, message });
+const fail = (reason: string, message: string): Check => ({ ok: false, reason, message });
+
+function established(crds: { get(name: string): KubernetesObject | undefined }, name: string): boolean {
+  const c = crds.get(name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+  return !!c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+}
+
+export function vmController(m: Manager, options?: TranslationOptions): ControllerDefinition {
+  const vms = m.informer<VirtualMachine & KubernetesObject>(PATHS.vms);
+  const classes = m.informer<VirtualMachineClass & KubernetesObject>(PATHS.classes);
+  const images = m.informer<VirtualMachineImage & KubernetesObject>(PATHS.images);
+  const clusterImages = m.informer<ClusterVirtualMachineImage & KubernetesObject>(PATHS.clusterImages);
+  const disks = m.informer<VirtualMachineDisk & KubernetesObject>(PATHS.disks);
+  const crds = m.informer(PATHS.crds);
+  const kvVms = m.informer<V1VirtualMachine & KubernetesObject>(PATHS.kvVms, { optional: true });
+  const kvVmis = m.informer<V1VirtualMachineInstance & KubernetesObject>(PATHS.kvVmis, { optional: true });
+  const dataVolumes = m.informer<V1beta1DataVolume & KubernetesObject>(PATHS.dataVolumes, { optional: true });
+
+  const inScope = (): VirtualMachine[] => (vms.list() as VirtualMachine[]).filter((v) => m.inScope(v as KubernetesObject));
+  const keysWhere = (pred: (v: VirtualMachine) => boolean): string[] => inScope().filter(pred).map((v) => objectKey(v as KubernetesObject));
+  const byVmLabel = (o: KubernetesObject): string[] => {
+    const name = o.metadata?.labels?.[VM_LABEL] ?? o.metadata?.name;
+    const key = `${o.metadata?.namespace}/${name}`;
+    return vms.get(name ?? '', o.metadata?.namespace) && m.inScope(vms.get(name ?? '', o.metadata?.namespace)) ? [key] : [];
+  };
+
+  async function cleanup(vm: VirtualMachine): Promise<void> {
+    const ns = vm.metadata.namespace ?? '';
+    const name = vm.metadata.name ?? '';
+    const owned = [bootDataVolumeName(name), ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name))];
+    const del = async (path: string): Promise<void> => {
+      try {
+        await m.rest.request('DELETE', path);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    };
+    if (established(crds, KUBEVIRT_CRD)) await del(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`);
+    if (established(crds, CDI_CRD)) for (const dv of owned) await del(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${dv}`);
+    await removeFinalizer(m.rest, `${V}/namespaces/${ns}/virtualmachines/${name}`, vm as KubernetesObject, VM_FINALIZER);
+  }
+
+  async function setPause(vm: VirtualMachine, vmi: V1VirtualMachineInstance | undefined, kv: V1VirtualMachine | undefined): Promise<Check | undefined> {
+    if (!vmi) return undefined;
+    const paused = kv?.status?.printableStatus === 'Paused' || vmi.status?.conditions?.some((c) => c.type === 'Paused' && c.status === 'True');
+    const want = vm.spec.powerState === 'Suspended';
+    if (want === !!paused) return undefined;
+    const verb = want ? 'pause' : 'unpause';
+    try {
+      await m.rest.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vm.metadata.namespace}/virtualmachineinstances/${vm.metadata.name}/${verb}`, { body: {} });
+      return undefined;
+    } catch (e) {
+      const code = e instanceof ApiError ? e.code : 0;
+      return fail('PowerActionFailed', `could not ${verb} the VM through KubeVirt's subresource API (HTTP ${code}): ${(e as Error).message}`);
+    }
+  }
+
+  return {
+    name: 'virtualmachine',
+    concurrency: 8,
+    watches: [
+      { path: PATHS.vms, keys: (o) => (m.inScope(o) ? [objectKey(o)] : []) },
+      { path: PATHS.classes, keys: (o) => keysWhere((v) => v.spec.className === o.metadata?.name) },
+      { path: PATHS.images, keys: (o) => keysWhere((v) => v.spec.image?.name === o.metadata?.name && v.metadata.namespace === o.metadata?.namespace) },
+      { path: PATHS.clusterImages, keys: (o) => keysWhere((v) => v.spec.image?.name === o.metadata?.name) },
+      { path: PATHS.disks, keys: (o) => keysWhere((v) => v.metadata.namespace === o.metadata?.namespace && !!v.spec.disks?.some((d) => d.virtualMachineDiskName === o.metadata?.name)) },
+      { path: PATHS.crds, keys: (o) => ([KUBEVIRT_CRD, CDI_CRD].includes(o.metadata?.name ?? '') ? keysWhere(() => true) : []) },
+      { path: PATHS.kvVms, keys: byVmLabel },
+      { path: PATHS.kvVmis, keys: byVmLabel },
+      { path: PATHS.dataVolumes, keys: byVmLabel },
+    ],
+    allKeys: () => keysWhere(() => true),
+    reconcile: async (key) => {
+      const { namespace = '', name } = splitKey(key);
+      const vm = vms.get(name, namespace) as VirtualMachine | undefined;
+      if (!vm) return;
+      const path = `${V}/namespaces/${namespace}/virtualmachines/${name}`;
+      if ((vm.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
+        if (vm.metadata.finalizers?.includes(VM_FINALIZER)) await cleanup(vm);
+        return;
+      }
+      if (!vm.metadata.finalizers?.includes(VM_FINALIZER)) {
+        await addFinalizer(m.rest, path, vm as KubernetesObject, VM_FINALIZER);
+        return; // the update comes back through the watch
+      }
+
+      const engine = established(crds, KUBEVIRT_CRD);
+      const cdi = established(crds, CDI_CRD);
+      const klass = vm.spec.className ? (classes.get(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
+      const classCheck = klass
+        ? ok('Resolved', `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${klass.spec.reservation ?? 'BestEffort'}`)
+        : fail('ClassNotFound', `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`);
+      let image: AnyImage | undefined;
+      let imageCheck: Check = ok('NoImage', 'the VM boots from a disk');
+      if (vm.spec.image) {
+        const kind = vm.spec.image.kind ?? 'VirtualMachineImage';
+        image = kind === 'VirtualMachineImage' ? (images.get(vm.spec.image.name, namespace) as AnyImage | undefined) : (clusterImages.get(vm.spec.image.name) as AnyImage | undefined);
+        imageCheck = image ? ok('Resolved', `${kind} ${vm.spec.image.name}`) : fail('ImageNotFound', `${kind} "${vm.spec.image.name}" does not exist${kind === 'VirtualMachineImage' ? ` in namespace ${namespace}` : ''}`);
+      }
+      const referenced: Record<string, VirtualMachineDisk | undefined> = {};
+      const diskProblems: string[] = [];
+      for (const d of vm.spec.disks ?? []) {
+        if (!d.virtualMachineDiskName) continue;
+        const disk = disks.get(d.virtualMachineDiskName, namespace) as VirtualMachineDisk | undefined;
+        referenced[d.virtualMachineDiskName] = disk;
+        if (!disk) diskProblems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} does not exist`);
+        else if (disk.status?.phase !== 'Ready') diskProblems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`);
+      }
+      const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((d) => d.size);
+      if (needsCdi && !cdi) diskProblems.push('CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI');
+      for (const dvName of [...(vm.spec.image ? [bootDataVolumeName(name)] : []), ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name))]) {
+        if (!cdi) break;
+        const dv = dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
+        const phase = dv?.status?.phase;
+        if (phase !== 'Succeeded') diskProblems.push(`DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`);
+      }
+      const disksCheck = diskProblems.length ? fail(cdi || !needsCdi ? 'DisksNotReady' : 'CDINotInstalled', diskProblems.join('; ')) : ok('AllDisksReady', 'every disk is ready');
+      const engineCheck = engine
+        ? ok('KubeVirtInstalled', 'KubeVirt serves kubevirt.io/v1 VirtualMachines')
+        : fail('KubeVirtNotInstalled', 'KubeVirt is not installed in this cluster (no kubevirt.io/v1 VirtualMachine API): install KubeVirt; vmplane hands this VM over as soon as it is there');
+
+      let kv = engine ? (kvVms.get(name, namespace) as V1VirtualMachine | undefined) : undefined;
+      const vmi = engine ? (kvVmis.get(name, namespace) as V1VirtualMachineInstance | undefined) : undefined;
+      const current = klass ? effectiveClassOf(klass) : undefined;
+      // A running VM keeps the hardware it started with until its next power cycle.
+      const recorded = vm.status?.class;
+      const applied: EffectiveClass | undefined =
+        isRunning(kv, vmi) && recorded?.name && recorded.cpus !== undefined && recorded.memory
+          ? { name: recorded.name, cpus: recorded.cpus, memory: recorded.memory, reservation: recorded.reservation ?? 'BestEffort', generation: recorded.generation ?? 0, ...(current?.devices ? { devices: current.devices } : {}) }
+          : current;
+
+      let powerCheck: Check | undefined;
+      if (engine && applied && imageCheck.ok) {
+        const desired = translate({ vm, vmClass: applied, ...(image ? { image } : {}), disks: referenced, ...(options ? { options } : {}) });
+        // The engine may add defaults of its own; only what we set has to match.
+        const same = kv && isSubset(desired.spec, kv.spec) && isSubset(desired.metadata?.labels ?? {}, kv.metadata?.labels ?? {});
+        if (!same) kv = await m.rest.apply<V1VirtualMachine>(desired as never, { fieldManager: 'vmplane-controller' });
+        powerCheck = await setPause(vm, vmi, kv);
+      }
+
+      const status = vmStatus({
+        vm,
+        now: new Date().toISOString(),
+        classCheck,
+        imageCheck,
+        disksCheck,
+        engineCheck,
+        ...(applied ? { applied } : {}),
+        ...(current ? { current } : {}),
+        ...(kv ? { kv } : {}),
+        ...(vmi ? { vmi } : {}),
+      });
+      if (powerCheck) {
+        const prev = vm.status?.conditions?.find((c) => c.type === 'PowerAction' && c.reason === powerCheck?.reason);
+        status.conditions = [
+          ...(status.conditions ?? []),
+          { type: 'PowerAction', status: 'False', reason: powerCheck.reason, message: powerCheck.message, lastTransitionTime: prev?.lastTransitionTime ?? new Date().toISOString() },
+        ];
+      }
+      await writeStatus(m.rest, path, vm.status, status);
+      if (!engine) return { requeueAfterMs: 60_000 };
+      return undefined;
+    },
+  };
+}
