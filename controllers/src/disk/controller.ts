@@ -171,13 +171,25 @@ export function diskController(m: Manager): ControllerDefinition {
       }
 
       // Growing: the claim follows spec.size upwards (shrinking is refused at admission).
+      // Kubernetes resizes only bound claims; until then the disk says it is waiting.
       const pvc = pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
       const requested = pvc?.spec?.resources?.requests?.storage;
+      let resize: Condition | undefined;
       if (pvc && requested && parseQuantity(disk.spec.size).compareTo(parseQuantity(String(requested))) > 0) {
-        await m.rest.request('PATCH', `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`, {
-          body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
-          contentType: 'application/merge-patch+json',
-        });
+        const prevResize = disk.status?.conditions?.find((c) => c.type === 'Resized');
+        const since = (reason: string): string => (prevResize?.reason === reason ? prevResize.lastTransitionTime : now);
+        if (pvc.status?.phase !== 'Bound') {
+          resize = { type: 'Resized', status: 'False', reason: 'WaitingForBinding', message: `the claim grows to ${disk.spec.size} once it is bound`, lastTransitionTime: since('WaitingForBinding') };
+        } else {
+          try {
+            await m.rest.request('PATCH', `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`, {
+              body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
+              contentType: 'application/merge-patch+json',
+            });
+          } catch (e) {
+            resize = { type: 'Resized', status: 'False', reason: 'ResizeRefused', message: `the claim could not grow to ${disk.spec.size}: ${(e as Error).message.split('\n')[0]}`, lastTransitionTime: since('ResizeRefused') };
+          }
+        }
       }
 
       const prev = disk.status?.conditions?.find((c) => c.type === 'Ready');
@@ -186,7 +198,7 @@ export function diskController(m: Manager): ControllerDefinition {
         observedGeneration: disk.metadata.generation ?? 0,
         phase,
         claimName: name,
-        conditions: [condition],
+        conditions: resize ? [condition, resize] : [condition],
         ...(progress ? { progress } : {}),
         ...(pvc?.status?.capacity?.storage ? { capacity: String(pvc.status.capacity.storage) } : {}),
         ...(user ? { attachedTo: user.metadata.name } : {}),

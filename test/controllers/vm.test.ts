@@ -1,0 +1,231 @@
+// The VM and disk controllers against a real API server with KubeVirt's and CDI's CRDs installed.
+// KubeVirt cannot run here, so the test plays the engine: it writes the status KubeVirt and CDI
+// would write, and checks that vmplane's status follows. Nothing here claims a VM booted.
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { installCrds, waitUntil } from '../../cli/src/kube.ts';
+import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
+import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { randomBytes } from 'node:crypto';
+
+const V = 'vmplane.io/v1alpha1';
+const s = randomBytes(3).toString('hex');
+let ns = '';
+let rest: KubeRest;
+let ctl: RunningControllers;
+
+type Obj = { metadata: { name: string; resourceVersion?: string; finalizers?: string[] }; spec: Record<string, any>; status?: Record<string, any> };
+
+const vmPath = (name: string): string => `/apis/${V}/namespaces/${ns}/virtualmachines/${name}`;
+const kvPath = (name: string): string => `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`;
+const get = async (path: string): Promise<Obj | undefined> => {
+  try {
+    return (await rest.request<Obj>('GET', path)).body;
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return undefined;
+    throw e;
+  }
+};
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, probe as () => Promise<T | undefined>, 30_000, 100);
+const merge = (path: string, body: unknown): Promise<unknown> => rest.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
+const condition = (o: Obj | undefined, type: string): { status: string; reason: string; message: string } | undefined => o?.status?.conditions?.find((c: { type: string }) => c.type === type);
+
+beforeAll(async () => {
+  rest = new KubeRest(kubeConfig());
+  await installCrds(kubeConfig(), join(REPO_ROOT, 'test/fixtures'));
+  ns = await createNamespace('ctl');
+  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: `small-${s}` }, spec: { hardware: { cpus: 2, memory: '4Gi' }, reservation: 'BestEffort' } });
+  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: `medium-${s}` }, spec: { hardware: { cpus: 4, memory: '8Gi' }, reservation: 'Guaranteed' } });
+  await rest.create({ apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: `ubuntu-${s}` }, spec: { source: { http: { url: 'https://example.com/u.img' } }, size: '10Gi' } });
+  ctl = await startControllers({ kc: kubeConfig(), scope: { namespaces: [ns] }, logger: pino({ level: process.env.CTL_LOG ? 'debug' : 'silent' }, process.env.CTL_LOG ? pino.destination(process.env.CTL_LOG) : undefined) });
+}, 60_000);
+
+afterAll(async () => {
+  await ctl.stop();
+  rest.close();
+});
+
+function vm(name: string, spec: Record<string, unknown> = {}): Parameters<KubeRest['create']>[0] {
+  return {
+    apiVersion: V,
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: ns },
+    spec: {
+      className: `small-${s}`,
+      image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` },
+      bootDisk: { size: '20Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' },
+      powerState: 'PoweredOn',
+      ...spec,
+    },
+  };
+}
+
+describe('VirtualMachine controller', () => {
+  it('hands the VM to KubeVirt with the translated spec, owned by the vmplane VM', async () => {
+    await rest.create(vm('web'));
+    const kv = await until('the KubeVirt VM', () => get(kvPath('web')));
+    expect(kv.spec.runStrategy).toBe('Always');
+    expect(kv.spec.template.spec.domain.cpu).toEqual({ cores: 2, sockets: 1, threads: 1 });
+    expect(kv.spec.template.spec.domain.resources).toEqual({ requests: { cpu: '200m', memory: '4Gi' } });
+    expect(kv.spec.dataVolumeTemplates[0]).toMatchObject({ metadata: { name: 'web-boot' }, spec: { source: { http: { url: 'https://example.com/u.img' } }, storage: { storageClassName: 'ceph', resources: { requests: { storage: '20Gi' } } } } });
+    const ours = await get(vmPath('web'));
+    expect((kv as { metadata: { ownerReferences?: { uid: string }[] } }).metadata.ownerReferences?.[0]?.uid).toBe((ours as { metadata: { uid?: string } }).metadata.uid);
+    expect(ours?.metadata.finalizers).toContain('vmplane.io/vm-cleanup');
+    const st = await until('status', async () => {
+      const v = await get(vmPath('web'));
+      return condition(v, 'EngineAvailable') ? v : undefined;
+    });
+    expect(condition(st, 'ClassResolved')).toMatchObject({ status: 'True' });
+    expect(condition(st, 'EngineAvailable')).toMatchObject({ status: 'True', reason: 'KubeVirtInstalled' });
+    expect(condition(st, 'DisksReady')).toMatchObject({ status: 'False', reason: 'DisksNotReady', message: 'DataVolume web-boot is not created yet' });
+    expect(st.status?.printableStatus).toBe('Pending');
+  });
+
+  it('follows power transitions: PoweredOn -> PoweredOff -> PoweredOn, with status from the engine', async () => {
+    await merge(vmPath('web'), { spec: { powerState: 'PoweredOff' } });
+    await until('runStrategy Halted', async () => (await get(kvPath('web')))?.spec.runStrategy === 'Halted');
+    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Stopped', ready: false } });
+    const stopped = await until('vmplane status Stopped', async () => {
+      const v = await get(vmPath('web'));
+      return v?.status?.printableStatus === 'Stopped' ? v : undefined;
+    });
+    expect(stopped.status).toMatchObject({ phase: 'Stopped', powerState: 'PoweredOff' });
+    expect(condition(stopped, 'Ready')).toMatchObject({ status: 'False', message: 'the VM is powered off' });
+
+    await merge(vmPath('web'), { spec: { powerState: 'PoweredOn' } });
+    await until('runStrategy Always', async () => (await get(kvPath('web')))?.spec.runStrategy === 'Always');
+    // The engine starts it: a VMI appears on a node with an address, then the VM reports Running.
+    await rest.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } }, spec: {} });
+    await merge(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/status`, {
+      status: { phase: 'Running', nodeName: 'node-a', interfaces: [{ name: 'default', ipAddress: '10.0.0.7', ipAddresses: ['10.0.0.7', 'fd00::7'], mac: '02:00:00:00:00:07' }], guestOSInfo: { name: 'Ubuntu', version: '24.04', kernelRelease: '6.8.0' } },
+    });
+    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
+    const running = await until('vmplane status Running', async () => {
+      const v = await get(vmPath('web'));
+      return v?.status?.printableStatus === 'Running' && v.status.primaryIP ? v : undefined;
+    });
+    expect(running.status).toMatchObject({
+      phase: 'Running',
+      powerState: 'PoweredOn',
+      nodeName: 'node-a',
+      primaryIP: '10.0.0.7',
+      ipAddresses: ['10.0.0.7', 'fd00::7'],
+      guestOS: { name: 'Ubuntu', version: '24.04', kernel: '6.8.0' },
+      class: { name: `small-${s}`, cpus: 2, memory: '4Gi', reservation: 'BestEffort' },
+    });
+    expect(condition(running, 'Ready')).toMatchObject({ status: 'True' });
+  });
+
+  it('does not resize a running VM when its class changes: the change waits for the next power cycle', async () => {
+    await merge(vmPath('web'), { spec: { className: `medium-${s}` } });
+    const pending = await until('RestartPending', async () => {
+      const v = await get(vmPath('web'));
+      return condition(v, 'RestartPending')?.status === 'True' ? v : undefined;
+    });
+    expect(condition(pending, 'RestartPending')?.message).toContain(`class medium-${s}`);
+    expect(pending.status?.class).toMatchObject({ name: `small-${s}`, cpus: 2 });
+    expect((await get(kvPath('web')))?.spec.template.spec.domain.cpu.cores).toBe(2);
+
+    // Power cycle: the engine stops the VM (the VMI goes); the new class applies.
+    await rest.request('DELETE', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web`);
+    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Stopped', ready: false } });
+    await until('4 vCPUs in the engine', async () => (await get(kvPath('web')))?.spec.template.spec.domain.cpu.cores === 4);
+    const applied = await until('the new class recorded', async () => {
+      const v = await get(vmPath('web'));
+      return v?.status?.class?.name === `medium-${s}` ? v : undefined;
+    });
+    expect(applied.status?.class).toMatchObject({ cpus: 4, memory: '8Gi', reservation: 'Guaranteed' });
+    expect(condition(applied, 'RestartPending')?.status).toBe('False');
+    expect((await get(kvPath('web')))?.spec.template.spec.domain.resources).toEqual({ requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+  });
+
+  it('says when the class or image is missing, without crashing', async () => {
+    await rest.create(vm('orphan', { className: 'no-such-class' }));
+    const v = await until('ClassResolved False', async () => {
+      const x = await get(vmPath('orphan'));
+      return condition(x, 'ClassResolved') ? x : undefined;
+    });
+    expect(condition(v, 'ClassResolved')).toMatchObject({ status: 'False', reason: 'ClassNotFound' });
+    expect(await get(kvPath('orphan'))).toBeUndefined();
+  });
+
+  it('deleting a VM removes what it created and keeps the disks users made', async () => {
+    await rest.create({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name: 'keep', namespace: ns }, spec: { size: '5Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' } });
+    await rest.create(vm('tmp', { disks: [{ name: 'scratch', size: '1Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' }, { name: 'keep', virtualMachineDiskName: 'keep' }] }));
+    await until('engine VM', () => get(kvPath('tmp')));
+    // What KubeVirt would have made from the templates.
+    for (const dv of ['tmp-boot', 'tmp-scratch']) await rest.create({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: dv, namespace: ns, labels: { 'vmplane.io/vm': 'tmp' } }, spec: {} });
+    await rest.request('DELETE', vmPath('tmp'));
+    await until('the VM gone', async () => !(await get(vmPath('tmp'))));
+    expect(await get(kvPath('tmp'))).toBeUndefined();
+    expect(await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-boot`)).toBeUndefined();
+    expect(await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-scratch`)).toBeUndefined();
+    expect(await get(`/apis/${V}/namespaces/${ns}/virtualmachinedisks/keep`)).toBeDefined();
+  });
+
+  it('reports a failed pause when KubeVirt\'s subresource API is not served, instead of pretending', async () => {
+    await merge(vmPath('web'), { spec: { powerState: 'Suspended' } });
+    await rest.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } }, spec: {} });
+    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
+    const v = await until('PowerAction condition while the engine reports Running', async () => {
+      const x = await get(vmPath('web'));
+      return condition(x, 'PowerAction') && x?.status?.printableStatus === 'Running' ? x : undefined;
+    });
+    expect(condition(v, 'PowerAction')).toMatchObject({ status: 'False', reason: 'PowerActionFailed' });
+    expect(condition(v, 'PowerAction')?.message).toContain('could not pause the VM');
+    expect(v.status?.powerState).toBe('PoweredOn'); // it is not suspended, and status says so
+  });
+});
+
+describe('VirtualMachineDisk controller', () => {
+  const diskPath = (name: string): string => `/apis/${V}/namespaces/${ns}/virtualmachinedisks/${name}`;
+  const dvPath = (name: string): string => `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${name}`;
+
+  it('makes a DataVolume with the storage settled at admission, and follows the import', async () => {
+    await rest.create({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: `expandable-${s}` }, provisioner: 'rbd.csi.ceph.com', allowVolumeExpansion: true });
+    await rest.create({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name: 'root', namespace: ns }, spec: { size: '10Gi', storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], volumeMode: 'Block', source: { image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` } } } });
+    const dv = await until('the DataVolume', () => get(dvPath('root')));
+    expect(dv.spec).toEqual({ source: { http: { url: 'https://example.com/u.img' } }, storage: { storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], volumeMode: 'Block', resources: { requests: { storage: '10Gi' } } } });
+    await merge(`${dvPath('root')}/status`, { status: { phase: 'ImportInProgress', progress: '45.5%' } });
+    const importing = await until('Importing', async () => {
+      const d = await get(diskPath('root'));
+      return d?.status?.phase === 'Importing' ? d : undefined;
+    });
+    expect(importing.status).toMatchObject({ progress: '45.5%', claimName: 'root' });
+    await merge(`${dvPath('root')}/status`, { status: { phase: 'Succeeded', progress: '100.0%' } });
+    await until('Ready', async () => (await get(diskPath('root')))?.status?.phase === 'Ready');
+  });
+
+  it('grows the claim when spec.size grows', async () => {
+    // The claim CDI would have made for the DataVolume.
+    await rest.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'root', namespace: ns, labels: { 'vmplane.io/disk': 'root' } }, spec: { storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
+    await merge(diskPath('root'), { spec: { size: '25Gi' } });
+    // Kubernetes grows only bound claims: until then the disk says it waits.
+    const waiting = await until('Resized waiting', async () => {
+      const d = await get(diskPath('root'));
+      return condition(d, 'Resized')?.reason === 'WaitingForBinding' ? d : undefined;
+    });
+    expect(condition(waiting, 'Resized')?.message).toBe('the claim grows to 25Gi once it is bound');
+    // The storage binds it (the test plays the storage system).
+    await merge(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root/status`, { status: { phase: 'Bound', capacity: { storage: '10Gi' } } });
+    await until('the claim at 25Gi', async () => (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root`))?.spec.resources.requests.storage === '25Gi');
+  });
+
+  it('cannot be deleted from under the VM using it; detaching lets the deletion finish', async () => {
+    await rest.create(vm('user', { image: undefined, bootDisk: undefined, disks: [{ name: 'root', virtualMachineDiskName: 'root', boot: true }] }));
+    await until('attachedTo', async () => (await get(diskPath('root')))?.status?.attachedTo === 'user');
+    await rest.request('DELETE', diskPath('root'));
+    const blocked = await until('InUse', async () => {
+      const d = await get(diskPath('root'));
+      return condition(d, 'Deleting')?.reason === 'InUse' ? d : undefined;
+    });
+    expect(condition(blocked, 'Deleting')?.message).toContain('attached to VM user');
+    expect(await get(dvPath('root'))).toBeDefined();
+    await rest.request('DELETE', vmPath('user'));
+    await until('the disk gone', async () => !(await get(diskPath('root'))));
+    expect(await get(dvPath('root'))).toBeUndefined();
+  });
+});
