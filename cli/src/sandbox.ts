@@ -9,6 +9,7 @@ import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import pino from 'pino';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
+import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
 import { loadManifestDir } from './manifests.ts';
 
@@ -97,11 +98,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
   let webhooks: RunningWebhooks | undefined;
   let auditor: PolicyAuditor | undefined;
+  let controllers: RunningControllers | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     if (!stopping) {
       log(`\n${why}: stopping the sandbox`);
-      stopping = (auditor ? auditor.stop() : Promise.resolve())
+      stopping = (controllers ? controllers.stop() : Promise.resolve())
+        .then(() => (auditor ? auditor.stop() : Promise.resolve()))
         .then(() => (webhooks ? webhooks.stop() : Promise.resolve()))
         .then(() => cp.stop())
         .then(() => {
@@ -143,6 +146,11 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     });
     auditor.start();
     log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
+    controllers = await startControllers({
+      kc,
+      logger: pino({ name: 'vmplane-controllers' }, pino.destination({ dest: join(stateDir, 'controllers.log'), sync: false, mkdir: true })),
+    });
+    log(`controllers running: StorageProfiles, disks, VMs (log: ${join(stateDir, 'controllers.log')}); KubeVirt is not installed here, so VMs report EngineAvailable=False`);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(kc, examples.map((e) => e.object));
