@@ -142,10 +142,11 @@ export const TYPES_FILE = 'api/generated/types.ts';
 export const SCHEMA_INDEX_FILE = 'api/generated/schemas/index.ts';
 
 export function renderSchemaIndex(kinds: readonly KindDefinition[]): string {
-  const lines = [`// ${GENERATED_HEADER}`, "import { createRequire } from 'node:module';", '', 'const require = createRequire(import.meta.url);', ''];
-  lines.push('/** JSON Schema of each kind, by kind name. */');
-  lines.push('export const schemas: Record<string, object> = {');
-  for (const def of kinds) lines.push(`  ${def.kind}: require('./${def.singular}.json') as object,`);
+  const ident = (d: KindDefinition): string => d.singular.replace(/[^a-z0-9]/g, '');
+  const lines = [`// ${GENERATED_HEADER}`];
+  for (const def of kinds) lines.push(`import ${ident(def)} from './${def.singular}.json' with { type: 'json' };`);
+  lines.push('', '/** JSON Schema of each kind, by kind name. */', 'export const schemas: Record<string, object> = {');
+  for (const def of kinds) lines.push(`  ${def.kind}: ${ident(def)},`);
   lines.push('};');
   return `${lines.join('\n')}\n`;
 }

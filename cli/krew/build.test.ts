@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { buildKrew } from './build.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'vmplane-krew-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('krew plugin', () => {
+  it('packs a self-contained kubectl-vm and a manifest whose sha256 matches the archive', async () => {
+    const r = await buildKrew(out, 'https://example.com/kubectl-vm.tar.gz');
+    const manifest = parse(readFileSync(r.manifest, 'utf8')) as { kind: string; metadata: { name: string }; spec: { version: string; platforms: { sha256: string; bin: string; uri: string }[] } };
+    expect(manifest.kind).toBe('Plugin');
+    expect(manifest.metadata.name).toBe('vm');
+    expect(manifest.spec.version).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(manifest.spec.platforms[0]?.sha256).toBe(createHash('sha256').update(readFileSync(r.archive)).digest('hex'));
+    expect(manifest.spec.platforms[0]?.uri).toBe('https://example.com/kubectl-vm.tar.gz');
+    const files = execFileSync('tar', ['-tzf', r.archive]).toString().trim().split('\n');
+    expect(files).toEqual([manifest.spec.platforms[0]?.bin]);
+    // It runs with nothing but Node: unpacked away from the repository and its node_modules.
+    const run = join(out, 'run');
+    execFileSync('mkdir', ['-p', run]);
+    execFileSync('tar', ['-xzf', r.archive, '-C', run]);
+    const help = execFileSync(join(run, 'kubectl-vm'), ['--help'], { cwd: run }).toString();
+    expect(help).toContain('kubectl vm console <name>');
+    const test = execFileSync(join(run, 'kubectl-vm'), ['policy', 'test', join(REPO_ROOT, 'examples/policies')], { cwd: run }).toString();
+    expect(test).toContain('19 of 19 expectations met');
+  }, 60_000);
+});
