@@ -7,13 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { ensureBinaries } from './controlplane/binaries.ts';
+import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
 
 async function main(): Promise<void> {
   const runId = randomBytes(4).toString('hex');
   // The binaries are built here, before vitest, so a first run shows the build's progress.
   await ensureBinaries((l) => console.log(l));
+  await ensureHelm((l) => console.log(l));
 
   const scratch = mkdtempSync(join(tmpdir(), 'vmplane-runner-'));
   const summaryFile = join(scratch, 'summary.json');

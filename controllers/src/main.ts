@@ -90,7 +90,7 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   };
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const env = process.env;
   const kc = new KubeConfig();
   kc.loadFromDefault();
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop());
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run when started as a script; in a bundle every module shares one URL, so check the name too.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('/controllers/src/main.ts')) {
   await main();
 }

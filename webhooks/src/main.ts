@@ -26,6 +26,8 @@ export interface WebhookOptions {
   ipAddresses?: string[];
   logger?: Logger;
   cacheResyncMs?: number;
+  /** Create vmplane's namespace if missing (the sandbox); in a cluster the chart made it. */
+  createNamespace?: boolean;
 }
 
 export interface RunningWebhooks {
@@ -62,7 +64,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
   if (certMode.mode === 'files') {
     certs = new FileCertSource(certMode.dir);
   } else {
-    await ensureNamespace(rest, o.namespace);
+    if (o.createNamespace !== false) await ensureNamespace(rest, o.namespace);
     certs = new SecretCertManager({
       kc: o.kc,
       namespace: o.namespace,
@@ -137,7 +139,7 @@ export async function unregisterWebhooks(kc: KubeConfig, names: { mutating: stri
   }
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const env = process.env;
   const kc = new KubeConfig();
   kc.loadFromDefault();
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
     dnsNames: [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`],
     ipAddresses: [],
     register: false,
+    createNamespace: false,
   });
   const stop = async (): Promise<void> => {
     await running.stop();
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop());
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run when started as a script; in a bundle every module shares one URL, so check the name too.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('/webhooks/src/main.ts')) {
   await main();
 }

@@ -82,12 +82,18 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         matchConditions: [SPEC_OR_LABELS_CHANGED],
       }),
       common('disk.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinedisks'])]),
-      common('policy.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinepolicies'], 'Cluster')], { objectSelector }),
+      // Fails open too: the engine compiles every policy again, and one whose CEL does not compile
+      // reports Ready=False with the error; failing closed would deadlock an install that creates
+      // policies before the webhook pods are ready.
+      common('policy.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinepolicies'], 'Cluster')], { objectSelector, failurePolicy: 'Ignore' }),
+      // The in-use guard fails open: it saves users from a mistake, it is no security boundary, and
+      // failing closed would block `helm uninstall` (which deletes the default classes) whenever
+      // the webhook pods are gone.
       common(
         'inuse.validate.vmplane.io',
         '/validate',
         [rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'), rule(['DELETE'], ['virtualmachineimages'], 'Namespaced')],
-        { objectSelector },
+        { objectSelector, failurePolicy: 'Ignore' },
       ),
     ],
   };

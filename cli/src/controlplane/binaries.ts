@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 
 export const KUBERNETES_VERSION = '1.35.4';
 export const ETCD_VERSION = '3.6.16';
+export const HELM_VERSION = '4.3.1';
 
 /**
  * The staging modules k8s.io/kubernetes replaces with local folders that the module zip lacks;
@@ -278,4 +279,22 @@ export async function ensureBinaries(log: Log = (l) => console.log(l), env: Node
   const still = [bins.etcd, bins.kubeApiserver, bins.kubectl].filter((p) => !isExecutable(p));
   if (still.length) throw new Error(`control-plane binaries still missing after the build: ${still.join(', ')}`);
   return bins;
+}
+
+/** helm: from PATH when there, else built once from the Go module proxy into the cache. */
+export async function ensureHelm(log: Log = (l) => console.log(l), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.VMPLANE_HELM && isExecutable(env.VMPLANE_HELM)) return env.VMPLANE_HELM;
+  const root = cacheRoot(env);
+  const cached = join(root, 'bin', `helm-v${HELM_VERSION}`, 'helm');
+  if (isExecutable(cached)) return cached;
+  await withLock(root, log, async () => {
+    if (isExecutable(cached)) return;
+    const go = findGo(env);
+    const gobin = join(root, 'bin', `helm-v${HELM_VERSION}`);
+    mkdirSync(gobin, { recursive: true });
+    log(`building helm v${HELM_VERSION} from the Go module proxy into ${gobin} (a few minutes, once)`);
+    await run(go, ['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}`], root, { ...process.env, CGO_ENABLED: '0', GOBIN: gobin }, log, 'building helm');
+  });
+  if (!isExecutable(cached)) throw new Error(`helm still missing at ${cached} after the build`);
+  return cached;
 }
