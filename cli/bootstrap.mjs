@@ -11,6 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const commands = {
   sandbox: ['cli/src/main.ts', 'sandbox'],
   test: ['cli/src/test-runner.ts'],
+  bench: ['bench/run.ts'],
 };
 
 const [name, ...rest] = process.argv.slice(2);

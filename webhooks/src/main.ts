@@ -152,7 +152,8 @@ export async function main(): Promise<void> {
     port: Number(env.VMPLANE_PORT ?? 8443),
     certificates: env.VMPLANE_CERT_DIR ? { mode: 'files', dir: env.VMPLANE_CERT_DIR } : { mode: 'self' },
     dnsNames: [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`],
-    ipAddresses: [],
+    // Extra IP SANs, for a webhook reached by address (benchmarks, out-of-cluster setups).
+    ipAddresses: (env.VMPLANE_CERT_IPS ?? '').split(',').filter(Boolean),
     register: false,
     createNamespace: false,
   });

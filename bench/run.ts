@@ -1,0 +1,296 @@
+// `npm run bench`: vmplane's performance, each figure beside its baseline from the same run (the
+// machines are noisy; ratios matter more than absolute times). Writes bench/results/results.json
+// and results.md and prints the table. Sizes: BENCH_VMS (default 1000,5000), BENCH_RSS_VMS (10000).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { REPO_ROOT } from '../api/src/generate.ts';
+import { ensureBinaries } from '../cli/src/controlplane/binaries.ts';
+import { ControlPlane, freePort } from '../cli/src/controlplane/controlplane.ts';
+import { installCrds, kubeConfigFrom } from '../cli/src/kube.ts';
+import { ApiError, KubeRest } from '../cli/src/rest.ts';
+import { webhookConfigurations } from '../webhooks/src/registration.ts';
+import { benchVm, OBJECT_RULES } from './world.ts';
+
+const RESULTS = join(REPO_ROOT, 'bench/results');
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+interface Stats {
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+  errors: number;
+  n: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+function stats(times: number[], seconds: number, errors: number): Stats {
+  const s = [...times].sort((a, b) => a - b);
+  const r = (x: number): number => Math.round(x * 100) / 100;
+  return { p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), rps: Math.round(times.length / seconds), errors, n: times.length };
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    child.stdout?.on('data', (b: Buffer) => {
+      const m = /READY (\d+)/.exec(b.toString());
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+}
+
+function review(uid: string): string {
+  const vm = benchVm('web');
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid, kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' }, resource: { group: 'vmplane.io', version: 'v1alpha1', resource: 'virtualmachines' }, operation: 'CREATE', namespace: 'bench', name: 'web', object: vm, userInfo: { username: 'bench' } },
+  });
+}
+
+async function load(port: number, connections: number, seconds: number, overallRate?: number): Promise<Stats> {
+  const times: number[] = [];
+  let errors = 0;
+  const instance = autocannon({
+    url: `https://127.0.0.1:${port}/validate`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: review('bench-uid'),
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    tlsOptions: { rejectUnauthorized: false },
+  } as never) as unknown as Promise<unknown> & { on(ev: 'response', cb: (c: unknown, status: number, bytes: number, ms: number) => void): void };
+  instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
+    if (status === 200) times.push(ms);
+    else errors++;
+  });
+  const result = (await instance) as unknown as { errors: number; timeouts: number };
+  return stats(times, seconds, errors + result.errors + result.timeouts);
+}
+
+async function webhookAlone(): Promise<Record<string, unknown>> {
+  const rows: Record<string, unknown>[] = [];
+  const configs: [string, string[]][] = [
+    ['no-op floor', ['noop']],
+    ['vmplane, 0 policies', ['vmplane', '0']],
+    ['vmplane, 10 policies', ['vmplane', '10']],
+    ['vmplane, 50 policies', ['vmplane', '50']],
+  ];
+  const fixed: Record<string, Stats> = {};
+  for (const [name, args] of configs) {
+    const { child, port } = await startChild(['--import', 'tsx', join(REPO_ROOT, 'bench/servers.ts'), ...args]);
+    await load(port, 16, 2); // warm-up (JIT, TLS sessions)
+    for (const c of [1, 16, 64]) {
+      const s = await load(port, c, 4);
+      rows.push({ server: name, concurrency: c, ...s });
+      console.log(`webhook  ${name.padEnd(22)} c=${String(c).padEnd(3)} p50 ${s.p50} ms  p95 ${s.p95} ms  p99 ${s.p99} ms  ${s.rps} req/s  errors ${s.errors}`);
+    }
+    if (name === 'no-op floor' || name === 'vmplane, 50 policies') {
+      fixed[name] = await load(port, 16, 5, 1000);
+      console.log(`webhook  ${name.padEnd(22)} at 1000 req/s: p99 ${fixed[name]?.p99} ms`);
+    }
+    child.kill('SIGKILL');
+  }
+  const ratio = (fixed['vmplane, 50 policies']?.p99 ?? 0) / Math.max(0.001, fixed['no-op floor']?.p99 ?? 0);
+  return { rows, at1000rps: fixed, p99RatioAt1000rps: Math.round(ratio * 100) / 100 };
+}
+
+function getStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function startWebhookProcess(kubeconfig: string, namespace: string): Promise<{ child: ChildProcess; port: number; ms: number }> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/vmplane.mjs'), 'webhooks'], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, VMPLANE_NAMESPACE: namespace, VMPLANE_PORT: String(port), VMPLANE_LISTEN_HOST: '127.0.0.1', VMPLANE_CERT_IPS: '127.0.0.1' },
+    stdio: 'ignore',
+  });
+  children.push(child);
+  while ((await getStatus(`https://127.0.0.1:${port}/readyz`)) !== 200) {
+    if (child.exitCode !== null) throw new Error('webhook process exited');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { child, port, ms: Math.round(performance.now() - t0) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+async function startup(kubeconfig: string, rest: KubeRest): Promise<Record<string, number>> {
+  const fresh: number[] = [];
+  const existing: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await rest.request('DELETE', '/api/v1/namespaces/vmplane-start/secrets/vmplane-webhook-tls').catch(() => undefined);
+    const a = await startWebhookProcess(kubeconfig, 'vmplane-start');
+    fresh.push(a.ms);
+    await stop(a.child);
+    const b = await startWebhookProcess(kubeconfig, 'vmplane-start');
+    existing.push(b.ms);
+    await stop(b.child);
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[1] ?? 0;
+  const r = { freshCertificateMs: median(fresh), existingCertificateMs: median(existing) };
+  console.log(`start-up to /readyz: fresh certificate ${r.freshCertificateMs} ms, existing certificate ${r.existingCertificateMs} ms (median of 3)`);
+  return r;
+}
+
+async function timed(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ times: number[]; seconds: number; errors: number }> {
+  const times: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await op(i);
+          times.push(performance.now() - t);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { times, seconds: (performance.now() - t0) / 1000, errors };
+}
+
+async function endToEnd(rest: KubeRest, n: number, label: string): Promise<{ create: Stats; update: Stats }> {
+  const ns = `e2e-${label}`;
+  await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { tier: 'production' } } });
+  const c = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+  const u = await timed(n, 16, (i) => rest.request('PATCH', `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/vm-${i}`, { body: { spec: { powerState: 'PoweredOff' } }, contentType: 'application/merge-patch+json' }));
+  const r = { create: stats(c.times, c.seconds, c.errors), update: stats(u.times, u.seconds, u.errors) };
+  console.log(`e2e      ${label.padEnd(10)} create p50 ${r.create.p50} p99 ${r.create.p99} ms ${r.create.rps}/s errors ${r.create.errors} | update p50 ${r.update.p50} p99 ${r.update.p99} ms ${r.update.rps}/s errors ${r.update.errors}`);
+  return r;
+}
+
+async function throughApiServer(kubeconfig: string, rest: KubeRest, n: number): Promise<Record<string, unknown>> {
+  const none = await endToEnd(rest, n, 'none');
+  // (c) the same object rules as a ValidatingAdmissionPolicy, evaluated inside the API server.
+  await rest.create({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: 'bench-vap' },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: { resourceRules: [{ apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: ['virtualmachines'] }] },
+      validations: OBJECT_RULES.map((r) => ({ expression: r.expression, message: r.name })),
+    },
+  } as never);
+  await rest.create({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'bench-vap' }, spec: { policyName: 'bench-vap', validationActions: ['Deny'] } } as never);
+  await new Promise((r) => setTimeout(r, 3000)); // the API server loads policies asynchronously
+  const vap = await endToEnd(rest, n, 'vap');
+  await rest.request('DELETE', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/bench-vap');
+  await rest.request('DELETE', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/bench-vap');
+
+  // (a) vmplane's webhooks in their own process, with the same rules as one VirtualMachinePolicy.
+  await rest.create({ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachinePolicy', metadata: { name: 'bench-rules' }, spec: { validationActions: ['Deny'], validations: OBJECT_RULES.map((r) => ({ name: r.name, expression: r.expression })) } });
+  const wh = await startWebhookProcess(kubeconfig, 'vmplane-bench');
+  const secret = await rest.request<{ data: Record<string, string> }>('GET', '/api/v1/namespaces/vmplane-bench/secrets/vmplane-webhook-tls');
+  const bundle = Buffer.from(secret.body.data['ca-bundle.crt'] ?? '', 'base64').toString();
+  for (const cfg of webhookConfigurations({ endpoint: { url: `https://127.0.0.1:${wh.port}` }, caBundlePem: bundle, ownNamespace: 'vmplane-bench' })) await rest.apply(cfg as never);
+  await new Promise((r) => setTimeout(r, 2000));
+  const vmplane = await endToEnd(rest, n, 'vmplane');
+  await stop(wh.child);
+  const ratio = (a: number, b: number): number => Math.round((a / Math.max(0.001, b)) * 100) / 100;
+  return {
+    requests: n,
+    concurrency: 16,
+    none,
+    vap,
+    vmplane,
+    ratios: {
+      createP99VsNone: ratio(vmplane.create.p99, none.create.p99),
+      createP99VsVap: ratio(vmplane.create.p99, vap.create.p99),
+      updateP99VsNone: ratio(vmplane.update.p99, none.update.p99),
+      updateP99VsVap: ratio(vmplane.update.p99, vap.update.p99),
+    },
+  };
+}
+
+function table(r: Record<string, any>): string {
+  const lines: string[] = [];
+  lines.push(`Machine: ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, ${r.machine.date}`, '');
+  lines.push('| Webhook alone (HTTPS, keep-alive) | concurrency | p50 ms | p95 ms | p99 ms | req/s |', '|---|---|---|---|---|---|');
+  for (const x of r.webhook.rows) lines.push(`| ${x.server} | ${x.concurrency} | ${x.p50} | ${x.p95} | ${x.p99} | ${x.rps} |`);
+  lines.push('', `At 1,000 req/s (16 connections): no-op p99 ${r.webhook.at1000rps['no-op floor'].p99} ms, vmplane with 50 policies p99 ${r.webhook.at1000rps['vmplane, 50 policies'].p99} ms: ratio **${r.webhook.p99RatioAt1000rps}** (target at most 2).`, '');
+  const e = r.endToEnd;
+  lines.push(`| Through kube-apiserver (${e.requests} VMs, concurrency ${e.concurrency}) | create p50 | create p99 | create/s | update p50 | update p99 | update/s |`, '|---|---|---|---|---|---|---|');
+  for (const [k, name] of [['none', 'no webhooks'], ['vap', 'ValidatingAdmissionPolicy'], ['vmplane', 'vmplane webhooks']] as const) {
+    const x = e[k];
+    lines.push(`| ${name} | ${x.create.p50} | ${x.create.p99} | ${x.create.rps} | ${x.update.p50} | ${x.update.p99} | ${x.update.rps} |`);
+  }
+  lines.push('', `p99 ratios: create vs none **${e.ratios.createP99VsNone}** (target ≤ 1.25), vs VAP **${e.ratios.createP99VsVap}** (target ≤ 1.1); update vs none **${e.ratios.updateP99VsNone}**, vs VAP **${e.ratios.updateP99VsVap}**.`, '');
+  lines.push(`Start-up to /readyz (production bundle, median of 3): fresh certificate ${r.startup.freshCertificateMs} ms, existing certificate ${r.startup.existingCertificateMs} ms (target < 1000 ms).`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const n = Number(process.env.BENCH_E2E_VMS ?? 1000);
+  const results: Record<string, unknown> = {
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString() },
+  };
+  console.log('building the production bundle (dist/vmplane.mjs)');
+  await new Promise<void>((resolve, reject) => spawn('npm', ['run', 'bundle', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error('bundle failed')))));
+  results.webhook = await webhookAlone();
+
+  const cp = new ControlPlane({ binaries: await ensureBinaries(), tempPrefix: 'vmplane-bench-' });
+  const ep = await cp.start();
+  try {
+    const kc = kubeConfigFrom(ep.kubeconfigPath);
+    await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+    const rest = new KubeRest(kc);
+    for (const ns of ['vmplane-start', 'vmplane-bench']) await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    for (const o of [
+      { apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachineClass', metadata: { name: 'small' }, spec: { hardware: { cpus: 2, memory: '4Gi' }, reservation: 'Guaranteed' } },
+      { apiVersion: 'vmplane.io/v1alpha1', kind: 'ClusterVirtualMachineImage', metadata: { name: 'ubuntu-24.04' }, spec: { source: { http: { url: 'https://x/u.img' } }, size: '10Gi' } },
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'rancher.io/local-path' },
+    ]) {
+      await rest.create(o as never);
+    }
+    results.startup = await startup(ep.kubeconfigPath, rest);
+    results.endToEnd = await throughApiServer(ep.kubeconfigPath, rest, n);
+    rest.close();
+  } catch (e) {
+    if (e instanceof ApiError) console.error(e.message);
+    throw e;
+  } finally {
+    await cp.stop();
+  }
+  writeFileSync(join(RESULTS, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const md = table(results as Record<string, any>);
+  writeFileSync(join(RESULTS, 'results.md'), `${md}\n`);
+  console.log(`\n${md}\n\nwritten to bench/results/`);
+}
+
+await main();
+process.exit(0);
