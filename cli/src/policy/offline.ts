@@ -3,17 +3,8 @@
 // the webhook applies, so what is tested is what admission would see.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { V1Namespace, V1StorageClass } from '@kubernetes/client-node';
-import type {
-  ClusterVirtualMachineImage,
-  StorageProfile,
-  VirtualMachine,
-  VirtualMachineClass,
-  VirtualMachineDisk,
-  VirtualMachineImage,
-  VirtualMachinePolicy,
-  VirtualMachinePolicyException,
-} from '../../../api/generated/types.ts';
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ObjectValidator } from '../../../api/src/validate.ts';
 import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
 import { staticLookups, type LookupData, type Lookups } from '../../../webhooks/src/lookups.ts';
@@ -26,6 +17,20 @@ export interface TestEntry {
   resources: string[];
   result: Result;
 }
+
+/** Where each kind goes in the lookup data. */
+const KIND_LISTS: Record<string, keyof LookupData> = {
+  Namespace: 'namespaces',
+  VirtualMachineClass: 'classes',
+  VirtualMachineImage: 'images',
+  ClusterVirtualMachineImage: 'clusterImages',
+  StorageClass: 'storageClasses',
+  StorageProfile: 'storageProfiles',
+  VirtualMachineDisk: 'disks',
+  VirtualMachine: 'vms',
+  VirtualMachinePolicy: 'policies',
+  VirtualMachinePolicyException: 'exceptions',
+};
 
 export interface World {
   lookups: Lookups;
@@ -79,44 +84,13 @@ export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<stri
         continue;
       }
     }
-    const o = object as never;
-    switch (object.kind) {
-      case 'Namespace':
-        data.namespaces.push(o);
-        break;
-      case 'VirtualMachineClass':
-        data.classes.push(o as VirtualMachineClass);
-        break;
-      case 'VirtualMachineImage':
-        data.images.push(o as VirtualMachineImage);
-        break;
-      case 'ClusterVirtualMachineImage':
-        data.clusterImages.push(o as ClusterVirtualMachineImage);
-        break;
-      case 'StorageClass':
-        data.storageClasses.push(o as V1StorageClass);
-        break;
-      case 'StorageProfile':
-        data.storageProfiles.push(o as StorageProfile);
-        break;
-      case 'VirtualMachineDisk':
-        data.disks.push(o as VirtualMachineDisk);
-        break;
-      case 'VirtualMachine':
-        data.vms.push(o as VirtualMachine);
-        break;
-      case 'VirtualMachinePolicy':
-        data.policies.push(o as VirtualMachinePolicy);
-        break;
-      case 'VirtualMachinePolicyException':
-        data.exceptions.push(o as VirtualMachinePolicyException);
-        break;
-      case 'PolicyTest':
-        tests.push(...(((object as unknown as { results?: TestEntry[] }).results ?? []) as TestEntry[]));
-        break;
-      default:
-        break; // Secrets and other kinds play no part in policy decisions
+    if (object.kind === 'PolicyTest') {
+      tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
+      continue;
     }
+    // Secrets and other kinds play no part in policy decisions.
+    const list = KIND_LISTS[object.kind];
+    if (list) (data[list] as unknown[]).push(object);
   }
   // Namespaces named by VMs but not declared get their name label (and any labels given).
   const declared = new Set(data.namespaces.map((n) => n.metadata?.name));
