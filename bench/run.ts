@@ -1,8 +1,9 @@
 // `npm run bench`: vmplane's performance, each figure beside its baseline from the same run (the
 // machines are noisy; ratios matter more than absolute times). Writes bench/results/results.json
-// and results.md and prints the table. Sizes: BENCH_VMS (default 1000,5000), BENCH_RSS_VMS (10000).
+// and results.md and prints the table. Sizes: BENCH_E2E_VMS (1000), BENCH_VMS (controllers:
+// 1000,5000), BENCH_RSS_VMS (VMs cached when memory is read: 10000).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +237,61 @@ async function throughApiServer(kubeconfig: string, rest: KubeRest, n: number): 
   };
 }
 
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/**
+ * Controllers: create N VMs with a plain client (the floor the API server sets), then start the
+ * controllers (production bundle, own process) and time until every KubeVirt VM exists and every
+ * VM's status says the engine has it. RSS is read with all VMs of the run in the informer caches.
+ */
+async function controllers(kubeconfig: string, rest: KubeRest, sizes: number[], rssVms: number): Promise<Record<string, unknown>> {
+  await installCrds(kubeConfigFrom(kubeconfig), join(REPO_ROOT, 'test/fixtures'));
+  const rows: Record<string, number>[] = [];
+  let last: ChildProcess | undefined;
+  let created = 0;
+  for (const n of sizes) {
+    const ns = `ctl-${n}`;
+    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const floor = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+    created += n;
+    last?.kill('SIGKILL');
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/vmplane.mjs'), 'controllers'], {
+      env: { ...process.env, KUBECONFIG: kubeconfig, VMPLANE_LEADER_ELECT: 'false', VMPLANE_SCOPE_NAMESPACES: ns, VMPLANE_AUDIT: 'false' },
+      stdio: 'ignore',
+    });
+    children.push(child);
+    last = child;
+    for (;;) {
+      const ours = await rest.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines`);
+      const ready = ours.body.items.filter((v) => v.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True')).length;
+      if (ready === n) {
+        const engine = await rest.request<{ items: unknown[] }>('GET', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`);
+        if (engine.body.items.length === n) break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const converge = (performance.now() - t0) / 1000;
+    const row = { vms: n, floorSeconds: Math.round(floor.seconds * 10) / 10, convergeSeconds: Math.round(converge * 10) / 10, ratio: Math.round((converge / floor.seconds) * 100) / 100, rssMb: rssMb(child.pid ?? 0) };
+    rows.push(row);
+    console.log(`controllers ${n} VMs: plain client ${row.floorSeconds} s, converged in ${row.convergeSeconds} s (ratio ${row.ratio}), RSS ${row.rssMb} MB`);
+  }
+  // Memory with rssVms VMs in the caches: fill up to that many (outside the reconciled scope).
+  const extra = Math.max(0, rssVms - created);
+  if (extra > 0) {
+    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ctl-cache' } });
+    await timed(extra, 16, (i) => rest.create(benchVm(`vm-${i}`, 'ctl-cache') as never));
+  }
+  await new Promise((r) => setTimeout(r, 5000)); // let the watches deliver them
+  const rss = last?.pid ? rssMb(last.pid) : 0;
+  console.log(`controllers RSS with ${Math.max(rssVms, created)} VMs cached: ${rss} MB`);
+  last?.kill('SIGKILL');
+  return { rows, rss: { vmsCached: Math.max(rssVms, created), rssMb: rss } };
+}
+
 function table(r: Record<string, any>): string {
   const lines: string[] = [];
   lines.push(`Machine: ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, ${r.machine.date}`, '');
@@ -249,7 +305,12 @@ function table(r: Record<string, any>): string {
     lines.push(`| ${name} | ${x.create.p50} | ${x.create.p99} | ${x.create.rps} | ${x.update.p50} | ${x.update.p99} | ${x.update.rps} |`);
   }
   lines.push('', `p99 ratios: create vs none **${e.ratios.createP99VsNone}** (target ≤ 1.25), vs VAP **${e.ratios.createP99VsVap}** (target ≤ 1.1); update vs none **${e.ratios.updateP99VsNone}**, vs VAP **${e.ratios.updateP99VsVap}**.`, '');
-  lines.push(`Start-up to /readyz (production bundle, median of 3): fresh certificate ${r.startup.freshCertificateMs} ms, existing certificate ${r.startup.existingCertificateMs} ms (target < 1000 ms).`);
+  lines.push(`Start-up to /readyz (production bundle, median of 3): fresh certificate ${r.startup.freshCertificateMs} ms, existing certificate ${r.startup.existingCertificateMs} ms (target < 1000 ms).`, '');
+  if (r.controllers) {
+    lines.push('| Controllers | plain client creates them | converged | ratio (target ≤ 1.5) |', '|---|---|---|---|');
+    for (const x of r.controllers.rows) lines.push(`| ${x.vms} VMs | ${x.floorSeconds} s | ${x.convergeSeconds} s | ${x.ratio} |`);
+    lines.push('', `Controller RSS with ${r.controllers.rss.vmsCached} VMs cached: ${r.controllers.rss.rssMb} MB (target ≤ 200 MB with 10,000).`);
+  }
   return lines.join('\n');
 }
 
@@ -279,6 +340,8 @@ async function main(): Promise<void> {
     }
     results.startup = await startup(ep.kubeconfigPath, rest);
     results.endToEnd = await throughApiServer(ep.kubeconfigPath, rest, n);
+    const sizes = (process.env.BENCH_VMS ?? '1000,5000').split(',').map(Number).filter((x) => x > 0);
+    results.controllers = await controllers(ep.kubeconfigPath, rest, sizes, Number(process.env.BENCH_RSS_VMS ?? 10000));
     rest.close();
   } catch (e) {
     if (e instanceof ApiError) console.error(e.message);
