@@ -220,6 +220,11 @@ async function throughApiServer(kubeconfig: string, rest: KubeRest, n: number): 
   for (const cfg of webhookConfigurations({ endpoint: { url: `https://127.0.0.1:${wh.port}` }, caBundlePem: bundle, ownNamespace: 'vmplane-bench' })) await rest.apply(cfg as never);
   await new Promise((r) => setTimeout(r, 2000));
   const vmplane = await endToEnd(rest, n, 'vmplane');
+  // Unregister before the webhook goes, or every later write would be refused.
+  for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+    await rest.request('DELETE', `/apis/admissionregistration.k8s.io/v1/${kind}/${kind.startsWith('mutating') ? 'vmplane-mutating' : 'vmplane-validating'}`);
+  }
+  await rest.request('DELETE', '/apis/vmplane.io/v1alpha1/virtualmachinepolicies/bench-rules');
   await stop(wh.child);
   const ratio = (a: number, b: number): number => Math.round((a / Math.max(0.001, b)) * 100) / 100;
   return {
@@ -256,6 +261,7 @@ async function controllers(kubeconfig: string, rest: KubeRest, sizes: number[], 
     const ns = `ctl-${n}`;
     await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const floor = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+    if (floor.errors) throw new Error(`${floor.errors} of ${n} VM creates failed`);
     created += n;
     last?.kill('SIGKILL');
     const t0 = performance.now();
