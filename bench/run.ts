@@ -18,7 +18,15 @@ import { benchVm, OBJECT_RULES } from './world.ts';
 
 const RESULTS = join(REPO_ROOT, 'bench/results');
 const children: ChildProcess[] = [];
+let controlPlane: ControlPlane | undefined;
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+// Ctrl-C or SIGTERM: stop the control plane and remove its files before leaving.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    children.forEach((c) => c.kill('SIGKILL'));
+    void (controlPlane?.stop() ?? Promise.resolve()).then(() => process.exit(130));
+  });
+}
 
 interface Stats {
   p50: number;
@@ -331,6 +339,7 @@ async function main(): Promise<void> {
   results.webhook = await webhookAlone();
 
   const cp = new ControlPlane({ binaries: await ensureBinaries(), tempPrefix: 'vmplane-bench-' });
+  controlPlane = cp;
   const ep = await cp.start();
   try {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
