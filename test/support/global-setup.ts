@@ -34,6 +34,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await cp.stop();
     throw e;
   }
+  // A run stopped by SIGTERM or Ctrl-C skips the teardown below: stop the control plane anyway,
+  // so neither its processes nor its temp folder outlive the run.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      cp.abort();
+      process.kill(process.pid, sig);
+    });
+  }
   project.provide('kubeconfig', ep.kubeconfigPath);
   project.provide('kubectl', binaries.kubectl);
   project.provide('apiServer', ep.server);

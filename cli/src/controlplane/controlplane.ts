@@ -212,6 +212,12 @@ export class ControlPlane {
     }
   }
 
+  /** Stops everything at once, synchronously (for signal handlers, where async work may not finish). */
+  abort(): void {
+    if (this.exitHook) process.removeListener('exit', this.exitHook);
+    this.killNow();
+  }
+
   private killNow(): void {
     for (const c of [this.apiserver, this.etcd]) {
       if (c?.pid && c.exitCode === null && c.signalCode === null) {
