@@ -64,7 +64,8 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   let cache: ClusterCache | undefined;
   let auditor: PolicyAuditor | undefined;
   if (o.audit) {
-    cache = new ClusterCache(o.kc);
+    // The audit reads the manager's informers: one list and watch, one copy in memory.
+    cache = new ClusterCache(o.kc, { informers: (path) => manager.informer(path) });
     const c = cache;
     manager.whileLeading(
       () => {
@@ -76,8 +77,6 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
         auditor = undefined;
       },
     );
-    await cache.start();
-    await cache.waitForSync();
   }
   await manager.start();
   return {

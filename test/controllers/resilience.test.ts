@@ -66,7 +66,7 @@ beforeAll(async () => {
   const kc = kubeConfigFrom(kubeconfig);
   await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
   rest = new KubeRest(kc);
-  for (const ns of ['vmplane-system', 'engine', 'stress', 'ha']) await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  for (const ns of ['vmplane-system', 'engine', 'stress', 'ha', 'audited']) await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: 'small' }, spec: { hardware: { cpus: 1, memory: '1Gi' } } });
   await rest.create({ apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: 'ubuntu' }, spec: { source: { http: { url: 'https://x/u.img' } }, size: '1Gi' } });
 }, 180_000);
@@ -155,4 +155,24 @@ describe('controllers under stress', () => {
     await waitUntil('second reconciled by the new leader', async () => (await kvVms('ha')).length === 2 || undefined, 30_000, 200);
     expect(await reconciles(b)).toBeGreaterThan(0);
   }, 180_000);
+  it('run the policy audit on the leader, reading the controllers\' own informers', async () => {
+    await rest.create({ apiVersion: V, kind: 'VirtualMachinePolicy', metadata: { name: 'owners' }, spec: { match: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'audited' } } }, validationActions: ['Audit'], rules: { requiredLabels: [{ key: 'owner' }] } } });
+    await rest.create(vm('audited', 'nameless'));
+    startReplica('auditor', { VMPLANE_SCOPE_NAMESPACES: 'audited', VMPLANE_LEADER_ELECT: 'false', VMPLANE_AUDIT: 'true' });
+    const result = await waitUntil(
+      'the PolicyReport',
+      async () => {
+        try {
+          const r = await rest.request<{ results: { policy: string; rule: string; result: string; resources: { name: string }[] }[] }>('GET', '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies');
+          return r.body.results.find((x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless');
+        } catch (e) {
+          if (e instanceof ApiError && e.code === 404) return undefined;
+          throw e;
+        }
+      },
+      60_000,
+      500,
+    );
+    expect(result).toMatchObject({ rule: 'requiredLabels', result: 'fail' });
+  }, 120_000);
 });

@@ -29,11 +29,24 @@ export const CACHED_PATHS = {
   exceptions: `${VMPLANE}/virtualmachinepolicyexceptions`,
 } as const;
 
+export interface ClusterCacheOptions {
+  resyncMs?: number;
+  onError?: (what: string, err: unknown, retryInMs: number) => void;
+  /**
+   * Informers someone else owns (the controller manager's): the cache then reads the same lists
+   * and watches instead of keeping copies, and leaves starting and stopping them to their owner.
+   */
+  informers?: (path: string) => ResilientInformer<KubernetesObject>;
+}
+
 export class ClusterCache implements Lookups {
   private readonly informers: Record<keyof typeof CACHED_PATHS, ResilientInformer<KubernetesObject>>;
+  private readonly owned: boolean;
 
-  constructor(kc: KubeConfig, opts: { resyncMs?: number; onError?: (what: string, err: unknown, retryInMs: number) => void } = {}) {
+  constructor(kc: KubeConfig, opts: ClusterCacheOptions = {}) {
+    this.owned = !opts.informers;
     const make = (key: keyof typeof CACHED_PATHS): ResilientInformer<KubernetesObject> =>
+      opts.informers?.(CACHED_PATHS[key]) ??
       new ResilientInformer(kc, {
         path: CACHED_PATHS[key],
         ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
@@ -48,6 +61,7 @@ export class ClusterCache implements Lookups {
   }
 
   async start(): Promise<void> {
+    if (!this.owned) return;
     await Promise.all(Object.values(this.informers).map((i) => i.start()));
   }
 
@@ -61,6 +75,7 @@ export class ClusterCache implements Lookups {
   }
 
   async stop(): Promise<void> {
+    if (!this.owned) return;
     await Promise.all(Object.values(this.informers).map((i) => i.stop()));
   }
 

@@ -125,6 +125,11 @@ export class Manager {
     return queue;
   }
 
+  /** How many lists and watches this manager keeps. */
+  get informerCount(): number {
+    return this.informers.size;
+  }
+
   add(def: ControllerDefinition): void {
     const entry = { def, queue: this.makeQueue(def) };
     for (const w of def.watches) {
