@@ -1,7 +1,7 @@
-// Small helpers over @kubernetes/client-node shared by the CLI, the sandbox and the tests.
+// Small helpers shared by the CLI, the sandbox and the tests: kubeconfig, CRD install, applying manifests.
 import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { loadManifestDir, type Manifest } from './manifests.ts';
-import { KubeRest } from './rest.ts';
+import { ApiError, KubeRest } from './rest.ts';
 
 export const FIELD_MANAGER = 'vmplane';
 
@@ -9,35 +9,6 @@ export function kubeConfigFrom(path: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   return kc;
-}
-
-interface ApiErrorLike {
-  code?: number;
-  body?: unknown;
-  message?: string;
-}
-
-/** The API server's own message (the `message` of its Status), or the error's. */
-export function apiErrorMessage(e: unknown): string {
-  const err = e as ApiErrorLike;
-  let body = err?.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      /* not JSON */
-    }
-  }
-  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
-    return (body as { message: string }).message;
-  }
-  if (typeof body === 'string' && body) return body;
-  return err?.message ?? String(e);
-}
-
-export function apiErrorCode(e: unknown): number | undefined {
-  const code = (e as ApiErrorLike)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 export function describeObject(m: { kind?: string; metadata?: { name?: string; namespace?: string } }): string {
@@ -57,7 +28,7 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${apiErrorMessage(lastError)}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
 function isEstablished(crd: V1CustomResourceDefinition): boolean {
@@ -73,7 +44,7 @@ export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]
     try {
       await rest.apply(crd, { fieldManager: FIELD_MANAGER });
     } catch (e) {
-      throw new Error(`CRD ${crd.metadata.name} was refused: ${apiErrorMessage(e)}`);
+      throw new Error(`CRD ${crd.metadata.name} was refused: ${(e as Error).message}`);
     }
   }
   rest.close();
@@ -105,8 +76,9 @@ async function applyAll(rest: KubeRest, manifests: Manifest[], opts: { dryRun?: 
         await rest.apply(m, { fieldManager: FIELD_MANAGER, ...opts });
         break;
       } catch (e) {
-        const notYetServed = apiErrorCode(e) === 404 || /resource .* not found|no matches for kind/i.test(apiErrorMessage(e));
-        if (!notYetServed || Date.now() > deadline) throw new Error(`${describeObject(m)}: ${apiErrorMessage(e)}`);
+        // A kind whose CRD was just installed is not served for a moment: discovery says 404.
+        const notYetServed = e instanceof ApiError && e.code === 404;
+        if (!notYetServed || Date.now() > deadline) throw new Error(`${describeObject(m)}: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
