@@ -1,0 +1,174 @@
+// The local UI: serves the Headlamp harness page and the built plugin, and does what Headlamp's
+// backend does for them: forwards /clusters/<name>/<path> (HTTP and websocket upgrades, for
+// watches and the serial console) to the cluster's API server with the kubeconfig's credentials.
+import { KubeConfig } from '@kubernetes/client-node';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { extname, join, normalize, resolve } from 'node:path';
+
+export interface UiServerOptions {
+  kubeconfig: string;
+  /** Name of the cluster in URLs (/c/<name>/...). */
+  clusterName?: string;
+  /** Folder with the harness page (index.html and assets). */
+  harnessDir: string;
+  /** Folder with the built plugin (main.js), served at /plugins/vmplane/. */
+  pluginDir: string;
+  host?: string;
+  port?: number;
+  /** Send API paths with this prefix to another server instead (tests use it to play KubeVirt's subresource API). */
+  override?: { prefix: string; target: string; ca?: string };
+}
+
+export interface UiServer {
+  url: string;
+  clusterUrl: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+};
+
+// Headers a browser sends that the API server must not see (they belong to this hop or would
+// confuse its auth).
+const DROP = new Set(['host', 'cookie', 'authorization', 'origin', 'referer', 'connection', 'upgrade', 'keep-alive', 'kubeconfig', 'x-headlamp-user-id']);
+
+/** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
+export function route(url: string, clusterName: string): { kind: 'api'; path: string } | { kind: 'plugin'; file: string } | { kind: 'page'; file: string } {
+  const prefix = `/clusters/${clusterName}/`;
+  if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
+  const path = decodeURIComponent(url.split('?')[0] ?? '/');
+  if (path.startsWith('/plugins/vmplane/')) return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
+  return { kind: 'page', file: path.slice(1) };
+}
+
+function safeJoin(dir: string, file: string): string | undefined {
+  const full = resolve(dir, normalize(file));
+  return full.startsWith(resolve(dir)) ? full : undefined;
+}
+
+export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
+  const clusterName = o.clusterName ?? 'vmplane';
+  const kc = new KubeConfig();
+  kc.loadFromFile(o.kubeconfig);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`kubeconfig ${o.kubeconfig} has no current cluster`);
+  const tls: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(tls);
+  const api = new URL(cluster.server);
+
+  function target(path: string): { url: URL; options: https.RequestOptions } {
+    if (o.override && path.startsWith(o.override.prefix)) {
+      return { url: new URL(path, o.override.target), options: { ...(o.override.ca ? { ca: o.override.ca } : {}) } };
+    }
+    return { url: new URL(path, api), options: { ...tls } };
+  }
+
+  function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
+    const out: http.OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && v !== undefined) out[k] = v;
+    return out;
+  }
+
+  function serveFile(res: ServerResponse, dir: string, file: string, fallback?: string): void {
+    let full = safeJoin(dir, file || 'index.html');
+    if (!full || !existsSync(full) || !statSync(full).isFile()) full = fallback ? join(dir, fallback) : undefined;
+    if (!full || !existsSync(full)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${file}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(full)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    createReadStream(full).pipe(res);
+  }
+
+  const server = http.createServer((req, res) => {
+    const r = route(req.url ?? '/', clusterName);
+    if (r.kind === 'plugin') return serveFile(res, o.pluginDir, r.file);
+    if (r.kind === 'page') return serveFile(res, o.harnessDir, r.file, 'index.html');
+    const t = target(r.path);
+    const upstream = https.request(t.url, { ...t.options, method: req.method, headers: headersFrom(req) }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', (e) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 502, message: `cannot reach the API server: ${e.message}` }));
+      if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', r.path, e);
+    });
+    // The browser went away (a watch closed, a page changed): stop asking upstream.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+
+  // Websockets: open the same upgrade to the API server and splice the two sockets.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const r = route(req.url ?? '/', clusterName);
+    if (r.kind !== 'api') return socket.destroy();
+    const t = target(r.path);
+    const headers = headersFrom(req);
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade ?? 'websocket';
+    // Headlamp adds a protocol carrying its own auth; the API server does not know it.
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p && !p.startsWith('base64url.headlamp.authorization.'));
+    if (protocols.length) headers['sec-websocket-protocol'] = protocols.join(', ');
+    const upstream = https.request(t.url, { ...t.options, method: 'GET', headers });
+    upstream.on('upgrade', (up, upSocket, upHead) => {
+      const lines = [`HTTP/1.1 101 Switching Protocols`];
+      for (let i = 0; i < up.rawHeaders.length; i += 2) lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (upHead.length) socket.write(upHead);
+      if (head.length) upSocket.write(head);
+      upSocket.pipe(socket).pipe(upSocket);
+      const end = () => {
+        upSocket.destroy();
+        socket.destroy();
+      };
+      upSocket.on('error', end);
+      socket.on('error', end);
+      upSocket.on('close', end);
+      socket.on('close', end);
+    });
+    upstream.on('response', (up) => {
+      // Refused (403, 404...): pass the answer on and close.
+      socket.write(`HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nconnection: close\r\n\r\n`);
+      up.pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    upstream.end();
+  });
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((res) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', res));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    clusterUrl: `${url}/c/${clusterName}`,
+    close: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
+}

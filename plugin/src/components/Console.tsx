@@ -1,0 +1,104 @@
+import '@xterm/xterm/css/xterm.css';
+import { ApiProxy, useTranslation } from '@kinvolk/headlamp-plugin/lib';
+import { SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
+import { Alert, Box, Button, Stack, Typography } from '@mui/material';
+import { useEffect, useRef, useState } from 'react';
+import { consoleAvailable, consolePath } from '../logic/console';
+import { vmStatus } from '../logic/format';
+import { VirtualMachine } from '../resources';
+import { FitAddon, Terminal } from '../xterm';
+
+type State = 'connecting' | 'connected' | 'disconnected';
+
+/** The VM's serial console: KubeVirt's console subresource (plain.kubevirt.io) in an xterm. */
+export function VmConsole({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const status = vmStatus(vm.jsonData);
+  const available = consoleAvailable(status);
+  const [attempt, setAttempt] = useState(0);
+  const [state, setState] = useState<State>('connecting');
+  const host = useRef<HTMLDivElement>(null);
+  const namespace = vm.getNamespace() ?? '';
+  const name = vm.getName();
+
+  useEffect(() => {
+    if (!available || !host.current) return;
+    const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 13, rows: 24 });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(host.current);
+    try {
+      fit.fit();
+    } catch {
+      // jsdom and hidden tabs have no layout; the default 80x24 stays.
+    }
+    setState('connecting');
+    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    let connected = false;
+    const stream = ApiProxy.stream(
+      consolePath(namespace, name),
+      (data: unknown) => {
+        if (typeof data === 'string') term.write(data);
+        else if (data instanceof ArrayBuffer)
+          term.write(decoder.decode(new Uint8Array(data), { stream: true }));
+      },
+      {
+        isJson: false,
+        additionalProtocols: ['plain.kubevirt.io'],
+        reconnectOnFailure: false,
+        // Headlamp calls connectCb before the socket opens, so the state comes from the socket.
+        failCb: () => setState('disconnected'),
+      }
+    );
+    const socketWatch = window.setInterval(() => {
+      const s = stream.getSocket();
+      if (s && s.readyState === WebSocket.OPEN && !connected) {
+        connected = true;
+        setState('connected');
+      }
+      if (s && s.readyState === WebSocket.CLOSED) setState('disconnected');
+    }, 250);
+    const input = term.onData(d => {
+      const s = stream.getSocket();
+      if (s && s.readyState === WebSocket.OPEN) s.send(encoder.encode(d));
+    });
+    return () => {
+      window.clearInterval(socketWatch);
+      input.dispose();
+      stream.cancel();
+      term.dispose();
+    };
+  }, [available, attempt, namespace, name]);
+
+  return (
+    <SectionBox title={t('Serial console')}>
+      {!available ? (
+        <Alert severity="info">
+          {t(
+            'The serial console is available while the VM runs; it is {{status}}. Start it to connect.',
+            { status }
+          )}
+        </Alert>
+      ) : (
+        <Box>
+          <Stack direction="row" spacing={2} alignItems="center" mb={1}>
+            <Typography data-testid="console-state">
+              {state === 'connected'
+                ? t('Connected')
+                : state === 'connecting'
+                ? t('Connecting…')
+                : t('Disconnected')}
+            </Typography>
+            {state === 'disconnected' && (
+              <Button size="small" variant="outlined" onClick={() => setAttempt(n => n + 1)}>
+                {t('Reconnect')}
+              </Button>
+            )}
+          </Stack>
+          <Box ref={host} data-testid="console" sx={{ minHeight: 320, bgcolor: '#000', p: 1 }} />
+        </Box>
+      )}
+    </SectionBox>
+  );
+}

@@ -1,0 +1,227 @@
+import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
+import {
+  ConditionsTable,
+  DetailsGrid,
+  Link,
+  SectionBox,
+  SimpleTable,
+  StatusLabel,
+} from '@kinvolk/headlamp-plugin/lib/CommonComponents';
+import { useParams } from 'react-router-dom';
+import { formatSize, imageLabel, vmStatus } from '../logic/format';
+import { resultsForVm } from '../logic/policy';
+import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
+import { VmConsole } from './Console';
+import { InstallCheck } from './InstallCheck';
+import { VmStatusLabel } from './Status';
+import { VmActions } from './VmActions';
+
+export function VmDetails() {
+  const { namespace, name } = useParams<{ namespace: string; name: string }>();
+  const { t } = useTranslation();
+  return (
+    <InstallCheck>
+      <DetailsGrid
+        resourceType={VirtualMachine}
+        name={name}
+        namespace={namespace}
+        withEvents
+        actions={(vm: VirtualMachine | null) => (vm ? [<VmActions key="power" vm={vm} />] : [])}
+        extraInfo={(vm: VirtualMachine | null) =>
+          vm
+            ? [
+                { name: t('Status'), value: <VmStatusLabel status={vmStatus(vm.jsonData)} /> },
+                { name: t('Power state'), value: vm.spec.powerState ?? 'PoweredOn' },
+                {
+                  name: t('Class'),
+                  value: vm.spec.className ? (
+                    <>
+                      <Link routeName={ROUTES.class} params={{ name: vm.spec.className }}>
+                        {vm.spec.className}
+                      </Link>
+                      {vm.status?.class
+                        ? ` — ${formatSize(vm.status.class.cpus, vm.status.class.memory)}, ${
+                            vm.status.class.reservation ?? ''
+                          }`
+                        : ''}
+                    </>
+                  ) : (
+                    '-'
+                  ),
+                },
+                {
+                  name: t('Restart pending'),
+                  value: t('The class changed; it applies at the next power cycle.'),
+                  hide: !vm.status?.restartPending,
+                },
+                { name: t('Image'), value: imageLabel(vm.spec) },
+                {
+                  name: t('IP addresses'),
+                  value: (vm.status?.ipAddresses ?? [vm.status?.primaryIP ?? '-']).join(', '),
+                },
+                { name: t('Node'), value: vm.status?.nodeName ?? '-' },
+                {
+                  name: t('Guest OS'),
+                  value:
+                    [
+                      vm.status?.guestOS?.name,
+                      vm.status?.guestOS?.version,
+                      vm.status?.guestOS?.kernel,
+                    ]
+                      .filter(Boolean)
+                      .join(' ') || t('unknown (the guest agent has not reported)'),
+                },
+              ]
+            : []
+        }
+        extraSections={(vm: VirtualMachine) =>
+          vm
+            ? [
+                { id: 'vmplane.conditions', section: <ConditionsSection vm={vm} /> },
+                { id: 'vmplane.disks', section: <DisksSection vm={vm} /> },
+                { id: 'vmplane.network', section: <NetworkSection vm={vm} /> },
+                { id: 'vmplane.policy', section: <PolicySection vm={vm} /> },
+                { id: 'vmplane.console', section: <VmConsole vm={vm} /> },
+              ]
+            : []
+        }
+      />
+    </InstallCheck>
+  );
+}
+
+function ConditionsSection({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  return (
+    <SectionBox title={t('Conditions')}>
+      <ConditionsTable resource={vm.jsonData} showLastUpdate={false} />
+    </SectionBox>
+  );
+}
+
+function DisksSection({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const rows = [
+    ...(vm.spec.image
+      ? [
+          {
+            name: 'boot',
+            source: `${t('image')} ${imageLabel(vm.spec)}`,
+            size: vm.spec.bootDisk?.size ?? t('image size'),
+            storage: vm.spec.bootDisk?.storageClassName ?? '-',
+            modes:
+              [vm.spec.bootDisk?.accessModes?.join(', '), vm.spec.bootDisk?.volumeMode]
+                .filter(Boolean)
+                .join(' / ') || '-',
+          },
+        ]
+      : []),
+    ...(vm.spec.disks ?? []).map(d => ({
+      name: d.name + (d.boot ? ` (${t('boot')})` : ''),
+      source: d.virtualMachineDiskName
+        ? `${t('disk')} ${d.virtualMachineDiskName}`
+        : t('new empty disk'),
+      size: d.size ?? '-',
+      storage: d.storageClassName ?? '-',
+      modes: [d.accessModes?.join(', '), d.volumeMode].filter(Boolean).join(' / ') || '-',
+      diskName: d.virtualMachineDiskName,
+    })),
+  ];
+  return (
+    <SectionBox title={t('Disks')}>
+      <SimpleTable
+        emptyMessage={t('No disks')}
+        data={rows}
+        columns={[
+          { label: t('Name'), getter: (r: (typeof rows)[number]) => r.name },
+          {
+            label: t('Source'),
+            getter: (r: (typeof rows)[number] & { diskName?: string }) =>
+              r.diskName ? (
+                <Link
+                  routeName={ROUTES.disk}
+                  params={{ namespace: vm.getNamespace() ?? '', name: r.diskName }}
+                >
+                  {r.source}
+                </Link>
+              ) : (
+                r.source
+              ),
+          },
+          { label: t('Size'), getter: (r: (typeof rows)[number]) => r.size },
+          { label: t('Storage class'), getter: (r: (typeof rows)[number]) => r.storage },
+          { label: t('Access / volume mode'), getter: (r: (typeof rows)[number]) => r.modes },
+        ]}
+      />
+    </SectionBox>
+  );
+}
+
+function NetworkSection({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const declared = vm.spec.network?.interfaces ?? [];
+  const seen = vm.status?.interfaces ?? [];
+  const names = Array.from(
+    new Set([...declared.map(i => i.name), ...seen.map(i => i.name ?? '')])
+  ).filter(Boolean);
+  const rows = (names.length ? names : ['default']).map(n => {
+    const d = declared.find(i => i.name === n);
+    const s = seen.find(i => i.name === n);
+    return {
+      name: n,
+      network: d?.network ?? t('pod network'),
+      mac: s?.macAddress ?? d?.macAddress ?? '-',
+      ips: s?.ipAddresses?.join(', ') || '-',
+    };
+  });
+  return (
+    <SectionBox title={t('Network')}>
+      <SimpleTable
+        data={rows}
+        columns={[
+          { label: t('Interface'), getter: (r: (typeof rows)[number]) => r.name },
+          { label: t('Network'), getter: (r: (typeof rows)[number]) => r.network },
+          { label: t('MAC'), getter: (r: (typeof rows)[number]) => r.mac },
+          { label: t('IP addresses'), getter: (r: (typeof rows)[number]) => r.ips },
+        ]}
+      />
+    </SectionBox>
+  );
+}
+
+function PolicySection({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const { items } = PolicyReport.useList({ namespace: vm.getNamespace() });
+  const rows = resultsForVm(
+    (items ?? []).map((r: PolicyReport) => r.jsonData as never),
+    { name: vm.getName(), namespace: vm.getNamespace() ?? '', uid: vm.metadata.uid }
+  );
+  const colour = (r: string) =>
+    r === 'pass' ? 'success' : r === 'warn' ? 'warning' : r === 'skip' ? '' : 'error';
+  return (
+    <SectionBox title={t('Policy results')}>
+      <SimpleTable
+        emptyMessage={t('No policy results for this VM yet (the audit runs in the background).')}
+        data={rows}
+        columns={[
+          {
+            label: t('Policy'),
+            getter: (r: (typeof rows)[number]) => (
+              <Link routeName={ROUTES.policy} params={{ name: r.policy }}>
+                {r.policy}
+              </Link>
+            ),
+          },
+          { label: t('Rule'), getter: (r: (typeof rows)[number]) => r.rule },
+          {
+            label: t('Result'),
+            getter: (r: (typeof rows)[number]) => (
+              <StatusLabel status={colour(r.result)}>{r.result}</StatusLabel>
+            ),
+          },
+          { label: t('Message'), getter: (r: (typeof rows)[number]) => r.message },
+        ]}
+      />
+    </SectionBox>
+  );
+}

@@ -1,0 +1,71 @@
+import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
+import { Link, ResourceListView } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
+import { Button } from '@mui/material';
+import { useHistory } from 'react-router-dom';
+import { formatSize, imageLabel, vmStatus } from '../logic/format';
+import { ROUTES, VirtualMachine } from '../resources';
+import { InstallCheck } from './InstallCheck';
+import { useRouteUrl } from './routes';
+import { VmStatusLabel } from './Status';
+
+export function VmList() {
+  const { t } = useTranslation();
+  const history = useHistory();
+  const createUrl = useRouteUrl(ROUTES.create);
+  return (
+    <InstallCheck>
+      <ResourceListView
+        title={t('Virtual Machines')}
+        resourceClass={VirtualMachine}
+        headerProps={{
+          titleSideActions: [
+            <Button key="create" variant="contained" onClick={() => history.push(createUrl)}>
+              {t('Create VM')}
+            </Button>,
+          ],
+        }}
+        columns={[
+          'name',
+          'namespace',
+          {
+            id: 'status',
+            label: t('Status'),
+            getValue: (vm: VirtualMachine) => vmStatus(vm.jsonData),
+            render: (vm: VirtualMachine) => <VmStatusLabel status={vmStatus(vm.jsonData)} />,
+          },
+          {
+            id: 'class',
+            label: t('Class'),
+            getValue: (vm: VirtualMachine) => vm.spec.className ?? '',
+            render: (vm: VirtualMachine) =>
+              vm.spec.className ? (
+                <Link routeName={ROUTES.class} params={{ name: vm.spec.className }}>
+                  {vm.spec.className}
+                </Link>
+              ) : (
+                '-'
+              ),
+          },
+          { id: 'image', label: t('Image'), getValue: (vm: VirtualMachine) => imageLabel(vm.spec) },
+          {
+            id: 'ip',
+            label: t('IP'),
+            getValue: (vm: VirtualMachine) => vm.status?.primaryIP ?? '',
+          },
+          {
+            id: 'node',
+            label: t('Node'),
+            getValue: (vm: VirtualMachine) => vm.status?.nodeName ?? '',
+          },
+          {
+            id: 'size',
+            label: t('vCPU / Memory'),
+            getValue: (vm: VirtualMachine) =>
+              formatSize(vm.status?.class?.cpus, vm.status?.class?.memory),
+          },
+          'age',
+        ]}
+      />
+    </InstallCheck>
+  );
+}

@@ -1,0 +1,115 @@
+// How VM facts read in the UI: status colours, sizes, quantities. Pure functions.
+import type { VirtualMachine } from '../../../api/generated/types.ts';
+
+export type StatusColour = 'success' | 'warning' | 'error' | '';
+
+/** The colour of a VM's printable status: green running, amber in transition, red broken. */
+export function statusColour(printable: string | undefined): StatusColour {
+  switch (printable) {
+    case 'Running':
+      return 'success';
+    case 'Stopped':
+    case undefined:
+    case '':
+      return '';
+    case 'Starting':
+    case 'Stopping':
+    case 'Provisioning':
+    case 'Migrating':
+    case 'Paused':
+    case 'Pending':
+    case 'Terminating':
+    case 'WaitingForVolumeBinding':
+      return 'warning';
+    default:
+      // Failed, ErrorUnschedulable, CrashLoopBackOff, ErrImagePull, DataVolumeError, Unknown...
+      return 'error';
+  }
+}
+
+const binary: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const decimal: Record<string, number> = {
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  m: 1e-3,
+};
+
+/** A Kubernetes quantity as a number of bytes (or units); undefined when it is not one. */
+export function parseQuantity(q: string | undefined): number | undefined {
+  if (!q) return undefined;
+  const m =
+    /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)|[eE]([+-]?\d+))?$/.exec(
+      q.trim()
+    );
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (m[2]) return n * (binary[m[2]] ?? decimal[m[2]] ?? 1);
+  if (m[3]) return n * 10 ** Number(m[3]);
+  return n;
+}
+
+/** Whether a text is a Kubernetes quantity (the API server's grammar, without the sign). */
+export function isQuantity(q: string): boolean {
+  return /^(?:\d+\.?\d*|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m|[eE][+-]?\d+)?$/.test(q);
+}
+
+/** Bytes in the largest binary unit that keeps the number readable: 4294967296 -> "4 GiB". */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined || !Number.isFinite(bytes)) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const shown = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '');
+  return `${shown} ${units[i]}`;
+}
+
+/** A memory quantity as people read it: "4Gi" -> "4 GiB"; text that is not a quantity is shown as is. */
+export function formatMemory(q: string | undefined): string {
+  if (!q) return '-';
+  const bytes = parseQuantity(q);
+  return bytes === undefined ? q : formatBytes(bytes);
+}
+
+/** "2 vCPU, 4 GiB" from what the VM runs with (status) or, before it ran, nothing. */
+export function formatSize(cpus: number | undefined, memory: string | undefined): string {
+  if (cpus === undefined && !memory) return '-';
+  const parts: string[] = [];
+  if (cpus !== undefined) parts.push(`${cpus} vCPU`);
+  if (memory) parts.push(formatMemory(memory));
+  return parts.join(', ');
+}
+
+/** The status text of a VM: KubeVirt's printable status, else the phase, else "Unknown". */
+export function vmStatus(vm: {
+  status?: VirtualMachine['status'];
+  metadata?: { deletionTimestamp?: unknown };
+}): string {
+  if (vm.metadata?.deletionTimestamp) return 'Terminating';
+  return vm.status?.printableStatus || vm.status?.phase || 'Unknown';
+}
+
+/** The image a VM boots from, as "name" or "cluster/name" for the cluster library. */
+export function imageLabel(spec: VirtualMachine['spec']): string {
+  if (!spec.image)
+    return spec.disks?.find(d => d.boot)?.name
+      ? `disk: ${spec.disks.find(d => d.boot)?.name}`
+      : '-';
+  return spec.image.kind === 'ClusterVirtualMachineImage'
+    ? `cluster/${spec.image.name}`
+    : spec.image.name;
+}

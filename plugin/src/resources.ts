@@ -1,0 +1,199 @@
+// vmplane's kinds (and the KubeVirt instance the console talks to) as Headlamp resource classes:
+// each gets list/get hooks, watch, patch, delete and RBAC checks from KubeObject.
+import { K8s } from '@kinvolk/headlamp-plugin/lib';
+import type {
+  ClusterVirtualMachineImage as ClusterImageJson,
+  PolicyReport as PolicyReportJson,
+  StorageProfile as StorageProfileJson,
+  VirtualMachine as VmJson,
+  VirtualMachineClass as ClassJson,
+  VirtualMachineDisk as DiskJson,
+  VirtualMachineImage as ImageJson,
+  VirtualMachinePolicy as PolicyJson,
+} from '../../api/generated/types.ts';
+
+const { KubeObject } = K8s.cluster;
+type KubeObjectInterface = K8s.cluster.KubeObjectInterface;
+
+export const GROUP = 'vmplane.io';
+export const API_VERSION = 'vmplane.io/v1alpha1';
+
+/** Route names registered in index.tsx; detailsRoute makes Headlamp's links point at our pages. */
+export const ROUTES = {
+  vms: 'vmplane-vms',
+  vm: 'vmplane-vm',
+  create: 'vmplane-vm-create',
+  disks: 'vmplane-disks',
+  disk: 'vmplane-disk',
+  images: 'vmplane-images',
+  image: 'vmplane-image',
+  clusterImage: 'vmplane-cluster-image',
+  classes: 'vmplane-classes',
+  class: 'vmplane-class',
+  profiles: 'vmplane-storageprofiles',
+  profile: 'vmplane-storageprofile',
+  policies: 'vmplane-policies',
+  policy: 'vmplane-policy',
+} as const;
+
+type Spec<T extends { spec: unknown }> = T['spec'];
+type Status<T extends { status?: unknown }> = NonNullable<T['status']>;
+
+export interface VmInterface extends KubeObjectInterface {
+  spec: Spec<VmJson>;
+  status?: Status<VmJson>;
+}
+export class VirtualMachine extends KubeObject<VmInterface> {
+  static kind = 'VirtualMachine';
+  static apiName = 'virtualmachines';
+  static apiVersion = API_VERSION;
+  static isNamespaced = true;
+  static get detailsRoute() {
+    return ROUTES.vm;
+  }
+  static get listRoute() {
+    return ROUTES.vms;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface ClassInterface extends KubeObjectInterface {
+  spec: Spec<ClassJson>;
+  status?: Status<ClassJson>;
+}
+export class VirtualMachineClass extends KubeObject<ClassInterface> {
+  static kind = 'VirtualMachineClass';
+  static apiName = 'virtualmachineclasses';
+  static apiVersion = API_VERSION;
+  static isNamespaced = false;
+  static get detailsRoute() {
+    return ROUTES.class;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+}
+
+export interface ImageInterface extends KubeObjectInterface {
+  spec: Spec<ImageJson>;
+  status?: Status<ImageJson>;
+}
+export class VirtualMachineImage extends KubeObject<ImageInterface> {
+  static kind = 'VirtualMachineImage';
+  static apiName = 'virtualmachineimages';
+  static apiVersion = API_VERSION;
+  static isNamespaced = true;
+  static get detailsRoute() {
+    return ROUTES.image;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface ClusterImageInterface extends KubeObjectInterface {
+  spec: Spec<ClusterImageJson>;
+  status?: Status<ClusterImageJson>;
+}
+export class ClusterVirtualMachineImage extends KubeObject<ClusterImageInterface> {
+  static kind = 'ClusterVirtualMachineImage';
+  static apiName = 'clustervirtualmachineimages';
+  static apiVersion = API_VERSION;
+  static isNamespaced = false;
+  static get detailsRoute() {
+    return ROUTES.clusterImage;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface DiskInterface extends KubeObjectInterface {
+  spec: Spec<DiskJson>;
+  status?: Status<DiskJson>;
+}
+export class VirtualMachineDisk extends KubeObject<DiskInterface> {
+  static kind = 'VirtualMachineDisk';
+  static apiName = 'virtualmachinedisks';
+  static apiVersion = API_VERSION;
+  static isNamespaced = true;
+  static get detailsRoute() {
+    return ROUTES.disk;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface StorageProfileInterface extends KubeObjectInterface {
+  spec: Spec<StorageProfileJson>;
+  status?: Status<StorageProfileJson>;
+}
+export class StorageProfile extends KubeObject<StorageProfileInterface> {
+  static kind = 'StorageProfile';
+  static apiName = 'storageprofiles';
+  static apiVersion = API_VERSION;
+  static isNamespaced = false;
+  static get detailsRoute() {
+    return ROUTES.profile;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface PolicyInterface extends KubeObjectInterface {
+  spec: Spec<PolicyJson>;
+  status?: Status<PolicyJson>;
+}
+export class VirtualMachinePolicy extends KubeObject<PolicyInterface> {
+  static kind = 'VirtualMachinePolicy';
+  static apiName = 'virtualmachinepolicies';
+  static apiVersion = API_VERSION;
+  static isNamespaced = false;
+  static get detailsRoute() {
+    return ROUTES.policy;
+  }
+  get spec() {
+    return this.jsonData.spec;
+  }
+  get status() {
+    return this.jsonData.status;
+  }
+}
+
+export interface PolicyReportInterface extends KubeObjectInterface {
+  scope?: PolicyReportJson['scope'];
+  summary?: PolicyReportJson['summary'];
+  results?: PolicyReportJson['results'];
+}
+export class PolicyReport extends KubeObject<PolicyReportInterface> {
+  static kind = 'PolicyReport';
+  static apiName = 'policyreports';
+  static apiVersion = 'wgpolicyk8s.io/v1alpha2';
+  static isNamespaced = true;
+}
+
+/** The path of a namespaced vmplane object, for raw requests (subresources, dry runs). */
+export function vmPath(namespace: string, name?: string): string {
+  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/virtualmachines${
+    name ? `/${encodeURIComponent(name)}` : ''
+  }`;
+}
