@@ -3,6 +3,7 @@
 // Headlamp's store, and this page renders them with Headlamp's providers, for the cluster named
 // in the URL (/c/<cluster>/...), whose API the local server proxies.
 import '@kinvolk/headlamp-plugin/lib/plugin/index';
+import { addAPIProvider } from '@iconify/react';
 import { ThemeProvider } from '@mui/material/styles';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { SnackbarProvider } from 'notistack';
@@ -13,13 +14,19 @@ import { BrowserRouter, Link, Redirect, Route, Switch, useLocation } from 'react
 import { lightTheme } from '@kinvolk/headlamp-plugin/lib/components/App/defaultAppThemes';
 import { createMuiTheme } from '@kinvolk/headlamp-plugin/lib/lib/themes';
 import { queryClient } from '@kinvolk/headlamp-plugin/lib/lib/queryClient';
+import { setStore } from '@kinvolk/headlamp-plugin/lib/lib/router/createRouteURL';
 import { getRoutePath } from '@kinvolk/headlamp-plugin/lib/lib/router/getRoutePath';
+import { initializePluginI18n } from '@kinvolk/headlamp-plugin/lib/plugin/pluginI18n';
 import { setConfig } from '@kinvolk/headlamp-plugin/lib/redux/configSlice';
 import store from '@kinvolk/headlamp-plugin/lib/redux/stores/store';
 
 const theme = createMuiTheme(lightTheme);
+// Headlamp's components name Material Design icons; the local server answers for the Iconify API.
+addAPIProvider('', { resources: [`${window.location.origin}/iconify`] });
 const CLUSTER = (window.location.pathname.match(/^\/c\/([^/]+)/) ?? [])[1] ?? 'vmplane';
 
+// As the app does at start-up: route URLs are made from the routes in this store.
+setStore(store);
 store.dispatch(setConfig({ clusters: { [CLUSTER]: { name: CLUSTER, server: '', meta_data: { source: 'kubeconfig' } } as never } }));
 
 interface SidebarEntry {
@@ -93,11 +100,14 @@ function App() {
   );
 }
 
-// The plugin is a UMD file that expects window.pluginLib; load it as Headlamp does, then render.
-const script = document.createElement('script');
-script.src = '/plugins/vmplane/main.js';
-script.onload = () => createRoot(document.getElementById('root')!).render(<App />);
-script.onerror = () => {
-  document.getElementById('root')!.textContent = 'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
-};
-document.head.appendChild(script);
+// The plugin is a UMD file that expects window.pluginLib; load its translations and then the
+// plugin as Headlamp does, then render.
+initializePluginI18n('vmplane', { name: 'vmplane', headlamp: { i18n: ['en'] } }, 'plugins/vmplane').finally(() => {
+  const script = document.createElement('script');
+  script.src = '/plugins/vmplane/main.js';
+  script.onload = () => createRoot(document.getElementById('root')!).render(<App />);
+  script.onerror = () => {
+    document.getElementById('root')!.textContent = 'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
+  };
+  document.head.appendChild(script);
+});

@@ -16,6 +16,7 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 20000,
     sourcemap: false,
+    target: 'es2022',
   },
   logLevel: 'warn',
 });

@@ -2,7 +2,7 @@
 // backend does for them: forwards /clusters/<name>/<path> (HTTP and websocket upgrades, for
 // watches and the serial console) to the cluster's API server with the kubeconfig's credentials.
 import { KubeConfig } from '@kubernetes/client-node';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -18,6 +18,8 @@ export interface UiServerOptions {
   pluginDir: string;
   host?: string;
   port?: number;
+  /** @iconify/icons-mdi, to answer the icon requests Headlamp's components make (offline). */
+  iconDir?: string;
   /** Send API paths with this prefix to another server instead (tests use it to play KubeVirt's subresource API). */
   override?: { prefix: string; target: string; ca?: string };
 }
@@ -58,6 +60,19 @@ function safeJoin(dir: string, file: string): string | undefined {
   return full.startsWith(resolve(dir)) ? full : undefined;
 }
 
+/** An Iconify API answer (`/iconify/mdi.json?icons=a,b`) from the icon files of @iconify/icons-mdi. */
+export function iconifyAnswer(iconDir: string, url: URL): object {
+  const icons: Record<string, unknown> = {};
+  const notFound: string[] = [];
+  for (const name of (url.searchParams.get('icons') ?? '').split(',').filter(Boolean)) {
+    const file = /^[a-z0-9-]+$/.test(name) ? join(iconDir, `${name}.js`) : '';
+    const m = file && existsSync(file) ? /const data = (\{[\s\S]*?\});/.exec(readFileSync(file, 'utf8')) : null;
+    if (m?.[1]) icons[name] = JSON.parse(m[1]);
+    else notFound.push(name);
+  }
+  return { prefix: 'mdi', icons, ...(notFound.length ? { not_found: notFound } : {}) };
+}
+
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const clusterName = o.clusterName ?? 'vmplane';
   const kc = new KubeConfig();
@@ -95,6 +110,10 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const server = http.createServer((req, res) => {
     const r = route(req.url ?? '/', clusterName);
     if (r.kind === 'plugin') return serveFile(res, o.pluginDir, r.file);
+    if (r.kind === 'page' && r.file === 'iconify/mdi.json' && o.iconDir) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(iconifyAnswer(o.iconDir, new URL(req.url ?? '/', 'http://x'))));
+    }
     if (r.kind === 'page') return serveFile(res, o.harnessDir, r.file, 'index.html');
     const t = target(r.path);
     const upstream = https.request(t.url, { ...t.options, method: req.method, headers: headersFrom(req) }, (up) => {
@@ -121,6 +140,8 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     const headers = headersFrom(req);
     headers.connection = 'Upgrade';
     headers.upgrade = req.headers.upgrade ?? 'websocket';
+    // The API server's websocket handshake refuses a request without an Origin (403, no body).
+    headers.origin = t.url.origin;
     // Headlamp adds a protocol carrying its own auth; the API server does not know it.
     const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')

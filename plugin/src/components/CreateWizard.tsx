@@ -1,4 +1,4 @@
-import { K8s, Router, useTranslation } from '@kinvolk/headlamp-plugin/lib';
+import { K8s, useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import {
   Alert,
@@ -43,6 +43,7 @@ import {
   vmPath,
 } from '../resources';
 import { InstallCheck } from './InstallCheck';
+import { useRouteUrl } from './routes';
 
 const STEP_LABELS: Record<WizardStep, string> = {
   namespace: 'Namespace and name',
@@ -72,6 +73,7 @@ export function CreateWizard() {
 function Wizard() {
   const { t } = useTranslation();
   const history = useHistory();
+  const url = useRouteUrl();
   const [step, setStep] = useState(0);
   const [s, setS] = useState<WizardState>(() =>
     initialState(new URLSearchParams(window.location.search).get('namespace') ?? '')
@@ -155,7 +157,7 @@ function Wizard() {
         body: buildVm(s),
         query: { fieldValidation: 'Strict' },
       });
-      history.push(Router.createRouteURL(ROUTES.vm, { namespace: s.namespace, name: s.name }));
+      history.push(url(ROUTES.vm, { namespace: s.namespace, name: s.name }));
     } catch (e) {
       setSubmitError(denialReasons((e as Error).message));
       setSubmitting(false);

@@ -11,7 +11,7 @@ import { VmStatusLabel } from './Status';
 export function VmList() {
   const { t } = useTranslation();
   const history = useHistory();
-  const createUrl = useRouteUrl(ROUTES.create);
+  const url = useRouteUrl();
   return (
     <InstallCheck>
       <ResourceListView
@@ -19,7 +19,11 @@ export function VmList() {
         resourceClass={VirtualMachine}
         headerProps={{
           titleSideActions: [
-            <Button key="create" variant="contained" onClick={() => history.push(createUrl)}>
+            <Button
+              key="create"
+              variant="contained"
+              onClick={() => history.push(url(ROUTES.create))}
+            >
               {t('Create VM')}
             </Button>,
           ],
