@@ -41,6 +41,21 @@ if (!depsAreCurrent()) {
   }
 }
 
+// The Headlamp plugin has its own toolchain (its pinned TypeScript, vite and React) in plugin/.
+function pluginDepsAreCurrent() {
+  const dir = join(root, 'plugin');
+  const marker = join(dir, 'node_modules', '.package-lock.json');
+  return existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs;
+}
+if ((name === 'test' || name === 'sandbox') && !pluginDepsAreCurrent()) {
+  console.log('installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: join(root, 'plugin'), stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('npm ci in plugin/ failed; see the output above');
+    process.exit(r.status ?? 1);
+  }
+}
+
 const [script, ...args] = commands[name];
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args, ...rest], {
   cwd: root,

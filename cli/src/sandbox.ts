@@ -12,6 +12,8 @@ import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
 import { loadManifestDir } from './manifests.ts';
+import { ensurePluginBuilt } from './ui/build.ts';
+import { startUiServer, type UiServer } from './ui/server.ts';
 
 export interface SandboxOptions {
   /** Where the kubeconfig and the run record go; `.vmplane` in the repository by default. */
@@ -99,11 +101,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   let webhooks: RunningWebhooks | undefined;
   let auditor: PolicyAuditor | undefined;
   let controllers: RunningControllers | undefined;
+  let ui: UiServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     if (!stopping) {
       log(`\n${why}: stopping the sandbox`);
-      stopping = (controllers ? controllers.stop() : Promise.resolve())
+      stopping = (ui ? ui.close() : Promise.resolve())
+        .then(() => (controllers ? controllers.stop() : Promise.resolve()))
         .then(() => (auditor ? auditor.stop() : Promise.resolve()))
         .then(() => (webhooks ? webhooks.stop() : Promise.resolve()))
         .then(() => cp.stop())
@@ -156,7 +160,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
       await applyManifests(kc, examples.map((e) => e.object));
       log(`applied ${examples.length} objects from examples/`);
     }
+    // The Headlamp plugin, served with a harness page and a proxy to this API server.
+    const built = ensurePluginBuilt(log);
+    const uiOptions = { kubeconfig: kubeconfigPath, clusterName: 'sandbox', ...built };
+    const port = Number(process.env.VMPLANE_UI_PORT ?? 4466);
+    ui = await startUiServer({ ...uiOptions, port }).catch(() => startUiServer({ ...uiOptions, port: 0 }));
     log('');
+    log(`UI (the Headlamp plugin): ${ui.clusterUrl}/vmplane/vms`);
     log(`kubeconfig: ${kubeconfigPath}`);
     log(`API server: ${ep.server}`);
     for (const l of tryLines(kubeconfigPath, binDir)) log(l);

@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
+import { ensurePluginBuilt } from './ui/build.ts';
 
 async function main(): Promise<void> {
   const runId = randomBytes(4).toString('hex');
   // The binaries are built here, before vitest, so a first run shows the build's progress.
   await ensureBinaries((l) => console.log(l));
   await ensureHelm((l) => console.log(l));
+  // The browser tests load the built plugin and harness page.
+  ensurePluginBuilt((l) => console.log(l));
 
   const scratch = mkdtempSync(join(tmpdir(), 'vmplane-runner-'));
   const summaryFile = join(scratch, 'summary.json');

@@ -179,7 +179,13 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((res) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', res));
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
+      server.off('error', rej);
+      res();
+    });
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
