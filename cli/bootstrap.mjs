@@ -49,9 +49,11 @@ function pluginDepsAreCurrent() {
 }
 if ((name === 'test' || name === 'sandbox') && !pluginDepsAreCurrent()) {
   console.log('installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: join(root, 'plugin'), stdio: 'inherit' });
+  // `npm install`, not `npm ci`: npm 11 leaves @swc/core's optional platform packages out of the
+  // lock file, and `npm ci` then refuses it. The versions still come from the lock file.
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: join(root, 'plugin'), stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('npm ci in plugin/ failed; see the output above');
+    console.error('npm install in plugin/ failed; see the output above');
     process.exit(r.status ?? 1);
   }
 }
