@@ -1,7 +1,6 @@
 import { K8s, Router } from '@kinvolk/headlamp-plugin/lib';
 
-/** The URL of one of our routes in the current cluster (named explicitly: outside a route's own
- * page, Headlamp cannot always tell the cluster from the URL). */
+/** The URL of one of our routes, in the cluster the user is looking at. */
 export function useRouteUrl(): (name: string, params?: Record<string, string>) => string {
   const cluster = K8s.useCluster();
   return (name, params = {}) =>
