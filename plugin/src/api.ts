@@ -2,7 +2,7 @@
 // errors turned into readable messages, and RBAC questions asked of the API server.
 import { ApiProxy } from '@kinvolk/headlamp-plugin/lib';
 import { useEffect, useState } from 'react';
-import { parseWarnings } from './logic/policy';
+import { parseWarnings } from '../../api/src/warnings.ts';
 
 export interface CallResult<T = unknown> {
   status: number;

@@ -37,13 +37,25 @@ export const ROUTES = {
 } as const;
 
 type Spec<T extends { spec: unknown }> = T['spec'];
+
+/** A vmplane kind: spec and status read from the object. */
+class VmplaneObject<
+  T extends KubeObjectInterface & { spec: unknown; status?: unknown }
+> extends KubeObject<T> {
+  get spec(): T['spec'] {
+    return this.jsonData.spec;
+  }
+  get status(): T['status'] {
+    return this.jsonData.status;
+  }
+}
 type Status<T extends { status?: unknown }> = NonNullable<T['status']>;
 
 export interface VmInterface extends KubeObjectInterface {
   spec: Spec<VmJson>;
   status?: Status<VmJson>;
 }
-export class VirtualMachine extends KubeObject<VmInterface> {
+export class VirtualMachine extends VmplaneObject<VmInterface> {
   static kind = 'VirtualMachine';
   static apiName = 'virtualmachines';
   static apiVersion = API_VERSION;
@@ -54,19 +66,13 @@ export class VirtualMachine extends KubeObject<VmInterface> {
   static get listRoute() {
     return ROUTES.vms;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
-  }
 }
 
 export interface ClassInterface extends KubeObjectInterface {
   spec: Spec<ClassJson>;
   status?: Status<ClassJson>;
 }
-export class VirtualMachineClass extends KubeObject<ClassInterface> {
+export class VirtualMachineClass extends VmplaneObject<ClassInterface> {
   static kind = 'VirtualMachineClass';
   static apiName = 'virtualmachineclasses';
   static apiVersion = API_VERSION;
@@ -74,16 +80,13 @@ export class VirtualMachineClass extends KubeObject<ClassInterface> {
   static get detailsRoute() {
     return ROUTES.class;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
 }
 
 export interface ImageInterface extends KubeObjectInterface {
   spec: Spec<ImageJson>;
   status?: Status<ImageJson>;
 }
-export class VirtualMachineImage extends KubeObject<ImageInterface> {
+export class VirtualMachineImage extends VmplaneObject<ImageInterface> {
   static kind = 'VirtualMachineImage';
   static apiName = 'virtualmachineimages';
   static apiVersion = API_VERSION;
@@ -91,19 +94,13 @@ export class VirtualMachineImage extends KubeObject<ImageInterface> {
   static get detailsRoute() {
     return ROUTES.image;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
-  }
 }
 
 export interface ClusterImageInterface extends KubeObjectInterface {
   spec: Spec<ClusterImageJson>;
   status?: Status<ClusterImageJson>;
 }
-export class ClusterVirtualMachineImage extends KubeObject<ClusterImageInterface> {
+export class ClusterVirtualMachineImage extends VmplaneObject<ClusterImageInterface> {
   static kind = 'ClusterVirtualMachineImage';
   static apiName = 'clustervirtualmachineimages';
   static apiVersion = API_VERSION;
@@ -111,19 +108,13 @@ export class ClusterVirtualMachineImage extends KubeObject<ClusterImageInterface
   static get detailsRoute() {
     return ROUTES.clusterImage;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
-  }
 }
 
 export interface DiskInterface extends KubeObjectInterface {
   spec: Spec<DiskJson>;
   status?: Status<DiskJson>;
 }
-export class VirtualMachineDisk extends KubeObject<DiskInterface> {
+export class VirtualMachineDisk extends VmplaneObject<DiskInterface> {
   static kind = 'VirtualMachineDisk';
   static apiName = 'virtualmachinedisks';
   static apiVersion = API_VERSION;
@@ -131,19 +122,13 @@ export class VirtualMachineDisk extends KubeObject<DiskInterface> {
   static get detailsRoute() {
     return ROUTES.disk;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
-  }
 }
 
 export interface StorageProfileInterface extends KubeObjectInterface {
   spec: Spec<StorageProfileJson>;
   status?: Status<StorageProfileJson>;
 }
-export class StorageProfile extends KubeObject<StorageProfileInterface> {
+export class StorageProfile extends VmplaneObject<StorageProfileInterface> {
   static kind = 'StorageProfile';
   static apiName = 'storageprofiles';
   static apiVersion = API_VERSION;
@@ -151,31 +136,19 @@ export class StorageProfile extends KubeObject<StorageProfileInterface> {
   static get detailsRoute() {
     return ROUTES.profile;
   }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
-  }
 }
 
 export interface PolicyInterface extends KubeObjectInterface {
   spec: Spec<PolicyJson>;
   status?: Status<PolicyJson>;
 }
-export class VirtualMachinePolicy extends KubeObject<PolicyInterface> {
+export class VirtualMachinePolicy extends VmplaneObject<PolicyInterface> {
   static kind = 'VirtualMachinePolicy';
   static apiName = 'virtualmachinepolicies';
   static apiVersion = API_VERSION;
   static isNamespaced = false;
   static get detailsRoute() {
     return ROUTES.policy;
-  }
-  get spec() {
-    return this.jsonData.spec;
-  }
-  get status() {
-    return this.jsonData.status;
   }
 }
 

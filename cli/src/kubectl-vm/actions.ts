@@ -4,6 +4,7 @@ import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ApiError } from '../rest.ts';
 
 export { allowedActions, powerPlan, type PowerAction, type PowerPlan } from '../../../api/src/power.ts';
+export { parseWarnings } from '../../../api/src/warnings.ts';
 
 /** `size=20Gi,storageClass=fast,accessMode=ReadWriteMany,volumeMode=Block,name=data` -> a disk entry. */
 export function parseDiskFlag(flag: string, index: number): NonNullable<VirtualMachine['spec']['disks']>[number] {
@@ -53,16 +54,6 @@ export function buildVm(o: CreateOptions): VirtualMachine {
       ...(o.powerState ? { powerState: o.powerState } : {}),
     },
   };
-}
-
-/** Kubernetes warnings from `Warning: 299 - "text"` response headers. */
-export function parseWarnings(header: string | string[] | undefined): string[] {
-  const values = Array.isArray(header) ? header : header ? [header] : [];
-  const out: string[] = [];
-  for (const v of values) {
-    for (const m of v.matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g)) out.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
-  }
-  return out;
 }
 
 /** An API error as a user should read it: what was denied, where, and why. */

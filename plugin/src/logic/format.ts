@@ -1,5 +1,6 @@
 // How VM facts read in the UI: status colours, sizes, quantities. Pure functions.
 import type { VirtualMachine } from '../../../api/generated/types.ts';
+import { isQuantity, parseQuantity } from '../../../api/src/quantity.ts';
 
 export type StatusColour = 'success' | 'warning' | 'error' | '';
 
@@ -27,43 +28,6 @@ export function statusColour(printable: string | undefined): StatusColour {
   }
 }
 
-const binary: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const decimal: Record<string, number> = {
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  m: 1e-3,
-};
-
-/** A Kubernetes quantity as a number of bytes (or units); undefined when it is not one. */
-export function parseQuantity(q: string | undefined): number | undefined {
-  if (!q) return undefined;
-  const m =
-    /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)|[eE]([+-]?\d+))?$/.exec(
-      q.trim()
-    );
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (m[2]) return n * (binary[m[2]] ?? decimal[m[2]] ?? 1);
-  if (m[3]) return n * 10 ** Number(m[3]);
-  return n;
-}
-
-/** Whether a text is a Kubernetes quantity (the API server's grammar, without the sign). */
-export function isQuantity(q: string): boolean {
-  return /^(?:\d+\.?\d*|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m|[eE][+-]?\d+)?$/.test(q);
-}
-
 /** Bytes in the largest binary unit that keeps the number readable: 4294967296 -> "4 GiB". */
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '-';
@@ -81,8 +45,7 @@ export function formatBytes(bytes: number | undefined): string {
 /** A memory quantity as people read it: "4Gi" -> "4 GiB"; text that is not a quantity is shown as is. */
 export function formatMemory(q: string | undefined): string {
   if (!q) return '-';
-  const bytes = parseQuantity(q);
-  return bytes === undefined ? q : formatBytes(bytes);
+  return isQuantity(q) ? formatBytes(Number(parseQuantity(q).asInteger())) : q;
 }
 
 /** "2 vCPU, 4 GiB" from what the VM runs with (status) or, before it ran, nothing. */
@@ -112,4 +75,9 @@ export function imageLabel(spec: VirtualMachine['spec']): string {
   return spec.image.kind === 'ClusterVirtualMachineImage'
     ? `cluster/${spec.image.name}`
     : spec.image.name;
+}
+
+/** A size the user typed: a quantity above zero (such as 20Gi). */
+export function isPositiveQuantity(q: string): boolean {
+  return isQuantity(q) && !/^\s*[+-]/.test(q) && parseQuantity(q).nanos > 0n;
 }

@@ -1,5 +1,5 @@
-// Reading policy results for the UI: PolicyReport results about one VM, and the answer of a
-// server-side dry run (denial message, warnings). Pure functions.
+// Reading policy results for the UI: PolicyReport results about one VM, and the denial message of
+// a server-side dry run. Pure functions.
 import type { PolicyReport } from '../../../api/generated/types.ts';
 
 export interface PolicyResultRow {
@@ -45,15 +45,6 @@ function concerns(r: Result, vm: { name: string; namespace: string; uid?: string
         ref.name === vm.name &&
         (ref.namespace ?? vm.namespace) === vm.namespace)
   );
-}
-
-/** Kubernetes warnings from the `Warning` response header (fetch joins repeated headers with ", "). */
-export function parseWarnings(header: string | null | undefined): string[] {
-  if (!header) return [];
-  const out: string[] = [];
-  for (const m of header.matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g))
-    out.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
-  return out;
 }
 
 /**

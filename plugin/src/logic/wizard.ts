@@ -7,7 +7,7 @@ import type {
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
 import { matchesSelector } from '../../../webhooks/src/decisions/selectors.ts';
-import { isQuantity, parseQuantity } from './format.ts';
+import { isPositiveQuantity } from './format.ts';
 
 export const STEPS = ['namespace', 'class', 'image', 'disks', 'cloudInit', 'review'] as const;
 export type Step = (typeof STEPS)[number];
@@ -62,7 +62,7 @@ export function validateStep(step: Step, s: WizardState): StepErrors {
       break;
     case 'image':
       if (!s.image) e.image = 'Choose an image to boot from.';
-      if (s.bootDiskSize && !isQuantity(s.bootDiskSize))
+      if (s.bootDiskSize && !isPositiveQuantity(s.bootDiskSize))
         e.bootDiskSize = `"${s.bootDiskSize}" is not a size; use a quantity such as 20Gi.`;
       break;
     case 'disks': {
@@ -76,7 +76,7 @@ export function validateStep(step: Step, s: WizardState): StepErrors {
           e[`disks.${i}.name`] = `"${d.name}" is reserved; choose another name.`;
         else if (seen.has(d.name)) e[`disks.${i}.name`] = `"${d.name}" is used by another disk.`;
         seen.add(d.name);
-        if (!isQuantity(d.size) || !(parseQuantity(d.size)! > 0))
+        if (!isPositiveQuantity(d.size))
           e[`disks.${i}.size`] = `"${d.size}" is not a size; use a quantity such as 50Gi.`;
       });
       if (s.disks.length > 31) e.disks = 'A VM has at most 32 disks, the boot disk included.';
