@@ -1,5 +1,6 @@
-// `npm test`: every test (unit and integration) in one vitest run, then a leak check, then the
-// plain `N passed, N failed` line CI reads. Every process the run starts carries VMPLANE_RUN_ID in
+// `npm test`: the plugin's tests (its own vitest, jsdom), then every other test (unit and
+// integration) in one vitest run, then a leak check, then the plain `N passed, N failed` line CI
+// reads. Every process the run starts carries VMPLANE_RUN_ID in
 // its environment, so leftovers are found exactly, whatever else runs on the machine.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
-import { ensurePluginBuilt } from './ui/build.ts';
+import { splitArgs } from './test-args.ts';
+import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
 async function main(): Promise<void> {
   const runId = randomBytes(4).toString('hex');
@@ -20,29 +22,41 @@ async function main(): Promise<void> {
   ensurePluginBuilt((l) => console.log(l));
 
   const scratch = mkdtempSync(join(tmpdir(), 'vmplane-runner-'));
-  const summaryFile = join(scratch, 'summary.json');
-  const args = ['run', ...process.argv.slice(2)];
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/vitest'), args, {
-      cwd: REPO_ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, VMPLANE_RUN_ID: runId, VMPLANE_SUMMARY_FILE: summaryFile },
-    });
-    const forward = (sig: NodeJS.Signals): void => {
-      child.kill(sig);
-    };
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
-  });
+  const env = { ...process.env, VMPLANE_RUN_ID: runId };
+  const plan = splitArgs(process.argv.slice(2));
+  const summary = { passed: 0, failed: 0, skipped: 0 };
+  let code = 0;
 
-  let summary = { passed: 0, failed: 0, skipped: 0 };
-  try {
-    summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as typeof summary;
-  } catch {
-    // vitest ended before reporting (a crash, a failing global setup): count that as a failure.
-    summary.failed += 1;
-    console.error('vitest ended without a summary (see its output above)');
+  // The plugin's unit and component tests (jsdom, the real Headlamp lib) run with the plugin's
+  // own vitest and toolchain; their counts join the total.
+  if (plan.plugin) {
+    const report = join(scratch, 'plugin.json');
+    const c = await run(join(PLUGIN_DIR, 'node_modules/.bin/vitest'), ['run', '--config', 'vitest.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...plan.plugin], PLUGIN_DIR, env);
+    code ||= c;
+    try {
+      const r = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numFailedTestSuites: number };
+      summary.passed += r.numPassedTests;
+      summary.failed += r.numFailedTests + (r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
+      summary.skipped += r.numPendingTests + r.numTodoTests;
+    } catch {
+      summary.failed += 1;
+      console.error('the plugin tests ended without a report (see their output above)');
+    }
+  }
+
+  if (plan.root) {
+    const summaryFile = join(scratch, 'summary.json');
+    code ||= await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...plan.root], REPO_ROOT, { ...env, VMPLANE_SUMMARY_FILE: summaryFile });
+    try {
+      const r = JSON.parse(readFileSync(summaryFile, 'utf8')) as typeof summary;
+      summary.passed += r.passed;
+      summary.failed += r.failed;
+      summary.skipped += r.skipped;
+    } catch {
+      // vitest ended before reporting (a crash, a failing global setup): count that as a failure.
+      summary.failed += 1;
+      console.error('vitest ended without a summary (see its output above)');
+    }
   }
   rmSync(scratch, { recursive: true, force: true });
 
@@ -71,6 +85,23 @@ async function main(): Promise<void> {
   const skipped = summary.skipped ? `, ${summary.skipped} skipped` : '';
   console.log(`\n${summary.passed} passed, ${summary.failed} failed${skipped}`);
   process.exit(summary.failed > 0 || code !== 0 ? 1 : 0);
+}
+
+/** Runs a test process in the foreground, passing Ctrl-C and SIGTERM on; resolves its exit code. */
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: 'inherit', env });
+    const forward = (sig: NodeJS.Signals): void => {
+      child.kill(sig);
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (c, sig) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(c ?? (sig ? 1 : 0));
+    });
+  });
 }
 
 await main();

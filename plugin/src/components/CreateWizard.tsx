@@ -91,6 +91,12 @@ function Wizard() {
   const [storageClasses] = K8s.ResourceClasses.StorageClass.useList();
 
   const ns = (namespaces ?? []).find((n: { getName(): string }) => n.getName() === s.namespace);
+  // The namespace from the URL stays a choice while the list loads, and when the user may not
+  // list namespaces at all (RBAC often allows a team its own namespace and no more).
+  const namespaceChoices = useMemo(() => {
+    const names = (namespaces ?? []).map((n: { getName(): string }) => n.getName());
+    return s.namespace && !names.includes(s.namespace) ? [s.namespace, ...names] : names;
+  }, [namespaces, s.namespace]);
   const availableClasses = useMemo(
     () =>
       classesForNamespace(
@@ -188,9 +194,9 @@ function Wizard() {
               {...err('namespace')}
               inputProps={{ 'data-testid': 'namespace' }}
             >
-              {(namespaces ?? []).map((n: { getName(): string }) => (
-                <MenuItem key={n.getName()} value={n.getName()}>
-                  {n.getName()}
+              {namespaceChoices.map(n => (
+                <MenuItem key={n} value={n}>
+                  {n}
                 </MenuItem>
               ))}
             </TextField>
