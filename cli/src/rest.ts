@@ -30,11 +30,13 @@ export interface KubeObjectLike {
 
 export class KubeRest {
   private readonly kc: KubeConfig;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly agent: Agent;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
-  constructor(kc: KubeConfig) {
+  /** `maxSockets` caps the connections kept to the API server (16 unless said otherwise). */
+  constructor(kc: KubeConfig, opts: { maxSockets?: number } = {}) {
     this.kc = kc;
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
   }
 
   async request<T = unknown>(

@@ -34,6 +34,8 @@ export function VmList() {
           {
             id: 'status',
             label: t('Status'),
+            // As wide as the longest status label, so ErrorUnschedulable is not cut.
+            gridTemplate: 'min-content',
             getValue: (vm: VirtualMachine) => vmStatus(vm.jsonData),
             render: (vm: VirtualMachine) => <VmStatusLabel status={vmStatus(vm.jsonData)} />,
           },
