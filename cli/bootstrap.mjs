@@ -47,7 +47,7 @@ function pluginDepsAreCurrent() {
   const marker = join(dir, 'node_modules', '.package-lock.json');
   return existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs;
 }
-if ((name === 'test' || name === 'sandbox') && !pluginDepsAreCurrent()) {
+if (['test', 'sandbox', 'bench'].includes(name) && !pluginDepsAreCurrent()) {
   console.log('installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...');
   // `npm install`, not `npm ci`: npm 11 leaves @swc/core's optional platform packages out of the
   // lock file, and `npm ci` then refuses it. The versions still come from the lock file.

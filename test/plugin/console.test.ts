@@ -35,6 +35,7 @@ let ui: UiServer;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+const xtermLoads: string[] = [];
 
 async function vm(name: string, printableStatus: string): Promise<void> {
   const base = `/apis/${V}/namespaces/${ns}/virtualmachines`;
@@ -85,6 +86,9 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('request', (r) => {
+    if (r.url().endsWith('/xterm.js')) xtermLoads.push(r.url());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -127,6 +131,8 @@ describe('the serial console in the browser', () => {
     await state.filter({ hasText: 'Connected' }).waitFor();
     await terminal.getByText('(session 2)').waitFor();
     expect(sessions).toHaveLength(2);
+    // The terminal came from the plugin's folder once, when the first console opened.
+    expect(xtermLoads).toEqual([`${ui.url}/plugins/vmplane/xterm.js`]);
     expect(pageErrors).toEqual([]);
   });
 

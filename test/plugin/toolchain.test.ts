@@ -36,10 +36,11 @@ describe('the plugin toolchain', () => {
     const version = (JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string }).version;
     const tarball = join(scratch, `vmplane-${version}.tar.gz`);
 
-    // One top folder named after the plugin, with the bundle, package.json and translations.
+    // One top folder named after the plugin, with the bundle, the terminal it loads on demand,
+    // package.json and translations.
     const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     expect(listing).toEqual(
-      expect.arrayContaining(['vmplane/main.js', 'vmplane/package.json', 'vmplane/locales/en/translation.json']),
+      expect.arrayContaining(['vmplane/main.js', 'vmplane/xterm.js', 'vmplane/package.json', 'vmplane/locales/en/translation.json']),
     );
     expect(listing.every((p) => p.startsWith('vmplane/'))).toBe(true);
 

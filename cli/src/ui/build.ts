@@ -30,7 +30,7 @@ function run(args: string[], log: (l: string) => void): void {
 }
 
 export function ensurePluginBuilt(log: (l: string) => void = () => {}): { pluginDir: string; harnessDir: string; iconDir: string } {
-  const sources = [join(PLUGIN_DIR, 'src'), join(PLUGIN_DIR, 'locales'), join(PLUGIN_DIR, 'package.json'), join(REPO_ROOT, 'api', 'src'), join(REPO_ROOT, 'api', 'generated')];
+  const sources = [join(PLUGIN_DIR, 'src'), join(PLUGIN_DIR, 'scripts'), join(PLUGIN_DIR, 'locales'), join(PLUGIN_DIR, 'package.json'), join(REPO_ROOT, 'api', 'src'), join(REPO_ROOT, 'api', 'generated')];
   if (stale(join(PLUGIN_DIR, 'dist', 'main.js'), sources)) run(['run', 'build'], log);
   if (stale(join(PLUGIN_DIR, 'harness', 'dist', 'index.html'), [join(PLUGIN_DIR, 'harness', 'main.tsx'), join(PLUGIN_DIR, 'harness', 'vite.config.mts'), join(PLUGIN_DIR, 'package-lock.json')]))
     run(['run', 'build:harness'], log);

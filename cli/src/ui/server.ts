@@ -47,13 +47,16 @@ const TYPES: Record<string, string> = {
 const DROP = new Set(['host', 'cookie', 'authorization', 'origin', 'referer', 'connection', 'upgrade', 'keep-alive', 'kubeconfig', 'x-headlamp-user-id']);
 
 /** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
-export function route(url: string, clusterName: string): { kind: 'api'; path: string } | { kind: 'plugin'; file: string } | { kind: 'page'; file: string } {
+export function route(url: string, clusterName: string): { kind: 'api'; path: string } | { kind: 'plugin'; file: string } | { kind: 'page'; file: string } | { kind: 'plugins' } {
   const prefix = `/clusters/${clusterName}/`;
   if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
   const path = decodeURIComponent(url.split('?')[0] ?? '/');
+  if (path === '/plugins') return { kind: 'plugins' };
   if (path.startsWith('/plugins/vmplane/')) return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
   return { kind: 'page', file: path.slice(1) };
 }
+
+export const PLUGIN_LIST = [{ path: 'plugins/vmplane', type: 'development', name: 'vmplane' }];
 
 function safeJoin(dir: string, file: string): string | undefined {
   const full = resolve(dir, normalize(file));
@@ -110,6 +113,8 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const server = http.createServer((req, res) => {
     const r = route(req.url ?? '/', clusterName);
     if (r.kind === 'plugin') return serveFile(res, o.pluginDir, r.file);
+    // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
+    if (r.kind === 'plugins') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(PLUGIN_LIST));
     if (r.kind === 'page' && r.file === 'iconify/mdi.json' && o.iconDir) {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(iconifyAnswer(o.iconDir, new URL(req.url ?? '/', 'http://x'))));

@@ -6,9 +6,9 @@ import { useEffect, useRef, useState } from 'react';
 import { consoleAvailable, consolePath } from '../logic/console';
 import { vmStatus } from '../logic/format';
 import { VirtualMachine } from '../resources';
-import { FitAddon, Terminal } from '../xterm';
+import { loadXterm } from '../xterm';
 
-type State = 'connecting' | 'connected' | 'disconnected';
+type State = 'loading' | 'connecting' | 'connected' | 'disconnected';
 
 /** The VM's serial console: KubeVirt's console subresource (plain.kubevirt.io) in an xterm. */
 export function VmConsole({ vm }: { vm: VirtualMachine }) {
@@ -16,58 +16,78 @@ export function VmConsole({ vm }: { vm: VirtualMachine }) {
   const status = vmStatus(vm.jsonData);
   const available = consoleAvailable(status);
   const [attempt, setAttempt] = useState(0);
-  const [state, setState] = useState<State>('connecting');
+  const [state, setState] = useState<State>('loading');
+  const [loadError, setLoadError] = useState<string | null>(null);
   const host = useRef<HTMLDivElement>(null);
   const namespace = vm.getNamespace() ?? '';
   const name = vm.getName();
 
   useEffect(() => {
     if (!available || !host.current) return;
-    const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 13, rows: 24 });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(host.current);
-    try {
-      fit.fit();
-    } catch {
-      // jsdom and hidden tabs have no layout; the default 80x24 stays.
-    }
-    setState('connecting');
-    const encoder = new TextEncoder();
-    const decoder = new TextDecoder();
-    let connected = false;
-    const stream = ApiProxy.stream(
-      consolePath(namespace, name),
-      (data: unknown) => {
-        if (typeof data === 'string') term.write(data);
-        else if (data instanceof ArrayBuffer)
-          term.write(decoder.decode(new Uint8Array(data), { stream: true }));
+    const el = host.current;
+    let closed = false;
+    let cleanup: () => void = () => undefined;
+    setState('loading');
+    setLoadError(null);
+    loadXterm().then(
+      ({ Terminal, FitAddon }) => {
+        if (closed) return;
+        const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 13, rows: 24 });
+        const fit = new FitAddon();
+        term.loadAddon(fit);
+        term.open(el);
+        try {
+          fit.fit();
+        } catch {
+          // Hidden tabs have no layout; the default 80x24 stays.
+        }
+        setState('connecting');
+        const encoder = new TextEncoder();
+        const decoder = new TextDecoder();
+        let connected = false;
+        const stream = ApiProxy.stream(
+          consolePath(namespace, name),
+          (data: unknown) => {
+            if (typeof data === 'string') term.write(data);
+            else if (data instanceof ArrayBuffer)
+              term.write(decoder.decode(new Uint8Array(data), { stream: true }));
+          },
+          {
+            isJson: false,
+            additionalProtocols: ['plain.kubevirt.io'],
+            reconnectOnFailure: false,
+            // Headlamp calls connectCb before the socket opens, so the state comes from the socket.
+            failCb: () => setState('disconnected'),
+          }
+        );
+        const socketWatch = window.setInterval(() => {
+          const s = stream.getSocket();
+          if (s && s.readyState === WebSocket.OPEN && !connected) {
+            connected = true;
+            setState('connected');
+          }
+          if (s && s.readyState === WebSocket.CLOSED) setState('disconnected');
+        }, 250);
+        const input = term.onData(d => {
+          const s = stream.getSocket();
+          if (s && s.readyState === WebSocket.OPEN) s.send(encoder.encode(d));
+        });
+        cleanup = () => {
+          window.clearInterval(socketWatch);
+          input.dispose();
+          stream.cancel();
+          term.dispose();
+        };
       },
-      {
-        isJson: false,
-        additionalProtocols: ['plain.kubevirt.io'],
-        reconnectOnFailure: false,
-        // Headlamp calls connectCb before the socket opens, so the state comes from the socket.
-        failCb: () => setState('disconnected'),
+      (e: Error) => {
+        if (closed) return;
+        setLoadError(e.message);
+        setState('disconnected');
       }
     );
-    const socketWatch = window.setInterval(() => {
-      const s = stream.getSocket();
-      if (s && s.readyState === WebSocket.OPEN && !connected) {
-        connected = true;
-        setState('connected');
-      }
-      if (s && s.readyState === WebSocket.CLOSED) setState('disconnected');
-    }, 250);
-    const input = term.onData(d => {
-      const s = stream.getSocket();
-      if (s && s.readyState === WebSocket.OPEN) s.send(encoder.encode(d));
-    });
     return () => {
-      window.clearInterval(socketWatch);
-      input.dispose();
-      stream.cancel();
-      term.dispose();
+      closed = true;
+      cleanup();
     };
   }, [available, attempt, namespace, name]);
 
@@ -88,6 +108,8 @@ export function VmConsole({ vm }: { vm: VirtualMachine }) {
                 ? t('Connected')
                 : state === 'connecting'
                 ? t('Connecting…')
+                : state === 'loading'
+                ? t('Loading the terminal…')
                 : t('Disconnected')}
             </Typography>
             {state === 'disconnected' && (
@@ -96,6 +118,11 @@ export function VmConsole({ vm }: { vm: VirtualMachine }) {
               </Button>
             )}
           </Stack>
+          {loadError && (
+            <Alert severity="error" role="alert" sx={{ mb: 1 }}>
+              {loadError}
+            </Alert>
+          )}
           <Box ref={host} data-testid="console" sx={{ minHeight: 320, bgcolor: '#000', p: 1 }} />
         </Box>
       )}
