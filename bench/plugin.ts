@@ -1,10 +1,11 @@
 // The plugin's figures for `npm run bench`: the size of the built bundle, and how long the VM
 // list takes to show N VMs (5,000 by default) in headless Chromium, beside the floor: the same
 // list fetched and parsed in the same browser, through the same proxy, with no UI at all.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
+import { REPO_ROOT } from '../api/src/generate.ts';
 import type { KubeRest } from '../cli/src/rest.ts';
 import { ensurePluginBuilt } from '../cli/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../cli/src/ui/browser.ts';
@@ -53,11 +54,22 @@ export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number,
       await page.getByText('VM Classes').first().waitFor({ timeout: 60_000 });
       boot.push(performance.now() - t0);
 
-      // First open of the list: fetched from the API server and rendered.
+      // First open of the list: fetched from the API server and rendered. BENCH_PROFILE=1 keeps
+      // a CPU profile of the first one (bench/results/vm-list.cpuprofile, for Chrome DevTools).
+      const cdp = run === 0 && process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+        await cdp.send('Profiler.start');
+      }
       t0 = performance.now();
       await vmsLink(page).click();
       await page.getByText(counted).first().waitFor({ timeout: 120_000 });
       open.push(performance.now() - t0);
+      if (cdp) {
+        const { profile } = await cdp.send('Profiler.stop');
+        writeFileSync(join(REPO_ROOT, 'bench', 'results', 'vm-list.cpuprofile'), JSON.stringify(profile));
+      }
 
       // Back to the list later: Headlamp keeps it (and its watch), so this is render only.
       await classesLink(page).click();
