@@ -1,7 +1,7 @@
 // `npm test`: the plugin's tests (its own vitest, jsdom), then every other test (unit and
 // integration) in one vitest run, then a leak check, then the plain `N passed, N failed` line CI
-// reads. Every process the run starts carries VMPLANE_RUN_ID in
-// its environment, so leftovers are found exactly, whatever else runs on the machine.
+// reads. Every process the run starts carries VMPLANE_RUN_ID in its environment, so leftovers are
+// found exactly, whatever else runs on the machine.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (plan.root) {
+  if (plan.root && !interrupted) {
     const summaryFile = join(scratch, 'summary.json');
     code ||= await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...plan.root], REPO_ROOT, { ...env, VMPLANE_SUMMARY_FILE: summaryFile });
     try {
@@ -87,11 +87,15 @@ async function main(): Promise<void> {
   process.exit(summary.failed > 0 || code !== 0 ? 1 : 0);
 }
 
+/** Set once Ctrl-C or SIGTERM was passed on: no further test run starts. */
+let interrupted = false;
+
 /** Runs a test process in the foreground, passing Ctrl-C and SIGTERM on; resolves its exit code. */
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise<number>((resolve) => {
     const child = spawn(cmd, args, { cwd, stdio: 'inherit', env });
     const forward = (sig: NodeJS.Signals): void => {
+      interrupted = true;
       child.kill(sig);
     };
     process.on('SIGINT', forward);

@@ -3,34 +3,28 @@
 // loads Headlamp's plugin lib and the built plugin, and the UI server proxies /clusters/<name>/
 // to the API server as Headlamp's backend does. Screenshots go to test-results/plugin/.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { waitUntil } from '../../cli/src/kube.ts';
 import { KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../../cli/src/ui/browser.ts';
-import { startUiServer, type UiServer } from '../../cli/src/ui/server.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { CLUSTER, openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
 
 const scope = `ui${randomBytes(3).toString('hex')}`;
 const V = 'vmplane.io/v1alpha1';
 const n = (s: string): string => `${s}-${scope}`;
 const ns = n('ui');
-const SHOTS = join(REPO_ROOT, 'test-results', 'plugin');
-const CLUSTER = 'test';
 
 let rest: KubeRest;
 let webhooks: RunningWebhooks;
 let controllers: RunningControllers;
-let ui: UiServer;
-let browser: Browser;
+let web: PluginInBrowser;
 let page: Page;
-const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -61,22 +55,12 @@ beforeAll(async () => {
   webhooks = await startWebhooks({ kc: kubeConfig(), namespace: `vmplane-${scope}`, register: { endpoint: 'self', scope }, logger: pino({ level: 'silent' }) });
   await waitUntil('the webhook to see the policy', async () => webhooks.cache.policies().some((p) => p.metadata.name === n('max-4-cpus')));
   controllers = await startControllers({ kc: kubeConfig(), scope: { namespaces: [ns] }, logger: pino({ level: 'silent' }) });
-  ui = await startUiServer({
-    kubeconfig: inject('kubeconfig'),
-    clusterName: CLUSTER,
-    harnessDir: join(REPO_ROOT, 'plugin', 'harness', 'dist'),
-    pluginDir: join(REPO_ROOT, 'plugin', 'dist'),
-    iconDir: join(REPO_ROOT, 'plugin', 'node_modules', '@iconify', 'icons-mdi'),
-  });
-  expect(existsSync(join(REPO_ROOT, 'plugin', 'dist', 'main.js')), 'the plugin is built (the test runner builds it first)').toBe(true);
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  web = await openPluginInBrowser();
+  page = web.page;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.close();
+  await web?.close();
   await controllers?.stop();
   if (webhooks) {
     await unregisterWebhooks(kubeConfig(), webhooks.configNames);
@@ -96,7 +80,7 @@ describe('the plugin in Chromium against the real API server', () => {
   const vmName = 'web-ui';
 
   it('creates a VM through the wizard: a policy denial in review, fixed, created, listed, stopped', async () => {
-    await page.goto(`${ui.url}/c/${CLUSTER}/vmplane/vms/create`);
+    await page.goto(`${web.ui.url}/c/${CLUSTER}/vmplane/vms/create`);
     await page.getByTestId('wizard-step-namespace').waitFor();
 
     // Namespace and name.
@@ -159,6 +143,6 @@ describe('the plugin in Chromium against the real API server', () => {
     });
     await page.getByText('Stop requested').waitFor();
     await shot('7-stopped');
-    expect(pageErrors).toEqual([]);
+    expect(web.pageErrors).toEqual([]);
   }, 120_000);
 });

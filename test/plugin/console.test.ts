@@ -8,20 +8,17 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { REPO_ROOT } from '../../api/src/generate.ts';
 import { waitUntil } from '../../cli/src/kube.ts';
 import { KubeRest } from '../../cli/src/rest.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../../cli/src/ui/browser.ts';
-import { startUiServer, type UiServer } from '../../cli/src/ui/server.ts';
 import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
+import { openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
 
 const V = 'vmplane.io/v1alpha1';
 const ns = `console-${randomBytes(3).toString('hex')}`;
-const SHOTS = join(REPO_ROOT, 'test-results', 'plugin');
 const CONSOLE_PATH = `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/console`;
 
 const ca = createCertificateAuthority('console-double', 1);
@@ -31,10 +28,8 @@ let wss: WebSocketServer;
 const sessions: { protocol: string; received: string[]; socket: WebSocket }[] = [];
 
 let rest: KubeRest;
-let ui: UiServer;
-let browser: Browser;
+let web: PluginInBrowser;
 let page: Page;
-const pageErrors: string[] = [];
 const xtermLoads: string[] = [];
 
 async function vm(name: string, printableStatus: string): Promise<void> {
@@ -75,25 +70,18 @@ beforeAll(async () => {
   await vm('web', 'Running');
   await vm('db', 'Stopped');
 
-  ui = await startUiServer({
-    kubeconfig: inject('kubeconfig'),
-    clusterName: 'test',
-    harnessDir: join(REPO_ROOT, 'plugin', 'harness', 'dist'),
-    pluginDir: join(REPO_ROOT, 'plugin', 'dist'),
-    iconDir: join(REPO_ROOT, 'plugin', 'node_modules', '@iconify', 'icons-mdi'),
+  web = await openPluginInBrowser({
+    height: 1000,
     override: { prefix: '/apis/subresources.kubevirt.io/', target: `https://127.0.0.1:${(double.address() as AddressInfo).port}`, ca: ca.certPem },
   });
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page = web.page;
   page.on('request', (r) => {
     if (r.url().endsWith('/xterm.js')) xtermLoads.push(r.url());
   });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.close();
+  await web?.close();
   wss?.close();
   await new Promise((r) => double?.close(r));
   if (rest) {
@@ -105,7 +93,7 @@ afterAll(async () => {
 
 describe('the serial console in the browser', () => {
   it("shows the guest's output, sends what is typed, and reconnects after the console drops", async () => {
-    await page.goto(`${ui.url}/c/test/vmplane/vms/${ns}/web`);
+    await page.goto(`${web.ui.url}/c/test/vmplane/vms/${ns}/web`);
     const state = page.getByTestId('console-state');
     await state.filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
     const terminal = page.getByTestId('console');
@@ -132,13 +120,13 @@ describe('the serial console in the browser', () => {
     await terminal.getByText('(session 2)').waitFor();
     expect(sessions).toHaveLength(2);
     // The terminal came from the plugin's folder once, when the first console opened.
-    expect(xtermLoads).toEqual([`${ui.url}/plugins/vmplane/xterm.js`]);
-    expect(pageErrors).toEqual([]);
+    expect(xtermLoads).toEqual([`${web.ui.url}/plugins/vmplane/xterm.js`]);
+    expect(web.pageErrors).toEqual([]);
   });
 
   it('explains that a stopped VM has no console, and opens none', async () => {
     const before = sessions.length;
-    await page.goto(`${ui.url}/c/test/vmplane/vms/${ns}/db`);
+    await page.goto(`${web.ui.url}/c/test/vmplane/vms/${ns}/db`);
     await page.getByText('The serial console is available while the VM runs; it is Stopped. Start it to connect.').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('console').count()).toBe(0);
     expect(sessions).toHaveLength(before);
