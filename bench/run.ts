@@ -276,7 +276,9 @@ async function controllers(kubeconfig: string, rest: KubeRest, sizes: number[], 
     created += n;
     last?.kill('SIGKILL');
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/vmplane.mjs'), 'controllers'], {
+    // BENCH_PROFILE=1: a CPU profile of the controllers (bench/results/*.cpuprofile, written at exit).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
+    const child = spawn(process.execPath, [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), 'controllers'], {
       env: { ...process.env, KUBECONFIG: kubeconfig, VMPLANE_LEADER_ELECT: 'false', VMPLANE_SCOPE_NAMESPACES: ns, VMPLANE_AUDIT: 'false' },
       stdio: 'ignore',
     });
@@ -305,7 +307,7 @@ async function controllers(kubeconfig: string, rest: KubeRest, sizes: number[], 
   await new Promise((r) => setTimeout(r, 5000)); // let the watches deliver them
   const rss = last?.pid ? rssMb(last.pid) : 0;
   console.log(`controllers RSS with ${Math.max(rssVms, created)} VMs cached: ${rss} MB`);
-  last?.kill('SIGKILL');
+  if (last) await stop(last); // SIGTERM: a profile is written as the process exits
   return { rows, rss: { vmsCached: Math.max(rssVms, created), rssMb: rss } };
 }
 

@@ -49,6 +49,10 @@ export class KubeRest {
     const url = new URL(path, cluster.server);
     const options: RequestOptions = { method, agent: this.agent, headers: { Accept: 'application/json', ...opts.headers } };
     await this.kc.applyToHTTPSOptions(options);
+    // client-node puts a new Agent (no keep-alive) on the options at every call, so each request
+    // would open a new TLS connection: a full handshake, most of the controllers' CPU under load.
+    // The TLS settings stay on the request options; the connections come from our pool.
+    options.agent = this.agent;
     const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     if (payload !== undefined) {
       (options.headers as Record<string, string>)['Content-Type'] = opts.contentType ?? 'application/json';

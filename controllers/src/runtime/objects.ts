@@ -4,22 +4,28 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiError, type KubeRest } from '../../../cli/src/rest.ts';
 
-async function setFinalizers(rest: KubeRest, path: string, obj: KubernetesObject, finalizers: string[]): Promise<void> {
+/** Sets the finalizers (if the object is unchanged since `obj`); the updated object, or undefined when it is gone. */
+async function setFinalizers<T extends KubernetesObject>(rest: KubeRest, path: string, obj: T, finalizers: string[]): Promise<T | undefined> {
   try {
-    await rest.request('PATCH', path, {
+    const { body } = await rest.request<T>('PATCH', path, {
       body: { metadata: { finalizers, resourceVersion: obj.metadata?.resourceVersion } },
       contentType: 'application/merge-patch+json',
     });
+    return body;
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return; // gone already
+    if (e instanceof ApiError && e.code === 404) return undefined; // gone already
     throw e;
   }
 }
 
-export async function addFinalizer(rest: KubeRest, path: string, obj: KubernetesObject, finalizer: string): Promise<void> {
+/**
+ * Adds a finalizer. Returns the object as the API server now has it (the caller can go on
+ * reconciling it without waiting for the watch to bring it back), or undefined when it is gone.
+ */
+export async function addFinalizer<T extends KubernetesObject>(rest: KubeRest, path: string, obj: T, finalizer: string): Promise<T | undefined> {
   const current = obj.metadata?.finalizers ?? [];
-  if (current.includes(finalizer)) return;
-  await setFinalizers(rest, path, obj, [...current, finalizer]);
+  if (current.includes(finalizer)) return obj;
+  return setFinalizers(rest, path, obj, [...current, finalizer]);
 }
 
 export async function removeFinalizer(rest: KubeRest, path: string, obj: KubernetesObject, finalizer: string): Promise<void> {

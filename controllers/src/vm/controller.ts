@@ -112,7 +112,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
     allKeys: () => keysWhere(() => true),
     reconcile: async (key) => {
       const { namespace = '', name } = splitKey(key);
-      const vm = vms.get(name, namespace) as VirtualMachine | undefined;
+      let vm = vms.get(name, namespace) as VirtualMachine | undefined;
       if (!vm) return;
       const path = `${V}/namespaces/${namespace}/virtualmachines/${name}`;
       if ((vm.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
@@ -120,8 +120,10 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
         return;
       }
       if (!vm.metadata.finalizers?.includes(VM_FINALIZER)) {
-        await addFinalizer(m.rest, path, vm as KubernetesObject, VM_FINALIZER);
-        return; // the update comes back through the watch
+        // Go on with the object the API server answered: no wait for the watch to bring it back.
+        const updated = await addFinalizer(m.rest, path, vm as KubernetesObject, VM_FINALIZER);
+        if (!updated) return;
+        vm = updated as VirtualMachine;
       }
 
       const engine = established(crds, KUBEVIRT_CRD);
