@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
 import { waitUntil } from '../../cli/src/kube.ts';
+import { VM_FINALIZER } from '../../webhooks/src/decisions/vm.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 
@@ -77,7 +78,13 @@ describe('through kube-apiserver', () => {
   it('admits a VM and fills in what users would get wrong, read back from the API', async () => {
     const r = await kubectl(['apply', '-f', '-'], yaml(vm('web', small)));
     expect(r.stderr).toBe('');
-    const got = await rest.get<{ metadata: { labels: Record<string, string> }; spec: Record<string, unknown> }>({ apiVersion: V, kind: 'VirtualMachine', metadata: { name: 'web', namespace: ns } });
+    const got = await rest.get<{ metadata: { labels: Record<string, string>; finalizers?: string[] }; spec: Record<string, unknown> }>({
+      apiVersion: V,
+      kind: 'VirtualMachine',
+      metadata: { name: 'web', namespace: ns },
+    });
+    // The cleanup finalizer comes with the create, so the controller need not write it.
+    expect(got.metadata.finalizers).toEqual([VM_FINALIZER]);
     expect(got.spec).toMatchObject({
       powerState: 'PoweredOn',
       image: { kind: 'ClusterVirtualMachineImage', name: image },

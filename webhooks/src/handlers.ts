@@ -74,7 +74,7 @@ export function handleMutation(req: AdmissionRequest, l: Lookups): Handled {
   if (!validator.validate(obj).valid) return ignored(req, 'object does not match its schema; left to the API server');
   switch (req.kind.kind) {
     case 'VirtualMachine':
-      return patchFrom(req, mutateVirtualMachine(withMeta<VirtualMachine>(structuredClone(obj), req), l));
+      return patchFrom(req, mutateVirtualMachine(withMeta<VirtualMachine>(structuredClone(obj), req), l, { creating: req.operation === 'CREATE' }));
     case 'VirtualMachineDisk':
       if (req.operation === 'UPDATE') return ignored(req, 'storage is settled at creation');
       return patchFrom(req, mutateVirtualMachineDisk(withMeta<VirtualMachineDisk>(structuredClone(obj), req), l));

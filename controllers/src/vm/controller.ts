@@ -13,6 +13,7 @@ import type {
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
 import { ApiError } from '../../../cli/src/rest.ts';
+import { VM_FINALIZER } from '../../../webhooks/src/decisions/vm.ts';
 import type { AnyImage } from '../../../webhooks/src/lookups.ts';
 import type { ControllerDefinition, Manager } from '../runtime/manager.ts';
 import { objectKey, splitKey } from '../runtime/manager.ts';
@@ -20,7 +21,7 @@ import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../runtime
 import { isRunning, vmStatus, type Check } from './status.ts';
 import { bootDataVolumeName, diskDataVolumeName, effectiveClassOf, translate, VM_LABEL, type EffectiveClass, type TranslationOptions } from './translate.ts';
 
-export const VM_FINALIZER = 'vmplane.io/vm-cleanup';
+export { VM_FINALIZER };
 const V = '/apis/vmplane.io/v1alpha1';
 export const PATHS = {
   vms: `${V}/virtualmachines`,
@@ -97,7 +98,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
 
   return {
     name: 'virtualmachine',
-    concurrency: 8,
+    concurrency: 16,
     watches: [
       { path: PATHS.vms, keys: (o) => (m.inScope(o) ? [objectKey(o)] : []) },
       { path: PATHS.classes, keys: (o) => keysWhere((v) => v.spec.className === o.metadata?.name) },

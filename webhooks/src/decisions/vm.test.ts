@@ -10,7 +10,7 @@ import type {
 } from '../../../api/generated/types.ts';
 import { staticLookups, type LookupData } from '../lookups.ts';
 import { mutateVirtualMachineDisk, validateClassDelete, validateImageDelete, validateVirtualMachineDisk } from './disk.ts';
-import { mutateVirtualMachine, validateVirtualMachine } from './vm.ts';
+import { mutateVirtualMachine, validateVirtualMachine, VM_FINALIZER } from './vm.ts';
 
 const V = 'vmplane.io/v1alpha1' as const;
 const ns = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): V1Namespace => ({
@@ -81,6 +81,15 @@ describe('VM mutation', () => {
     const twice = mutateVirtualMachine(once, l);
     expect(twice.object).toEqual(once);
     expect(twice.notes).toEqual([]);
+  });
+
+  it('adds the cleanup finalizer on creation only, once, keeping finalizers already there', () => {
+    const created = mutateVirtualMachine({ ...vm('web', {}), metadata: { name: 'web', namespace: 'team-a', finalizers: ['example.com/keep'] } }, l, { creating: true });
+    expect(created.object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
+    expect(created.notes).toContain(`metadata.finalizers+=${VM_FINALIZER}`);
+    expect(mutateVirtualMachine(created.object, l, { creating: true }).object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
+    // An update (which is how the controller removes it while the VM is deleted) never adds it back.
+    expect(mutateVirtualMachine(vm('web', {}), l).object.metadata.finalizers).toBeUndefined();
   });
 
   it('does not touch its input', () => {

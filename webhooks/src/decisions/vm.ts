@@ -8,6 +8,8 @@ import { settleStorage, type StorageContext, type StorageRequest } from './stora
 
 export const CLASS_LABEL = 'vmplane.io/class';
 export const IMAGE_LABEL = 'vmplane.io/image';
+/** Held by every VM until the controller has removed what it created for it (KubeVirt VM, DataVolumes). */
+export const VM_FINALIZER = 'vmplane.io/vm-cleanup';
 
 export interface Denial {
   field: string;
@@ -63,11 +65,22 @@ function setLabel(vm: VirtualMachine, key: string, value: string | undefined): v
   vm.metadata.labels[key] = value;
 }
 
-export function mutateVirtualMachine(input: VirtualMachine, l: Lookups): MutationResult<VirtualMachine> {
+/**
+ * What the mutating webhook fills in. On creation it also adds the cleanup finalizer, so the VM is
+ * protected from its first moment and the controller saves a write per VM (it still adds the
+ * finalizer itself to VMs created while the webhook was not called). Never on update: the API
+ * server forbids new finalizers on an object being deleted, and the controller removes it then.
+ */
+export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { creating?: boolean } = {}): MutationResult<VirtualMachine> {
   const vm = structuredClone(input);
   const notes: string[] = [];
   const ns = vm.metadata.namespace ?? '';
   const spec = vm.spec;
+
+  if (opts.creating && !vm.metadata.finalizers?.includes(VM_FINALIZER)) {
+    vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), VM_FINALIZER];
+    notes.push(`metadata.finalizers+=${VM_FINALIZER}`);
+  }
 
   if (!spec.powerState) {
     spec.powerState = 'PoweredOn';
