@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { bufferedLogger } from './log.ts';
 import { ApiError, KubeRest } from '../../cli/src/rest.ts';
 import { ClusterCache } from './cache.ts';
 import { DEFAULT_POLICY, FileCertSource, SecretCertManager, type CertPolicy, type CertSource } from './certs.ts';
@@ -145,8 +146,10 @@ export async function main(): Promise<void> {
   kc.loadFromDefault();
   const namespace = env.VMPLANE_NAMESPACE ?? 'vmplane-system';
   const service = env.VMPLANE_SERVICE_NAME ?? 'vmplane-webhooks';
+  const { logger, flush } = bufferedLogger('vmplane-webhooks');
   const running = await startWebhooks({
     kc,
+    logger,
     namespace,
     host: env.VMPLANE_LISTEN_HOST ?? '0.0.0.0',
     port: Number(env.VMPLANE_PORT ?? 8443),
@@ -159,6 +162,7 @@ export async function main(): Promise<void> {
   });
   const stop = async (): Promise<void> => {
     await running.stop();
+    flush();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -63,6 +63,8 @@ export class WebhookServer {
   app(): express.Express {
     const app = express();
     app.disable('x-powered-by');
+    // No ETag: answers are never cached, and hashing every AdmissionReview answer costs CPU the API server needs.
+    app.disable('etag');
     app.use((_req, res, next) => {
       this.inFlight++;
       res.on('close', () => this.inFlight--);
