@@ -1,10 +1,12 @@
 // Admission servers for the webhook benchmark, each in its own process: `noop` (the floor: the
 // same Node, express, JSON parsing and TLS, answering "allowed" without looking) and `vmplane N`
-// (the real server with N policies, half built-in rules, half CEL). Prints `READY <port>`.
+// (the real server with N policies, half built-in rules, half CEL). Prints `READY <port>`, and
+// writes the CA certificate to BENCH_CA_FILE when set (so the API server can call it).
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import pino from 'pino';
+import { bufferedLogger } from '../webhooks/src/log.ts';
 import { staticLookups } from '../webhooks/src/lookups.ts';
 import { createCertificateAuthority, issueCertificate } from '../webhooks/src/pki.ts';
 import { WebhookServer } from '../webhooks/src/server.ts';
@@ -13,9 +15,11 @@ import { benchPolicies, benchWorld } from './world.ts';
 const [kind = 'noop', n = '0'] = process.argv.slice(2);
 const ca = createCertificateAuthority('bench', 1);
 const tls = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+if (process.env.BENCH_CA_FILE) writeFileSync(process.env.BENCH_CA_FILE, ca.certPem);
 
 if (kind === 'noop') {
   const app = express();
+  app.disable('etag'); // as vmplane's server does
   app.post(['/validate', '/mutate'], express.json({ limit: 3.5 * 1024 * 1024, type: () => true }), (req, res) => {
     const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? '';
     res.json({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
@@ -25,7 +29,8 @@ if (kind === 'noop') {
   server.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
 } else {
   const lookups = staticLookups({ ...benchWorld(), policies: benchPolicies(Number(n)) });
-  const server = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger: pino({ level: 'silent' }) });
+  // Logging as in production (a decision line per request), to /dev/null.
+  const server = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger: bufferedLogger('vmplane-webhooks', '/dev/null').logger });
   const port = await server.start();
   console.log(`READY ${port}`);
 }
