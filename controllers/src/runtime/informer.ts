@@ -3,7 +3,7 @@
 // silently for ever. This wrapper restarts it with exponential backoff and relists periodically,
 // so a cache can always be trusted to converge.
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import { KubeRest } from '../../../cli/src/rest.ts';
+import { ApiError, KubeRest } from '../../../cli/src/rest.ts';
 
 export interface InformerOptions {
   /** Collection path, e.g. /apis/vmplane.io/v1alpha1/virtualmachineclasses. */
@@ -13,13 +13,60 @@ export interface InformerOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   onError?: (err: unknown, retryInMs: number) => void;
+  /**
+   * Trims each object, in place, before anyone sees it (like client-go's SetTransform): the cache
+   * keeps only what its readers use. managedFields are always dropped.
+   */
+  transform?: (obj: KubernetesObject) => void;
+}
+
+/** What every cache drops: managedFields, often a third of an object, which no reader uses. */
+export function dropManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+}
+
+/** Drops the OpenAPI schema of every version of a CustomResourceDefinition (names, versions and conditions stay). */
+export function dropCrdSchemas(obj: KubernetesObject): void {
+  const versions = (obj as { spec?: { versions?: { schema?: unknown }[] } }).spec?.versions;
+  for (const v of versions ?? []) delete v.schema;
+}
+
+/** Objects per list request: a big collection arrives in pages, never as one huge response (as client-go's pager does). */
+export const PAGE_SIZE = 500;
+
+/**
+ * Lists a collection page by page (limit and continue), trimming as it goes, so memory never
+ * holds the whole response text at once. All pages come from one snapshot; the list carries its
+ * resourceVersion. If the snapshot expires midway (410), the list starts over in one request.
+ */
+export async function listInPages<T extends KubernetesObject>(rest: KubeRest, path: string, limit: number, trim?: (o: T) => void): Promise<KubernetesListObject<T>> {
+  const items: T[] = [];
+  let first: KubernetesListObject<T> | undefined;
+  let token = '';
+  do {
+    const q = new URLSearchParams({ limit: String(limit), ...(token ? { continue: token } : {}) });
+    let page: KubernetesListObject<T>;
+    try {
+      page = (await rest.request<KubernetesListObject<T>>('GET', `${path}?${q}`)).body;
+    } catch (e) {
+      if (token && e instanceof ApiError && e.code === 410) return listInPages(rest, path, 0, trim);
+      throw e;
+    }
+    first ??= page;
+    for (const o of page.items) {
+      trim?.(o);
+      items.push(o);
+    }
+    token = limit ? ((page.metadata as { continue?: string } | undefined)?.continue ?? '') : '';
+  } while (token);
+  return { ...first, items } as KubernetesListObject<T>;
 }
 
 type Handler<T> = (obj: T) => void;
 
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
-  private readonly opts: Required<Omit<InformerOptions, 'onError'>> & Pick<InformerOptions, 'onError'>;
+  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform'>> & Pick<InformerOptions, 'onError'>;
   private readonly rest: KubeRest;
   private stopped = true;
   private failures = 0;
@@ -31,10 +78,21 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly syncWaiters: (() => void)[] = [];
 
   constructor(kc: KubeConfig, opts: InformerOptions) {
-    this.opts = { resyncMs: 5 * 60_000, backoffMinMs: 200, backoffMaxMs: 10_000, ...opts };
+    const { transform, ...rest } = opts;
+    this.opts = { resyncMs: 5 * 60_000, backoffMinMs: 200, backoffMaxMs: 10_000, ...rest };
     this.rest = new KubeRest(kc);
-    const list = async (): Promise<KubernetesListObject<T>> => (await this.rest.request<KubernetesListObject<T>>('GET', opts.path)).body;
+    const trim = (o: T): void => {
+      dropManagedFields(o);
+      transform?.(o);
+    };
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      return listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
+    };
     this.informer = makeInformer<T>(kc, opts.path, list) as Informer<T> & ObjectCache<T>;
+    // Registered first, so it runs before every other handler: the cache stores the very object a
+    // watch event carries, and trimming it here trims the cached copy.
+    this.informer.on('add', trim);
+    this.informer.on('update', trim);
     this.informer.on('error', (err) => this.onError(err));
   }
 

@@ -6,7 +6,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KubeRest } from '../../../cli/src/rest.ts';
-import { ResilientInformer } from './informer.ts';
+import { dropCrdSchemas, ResilientInformer } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import { WorkQueue } from './queue.ts';
 
@@ -104,6 +104,8 @@ export class Manager {
         path,
         ...(this.opts.resyncMs ? { resyncMs: this.opts.resyncMs } : {}),
         ...(opts.optional ? { backoffMaxMs: 5_000 } : {}),
+        // Controllers read a CRD's conditions, never its schema (a big CRD's schema is megabytes).
+        ...(path.endsWith('/customresourcedefinitions') ? { transform: dropCrdSchemas } : {}),
         onError: (err, retry) =>
           this.optional.has(path)
             ? this.log.debug({ path, retryInMs: retry }, 'optional API not served yet')
