@@ -5,10 +5,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { bufferedLogger } from './log.ts';
 import { ApiError, KubeRest } from '../../cli/src/rest.ts';
 import { ClusterCache } from './cache.ts';
 import { DEFAULT_POLICY, FileCertSource, SecretCertManager, type CertPolicy, type CertSource } from './certs.ts';
+import { bufferedLogger } from './log.ts';
 import { MUTATING_NAME, VALIDATING_NAME, webhookConfigurations, type Endpoint } from './registration.ts';
 import { WebhookServer } from './server.ts';
 

@@ -85,9 +85,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       dropManagedFields(o);
       transform?.(o);
     };
-    const list = async (): Promise<KubernetesListObject<T>> => {
-      return listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
-    };
+    const list = (): Promise<KubernetesListObject<T>> => listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
     this.informer = makeInformer<T>(kc, opts.path, list) as Informer<T> & ObjectCache<T>;
     // Registered first, so it runs before every other handler: the cache stores the very object a
     // watch event carries, and trimming it here trims the cached copy.
