@@ -109,12 +109,18 @@ describe('controllers under stress', () => {
     const atKill = (await kvVms('stress')).length;
     console.log(`killed the controller with ${atKill} of 200 KubeVirt VMs created (first seen: ${partial})`);
     expect(atKill).toBeLessThan(200);
-    startReplica('stress-2', { VMPLANE_SCOPE_NAMESPACES: 'stress', VMPLANE_LEADER_ELECT: 'false' });
-    await waitUntil('all 200 converged', async () => {
-      const ours = await ourVms('stress');
-      const ready = ours.filter((v) => v.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True'));
-      return ready.length === 200 || undefined;
-    }, 120_000, 500);
+    const second = startReplica('stress-2', { VMPLANE_SCOPE_NAMESPACES: 'stress', VMPLANE_LEADER_ELECT: 'false' });
+    try {
+      await waitUntil('all 200 converged', async () => {
+        const ours = await ourVms('stress');
+        const ready = ours.filter((v) => v.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True'));
+        return ready.length === 200 || undefined;
+      }, 120_000, 500);
+    } catch (e) {
+      // Say why: the replica's warnings and errors (failed reconciles, failed watches).
+      console.log(second.logs.filter((l) => /"level":(40|50|60)/.test(l)).slice(-30).join('\n'));
+      throw e;
+    }
     const ours = await ourVms('stress');
     const engine = await kvVms('stress');
     expect(engine.map((v) => v.metadata.name).sort()).toEqual(ours.map((v) => v.metadata.name).sort());

@@ -98,7 +98,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
 
   return {
     name: 'virtualmachine',
-    concurrency: 16,
+    concurrency: 8,
     watches: [
       { path: PATHS.vms, keys: (o) => (m.inScope(o) ? [objectKey(o)] : []) },
       { path: PATHS.classes, keys: (o) => keysWhere((v) => v.spec.className === o.metadata?.name) },
