@@ -1,33 +1,31 @@
 import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
+import { closingLine, countResults, type FileResult } from '../../cli/src/test-summary.ts';
 
 /**
  * Ends the run with the plain line CI reads: `N passed, N failed` (and `, N skipped` when any).
- * A file that failed to load counts as one failure, so a broken suite cannot look green.
+ * A file that fails as a whole (import, hook, setup) counts as at least one failure, and the tests
+ * it kept from running count as failed, not skipped.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
-    for (const mod of testModules) {
-      let tests = 0;
-      for (const test of mod.children.allTests()) {
-        tests++;
-        const state = test.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
-      }
-      if (mod.state() === 'failed' && tests === 0) failed++;
-    }
-    failed += unhandledErrors.length;
+    const files: FileResult[] = testModules.map((mod) => ({
+      fileFailed: mod.state() === 'failed' && (mod.errors().length > 0 || ![...mod.children.allTests()].some((t) => t.result().state === 'failed')),
+      tests: [...mod.children.allTests()].map((t) => {
+        const state = t.result().state;
+        return {
+          state: state === 'passed' ? 'passed' : state === 'failed' ? 'failed' : 'other',
+          declaredSkip: t.options.mode === 'skip' || t.options.mode === 'todo',
+        };
+      }),
+    }));
+    const counts = countResults(files, unhandledErrors.length);
     const out = process.env.VMPLANE_SUMMARY_FILE;
     if (out) {
       // npm test adds its leak check to these counts and prints the final line itself.
-      writeFileSync(out, JSON.stringify({ passed, failed, skipped }));
+      writeFileSync(out, JSON.stringify(counts));
       return;
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(`\n${closingLine(counts)}\n`);
   }
 }
