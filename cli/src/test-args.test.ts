@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitArgs } from './test-args.ts';
+import { needsBrowser, splitArgs } from './test-args.ts';
 
 describe('splitArgs', () => {
   it('runs both suites when nothing is asked for', () => {
@@ -14,5 +14,20 @@ describe('splitArgs', () => {
   });
   it('splits a mixed request', () => {
     expect(splitArgs(['api/src', 'plugin/src/components'])).toEqual({ root: ['api/src'], plugin: ['src/components'] });
+  });
+});
+
+describe('needsBrowser', () => {
+  it('is true for the whole run and for browser test paths', () => {
+    expect(needsBrowser(splitArgs([]))).toBe(true);
+    expect(needsBrowser(splitArgs(['test/plugin/browser.test.ts']))).toBe(true);
+    expect(needsBrowser(splitArgs(['test']))).toBe(true);
+    expect(needsBrowser(splitArgs(['-t', 'denies']))).toBe(true);
+    expect(needsBrowser(splitArgs(['browser']))).toBe(true);
+  });
+  it('is false for runs that cannot reach a browser test', () => {
+    expect(needsBrowser(splitArgs(['plugin/src']))).toBe(false);
+    expect(needsBrowser(splitArgs(['test/webhooks', '-t', 'denies']))).toBe(false);
+    expect(needsBrowser(splitArgs(['api/src', 'cli/src/ui']))).toBe(false);
   });
 });

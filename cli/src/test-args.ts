@@ -15,3 +15,17 @@ export function splitArgs(args: readonly string[]): TestPlan {
     ...(plugin.length ? { plugin: plugin.filter(Boolean) } : {}),
   };
 }
+
+/** Options of vitest's that take a value (the value is not a file filter). */
+const VALUED = new Set(['-t', '--testNamePattern', '--project', '--shard', '--reporter', '--outputFile']);
+
+/**
+ * Whether the plan may run browser tests: all of test/, a path under test/plugin or test/sandbox,
+ * or a bare file-name filter (it may match one of them).
+ */
+export function needsBrowser(plan: TestPlan): boolean {
+  if (!plan.root) return false;
+  const filters = plan.root.filter((a, i) => !a.startsWith('-') && !VALUED.has(plan.root![i - 1] ?? ''));
+  if (filters.length === 0) return true;
+  return filters.some((a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox)/.test(a) || !a.includes('/'));
+}

@@ -10,11 +10,22 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
-import { splitArgs } from './test-args.ts';
+import { needsBrowser, splitArgs } from './test-args.ts';
+import { closingLine, countResults, filesFromJsonReport, type Counts, type JsonReport } from './test-summary.ts';
+import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
 async function main(): Promise<void> {
   const runId = randomBytes(4).toString('hex');
+  const plan = splitArgs(process.argv.slice(2));
+  // The browser tests need Chromium: installed here when allowed, else one line and no test run.
+  if (needsBrowser(plan)) {
+    const missing = ensureChromium((l) => console.log(l));
+    if (missing) {
+      console.error(missing);
+      process.exit(1);
+    }
+  }
   // The binaries are built here, before vitest, so a first run shows the build's progress.
   await ensureBinaries((l) => console.log(l));
   await ensureHelm((l) => console.log(l));
@@ -23,8 +34,7 @@ async function main(): Promise<void> {
 
   const scratch = mkdtempSync(join(tmpdir(), 'vmplane-runner-'));
   const env = { ...process.env, VMPLANE_RUN_ID: runId };
-  const plan = splitArgs(process.argv.slice(2));
-  const summary = { passed: 0, failed: 0, skipped: 0 };
+  const summary: Counts = { passed: 0, failed: 0, skipped: 0 };
   let code = 0;
 
   // The plugin's unit and component tests (jsdom, the real Headlamp lib) run with the plugin's
@@ -34,10 +44,10 @@ async function main(): Promise<void> {
     const c = await run(join(PLUGIN_DIR, 'node_modules/.bin/vitest'), ['run', '--config', 'vitest.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...plan.plugin], PLUGIN_DIR, env);
     code ||= c;
     try {
-      const r = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numFailedTestSuites: number };
-      summary.passed += r.numPassedTests;
-      summary.failed += r.numFailedTests + (r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
-      summary.skipped += r.numPendingTests + r.numTodoTests;
+      const r = countResults(filesFromJsonReport(JSON.parse(readFileSync(report, 'utf8')) as JsonReport));
+      summary.passed += r.passed;
+      summary.failed += r.failed;
+      summary.skipped += r.skipped;
     } catch {
       summary.failed += 1;
       console.error('the plugin tests ended without a report (see their output above)');
@@ -82,8 +92,7 @@ async function main(): Promise<void> {
     console.log('\nleak check passed: no process or temp folder left behind');
   }
 
-  const skipped = summary.skipped ? `, ${summary.skipped} skipped` : '';
-  console.log(`\n${summary.passed} passed, ${summary.failed} failed${skipped}`);
+  console.log(`\n${closingLine(summary)}`);
   process.exit(summary.failed > 0 || code !== 0 ? 1 : 0);
 }
 
