@@ -28,6 +28,20 @@ interface RunRecord {
   tempDir: string;
 }
 
+/** The commands the sandbox puts into `.vmplane/bin`, by name, with the file each links to. */
+export function sandboxBins(kubectl: string): Record<string, string> {
+  return {
+    kubectl,
+    'kubectl-vm': join(REPO_ROOT, 'cli/bin/kubectl-vm.mjs'),
+    vmplane: join(REPO_ROOT, 'cli/bin/vmplane.mjs'),
+  };
+}
+
+/** How long Ctrl-C may take before whatever still runs is killed (the README promises seconds). */
+export const STOP_BUDGET_MS = 3_500;
+/** kube-apiserver's and etcd's grace after SIGTERM while the sandbox stops. */
+const CONTROL_PLANE_GRACE_MS = 1_500;
+
 export function stateDirFrom(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.VMPLANE_STATE_DIR ?? join(REPO_ROOT, '.vmplane'));
 }
@@ -45,6 +59,8 @@ export function tryLines(kubeconfig: string, kubectlDir: string, cwd = process.c
     '  kubectl get vm -n demo                 # VMs with class, image, power state',
     '  kubectl explain vm.spec.className      # every field is documented',
     '  kubectl get vmclass                    # sizes on offer',
+    '  kubectl vm list -n demo                # the kubectl vm plugin: VMs with their status',
+    '  kubectl vm classes -n demo             # classes this namespace may use',
     '  kubectl apply -f examples/50-vms.yaml  # re-apply an example after editing it',
   ];
 }
@@ -92,9 +108,12 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const binaries = await ensureBinaries((l) => log(l));
   const binDir = join(stateDir, 'bin');
   mkdirSync(binDir, { recursive: true });
-  const kubectlLink = join(binDir, 'kubectl');
-  rmSync(kubectlLink, { force: true });
-  symlinkSync(binaries.kubectl, kubectlLink);
+  // kubectl, and vmplane's own commands, so that `kubectl vm ...` works after the printed export.
+  for (const [name, target] of Object.entries(sandboxBins(binaries.kubectl))) {
+    const link = join(binDir, name);
+    rmSync(link, { force: true });
+    symlinkSync(target, link);
+  }
 
   const kubeconfigPath = join(stateDir, 'kubeconfig');
   const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
@@ -103,22 +122,34 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   let controllers: RunningControllers | undefined;
   let ui: UiServer | undefined;
   let stopping: Promise<void> | undefined;
+  const removeFiles = (): void => {
+    rmSync(kubeconfigPath, { force: true });
+    rmSync(join(stateDir, 'sandbox.json'), { force: true });
+  };
+  // Stopping is bounded: the parts stop together, the control plane gets a short grace, and
+  // whatever still runs after STOP_BUDGET_MS is killed, so Ctrl-C takes seconds whatever the
+  // sandbox is doing (starting, reconciling, serving a watch or a console).
   const stop = (why: string): Promise<void> => {
     if (!stopping) {
       log(`\n${why}: stopping the sandbox`);
-      stopping = (ui ? ui.close() : Promise.resolve())
-        .then(() => (controllers ? controllers.stop() : Promise.resolve()))
-        .then(() => (auditor ? auditor.stop() : Promise.resolve()))
-        .then(() => (webhooks ? webhooks.stop() : Promise.resolve()))
-        .then(() => cp.stop())
-        .then(() => {
-        rmSync(join(stateDir, 'sandbox.json'), { force: true });
+      const graceful = Promise.allSettled([ui?.close(), controllers?.stop(), auditor?.stop(), webhooks?.stop()]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
+      const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
+      stopping = Promise.race([graceful, late]).then((r) => {
+        if (r === 'late') log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
+        cp.abort();
+        removeFiles();
         log('sandbox stopped');
       });
     }
     return stopping;
   };
   const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second Ctrl-C: no more waiting.
+      cp.abort();
+      removeFiles();
+      process.exit(130);
+    }
     void stop(sig).then(() => process.exit(0));
   };
   process.on('SIGINT', onSignal);

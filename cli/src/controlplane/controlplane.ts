@@ -231,10 +231,11 @@ export class ControlPlane {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  async stop(): Promise<void> {
+  /** Stops kube-apiserver, then etcd: each gets `graceMs` after SIGTERM before SIGKILL. */
+  async stop(graceMs = 10_000): Promise<void> {
     if (this.exitHook) process.removeListener('exit', this.exitHook);
-    if (this.apiserver) await terminate(this.apiserver);
-    if (this.etcd) await terminate(this.etcd);
+    if (this.apiserver) await terminate(this.apiserver, graceMs);
+    if (this.etcd) await terminate(this.etcd, graceMs);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     // Files the owner asked for outside the temp folder go too.
     if (this.opts.kubeconfigPath) rmSync(this.opts.kubeconfigPath, { force: true });
