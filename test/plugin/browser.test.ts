@@ -84,7 +84,7 @@ describe('the plugin in Chromium against the real API server', () => {
     await page.getByTestId('wizard-step-namespace').waitFor();
 
     // Namespace and name.
-    await page.getByRole('combobox').first().click();
+    await page.getByRole('main').getByRole('combobox').first().click();
     await page.getByRole('option', { name: ns, exact: true }).click();
     await page.getByRole('textbox', { name: 'Name' }).fill(vmName);
     await next();
@@ -125,7 +125,8 @@ describe('the plugin in Chromium against the real API server', () => {
     await shot('4-vm-details');
 
     // The list shows it.
-    await page.getByRole('navigation', { name: 'vmplane' }).getByRole('link', { name: 'VMs' }).click();
+    // Headlamp's sidebar holds the plugin's entries.
+    await page.getByRole('navigation', { name: 'Navigation' }).getByRole('button', { name: 'VMs', exact: true }).click();
     await page.getByRole('link', { name: vmName, exact: true }).first().waitFor();
     await shot('5-vm-list');
 

@@ -1,0 +1,263 @@
+// A newcomer's first ten minutes, as written: a fresh copy of the repository, `npm start` in the
+// background, then every command the sandbox prints and every command of the README's sandbox
+// blocks (marked `<!-- newcomer -->`), run with bash exactly as written after the printed export,
+// each output checked against what the README and the sandbox say it shows.
+//
+// The copy holds the repository's files as a clone would (tracked and new files, not ignored
+// ones); the npm dependencies are linked and the built plugin copied from this checkout, so the
+// test costs seconds, not the first-use install that CI's own fresh clone shows.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { CHROMIUM_ARGS, chromiumPath } from '../../cli/src/ui/browser.ts';
+
+interface Ran {
+  command: string;
+  code: number | null;
+  out: string;
+}
+
+/** What each command must show. A command with no entry here fails the test: add one. */
+const CHECKS: Record<string, (r: Ran) => void> = {
+  'kubectl get vmplane -A': (r) => {
+    expectOk(r);
+    for (const o of ['virtualmachine.vmplane.io/web-1', 'virtualmachineclass.vmplane.io/best-effort-small', 'virtualmachinepolicy.vmplane.io/']) expect(r.out).toContain(o);
+  },
+  'kubectl get vm -n demo': (r) => {
+    expectOk(r);
+    expect(header(r)).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
+    expect(names(r)).toEqual(['db-1', 'web-1']);
+  },
+  'kubectl explain vm.spec.className': (r) => {
+    expectOk(r);
+    expect(r.out).toMatch(/GROUP:\s+vmplane\.io/);
+    expect(r.out).toMatch(/FIELD:\s+className <string>/);
+  },
+  'kubectl get vmclass': (r) => {
+    expectOk(r);
+    expect(names(r)).toEqual(expect.arrayContaining(['best-effort-small', 'guaranteed-medium', 'gpu-large']));
+  },
+  'kubectl vm list -n demo': (r) => {
+    expectOk(r);
+    expect(header(r)).toEqual(['NAME', 'STATUS', 'CLASS', 'IMAGE', 'IP', 'NODE', 'AGE']);
+    expect(names(r)).toEqual(['db-1', 'web-1']);
+  },
+  'kubectl vm classes -n demo': (r) => {
+    expectOk(r);
+    expect(names(r)).toEqual(['best-effort-small', 'guaranteed-medium']);
+  },
+  'kubectl apply -f examples/50-vms.yaml': (r) => {
+    expectOk(r);
+    expect(r.out).toMatch(/virtualmachine\.vmplane\.io\/web-1 (unchanged|configured)/);
+  },
+  "kubectl get vm web-1 -n demo -o jsonpath='{.spec.bootDisk}'": (r) => {
+    expectOk(r);
+    const disk = JSON.parse(r.out) as Record<string, unknown>;
+    expect(disk).toMatchObject({ storageClassName: expect.any(String), volumeMode: expect.any(String) });
+    expect(disk.accessModes ?? disk.accessMode).toBeTruthy();
+  },
+  'kubectl delete vmclass best-effort-small': (r) => {
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toContain('demo/web-1');
+  },
+  'kubectl get policyreports -n demo': (r) => {
+    expectOk(r);
+    expect(names(r).length).toBeGreaterThan(0);
+  },
+  'npm run vmplane -- policy test examples/policies': (r) => {
+    expectOk(r);
+    const met = /(\d+) of (\d+) expectations met/.exec(r.out);
+    expect(met, r.out).not.toBeNull();
+    expect(met![1]).toBe(met![2]);
+  },
+};
+
+/** Commands with a here-document are keyed by their first line. */
+const HEREDOC_CHECKS: Record<string, (r: Ran) => void> = {
+  "kubectl apply -f - <<'EOF'": (r) => {
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toContain('Error from server (Forbidden)');
+    expect(r.out).toContain('spec.className: class "gpu-large" is not available in namespace "demo"; available: best-effort-small, guaranteed-medium');
+  },
+};
+
+function expectOk(r: Ran): void {
+  expect(r.code, `${r.command}\n${r.out}`).toBe(0);
+}
+function header(r: Ran): string[] {
+  return (r.out.split('\n')[0] ?? '').trim().split(/\s{2,}|\s(?=[A-Z]+\b)/).filter(Boolean);
+}
+function names(r: Ran): string[] {
+  return r.out
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/)[0]!)
+    .filter(Boolean)
+    .sort();
+}
+
+/** The commands of a shell block: comments dropped, here-documents kept whole. */
+export function commandsOf(block: string): string[] {
+  const lines = block.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\s+#\s.*$/, '').trimEnd();
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const heredoc = line.match(/<<'?(\w+)'?$/);
+    if (!heredoc) {
+      out.push(line.trim());
+      continue;
+    }
+    const body = [line];
+    while (++i < lines.length && lines[i] !== heredoc[1]) body.push(lines[i]!);
+    body.push(heredoc[1]!);
+    out.push(body.join('\n'));
+  }
+  return out;
+}
+
+/** The README's shell blocks marked `<!-- newcomer -->`. */
+function readmeBlocks(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(/<!-- newcomer -->\n```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+function freshCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-newcomer-`));
+  const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .stdout.split('\0')
+    .filter((f) => f && existsSync(join(REPO_ROOT, f)));
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(REPO_ROOT, f), join(dir, f), { preserveTimestamps: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  symlinkSync(join(REPO_ROOT, 'plugin', 'node_modules'), join(dir, 'plugin', 'node_modules'));
+  for (const built of ['plugin/dist', 'plugin/harness/dist']) cpSync(join(REPO_ROOT, built), join(dir, built), { recursive: true, preserveTimestamps: true });
+  return dir;
+}
+
+let clone: string;
+let sandbox: ChildProcess;
+let printed = '';
+
+beforeAll(async () => {
+  clone = freshCopy();
+  sandbox = spawn('npm', ['start'], { cwd: clone, env: { ...process.env, VMPLANE_UI_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  sandbox.stdout?.on('data', (b: Buffer) => (printed += b.toString()));
+  sandbox.stderr?.on('data', (b: Buffer) => (printed += b.toString()));
+  const deadline = Date.now() + 150_000;
+  while (!printed.includes('vmplane sandbox ready')) {
+    if (sandbox.exitCode !== null) throw new Error(`npm start exited early:\n${printed}`);
+    if (Date.now() > deadline) throw new Error(`npm start not ready in time:\n${printed}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (sandbox && sandbox.exitCode === null) {
+    const exited = new Promise((r) => sandbox.once('exit', r));
+    process.kill(-sandbox.pid!, 'SIGINT'); // Ctrl-C reaches the whole foreground group
+    await exited;
+  }
+  if (clone) rmSync(clone, { recursive: true, force: true });
+}, 30_000);
+
+function printedTryLines(): { exportLine: string; commands: string[] } {
+  const lines = printed.split('\n');
+  const start = lines.findIndex((l) => l.trim() === 'try:');
+  const block: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith('  ')) break;
+    block.push(l);
+  }
+  const cmds = commandsOf(block.join('\n'));
+  return { exportLine: cmds[0]!, commands: cmds.slice(1) };
+}
+
+function runAsWritten(exportLine: string, command: string): Ran {
+  const r = spawnSync('bash', ['-c', `${exportLine}\n${command}`], { cwd: clone, encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: '' } });
+  return { command, code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('a newcomer after npm start', () => {
+  it('prints the export line the README shows', () => {
+    const { exportLine } = printedTryLines();
+    expect(exportLine).toBe('export KUBECONFIG=.vmplane/kubeconfig PATH=.vmplane/bin:$PATH');
+    expect(readFileSync(join(clone, 'README.md'), 'utf8')).toContain(exportLine);
+  });
+
+  it('runs every command the sandbox prints, as printed', () => {
+    const { exportLine, commands } = printedTryLines();
+    expect(commands.length).toBeGreaterThan(4);
+    for (const c of commands) {
+      const check = CHECKS[c];
+      expect(check, `the sandbox prints \`${c}\`, which this test does not check yet`).toBeDefined();
+      check!(runAsWritten(exportLine, c));
+    }
+  });
+
+  it("runs every command of the README's sandbox blocks, as written", () => {
+    const { exportLine } = printedTryLines();
+    const blocks = readmeBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const c of blocks.flatMap(commandsOf)) {
+      if (c.startsWith('export ')) {
+        expect(c).toBe(exportLine);
+        continue;
+      }
+      const check = CHECKS[c] ?? HEREDOC_CHECKS[c.split('\n')[0]!];
+      expect(check, `the README shows \`${c}\`, which this test does not check yet`).toBeDefined();
+      check!(runAsWritten(exportLine, c));
+    }
+  });
+
+  it('opens the printed UI address: Headlamp with the plugin, the VM list and a VM, in light and dark', async () => {
+    const url = /UI \(the Headlamp plugin\): (\S+)/.exec(printed)?.[1];
+    expect(url, printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/c\/sandbox\/vmplane\/vms$/);
+    const shots = join(REPO_ROOT, 'test-results', 'sandbox');
+    mkdirSync(shots, { recursive: true });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url!);
+      // Headlamp's app bar, with the cluster.
+      const appBar = page.getByRole('navigation', { name: 'Appbar Tools' });
+      await appBar.getByLabel('Cluster sandbox').waitFor();
+      // The VM list, inside Headlamp's layout, with Headlamp's namespace chooser.
+      const main = page.getByRole('main');
+      await main.getByRole('link', { name: 'web-1', exact: true }).waitFor({ timeout: 30_000 });
+      await main.getByRole('link', { name: 'db-1', exact: true }).waitFor();
+      await main.getByRole('combobox', { name: 'Filter' }).click();
+      await page.getByRole('option', { name: 'demo', exact: true }).click();
+      await main.getByRole('link', { name: 'web-1', exact: true }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.screenshot({ path: join(shots, 'vm-list.png') });
+      // Headlamp's own sidebar holds the plugin's entries beside Headlamp's.
+      const sidebar = page.getByRole('navigation', { name: 'Navigation' });
+      await sidebar.getByRole('button', { name: 'Virtual Machines', exact: true }).waitFor();
+      await sidebar.getByRole('button', { name: 'VMs', exact: true }).waitFor();
+      await sidebar.getByRole('button', { name: 'Workloads', exact: true }).waitFor();
+      // A VM's page.
+      await main.getByRole('link', { name: 'web-1', exact: true }).click();
+      await page.getByText('VirtualMachine: web-1').waitFor();
+      await page.screenshot({ path: join(shots, 'vm-details.png') });
+      // The dark theme, as Headlamp switches it.
+      const background = (): Promise<string> => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+      const light = await background();
+      await appBar.getByRole('button', { name: 'Dark theme' }).click();
+      await expect.poll(background).not.toBe(light);
+      await page.screenshot({ path: join(shots, 'vm-details-dark.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+});
