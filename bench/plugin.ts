@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../api/src/generate.ts';
-import type { KubeRest } from '../cli/src/rest.ts';
+import type { KubeRest } from '../kube/src/rest.ts';
 import { ensurePluginBuilt } from '../cli/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../cli/src/ui/browser.ts';
 import { startUiServer } from '../cli/src/ui/server.ts';

@@ -7,8 +7,8 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { bufferedLogger } from '../webhooks/src/log.ts';
-import { staticLookups } from '../webhooks/src/lookups.ts';
-import { createCertificateAuthority, issueCertificate } from '../webhooks/src/pki.ts';
+import { staticLookups } from '../kube/src/lookups.ts';
+import { createCertificateAuthority, issueCertificate } from '../kube/src/pki.ts';
 import { WebhookServer } from '../webhooks/src/server.ts';
 import { benchPolicies, benchWorld } from './world.ts';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadManifestDir } from '../../cli/src/manifests.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { REPO_ROOT } from './generate.ts';
 import { fieldPath, ObjectValidator } from './validate.ts';
 

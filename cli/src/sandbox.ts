@@ -10,8 +10,8 @@ import pino from 'pino';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
-import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
-import { loadManifestDir } from './manifests.ts';
+import { applyManifests, installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { ensurePluginBuilt } from './ui/build.ts';
 import { startUiServer, type UiServer } from './ui/server.ts';
 

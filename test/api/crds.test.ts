@@ -3,8 +3,8 @@ import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { allKinds as kinds } from '../../api/src/v1alpha1/index.ts';
-import { loadManifestDir } from '../../cli/src/manifests.ts';
-import { applyManifests, describeObject } from '../../cli/src/kube.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
+import { applyManifests, describeObject } from '../../kube/src/client.ts';
 import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
 
 describe('CRDs in a real kube-apiserver', () => {

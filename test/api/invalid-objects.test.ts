@@ -2,7 +2,7 @@
 // each with a message that names the field. Creates are server-side dry runs; updates of
 // immutable fields run against real objects.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
+import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 
 const V = 'vmplane.io/v1alpha1';

@@ -9,8 +9,8 @@ import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm, KUBERNETES_VERSION, type Binaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
+import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
@@ -74,7 +74,7 @@ async function deleteAll(objs: KubeObjectLike[]): Promise<void> {
     try {
       await rest.delete(o);
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 }

@@ -2,10 +2,10 @@
 // came with the first list or with a watch event.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { dropManagedFields, listInPages, ResilientInformer } from '../../controllers/src/runtime/informer.ts';
-import { Manager } from '../../controllers/src/runtime/manager.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { dropManagedFields, listInPages, ResilientInformer } from '../../kube/src/informer.ts';
+import { Manager } from '../../kube/src/manager.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom, waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
+import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 
 const V = 'vmplane.io/v1alpha1';
 let cp: ControlPlane;
@@ -138,7 +138,7 @@ describe('controllers under stress', () => {
       try {
         return (await rest.request<{ spec: { holderIdentity?: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/vmplane-system/leases/vmplane-controllers')).body.spec.holderIdentity || undefined;
       } catch (e) {
-        if (e instanceof ApiError && e.code === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     };
@@ -172,7 +172,7 @@ describe('controllers under stress', () => {
           const r = await rest.request<{ results: { policy: string; rule: string; result: string; resources: { name: string }[] }[] }>('GET', '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies');
           return r.body.results.find((x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless');
         } catch (e) {
-          if (e instanceof ApiError && e.code === 404) return undefined;
+          if (isNotFound(e)) return undefined;
           throw e;
         }
       },

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { kubeConfig } from '../support/cluster.ts';
 
@@ -35,7 +35,7 @@ async function profile(name: string, ready: (p: Profile) => boolean = (p) => !!p
         const p = await rest.get<Profile>({ apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: { name: `${name}-${scope}` } });
         return ready(p) ? p : undefined;
       } catch (e) {
-        if (e instanceof ApiError && e.code === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { installCrds, waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { installCrds, waitUntil } from '../../kube/src/client.ts';
+import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ const get = async (path: string): Promise<Obj | undefined> => {
   try {
     return (await rest.request<Obj>('GET', path)).body;
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 };

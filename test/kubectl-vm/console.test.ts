@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const ca = createCertificateAuthority('console-double', 1);
 const tls = issueCertificate(ca, { commonName: 'double', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { REPORT_NAME } from '../../controllers/src/policy/report.ts';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { loadManifestDir } from '../../cli/src/manifests.ts';
-import { ApiError, KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
+import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 
@@ -48,7 +48,7 @@ async function report(): Promise<Report | undefined> {
   try {
     return await rest.get<Report>({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', metadata: { name: REPORT_NAME, namespace: ns } });
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { isAlive } from '../../cli/src/controlplane/controlplane.ts';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { kubeConfigFrom } from '../../cli/src/kube.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { kubeConfigFrom } from '../../kube/src/client.ts';
 
 interface Started {
   child: ChildProcess;

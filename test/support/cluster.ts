@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { kubeConfigFrom } from '../../cli/src/kube.ts';
+import { kubeConfigFrom } from '../../kube/src/client.ts';
 
 const run = promisify(execFile);
 

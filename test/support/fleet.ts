@@ -3,7 +3,7 @@
 // namespace no webhook or controller watches. Used by the 5,000-VM list screenshot and by
 // `npm run bench`'s plugin render time.
 import type { VirtualMachine } from '../../api/generated/types.ts';
-import type { KubeRest } from '../../cli/src/rest.ts';
+import type { KubeRest } from '../../kube/src/rest.ts';
 
 const V = 'vmplane.io/v1alpha1';
 const CLASSES = [

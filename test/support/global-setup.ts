@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom } from '../../cli/src/kube.ts';
+import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 
 declare module 'vitest' {

@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { VM_FINALIZER } from '../../webhooks/src/decisions/vm.ts';
+import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
+import { waitUntil } from '../../kube/src/client.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
+import { Finalizers } from '../../api/src/wellknown.ts';
 
 const scope = `s${randomBytes(3).toString('hex')}`;
 const SCOPE_LABEL = { 'vmplane.io/webhook-scope': scope };
@@ -84,7 +84,7 @@ describe('through kube-apiserver', () => {
       metadata: { name: 'web', namespace: ns },
     });
     // The cleanup finalizer comes with the create, so the controller need not write it.
-    expect(got.metadata.finalizers).toEqual([VM_FINALIZER]);
+    expect(got.metadata.finalizers).toEqual([Finalizers.vmCleanup]);
     expect(got.spec).toMatchObject({
       powerState: 'PoweredOn',
       image: { kind: 'ClusterVirtualMachineImage', name: image },

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom, waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
+import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 
 const V = 'vmplane.io/v1alpha1';

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeRest } from '../../cli/src/rest.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { SecretCertManager } from '../../webhooks/src/certs.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';

@@ -4,8 +4,8 @@ import { request } from 'node:https';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
-import { staticLookups } from '../../webhooks/src/lookups.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
 import { MAX_BODY_BYTES, WebhookServer } from '../../webhooks/src/server.ts';
 
 const ca = createCertificateAuthority('wire-test-ca', 1);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyAction, caBundle, DEFAULT_POLICY, FileCertSource, fromSecretData, planCertificates, toSecretData, type CertPolicy } from './certs.ts';
-import { createCertificateAuthority, issueCertificate } from './pki.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const DAY = 86_400_000;
 const policy: CertPolicy = { ...DEFAULT_POLICY, dnsNames: ['vmplane-webhooks.vmplane.svc'], ipAddresses: [], propagationMs: 60_000 };

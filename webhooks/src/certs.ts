@@ -10,8 +10,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from './pki.ts';
+import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../kube/src/pki.ts';
 
 export interface StoredCerts {
   ca: KeyPair;
@@ -204,7 +204,7 @@ export class SecretCertManager implements CertSource {
       const { body } = await this.rest.request<{ data?: Record<string, string>; metadata: { resourceVersion: string } }>('GET', this.secretPath);
       return { certs: fromSecretData(body.data), resourceVersion: body.metadata.resourceVersion };
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) return {};
+      if (isNotFound(e)) return {};
       throw e;
     }
   }
@@ -265,7 +265,7 @@ export class SecretCertManager implements CertSource {
       try {
         cfg = (await this.rest.request<typeof cfg>('GET', path)).body;
       } catch (e) {
-        if (e instanceof ApiError && e.code === 404) continue; // not registered (yet)
+        if (isNotFound(e)) continue; // not registered (yet)
         throw e;
       }
       const ops = (cfg.webhooks ?? []).flatMap((w, i) =>

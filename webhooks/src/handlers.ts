@@ -11,8 +11,8 @@ import {
   validateVirtualMachineDisk,
 } from './decisions/disk.ts';
 import { mutateVirtualMachine, validateVirtualMachine, type Denial, type MutationResult, type ValidationResult } from './decisions/vm.ts';
-import type { ImageKind, Lookups } from './lookups.ts';
-import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation } from './policy/engine.ts';
+import type { ImageKind, Lookups } from '../../kube/src/lookups.ts';
+import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation } from '../../policy/src/index.ts';
 
 const { compare } = fastJsonPatch;
 export const GROUP = 'vmplane.io';

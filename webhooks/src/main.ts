@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
-import { ClusterCache } from './cache.ts';
+import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { ClusterCache } from '../../kube/src/cache.ts';
 import { DEFAULT_POLICY, FileCertSource, SecretCertManager, type CertPolicy, type CertSource } from './certs.ts';
 import { bufferedLogger } from './log.ts';
 import { MUTATING_NAME, VALIDATING_NAME, webhookConfigurations, type Endpoint } from './registration.ts';
@@ -132,7 +132,7 @@ export async function unregisterWebhooks(kc: KubeConfig, names: { mutating: stri
       try {
         await rest.request('DELETE', `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`);
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     }
   } finally {

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { denied, review, reviewProblem, type AdmissionReview } from './admission.ts';
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
-import type { Lookups } from './lookups.ts';
+import type { Lookups } from '../../kube/src/lookups.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
 export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;

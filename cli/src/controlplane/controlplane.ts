@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { createCertificateAuthority, generateRsaKey, issueCertificate, type KeyPair } from '../../../webhooks/src/pki.ts';
+import { createCertificateAuthority, generateRsaKey, issueCertificate, type KeyPair } from '../../../kube/src/pki.ts';
 import type { Binaries } from './binaries.ts';
 
 export interface ControlPlaneOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
-import { ApiError } from '../rest.ts';
+import { ApiError } from '../../../kube/src/rest.ts';
 import { allowedActions, buildVm, explainError, parseDiskFlag, parseWarnings, powerPlan } from './actions.ts';
 
 const withStatus = (printableStatus: string): VirtualMachine => ({ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'x' }, spec: {}, status: { printableStatus } });

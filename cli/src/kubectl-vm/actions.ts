@@ -1,7 +1,7 @@
 // Pure decisions of `kubectl vm`: what each power action changes, when it is done, how a VM is
 // built from flags, and how API errors read.
 import type { VirtualMachine } from '../../../api/generated/types.ts';
-import { ApiError } from '../rest.ts';
+import { ApiError } from '../../../kube/src/rest.ts';
 
 export { allowedActions, powerPlan, type PowerAction, type PowerPlan } from '../../../api/src/power.ts';
 export { parseWarnings } from '../../../api/src/warnings.ts';

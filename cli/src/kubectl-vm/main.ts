@@ -7,12 +7,13 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineClass, VirtualMachineImage } from '../../../api/generated/types.ts';
 import { classAvailableIn } from '../../../webhooks/src/decisions/vm.ts';
-import { staticLookups } from '../../../webhooks/src/lookups.ts';
+import { staticLookups } from '../../../kube/src/lookups.ts';
 import { parseLabels, policyEval, policyTest } from '../policy/commands.ts';
 import { formatTable } from '../policy/offline.ts';
-import { ApiError, KubeRest } from '../rest.ts';
+import { ApiError, KubeRest, isNotFound } from '../../../kube/src/rest.ts';
 import { allowedActions, buildVm, explainError, parseWarnings, powerPlan, type PowerAction } from './actions.ts';
 import { runConsole } from './console.ts';
+import { reservationOf } from '../../../api/src/wellknown.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 
@@ -122,7 +123,7 @@ async function power(ctx: Ctx, action: PowerAction, name: string, o: { force: bo
     try {
       await ctx.rest.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${ctx.namespace}/${plan.subresource.kind}/${name}/${plan.subresource.verb}`, { body: plan.subresource.body });
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) {
+      if (isNotFound(e)) {
         process.stderr.write(`error: cannot ${action} virtualmachine/${name}: KubeVirt's subresource API (subresources.kubevirt.io) is not served in this cluster; is KubeVirt installed?\n`);
         process.exit(1);
       }
@@ -302,7 +303,7 @@ await yargs(hideBin(process.argv))
           c.metadata.name ?? '',
           String(c.spec.hardware.cpus),
           c.spec.hardware.memory,
-          c.spec.reservation ?? 'BestEffort',
+          reservationOf(c),
           String((c.spec.hardware.devices?.gpus ?? []).reduce((n, g) => n + (g.count ?? 1), 0) || ''),
           c.spec.description ?? '',
         ]);

@@ -1,7 +1,7 @@
 // The offline policy commands, shared by `vmplane policy` and `kubectl vm policy`.
 import { readFileSync } from 'node:fs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
-import { parseManifests } from '../manifests.ts';
+import { parseManifests } from '../../../kube/src/manifests.ts';
 import { evaluateVm, formatTable, loadWorld, runPolicyTests } from './offline.ts';
 
 /** `k=v,k2=v2` -> {k: v, k2: v2}. */

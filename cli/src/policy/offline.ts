@@ -7,9 +7,9 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ObjectValidator } from '../../../api/src/validate.ts';
 import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
-import { staticLookups, type LookupData, type Lookups } from '../../../webhooks/src/lookups.ts';
-import { buildContext, compilePolicy, evaluatePolicies, type CompiledPolicy, type Result, type RuleResult } from '../../../webhooks/src/policy/engine.ts';
-import { loadManifestDir, type Manifest } from '../manifests.ts';
+import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
+import { buildContext, compilePolicy, evaluatePolicies, type CompiledPolicy, type Result, type RuleResult } from '../../../policy/src/index.ts';
+import { loadManifestDir, type Manifest } from '../../../kube/src/manifests.ts';
 
 export interface TestEntry {
   policy: string;

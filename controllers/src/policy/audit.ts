@@ -3,9 +3,9 @@
 // namespace and each policy's status. Existing VMs that violate a policy are reported, never touched.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
-import { ApiError, KubeRest } from '../../../cli/src/rest.ts';
-import type { Lookups } from '../../../webhooks/src/lookups.ts';
-import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../webhooks/src/policy/engine.ts';
+import { KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import type { Lookups } from '../../../kube/src/lookups.ts';
+import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../policy/src/index.ts';
 import { buildReport, policyStatus, REPORT_NAME, type VmResults } from './report.ts';
 
 export interface AuditOptions {
@@ -93,7 +93,7 @@ export class PolicyAuditor {
       try {
         await this.rest.request('DELETE', `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`);
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     }
     this.reported = new Set(byNamespace.keys());
@@ -109,7 +109,7 @@ export class PolicyAuditor {
         contentType: 'application/merge-patch+json',
       });
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e; // deleted meanwhile
+      if (!isNotFound(e)) throw e; // deleted meanwhile
     }
   }
 

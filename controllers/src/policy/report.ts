@@ -1,7 +1,8 @@
 // Pure: from audit results to PolicyReports (one per namespace) and to the counts in each
 // policy's status.
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
-import type { CompiledPolicy, RuleResult } from '../../../webhooks/src/policy/engine.ts';
+import type { CompiledPolicy, RuleResult } from '../../../policy/src/index.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
 
 export const REPORT_NAME = 'vmplane-vm-policies';
 export const REPORT_SOURCE = 'vmplane';
@@ -75,11 +76,9 @@ export function policyStatus(p: CompiledPolicy, all: VmResults[], now: string, p
     message: ready ? `all ${p.rules.length} rules are in force` : `the rules below are NOT in force: ${p.errors.join('; ')}`,
     observedGeneration: p.generation,
   };
-  const prev = previous?.conditions?.find((c) => c.type === 'Ready');
-  const lastTransitionTime = prev && prev.status === condition.status ? prev.lastTransitionTime : now;
   return {
     observedGeneration: p.generation,
-    conditions: [{ ...condition, lastTransitionTime }],
+    conditions: [withTransitionTime(previous?.conditions, condition, now)],
     violations: { audited, failed, excepted },
     lastAuditTime: now,
   };

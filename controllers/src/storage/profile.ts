@@ -1,8 +1,8 @@
 // What a StorageProfile's status should say, from its StorageClass and the administrator's spec.
-import { provisionerCapabilities, type ClaimPropertySet, type CloneStrategy } from './provisioners.ts';
+import { provisionerCapabilities, type ClaimPropertySet, type CloneStrategy } from '../../../api/src/provisioners.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
+import { StorageProfileConditions } from '../../../api/src/wellknown.ts';
 
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_VALUE = 'vmplane-storageprofile-controller';
 
 export interface ProfileInputs {
   storageClass: { name: string; provisioner: string; parameters?: Record<string, string> };
@@ -39,20 +39,12 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
       message: `provisioner ${i.storageClass.provisioner} is not known to vmplane, so disks on StorageClass ${i.storageClass.name} that give no access and volume mode are refused: ${fixHint(i.storageClass.name)}`,
     };
   }
-  const prev = i.previousConditions?.find((c) => c.type === 'Recognized');
   return {
     observedGeneration: i.generation,
     storageClass: i.storageClass.name,
     provisioner: i.storageClass.provisioner,
     claimPropertySets: sets,
     cloneStrategy: i.spec?.cloneStrategy ?? known?.cloneStrategy ?? 'copy',
-    conditions: [
-      {
-        type: 'Recognized',
-        ...condition,
-        observedGeneration: i.generation,
-        lastTransitionTime: prev && prev.status === condition.status ? prev.lastTransitionTime : i.now,
-      },
-    ],
+    conditions: [withTransitionTime(i.previousConditions, { type: StorageProfileConditions.Recognized, ...condition, observedGeneration: i.generation }, i.now)],
   };
 }

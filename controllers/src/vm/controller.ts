@@ -12,16 +12,16 @@ import type {
   VirtualMachineDisk,
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
-import { ApiError } from '../../../cli/src/rest.ts';
-import { VM_FINALIZER } from '../../../webhooks/src/decisions/vm.ts';
-import type { AnyImage } from '../../../webhooks/src/lookups.ts';
-import type { ControllerDefinition, Manager } from '../runtime/manager.ts';
-import { objectKey, splitKey } from '../runtime/manager.ts';
-import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../runtime/objects.ts';
+import { ApiError, isNotFound } from '../../../kube/src/rest.ts';
+import type { AnyImage } from '../../../kube/src/lookups.ts';
+import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
+import { objectKey, splitKey } from '../../../kube/src/manager.ts';
+import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
 import { isRunning, vmStatus, type Check } from './status.ts';
-import { bootDataVolumeName, diskDataVolumeName, effectiveClassOf, translate, VM_LABEL, type EffectiveClass, type TranslationOptions } from './translate.ts';
+import {bootDataVolumeName, diskDataVolumeName, effectiveClassOf, translate, type EffectiveClass, type TranslationOptions} from './translate.ts';
+import { DEFAULT_RESERVATION, Finalizers, Labels, reservationOf } from '../../../api/src/wellknown.ts';
+import { isEstablished } from '../../../kube/src/conditions.ts';
 
-export { VM_FINALIZER };
 const V = '/apis/vmplane.io/v1alpha1';
 export const PATHS = {
   vms: `${V}/virtualmachines`,
@@ -42,8 +42,7 @@ const ok = (reason: string, message: string): Check => ({ ok: true, reason, mess
 const fail = (reason: string, message: string): Check => ({ ok: false, reason, message });
 
 function established(crds: { get(name: string): KubernetesObject | undefined }, name: string): boolean {
-  const c = crds.get(name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-  return !!c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+  return isEstablished(crds.get(name));
 }
 
 export function vmController(m: Manager, options?: TranslationOptions): ControllerDefinition {
@@ -60,7 +59,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
   const inScope = (): VirtualMachine[] => (vms.list() as VirtualMachine[]).filter((v) => m.inScope(v as KubernetesObject));
   const keysWhere = (pred: (v: VirtualMachine) => boolean): string[] => inScope().filter(pred).map((v) => objectKey(v as KubernetesObject));
   const byVmLabel = (o: KubernetesObject): string[] => {
-    const name = o.metadata?.labels?.[VM_LABEL] ?? o.metadata?.name;
+    const name = o.metadata?.labels?.[Labels.vm] ?? o.metadata?.name;
     const key = `${o.metadata?.namespace}/${name}`;
     return vms.get(name ?? '', o.metadata?.namespace) && m.inScope(vms.get(name ?? '', o.metadata?.namespace)) ? [key] : [];
   };
@@ -73,12 +72,12 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
       try {
         await m.rest.request('DELETE', path);
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     };
     if (established(crds, KUBEVIRT_CRD)) await del(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`);
     if (established(crds, CDI_CRD)) for (const dv of owned) await del(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${dv}`);
-    await removeFinalizer(m.rest, `${V}/namespaces/${ns}/virtualmachines/${name}`, vm as KubernetesObject, VM_FINALIZER);
+    await removeFinalizer(m.rest, `${V}/namespaces/${ns}/virtualmachines/${name}`, vm as KubernetesObject, Finalizers.vmCleanup);
   }
 
   async function setPause(vm: VirtualMachine, vmi: V1VirtualMachineInstance | undefined, kv: V1VirtualMachine | undefined): Promise<Check | undefined> {
@@ -117,12 +116,12 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
       if (!vm) return;
       const path = `${V}/namespaces/${namespace}/virtualmachines/${name}`;
       if ((vm.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
-        if (vm.metadata.finalizers?.includes(VM_FINALIZER)) await cleanup(vm);
+        if (vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) await cleanup(vm);
         return;
       }
-      if (!vm.metadata.finalizers?.includes(VM_FINALIZER)) {
+      if (!vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) {
         // Go on with the object the API server answered: no wait for the watch to bring it back.
-        const updated = await addFinalizer(m.rest, path, vm as KubernetesObject, VM_FINALIZER);
+        const updated = await addFinalizer(m.rest, path, vm as KubernetesObject, Finalizers.vmCleanup);
         if (!updated) return;
         vm = updated as VirtualMachine;
       }
@@ -131,7 +130,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
       const cdi = established(crds, CDI_CRD);
       const klass = vm.spec.className ? (classes.get(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
       const classCheck = klass
-        ? ok('Resolved', `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${klass.spec.reservation ?? 'BestEffort'}`)
+        ? ok('Resolved', `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`)
         : fail('ClassNotFound', `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`);
       let image: AnyImage | undefined;
       let imageCheck: Check = ok('NoImage', 'the VM boots from a disk');
@@ -169,7 +168,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
       const recorded = vm.status?.class;
       const applied: EffectiveClass | undefined =
         isRunning(kv, vmi) && recorded?.name && recorded.cpus !== undefined && recorded.memory
-          ? { name: recorded.name, cpus: recorded.cpus, memory: recorded.memory, reservation: recorded.reservation ?? 'BestEffort', generation: recorded.generation ?? 0, ...(current?.devices ? { devices: current.devices } : {}) }
+          ? { name: recorded.name, cpus: recorded.cpus, memory: recorded.memory, reservation: recorded.reservation ?? DEFAULT_RESERVATION, generation: recorded.generation ?? 0, ...(current?.devices ? { devices: current.devices } : {}) }
           : current;
 
       let powerCheck: Check | undefined;

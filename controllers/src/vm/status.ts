@@ -3,6 +3,7 @@
 import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
@@ -69,16 +70,7 @@ export function isRunning(kv: V1VirtualMachine | undefined, vmi: V1VirtualMachin
 }
 
 function condition(type: string, c: Check, previous: Condition[] | undefined, now: string, generation: number): Condition {
-  const status = c.ok ? 'True' : 'False';
-  const prev = previous?.find((p) => p.type === type);
-  return {
-    type,
-    status,
-    reason: c.reason,
-    message: c.message,
-    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
-    observedGeneration: generation,
-  };
+  return withTransitionTime<Condition>(previous, { type, status: c.ok ? 'True' : 'False', reason: c.reason, message: c.message, observedGeneration: generation }, now);
 }
 
 export function restartPending(applied: EffectiveClass | undefined, current: EffectiveClass | undefined): boolean {

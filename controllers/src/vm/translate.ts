@@ -15,11 +15,10 @@ import type {
 } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
-import type { AnyImage } from '../../../webhooks/src/lookups.ts';
+import type { AnyImage } from '../../../kube/src/lookups.ts';
+import { Labels, reservationOf } from '../../../api/src/wellknown.ts';
 
-export const VM_LABEL = 'vmplane.io/vm';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /** The hardware in effect: from the class, or from status.class while a running VM keeps it. */
 export interface EffectiveClass {
@@ -54,7 +53,7 @@ export function effectiveClassOf(c: VirtualMachineClass): EffectiveClass {
     name: c.metadata.name ?? '',
     cpus: c.spec.hardware.cpus,
     memory: c.spec.hardware.memory,
-    reservation: c.spec.reservation ?? 'BestEffort',
+    reservation: reservationOf(c),
     generation: c.metadata.generation ?? 0,
     ...(c.spec.hardware.devices ? { devices: c.spec.hardware.devices } : {}),
   };
@@ -130,7 +129,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
     disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
     volumes.push({ name: 'boot', dataVolume: { name: dv } });
     templates.push({
-      metadata: { name: dv, labels: { [VM_LABEL]: name } },
+      metadata: { name: dv, labels: { [Labels.vm]: name } },
       spec: { source: imageSource(input.image, namespace), storage: storage(spec.bootDisk ?? {}, input.image.spec.size) },
     });
   }
@@ -143,7 +142,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
     } else {
       const dv = diskDataVolumeName(name, d.name);
       volumes.push({ name: d.name, dataVolume: { name: dv } });
-      templates.push({ metadata: { name: dv, labels: { [VM_LABEL]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
+      templates.push({ metadata: { name: dv, labels: { [Labels.vm]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
     }
   }
   const ci = spec.bootstrap?.cloudInit;
@@ -178,7 +177,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
   );
   const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({ name: h.name, deviceName: h.deviceName }));
 
-  const labels = { [VM_LABEL]: name, ...MANAGED_BY };
+  const labels = { [Labels.vm]: name, ...MANAGED_BY };
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
@@ -196,7 +195,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       runStrategy: spec.powerState === 'PoweredOff' ? 'Halted' : 'Always',
       ...(templates.length ? { dataVolumeTemplates: templates } : {}),
       template: {
-        metadata: { labels: { [VM_LABEL]: name, 'kubevirt.io/domain': name } },
+        metadata: { labels: { [Labels.vm]: name, 'kubevirt.io/domain': name } },
         spec: {
           domain: {
             cpu: { cores: vmClass.cpus, sockets: 1, threads: 1 },
@@ -211,7 +210,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
           },
           networks,
           volumes,
-          ...(spec.zone ? { nodeSelector: { [ZONE_LABEL]: spec.zone } } : {}),
+          ...(spec.zone ? { nodeSelector: { [Labels.zone]: spec.zone } } : {}),
           ...(spec.readinessProbe ? { readinessProbe: probe(spec.readinessProbe) } : {}),
           ...(spec.powerOffMode === 'Hard' ? { terminationGracePeriodSeconds: 0 } : {}),
         },

@@ -44,6 +44,7 @@ import {
 } from '../resources';
 import { InstallCheck } from './InstallCheck';
 import { useRouteUrl } from './routes';
+import { reservationOf } from '../../../api/src/wellknown.ts';
 
 const STEP_LABELS: Record<WizardStep, string> = {
   namespace: 'Namespace and name',
@@ -231,7 +232,7 @@ function Wizard() {
                     control={<Radio />}
                     label={`${c.metadata.name} — ${c.spec.hardware.cpus} vCPU, ${formatMemory(
                       c.spec.hardware.memory
-                    )}, ${c.spec.reservation ?? 'Guaranteed'}${
+                    )}, ${reservationOf(c)}${
                       c.spec.description ? ` — ${c.spec.description}` : ''
                     }`}
                   />

@@ -24,6 +24,7 @@ import {
 } from '../resources';
 import { InstallCheck } from './InstallCheck';
 import { ReadyLabel } from './Status';
+import { reservationOf } from '../../../api/src/wellknown.ts';
 
 type Conditioned = {
   jsonData: { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
@@ -69,7 +70,7 @@ export function ClassList() {
           {
             id: 'reservation',
             label: t('Reservation'),
-            getValue: (c: VirtualMachineClass) => c.spec.reservation ?? 'Guaranteed',
+            getValue: (c: VirtualMachineClass) => reservationOf(c),
           },
           {
             id: 'description',
@@ -95,7 +96,7 @@ export function ClassDetails() {
           ? [
               { name: t('vCPU'), value: String(c.spec.hardware.cpus) },
               { name: t('Memory'), value: formatMemory(c.spec.hardware.memory) },
-              { name: t('Reservation'), value: c.spec.reservation ?? 'Guaranteed' },
+              { name: t('Reservation'), value: reservationOf(c) },
               { name: t('Description'), value: c.spec.description ?? '-' },
               {
                 name: t('Namespaces'),

@@ -1,6 +1,6 @@
 // Admission decisions for VirtualMachineDisks, and the guards against deleting what VMs use.
 import type { VirtualMachineDisk } from '../../../api/generated/types.ts';
-import { findImage, type ImageKind, type Lookups } from '../lookups.ts';
+import { findImage, type ImageKind, type Lookups } from '../../../kube/src/lookups.ts';
 import { applyStorage, storageContext, type Denial, type MutationResult, type ValidationResult } from './vm.ts';
 
 export function mutateVirtualMachineDisk(input: VirtualMachineDisk, l: Lookups): MutationResult<VirtualMachineDisk> {

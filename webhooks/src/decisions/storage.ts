@@ -7,24 +7,13 @@ import {
   type AccessMode,
   type ClaimPropertySet,
   type VolumeMode,
-} from '../../../controllers/src/storage/provisioners.ts';
+} from '../../../api/src/provisioners.ts';
 
-export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
-export const DEFAULT_VIRT_CLASS_ANNOTATION = 'storageclass.kubevirt.io/is-default-virt-class';
+import type { StorageClassInfo, StorageProfileInfo } from '../../../kube/src/lookups.ts';
+import { Annotations } from '../../../api/src/wellknown.ts';
 
-export interface StorageClassInfo {
-  name: string;
-  provisioner: string;
-  parameters?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-}
+export type { StorageClassInfo, StorageProfileInfo };
 
-export interface StorageProfileInfo {
-  name: string;
-  specSets?: ClaimPropertySet[];
-  statusSets?: ClaimPropertySet[];
-}
 
 export interface StorageRequest {
   storageClassName?: string;
@@ -99,17 +88,17 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
       };
     }
   } else {
-    sc = newest(ctx.storageClasses.filter((c) => annotated(c, DEFAULT_VIRT_CLASS_ANNOTATION)));
-    classFrom = `annotation ${DEFAULT_VIRT_CLASS_ANNOTATION}`;
+    sc = newest(ctx.storageClasses.filter((c) => annotated(c, Annotations.virtDefaultStorageClass)));
+    classFrom = `annotation ${Annotations.virtDefaultStorageClass}`;
     if (!sc) {
-      sc = newest(ctx.storageClasses.filter((c) => annotated(c, DEFAULT_CLASS_ANNOTATION)));
+      sc = newest(ctx.storageClasses.filter((c) => annotated(c, Annotations.clusterDefaultStorageClass)));
       classFrom = 'cluster default StorageClass';
     }
     if (!sc) {
       return {
         ok: false,
         field: `${field}.storageClassName`,
-        message: `no storage class given and the cluster has no default: set ${field}.storageClassName to one of: ${names.join(', ') || '(none: ask an administrator to create one)'}, or mark a class as the default for VMs with kubectl annotate storageclass NAME ${DEFAULT_VIRT_CLASS_ANNOTATION}=true`,
+        message: `no storage class given and the cluster has no default: set ${field}.storageClassName to one of: ${names.join(', ') || '(none: ask an administrator to create one)'}, or mark a class as the default for VMs with kubectl annotate storageclass NAME ${Annotations.virtDefaultStorageClass}=true`,
       };
     }
   }

@@ -8,9 +8,10 @@ import type {
   VirtualMachineImage,
   VirtualMachinePolicy,
 } from '../../../api/generated/types.ts';
-import { staticLookups, type LookupData } from '../lookups.ts';
+import { staticLookups, type LookupData } from '../../../kube/src/lookups.ts';
 import { mutateVirtualMachineDisk, validateClassDelete, validateImageDelete, validateVirtualMachineDisk } from './disk.ts';
-import { mutateVirtualMachine, validateVirtualMachine, VM_FINALIZER } from './vm.ts';
+import {mutateVirtualMachine, validateVirtualMachine} from './vm.ts';
+import { Finalizers } from '../../../api/src/wellknown.ts';
 
 const V = 'vmplane.io/v1alpha1' as const;
 const ns = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): V1Namespace => ({
@@ -85,9 +86,9 @@ describe('VM mutation', () => {
 
   it('adds the cleanup finalizer on creation only, once, keeping finalizers already there', () => {
     const created = mutateVirtualMachine({ ...vm('web', {}), metadata: { name: 'web', namespace: 'team-a', finalizers: ['example.com/keep'] } }, l, { creating: true });
-    expect(created.object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
-    expect(created.notes).toContain(`metadata.finalizers+=${VM_FINALIZER}`);
-    expect(mutateVirtualMachine(created.object, l, { creating: true }).object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
+    expect(created.object.metadata.finalizers).toEqual(['example.com/keep', Finalizers.vmCleanup]);
+    expect(created.notes).toContain(`metadata.finalizers+=${Finalizers.vmCleanup}`);
+    expect(mutateVirtualMachine(created.object, l, { creating: true }).object.metadata.finalizers).toEqual(['example.com/keep', Finalizers.vmCleanup]);
     // An update (which is how the controller removes it while the VM is deleted) never adds it back.
     expect(mutateVirtualMachine(vm('web', {}), l).object.metadata.finalizers).toBeUndefined();
   });

@@ -1,15 +1,13 @@
 // Admission decisions for VirtualMachines, as flat lists of named steps: what the mutating webhook
 // fills in, and what the validating webhook checks against classes, images and disks.
 import type { VirtualMachine, VirtualMachineClass } from '../../../api/generated/types.ts';
-import { findImage, storageClassInfo, storageProfileInfo, type ImageKind, type Lookups } from '../lookups.ts';
+import { findImage, storageClassInfo, storageProfileInfo, type ImageKind, type Lookups } from '../../../kube/src/lookups.ts';
 import { namespaceDefaults } from './defaults.ts';
-import { matchesSelector, type LabelSelector } from './selectors.ts';
+import { matchesSelector, type LabelSelector } from '../../../api/src/selectors.ts';
 import { settleStorage, type StorageContext, type StorageRequest } from './storage.ts';
+import { Finalizers, Labels } from '../../../api/src/wellknown.ts';
 
-export const CLASS_LABEL = 'vmplane.io/class';
-export const IMAGE_LABEL = 'vmplane.io/image';
 /** Held by every VM until the controller has removed what it created for it (KubeVirt VM, DataVolumes). */
-export const VM_FINALIZER = 'vmplane.io/vm-cleanup';
 
 export interface Denial {
   field: string;
@@ -77,9 +75,9 @@ export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { 
   const ns = vm.metadata.namespace ?? '';
   const spec = vm.spec;
 
-  if (opts.creating && !vm.metadata.finalizers?.includes(VM_FINALIZER)) {
-    vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), VM_FINALIZER];
-    notes.push(`metadata.finalizers+=${VM_FINALIZER}`);
+  if (opts.creating && !vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) {
+    vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), Finalizers.vmCleanup];
+    notes.push(`metadata.finalizers+=${Finalizers.vmCleanup}`);
   }
 
   if (!spec.powerState) {
@@ -118,8 +116,8 @@ export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { 
     if (denial) return { object: input, denial, notes };
   }
 
-  setLabel(vm, CLASS_LABEL, spec.className);
-  setLabel(vm, IMAGE_LABEL, spec.image?.name);
+  setLabel(vm, Labels.class, spec.className);
+  setLabel(vm, Labels.image, spec.image?.name);
   return { object: vm, notes };
 }
 

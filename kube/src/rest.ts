@@ -16,6 +16,17 @@ export class ApiError extends Error {
   }
 }
 
+/** Whether `e` is the API server's 404: the object (or its kind) is not there. */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 404;
+}
+
+/** Rethrows anything but a 404; a 404 becomes `fallback` (undefined by default). */
+export function ignoreNotFound<T = undefined>(e: unknown, fallback?: T): T {
+  if (isNotFound(e)) return fallback as T;
+  throw e;
+}
+
 export interface ResourceInfo {
   plural: string;
   namespaced: boolean;

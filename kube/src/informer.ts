@@ -3,7 +3,7 @@
 // silently for ever. This wrapper restarts it with exponential backoff and relists periodically,
 // so a cache can always be trusted to converge.
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import { ApiError, KubeRest } from '../../../cli/src/rest.ts';
+import { ApiError, KubeRest } from './rest.ts';
 
 export interface InformerOptions {
   /** Collection path, e.g. /apis/vmplane.io/v1alpha1/virtualmachineclasses. */

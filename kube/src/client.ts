@@ -1,7 +1,8 @@
 // Small helpers shared by the CLI, the sandbox and the tests: kubeconfig, CRD install, applying manifests.
-import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadManifestDir, type Manifest } from './manifests.ts';
-import { ApiError, KubeRest } from './rest.ts';
+import { KubeRest, isNotFound } from './rest.ts';
+import { isEstablished } from './conditions.ts';
 
 export const FIELD_MANAGER = 'vmplane';
 
@@ -31,9 +32,6 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
-function isEstablished(crd: V1CustomResourceDefinition): boolean {
-  return (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
-}
 
 /** Applies every CRD of a folder and waits until each is Established (served). */
 export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]> {
@@ -77,7 +75,7 @@ async function applyAll(rest: KubeRest, manifests: Manifest[], opts: { dryRun?: 
         break;
       } catch (e) {
         // A kind whose CRD was just installed is not served for a moment: discovery says 404.
-        const notYetServed = e instanceof ApiError && e.code === 404;
+        const notYetServed = isNotFound(e);
         if (!notYetServed || Date.now() > deadline) throw new Error(`${describeObject(m)}: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 250));
       }

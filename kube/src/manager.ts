@@ -5,7 +5,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { KubeRest } from '../../../cli/src/rest.ts';
+import { KubeRest } from './rest.ts';
 import { dropCrdSchemas, ResilientInformer } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import { WorkQueue } from './queue.ts';

@@ -11,7 +11,7 @@ import type {
   VirtualMachinePolicy,
   VirtualMachinePolicyException,
 } from '../../api/generated/types.ts';
-import { ResilientInformer } from '../../controllers/src/runtime/informer.ts';
+import { ResilientInformer } from './informer.ts';
 import type { Lookups } from './lookups.ts';
 
 const VMPLANE = '/apis/vmplane.io/v1alpha1';

@@ -6,9 +6,9 @@ import type {
   VirtualMachineDisk,
   VirtualMachinePolicy,
   VirtualMachinePolicyException,
-} from '../../../api/generated/types.ts';
-import { staticLookups } from '../lookups.ts';
-import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation, type RuleResult } from './engine.ts';
+} from '../../api/generated/types.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
+import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation, type RuleResult } from './index.ts';
 
 const V = 'vmplane.io/v1alpha1' as const;
 type Spec = VirtualMachinePolicy['spec'];

@@ -2,7 +2,7 @@
 // the write fail with 409, and the work queue retries from fresh state.
 import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ApiError, type KubeRest } from '../../../cli/src/rest.ts';
+import { type KubeRest, isNotFound } from './rest.ts';
 
 /** Sets the finalizers (if the object is unchanged since `obj`); the updated object, or undefined when it is gone. */
 async function setFinalizers<T extends KubernetesObject>(rest: KubeRest, path: string, obj: T, finalizers: string[]): Promise<T | undefined> {
@@ -13,7 +13,7 @@ async function setFinalizers<T extends KubernetesObject>(rest: KubeRest, path: s
     });
     return body;
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return undefined; // gone already
+    if (isNotFound(e)) return undefined; // gone already
     throw e;
   }
 }
@@ -59,7 +59,7 @@ export async function writeStatus(rest: KubeRest, path: string, before: unknown,
   try {
     await rest.request('PATCH', `${path}/status`, { body: statusPatch(prev, next), contentType: 'application/merge-patch+json' });
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return false;
+    if (isNotFound(e)) return false;
     throw e;
   }
   return true;

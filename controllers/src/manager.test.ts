@@ -1,11 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { CACHED_PATHS, ClusterCache } from '../../../webhooks/src/cache.ts';
-import { diskController } from '../disk/controller.ts';
-import { storageProfileController } from '../storage/controller.ts';
-import { vmController } from '../vm/controller.ts';
-import { Manager } from './manager.ts';
+import { CACHED_PATHS, ClusterCache } from '../../kube/src/cache.ts';
+import { diskController } from './disk/controller.ts';
+import { storageProfileController } from './storage/controller.ts';
+import { vmController } from './vm/controller.ts';
+import { Manager } from '../../kube/src/manager.ts';
 
 function manager(): Manager {
   const kc = new KubeConfig();

@@ -3,7 +3,7 @@
 // Kubernetes' quantity helpers so sizes compare as sizes. Expressions compile once (when the
 // policy changes); evaluation reuses the compiled program.
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
-import { isQuantity, parseQuantity, Quantity } from '../../../api/src/quantity.ts';
+import { isQuantity, parseQuantity, Quantity } from '../../api/src/quantity.ts';
 
 export const CEL_VARIABLES = ['object', 'oldObject', 'request', 'namespaceObject', 'vmClass', 'image'] as const;
 

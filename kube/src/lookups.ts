@@ -11,7 +11,7 @@ import type {
   VirtualMachinePolicy,
   VirtualMachinePolicyException,
 } from '../../api/generated/types.ts';
-import type { StorageClassInfo, StorageProfileInfo } from './decisions/storage.ts';
+import type { ClaimPropertySet } from '../../api/src/provisioners.ts';
 
 export type AnyImage = VirtualMachineImage | ClusterVirtualMachineImage;
 export type ImageKind = 'VirtualMachineImage' | 'ClusterVirtualMachineImage';
@@ -82,3 +82,20 @@ export function findImage(l: Lookups, kind: ImageKind, namespace: string, name: 
     ? l.namespacedImages(namespace).find((i) => i.metadata.name === name)
     : l.clusterImages().find((i) => i.metadata.name === name);
 }
+
+/** What the storage decisions need of a StorageClass. */
+export interface StorageClassInfo {
+  name: string;
+  provisioner: string;
+  parameters?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+}
+
+/** What the storage decisions need of a StorageProfile. */
+export interface StorageProfileInfo {
+  name: string;
+  specSets?: ClaimPropertySet[];
+  statusSets?: ClaimPropertySet[];
+}
+

@@ -4,7 +4,7 @@
 // between replicas does not matter. A leader that cannot renew within the renew deadline stops
 // leading at once.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, KubeRest } from '../../../cli/src/rest.ts';
+import { ApiError, KubeRest, isNotFound } from './rest.ts';
 
 export interface LeaderOptions {
   kc: KubeConfig;
@@ -83,7 +83,7 @@ export class LeaderElector {
     try {
       lease = (await this.rest.request<Lease>('GET', this.path)).body;
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
     if (!lease) {
       const fresh: Lease = {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
+import { createCertificateAuthority, issueCertificate } from './pki.ts';
 import { KubeRest } from './rest.ts';
 
 const ca = createCertificateAuthority('rest-test', 1);
