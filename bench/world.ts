@@ -2,8 +2,9 @@
 // and N policies that all match and pass (the common case: most requests are fine).
 import type { V1Namespace, V1StorageClass } from '@kubernetes/client-node';
 import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineClass, VirtualMachinePolicy } from '../api/generated/types.ts';
+import { API_VERSION } from '../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
+const V = API_VERSION;
 
 export function benchWorld(): { namespaces: V1Namespace[]; classes: VirtualMachineClass[]; clusterImages: ClusterVirtualMachineImage[]; storageClasses: V1StorageClass[] } {
   return {

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { REPO_ROOT } from './generate.ts';
 import { fieldPath, ObjectValidator } from './validate.ts';
+import { API_VERSION } from './wellknown.ts';
 
 const validator = new ObjectValidator();
-const examples = loadManifestDir(join(REPO_ROOT, 'examples')).filter((m) => m.object.apiVersion === 'vmplane.io/v1alpha1');
+const examples = loadManifestDir(join(REPO_ROOT, 'examples')).filter((m) => m.object.apiVersion === API_VERSION);
 
 describe('ajv validation from the generated schemas', () => {
   it('knows every kind', () => {

@@ -9,8 +9,10 @@ import type {
 } from '../../api/generated/types.ts';
 import { staticLookups } from '../../kube/src/lookups.ts';
 import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, PolicyCompiler, type Operation, type RuleResult } from './index.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../test/support/builders.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
+const V = API_VERSION;
 type Spec = VirtualMachinePolicy['spec'];
 
 const cls = (name: string, hw: Partial<VirtualMachineClass['spec']['hardware']> = {}, extra: Partial<VirtualMachineClass['spec']> = {}, labels: Record<string, string> = {}): VirtualMachineClass => ({
@@ -46,19 +48,19 @@ const lookups = (exceptions: VirtualMachinePolicyException[] = []): ReturnType<t
     exceptions,
   });
 
+/** The VM these tests start from: web in dev, a small class, a cluster image, one boot disk. */
 function vm(spec: Partial<VirtualMachine['spec']> = {}, meta: Partial<VirtualMachine['metadata']> = {}): VirtualMachine {
-  return {
-    apiVersion: V,
-    kind: 'VirtualMachine',
-    metadata: { name: 'web', namespace: 'dev', labels: { 'vmplane.io/owner': 'team-a' }, ...meta },
-    spec: {
+  return buildVm(
+    meta.name ?? 'web',
+    {
       className: 'small',
       image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
       bootDisk: { size: '20Gi', storageClassName: 'local', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' },
       powerState: 'PoweredOn',
       ...spec,
     },
-  };
+    { namespace: 'dev', labels: { 'vmplane.io/owner': 'team-a' }, ...meta },
+  );
 }
 
 function policy(spec: Partial<Spec>, name = 'p'): VirtualMachinePolicy {

@@ -4,8 +4,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let ns = '';
 let rest: KubeRest;
 

@@ -14,10 +14,11 @@ import { KubeRest } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const s = `k${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': s };
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let ns = '';
 let rest: KubeRest;
 let webhooks: RunningWebhooks;

@@ -14,9 +14,10 @@ import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { CLUSTER, openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `ui${randomBytes(3).toString('hex')}`;
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const n = (s: string): string => `${s}-${scope}`;
 const ns = n('ui');
 

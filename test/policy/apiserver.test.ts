@@ -12,10 +12,11 @@ import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `p${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': scope };
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const n = (s: string): string => `${s}-${scope}`;
 let ns = '';
 let rest: KubeRest;

@@ -4,8 +4,9 @@
 // `npm run bench`'s plugin render time.
 import type { VirtualMachine } from '../../api/generated/types.ts';
 import type { KubeRest } from '../../kube/src/rest.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const CLASSES = [
   { name: 'small', cpus: 2, memory: '4Gi', reservation: 'BestEffort' as const },
   { name: 'medium', cpus: 4, memory: '8Gi', reservation: 'Guaranteed' as const },

@@ -7,10 +7,11 @@ import { waitUntil } from '../../kube/src/client.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 import { Finalizers } from '../../api/src/wellknown.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `s${randomBytes(3).toString('hex')}`;
 const SCOPE_LABEL = { 'vmplane.io/webhook-scope': scope };
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const small = `small-${scope}`;
 const gpu = `gpu-${scope}`;
 const image = `ubuntu-${scope}`;

@@ -10,8 +10,9 @@ import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let cp: ControlPlane;
 let rest: KubeRest;
 let webhooks: RunningWebhooks;

@@ -9,9 +9,10 @@ import { KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { SecretCertManager } from '../../webhooks/src/certs.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `r${randomBytes(3).toString('hex')}`;
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let ns = '';
 let rest: KubeRest;
 let webhooks: RunningWebhooks;

@@ -10,6 +10,7 @@ import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
 import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
 import { buildContext, compilePolicy, evaluatePolicies, type CompiledPolicy, type Result, type RuleResult } from '../../../policy/src/index.ts';
 import { loadManifestDir, type Manifest } from '../../../kube/src/manifests.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
 
 export interface TestEntry {
   policy: string;
@@ -77,7 +78,7 @@ export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<stri
     }
   }
   for (const { file, object } of manifests) {
-    if (object.apiVersion === 'vmplane.io/v1alpha1') {
+    if (object.apiVersion === API_VERSION) {
       const v = validator.validate(object);
       if (!v.valid) {
         problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);

@@ -17,7 +17,7 @@ import type { AnyImage } from '../../../kube/src/lookups.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
-import { isRunning, vmStatus, type Check } from './status.ts';
+import { isRunning, computeVmStatus, type Check } from './status.ts';
 import {bootDataVolumeName, diskDataVolumeName, effectiveClassOf, translate, type EffectiveClass, type TranslationOptions} from './translate.ts';
 import { DEFAULT_RESERVATION, Finalizers, Labels, reservationOf } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
@@ -37,6 +37,27 @@ export const PATHS = {
 
 export const KUBEVIRT_CRD = 'virtualmachines.kubevirt.io';
 export const CDI_CRD = 'datavolumes.cdi.kubevirt.io';
+
+/** What a VM resolves to, before anything is written. */
+interface Resolution {
+  engine: boolean;
+  klass?: VirtualMachineClass;
+  image?: AnyImage;
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  classCheck: Check;
+  imageCheck: Check;
+  disksCheck: Check;
+  engineCheck: Check;
+}
+
+/** The engine's side after syncing: its objects, the class applied, and a power action that failed. */
+interface EngineView {
+  kv?: V1VirtualMachine;
+  vmi?: V1VirtualMachineInstance;
+  applied?: EffectiveClass;
+  current?: EffectiveClass;
+  powerCheck?: Check;
+}
 
 const ok = (reason: string, message: string): Check => ({ ok: true, reason, message });
 const fail = (reason: string, message: string): Check => ({ ok: false, reason, message });
@@ -95,6 +116,98 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
     }
   }
 
+  /** The VM's class, image and disks as they stand, and whether KubeVirt and CDI are there. */
+  function resolve(vm: VirtualMachine, namespace: string, name: string): Resolution {
+    const engine = established(crds, KUBEVIRT_CRD);
+    const cdi = established(crds, CDI_CRD);
+    const klass = vm.spec.className ? (classes.get(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
+    const classCheck = klass
+      ? ok('Resolved', `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`)
+      : fail('ClassNotFound', `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`);
+    const { image, imageCheck } = resolveImage(vm, namespace);
+    const { referenced, disksCheck } = resolveDisks(vm, namespace, name, cdi);
+    const engineCheck = engine
+      ? ok('KubeVirtInstalled', 'KubeVirt serves kubevirt.io/v1 VirtualMachines')
+      : fail('KubeVirtNotInstalled', 'KubeVirt is not installed in this cluster (no kubevirt.io/v1 VirtualMachine API): install KubeVirt; vmplane hands this VM over as soon as it is there');
+    return { engine, ...(klass ? { klass } : {}), ...(image ? { image } : {}), referenced, classCheck, imageCheck, disksCheck, engineCheck };
+  }
+
+  function resolveImage(vm: VirtualMachine, namespace: string): { image?: AnyImage; imageCheck: Check } {
+    if (!vm.spec.image) return { imageCheck: ok('NoImage', 'the VM boots from a disk') };
+    const kind = vm.spec.image.kind ?? 'VirtualMachineImage';
+    const image = (kind === 'VirtualMachineImage' ? images.get(vm.spec.image.name, namespace) : clusterImages.get(vm.spec.image.name)) as AnyImage | undefined;
+    if (image) return { image, imageCheck: ok('Resolved', `${kind} ${vm.spec.image.name}`) };
+    return { imageCheck: fail('ImageNotFound', `${kind} "${vm.spec.image.name}" does not exist${kind === 'VirtualMachineImage' ? ` in namespace ${namespace}` : ''}`) };
+  }
+
+  function resolveDisks(vm: VirtualMachine, namespace: string, name: string, cdi: boolean): { referenced: Record<string, VirtualMachineDisk | undefined>; disksCheck: Check } {
+    const referenced: Record<string, VirtualMachineDisk | undefined> = {};
+    const problems: string[] = [];
+    for (const d of vm.spec.disks ?? []) {
+      if (!d.virtualMachineDiskName) continue;
+      const disk = disks.get(d.virtualMachineDiskName, namespace) as VirtualMachineDisk | undefined;
+      referenced[d.virtualMachineDiskName] = disk;
+      if (!disk) problems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} does not exist`);
+      else if (disk.status?.phase !== 'Ready') problems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`);
+    }
+    const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((d) => d.size);
+    if (needsCdi && !cdi) problems.push('CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI');
+    if (cdi) {
+      for (const dvName of [...(vm.spec.image ? [bootDataVolumeName(name)] : []), ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name))]) {
+        const dv = dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
+        const phase = dv?.status?.phase;
+        if (phase !== 'Succeeded') problems.push(`DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`);
+      }
+    }
+    const disksCheck = problems.length ? fail(cdi || !needsCdi ? 'DisksNotReady' : 'CDINotInstalled', problems.join('; ')) : ok('AllDisksReady', 'every disk is ready');
+    return { referenced, disksCheck };
+  }
+
+  /** Hands the translation to KubeVirt when it differs from what runs, and pauses or resumes. */
+  async function syncEngine(vm: VirtualMachine, namespace: string, name: string, r: Resolution): Promise<EngineView> {
+    let kv = r.engine ? (kvVms.get(name, namespace) as V1VirtualMachine | undefined) : undefined;
+    const vmi = r.engine ? (kvVmis.get(name, namespace) as V1VirtualMachineInstance | undefined) : undefined;
+    const current = r.klass ? effectiveClassOf(r.klass) : undefined;
+    // A running VM keeps the hardware it started with until its next power cycle.
+    const recorded = vm.status?.class;
+    const applied: EffectiveClass | undefined =
+      isRunning(kv, vmi) && recorded?.name && recorded.cpus !== undefined && recorded.memory
+        ? { name: recorded.name, cpus: recorded.cpus, memory: recorded.memory, reservation: recorded.reservation ?? DEFAULT_RESERVATION, generation: recorded.generation ?? 0, ...(current?.devices ? { devices: current.devices } : {}) }
+        : current;
+    let powerCheck: Check | undefined;
+    if (r.engine && applied && r.imageCheck.ok) {
+      const desired = translate({ vm, vmClass: applied, ...(r.image ? { image: r.image } : {}), disks: r.referenced, ...(options ? { options } : {}) });
+      // The engine may add defaults of its own; only what we set has to match.
+      const same = kv && isSubset(desired.spec, kv.spec) && isSubset(desired.metadata?.labels ?? {}, kv.metadata?.labels ?? {});
+      if (!same) kv = await m.rest.apply<V1VirtualMachine>(desired as never, { fieldManager: 'vmplane-controller' });
+      powerCheck = await setPause(vm, vmi, kv);
+    }
+    return { ...(kv ? { kv } : {}), ...(vmi ? { vmi } : {}), ...(applied ? { applied } : {}), ...(current ? { current } : {}), ...(powerCheck ? { powerCheck } : {}) };
+  }
+
+  async function reconcile(key: string): Promise<{ requeueAfterMs: number } | undefined> {
+    const { namespace = '', name } = splitKey(key);
+    let vm = vms.get(name, namespace) as VirtualMachine | undefined;
+    if (!vm) return undefined;
+    const path = `${V}/namespaces/${namespace}/virtualmachines/${name}`;
+    if ((vm.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
+      if (vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) await cleanup(vm);
+      return undefined;
+    }
+    if (!vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) {
+      // Go on with the object the API server answered: no wait for the watch to bring it back.
+      const updated = await addFinalizer(m.rest, path, vm as KubernetesObject, Finalizers.vmCleanup);
+      if (!updated) return undefined;
+      vm = updated as VirtualMachine;
+    }
+    const r = resolve(vm, namespace, name);
+    const engine = await syncEngine(vm, namespace, name, r);
+    const status = computeVmStatus({ vm, now: new Date().toISOString(), classCheck: r.classCheck, imageCheck: r.imageCheck, disksCheck: r.disksCheck, engineCheck: r.engineCheck, ...engine });
+    await writeStatus(m.rest, path, vm.status, status);
+    // Without KubeVirt, look again now and then (its CRD's arrival also triggers a reconcile).
+    return r.engine ? undefined : { requeueAfterMs: 60_000 };
+  }
+
   return {
     name: 'virtualmachine',
     concurrency: 8,
@@ -110,98 +223,6 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
       { path: PATHS.dataVolumes, keys: byVmLabel },
     ],
     allKeys: () => keysWhere(() => true),
-    reconcile: async (key) => {
-      const { namespace = '', name } = splitKey(key);
-      let vm = vms.get(name, namespace) as VirtualMachine | undefined;
-      if (!vm) return;
-      const path = `${V}/namespaces/${namespace}/virtualmachines/${name}`;
-      if ((vm.metadata as { deletionTimestamp?: unknown }).deletionTimestamp) {
-        if (vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) await cleanup(vm);
-        return;
-      }
-      if (!vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) {
-        // Go on with the object the API server answered: no wait for the watch to bring it back.
-        const updated = await addFinalizer(m.rest, path, vm as KubernetesObject, Finalizers.vmCleanup);
-        if (!updated) return;
-        vm = updated as VirtualMachine;
-      }
-
-      const engine = established(crds, KUBEVIRT_CRD);
-      const cdi = established(crds, CDI_CRD);
-      const klass = vm.spec.className ? (classes.get(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
-      const classCheck = klass
-        ? ok('Resolved', `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`)
-        : fail('ClassNotFound', `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`);
-      let image: AnyImage | undefined;
-      let imageCheck: Check = ok('NoImage', 'the VM boots from a disk');
-      if (vm.spec.image) {
-        const kind = vm.spec.image.kind ?? 'VirtualMachineImage';
-        image = kind === 'VirtualMachineImage' ? (images.get(vm.spec.image.name, namespace) as AnyImage | undefined) : (clusterImages.get(vm.spec.image.name) as AnyImage | undefined);
-        imageCheck = image ? ok('Resolved', `${kind} ${vm.spec.image.name}`) : fail('ImageNotFound', `${kind} "${vm.spec.image.name}" does not exist${kind === 'VirtualMachineImage' ? ` in namespace ${namespace}` : ''}`);
-      }
-      const referenced: Record<string, VirtualMachineDisk | undefined> = {};
-      const diskProblems: string[] = [];
-      for (const d of vm.spec.disks ?? []) {
-        if (!d.virtualMachineDiskName) continue;
-        const disk = disks.get(d.virtualMachineDiskName, namespace) as VirtualMachineDisk | undefined;
-        referenced[d.virtualMachineDiskName] = disk;
-        if (!disk) diskProblems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} does not exist`);
-        else if (disk.status?.phase !== 'Ready') diskProblems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`);
-      }
-      const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((d) => d.size);
-      if (needsCdi && !cdi) diskProblems.push('CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI');
-      for (const dvName of [...(vm.spec.image ? [bootDataVolumeName(name)] : []), ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name))]) {
-        if (!cdi) break;
-        const dv = dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
-        const phase = dv?.status?.phase;
-        if (phase !== 'Succeeded') diskProblems.push(`DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`);
-      }
-      const disksCheck = diskProblems.length ? fail(cdi || !needsCdi ? 'DisksNotReady' : 'CDINotInstalled', diskProblems.join('; ')) : ok('AllDisksReady', 'every disk is ready');
-      const engineCheck = engine
-        ? ok('KubeVirtInstalled', 'KubeVirt serves kubevirt.io/v1 VirtualMachines')
-        : fail('KubeVirtNotInstalled', 'KubeVirt is not installed in this cluster (no kubevirt.io/v1 VirtualMachine API): install KubeVirt; vmplane hands this VM over as soon as it is there');
-
-      let kv = engine ? (kvVms.get(name, namespace) as V1VirtualMachine | undefined) : undefined;
-      const vmi = engine ? (kvVmis.get(name, namespace) as V1VirtualMachineInstance | undefined) : undefined;
-      const current = klass ? effectiveClassOf(klass) : undefined;
-      // A running VM keeps the hardware it started with until its next power cycle.
-      const recorded = vm.status?.class;
-      const applied: EffectiveClass | undefined =
-        isRunning(kv, vmi) && recorded?.name && recorded.cpus !== undefined && recorded.memory
-          ? { name: recorded.name, cpus: recorded.cpus, memory: recorded.memory, reservation: recorded.reservation ?? DEFAULT_RESERVATION, generation: recorded.generation ?? 0, ...(current?.devices ? { devices: current.devices } : {}) }
-          : current;
-
-      let powerCheck: Check | undefined;
-      if (engine && applied && imageCheck.ok) {
-        const desired = translate({ vm, vmClass: applied, ...(image ? { image } : {}), disks: referenced, ...(options ? { options } : {}) });
-        // The engine may add defaults of its own; only what we set has to match.
-        const same = kv && isSubset(desired.spec, kv.spec) && isSubset(desired.metadata?.labels ?? {}, kv.metadata?.labels ?? {});
-        if (!same) kv = await m.rest.apply<V1VirtualMachine>(desired as never, { fieldManager: 'vmplane-controller' });
-        powerCheck = await setPause(vm, vmi, kv);
-      }
-
-      const status = vmStatus({
-        vm,
-        now: new Date().toISOString(),
-        classCheck,
-        imageCheck,
-        disksCheck,
-        engineCheck,
-        ...(applied ? { applied } : {}),
-        ...(current ? { current } : {}),
-        ...(kv ? { kv } : {}),
-        ...(vmi ? { vmi } : {}),
-      });
-      if (powerCheck) {
-        const prev = vm.status?.conditions?.find((c) => c.type === 'PowerAction' && c.reason === powerCheck?.reason);
-        status.conditions = [
-          ...(status.conditions ?? []),
-          { type: 'PowerAction', status: 'False', reason: powerCheck.reason, message: powerCheck.message, lastTransitionTime: prev?.lastTransitionTime ?? new Date().toISOString() },
-        ];
-      }
-      await writeStatus(m.rest, path, vm.status, status);
-      if (!engine) return { requeueAfterMs: 60_000 };
-      return undefined;
-    },
+    reconcile,
   };
 }

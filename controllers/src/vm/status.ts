@@ -4,6 +4,7 @@ import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ex
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
+import { VmConditions } from '../../../api/src/wellknown.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
@@ -27,6 +28,8 @@ export interface StatusInputs {
   current?: EffectiveClass;
   kv?: V1VirtualMachine;
   vmi?: V1VirtualMachineInstance;
+  /** A power action (pause, unpause) the engine refused: becomes PowerAction=False. */
+  powerCheck?: Check;
 }
 
 const PHASES: Record<string, Phase> = {
@@ -78,7 +81,7 @@ export function restartPending(applied: EffectiveClass | undefined, current: Eff
   return applied.name !== current.name || applied.generation !== current.generation;
 }
 
-export function vmStatus(i: StatusInputs): VirtualMachineStatus {
+export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
   const gen = i.vm.metadata.generation ?? 0;
   const prev = i.vm.status?.conditions;
   const printable = i.kv?.status?.printableStatus;
@@ -95,13 +98,13 @@ export function vmStatus(i: StatusInputs): VirtualMachineStatus {
         : { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
 
   const conditions: Condition[] = [
-    condition('ClassResolved', i.classCheck, prev, i.now, gen),
-    condition('ImageResolved', i.imageCheck, prev, i.now, gen),
-    condition('DisksReady', i.disksCheck, prev, i.now, gen),
-    condition('EngineAvailable', i.engineCheck, prev, i.now, gen),
-    condition('Ready', readyCheck, prev, i.now, gen),
+    condition(VmConditions.ClassResolved, i.classCheck, prev, i.now, gen),
+    condition(VmConditions.ImageResolved, i.imageCheck, prev, i.now, gen),
+    condition(VmConditions.DisksReady, i.disksCheck, prev, i.now, gen),
+    condition(VmConditions.EngineAvailable, i.engineCheck, prev, i.now, gen),
+    condition(VmConditions.Ready, readyCheck, prev, i.now, gen),
     condition(
-      'RestartPending',
+      VmConditions.RestartPending,
       pending
         ? {
             ok: true,
@@ -114,6 +117,8 @@ export function vmStatus(i: StatusInputs): VirtualMachineStatus {
       gen,
     ),
   ];
+
+  if (i.powerCheck) conditions.push(condition(VmConditions.PowerAction, i.powerCheck, prev, i.now, gen));
 
   const status: VirtualMachineStatus = {
     observedGeneration: gen,

@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
 import { effectiveClassOf, formatBytes, translate, type TranslationInput } from './translate.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../../test/support/builders.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
+const V = API_VERSION;
 const DATA = join(import.meta.dirname, 'testdata');
 
 const klass = (name: string, cpus: number, memory: string, reservation: 'Guaranteed' | 'BestEffort', devices?: VirtualMachineClass['spec']['hardware']['devices']): VirtualMachineClass => ({
@@ -27,7 +29,7 @@ const registryImage: ClusterVirtualMachineImage = { apiVersion: V, kind: 'Cluste
 const bootDisk = { size: '20Gi', storageClassName: 'local-path', accessModes: ['ReadWriteOnce' as const], volumeMode: 'Filesystem' as const };
 
 function vm(name: string, spec: Partial<VirtualMachine['spec']>): VirtualMachine {
-  return { apiVersion: V, kind: 'VirtualMachine', metadata: { name, namespace: 'demo', uid: `uid-${name}` }, spec: { className: 'x', powerState: 'PoweredOn', ...spec } };
+  return buildVm(name, { className: 'x', powerState: 'PoweredOn', ...spec }, { namespace: 'demo', uid: `uid-${name}` });
 }
 const disk = (name: string, claimName: string): VirtualMachineDisk => ({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name, namespace: 'demo' }, spec: { size: '30Gi' }, status: { claimName } });
 

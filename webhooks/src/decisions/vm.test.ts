@@ -9,11 +9,15 @@ import type {
   VirtualMachinePolicy,
 } from '../../../api/generated/types.ts';
 import { staticLookups, type LookupData } from '../../../kube/src/lookups.ts';
-import { mutateVirtualMachineDisk, validateClassDelete, validateImageDelete, validateVirtualMachineDisk } from './disk.ts';
+import { validateClassDelete } from './class.ts';
+import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './disk.ts';
+import { validateImageDelete } from './image.ts';
 import {mutateVirtualMachine, validateVirtualMachine} from './vm.ts';
 import { Finalizers } from '../../../api/src/wellknown.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../../test/support/builders.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
+const V = API_VERSION;
 const ns = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): V1Namespace => ({
   metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations },
 });
@@ -45,12 +49,7 @@ const disk = (namespace: string, name: string, spec: Partial<VirtualMachineDisk[
   metadata: { name, namespace },
   spec: { size: '10Gi', ...spec },
 });
-const vm = (name: string, spec: Partial<VirtualMachine['spec']>, namespace = 'team-a'): VirtualMachine => ({
-  apiVersion: V,
-  kind: 'VirtualMachine',
-  metadata: { name, namespace },
-  spec: { image: { name: 'ubuntu' }, ...spec },
-});
+const vm = (name: string, spec: Partial<VirtualMachine['spec']>, namespace = 'team-a'): VirtualMachine => buildVm(name, { image: { name: 'ubuntu' }, ...spec }, { namespace });
 
 const world: LookupData = {
   namespaces: [ns('team-a'), ns('ml', { 'vmplane.io/workload': 'ml' }), ns('annotated', {}, { 'vmplane.io/default-class': 'best-effort-small' })],
