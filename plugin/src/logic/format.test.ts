@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  displayStatus,
   formatBytes,
   formatMemory,
   formatSize,
   imageLabel,
   isPositiveQuantity,
   statusColour,
-  displayStatus,
 } from './format';
 
 describe('statusColour', () => {
