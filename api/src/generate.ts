@@ -29,7 +29,7 @@ export async function findDrift(root = REPO_ROOT): Promise<Drift[]> {
     else if (current !== content) drift.push({ path, problem: 'different' });
   }
   for (const dir of GENERATED_DIRS) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(join(root, dir));
     } catch {

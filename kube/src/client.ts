@@ -42,7 +42,7 @@ export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]
     try {
       await rest.apply(crd, { fieldManager: FIELD_MANAGER });
     } catch (e) {
-      throw new Error(`CRD ${crd.metadata.name} was refused: ${(e as Error).message}`);
+      throw new Error(`CRD ${crd.metadata.name} was refused: ${(e as Error).message}`, { cause: e });
     }
   }
   rest.close();
@@ -76,7 +76,7 @@ async function applyAll(rest: KubeRest, manifests: Manifest[], opts: { dryRun?: 
       } catch (e) {
         // A kind whose CRD was just installed is not served for a moment: discovery says 404.
         const notYetServed = isNotFound(e);
-        if (!notYetServed || Date.now() > deadline) throw new Error(`${describeObject(m)}: ${(e as Error).message}`);
+        if (!notYetServed || Date.now() > deadline) throw new Error(`${describeObject(m)}: ${(e as Error).message}`, { cause: e });
         await new Promise((r) => setTimeout(r, 250));
       }
     }

@@ -75,7 +75,7 @@ export class KubeRest {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
+          let body: unknown;
           try {
             body = text ? JSON.parse(text) : undefined;
           } catch {

@@ -5,36 +5,51 @@ import type { VirtualMachine, VirtualMachineClass } from '../../api/generated/ty
 import { findImage, type AnyImage, type ImageKind, type Lookups } from '../../kube/src/lookups.ts';
 import type { EvalContext, Operation, ResolvedDisk } from './types.ts';
 
-/** Resolves everything a policy may look at for one request, from the lookups. */
-export function buildContext(
-  input: { operation: Operation; object?: VirtualMachine; oldObject?: VirtualMachine; namespace: string; userInfo?: { username?: string; groups?: string[] }; dryRun?: boolean },
-  l: Lookups,
-): EvalContext {
-  const vm = input.object ?? input.oldObject;
-  const ns = input.namespace || vm?.metadata.namespace || '';
-  const spec = vm?.spec;
+type Input = {
+  operation: Operation;
+  object?: VirtualMachine;
+  oldObject?: VirtualMachine;
+  namespace: string;
+  userInfo?: { username?: string; groups?: string[] };
+  dryRun?: boolean;
+};
+
+/** The image a VM names: of the kind it says, else its namespace's own first, then the cluster's. */
+function resolveImage(spec: VirtualMachine['spec'] | undefined, ns: string, l: Lookups): AnyImage | undefined {
+  if (!spec?.image) return undefined;
+  const kinds: ImageKind[] = spec.image.kind ? [spec.image.kind] : ['VirtualMachineImage', 'ClusterVirtualMachineImage'];
   let image: AnyImage | undefined;
-  if (spec?.image) {
-    const kinds: ImageKind[] = spec.image.kind ? [spec.image.kind] : ['VirtualMachineImage', 'ClusterVirtualMachineImage'];
-    for (const k of kinds) image ??= findImage(l, k, ns, spec.image.name);
-  }
+  for (const k of kinds) image ??= findImage(l, k, ns, spec.image.name);
+  return image;
+}
+
+/** Every disk the VM would use, with its size and storage: the boot disk, then spec.disks. */
+function resolveDisks(spec: VirtualMachine['spec'] | undefined, image: AnyImage | undefined, ns: string, l: Lookups): ResolvedDisk[] {
   const disks: ResolvedDisk[] = [];
   if (spec?.image) {
-    disks.push({
-      field: 'spec.bootDisk',
-      size: spec.bootDisk?.size ?? image?.spec.size,
-      storageClassName: spec.bootDisk?.storageClassName,
-      accessModes: spec.bootDisk?.accessModes,
-    });
+    const b = spec.bootDisk;
+    disks.push({ field: 'spec.bootDisk', size: b?.size ?? image?.spec.size, storageClassName: b?.storageClassName, accessModes: b?.accessModes });
   }
   for (const [i, d] of (spec?.disks ?? []).entries()) {
+    const field = `spec.disks[${i}]`;
     if (d.virtualMachineDiskName) {
-      const existing = l.disk(ns, d.virtualMachineDiskName);
-      disks.push({ field: `spec.disks[${i}]`, diskName: d.virtualMachineDiskName, size: existing?.spec.size, storageClassName: existing?.spec.storageClassName, accessModes: existing?.spec.accessModes });
+      const existing = l.disk(ns, d.virtualMachineDiskName)?.spec;
+      disks.push({ field, diskName: d.virtualMachineDiskName, size: existing?.size, storageClassName: existing?.storageClassName, accessModes: existing?.accessModes });
     } else {
-      disks.push({ field: `spec.disks[${i}]`, size: d.size, storageClassName: d.storageClassName, accessModes: d.accessModes });
+      disks.push({ field, size: d.size, storageClassName: d.storageClassName, accessModes: d.accessModes });
     }
   }
+  return disks;
+}
+
+/** Resolves everything a policy may look at for one request, from the lookups. */
+export function buildContext(input: Input, l: Lookups): EvalContext {
+  const vm = input.object ?? input.oldObject;
+  const ns = input.namespace || vm?.metadata.namespace || '';
+  const image = resolveImage(vm?.spec, ns, l);
+  const namespaceObject = l.namespace(ns) as V1Namespace | undefined;
+  const vmClass = vm?.spec.className ? (l.vmClass(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
+  const user = input.userInfo;
   return {
     operation: input.operation,
     ...(input.object ? { object: input.object } : {}),
@@ -43,12 +58,12 @@ export function buildContext(
       operation: input.operation,
       namespace: ns,
       name: vm?.metadata.name ?? '',
-      userInfo: { username: input.userInfo?.username ?? '', groups: input.userInfo?.groups ?? [] },
+      userInfo: { username: user?.username ?? '', groups: user?.groups ?? [] },
       dryRun: input.dryRun ?? false,
     },
-    ...(l.namespace(ns) ? { namespaceObject: l.namespace(ns) as V1Namespace } : {}),
-    ...(spec?.className && l.vmClass(spec.className) ? { vmClass: l.vmClass(spec.className) as VirtualMachineClass } : {}),
+    ...(namespaceObject ? { namespaceObject } : {}),
+    ...(vmClass ? { vmClass } : {}),
     ...(image ? { image } : {}),
-    disks,
+    disks: resolveDisks(vm?.spec, image, ns, l),
   };
 }

@@ -62,7 +62,7 @@ async function applyAll(objs: KubeObjectLike[]): Promise<void> {
     try {
       await rest.apply(o, { fieldManager: 'chart-test' });
     } catch (e) {
-      throw new Error(`${o.kind}/${o.metadata.name}: ${(e as Error).message}`);
+      throw new Error(`${o.kind}/${o.metadata.name}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

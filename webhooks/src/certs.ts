@@ -234,7 +234,9 @@ export class SecretCertManager implements CertSource {
     this.busy = true;
     try {
       const now = (this.o.now ?? Date.now)();
-      let { certs, resourceVersion } = await this.read();
+      const first = await this.read();
+      const resourceVersion = first.resourceVersion;
+      let certs = first.certs;
       const action = planCertificates(certs, now, this.o.policy);
       if (action !== 'none') {
         const next = applyAction(action, certs, now, this.o.policy);

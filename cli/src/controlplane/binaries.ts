@@ -213,13 +213,13 @@ async function withLock<T>(root: string, log: Log, fn: () => Promise<T>): Promis
       writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
-      let owner = 0;
+      let owner: number;
       try {
         owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
       } catch {
         owner = 0;
       }
-      let alive = false;
+      let alive: boolean;
       try {
         if (owner) process.kill(owner, 0);
         alive = owner > 0;

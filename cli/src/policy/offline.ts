@@ -52,23 +52,12 @@ function yamlFiles(dir: string): string[] {
   return out;
 }
 
-/** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
-export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<string, Record<string, string>> } = {}): World {
-  const validator = new ObjectValidator();
-  const data: Required<LookupData> = {
-    namespaces: [],
-    classes: [],
-    images: [],
-    clusterImages: [],
-    storageClasses: [],
-    storageProfiles: [],
-    disks: [],
-    vms: [],
-    policies: [],
-    exceptions: [],
-  };
-  const tests: TestEntry[] = [];
-  const problems: string[] = [];
+function emptyData(): Required<LookupData> {
+  return { namespaces: [], classes: [], images: [], clusterImages: [], storageClasses: [], storageProfiles: [], disks: [], vms: [], policies: [], exceptions: [] };
+}
+
+/** Every manifest in the given files and folders, with the file it came from. */
+function readManifests(paths: string[]): { file: string; object: Manifest }[] {
   const manifests: { file: string; object: Manifest }[] = [];
   for (const p of paths) {
     const files = statSync(p).isDirectory() ? yamlFiles(p) : [p];
@@ -77,32 +66,41 @@ export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<stri
       for (const m of loadManifestDir(dir).filter((x) => join(dir, x.file) === f)) manifests.push({ file: relative(process.cwd(), f) || f, object: m.object });
     }
   }
-  for (const { file, object } of manifests) {
-    if (object.apiVersion === API_VERSION) {
-      const v = validator.validate(object);
-      if (!v.valid) {
-        problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
-        continue;
-      }
-    }
-    if (object.kind === 'PolicyTest') {
-      tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
-      continue;
-    }
-    // Secrets and other kinds play no part in policy decisions.
-    const list = KIND_LISTS[object.kind];
-    if (list) (data[list] as unknown[]).push(object);
-  }
-  // Namespaces named by VMs but not declared get their name label (and any labels given).
+  return manifests;
+}
+
+/** Namespaces named by VMs but not declared get their name label (and any labels given). */
+function completeNamespaces(data: Required<LookupData>, namespaceLabels: Record<string, Record<string, string>> = {}): void {
   const declared = new Set(data.namespaces.map((n) => n.metadata?.name));
-  const wanted = new Set([...data.vms.map((v) => v.metadata.namespace ?? 'default'), ...Object.keys(opts.namespaceLabels ?? {})]);
+  const wanted = new Set([...data.vms.map((v) => v.metadata.namespace ?? 'default'), ...Object.keys(namespaceLabels)]);
   for (const name of wanted) {
-    const extra = opts.namespaceLabels?.[name] ?? {};
+    const extra = namespaceLabels[name] ?? {};
     const existing = data.namespaces.find((n) => n.metadata?.name === name);
     if (existing) existing.metadata = { ...existing.metadata, labels: { ...existing.metadata?.labels, ...extra } };
     else if (!declared.has(name)) data.namespaces.push({ metadata: { name, labels: { ...extra } } } as V1Namespace);
   }
   for (const n of data.namespaces) n.metadata = { ...n.metadata, labels: { 'kubernetes.io/metadata.name': n.metadata?.name ?? '', ...n.metadata?.labels } };
+}
+
+/** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
+export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<string, Record<string, string>> } = {}): World {
+  const validator = new ObjectValidator();
+  const data = emptyData();
+  const tests: TestEntry[] = [];
+  const problems: string[] = [];
+  for (const { file, object } of readManifests(paths)) {
+    const v = object.apiVersion === API_VERSION ? validator.validate(object) : { valid: true, errors: [] };
+    if (!v.valid) {
+      problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
+    } else if (object.kind === 'PolicyTest') {
+      tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
+    } else {
+      // Secrets and other kinds play no part in policy decisions.
+      const list = KIND_LISTS[object.kind];
+      if (list) (data[list] as unknown[]).push(object);
+    }
+  }
+  completeNamespaces(data, opts.namespaceLabels);
   const compiled = data.policies.map(compilePolicy);
   for (const c of compiled) for (const e of c.errors) problems.push(`VirtualMachinePolicy/${c.name}: ${e}`);
   return { lookups: staticLookups(data), data, compiled, tests, problems };

@@ -7,6 +7,7 @@ import type { V1beta1DataVolume } from '@kubevirt-ui-ext/kubevirt-api/containeri
 import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineDisk, VirtualMachineImage } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import { isNotFound } from '../../../kube/src/rest.ts';
+import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
@@ -56,113 +57,139 @@ function ownedMetadata(disk: VirtualMachineDisk): Record<string, unknown> {
   };
 }
 
+/** What every step of the disk reconcile reads: the manager and the informers. */
+interface DiskContext {
+  m: Manager;
+  disks: ResilientInformer<Disk>;
+  vms: ResilientInformer<VirtualMachine & KubernetesObject>;
+  images: ResilientInformer<VirtualMachineImage & KubernetesObject>;
+  clusterImages: ResilientInformer<ClusterVirtualMachineImage & KubernetesObject>;
+  crds: ResilientInformer<KubernetesObject>;
+  pvcs: ResilientInformer<V1PersistentVolumeClaim & KubernetesObject>;
+  dataVolumes: ResilientInformer<V1beta1DataVolume & KubernetesObject>;
+}
+
+function contextOf(m: Manager): DiskContext {
+  return {
+    m,
+    disks: m.informer(PATHS.disks),
+    vms: m.informer(PATHS.vms),
+    images: m.informer(PATHS.images),
+    clusterImages: m.informer(PATHS.clusterImages),
+    crds: m.informer(PATHS.crds),
+    pvcs: m.informer(PVCS),
+    dataVolumes: m.informer(PATHS.dataVolumes, { optional: true }),
+  };
+}
+
+function cdiInstalled(c: DiskContext): boolean {
+  return isEstablished(c.crds.get(CDI_CRD));
+}
+
+/** The VM (not being deleted) that uses a disk. */
+function attachedTo(c: DiskContext, d: VirtualMachineDisk): VirtualMachine | undefined {
+  const uses = (v: VirtualMachine): boolean => v.metadata.namespace === d.metadata.namespace && !isDeleting(v) && !!v.spec.disks?.some((x) => x.virtualMachineDiskName === d.metadata.name);
+  return (c.vms.list() as VirtualMachine[]).find(uses);
+}
+
+/** Deleting: wait while a VM uses the disk, else remove its DataVolume and claim, then the finalizer. */
+async function finalize(c: DiskContext, disk: VirtualMachineDisk, namespace: string, name: string): Promise<void> {
+  if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) return;
+  const path = diskPath(namespace, name);
+  const user = attachedTo(c, disk);
+  if (user) {
+    await writeStatus(c.m.rest, path, disk.status, inUseStatus(disk, user.metadata.name ?? '', new Date().toISOString()));
+    await c.m.event({ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', metadata: disk.metadata }, 'Warning', 'InUse', `cannot delete: attached to VM ${user.metadata.name}`);
+    return;
+  }
+  const dvPath = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${namespace}/datavolumes/${name}`;
+  for (const p of [cdiInstalled(c) ? dvPath : undefined, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`]) {
+    if (!p) continue;
+    try {
+      await c.m.rest.request('DELETE', p);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+  await removeFinalizer(c.m.rest, path, disk as KubernetesObject, Finalizers.diskProtection);
+}
+
+/** The image a disk is filled from, when it names one. */
+function resolveImage(c: DiskContext, disk: VirtualMachineDisk, namespace: string): VirtualMachineImage | ClusterVirtualMachineImage | undefined {
+  const src = disk.spec.source?.image;
+  if (!src) return undefined;
+  return (src.kind === 'ClusterVirtualMachineImage' ? c.clusterImages.get(src.name) : c.images.get(src.name, namespace)) as VirtualMachineImage | undefined;
+}
+
+/** Makes the disk's DataVolume (with CDI) or claim (blank, without CDI), and reads how it is doing. */
+async function syncEngine(c: DiskContext, disk: VirtualMachineDisk, namespace: string, name: string): Promise<EngineState> {
+  const src = disk.spec.source;
+  if (cdiInstalled(c)) {
+    const source = dataVolumeSource(disk, resolveImage(c, disk, namespace));
+    if ('error' in source) return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
+    let dv = c.dataVolumes.get(name, namespace) as V1beta1DataVolume | undefined;
+    dv ??= await c.m.rest.apply<V1beta1DataVolume>(
+      { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: ownedMetadata(disk), spec: { source, storage: claimSpec(disk) } } as never,
+      { fieldManager: 'vmplane-controller' },
+    );
+    return { readiness: diskPhase(dv, undefined), ...(dv.status?.progress ? { progress: dv.status.progress } : {}) };
+  }
+  if (src && !src.blank) return { readiness: needsCdi(disk) };
+  let pvc = c.pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
+  pvc ??= await c.m.rest.apply<V1PersistentVolumeClaim>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: ownedMetadata(disk), spec: claimSpec(disk) } as never, { fieldManager: 'vmplane-controller' });
+  return { readiness: diskPhase(undefined, pvc) };
+}
+
+/**
+ * Growing: the claim follows spec.size upwards (shrinking is refused at admission). Kubernetes
+ * resizes only bound claims; until then the disk says it is waiting.
+ */
+async function grow(c: DiskContext, disk: VirtualMachineDisk, pvc: V1PersistentVolumeClaim | undefined): Promise<ResizeOutcome | undefined> {
+  const requested = pvc?.spec?.resources?.requests?.storage;
+  if (!pvc || !requested || parseQuantity(disk.spec.size).compareTo(parseQuantity(String(requested))) <= 0) return undefined;
+  if (pvc.status?.phase !== 'Bound') return { outcome: 'waiting' };
+  try {
+    await c.m.rest.request('PATCH', `/api/v1/namespaces/${pvc.metadata?.namespace}/persistentvolumeclaims/${pvc.metadata?.name}`, {
+      body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
+      contentType: 'application/merge-patch+json',
+    });
+    return undefined;
+  } catch (e) {
+    return { outcome: 'refused', message: (e as Error).message.split('\n')[0] ?? '' };
+  }
+}
+
+async function reconcile(c: DiskContext, key: string): Promise<void> {
+  const { namespace = '', name } = splitKey(key);
+  const disk = c.disks.get(name, namespace) as VirtualMachineDisk | undefined;
+  if (!disk || !c.m.inScope(disk as KubernetesObject)) return;
+  if (isDeleting(disk)) return finalize(c, disk, namespace, name);
+  if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) {
+    await addFinalizer(c.m.rest, diskPath(namespace, name), disk as KubernetesObject, Finalizers.diskProtection);
+    return;
+  }
+  const engine = await syncEngine(c, disk, namespace, name);
+  const pvc = c.pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
+  const resize = await grow(c, disk, pvc);
+  const user = attachedTo(c, disk);
+  const status = diskStatus({
+    disk,
+    now: new Date().toISOString(),
+    ...engine,
+    ...(pvc ? { pvc } : {}),
+    ...(resize ? { resize } : {}),
+    ...(user ? { attachedTo: user.metadata.name } : {}),
+  });
+  await writeStatus(c.m.rest, diskPath(namespace, name), disk.status, status);
+}
+
 export function diskController(m: Manager): ControllerDefinition {
-  const disks = m.informer<Disk>(PATHS.disks);
-  const vms = m.informer<VirtualMachine & KubernetesObject>(PATHS.vms);
-  const images = m.informer<VirtualMachineImage & KubernetesObject>(PATHS.images);
-  const clusterImages = m.informer<ClusterVirtualMachineImage & KubernetesObject>(PATHS.clusterImages);
-  const crds = m.informer(PATHS.crds);
-  const pvcs = m.informer<V1PersistentVolumeClaim & KubernetesObject>(PVCS);
-  const dataVolumes = m.informer<V1beta1DataVolume & KubernetesObject>(PATHS.dataVolumes, { optional: true });
-  const cdiInstalled = (): boolean => isEstablished(crds.get(CDI_CRD));
-  const scoped = (): VirtualMachineDisk[] => (disks.list() as VirtualMachineDisk[]).filter((d) => m.inScope(d as KubernetesObject));
-  const attachedTo = (d: VirtualMachineDisk): VirtualMachine | undefined =>
-    (vms.list() as VirtualMachine[]).find((v) => v.metadata.namespace === d.metadata.namespace && !isDeleting(v) && !!v.spec.disks?.some((x) => x.virtualMachineDiskName === d.metadata.name));
+  const c = contextOf(m);
+  const scoped = (): VirtualMachineDisk[] => (c.disks.list() as VirtualMachineDisk[]).filter((d) => m.inScope(d as KubernetesObject));
   const byLabel = (o: KubernetesObject): string[] => {
     const name = o.metadata?.labels?.[Labels.disk];
     return name ? [`${o.metadata?.namespace}/${name}`] : [];
   };
-
-  /** Deleting: wait while a VM uses the disk, else remove its DataVolume and claim, then the finalizer. */
-  async function finalize(disk: VirtualMachineDisk, namespace: string, name: string): Promise<void> {
-    if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) return;
-    const path = diskPath(namespace, name);
-    const user = attachedTo(disk);
-    if (user) {
-      await writeStatus(m.rest, path, disk.status, inUseStatus(disk, user.metadata.name ?? '', new Date().toISOString()));
-      await m.event({ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', metadata: disk.metadata }, 'Warning', 'InUse', `cannot delete: attached to VM ${user.metadata.name}`);
-      return;
-    }
-    const dvPath = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${namespace}/datavolumes/${name}`;
-    for (const p of [cdiInstalled() ? dvPath : undefined, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`]) {
-      if (!p) continue;
-      try {
-        await m.rest.request('DELETE', p);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
-    await removeFinalizer(m.rest, path, disk as KubernetesObject, Finalizers.diskProtection);
-  }
-
-  /** The image a disk is filled from, when it names one. */
-  function resolveImage(disk: VirtualMachineDisk, namespace: string): VirtualMachineImage | ClusterVirtualMachineImage | undefined {
-    const src = disk.spec.source?.image;
-    if (!src) return undefined;
-    return (src.kind === 'ClusterVirtualMachineImage' ? clusterImages.get(src.name) : images.get(src.name, namespace)) as VirtualMachineImage | undefined;
-  }
-
-  /** Makes the disk's DataVolume (with CDI) or claim (blank, without CDI), and reads how it is doing. */
-  async function syncEngine(disk: VirtualMachineDisk, namespace: string, name: string): Promise<EngineState> {
-    const src = disk.spec.source;
-    if (cdiInstalled()) {
-      const source = dataVolumeSource(disk, resolveImage(disk, namespace));
-      if ('error' in source) return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
-      let dv = dataVolumes.get(name, namespace) as V1beta1DataVolume | undefined;
-      dv ??= await m.rest.apply<V1beta1DataVolume>(
-        { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: ownedMetadata(disk), spec: { source, storage: claimSpec(disk) } } as never,
-        { fieldManager: 'vmplane-controller' },
-      );
-      return { readiness: diskPhase(dv, undefined), ...(dv.status?.progress ? { progress: dv.status.progress } : {}) };
-    }
-    if (src && !src.blank) return { readiness: needsCdi(disk) };
-    let pvc = pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
-    pvc ??= await m.rest.apply<V1PersistentVolumeClaim>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: ownedMetadata(disk), spec: claimSpec(disk) } as never, { fieldManager: 'vmplane-controller' });
-    return { readiness: diskPhase(undefined, pvc) };
-  }
-
-  /**
-   * Growing: the claim follows spec.size upwards (shrinking is refused at admission). Kubernetes
-   * resizes only bound claims; until then the disk says it is waiting.
-   */
-  async function grow(disk: VirtualMachineDisk, pvc: V1PersistentVolumeClaim | undefined): Promise<ResizeOutcome | undefined> {
-    const requested = pvc?.spec?.resources?.requests?.storage;
-    if (!pvc || !requested || parseQuantity(disk.spec.size).compareTo(parseQuantity(String(requested))) <= 0) return undefined;
-    if (pvc.status?.phase !== 'Bound') return { outcome: 'waiting' };
-    try {
-      await m.rest.request('PATCH', `/api/v1/namespaces/${pvc.metadata?.namespace}/persistentvolumeclaims/${pvc.metadata?.name}`, {
-        body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
-        contentType: 'application/merge-patch+json',
-      });
-      return undefined;
-    } catch (e) {
-      return { outcome: 'refused', message: (e as Error).message.split('\n')[0] ?? '' };
-    }
-  }
-
-  async function reconcile(key: string): Promise<void> {
-    const { namespace = '', name } = splitKey(key);
-    const disk = disks.get(name, namespace) as VirtualMachineDisk | undefined;
-    if (!disk || !m.inScope(disk as KubernetesObject)) return;
-    if (isDeleting(disk)) return finalize(disk, namespace, name);
-    if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) {
-      await addFinalizer(m.rest, diskPath(namespace, name), disk as KubernetesObject, Finalizers.diskProtection);
-      return;
-    }
-    const engine = await syncEngine(disk, namespace, name);
-    const pvc = pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
-    const resize = await grow(disk, pvc);
-    const user = attachedTo(disk);
-    const status = diskStatus({
-      disk,
-      now: new Date().toISOString(),
-      ...engine,
-      ...(pvc ? { pvc } : {}),
-      ...(resize ? { resize } : {}),
-      ...(user ? { attachedTo: user.metadata.name } : {}),
-    });
-    await writeStatus(m.rest, diskPath(namespace, name), disk.status, status);
-  }
 
   return {
     name: 'virtualmachinedisk',
@@ -177,6 +204,6 @@ export function diskController(m: Manager): ControllerDefinition {
       { path: PATHS.crds, keys: (o) => (o.metadata?.name === CDI_CRD ? scoped().map((d) => objectKey(d as KubernetesObject)) : []) },
     ],
     allKeys: () => scoped().map((d) => objectKey(d as KubernetesObject)),
-    reconcile,
+    reconcile: (key) => reconcile(c, key),
   };
 }

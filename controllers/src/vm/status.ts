@@ -4,7 +4,7 @@ import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ex
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
-import { VmConditions } from '../../../api/src/wellknown.ts';
+import { Reasons, VmConditions } from '../../../api/src/wellknown.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
@@ -81,74 +81,77 @@ export function restartPending(applied: EffectiveClass | undefined, current: Eff
   return applied.name !== current.name || applied.generation !== current.generation;
 }
 
-export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
+/** Ready: the engine's word once the VM is handed over; before that, why it is not. */
+function readyCheckOf(i: StatusInputs): Check {
+  const printable = i.kv?.status?.printableStatus;
+  if (!i.engineCheck.ok) return { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message };
+  if (!i.classCheck.ok || !i.imageCheck.ok) {
+    return { ok: false, reason: Reasons.NotTranslated, message: 'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)' };
+  }
+  if (i.kv?.status?.ready) return { ok: true, reason: Reasons.Ready, message: 'the VM is running and ready' };
+  return { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
+}
+
+function restartCheckOf(i: StatusInputs, pending: boolean): Check {
+  if (!pending) return { ok: false, reason: Reasons.UpToDate, message: 'the VM runs with its current class' };
+  const c = i.current;
+  const a = i.applied;
+  return {
+    ok: true,
+    reason: Reasons.ClassChanged,
+    message: `class ${c?.name} (generation ${c?.generation}: ${c?.cpus} vCPUs, ${c?.memory}) applies at the next power cycle; the VM runs with ${a?.name} (${a?.cpus} vCPUs, ${a?.memory})`,
+  };
+}
+
+function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
   const gen = i.vm.metadata.generation ?? 0;
   const prev = i.vm.status?.conditions;
-  const printable = i.kv?.status?.printableStatus;
-  const vmiIfaces = i.vmi?.status?.interfaces ?? [];
-  const ips = vmiIfaces.flatMap((x) => x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []));
-  const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
-
-  const readyCheck: Check = !i.engineCheck.ok
-    ? { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message }
-    : !i.classCheck.ok || !i.imageCheck.ok
-      ? { ok: false, reason: 'NotTranslated', message: 'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)' }
-      : i.kv?.status?.ready
-        ? { ok: true, reason: 'Ready', message: 'the VM is running and ready' }
-        : { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
-
-  const conditions: Condition[] = [
-    condition(VmConditions.ClassResolved, i.classCheck, prev, i.now, gen),
-    condition(VmConditions.ImageResolved, i.imageCheck, prev, i.now, gen),
-    condition(VmConditions.DisksReady, i.disksCheck, prev, i.now, gen),
-    condition(VmConditions.EngineAvailable, i.engineCheck, prev, i.now, gen),
-    condition(VmConditions.Ready, readyCheck, prev, i.now, gen),
-    condition(
-      VmConditions.RestartPending,
-      pending
-        ? {
-            ok: true,
-            reason: 'ClassChanged',
-            message: `class ${i.current?.name} (generation ${i.current?.generation}: ${i.current?.cpus} vCPUs, ${i.current?.memory}) applies at the next power cycle; the VM runs with ${i.applied?.name} (${i.applied?.cpus} vCPUs, ${i.applied?.memory})`,
-          }
-        : { ok: false, reason: 'UpToDate', message: 'the VM runs with its current class' },
-      prev,
-      i.now,
-      gen,
-    ),
+  const checks: [string, Check][] = [
+    [VmConditions.ClassResolved, i.classCheck],
+    [VmConditions.ImageResolved, i.imageCheck],
+    [VmConditions.DisksReady, i.disksCheck],
+    [VmConditions.EngineAvailable, i.engineCheck],
+    [VmConditions.Ready, readyCheckOf(i)],
+    [VmConditions.RestartPending, restartCheckOf(i, pending)],
+    ...(i.powerCheck ? [[VmConditions.PowerAction, i.powerCheck] as [string, Check]] : []),
   ];
+  return checks.map(([type, check]) => condition(type, check, prev, i.now, gen));
+}
 
-  if (i.powerCheck) conditions.push(condition(VmConditions.PowerAction, i.powerCheck, prev, i.now, gen));
+/** What the running instance tells: node, addresses, interfaces and the guest OS. */
+function instanceFields(vmi: V1VirtualMachineInstance | undefined): Partial<VirtualMachineStatus> {
+  const out: Partial<VirtualMachineStatus> = {};
+  const ifaces = vmi?.status?.interfaces ?? [];
+  const ipsOf = (x: (typeof ifaces)[number]): string[] => x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []);
+  const ips = ifaces.flatMap(ipsOf);
+  if (vmi?.status?.nodeName) out.nodeName = vmi.status.nodeName;
+  if (ips.length) {
+    out.ipAddresses = ips;
+    out.primaryIP = ips[0] as string;
+  }
+  if (ifaces.length) out.interfaces = ifaces.map((x) => ({ ...(x.name ? { name: x.name } : {}), ...(x.mac ? { macAddress: x.mac } : {}), ipAddresses: ipsOf(x) }));
+  const os = vmi?.status?.guestOSInfo;
+  if (os && (os.name || os.version || os.kernelRelease)) {
+    out.guestOS = { ...(os.name ? { name: os.name } : {}), ...(os.version ? { version: os.version } : {}), ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}) };
+  }
+  return out;
+}
 
-  const status: VirtualMachineStatus = {
-    observedGeneration: gen,
+export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
+  const printable = i.kv?.status?.printableStatus;
+  const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
+  const power = i.kv ? powerStateOf(printable) : undefined;
+  const a = i.applied;
+  return {
+    observedGeneration: i.vm.metadata.generation ?? 0,
     phase: i.engineCheck.ok ? phaseOf(printable) : 'Pending',
     printableStatus: i.engineCheck.ok ? (printable ?? 'Pending') : 'EngineUnavailable',
-    conditions,
+    conditions: conditionsOf(i, pending),
     restartPending: pending,
+    ...(power ? { powerState: power } : {}),
+    ...instanceFields(i.vmi),
+    ...(a ? { class: { name: a.name, cpus: a.cpus, memory: a.memory, reservation: a.reservation, generation: a.generation } } : {}),
   };
-  const power = i.kv ? powerStateOf(printable) : undefined;
-  if (power) status.powerState = power;
-  if (i.vmi?.status?.nodeName) status.nodeName = i.vmi.status.nodeName;
-  if (ips.length) {
-    status.ipAddresses = ips;
-    status.primaryIP = ips[0] as string;
-  }
-  if (vmiIfaces.length) {
-    status.interfaces = vmiIfaces.map((x) => ({
-      ...(x.name ? { name: x.name } : {}),
-      ...(x.mac ? { macAddress: x.mac } : {}),
-      ipAddresses: x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []),
-    }));
-  }
-  const os = i.vmi?.status?.guestOSInfo;
-  if (os && (os.name || os.version || os.kernelRelease)) {
-    status.guestOS = { ...(os.name ? { name: os.name } : {}), ...(os.version ? { version: os.version } : {}), ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}) };
-  }
-  if (i.applied) {
-    status.class = { name: i.applied.name, cpus: i.applied.cpus, memory: i.applied.memory, reservation: i.applied.reservation, generation: i.applied.generation };
-  }
-  return status;
 }
 
 function readyMessage(vm: VirtualMachine, printable: string | undefined): string {

@@ -16,7 +16,7 @@ import type {
 import type { VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import type { AnyImage } from '../../../kube/src/lookups.ts';
-import { Labels, reservationOf } from '../../../api/src/wellknown.ts';
+import { Annotations, API_VERSION, Labels, reservationOf } from '../../../api/src/wellknown.ts';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
 
@@ -114,41 +114,40 @@ function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Prob
   return { guestAgentPing: {}, ...timing };
 }
 
-export function translate(input: TranslationInput): V1VirtualMachine {
-  const { vm, vmClass } = input;
-  const o = input.options ?? DEFAULT_TRANSLATION_OPTIONS;
-  const name = vm.metadata.name ?? '';
-  const namespace = vm.metadata.namespace ?? '';
-  const spec = vm.spec;
-  const disks: V1Disk[] = [];
-  const volumes: V1Volume[] = [];
-  const templates: V1DataVolumeTemplateSpec[] = [];
+interface Storage {
+  disks: V1Disk[];
+  volumes: V1Volume[];
+  templates: V1DataVolumeTemplateSpec[];
+}
 
+/** The boot disk, the data disks and the cloud-init disk, with their volumes and DataVolume templates. */
+function translateStorage(input: TranslationInput, name: string, namespace: string): Storage {
+  const spec = input.vm.spec;
+  const out: Storage = { disks: [], volumes: [], templates: [] };
   if (spec.image && input.image) {
     const dv = bootDataVolumeName(name);
-    disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
-    volumes.push({ name: 'boot', dataVolume: { name: dv } });
-    templates.push({
+    out.disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
+    out.volumes.push({ name: 'boot', dataVolume: { name: dv } });
+    out.templates.push({
       metadata: { name: dv, labels: { [Labels.vm]: name } },
       spec: { source: imageSource(input.image, namespace), storage: storage(spec.bootDisk ?? {}, input.image.spec.size) },
     });
   }
   for (const d of spec.disks ?? []) {
-    const entry: V1Disk = { name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) };
-    disks.push(entry);
+    out.disks.push({ name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) });
     if (d.virtualMachineDiskName) {
       const existing = input.disks[d.virtualMachineDiskName];
-      volumes.push({ name: d.name, persistentVolumeClaim: { claimName: existing?.status?.claimName ?? d.virtualMachineDiskName } });
+      out.volumes.push({ name: d.name, persistentVolumeClaim: { claimName: existing?.status?.claimName ?? d.virtualMachineDiskName } });
     } else {
       const dv = diskDataVolumeName(name, d.name);
-      volumes.push({ name: d.name, dataVolume: { name: dv } });
-      templates.push({ metadata: { name: dv, labels: { [Labels.vm]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
+      out.volumes.push({ name: d.name, dataVolume: { name: dv } });
+      out.templates.push({ metadata: { name: dv, labels: { [Labels.vm]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
     }
   }
   const ci = spec.bootstrap?.cloudInit;
   if (ci) {
-    disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
-    volumes.push({
+    out.disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
+    out.volumes.push({
       name: 'cloudinit',
       cloudInitNoCloud: {
         ...(ci.userData !== undefined ? { userData: ci.userData } : {}),
@@ -157,7 +156,11 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       },
     });
   }
+  return out;
+}
 
+/** Interfaces and networks: the pod network (masquerade) by default, a Multus network by name (bridge). */
+function translateNetwork(spec: VirtualMachine['spec']): { interfaces: V1Interface[]; networks: V1Network[] } {
   const ifaces = spec.network?.interfaces?.length ? spec.network.interfaces : [{ name: 'default' }];
   const interfaces: V1Interface[] = [];
   const networks: V1Network[] = [];
@@ -171,25 +174,43 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       networks.push({ name: i.name, pod: {} });
     }
   }
+  return { interfaces, networks };
+}
 
+/** The class's GPUs (one entry per device when count > 1) and host devices. */
+function translateDevices(vmClass: EffectiveClass): { gpus?: V1GPU[]; hostDevices?: V1HostDevice[] } {
   const gpus: V1GPU[] = (vmClass.devices?.gpus ?? []).flatMap((g) =>
     Array.from({ length: g.count ?? 1 }, (_, k) => ({ name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name, deviceName: g.deviceName })),
   );
   const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({ name: h.name, deviceName: h.deviceName }));
+  return { ...(gpus.length ? { gpus } : {}), ...(hostDevices.length ? { hostDevices } : {}) };
+}
 
-  const labels = { [Labels.vm]: name, ...MANAGED_BY };
+/** Name, labels, the class it was built from, and the vmplane VM as its controlling owner. */
+function translateMetadata(vm: VirtualMachine, vmClass: EffectiveClass): V1VirtualMachine['metadata'] {
+  const name = vm.metadata.name ?? '';
+  return {
+    name,
+    namespace: vm.metadata.namespace ?? '',
+    labels: { [Labels.vm]: name, ...MANAGED_BY },
+    annotations: { [Annotations.class]: vmClass.name, [Annotations.classGeneration]: String(vmClass.generation) },
+    ...(vm.metadata.uid
+      ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'VirtualMachine', name, uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true }] }
+      : {}),
+  };
+}
+
+export function translate(input: TranslationInput): V1VirtualMachine {
+  const { vm, vmClass } = input;
+  const o = input.options ?? DEFAULT_TRANSLATION_OPTIONS;
+  const name = vm.metadata.name ?? '';
+  const spec = vm.spec;
+  const { disks, volumes, templates } = translateStorage(input, name, vm.metadata.namespace ?? '');
+  const { interfaces, networks } = translateNetwork(spec);
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: { 'vmplane.io/class': vmClass.name, 'vmplane.io/class-generation': String(vmClass.generation) },
-      ...(vm.metadata.uid
-        ? { ownerReferences: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', name, uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true }] }
-        : {}),
-    },
+    metadata: translateMetadata(vm, vmClass),
     spec: {
       // Suspended VMs keep running; the controller pauses them through KubeVirt's subresource.
       runStrategy: spec.powerState === 'PoweredOff' ? 'Halted' : 'Always',
@@ -201,12 +222,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
             cpu: { cores: vmClass.cpus, sockets: 1, threads: 1 },
             memory: { guest: vmClass.memory },
             resources: resources(vmClass, o),
-            devices: {
-              disks,
-              interfaces,
-              ...(gpus.length ? { gpus } : {}),
-              ...(hostDevices.length ? { hostDevices } : {}),
-            },
+            devices: { disks, interfaces, ...translateDevices(vmClass) },
           },
           networks,
           volumes,
@@ -218,3 +234,4 @@ export function translate(input: TranslationInput): V1VirtualMachine {
     },
   };
 }
+

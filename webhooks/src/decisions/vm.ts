@@ -73,32 +73,45 @@ export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { 
   const vm = structuredClone(input);
   const notes: string[] = [];
   const ns = vm.metadata.namespace ?? '';
+  if (opts.creating) defaultFinalizer(vm, notes);
+  defaultPowerAndClass(vm, ns, l, notes);
+  defaultImageKind(vm.spec, ns, l, notes);
+  const denial = defaultStorage(vm.spec, ns, l, notes);
+  if (denial) return { object: input, denial, notes };
+  setLabel(vm, Labels.class, vm.spec.className);
+  setLabel(vm, Labels.image, vm.spec.image?.name);
+  return { object: vm, notes };
+}
+
+function defaultFinalizer(vm: VirtualMachine, notes: string[]): void {
+  if (vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) return;
+  vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), Finalizers.vmCleanup];
+  notes.push(`metadata.finalizers+=${Finalizers.vmCleanup}`);
+}
+
+function defaultPowerAndClass(vm: VirtualMachine, ns: string, l: Lookups, notes: string[]): void {
   const spec = vm.spec;
-
-  if (opts.creating && !vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) {
-    vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), Finalizers.vmCleanup];
-    notes.push(`metadata.finalizers+=${Finalizers.vmCleanup}`);
-  }
-
   if (!spec.powerState) {
     spec.powerState = 'PoweredOn';
     notes.push('spec.powerState=PoweredOn (default)');
   }
+  if (spec.className) return;
+  const d = namespaceDefaults(ns, l).className;
+  if (!d) return;
+  spec.className = d.value;
+  notes.push(`spec.className=${d.value} (${d.from})`);
+}
 
-  if (!spec.className) {
-    const d = namespaceDefaults(ns, l).className;
-    if (d) {
-      spec.className = d.value;
-      notes.push(`spec.className=${d.value} (${d.from})`);
-    }
-  }
+/** The namespace's own image first, then the cluster library, as vSphere does. */
+function defaultImageKind(spec: VirtualMachine['spec'], ns: string, l: Lookups, notes: string[]): void {
+  if (!spec.image || spec.image.kind) return;
+  if (findImage(l, 'VirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'VirtualMachineImage';
+  else if (findImage(l, 'ClusterVirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'ClusterVirtualMachineImage';
+  if (spec.image.kind) notes.push(`spec.image.kind=${spec.image.kind}`);
+}
 
-  if (spec.image && !spec.image.kind) {
-    if (findImage(l, 'VirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'VirtualMachineImage';
-    else if (findImage(l, 'ClusterVirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'ClusterVirtualMachineImage';
-    if (spec.image.kind) notes.push(`spec.image.kind=${spec.image.kind}`);
-  }
-
+/** The boot disk's size (the image's) and every new disk's storage; a denial when none can be settled. */
+function defaultStorage(spec: VirtualMachine['spec'], ns: string, l: Lookups, notes: string[]): Denial | undefined {
   const storage = storageContext(ns, l);
   if (spec.image) {
     spec.bootDisk ??= {};
@@ -108,17 +121,14 @@ export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { 
       notes.push(`spec.bootDisk.size=${img.spec.size} (image size)`);
     }
     const denial = applyStorage(spec.bootDisk, storage, 'spec.bootDisk', notes);
-    if (denial) return { object: input, denial, notes };
+    if (denial) return denial;
   }
   for (const [i, disk] of (spec.disks ?? []).entries()) {
     if (!disk.size) continue; // an existing VirtualMachineDisk carries its own storage
     const denial = applyStorage(disk, storage, `spec.disks[${i}]`, notes);
-    if (denial) return { object: input, denial, notes };
+    if (denial) return denial;
   }
-
-  setLabel(vm, Labels.class, spec.className);
-  setLabel(vm, Labels.image, spec.image?.name);
-  return { object: vm, notes };
+  return undefined;
 }
 
 export function classAvailableIn(c: VirtualMachineClass, namespace: string, l: Lookups): boolean {
