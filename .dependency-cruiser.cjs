@@ -14,28 +14,32 @@ module.exports = {
     },
     {
       name: 'kube-imports-only-api',
-      comment: 'kube/ talks to Kubernetes for everyone above it; it knows api/ and nothing else of vmplane.',
+      comment:
+        'kube/ talks to Kubernetes for everyone above it; it knows api/ and nothing else of vmplane.',
       severity: 'error',
       from: source('kube'),
       to: { path: '^(policy|webhooks|controllers|cli|plugin|bench|test)/' },
     },
     {
       name: 'policy-imports-only-api-and-kube',
-      comment: 'policy/ is shared by the webhook, the audit, the CLI and the plugin: it sits below all of them.',
+      comment:
+        'policy/ is shared by the webhook, the audit, the CLI and the plugin: it sits below all of them.',
       severity: 'error',
       from: source('policy'),
       to: { path: '^(webhooks|controllers|cli|plugin|bench|test)/' },
     },
     {
       name: 'webhooks-do-not-import-controllers-or-cli',
-      comment: 'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
+      comment:
+        'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
       severity: 'error',
       from: source('webhooks'),
       to: { path: '^(controllers|cli|plugin|bench|test)/' },
     },
     {
       name: 'controllers-do-not-import-webhooks-or-cli',
-      comment: 'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
+      comment:
+        'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
       severity: 'error',
       from: source('controllers'),
       to: { path: '^(webhooks|cli|plugin|bench|test)/' },
@@ -48,14 +52,16 @@ module.exports = {
     },
     {
       name: 'plugin-imports-only-api-and-policy',
-      comment: 'The Headlamp plugin runs in the browser: of vmplane it may use api/ and policy/ only.',
+      comment:
+        'The Headlamp plugin runs in the browser: of vmplane it may use api/ and policy/ only.',
       severity: 'error',
       from: source('plugin'),
       to: { path: '^(kube|webhooks|controllers|cli|bench|test)/' },
     },
     {
       name: 'tests-in-layers-import-only-test-support',
-      comment: 'A unit test beside the code may use the shared test builders, nothing else of test/.',
+      comment:
+        'A unit test beside the code may use the shared test builders, nothing else of test/.',
       severity: 'error',
       from: { path: '^(api|kube|policy|webhooks|controllers|cli)/.+\\.test\\.tsx?$' },
       to: { path: '^test/', pathNot: '^test/support/' },

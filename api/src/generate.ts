@@ -35,7 +35,8 @@ export async function findDrift(root = REPO_ROOT): Promise<Drift[]> {
     } catch {
       entries = [];
     }
-    for (const e of entries) if (!files.has(`${dir}/${e}`)) drift.push({ path: `${dir}/${e}`, problem: 'unexpected' });
+    for (const e of entries)
+      if (!files.has(`${dir}/${e}`)) drift.push({ path: `${dir}/${e}`, problem: 'unexpected' });
   }
   return drift;
 }

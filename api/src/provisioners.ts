@@ -32,27 +32,51 @@ const fixed =
   (): ProvisionerCapabilities => ({ claimPropertySets, cloneStrategy });
 
 export const PROVISIONER_TABLE: readonly Entry[] = [
-  { provisioners: ['rbd.csi.ceph.com', 'openshift-storage.rbd.csi.ceph.com'], capabilities: fixed([RWX_BLOCK, RWO_BLOCK, RWO_FS]) },
-  { provisioners: ['cephfs.csi.ceph.com', 'openshift-storage.cephfs.csi.ceph.com'], capabilities: fixed([RWX_FS, RWO_FS]) },
-  { provisioners: ['nfs.csi.k8s.io', 'file.csi.azure.com', 'manila.csi.openstack.org'], capabilities: fixed([RWX_FS], 'copy') },
+  {
+    provisioners: ['rbd.csi.ceph.com', 'openshift-storage.rbd.csi.ceph.com'],
+    capabilities: fixed([RWX_BLOCK, RWO_BLOCK, RWO_FS]),
+  },
+  {
+    provisioners: ['cephfs.csi.ceph.com', 'openshift-storage.cephfs.csi.ceph.com'],
+    capabilities: fixed([RWX_FS, RWO_FS]),
+  },
+  {
+    provisioners: ['nfs.csi.k8s.io', 'file.csi.azure.com', 'manila.csi.openstack.org'],
+    capabilities: fixed([RWX_FS], 'copy'),
+  },
   {
     provisioners: ['ebs.csi.aws.com'],
-    capabilities: (p) => ({ claimPropertySets: p.type === 'io2' ? [RWX_BLOCK, RWO_BLOCK] : [RWO_BLOCK], cloneStrategy: 'snapshot' }),
+    capabilities: (p) => ({
+      claimPropertySets: p.type === 'io2' ? [RWX_BLOCK, RWO_BLOCK] : [RWO_BLOCK],
+      cloneStrategy: 'snapshot',
+    }),
   },
   { provisioners: ['pd.csi.storage.gke.io'], capabilities: fixed([RWO_BLOCK, RWO_FS], 'snapshot') },
   {
     provisioners: ['csi.vsphere.vmware.com'],
     capabilities: (p) => ({
-      claimPropertySets: (p['csi.storage.k8s.io/fstype'] ?? p.fstype ?? '').startsWith('nfs') ? [RWX_FS] : [RWO_BLOCK, RWO_FS],
+      claimPropertySets: (p['csi.storage.k8s.io/fstype'] ?? p.fstype ?? '').startsWith('nfs')
+        ? [RWX_FS]
+        : [RWO_BLOCK, RWO_FS],
       cloneStrategy: 'copy',
     }),
   },
   {
     provisioners: ['driver.longhorn.io'],
-    capabilities: (p) => ({ claimPropertySets: p.migratable === 'true' ? [RWX_BLOCK] : [RWO_BLOCK], cloneStrategy: 'csi-clone' }),
+    capabilities: (p) => ({
+      claimPropertySets: p.migratable === 'true' ? [RWX_BLOCK] : [RWO_BLOCK],
+      cloneStrategy: 'csi-clone',
+    }),
   },
   {
-    provisioners: ['topolvm.io', 'kubevirt.io.hostpath-provisioner', 'kubevirt.io/hostpath-provisioner', 'rancher.io/local-path', 'hostpath.csi.k8s.io', 'directpv-min-io'],
+    provisioners: [
+      'topolvm.io',
+      'kubevirt.io.hostpath-provisioner',
+      'kubevirt.io/hostpath-provisioner',
+      'rancher.io/local-path',
+      'hostpath.csi.k8s.io',
+      'directpv-min-io',
+    ],
     capabilities: fixed([RWO_FS], 'copy'),
   },
   {
@@ -62,7 +86,10 @@ export const PROVISIONER_TABLE: readonly Entry[] = [
 ];
 
 /** What the table knows of a provisioner, or undefined when it does not know it. */
-export function provisionerCapabilities(provisioner: string, parameters: Record<string, string> = {}): ProvisionerCapabilities | undefined {
+export function provisionerCapabilities(
+  provisioner: string,
+  parameters: Record<string, string> = {},
+): ProvisionerCapabilities | undefined {
   const entry = PROVISIONER_TABLE.find((e) => e.provisioners.includes(provisioner));
   return entry?.capabilities(parameters);
 }

@@ -121,6 +121,8 @@ export const Reasons = {
 export const DEFAULT_RESERVATION = 'BestEffort';
 
 /** A class's reservation, with the API's default. */
-export function reservationOf(c: { spec: { reservation?: 'Guaranteed' | 'BestEffort' } }): 'Guaranteed' | 'BestEffort' {
+export function reservationOf(c: {
+  spec: { reservation?: 'Guaranteed' | 'BestEffort' };
+}): 'Guaranteed' | 'BestEffort' {
   return c.spec.reservation ?? DEFAULT_RESERVATION;
 }

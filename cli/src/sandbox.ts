@@ -80,7 +80,9 @@ function cleanStale(stateDir: string, log: (l: string) => void): void {
     rec = undefined;
   }
   if (rec && isAlive(rec.pid) && rec.pid !== process.pid) {
-    throw new Error(`another sandbox (pid ${rec.pid}) is running with state in ${stateDir}; stop it first (Ctrl-C in its terminal)`);
+    throw new Error(
+      `another sandbox (pid ${rec.pid}) is running with state in ${stateDir}; stop it first (Ctrl-C in its terminal)`,
+    );
   }
   if (rec) {
     for (const pid of rec.children) {
@@ -117,19 +119,40 @@ interface Parts {
 }
 
 /** The webhooks, the policy audit and the controllers, against the sandbox's API server. */
-async function startParts(kc: KubeConfig, stateDir: string, parts: Parts, log: (l: string) => void): Promise<void> {
+async function startParts(
+  kc: KubeConfig,
+  stateDir: string,
+  parts: Parts,
+  log: (l: string) => void,
+): Promise<void> {
   const webhookLog = join(stateDir, 'webhooks.log');
-  const fileLogger = (name: string, dest: string): pino.Logger => pino({ name }, pino.destination({ dest, sync: false, mkdir: true }));
-  const webhooks = await startWebhooks({ kc, namespace: 'vmplane-system', register: { endpoint: 'self' }, logger: fileLogger('vmplane-webhooks', webhookLog) });
+  const fileLogger = (name: string, dest: string): pino.Logger =>
+    pino({ name }, pino.destination({ dest, sync: false, mkdir: true }));
+  const webhooks = await startWebhooks({
+    kc,
+    namespace: 'vmplane-system',
+    register: { endpoint: 'self' },
+    logger: fileLogger('vmplane-webhooks', webhookLog),
+  });
   parts.webhooks = webhooks;
   log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
   const cache = webhooks.cache;
-  parts.auditor = new PolicyAuditor({ kc, lookups: cache, onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h), intervalMs: 60_000 });
+  parts.auditor = new PolicyAuditor({
+    kc,
+    lookups: cache,
+    onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
+    intervalMs: 60_000,
+  });
   parts.auditor.start();
   log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
   const controllersLog = join(stateDir, 'controllers.log');
-  parts.controllers = await startControllers({ kc, logger: fileLogger('vmplane-controllers', controllersLog) });
-  log(`controllers running: StorageProfiles, disks, VMs (log: ${controllersLog}); KubeVirt is not installed here, so VMs report EngineAvailable=False`);
+  parts.controllers = await startControllers({
+    kc,
+    logger: fileLogger('vmplane-controllers', controllersLog),
+  });
+  log(
+    `controllers running: StorageProfiles, disks, VMs (log: ${controllersLog}); KubeVirt is not installed here, so VMs report EngineAvailable=False`,
+  );
 }
 
 /** The Headlamp plugin, served with Headlamp's shell and a proxy to this API server. */
@@ -137,7 +160,9 @@ async function startUi(kubeconfig: string, log: (l: string) => void): Promise<Ui
   const built = ensurePluginBuilt(log);
   const uiOptions = { kubeconfig, clusterName: 'sandbox', ...built };
   const port = Number(process.env.VMPLANE_UI_PORT ?? 4466);
-  return startUiServer({ ...uiOptions, port }).catch(() => startUiServer({ ...uiOptions, port: 0 }));
+  return startUiServer({ ...uiOptions, port }).catch(() =>
+    startUiServer({ ...uiOptions, port: 0 }),
+  );
 }
 
 /**
@@ -146,16 +171,27 @@ async function startUi(kubeconfig: string, log: (l: string) => void): Promise<Ui
  * sandbox is doing (starting, reconciling, serving a watch or a console). A second signal kills
  * at once.
  */
-function stopper(cp: ControlPlane, parts: Parts, removeFiles: () => void, log: (l: string) => void): { stop(why: string): Promise<void>; onSignal(sig: NodeJS.Signals): void } {
+function stopper(
+  cp: ControlPlane,
+  parts: Parts,
+  removeFiles: () => void,
+  log: (l: string) => void,
+): { stop(why: string): Promise<void>; onSignal(sig: NodeJS.Signals): void } {
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     if (stopping) return stopping;
     log(`\n${why}: stopping the sandbox`);
     const { ui, controllers, auditor, webhooks } = parts;
-    const graceful = Promise.allSettled([ui?.close(), controllers?.stop(), auditor?.stop(), webhooks?.stop()]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
+    const graceful = Promise.allSettled([
+      ui?.close(),
+      controllers?.stop(),
+      auditor?.stop(),
+      webhooks?.stop(),
+    ]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
     stopping = Promise.race([graceful, late]).then((r) => {
-      if (r === 'late') log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
+      if (r === 'late')
+        log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
       cp.abort();
       removeFiles();
       log('sandbox stopped');
@@ -196,7 +232,9 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
 
   try {
-    log(`starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`);
+    log(
+      `starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`,
+    );
     const ep = await cp.start();
     const record: RunRecord = { pid: process.pid, children: cp.pids, tempDir: cp.tempDir };
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
@@ -206,7 +244,10 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     await startParts(kc, stateDir, parts, log);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
-      await applyManifests(kc, examples.map((e) => e.object));
+      await applyManifests(
+        kc,
+        examples.map((e) => e.object),
+      );
       log(`applied ${examples.length} objects from examples/`);
     }
     parts.ui = await startUi(kubeconfigPath, log);
@@ -216,7 +257,9 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     log(`API server: ${ep.server}`);
     for (const l of tryLines(kubeconfigPath, binDir)) log(l);
     log('');
-    log(`vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`);
+    log(
+      `vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
+    );
   } catch (e) {
     await stop('start-up failed');
     throw e;

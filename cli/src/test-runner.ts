@@ -11,7 +11,13 @@ import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
 import { needsBrowser, splitArgs, type TestPlan } from './test-args.ts';
-import { closingLine, countResults, filesFromJsonReport, type Counts, type JsonReport } from './test-summary.ts';
+import {
+  closingLine,
+  countResults,
+  filesFromJsonReport,
+  type Counts,
+  type JsonReport,
+} from './test-summary.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
@@ -42,11 +48,33 @@ function add(to: Counts, c: Counts): void {
  * The plugin's unit and component tests (jsdom, the real Headlamp lib) run with the plugin's own
  * vitest and toolchain; their counts join the total. A run with no report is one failure.
  */
-async function runPluginTests(args: string[], scratch: string, env: NodeJS.ProcessEnv): Promise<{ code: number; counts: Counts }> {
+async function runPluginTests(
+  args: string[],
+  scratch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; counts: Counts }> {
   const report = join(scratch, 'plugin.json');
-  const code = await run(join(PLUGIN_DIR, 'node_modules/.bin/vitest'), ['run', '--config', 'vitest.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args], PLUGIN_DIR, env);
+  const code = await run(
+    join(PLUGIN_DIR, 'node_modules/.bin/vitest'),
+    [
+      'run',
+      '--config',
+      'vitest.config.mts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      ...args,
+    ],
+    PLUGIN_DIR,
+    env,
+  );
   try {
-    return { code, counts: countResults(filesFromJsonReport(JSON.parse(readFileSync(report, 'utf8')) as JsonReport)) };
+    return {
+      code,
+      counts: countResults(
+        filesFromJsonReport(JSON.parse(readFileSync(report, 'utf8')) as JsonReport),
+      ),
+    };
   } catch {
     console.error('the plugin tests ended without a report (see their output above)');
     return { code, counts: { passed: 0, failed: 1, skipped: 0 } };
@@ -54,9 +82,16 @@ async function runPluginTests(args: string[], scratch: string, env: NodeJS.Proce
 }
 
 /** Every other test in one vitest run; a run that ends without its summary is one failure. */
-async function runRootTests(args: string[], scratch: string, env: NodeJS.ProcessEnv): Promise<{ code: number; counts: Counts }> {
+async function runRootTests(
+  args: string[],
+  scratch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; counts: Counts }> {
   const summaryFile = join(scratch, 'summary.json');
-  const code = await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...args], REPO_ROOT, { ...env, VMPLANE_SUMMARY_FILE: summaryFile });
+  const code = await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...args], REPO_ROOT, {
+    ...env,
+    VMPLANE_SUMMARY_FILE: summaryFile,
+  });
   try {
     return { code, counts: JSON.parse(readFileSync(summaryFile, 'utf8')) as Counts };
   } catch {
@@ -109,7 +144,12 @@ async function main(): Promise<void> {
     add(summary, r.counts);
   }
   rmSync(scratch, { recursive: true, force: true });
-  add(summary, (await leakCheck(runId)) ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 });
+  add(
+    summary,
+    (await leakCheck(runId))
+      ? { passed: 1, failed: 0, skipped: 0 }
+      : { passed: 0, failed: 1, skipped: 0 },
+  );
   console.log(`\n${closingLine(summary)}`);
   process.exit(summary.failed > 0 || code !== 0 ? 1 : 0);
 }

@@ -1,6 +1,11 @@
 // Lookups served from informer caches: one list and watch per kind, kept current by the API
 // server, so an admission request never waits on an API call.
-import type { KubeConfig, KubernetesObject, V1Namespace, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Namespace,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 import type {
   ClusterVirtualMachineImage,
   StorageProfile,
@@ -40,7 +45,10 @@ export interface ClusterCacheOptions {
 }
 
 export class ClusterCache implements Lookups {
-  private readonly informers: Record<keyof typeof CACHED_PATHS, ResilientInformer<KubernetesObject>>;
+  private readonly informers: Record<
+    keyof typeof CACHED_PATHS,
+    ResilientInformer<KubernetesObject>
+  >;
   private readonly owned: boolean;
 
   constructor(kc: KubeConfig, opts: ClusterCacheOptions = {}) {
@@ -52,12 +60,15 @@ export class ClusterCache implements Lookups {
         ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
         onError: (err, retry) => opts.onError?.(key, err, retry),
       });
-    this.informers = Object.fromEntries(Object.keys(CACHED_PATHS).map((k) => [k, make(k as keyof typeof CACHED_PATHS)])) as ClusterCache['informers'];
+    this.informers = Object.fromEntries(
+      Object.keys(CACHED_PATHS).map((k) => [k, make(k as keyof typeof CACHED_PATHS)]),
+    ) as ClusterCache['informers'];
   }
 
   /** Calls `handler` when an object of one of the kinds is added, changed or deleted. */
   onChange(keys: (keyof typeof CACHED_PATHS)[], handler: () => void): void {
-    for (const k of keys) for (const ev of ['add', 'update', 'delete'] as const) this.informers[k].on(ev, handler);
+    for (const k of keys)
+      for (const ev of ['add', 'update', 'delete'] as const) this.informers[k].on(ev, handler);
   }
 
   async start(): Promise<void> {
@@ -66,7 +77,9 @@ export class ClusterCache implements Lookups {
   }
 
   waitForSync(): Promise<void> {
-    return Promise.all(Object.values(this.informers).map((i) => i.waitForSync())).then(() => undefined);
+    return Promise.all(Object.values(this.informers).map((i) => i.waitForSync())).then(
+      () => undefined,
+    );
   }
 
   /** Every cache has listed at least once. */

@@ -7,14 +7,25 @@ describe('what caches keep', () => {
     const vm = {
       apiVersion: 'vmplane.io/v1alpha1',
       kind: 'VirtualMachine',
-      metadata: { name: 'web', namespace: 'a', resourceVersion: '7', finalizers: ['vmplane.io/vm-cleanup'], managedFields: [{ manager: 'kubectl', operation: 'Apply' }] },
+      metadata: {
+        name: 'web',
+        namespace: 'a',
+        resourceVersion: '7',
+        finalizers: ['vmplane.io/vm-cleanup'],
+        managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+      },
       spec: { className: 'small' },
     } as KubernetesObject;
     dropManagedFields(vm);
     expect(vm).toEqual({
       apiVersion: 'vmplane.io/v1alpha1',
       kind: 'VirtualMachine',
-      metadata: { name: 'web', namespace: 'a', resourceVersion: '7', finalizers: ['vmplane.io/vm-cleanup'] },
+      metadata: {
+        name: 'web',
+        namespace: 'a',
+        resourceVersion: '7',
+        finalizers: ['vmplane.io/vm-cleanup'],
+      },
       spec: { className: 'small' },
     });
   });
@@ -24,7 +35,18 @@ describe('what caches keep', () => {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: 'virtualmachines.kubevirt.io' },
-      spec: { group: 'kubevirt.io', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }, { name: 'v1alpha3', served: true, storage: false }] },
+      spec: {
+        group: 'kubevirt.io',
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object' } },
+          },
+          { name: 'v1alpha3', served: true, storage: false },
+        ],
+      },
       status: { conditions: [{ type: 'Established', status: 'True' }] },
     } as KubernetesObject;
     dropCrdSchemas(crd);
@@ -32,7 +54,13 @@ describe('what caches keep', () => {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: 'virtualmachines.kubevirt.io' },
-      spec: { group: 'kubevirt.io', versions: [{ name: 'v1', served: true, storage: true }, { name: 'v1alpha3', served: true, storage: false }] },
+      spec: {
+        group: 'kubevirt.io',
+        versions: [
+          { name: 'v1', served: true, storage: true },
+          { name: 'v1alpha3', served: true, storage: false },
+        ],
+      },
       status: { conditions: [{ type: 'Established', status: 'True' }] },
     });
   });

@@ -2,7 +2,14 @@
 // stops for good on any other error (a dropped connection, an API server restart) and can watch
 // silently for ever. This wrapper restarts it with exponential backoff and relists periodically,
 // so a cache can always be trusted to converge.
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import { ApiError, KubeRest } from './rest.ts';
 
 export interface InformerOptions {
@@ -39,7 +46,12 @@ export const PAGE_SIZE = 500;
  * holds the whole response text at once. All pages come from one snapshot; the list carries its
  * resourceVersion. If the snapshot expires midway (410), the list starts over in one request.
  */
-export async function listInPages<T extends KubernetesObject>(rest: KubeRest, path: string, limit: number, trim?: (o: T) => void): Promise<KubernetesListObject<T>> {
+export async function listInPages<T extends KubernetesObject>(
+  rest: KubeRest,
+  path: string,
+  limit: number,
+  trim?: (o: T) => void,
+): Promise<KubernetesListObject<T>> {
   const items: T[] = [];
   let first: KubernetesListObject<T> | undefined;
   let token = '';
@@ -66,7 +78,8 @@ type Handler<T> = (obj: T) => void;
 
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
-  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform'>> & Pick<InformerOptions, 'onError'>;
+  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform'>> &
+    Pick<InformerOptions, 'onError'>;
   private readonly rest: KubeRest;
   private stopped = true;
   private failures = 0;
@@ -85,7 +98,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       dropManagedFields(o);
       transform?.(o);
     };
-    const list = (): Promise<KubernetesListObject<T>> => listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
+    const list = (): Promise<KubernetesListObject<T>> =>
+      listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
     this.informer = makeInformer<T>(kc, opts.path, list) as Informer<T> & ObjectCache<T>;
     // Registered first, so it runs before every other handler: the cache stores the very object a
     // watch event carries, and trimming it here trims the cached copy.

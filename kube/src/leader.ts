@@ -35,7 +35,8 @@ interface Lease {
 }
 
 /** MicroTime: RFC 3339 with microseconds. */
-const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+const microTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   private readonly o: Required<Omit<LeaderOptions, 'log'>> & Pick<LeaderOptions, 'log'>;
@@ -62,8 +63,11 @@ export class LeaderElector {
   start(): void {
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
-      await this.tryAcquireOrRenew().catch((e: unknown) => this.o.log?.('lease: error', { error: (e as Error).message }));
-      if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs) this.lose('could not renew the lease in time');
+      await this.tryAcquireOrRenew().catch((e: unknown) =>
+        this.o.log?.('lease: error', { error: (e as Error).message }),
+      );
+      if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs)
+        this.lose('could not renew the lease in time');
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.o.retryPeriodMs);
     };
     void loop();
@@ -90,10 +94,20 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: this.o.name, namespace: this.o.namespace },
-        spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+        spec: {
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: duration,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: 0,
+        },
       };
       try {
-        await this.rest.request('POST', `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`, { body: fresh });
+        await this.rest.request(
+          'POST',
+          `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`,
+          { body: fresh },
+        );
       } catch (e) {
         if (e instanceof ApiError && e.code === 409) return; // someone else created it first
         throw e;
@@ -104,7 +118,8 @@ export class LeaderElector {
     const key = `${s.holderIdentity}|${s.renewTime}`;
     if (this.observed?.key !== key) this.observed = { key, at: now };
     const mine = s.holderIdentity === this.o.identity;
-    const expired = !s.holderIdentity || now - this.observed.at > (s.leaseDurationSeconds ?? duration) * 1000;
+    const expired =
+      !s.holderIdentity || now - this.observed.at > (s.leaseDurationSeconds ?? duration) * 1000;
     if (!mine && !expired) {
       if (this.leading) this.lose(`lease now held by ${s.holderIdentity}`);
       return;
@@ -116,7 +131,9 @@ export class LeaderElector {
         holderIdentity: this.o.identity,
         leaseDurationSeconds: duration,
         renewTime: microTime(now),
-        ...(mine ? {} : { acquireTime: microTime(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 }),
+        ...(mine
+          ? {}
+          : { acquireTime: microTime(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 }),
       },
     };
     try {
@@ -146,7 +163,12 @@ export class LeaderElector {
       try {
         const lease = (await this.rest.request<Lease>('GET', this.path)).body;
         if (lease.spec.holderIdentity === this.o.identity) {
-          await this.rest.request('PUT', this.path, { body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } } });
+          await this.rest.request('PUT', this.path, {
+            body: {
+              ...lease,
+              spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+            },
+          });
         }
       } catch {
         /* best effort: the lease expires anyway */

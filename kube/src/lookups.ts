@@ -58,7 +58,8 @@ export function staticLookups(d: LookupData): Lookups {
     disks: (ns) => (d.disks ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
     vms: (ns) => (d.vms ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
     policies: () => d.policies ?? [],
-    exceptions: (ns) => (d.exceptions ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
+    exceptions: (ns) =>
+      (d.exceptions ?? []).filter((x) => ns === undefined || x.metadata.namespace === ns),
   };
 }
 
@@ -68,16 +69,27 @@ export function storageClassInfo(sc: V1StorageClass): StorageClassInfo {
     provisioner: sc.provisioner,
     parameters: sc.parameters ?? {},
     annotations: sc.metadata?.annotations ?? {},
-    creationTimestamp: sc.metadata?.creationTimestamp ? new Date(sc.metadata.creationTimestamp).toISOString() : '',
+    creationTimestamp: sc.metadata?.creationTimestamp
+      ? new Date(sc.metadata.creationTimestamp).toISOString()
+      : '',
   };
 }
 
 export function storageProfileInfo(p: StorageProfile | undefined): StorageProfileInfo | undefined {
   if (!p) return undefined;
-  return { name: p.metadata.name ?? '', specSets: p.spec?.claimPropertySets, statusSets: p.status?.claimPropertySets };
+  return {
+    name: p.metadata.name ?? '',
+    specSets: p.spec?.claimPropertySets,
+    statusSets: p.status?.claimPropertySets,
+  };
 }
 
-export function findImage(l: Lookups, kind: ImageKind, namespace: string, name: string): AnyImage | undefined {
+export function findImage(
+  l: Lookups,
+  kind: ImageKind,
+  namespace: string,
+  name: string,
+): AnyImage | undefined {
   return kind === 'VirtualMachineImage'
     ? l.namespacedImages(namespace).find((i) => i.metadata.name === name)
     : l.clusterImages().find((i) => i.metadata.name === name);
@@ -98,4 +110,3 @@ export interface StorageProfileInfo {
   specSets?: ClaimPropertySet[];
   statusSets?: ClaimPropertySet[];
 }
-

@@ -26,13 +26,21 @@ export interface ManagerOptions {
   kc: KubeConfig;
   logger?: Logger;
   registry?: Registry;
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
   resyncMs?: number;
   /** Only these objects are reconciled (tests sharing one API server scope themselves by namespace or label). */
   scope?: (obj: KubernetesObject) => boolean;
 }
 
-export const objectKey = (o: KubernetesObject): string => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
+export const objectKey = (o: KubernetesObject): string =>
+  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '');
 
 export function splitKey(key: string): { namespace?: string; name: string } {
   const i = key.indexOf('/');
@@ -69,8 +77,18 @@ export class Manager {
     this.rest = new KubeRest(o.kc);
     const registers = [this.registry];
     this.metrics = {
-      depth: new Gauge({ name: 'vmplane_controller_queue_depth', help: 'Keys waiting in the work queue.', labelNames: ['controller'], registers }),
-      reconciles: new Counter({ name: 'vmplane_controller_reconcile_total', help: 'Reconciles by controller and result (success, error).', labelNames: ['controller', 'result'], registers }),
+      depth: new Gauge({
+        name: 'vmplane_controller_queue_depth',
+        help: 'Keys waiting in the work queue.',
+        labelNames: ['controller'],
+        registers,
+      }),
+      reconciles: new Counter({
+        name: 'vmplane_controller_reconcile_total',
+        help: 'Reconciles by controller and result (success, error).',
+        labelNames: ['controller', 'result'],
+        registers,
+      }),
       duration: new Histogram({
         name: 'vmplane_controller_reconcile_duration_seconds',
         help: 'Time one reconcile took.',
@@ -78,7 +96,11 @@ export class Manager {
         buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
         registers,
       }),
-      leader: new Gauge({ name: 'vmplane_controller_leader', help: '1 while this replica leads.', registers }),
+      leader: new Gauge({
+        name: 'vmplane_controller_leader',
+        help: '1 while this replica leads.',
+        registers,
+      }),
     };
   }
 
@@ -96,7 +118,10 @@ export class Manager {
    * The shared informer for a collection path. An optional one (KubeVirt's and CDI's kinds, which
    * may not be installed) does not hold up start-up; it keeps retrying until the API appears.
    */
-  informer<T extends KubernetesObject = KubernetesObject>(path: string, opts: { optional?: boolean } = {}): ResilientInformer<T> {
+  informer<T extends KubernetesObject = KubernetesObject>(
+    path: string,
+    opts: { optional?: boolean } = {},
+  ): ResilientInformer<T> {
     if (opts.optional) this.optional.add(path);
     let inf = this.informers.get(path);
     if (!inf) {
@@ -109,7 +134,10 @@ export class Manager {
         onError: (err, retry) =>
           this.optional.has(path)
             ? this.log.debug({ path, retryInMs: retry }, 'optional API not served yet')
-            : this.log.warn({ path, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'watch failed; restarting'),
+            : this.log.warn(
+                { path, err: (err as Error)?.message ?? String(err), retryInMs: retry },
+                'watch failed; restarting',
+              ),
       });
       this.informers.set(path, inf);
     }
@@ -118,7 +146,16 @@ export class Manager {
 
   private makeQueue(def: ControllerDefinition): WorkQueue {
     const queue = new WorkQueue(def.reconcile, { concurrency: def.concurrency ?? 4 });
-    queue.onError = (key, err, retry) => this.log.warn({ controller: def.name, key, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'reconcile failed');
+    queue.onError = (key, err, retry) =>
+      this.log.warn(
+        {
+          controller: def.name,
+          key,
+          err: (err as Error)?.message ?? String(err),
+          retryInMs: retry,
+        },
+        'reconcile failed',
+      );
     queue.onDone = (_key, ms, ok) => {
       this.metrics.reconciles.inc({ controller: def.name, result: ok ? 'success' : 'error' });
       this.metrics.duration.observe({ controller: def.name }, ms / 1000);
@@ -173,7 +210,11 @@ export class Manager {
 
   async start(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.start()));
-    await Promise.all([...this.informers.entries()].filter(([p]) => !this.optional.has(p)).map(([, i]) => i.waitForSync()));
+    await Promise.all(
+      [...this.informers.entries()]
+        .filter(([p]) => !this.optional.has(p))
+        .map(([, i]) => i.waitForSync()),
+    );
     const le = this.opts.leaderElection;
     if (le) {
       this.elector = new LeaderElector({
@@ -188,10 +229,13 @@ export class Manager {
       this.startLeading();
     }
     // A periodic full pass, so nothing is missed even if an event was.
-    this.resyncTimer = setInterval(() => {
-      if (!this.leading) return;
-      for (const { def, queue } of this.controllers) for (const k of def.allKeys()) queue.add(k);
-    }, this.opts.resyncMs ?? 5 * 60_000);
+    this.resyncTimer = setInterval(
+      () => {
+        if (!this.leading) return;
+        for (const { def, queue } of this.controllers) for (const k of def.allKeys()) queue.add(k);
+      },
+      this.opts.resyncMs ?? 5 * 60_000,
+    );
     this.resyncTimer.unref();
     this.log.info({ controllers: this.controllers.map((c) => c.def.name) }, 'controllers started');
   }
@@ -205,7 +249,12 @@ export class Manager {
    * A Kubernetes Event on an object, for what users must see. The same reason and message on the
    * same object is not repeated within ten minutes.
    */
-  async event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  async event(
+    obj: KubernetesObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const key = `${obj.kind}/${objectKey(obj)}/${reason}/${message}`;
     const last = this.recentEvents.get(key);
     if (last && Date.now() - last < 10 * 60_000) return;
@@ -218,7 +267,13 @@ export class Manager {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: { generateName: `${obj.metadata?.name}.`, namespace },
-          involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata?.name, namespace: obj.metadata?.namespace, uid: obj.metadata?.uid },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.metadata?.name,
+            namespace: obj.metadata?.namespace,
+            uid: obj.metadata?.uid,
+          },
           reason,
           message,
           type,

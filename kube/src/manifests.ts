@@ -22,7 +22,11 @@ export function parseManifests(text: string, file = '<input>'): Manifest[] {
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) continue;
     const m = value as Partial<Manifest>;
-    if (typeof m.apiVersion !== 'string' || typeof m.kind !== 'string' || typeof m.metadata?.name !== 'string') {
+    if (
+      typeof m.apiVersion !== 'string' ||
+      typeof m.kind !== 'string' ||
+      typeof m.metadata?.name !== 'string'
+    ) {
       throw new Error(`${file}: every document needs apiVersion, kind and metadata.name`);
     }
     out.push(m as Manifest);
@@ -35,5 +39,7 @@ export function loadManifestDir(dir: string): LoadedManifest[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort();
-  return files.flatMap((f) => parseManifests(readFileSync(join(dir, f), 'utf8'), f).map((object) => ({ file: f, object })));
+  return files.flatMap((f) =>
+    parseManifests(readFileSync(join(dir, f), 'utf8'), f).map((object) => ({ file: f, object })),
+  );
 }

@@ -30,7 +30,12 @@ describe('pki', () => {
   });
 
   it('puts organisations in the subject of a client certificate', () => {
-    const leaf = issueCertificate(ca, { commonName: 'admin', organization: ['system:masters'], usages: ['client'], validityDays: 1 });
+    const leaf = issueCertificate(ca, {
+      commonName: 'admin',
+      organization: ['system:masters'],
+      usages: ['client'],
+      validityDays: 1,
+    });
     const x = new X509Certificate(leaf.certPem);
     expect(x.subject).toContain('O=system:masters');
     expect(x.keyUsage).toContain('1.3.6.1.5.5.7.3.2'); // clientAuth
@@ -38,13 +43,23 @@ describe('pki', () => {
 
   it('reports expiry from the validity it was given', () => {
     const start = new Date('2026-01-01T00:00:00Z');
-    const leaf = issueCertificate(ca, { commonName: 'x', usages: ['server'], validityDays: 10, notBefore: start });
+    const leaf = issueCertificate(ca, {
+      commonName: 'x',
+      usages: ['server'],
+      validityDays: 10,
+      notBefore: start,
+    });
     expect(certificateExpiry(leaf.certPem).toISOString()).toBe('2026-01-11T00:00:00.000Z');
   });
 
   it('refuses an IP address that is not one', () => {
-    expect(() => issueCertificate(ca, { commonName: 'x', ipAddresses: ['300.1.1.1'], usages: ['server'], validityDays: 1 })).toThrow(
-      'ipAddresses: "300.1.1.1" is not an IP address',
-    );
+    expect(() =>
+      issueCertificate(ca, {
+        commonName: 'x',
+        ipAddresses: ['300.1.1.1'],
+        usages: ['server'],
+        validityDays: 1,
+      }),
+    ).toThrow('ipAddresses: "300.1.1.1" is not an IP address');
   });
 });

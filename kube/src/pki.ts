@@ -45,7 +45,11 @@ function validity(cert: forge.pki.Certificate, notBefore: Date | undefined, days
 }
 
 /** A self-signed certificate authority. */
-export function createCertificateAuthority(commonName: string, validityDays: number, notBefore?: Date): KeyPair {
+export function createCertificateAuthority(
+  commonName: string,
+  validityDays: number,
+  notBefore?: Date,
+): KeyPair {
   const { privateKeyPem, publicKeyPem } = generateRsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
@@ -85,9 +89,16 @@ export function issueCertificate(ca: KeyPair, req: CertificateRequest): KeyPair 
   const extensions: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: req.usages.includes('server'), clientAuth: req.usages.includes('client') },
+    {
+      name: 'extKeyUsage',
+      serverAuth: req.usages.includes('server'),
+      clientAuth: req.usages.includes('client'),
+    },
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    {
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes(),
+    },
   ];
   if (altNames.length) extensions.push({ name: 'subjectAltName', altNames });
   cert.setExtensions(extensions);

@@ -6,10 +6,13 @@ const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 describe('work queue', () => {
   it('keeps one entry per key however often it is added', async () => {
     const seen: string[] = [];
-    const q = new WorkQueue(async (k) => {
-      seen.push(k);
-      if (k === 'busy') await tick(20);
-    }, { concurrency: 1 });
+    const q = new WorkQueue(
+      async (k) => {
+        seen.push(k);
+        if (k === 'busy') await tick(20);
+      },
+      { concurrency: 1 },
+    );
     q.add('busy'); // occupies the only worker, so the rest wait in the queue
     q.add('a');
     q.add('a');
@@ -24,13 +27,16 @@ describe('work queue', () => {
     let concurrent = 0;
     let max = 0;
     let runs = 0;
-    const q = new WorkQueue(async () => {
-      concurrent++;
-      max = Math.max(max, concurrent);
-      runs++;
-      await tick(20);
-      concurrent--;
-    }, { concurrency: 4 });
+    const q = new WorkQueue(
+      async () => {
+        concurrent++;
+        max = Math.max(max, concurrent);
+        runs++;
+        await tick(20);
+        concurrent--;
+      },
+      { concurrency: 4 },
+    );
     q.add('x');
     await tick(5);
     q.add('x'); // while running
@@ -44,12 +50,15 @@ describe('work queue', () => {
   it('caps concurrency', async () => {
     let concurrent = 0;
     let max = 0;
-    const q = new WorkQueue(async () => {
-      concurrent++;
-      max = Math.max(max, concurrent);
-      await tick(10);
-      concurrent--;
-    }, { concurrency: 3 });
+    const q = new WorkQueue(
+      async () => {
+        concurrent++;
+        max = Math.max(max, concurrent);
+        await tick(10);
+        concurrent--;
+      },
+      { concurrency: 3 },
+    );
     for (let i = 0; i < 20; i++) q.add(`k${i}`);
     await q.idle();
     expect(max).toBe(3);
@@ -58,10 +67,13 @@ describe('work queue', () => {
   it('retries failures with exponential backoff, then forgets them on success', async () => {
     const times: number[] = [];
     let fails = 3;
-    const q = new WorkQueue(async () => {
-      times.push(Date.now());
-      if (fails-- > 0) throw new Error('conflict');
-    }, { baseDelayMs: 20, maxDelayMs: 1000 });
+    const q = new WorkQueue(
+      async () => {
+        times.push(Date.now());
+        if (fails-- > 0) throw new Error('conflict');
+      },
+      { baseDelayMs: 20, maxDelayMs: 1000 },
+    );
     const errors: number[] = [];
     q.onError = (_k, _e, delay) => errors.push(delay);
     q.add('k');
@@ -88,10 +100,13 @@ describe('work queue', () => {
 
   it('stops taking work, waiting for what is running', async () => {
     let finished = 0;
-    const q = new WorkQueue(async () => {
-      await tick(20);
-      finished++;
-    }, { concurrency: 1 });
+    const q = new WorkQueue(
+      async () => {
+        await tick(20);
+        finished++;
+      },
+      { concurrency: 1 },
+    );
     q.add('a');
     q.add('b');
     await tick(5);

@@ -80,7 +80,8 @@ export class WorkQueue {
       this.running++;
       void this.process(key);
     }
-    if (this.running === 0 && this.pending.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.running === 0 && this.pending.length === 0)
+      for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private async process(key: string): Promise<void> {

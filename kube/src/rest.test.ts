@@ -6,7 +6,12 @@ import { createCertificateAuthority, issueCertificate } from './pki.ts';
 import { KubeRest } from './rest.ts';
 
 const ca = createCertificateAuthority('rest-test', 1);
-const cert = issueCertificate(ca, { commonName: 'server', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+const cert = issueCertificate(ca, {
+  commonName: 'server',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
 let server: Server;
 let handshakes = 0;
 let auth: string[] = [];
@@ -25,7 +30,13 @@ describe('KubeRest', () => {
   it('reuses its TLS connections (client-node would open one per request) and keeps the credentials', async () => {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(ca.certPem).toString('base64') }],
+      clusters: [
+        {
+          name: 'c',
+          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          caData: Buffer.from(ca.certPem).toString('base64'),
+        },
+      ],
       users: [{ name: 'u', token: 'secret-token' }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',

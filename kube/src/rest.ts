@@ -9,7 +9,10 @@ export class ApiError extends Error {
   readonly code: number;
   readonly body: unknown;
   constructor(code: number, body: unknown) {
-    const msg = body && typeof body === 'object' && 'message' in body ? String((body as { message: unknown }).message) : String(body);
+    const msg =
+      body && typeof body === 'object' && 'message' in body
+        ? String((body as { message: unknown }).message)
+        : String(body);
     super(`HTTP ${code}: ${msg}`);
     this.code = code;
     this.body = body;
@@ -58,16 +61,28 @@ export class KubeRest {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(path, cluster.server);
-    const options: RequestOptions = { method, agent: this.agent, headers: { Accept: 'application/json', ...opts.headers } };
+    const options: RequestOptions = {
+      method,
+      agent: this.agent,
+      headers: { Accept: 'application/json', ...opts.headers },
+    };
     await this.kc.applyToHTTPSOptions(options);
     // client-node puts a new Agent (no keep-alive) on the options at every call, so each request
     // would open a new TLS connection: a full handshake, most of the controllers' CPU under load.
     // The TLS settings stay on the request options; the connections come from our pool.
     options.agent = this.agent;
-    const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const payload =
+      opts.body === undefined
+        ? undefined
+        : typeof opts.body === 'string'
+          ? opts.body
+          : JSON.stringify(opts.body);
     if (payload !== undefined) {
-      (options.headers as Record<string, string>)['Content-Type'] = opts.contentType ?? 'application/json';
-      (options.headers as Record<string, string>)['Content-Length'] = String(Buffer.byteLength(payload));
+      (options.headers as Record<string, string>)['Content-Type'] =
+        opts.contentType ?? 'application/json';
+      (options.headers as Record<string, string>)['Content-Length'] = String(
+        Buffer.byteLength(payload),
+      );
     }
     return new Promise((resolve, reject) => {
       const req = request(url, options, (res) => {
@@ -98,9 +113,13 @@ export class KubeRest {
     let entry = this.discovery.get(apiVersion);
     if (!entry) {
       const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      entry = this.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>('GET', base).then(({ body }) => {
+      entry = this.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(
+        'GET',
+        base,
+      ).then(({ body }) => {
         const m = new Map<string, ResourceInfo>();
-        for (const r of body.resources) if (!r.name.includes('/')) m.set(r.kind, { plural: r.name, namespaced: r.namespaced });
+        for (const r of body.resources)
+          if (!r.name.includes('/')) m.set(r.kind, { plural: r.name, namespaced: r.namespaced });
         return m;
       });
       this.discovery.set(apiVersion, entry);
@@ -109,7 +128,9 @@ export class KubeRest {
     const info = (await entry).get(kind);
     if (!info) {
       this.discovery.delete(apiVersion);
-      throw new ApiError(404, { message: `the server has no resource for kind ${kind} in ${apiVersion}` });
+      throw new ApiError(404, {
+        message: `the server has no resource for kind ${kind} in ${apiVersion}`,
+      });
     }
     return info;
   }
@@ -131,8 +152,14 @@ export class KubeRest {
   }
 
   /** Server-side apply, as `kubectl apply --server-side --force-conflicts` does. */
-  async apply<T = KubeObjectLike>(obj: KubeObjectLike, opts: { fieldManager?: string; dryRun?: boolean; force?: boolean } = {}): Promise<T> {
-    const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'vmplane', force: String(opts.force ?? true) });
+  async apply<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { fieldManager?: string; dryRun?: boolean; force?: boolean } = {},
+  ): Promise<T> {
+    const q = new URLSearchParams({
+      fieldManager: opts.fieldManager ?? 'vmplane',
+      force: String(opts.force ?? true),
+    });
     if (opts.dryRun) q.set('dryRun', 'All');
     const { body } = await this.request<T>('PATCH', `${await this.objectPath(obj)}?${q}`, {
       body: obj,
@@ -141,7 +168,10 @@ export class KubeRest {
     return body;
   }
 
-  async create<T = KubeObjectLike>(obj: KubeObjectLike, opts: { dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
+  async create<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<T> {
     const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'vmplane' });
     if (opts.dryRun) q.set('dryRun', 'All');
     const path = await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace);
@@ -152,7 +182,10 @@ export class KubeRest {
     return (await this.request<T>('GET', await this.objectPath(obj))).body;
   }
 
-  async replace<T = KubeObjectLike>(obj: KubeObjectLike, opts: { dryRun?: boolean } = {}): Promise<T> {
+  async replace<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<T> {
     const q = opts.dryRun ? '?dryRun=All' : '';
     return (await this.request<T>('PUT', `${await this.objectPath(obj)}${q}`, { body: obj })).body;
   }

@@ -27,7 +27,13 @@ const CLUSTER = (window.location.pathname.match(/^\/c\/([^/]+)/) ?? [])[1] ?? 'v
 
 // As the app does at start-up: route URLs are made from the routes in this store.
 setStore(store);
-store.dispatch(setConfig({ clusters: { [CLUSTER]: { name: CLUSTER, server: '', meta_data: { source: 'kubeconfig' } } as never } }));
+store.dispatch(
+  setConfig({
+    clusters: {
+      [CLUSTER]: { name: CLUSTER, server: '', meta_data: { source: 'kubeconfig' } } as never,
+    },
+  })
+);
 
 interface SidebarEntry {
   name: string;
@@ -37,19 +43,27 @@ interface SidebarEntry {
 }
 
 function Nav() {
-  const entries = useSelector((s: { sidebar: { entries: Record<string, SidebarEntry> } }) => s.sidebar.entries);
+  const entries = useSelector(
+    (s: { sidebar: { entries: Record<string, SidebarEntry> } }) => s.sidebar.entries
+  );
   const location = useLocation();
-  const group = Object.values(entries).find((e) => e.name === 'vmplane');
-  const items = Object.values(entries).filter((e) => e.parent === 'vmplane');
+  const group = Object.values(entries).find(e => e.name === 'vmplane');
+  const items = Object.values(entries).filter(e => e.parent === 'vmplane');
   return (
-    <nav aria-label="vmplane" style={{ width: 200, padding: 12, borderRight: '1px solid #ddd', minHeight: '100vh' }}>
+    <nav
+      aria-label="vmplane"
+      style={{ width: 200, padding: 12, borderRight: '1px solid #ddd', minHeight: '100vh' }}
+    >
       <strong>{group?.label ?? 'Virtual Machines'}</strong>
       <ul style={{ listStyle: 'none', padding: 0 }}>
-        {items.map((e) => {
+        {items.map(e => {
           const to = `/c/${CLUSTER}${e.url ?? ''}`;
           return (
             <li key={e.name} style={{ margin: '6px 0' }}>
-              <Link to={to} style={{ fontWeight: location.pathname.startsWith(to) ? 'bold' : 'normal' }}>
+              <Link
+                to={to}
+                style={{ fontWeight: location.pathname.startsWith(to) ? 'bold' : 'normal' }}
+              >
                 {e.label}
               </Link>
             </li>
@@ -61,12 +75,22 @@ function Nav() {
 }
 
 function Routes() {
-  const routes = useSelector((s: { routes: { routes: Record<string, { path: string; exact?: boolean; component: () => React.ReactNode }> } }) => s.routes.routes);
+  const routes = useSelector(
+    (s: {
+      routes: {
+        routes: Record<string, { path: string; exact?: boolean; component: () => React.ReactNode }>;
+      };
+    }) => s.routes.routes
+  );
   // Longer (more specific) paths first, so /vmplane/vms/create wins over /vmplane/vms/:namespace/:name.
-  const list = Object.values(routes).sort((a, b) => (b.path.includes(':') ? 0 : 1) - (a.path.includes(':') ? 0 : 1) || b.path.length - a.path.length);
+  const list = Object.values(routes).sort(
+    (a, b) =>
+      (b.path.includes(':') ? 0 : 1) - (a.path.includes(':') ? 0 : 1) ||
+      b.path.length - a.path.length
+  );
   return (
     <Switch>
-      {list.map((r) => (
+      {list.map(r => (
         <Route key={r.path} path={getRoutePath(r as never)} exact={r.exact ?? true}>
           <r.component />
         </Route>
@@ -102,12 +126,17 @@ function App() {
 
 // The plugin is a UMD file that expects window.pluginLib; load its translations and then the
 // plugin as Headlamp does, then render.
-initializePluginI18n('vmplane', { name: 'vmplane', headlamp: { i18n: ['en'] } }, 'plugins/vmplane').finally(() => {
+initializePluginI18n(
+  'vmplane',
+  { name: 'vmplane', headlamp: { i18n: ['en'] } },
+  'plugins/vmplane'
+).finally(() => {
   const script = document.createElement('script');
   script.src = '/plugins/vmplane/main.js';
   script.onload = () => createRoot(document.getElementById('root')!).render(<App />);
   script.onerror = () => {
-    document.getElementById('root')!.textContent = 'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
+    document.getElementById('root')!.textContent =
+      'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
   };
   document.head.appendChild(script);
 });

@@ -5,7 +5,14 @@
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { isQuantity, parseQuantity, Quantity } from '../../api/src/quantity.ts';
 
-export const CEL_VARIABLES = ['object', 'oldObject', 'request', 'namespaceObject', 'vmClass', 'image'] as const;
+export const CEL_VARIABLES = [
+  'object',
+  'oldObject',
+  'request',
+  'namespaceObject',
+  'vmClass',
+  'image',
+] as const;
 
 function createEnvironment(): Environment {
   const env = new Environment();
@@ -13,9 +20,17 @@ function createEnvironment(): Environment {
   for (const v of CEL_VARIABLES) env.registerVariable(v, 'dyn');
   env.registerFunction('quantity(string): Quantity', (s: string) => parseQuantity(s));
   env.registerFunction('isQuantity(string): bool', (s: string) => isQuantity(s));
-  env.registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) => BigInt(a.compareTo(b)));
-  env.registerFunction('Quantity.isGreaterThan(Quantity): bool', (a: Quantity, b: Quantity) => a.compareTo(b) > 0);
-  env.registerFunction('Quantity.isLessThan(Quantity): bool', (a: Quantity, b: Quantity) => a.compareTo(b) < 0);
+  env.registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) =>
+    BigInt(a.compareTo(b)),
+  );
+  env.registerFunction(
+    'Quantity.isGreaterThan(Quantity): bool',
+    (a: Quantity, b: Quantity) => a.compareTo(b) > 0,
+  );
+  env.registerFunction(
+    'Quantity.isLessThan(Quantity): bool',
+    (a: Quantity, b: Quantity) => a.compareTo(b) < 0,
+  );
   env.registerFunction('Quantity.add(Quantity): Quantity', (a: Quantity, b: Quantity) => a.add(b));
   env.registerFunction('Quantity.asInteger(): int', (a: Quantity) => a.asInteger());
   return env;

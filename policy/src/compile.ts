@@ -8,7 +8,13 @@ import { celRules } from './validations.ts';
 export function compilePolicy(policy: VirtualMachinePolicy): CompiledPolicy {
   const errors: string[] = [];
   const rules = [...builtinRules(policy.spec.rules ?? {}), ...celRules(policy, errors)];
-  return { name: policy.metadata.name ?? '', generation: policy.metadata.generation ?? 0, policy, rules, errors };
+  return {
+    name: policy.metadata.name ?? '',
+    generation: policy.metadata.generation ?? 0,
+    policy,
+    rules,
+    errors,
+  };
 }
 
 /** Compiles once per policy generation, as policies change rarely and requests are many. */

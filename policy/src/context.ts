@@ -15,28 +15,55 @@ type Input = {
 };
 
 /** The image a VM names: of the kind it says, else its namespace's own first, then the cluster's. */
-function resolveImage(spec: VirtualMachine['spec'] | undefined, ns: string, l: Lookups): AnyImage | undefined {
+function resolveImage(
+  spec: VirtualMachine['spec'] | undefined,
+  ns: string,
+  l: Lookups,
+): AnyImage | undefined {
   if (!spec?.image) return undefined;
-  const kinds: ImageKind[] = spec.image.kind ? [spec.image.kind] : ['VirtualMachineImage', 'ClusterVirtualMachineImage'];
+  const kinds: ImageKind[] = spec.image.kind
+    ? [spec.image.kind]
+    : ['VirtualMachineImage', 'ClusterVirtualMachineImage'];
   let image: AnyImage | undefined;
   for (const k of kinds) image ??= findImage(l, k, ns, spec.image.name);
   return image;
 }
 
 /** Every disk the VM would use, with its size and storage: the boot disk, then spec.disks. */
-function resolveDisks(spec: VirtualMachine['spec'] | undefined, image: AnyImage | undefined, ns: string, l: Lookups): ResolvedDisk[] {
+function resolveDisks(
+  spec: VirtualMachine['spec'] | undefined,
+  image: AnyImage | undefined,
+  ns: string,
+  l: Lookups,
+): ResolvedDisk[] {
   const disks: ResolvedDisk[] = [];
   if (spec?.image) {
     const b = spec.bootDisk;
-    disks.push({ field: 'spec.bootDisk', size: b?.size ?? image?.spec.size, storageClassName: b?.storageClassName, accessModes: b?.accessModes });
+    disks.push({
+      field: 'spec.bootDisk',
+      size: b?.size ?? image?.spec.size,
+      storageClassName: b?.storageClassName,
+      accessModes: b?.accessModes,
+    });
   }
   for (const [i, d] of (spec?.disks ?? []).entries()) {
     const field = `spec.disks[${i}]`;
     if (d.virtualMachineDiskName) {
       const existing = l.disk(ns, d.virtualMachineDiskName)?.spec;
-      disks.push({ field, diskName: d.virtualMachineDiskName, size: existing?.size, storageClassName: existing?.storageClassName, accessModes: existing?.accessModes });
+      disks.push({
+        field,
+        diskName: d.virtualMachineDiskName,
+        size: existing?.size,
+        storageClassName: existing?.storageClassName,
+        accessModes: existing?.accessModes,
+      });
     } else {
-      disks.push({ field, size: d.size, storageClassName: d.storageClassName, accessModes: d.accessModes });
+      disks.push({
+        field,
+        size: d.size,
+        storageClassName: d.storageClassName,
+        accessModes: d.accessModes,
+      });
     }
   }
   return disks;
@@ -48,7 +75,9 @@ export function buildContext(input: Input, l: Lookups): EvalContext {
   const ns = input.namespace || vm?.metadata.namespace || '';
   const image = resolveImage(vm?.spec, ns, l);
   const namespaceObject = l.namespace(ns) as V1Namespace | undefined;
-  const vmClass = vm?.spec.className ? (l.vmClass(vm.spec.className) as VirtualMachineClass | undefined) : undefined;
+  const vmClass = vm?.spec.className
+    ? (l.vmClass(vm.spec.className) as VirtualMachineClass | undefined)
+    : undefined;
   const user = input.userInfo;
   return {
     operation: input.operation,

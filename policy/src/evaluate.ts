@@ -24,7 +24,15 @@ export function evaluatePolicies(
   for (const p of policies) {
     const actions = [...(p.policy.spec.validationActions ?? [])] as Action[];
     if (!policyMatches(p.policy, ctx, opts.background)) {
-      if (opts.includeSkips) for (const r of p.rules) out.push({ policy: p.name, rule: r.name, result: 'skip', message: 'policy does not match this VM or operation', actions });
+      if (opts.includeSkips)
+        for (const r of p.rules)
+          out.push({
+            policy: p.name,
+            rule: r.name,
+            result: 'skip',
+            message: 'policy does not match this VM or operation',
+            actions,
+          });
       continue;
     }
     for (const r of p.rules) {
@@ -46,8 +54,19 @@ export function evaluatePolicies(
         });
         continue;
       }
-      const result: Result = v.error ? 'error' : actions.includes('Warn') && !actions.includes('Deny') ? 'warn' : 'fail';
-      out.push({ policy: p.name, rule: r.name, result, message: v.message, actions, ...(v.code ? { code: v.code } : {}) });
+      const result: Result = v.error
+        ? 'error'
+        : actions.includes('Warn') && !actions.includes('Deny')
+          ? 'warn'
+          : 'fail';
+      out.push({
+        policy: p.name,
+        rule: r.name,
+        result,
+        message: v.message,
+        actions,
+        ...(v.code ? { code: v.code } : {}),
+      });
     }
   }
   return out;

@@ -4,10 +4,21 @@
 export * from './types.ts';
 export { builtinRules, type Rules } from './rules.ts';
 export { celRules } from './validations.ts';
-export { CEL_VARIABLES, celRuntimeError, compileCel, type CelProgram, type Compiled } from './cel.ts';
+export {
+  CEL_VARIABLES,
+  celRuntimeError,
+  compileCel,
+  type CelProgram,
+  type Compiled,
+} from './cel.ts';
 export { compilePolicy, PolicyCompiler } from './compile.ts';
 export { policyMatches } from './match.ts';
 export { exceptionApplies } from './exceptions.ts';
-export { admissionVerdict, evaluatePolicies, type AdmissionVerdict, type EvaluateOptions } from './evaluate.ts';
+export {
+  admissionVerdict,
+  evaluatePolicies,
+  type AdmissionVerdict,
+  type EvaluateOptions,
+} from './evaluate.ts';
 export { buildContext } from './context.ts';
 export { celRuleName } from './names.ts';

@@ -1,7 +1,11 @@
 // The policy engine's types: what a rule looks at (EvalContext), what it says (RuleResult), and
 // what a compiled policy holds.
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { VirtualMachine, VirtualMachineClass, VirtualMachinePolicy } from '../../api/generated/types.ts';
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachinePolicy,
+} from '../../api/generated/types.ts';
 import type { AnyImage } from '../../kube/src/lookups.ts';
 
 export type Action = 'Deny' | 'Warn' | 'Audit';
@@ -22,7 +26,13 @@ export interface EvalContext {
   operation: Operation;
   object?: VirtualMachine;
   oldObject?: VirtualMachine;
-  request: { operation: Operation; namespace: string; name: string; userInfo: { username?: string; groups?: string[] }; dryRun: boolean };
+  request: {
+    operation: Operation;
+    namespace: string;
+    name: string;
+    userInfo: { username?: string; groups?: string[] };
+    dryRun: boolean;
+  };
   namespaceObject?: V1Namespace;
   vmClass?: VirtualMachineClass;
   image?: AnyImage;
@@ -65,4 +75,5 @@ export interface CompiledPolicy {
 }
 
 /** The VM a rule looks at: the new object, or on DELETE the one being deleted. */
-export const subject = (ctx: EvalContext): VirtualMachine | undefined => ctx.object ?? ctx.oldObject;
+export const subject = (ctx: EvalContext): VirtualMachine | undefined =>
+  ctx.object ?? ctx.oldObject;

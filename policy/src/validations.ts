@@ -44,10 +44,19 @@ export function celRules(policy: VirtualMachinePolicy, errors: string[]): Compil
         try {
           value = compiled.program.run(vars);
         } catch (e) {
-          return { message: `expression could not be evaluated: ${celRuntimeError(e, v.expression)}`, error: true, code };
+          return {
+            message: `expression could not be evaluated: ${celRuntimeError(e, v.expression)}`,
+            error: true,
+            code,
+          };
         }
         if (value === true) return undefined;
-        if (value !== false) return { message: `expression returned ${typeof value}, not a bool: ${v.expression}`, error: true, code };
+        if (value !== false)
+          return {
+            message: `expression returned ${typeof value}, not a bool: ${v.expression}`,
+            error: true,
+            code,
+          };
         let message = v.message ?? `failed: ${v.expression}`;
         if (messageProgram) {
           try {

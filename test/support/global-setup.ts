@@ -28,8 +28,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const ep = await cp.start();
   try {
-    const crds = await installCrds(kubeConfigFrom(ep.kubeconfigPath), join(REPO_ROOT, 'charts/vmplane/crds'));
-    log(`${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const crds = await installCrds(
+      kubeConfigFrom(ep.kubeconfigPath),
+      join(REPO_ROOT, 'charts/vmplane/crds'),
+    );
+    log(
+      `${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   } catch (e) {
     await cp.stop();
     throw e;

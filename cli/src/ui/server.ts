@@ -44,15 +44,34 @@ const TYPES: Record<string, string> = {
 
 // Headers a browser sends that the API server must not see (they belong to this hop or would
 // confuse its auth).
-const DROP = new Set(['host', 'cookie', 'authorization', 'origin', 'referer', 'connection', 'upgrade', 'keep-alive', 'kubeconfig', 'x-headlamp-user-id']);
+const DROP = new Set([
+  'host',
+  'cookie',
+  'authorization',
+  'origin',
+  'referer',
+  'connection',
+  'upgrade',
+  'keep-alive',
+  'kubeconfig',
+  'x-headlamp-user-id',
+]);
 
 /** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
-export function route(url: string, clusterName: string): { kind: 'api'; path: string } | { kind: 'plugin'; file: string } | { kind: 'page'; file: string } | { kind: 'plugins' } {
+export function route(
+  url: string,
+  clusterName: string,
+):
+  | { kind: 'api'; path: string }
+  | { kind: 'plugin'; file: string }
+  | { kind: 'page'; file: string }
+  | { kind: 'plugins' } {
   const prefix = `/clusters/${clusterName}/`;
   if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
   const path = decodeURIComponent(url.split('?')[0] ?? '/');
   if (path === '/plugins') return { kind: 'plugins' };
-  if (path.startsWith('/plugins/vmplane/')) return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
+  if (path.startsWith('/plugins/vmplane/'))
+    return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
   return { kind: 'page', file: path.slice(1) };
 }
 
@@ -69,7 +88,10 @@ export function iconifyAnswer(iconDir: string, url: URL): object {
   const notFound: string[] = [];
   for (const name of (url.searchParams.get('icons') ?? '').split(',').filter(Boolean)) {
     const file = /^[a-z0-9-]+$/.test(name) ? join(iconDir, `${name}.js`) : '';
-    const m = file && existsSync(file) ? /const data = (\{[\s\S]*?\});/.exec(readFileSync(file, 'utf8')) : null;
+    const m =
+      file && existsSync(file)
+        ? /const data = (\{[\s\S]*?\});/.exec(readFileSync(file, 'utf8'))
+        : null;
     if (m?.[1]) icons[name] = JSON.parse(m[1]);
     else notFound.push(name);
   }
@@ -87,7 +109,10 @@ interface ProxyContext {
 function target(c: ProxyContext, path: string): { url: URL; options: https.RequestOptions } {
   const override = c.o.override;
   if (override && path.startsWith(override.prefix)) {
-    return { url: new URL(path, override.target), options: { ...(override.ca ? { ca: override.ca } : {}) } };
+    return {
+      url: new URL(path, override.target),
+      options: { ...(override.ca ? { ca: override.ca } : {}) },
+    };
   }
   return { url: new URL(path, c.api), options: { ...c.tls } };
 }
@@ -100,25 +125,45 @@ function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
 
 function serveFile(res: ServerResponse, dir: string, file: string, fallback?: string): void {
   let full = safeJoin(dir, file || 'index.html');
-  if (!full || !existsSync(full) || !statSync(full).isFile()) full = fallback ? join(dir, fallback) : undefined;
+  if (!full || !existsSync(full) || !statSync(full).isFile())
+    full = fallback ? join(dir, fallback) : undefined;
   if (!full || !existsSync(full)) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${file}\n`);
     return;
   }
-  res.writeHead(200, { 'content-type': TYPES[extname(full)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
+    'cache-control': 'no-store',
+  });
   createReadStream(full).pipe(res);
 }
 
 /** Forwards one HTTP request to the API server (or the override) with the kubeconfig's credentials. */
-function proxyRequest(c: ProxyContext, path: string, req: IncomingMessage, res: ServerResponse): void {
+function proxyRequest(
+  c: ProxyContext,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const t = target(c, path);
-  const upstream = https.request(t.url, { ...t.options, method: req.method, headers: headersFrom(req) }, (up) => {
-    res.writeHead(up.statusCode ?? 502, up.headers);
-    up.pipe(res);
-  });
+  const upstream = https.request(
+    t.url,
+    { ...t.options, method: req.method, headers: headersFrom(req) },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
   upstream.on('error', (e) => {
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 502, message: `cannot reach the API server: ${e.message}` }));
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        status: 'Failure',
+        code: 502,
+        message: `cannot reach the API server: ${e.message}`,
+      }),
+    );
     if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', path, e);
   });
   // The browser went away (a watch closed, a page changed): stop asking upstream.
@@ -132,19 +177,31 @@ function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerRespons
   const r = route(req.url ?? '/', c.clusterName);
   if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
   // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
-  if (r.kind === 'plugins') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(PLUGIN_LIST));
+  if (r.kind === 'plugins')
+    return void res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(PLUGIN_LIST));
   if (r.kind === 'page' && r.file === 'iconify/mdi.json' && c.o.iconDir) {
     res.writeHead(200, { 'content-type': 'application/json' });
-    return void res.end(JSON.stringify(iconifyAnswer(c.o.iconDir, new URL(req.url ?? '/', 'http://x'))));
+    return void res.end(
+      JSON.stringify(iconifyAnswer(c.o.iconDir, new URL(req.url ?? '/', 'http://x'))),
+    );
   }
   if (r.kind === 'page') return serveFile(res, c.o.harnessDir, r.file, 'index.html');
   proxyRequest(c, r.path, req, res);
 }
 
 /** Joins the browser's socket and the API server's after both switched protocols. */
-function splice(socket: Socket, head: Buffer, up: IncomingMessage, upSocket: Socket, upHead: Buffer): void {
+function splice(
+  socket: Socket,
+  head: Buffer,
+  up: IncomingMessage,
+  upSocket: Socket,
+  upHead: Buffer,
+): void {
   const lines = [`HTTP/1.1 101 Switching Protocols`];
-  for (let i = 0; i < up.rawHeaders.length; i += 2) lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+  for (let i = 0; i < up.rawHeaders.length; i += 2)
+    lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (upHead.length) socket.write(upHead);
   if (head.length) upSocket.write(head);
@@ -196,7 +253,9 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   await kc.applyToHTTPSOptions(tls);
   const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls };
   const server = http.createServer((req, res) => handleRequest(c, req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(c, req, socket, head));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+    handleUpgrade(c, req, socket, head),
+  );
 
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {

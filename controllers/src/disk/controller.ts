@@ -4,7 +4,12 @@
 // spec.size grows the claim. A disk attached to a VM cannot be deleted from under it.
 import type { KubernetesObject, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { V1beta1DataVolume } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
-import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineDisk, VirtualMachineImage } from '../../../api/generated/types.ts';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachine,
+  VirtualMachineDisk,
+  VirtualMachineImage,
+} from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import { isNotFound } from '../../../kube/src/rest.ts';
 import type { ResilientInformer } from '../../../kube/src/informer.ts';
@@ -15,8 +20,15 @@ import { CDI_CRD, PATHS } from '../vm/controller.ts';
 import { API_VERSION, Finalizers, Labels } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
 
-import { dataVolumeSource, diskPhase, diskStatus, inUseStatus, needsCdi, type Readiness, type ResizeOutcome } from './status.ts';
-
+import {
+  dataVolumeSource,
+  diskPhase,
+  diskStatus,
+  inUseStatus,
+  needsCdi,
+  type Readiness,
+  type ResizeOutcome,
+} from './status.ts';
 
 const PVCS = '/api/v1/persistentvolumeclaims';
 
@@ -53,7 +65,9 @@ function ownedMetadata(disk: VirtualMachineDisk): Record<string, unknown> {
     name,
     namespace,
     labels: { [Labels.disk]: name, 'app.kubernetes.io/managed-by': 'vmplane' },
-    ownerReferences: uid ? [{ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', name, uid, controller: true }] : [],
+    ownerReferences: uid
+      ? [{ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', name, uid, controller: true }]
+      : [],
   };
 }
 
@@ -88,22 +102,43 @@ function cdiInstalled(c: DiskContext): boolean {
 
 /** The VM (not being deleted) that uses a disk. */
 function attachedTo(c: DiskContext, d: VirtualMachineDisk): VirtualMachine | undefined {
-  const uses = (v: VirtualMachine): boolean => v.metadata.namespace === d.metadata.namespace && !isDeleting(v) && !!v.spec.disks?.some((x) => x.virtualMachineDiskName === d.metadata.name);
+  const uses = (v: VirtualMachine): boolean =>
+    v.metadata.namespace === d.metadata.namespace &&
+    !isDeleting(v) &&
+    !!v.spec.disks?.some((x) => x.virtualMachineDiskName === d.metadata.name);
   return (c.vms.list() as VirtualMachine[]).find(uses);
 }
 
 /** Deleting: wait while a VM uses the disk, else remove its DataVolume and claim, then the finalizer. */
-async function finalize(c: DiskContext, disk: VirtualMachineDisk, namespace: string, name: string): Promise<void> {
+async function finalize(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  namespace: string,
+  name: string,
+): Promise<void> {
   if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) return;
   const path = diskPath(namespace, name);
   const user = attachedTo(c, disk);
   if (user) {
-    await writeStatus(c.m.rest, path, disk.status, inUseStatus(disk, user.metadata.name ?? '', new Date().toISOString()));
-    await c.m.event({ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', metadata: disk.metadata }, 'Warning', 'InUse', `cannot delete: attached to VM ${user.metadata.name}`);
+    await writeStatus(
+      c.m.rest,
+      path,
+      disk.status,
+      inUseStatus(disk, user.metadata.name ?? '', new Date().toISOString()),
+    );
+    await c.m.event(
+      { apiVersion: API_VERSION, kind: 'VirtualMachineDisk', metadata: disk.metadata },
+      'Warning',
+      'InUse',
+      `cannot delete: attached to VM ${user.metadata.name}`,
+    );
     return;
   }
   const dvPath = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${namespace}/datavolumes/${name}`;
-  for (const p of [cdiInstalled(c) ? dvPath : undefined, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`]) {
+  for (const p of [
+    cdiInstalled(c) ? dvPath : undefined,
+    `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`,
+  ]) {
     if (!p) continue;
     try {
       await c.m.rest.request('DELETE', p);
@@ -115,28 +150,58 @@ async function finalize(c: DiskContext, disk: VirtualMachineDisk, namespace: str
 }
 
 /** The image a disk is filled from, when it names one. */
-function resolveImage(c: DiskContext, disk: VirtualMachineDisk, namespace: string): VirtualMachineImage | ClusterVirtualMachineImage | undefined {
+function resolveImage(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  namespace: string,
+): VirtualMachineImage | ClusterVirtualMachineImage | undefined {
   const src = disk.spec.source?.image;
   if (!src) return undefined;
-  return (src.kind === 'ClusterVirtualMachineImage' ? c.clusterImages.get(src.name) : c.images.get(src.name, namespace)) as VirtualMachineImage | undefined;
+  return (
+    src.kind === 'ClusterVirtualMachineImage'
+      ? c.clusterImages.get(src.name)
+      : c.images.get(src.name, namespace)
+  ) as VirtualMachineImage | undefined;
 }
 
 /** Makes the disk's DataVolume (with CDI) or claim (blank, without CDI), and reads how it is doing. */
-async function syncEngine(c: DiskContext, disk: VirtualMachineDisk, namespace: string, name: string): Promise<EngineState> {
+async function syncEngine(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  namespace: string,
+  name: string,
+): Promise<EngineState> {
   const src = disk.spec.source;
   if (cdiInstalled(c)) {
     const source = dataVolumeSource(disk, resolveImage(c, disk, namespace));
-    if ('error' in source) return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
+    if ('error' in source)
+      return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
     let dv = c.dataVolumes.get(name, namespace) as V1beta1DataVolume | undefined;
     dv ??= await c.m.rest.apply<V1beta1DataVolume>(
-      { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: ownedMetadata(disk), spec: { source, storage: claimSpec(disk) } } as never,
+      {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: ownedMetadata(disk),
+        spec: { source, storage: claimSpec(disk) },
+      } as never,
       { fieldManager: 'vmplane-controller' },
     );
-    return { readiness: diskPhase(dv, undefined), ...(dv.status?.progress ? { progress: dv.status.progress } : {}) };
+    return {
+      readiness: diskPhase(dv, undefined),
+      ...(dv.status?.progress ? { progress: dv.status.progress } : {}),
+    };
   }
   if (src && !src.blank) return { readiness: needsCdi(disk) };
   let pvc = c.pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
-  pvc ??= await c.m.rest.apply<V1PersistentVolumeClaim>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: ownedMetadata(disk), spec: claimSpec(disk) } as never, { fieldManager: 'vmplane-controller' });
+  pvc ??= await c.m.rest.apply<V1PersistentVolumeClaim>(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: ownedMetadata(disk),
+      spec: claimSpec(disk),
+    } as never,
+    { fieldManager: 'vmplane-controller' },
+  );
   return { readiness: diskPhase(undefined, pvc) };
 }
 
@@ -144,15 +209,28 @@ async function syncEngine(c: DiskContext, disk: VirtualMachineDisk, namespace: s
  * Growing: the claim follows spec.size upwards (shrinking is refused at admission). Kubernetes
  * resizes only bound claims; until then the disk says it is waiting.
  */
-async function grow(c: DiskContext, disk: VirtualMachineDisk, pvc: V1PersistentVolumeClaim | undefined): Promise<ResizeOutcome | undefined> {
+async function grow(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  pvc: V1PersistentVolumeClaim | undefined,
+): Promise<ResizeOutcome | undefined> {
   const requested = pvc?.spec?.resources?.requests?.storage;
-  if (!pvc || !requested || parseQuantity(disk.spec.size).compareTo(parseQuantity(String(requested))) <= 0) return undefined;
+  if (
+    !pvc ||
+    !requested ||
+    parseQuantity(disk.spec.size).compareTo(parseQuantity(String(requested))) <= 0
+  )
+    return undefined;
   if (pvc.status?.phase !== 'Bound') return { outcome: 'waiting' };
   try {
-    await c.m.rest.request('PATCH', `/api/v1/namespaces/${pvc.metadata?.namespace}/persistentvolumeclaims/${pvc.metadata?.name}`, {
-      body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
-      contentType: 'application/merge-patch+json',
-    });
+    await c.m.rest.request(
+      'PATCH',
+      `/api/v1/namespaces/${pvc.metadata?.namespace}/persistentvolumeclaims/${pvc.metadata?.name}`,
+      {
+        body: { spec: { resources: { requests: { storage: disk.spec.size } } } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
     return undefined;
   } catch (e) {
     return { outcome: 'refused', message: (e as Error).message.split('\n')[0] ?? '' };
@@ -165,7 +243,12 @@ async function reconcile(c: DiskContext, key: string): Promise<void> {
   if (!disk || !c.m.inScope(disk as KubernetesObject)) return;
   if (isDeleting(disk)) return finalize(c, disk, namespace, name);
   if (!disk.metadata.finalizers?.includes(Finalizers.diskProtection)) {
-    await addFinalizer(c.m.rest, diskPath(namespace, name), disk as KubernetesObject, Finalizers.diskProtection);
+    await addFinalizer(
+      c.m.rest,
+      diskPath(namespace, name),
+      disk as KubernetesObject,
+      Finalizers.diskProtection,
+    );
     return;
   }
   const engine = await syncEngine(c, disk, namespace, name);
@@ -185,7 +268,8 @@ async function reconcile(c: DiskContext, key: string): Promise<void> {
 
 export function diskController(m: Manager): ControllerDefinition {
   const c = contextOf(m);
-  const scoped = (): VirtualMachineDisk[] => (c.disks.list() as VirtualMachineDisk[]).filter((d) => m.inScope(d as KubernetesObject));
+  const scoped = (): VirtualMachineDisk[] =>
+    (c.disks.list() as VirtualMachineDisk[]).filter((d) => m.inScope(d as KubernetesObject));
   const byLabel = (o: KubernetesObject): string[] => {
     const name = o.metadata?.labels?.[Labels.disk];
     return name ? [`${o.metadata?.namespace}/${name}`] : [];
@@ -197,11 +281,20 @@ export function diskController(m: Manager): ControllerDefinition {
       { path: PATHS.disks, keys: (o) => (m.inScope(o) ? [objectKey(o)] : []) },
       {
         path: PATHS.vms,
-        keys: (o) => ((o as VirtualMachine & KubernetesObject).spec?.disks ?? []).flatMap((d) => (d.virtualMachineDiskName ? [`${o.metadata?.namespace}/${d.virtualMachineDiskName}`] : [])),
+        keys: (o) =>
+          ((o as VirtualMachine & KubernetesObject).spec?.disks ?? []).flatMap((d) =>
+            d.virtualMachineDiskName
+              ? [`${o.metadata?.namespace}/${d.virtualMachineDiskName}`]
+              : [],
+          ),
       },
       { path: PVCS, keys: byLabel },
       { path: PATHS.dataVolumes, keys: byLabel },
-      { path: PATHS.crds, keys: (o) => (o.metadata?.name === CDI_CRD ? scoped().map((d) => objectKey(d as KubernetesObject)) : []) },
+      {
+        path: PATHS.crds,
+        keys: (o) =>
+          o.metadata?.name === CDI_CRD ? scoped().map((d) => objectKey(d as KubernetesObject)) : [],
+      },
     ],
     allKeys: () => scoped().map((d) => objectKey(d as KubernetesObject)),
     reconcile: (key) => reconcile(c, key),

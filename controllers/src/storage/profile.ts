@@ -1,8 +1,11 @@
 // What a StorageProfile's status should say, from its StorageClass and the administrator's spec.
-import { provisionerCapabilities, type ClaimPropertySet, type CloneStrategy } from '../../../api/src/provisioners.ts';
+import {
+  provisionerCapabilities,
+  type ClaimPropertySet,
+  type CloneStrategy,
+} from '../../../api/src/provisioners.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 import { StorageProfileConditions } from '../../../api/src/wellknown.ts';
-
 
 export interface ProfileInputs {
   storageClass: { name: string; provisioner: string; parameters?: Record<string, string> };
@@ -18,7 +21,14 @@ export interface ProfileStatus {
   provisioner: string;
   claimPropertySets: ClaimPropertySet[];
   cloneStrategy: CloneStrategy;
-  conditions: { type: 'Recognized'; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }[];
+  conditions: {
+    type: 'Recognized';
+    status: 'True' | 'False';
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration: number;
+  }[];
 }
 
 export function fixHint(name: string): string {
@@ -30,8 +40,18 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
   const override = i.spec?.claimPropertySets?.length ? i.spec.claimPropertySets : undefined;
   const sets = override ?? known?.claimPropertySets ?? [];
   let condition: { status: 'True' | 'False'; reason: string; message: string };
-  if (override) condition = { status: 'True', reason: 'SpecOverride', message: 'access and volume modes set by an administrator in spec.claimPropertySets' };
-  else if (known) condition = { status: 'True', reason: 'KnownProvisioner', message: `access and volume modes known for provisioner ${i.storageClass.provisioner}` };
+  if (override)
+    condition = {
+      status: 'True',
+      reason: 'SpecOverride',
+      message: 'access and volume modes set by an administrator in spec.claimPropertySets',
+    };
+  else if (known)
+    condition = {
+      status: 'True',
+      reason: 'KnownProvisioner',
+      message: `access and volume modes known for provisioner ${i.storageClass.provisioner}`,
+    };
   else {
     condition = {
       status: 'False',
@@ -45,6 +65,16 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
     provisioner: i.storageClass.provisioner,
     claimPropertySets: sets,
     cloneStrategy: i.spec?.cloneStrategy ?? known?.cloneStrategy ?? 'copy',
-    conditions: [withTransitionTime(i.previousConditions, { type: StorageProfileConditions.Recognized, ...condition, observedGeneration: i.generation }, i.now)],
+    conditions: [
+      withTransitionTime(
+        i.previousConditions,
+        {
+          type: StorageProfileConditions.Recognized,
+          ...condition,
+          observedGeneration: i.generation,
+        },
+        i.now,
+      ),
+    ],
   };
 }

@@ -3,8 +3,21 @@ import { vm } from '../../../test/support/builders.ts';
 import { computeVmStatus, phaseOf, powerStateOf, restartPending, type Check } from './status.ts';
 
 const good: Check = { ok: true, reason: 'Resolved', message: 'ok' };
-const small = { name: 'small', cpus: 2, memory: '4Gi', reservation: 'BestEffort' as const, generation: 1 };
-const base = { vm: vm('web', { className: 'small' }), now: 'T1', classCheck: good, imageCheck: good, disksCheck: good, engineCheck: good };
+const small = {
+  name: 'small',
+  cpus: 2,
+  memory: '4Gi',
+  reservation: 'BestEffort' as const,
+  generation: 1,
+};
+const base = {
+  vm: vm('web', { className: 'small' }),
+  now: 'T1',
+  classCheck: good,
+  imageCheck: good,
+  disksCheck: good,
+  engineCheck: good,
+};
 
 describe('phaseOf and powerStateOf', () => {
   it("map KubeVirt's printable status", () => {
@@ -20,8 +33,15 @@ describe('phaseOf and powerStateOf', () => {
 
 describe('computeVmStatus', () => {
   it('says EngineUnavailable without KubeVirt, and why', () => {
-    const s = computeVmStatus({ ...base, engineCheck: { ok: false, reason: 'KubeVirtNotInstalled', message: 'install KubeVirt' } });
-    expect(s).toMatchObject({ phase: 'Pending', printableStatus: 'EngineUnavailable', restartPending: false });
+    const s = computeVmStatus({
+      ...base,
+      engineCheck: { ok: false, reason: 'KubeVirtNotInstalled', message: 'install KubeVirt' },
+    });
+    expect(s).toMatchObject({
+      phase: 'Pending',
+      printableStatus: 'EngineUnavailable',
+      restartPending: false,
+    });
     expect(s.conditions?.map((c) => `${c.type}=${c.status}:${c.reason}`)).toEqual([
       'ClassResolved=True:Resolved',
       'ImageResolved=True:Resolved',
@@ -38,7 +58,13 @@ describe('computeVmStatus', () => {
       applied: small,
       current: small,
       kv: { status: { printableStatus: 'Running', ready: true } } as never,
-      vmi: { status: { nodeName: 'n1', interfaces: [{ name: 'default', mac: '52:54:00:00:00:01', ipAddress: '10.0.0.5' }], guestOSInfo: { name: 'Debian', version: '12' } } } as never,
+      vmi: {
+        status: {
+          nodeName: 'n1',
+          interfaces: [{ name: 'default', mac: '52:54:00:00:00:01', ipAddress: '10.0.0.5' }],
+          guestOSInfo: { name: 'Debian', version: '12' },
+        },
+      } as never,
     });
     expect(s).toMatchObject({
       phase: 'Running',
@@ -51,25 +77,48 @@ describe('computeVmStatus', () => {
       guestOS: { name: 'Debian', version: '12' },
       class: { name: 'small', cpus: 2, memory: '4Gi', reservation: 'BestEffort', generation: 1 },
     });
-    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'Ready',
+    });
   });
 
   it('marks a restart pending when the class changed while the VM runs', () => {
     const bigger = { ...small, cpus: 4, generation: 2 };
     expect(restartPending(small, bigger)).toBe(true);
-    const s = computeVmStatus({ ...base, applied: small, current: bigger, kv: { status: { printableStatus: 'Running' } } as never });
+    const s = computeVmStatus({
+      ...base,
+      applied: small,
+      current: bigger,
+      kv: { status: { printableStatus: 'Running' } } as never,
+    });
     expect(s.restartPending).toBe(true);
-    expect(s.conditions?.find((c) => c.type === 'RestartPending')).toMatchObject({ status: 'True', reason: 'ClassChanged' });
+    expect(s.conditions?.find((c) => c.type === 'RestartPending')).toMatchObject({
+      status: 'True',
+      reason: 'ClassChanged',
+    });
   });
 
   it('adds PowerAction=False when the engine refused a power action', () => {
-    const s = computeVmStatus({ ...base, powerCheck: { ok: false, reason: 'PowerActionFailed', message: 'HTTP 404' } });
-    expect(s.conditions?.at(-1)).toEqual({ type: 'PowerAction', status: 'False', reason: 'PowerActionFailed', message: 'HTTP 404', lastTransitionTime: 'T1', observedGeneration: 0 });
+    const s = computeVmStatus({
+      ...base,
+      powerCheck: { ok: false, reason: 'PowerActionFailed', message: 'HTTP 404' },
+    });
+    expect(s.conditions?.at(-1)).toEqual({
+      type: 'PowerAction',
+      status: 'False',
+      reason: 'PowerActionFailed',
+      message: 'HTTP 404',
+      lastTransitionTime: 'T1',
+      observedGeneration: 0,
+    });
   });
 
   it('keeps lastTransitionTime of conditions whose status did not change', () => {
     const first = computeVmStatus(base);
     const later = computeVmStatus({ ...base, vm: { ...base.vm, status: first }, now: 'T2' });
-    expect(later.conditions?.map((c) => c.lastTransitionTime)).toEqual(first.conditions?.map(() => 'T1'));
+    expect(later.conditions?.map((c) => c.lastTransitionTime)).toEqual(
+      first.conditions?.map(() => 'T1'),
+    );
   });
 });

@@ -1,6 +1,9 @@
 // The status of a vmplane VM, computed from what was resolved and what the engine reports.
 // Pure: the reconciler gathers the inputs and writes the result.
-import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import type {
+  V1VirtualMachine,
+  V1VirtualMachineInstance,
+} from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
@@ -67,16 +70,38 @@ export function powerStateOf(printable: string | undefined): VirtualMachineStatu
 }
 
 /** Whether the engine is running the VM (so its hardware is fixed until the next power cycle). */
-export function isRunning(kv: V1VirtualMachine | undefined, vmi: V1VirtualMachineInstance | undefined): boolean {
+export function isRunning(
+  kv: V1VirtualMachine | undefined,
+  vmi: V1VirtualMachineInstance | undefined,
+): boolean {
   const p = kv?.status?.printableStatus;
   return !!vmi || p === 'Running' || p === 'Paused' || p === 'Migrating' || p === 'Starting';
 }
 
-function condition(type: string, c: Check, previous: Condition[] | undefined, now: string, generation: number): Condition {
-  return withTransitionTime<Condition>(previous, { type, status: c.ok ? 'True' : 'False', reason: c.reason, message: c.message, observedGeneration: generation }, now);
+function condition(
+  type: string,
+  c: Check,
+  previous: Condition[] | undefined,
+  now: string,
+  generation: number,
+): Condition {
+  return withTransitionTime<Condition>(
+    previous,
+    {
+      type,
+      status: c.ok ? 'True' : 'False',
+      reason: c.reason,
+      message: c.message,
+      observedGeneration: generation,
+    },
+    now,
+  );
 }
 
-export function restartPending(applied: EffectiveClass | undefined, current: EffectiveClass | undefined): boolean {
+export function restartPending(
+  applied: EffectiveClass | undefined,
+  current: EffectiveClass | undefined,
+): boolean {
   if (!applied || !current) return false;
   return applied.name !== current.name || applied.generation !== current.generation;
 }
@@ -84,16 +109,24 @@ export function restartPending(applied: EffectiveClass | undefined, current: Eff
 /** Ready: the engine's word once the VM is handed over; before that, why it is not. */
 function readyCheckOf(i: StatusInputs): Check {
   const printable = i.kv?.status?.printableStatus;
-  if (!i.engineCheck.ok) return { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message };
+  if (!i.engineCheck.ok)
+    return { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message };
   if (!i.classCheck.ok || !i.imageCheck.ok) {
-    return { ok: false, reason: Reasons.NotTranslated, message: 'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)' };
+    return {
+      ok: false,
+      reason: Reasons.NotTranslated,
+      message:
+        'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)',
+    };
   }
-  if (i.kv?.status?.ready) return { ok: true, reason: Reasons.Ready, message: 'the VM is running and ready' };
+  if (i.kv?.status?.ready)
+    return { ok: true, reason: Reasons.Ready, message: 'the VM is running and ready' };
   return { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
 }
 
 function restartCheckOf(i: StatusInputs, pending: boolean): Check {
-  if (!pending) return { ok: false, reason: Reasons.UpToDate, message: 'the VM runs with its current class' };
+  if (!pending)
+    return { ok: false, reason: Reasons.UpToDate, message: 'the VM runs with its current class' };
   const c = i.current;
   const a = i.applied;
   return {
@@ -122,17 +155,27 @@ function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
 function instanceFields(vmi: V1VirtualMachineInstance | undefined): Partial<VirtualMachineStatus> {
   const out: Partial<VirtualMachineStatus> = {};
   const ifaces = vmi?.status?.interfaces ?? [];
-  const ipsOf = (x: (typeof ifaces)[number]): string[] => x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []);
+  const ipsOf = (x: (typeof ifaces)[number]): string[] =>
+    x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []);
   const ips = ifaces.flatMap(ipsOf);
   if (vmi?.status?.nodeName) out.nodeName = vmi.status.nodeName;
   if (ips.length) {
     out.ipAddresses = ips;
     out.primaryIP = ips[0] as string;
   }
-  if (ifaces.length) out.interfaces = ifaces.map((x) => ({ ...(x.name ? { name: x.name } : {}), ...(x.mac ? { macAddress: x.mac } : {}), ipAddresses: ipsOf(x) }));
+  if (ifaces.length)
+    out.interfaces = ifaces.map((x) => ({
+      ...(x.name ? { name: x.name } : {}),
+      ...(x.mac ? { macAddress: x.mac } : {}),
+      ipAddresses: ipsOf(x),
+    }));
   const os = vmi?.status?.guestOSInfo;
   if (os && (os.name || os.version || os.kernelRelease)) {
-    out.guestOS = { ...(os.name ? { name: os.name } : {}), ...(os.version ? { version: os.version } : {}), ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}) };
+    out.guestOS = {
+      ...(os.name ? { name: os.name } : {}),
+      ...(os.version ? { version: os.version } : {}),
+      ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}),
+    };
   }
   return out;
 }
@@ -150,7 +193,17 @@ export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
     restartPending: pending,
     ...(power ? { powerState: power } : {}),
     ...instanceFields(i.vmi),
-    ...(a ? { class: { name: a.name, cpus: a.cpus, memory: a.memory, reservation: a.reservation, generation: a.generation } } : {}),
+    ...(a
+      ? {
+          class: {
+            name: a.name,
+            cpus: a.cpus,
+            memory: a.memory,
+            reservation: a.reservation,
+            generation: a.generation,
+          },
+        }
+      : {}),
   };
 }
 
@@ -164,7 +217,7 @@ function readyMessage(vm: VirtualMachine, printable: string | undefined): string
     case 'Paused':
       return 'the VM is suspended';
     case 'ErrorUnschedulable':
-      return 'no node can run the VM: check its zone, class (CPU, memory, GPUs) and the nodes\' capacity';
+      return "no node can run the VM: check its zone, class (CPU, memory, GPUs) and the nodes' capacity";
     default:
       return `the engine reports the VM ${printable}`;
   }

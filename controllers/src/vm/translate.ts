@@ -1,7 +1,10 @@
 // The translation of a vmplane VirtualMachine into what KubeVirt runs: a kubevirt.io/v1
 // VirtualMachine with its disks as CDI DataVolume templates. A pure function, tested against
 // golden files; the reconciler only diffs and applies its output.
-import type { V1beta1DataVolumeSource, V1beta1DataVolumeSpec } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type {
+  V1beta1DataVolumeSource,
+  V1beta1DataVolumeSpec,
+} from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
 import type {
   V1DataVolumeTemplateSpec,
   V1Disk,
@@ -13,7 +16,11 @@ import type {
   V1VirtualMachine,
   V1Volume,
 } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
-import type { VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+} from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import type { AnyImage } from '../../../kube/src/lookups.ts';
 import { Annotations, API_VERSION, Labels, reservationOf } from '../../../api/src/wellknown.ts';
@@ -37,7 +44,10 @@ export interface TranslationOptions {
   memoryOvercommit: number;
 }
 
-export const DEFAULT_TRANSLATION_OPTIONS: TranslationOptions = { cpuOvercommit: 10, memoryOvercommit: 1 };
+export const DEFAULT_TRANSLATION_OPTIONS: TranslationOptions = {
+  cpuOvercommit: 10,
+  memoryOvercommit: 1,
+};
 
 export interface TranslationInput {
   vm: VirtualMachine;
@@ -73,7 +83,10 @@ export function formatBytes(bytes: bigint): string {
   return String(bytes);
 }
 
-function resources(c: EffectiveClass, o: TranslationOptions): { requests: Record<string, string>; limits?: Record<string, string> } {
+function resources(
+  c: EffectiveClass,
+  o: TranslationOptions,
+): { requests: Record<string, string>; limits?: Record<string, string> } {
   const memBytes = parseQuantity(c.memory).asInteger();
   if (c.reservation === 'Guaranteed') {
     const r = { cpu: String(c.cpus), memory: formatBytes(memBytes) };
@@ -89,12 +102,23 @@ function resources(c: EffectiveClass, o: TranslationOptions): { requests: Record
 
 function imageSource(image: AnyImage, vmNamespace: string): V1beta1DataVolumeSource {
   const s = image.spec.source;
-  if (s.http) return { http: { url: s.http.url, ...(s.http.secretRef ? { secretRef: s.http.secretRef } : {}) } };
+  if (s.http)
+    return {
+      http: { url: s.http.url, ...(s.http.secretRef ? { secretRef: s.http.secretRef } : {}) },
+    };
   if (s.registry) return { registry: { url: s.registry.url } };
-  return { pvc: { name: s.pvc?.name ?? '', namespace: s.pvc?.namespace ?? image.metadata.namespace ?? vmNamespace } };
+  return {
+    pvc: {
+      name: s.pvc?.name ?? '',
+      namespace: s.pvc?.namespace ?? image.metadata.namespace ?? vmNamespace,
+    },
+  };
 }
 
-function storage(d: { size?: string; storageClassName?: string; accessModes?: string[]; volumeMode?: string }, fallbackSize?: string): V1beta1DataVolumeSpec['storage'] {
+function storage(
+  d: { size?: string; storageClassName?: string; accessModes?: string[]; volumeMode?: string },
+  fallbackSize?: string,
+): V1beta1DataVolumeSpec['storage'] {
   return {
     ...(d.storageClassName ? { storageClassName: d.storageClassName } : {}),
     ...(d.accessModes?.length ? { accessModes: [...d.accessModes] as never } : {}),
@@ -107,10 +131,14 @@ export const bootDataVolumeName = (vm: string): string => `${vm}-boot`;
 export const diskDataVolumeName = (vm: string, disk: string): string => `${vm}-${disk}`;
 
 function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Probe {
-  const timing = { ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}), periodSeconds: p.periodSeconds ?? 10 };
+  const timing = {
+    ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
+    periodSeconds: p.periodSeconds ?? 10,
+  };
   // The published typings drop `port` (an IntOrString) from these actions; the API has it.
   if (p.tcpSocket) return { tcpSocket: { port: p.tcpSocket.port } as never, ...timing };
-  if (p.httpGet) return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
+  if (p.httpGet)
+    return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
   return { guestAgentPing: {}, ...timing };
 }
 
@@ -130,18 +158,29 @@ function translateStorage(input: TranslationInput, name: string, namespace: stri
     out.volumes.push({ name: 'boot', dataVolume: { name: dv } });
     out.templates.push({
       metadata: { name: dv, labels: { [Labels.vm]: name } },
-      spec: { source: imageSource(input.image, namespace), storage: storage(spec.bootDisk ?? {}, input.image.spec.size) },
+      spec: {
+        source: imageSource(input.image, namespace),
+        storage: storage(spec.bootDisk ?? {}, input.image.spec.size),
+      },
     });
   }
   for (const d of spec.disks ?? []) {
     out.disks.push({ name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) });
     if (d.virtualMachineDiskName) {
       const existing = input.disks[d.virtualMachineDiskName];
-      out.volumes.push({ name: d.name, persistentVolumeClaim: { claimName: existing?.status?.claimName ?? d.virtualMachineDiskName } });
+      out.volumes.push({
+        name: d.name,
+        persistentVolumeClaim: {
+          claimName: existing?.status?.claimName ?? d.virtualMachineDiskName,
+        },
+      });
     } else {
       const dv = diskDataVolumeName(name, d.name);
       out.volumes.push({ name: d.name, dataVolume: { name: dv } });
-      out.templates.push({ metadata: { name: dv, labels: { [Labels.vm]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
+      out.templates.push({
+        metadata: { name: dv, labels: { [Labels.vm]: name } },
+        spec: { source: { blank: {} }, storage: storage(d) },
+      });
     }
   }
   const ci = spec.bootstrap?.cloudInit;
@@ -160,7 +199,10 @@ function translateStorage(input: TranslationInput, name: string, namespace: stri
 }
 
 /** Interfaces and networks: the pod network (masquerade) by default, a Multus network by name (bridge). */
-function translateNetwork(spec: VirtualMachine['spec']): { interfaces: V1Interface[]; networks: V1Network[] } {
+function translateNetwork(spec: VirtualMachine['spec']): {
+  interfaces: V1Interface[];
+  networks: V1Network[];
+} {
   const ifaces = spec.network?.interfaces?.length ? spec.network.interfaces : [{ name: 'default' }];
   const interfaces: V1Interface[] = [];
   const networks: V1Network[] = [];
@@ -178,24 +220,50 @@ function translateNetwork(spec: VirtualMachine['spec']): { interfaces: V1Interfa
 }
 
 /** The class's GPUs (one entry per device when count > 1) and host devices. */
-function translateDevices(vmClass: EffectiveClass): { gpus?: V1GPU[]; hostDevices?: V1HostDevice[] } {
+function translateDevices(vmClass: EffectiveClass): {
+  gpus?: V1GPU[];
+  hostDevices?: V1HostDevice[];
+} {
   const gpus: V1GPU[] = (vmClass.devices?.gpus ?? []).flatMap((g) =>
-    Array.from({ length: g.count ?? 1 }, (_, k) => ({ name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name, deviceName: g.deviceName })),
+    Array.from({ length: g.count ?? 1 }, (_, k) => ({
+      name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name,
+      deviceName: g.deviceName,
+    })),
   );
-  const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({ name: h.name, deviceName: h.deviceName }));
+  const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({
+    name: h.name,
+    deviceName: h.deviceName,
+  }));
   return { ...(gpus.length ? { gpus } : {}), ...(hostDevices.length ? { hostDevices } : {}) };
 }
 
 /** Name, labels, the class it was built from, and the vmplane VM as its controlling owner. */
-function translateMetadata(vm: VirtualMachine, vmClass: EffectiveClass): V1VirtualMachine['metadata'] {
+function translateMetadata(
+  vm: VirtualMachine,
+  vmClass: EffectiveClass,
+): V1VirtualMachine['metadata'] {
   const name = vm.metadata.name ?? '';
   return {
     name,
     namespace: vm.metadata.namespace ?? '',
     labels: { [Labels.vm]: name, ...MANAGED_BY },
-    annotations: { [Annotations.class]: vmClass.name, [Annotations.classGeneration]: String(vmClass.generation) },
+    annotations: {
+      [Annotations.class]: vmClass.name,
+      [Annotations.classGeneration]: String(vmClass.generation),
+    },
     ...(vm.metadata.uid
-      ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'VirtualMachine', name, uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true }] }
+      ? {
+          ownerReferences: [
+            {
+              apiVersion: API_VERSION,
+              kind: 'VirtualMachine',
+              name,
+              uid: vm.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        }
       : {}),
   };
 }
@@ -234,4 +302,3 @@ export function translate(input: TranslationInput): V1VirtualMachine {
     },
   };
 }
-

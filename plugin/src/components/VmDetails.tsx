@@ -8,7 +8,7 @@ import {
   StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
-import { displayStatus,formatSize, imageLabel } from '../logic/format';
+import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
 import { VmConsole } from './Console';

@@ -2,7 +2,7 @@ import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { Link, ResourceListView } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Button } from '@mui/material';
 import { useHistory } from 'react-router-dom';
-import { displayStatus,formatSize, imageLabel } from '../logic/format';
+import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { ROUTES, VirtualMachine } from '../resources';
 import { InstallCheck } from './InstallCheck';
 import { useRouteUrl } from './routes';

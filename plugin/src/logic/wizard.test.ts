@@ -27,7 +27,9 @@ describe('validateStep', () => {
       '"Web_1" is not a valid name: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit.'
     );
     expect(validateStep('namespace', { ...complete(), name: 'a'.repeat(64) }).name).toBe(
-      `"${'a'.repeat(64)}" is not a valid name: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit.`
+      `"${'a'.repeat(
+        64
+      )}" is not a valid name: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit.`
     );
     expect(validateStep('namespace', complete())).toEqual({});
   });

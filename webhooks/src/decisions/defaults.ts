@@ -8,7 +8,6 @@ import type { Lookups } from '../../../kube/src/lookups.ts';
 import { matchesSelector, type LabelSelector } from '../../../api/src/selectors.ts';
 import { Annotations } from '../../../api/src/wellknown.ts';
 
-
 export interface NamespaceDefault {
   value: string;
   /** Where it came from, for messages: `VirtualMachinePolicy "x"` or `namespace annotation ...`. */
@@ -25,24 +24,41 @@ export function namespaceDefaults(namespace: string, l: Lookups): NamespaceDefau
   const ns = l.namespace(namespace);
   const labels = ns?.metadata?.labels ?? {};
   const out: NamespaceDefaults = {};
-  const policies = [...l.policies()].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  const policies = [...l.policies()].sort((a, b) =>
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
   for (const p of policies) {
     const d = p.spec.defaults;
-    if (!d || !matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, labels)) continue;
+    if (
+      !d ||
+      !matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, labels)
+    )
+      continue;
     const name = p.metadata.name ?? '';
-    if (d.className && !out.className) out.className = { value: d.className, from: `VirtualMachinePolicy "${name}"`, policy: name };
+    if (d.className && !out.className)
+      out.className = { value: d.className, from: `VirtualMachinePolicy "${name}"`, policy: name };
     if (d.storageClassName && !out.storageClassName) {
-      out.storageClassName = { value: d.storageClassName, from: `VirtualMachinePolicy "${name}"`, policy: name };
+      out.storageClassName = {
+        value: d.storageClassName,
+        from: `VirtualMachinePolicy "${name}"`,
+        policy: name,
+      };
     }
   }
   const ann = ns?.metadata?.annotations ?? {};
   const annotatedClass = ann[Annotations.namespaceDefaultClass];
   if (!out.className && annotatedClass) {
-    out.className = { value: annotatedClass, from: `namespace annotation ${Annotations.namespaceDefaultClass}` };
+    out.className = {
+      value: annotatedClass,
+      from: `namespace annotation ${Annotations.namespaceDefaultClass}`,
+    };
   }
   const annotatedStorage = ann[Annotations.namespaceDefaultStorageClass];
   if (!out.storageClassName && annotatedStorage) {
-    out.storageClassName = { value: annotatedStorage, from: `namespace annotation ${Annotations.namespaceDefaultStorageClass}` };
+    out.storageClassName = {
+      value: annotatedStorage,
+      from: `namespace annotation ${Annotations.namespaceDefaultStorageClass}`,
+    };
   }
   return out;
 }

@@ -13,4 +13,3 @@ export function inUse(users: string[], what: string): Denial | undefined {
     message: `${what} is still used by ${users.length} ${users.length === 1 ? 'VM or disk' : 'VMs or disks'}: ${shown}${more}; move them to another one or delete them first`,
   };
 }
-

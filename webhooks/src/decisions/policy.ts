@@ -2,7 +2,15 @@
 // denies, Warn warns, Audit and exceptions go to the decision log.
 import type { VirtualMachine, VirtualMachinePolicy } from '../../../api/generated/types.ts';
 import type { Lookups } from '../../../kube/src/lookups.ts';
-import { admissionVerdict, buildContext, compilePolicy, evaluatePolicies, type AdmissionVerdict, type Operation, type PolicyCompiler } from '../../../policy/src/index.ts';
+import {
+  admissionVerdict,
+  buildContext,
+  compilePolicy,
+  evaluatePolicies,
+  type AdmissionVerdict,
+  type Operation,
+  type PolicyCompiler,
+} from '../../../policy/src/index.ts';
 import type { AdmissionRequest } from '../admission.ts';
 
 /** The CEL of a policy that does not compile, as one message; undefined when it all compiles. */
@@ -12,7 +20,12 @@ export function policyCompileError(policy: VirtualMachinePolicy): string | undef
 }
 
 /** What the policies in force say about a VM request. */
-export function policyVerdict(req: AdmissionRequest, object: VirtualMachine | undefined, l: Lookups, compiler: PolicyCompiler): { verdict: AdmissionVerdict; notes: string[] } {
+export function policyVerdict(
+  req: AdmissionRequest,
+  object: VirtualMachine | undefined,
+  l: Lookups,
+  compiler: PolicyCompiler,
+): { verdict: AdmissionVerdict; notes: string[] } {
   const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
   const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
   const ctx = buildContext(
@@ -26,10 +39,14 @@ export function policyVerdict(req: AdmissionRequest, object: VirtualMachine | un
     },
     l,
   );
-  const verdict = admissionVerdict(evaluatePolicies(compiler.compiled(l.policies()), l.exceptions(ns), ctx));
+  const verdict = admissionVerdict(
+    evaluatePolicies(compiler.compiled(l.policies()), l.exceptions(ns), ctx),
+  );
   const notes = [
     ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
-    ...verdict.exceptionsUsed.map((r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`),
+    ...verdict.exceptionsUsed.map(
+      (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
+    ),
   ];
   return { verdict, notes };
 }

@@ -14,7 +14,6 @@ import { Annotations } from '../../../api/src/wellknown.ts';
 
 export type { StorageClassInfo, StorageProfileInfo };
 
-
 export interface StorageRequest {
   storageClassName?: string;
   accessModes?: AccessMode[];
@@ -29,24 +28,38 @@ export interface StorageContext {
 }
 
 export type Settled =
-  | { ok: true; storageClassName: string; accessModes: AccessMode[]; volumeMode: VolumeMode; classFrom: string }
+  | {
+      ok: true;
+      storageClassName: string;
+      accessModes: AccessMode[];
+      volumeMode: VolumeMode;
+      classFrom: string;
+    }
   | { ok: false; field: string; message: string };
 
 const annotated = (c: StorageClassInfo, key: string): boolean => c.annotations?.[key] === 'true';
 
 /** Newest first, as Kubernetes picks among several defaults. */
 function newest(classes: StorageClassInfo[]): StorageClassInfo | undefined {
-  return [...classes].sort((a, b) => (b.creationTimestamp ?? '').localeCompare(a.creationTimestamp ?? '') || a.name.localeCompare(b.name))[0];
+  return [...classes].sort(
+    (a, b) =>
+      (b.creationTimestamp ?? '').localeCompare(a.creationTimestamp ?? '') ||
+      a.name.localeCompare(b.name),
+  )[0];
 }
 
 /** The claim property sets in force for a class: admin override, else controller status, else the table. */
-export function claimPropertySetsFor(sc: StorageClassInfo, profile: StorageProfileInfo | undefined): ClaimPropertySet[] {
+export function claimPropertySetsFor(
+  sc: StorageClassInfo,
+  profile: StorageProfileInfo | undefined,
+): ClaimPropertySet[] {
   if (profile?.specSets?.length) return profile.specSets;
   if (profile?.statusSets?.length) return profile.statusSets;
   return provisionerCapabilities(sc.provisioner, sc.parameters)?.claimPropertySets ?? [];
 }
 
-const sameModes = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((m) => b.includes(m));
+const sameModes = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((m) => b.includes(m));
 
 /** A command that works whether or not the profile exists yet (apply creates or updates). */
 function fixCommand(name: string): string {
@@ -88,10 +101,14 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
       };
     }
   } else {
-    sc = newest(ctx.storageClasses.filter((c) => annotated(c, Annotations.virtDefaultStorageClass)));
+    sc = newest(
+      ctx.storageClasses.filter((c) => annotated(c, Annotations.virtDefaultStorageClass)),
+    );
     classFrom = `annotation ${Annotations.virtDefaultStorageClass}`;
     if (!sc) {
-      sc = newest(ctx.storageClasses.filter((c) => annotated(c, Annotations.clusterDefaultStorageClass)));
+      sc = newest(
+        ctx.storageClasses.filter((c) => annotated(c, Annotations.clusterDefaultStorageClass)),
+      );
       classFrom = 'cluster default StorageClass';
     }
     if (!sc) {
@@ -106,7 +123,8 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
   const profile = ctx.profile(sc.name);
   const sets = claimPropertySetsFor(sc, profile);
   const base = { storageClassName: sc.name, classFrom };
-  if (req.accessModes?.length && req.volumeMode) return { ok: true, ...base, accessModes: req.accessModes, volumeMode: req.volumeMode };
+  if (req.accessModes?.length && req.volumeMode)
+    return { ok: true, ...base, accessModes: req.accessModes, volumeMode: req.volumeMode };
 
   const unknown = (): Settled => ({
     ok: false,
