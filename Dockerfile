@@ -5,6 +5,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY api ./api
+COPY kube ./kube
+COPY policy ./policy
 COPY webhooks ./webhooks
 COPY controllers ./controllers
 COPY cli ./cli

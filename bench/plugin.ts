@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../api/src/generate.ts';
-import type { KubeRest } from '../cli/src/rest.ts';
+import type { KubeRest } from '../kube/src/rest.ts';
 import { ensurePluginBuilt } from '../cli/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../cli/src/ui/browser.ts';
 import { startUiServer } from '../cli/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 export interface PluginResults {
   bundle: { bytes: number; gzipBytes: number; xtermBytes: number };
@@ -28,7 +29,12 @@ export interface PluginResults {
   bootMs: number;
 }
 
-export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number, runs = 3): Promise<PluginResults> {
+export async function pluginBench(
+  kubeconfig: string,
+  rest: KubeRest,
+  n: number,
+  runs = 3,
+): Promise<PluginResults> {
   const built = ensurePluginBuilt((l) => console.log(l));
   const bundle = readFileSync(join(built.pluginDir, 'main.js'));
   // The terminal is a file of its own, loaded the first time a console opens.
@@ -43,8 +49,10 @@ export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number,
   const boot: number[] = [];
   const open: number[] = [];
   const back: number[] = [];
-  const vmsLink = (page: Page) => page.getByRole('navigation').getByRole('link', { name: 'VMs', exact: true });
-  const classesLink = (page: Page) => page.getByRole('navigation').getByRole('link', { name: 'Classes', exact: true });
+  const vmsLink = (page: Page) =>
+    page.getByRole('navigation').getByRole('link', { name: 'VMs', exact: true });
+  const classesLink = (page: Page) =>
+    page.getByRole('navigation').getByRole('link', { name: 'Classes', exact: true });
   try {
     for (let run = 0; run < runs; run++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -56,7 +64,10 @@ export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number,
 
       // First open of the list: fetched from the API server and rendered. BENCH_PROFILE=1 keeps
       // a CPU profile of the first one (bench/results/vm-list.cpuprofile, for Chrome DevTools).
-      const cdp = run === 0 && process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+      const cdp =
+        run === 0 && process.env.BENCH_PROFILE
+          ? await page.context().newCDPSession(page)
+          : undefined;
       if (cdp) {
         await cdp.send('Profiler.enable');
         await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
@@ -68,7 +79,10 @@ export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number,
       open.push(performance.now() - t0);
       if (cdp) {
         const { profile } = await cdp.send('Profiler.stop');
-        writeFileSync(join(REPO_ROOT, 'bench', 'results', 'vm-list.cpuprofile'), JSON.stringify(profile));
+        writeFileSync(
+          join(REPO_ROOT, 'bench', 'results', 'vm-list.cpuprofile'),
+          JSON.stringify(profile),
+        );
       }
 
       // Back to the list later: Headlamp keeps it (and its watch), so this is render only.
@@ -90,7 +104,9 @@ export async function pluginBench(kubeconfig: string, rest: KubeRest, n: number,
         }),
       );
       await page.close();
-      console.log(`plugin run ${run + 1}: boot ${Math.round(boot[run]!)} ms, open the list ${Math.round(open[run]!)} ms, back to it ${Math.round(back[run]!)} ms, list floor ${Math.round(floor[run]!)} ms`);
+      console.log(
+        `plugin run ${run + 1}: boot ${Math.round(boot[run]!)} ms, open the list ${Math.round(open[run]!)} ms, back to it ${Math.round(back[run]!)} ms, list floor ${Math.round(floor[run]!)} ms`,
+      );
     }
   } finally {
     await browser.close();

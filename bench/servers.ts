@@ -7,30 +7,50 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { bufferedLogger } from '../webhooks/src/log.ts';
-import { staticLookups } from '../webhooks/src/lookups.ts';
-import { createCertificateAuthority, issueCertificate } from '../webhooks/src/pki.ts';
+import { staticLookups } from '../kube/src/lookups.ts';
+import { createCertificateAuthority, issueCertificate } from '../kube/src/pki.ts';
 import { WebhookServer } from '../webhooks/src/server.ts';
 import { benchPolicies, benchWorld } from './world.ts';
 
 const [kind = 'noop', n = '0'] = process.argv.slice(2);
 const ca = createCertificateAuthority('bench', 1);
-const tls = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+const tls = issueCertificate(ca, {
+  commonName: 'bench',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
 if (process.env.BENCH_CA_FILE) writeFileSync(process.env.BENCH_CA_FILE, ca.certPem);
 
 if (kind === 'noop') {
   const app = express();
   app.disable('etag'); // as vmplane's server does
-  app.post(['/validate', '/mutate'], express.json({ limit: 3.5 * 1024 * 1024, type: () => true }), (req, res) => {
-    const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? '';
-    res.json({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
-  });
+  app.post(
+    ['/validate', '/mutate'],
+    express.json({ limit: 3.5 * 1024 * 1024, type: () => true }),
+    (req, res) => {
+      const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? '';
+      res.json({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid, allowed: true },
+      });
+    },
+  );
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, app);
   server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
+  server.listen(0, '127.0.0.1', () =>
+    console.log(`READY ${(server.address() as AddressInfo).port}`),
+  );
 } else {
   const lookups = staticLookups({ ...benchWorld(), policies: benchPolicies(Number(n)) });
   // Logging as in production (a decision line per request), to /dev/null.
-  const server = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger: bufferedLogger('vmplane-webhooks', '/dev/null').logger });
+  const server = new WebhookServer({
+    lookups,
+    lookupsReady: () => true,
+    tls,
+    logger: bufferedLogger('vmplane-webhooks', '/dev/null').logger,
+  });
   const port = await server.start();
   console.log(`READY ${port}`);
 }

@@ -45,13 +45,21 @@ if (!depsAreCurrent()) {
 function pluginDepsAreCurrent() {
   const dir = join(root, 'plugin');
   const marker = join(dir, 'node_modules', '.package-lock.json');
-  return existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs;
+  return (
+    existsSync(marker) &&
+    statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs
+  );
 }
 if (['test', 'sandbox', 'bench'].includes(name) && !pluginDepsAreCurrent()) {
-  console.log('installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...');
+  console.log(
+    'installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...',
+  );
   // `npm install`, not `npm ci`: npm 11 leaves @swc/core's optional platform packages out of the
   // lock file, and `npm ci` then refuses it. The versions still come from the lock file.
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: join(root, 'plugin'), stdio: 'inherit' });
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
+    cwd: join(root, 'plugin'),
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     console.error('npm install in plugin/ failed; see the output above');
     process.exit(r.status ?? 1);

@@ -8,8 +8,11 @@ import { REPO_ROOT } from '../api/src/generate.ts';
 describe('TypeScript', () => {
   it('type-checks the whole project in strict mode', async () => {
     const r = await new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', REPO_ROOT], { cwd: REPO_ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-        resolve({ code: err ? 1 : 0, out: stdout + stderr }),
+      execFile(
+        process.execPath,
+        [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', REPO_ROOT],
+        { cwd: REPO_ROOT, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr }),
       );
     });
     expect(r.out).toBe('');

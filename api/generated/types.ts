@@ -343,7 +343,7 @@ export interface VirtualMachineStatus {
    */
   restartPending?: boolean;
   /**
-   * ClassResolved, ImageResolved, DisksReady, EngineAvailable, Ready: each with a reason and a message that says what to do.
+   * ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle) and PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM): each with a reason and a message that says what to do.
    *
    * @maxItems 32
    *

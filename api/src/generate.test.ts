@@ -15,7 +15,8 @@ describe('generated files', () => {
   afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
   it('notice a hand edit and a stray file', async () => {
-    for (const dir of [...GENERATED_DIRS, 'api/generated']) cpSync(join(REPO_ROOT, dir), join(copy, dir), { recursive: true });
+    for (const dir of [...GENERATED_DIRS, 'api/generated'])
+      cpSync(join(REPO_ROOT, dir), join(copy, dir), { recursive: true });
     writeFileSync(join(copy, TYPES_FILE), '// edited by hand\n');
     writeFileSync(join(copy, 'charts/vmplane/crds/stray.yaml'), 'kind: Nothing\n');
     const drift = await findDrift(copy);

@@ -29,13 +29,14 @@ export async function findDrift(root = REPO_ROOT): Promise<Drift[]> {
     else if (current !== content) drift.push({ path, problem: 'different' });
   }
   for (const dir of GENERATED_DIRS) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(join(root, dir));
     } catch {
       entries = [];
     }
-    for (const e of entries) if (!files.has(`${dir}/${e}`)) drift.push({ path: `${dir}/${e}`, problem: 'unexpected' });
+    for (const e of entries)
+      if (!files.has(`${dir}/${e}`)) drift.push({ path: `${dir}/${e}`, problem: 'unexpected' });
   }
   return drift;
 }

@@ -48,13 +48,24 @@ export function objectSchema(def: KindDefinition): Schema {
       type: 'string',
       description: `The versioned schema of this representation of an object; ${apiVersionOf(def)} for this kind.`,
     },
-    kind: { type: 'string', description: `The REST resource this object represents; ${def.kind} here.` },
-    metadata: { type: 'object', description: 'Standard object metadata: name, namespace, labels, annotations.' },
+    kind: {
+      type: 'string',
+      description: `The REST resource this object represents; ${def.kind} here.`,
+    },
+    metadata: {
+      type: 'object',
+      description: 'Standard object metadata: name, namespace, labels, annotations.',
+    },
     ...(def.spec ? { spec: def.spec } : {}),
     ...def.rootFields,
   };
   if (def.status) properties.status = def.status;
-  const s: Schema = { type: 'object', description: def.description, properties, ...(def.spec ? { required: ['spec'] } : {}) };
+  const s: Schema = {
+    type: 'object',
+    description: def.description,
+    properties,
+    ...(def.spec ? { required: ['spec'] } : {}),
+  };
   if (def.rules?.length) s['x-kubernetes-validations'] = def.rules;
   return s;
 }

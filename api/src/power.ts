@@ -15,23 +15,47 @@ export interface PowerPlan {
   describe: string;
 }
 
-export function powerPlan(action: PowerAction, opts: { force?: boolean; since?: string } = {}): PowerPlan {
+export function powerPlan(
+  action: PowerAction,
+  opts: { force?: boolean; since?: string } = {},
+): PowerPlan {
   switch (action) {
     case 'start':
-      return { patch: { spec: { powerState: 'PoweredOn' } }, done: (vm) => vm.status?.printableStatus === 'Running', describe: 'started' };
+      return {
+        patch: { spec: { powerState: 'PoweredOn' } },
+        done: (vm) => vm.status?.printableStatus === 'Running',
+        describe: 'started',
+      };
     case 'stop':
       return {
-        patch: { spec: { powerState: 'PoweredOff', ...(opts.force ? { powerOffMode: 'Hard' as const } : {}) } },
+        patch: {
+          spec: {
+            powerState: 'PoweredOff',
+            ...(opts.force ? { powerOffMode: 'Hard' as const } : {}),
+          },
+        },
         done: (vm) => vm.status?.printableStatus === 'Stopped',
         describe: opts.force ? 'stopped (hard power-off)' : 'stopped',
       };
     case 'pause':
-      return { patch: { spec: { powerState: 'Suspended' } }, done: (vm) => vm.status?.printableStatus === 'Paused', describe: 'paused' };
+      return {
+        patch: { spec: { powerState: 'Suspended' } },
+        done: (vm) => vm.status?.printableStatus === 'Paused',
+        describe: 'paused',
+      };
     case 'resume':
-      return { patch: { spec: { powerState: 'PoweredOn' } }, done: (vm) => vm.status?.printableStatus === 'Running', describe: 'resumed' };
+      return {
+        patch: { spec: { powerState: 'PoweredOn' } },
+        done: (vm) => vm.status?.printableStatus === 'Running',
+        describe: 'resumed',
+      };
     case 'restart':
       return {
-        subresource: { kind: 'virtualmachines', verb: 'restart', body: opts.force ? { gracePeriodSeconds: 0 } : {} },
+        subresource: {
+          kind: 'virtualmachines',
+          verb: 'restart',
+          body: opts.force ? { gracePeriodSeconds: 0 } : {},
+        },
         // Done once the VM runs again on an instance created after the request.
         done: (vm) => vm.status?.printableStatus === 'Running',
         describe: 'restarted',
@@ -43,9 +67,21 @@ export function powerPlan(action: PowerAction, opts: { force?: boolean; since?: 
 export function allowedActions(printable: string | undefined): PowerAction[] {
   const s = printable ?? 'Unknown';
   const out: PowerAction[] = [];
-  if (!['Starting', 'Stopping', 'Terminating', 'Provisioning', 'Migrating', 'Running', 'Unknown'].includes(s)) out.push('start');
+  if (
+    ![
+      'Starting',
+      'Stopping',
+      'Terminating',
+      'Provisioning',
+      'Migrating',
+      'Running',
+      'Unknown',
+    ].includes(s)
+  )
+    out.push('start');
   if (!['Stopping', 'Terminating', 'Stopped', 'Paused', 'Unknown'].includes(s)) out.push('stop');
-  if (!['Stopping', 'Terminating', 'Provisioning', 'Migrating', 'Stopped', 'Unknown'].includes(s)) out.push('restart');
+  if (!['Stopping', 'Terminating', 'Provisioning', 'Migrating', 'Stopped', 'Unknown'].includes(s))
+    out.push('restart');
   if (s === 'Running') out.push('pause');
   if (s === 'Paused') out.push('resume');
   return out;

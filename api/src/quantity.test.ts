@@ -23,12 +23,16 @@ describe('quantities', () => {
   });
 
   it('adds', () => {
-    expect(parseQuantity('1Gi').add(parseQuantity('512Mi')).compareTo(parseQuantity('1.5Gi'))).toBe(0);
+    expect(parseQuantity('1Gi').add(parseQuantity('512Mi')).compareTo(parseQuantity('1.5Gi'))).toBe(
+      0,
+    );
   });
 
   it('refuses what is not a quantity, saying what is', () => {
     expect(isQuantity('4 GB')).toBe(false);
     expect(isQuantity('Gi')).toBe(false);
-    expect(() => parseQuantity('4GB')).toThrow('"4GB" is not a quantity: write a number with an optional suffix, such as 16Gi');
+    expect(() => parseQuantity('4GB')).toThrow(
+      '"4GB" is not a quantity: write a number with an optional suffix, such as 16Gi',
+    );
   });
 });

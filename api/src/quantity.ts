@@ -3,7 +3,18 @@
 // without floating-point surprises.
 
 const BINARY: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
-const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const DECIMAL: Record<string, number> = {
+  n: -9,
+  u: -6,
+  m: -3,
+  '': 0,
+  k: 3,
+  M: 6,
+  G: 9,
+  T: 12,
+  P: 15,
+  E: 18,
+};
 const PATTERN = /^([+-]?)(\d+)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
 
 export class Quantity {
@@ -43,7 +54,10 @@ export function isQuantity(s: unknown): s is string {
 export function parseQuantity(input: string | number): Quantity {
   const s = String(input).trim();
   const m = PATTERN.exec(s);
-  if (!m) throw new Error(`"${s}" is not a quantity: write a number with an optional suffix, such as 16Gi, 500M, 1.5, 100m or 1e3`);
+  if (!m)
+    throw new Error(
+      `"${s}" is not a quantity: write a number with an optional suffix, such as 16Gi, 500M, 1.5, 100m or 1e3`,
+    );
   const [, sign, whole = '0', frac = '', suffix, exp] = m;
   let mantissa = BigInt(whole + frac);
   let pow10 = 9 - frac.length;

@@ -24,7 +24,11 @@ describe.each(kinds.map((k) => [k.kind, k] as const))('%s schema', (_name, def) 
   it('bounds every string and list, so CEL rules stay within the API server cost budget', () => {
     const unbounded = nodes
       .filter(([path]) => !/\.(apiVersion|kind)$/.test(path))
-      .filter(([, s]) => (s.type === 'string' && s.maxLength === undefined && !s.enum) || (s.type === 'array' && s.maxItems === undefined))
+      .filter(
+        ([, s]) =>
+          (s.type === 'string' && s.maxLength === undefined && !s.enum) ||
+          (s.type === 'array' && s.maxItems === undefined),
+      )
       .map(([path]) => path);
     expect(unbounded).toEqual([]);
   });
@@ -49,6 +53,8 @@ describe('VirtualMachine printer columns', () => {
   it('show what kubectl get vm promises', () => {
     const vm = kinds.find((k) => k.kind === 'VirtualMachine');
     const shown = vm?.printerColumns.filter((c) => !c.priority).map((c) => c.name);
-    expect(shown).toEqual(expect.arrayContaining(['CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']));
+    expect(shown).toEqual(
+      expect.arrayContaining(['CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']),
+    );
   });
 });

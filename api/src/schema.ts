@@ -9,7 +9,8 @@ export interface CelRule {
   messageExpression?: string;
   /** Path (relative to the schema the rule sits on) reported as the failing field. */
   fieldPath?: string;
-  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+  reason?:
+    'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
   optionalOldSelf?: boolean;
 }
 
@@ -94,7 +95,9 @@ export function arr(
   description: string,
   items: Schema,
   opts: Common &
-    Pick<Schema, 'minItems' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'> & { maxItems: number },
+    Pick<Schema, 'minItems' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'> & {
+      maxItems: number;
+    },
 ): Schema {
   const { 'x-kubernetes-validations': rules, ...rest } = opts;
   return withRules({ type: 'array', description, items, ...rest }, rules);
@@ -179,17 +182,27 @@ export function labelSelector(description: string): Schema {
         'One requirement: a label key, an operator and (for In and NotIn) values.',
         {
           key: str('The label key the requirement applies to.', { maxLength: 317 }),
-          operator: enumOf('How the key relates to the values.', ['In', 'NotIn', 'Exists', 'DoesNotExist']),
-          values: arr('The values for In and NotIn; must be empty for Exists and DoesNotExist.', str('A label value.', { maxLength: 63 }), {
-            maxItems: 64,
-          }),
+          operator: enumOf('How the key relates to the values.', [
+            'In',
+            'NotIn',
+            'Exists',
+            'DoesNotExist',
+          ]),
+          values: arr(
+            'The values for In and NotIn; must be empty for Exists and DoesNotExist.',
+            str('A label value.', { maxLength: 63 }),
+            {
+              maxItems: 64,
+            },
+          ),
         },
         {
           required: ['key', 'operator'],
           'x-kubernetes-validations': [
             {
               rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
-              message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+              message:
+                'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
             },
           ],
         },
@@ -206,11 +219,20 @@ export function conditions(description: string): Schema {
     obj(
       'One aspect of the current state, in the standard Kubernetes condition form.',
       {
-        type: str('The aspect this condition describes, in CamelCase (for example Ready).', { maxLength: 316 }),
+        type: str('The aspect this condition describes, in CamelCase (for example Ready).', {
+          maxLength: 316,
+        }),
         status: enumOf('Whether the condition holds.', ['True', 'False', 'Unknown']),
-        reason: str('A CamelCase word that says why, for programs to match on.', { maxLength: 1024 }),
-        message: str('A sentence for people: what is happening and what to do about it.', { maxLength: 32768 }),
-        lastTransitionTime: str('When the status last changed.', { format: 'date-time', maxLength: 64 }),
+        reason: str('A CamelCase word that says why, for programs to match on.', {
+          maxLength: 1024,
+        }),
+        message: str('A sentence for people: what is happening and what to do about it.', {
+          maxLength: 32768,
+        }),
+        lastTransitionTime: str('When the status last changed.', {
+          format: 'date-time',
+          maxLength: 64,
+        }),
         observedGeneration: {
           type: 'integer',
           format: 'int64',
@@ -229,20 +251,27 @@ export function observedGeneration(): Schema {
     type: 'integer',
     format: 'int64',
     minimum: 0,
-    description: 'The metadata.generation this status was computed from; behind metadata.generation means the controller has not caught up yet.',
+    description:
+      'The metadata.generation this status was computed from; behind metadata.generation means the controller has not caught up yet.',
   };
 }
 
 /** Exactly one of the named optional fields is set. */
 export function exactlyOneOf(fields: string[]): CelRule {
   const list = fields.map((f) => `has(self.${f})`).join(', ');
-  return { rule: `[${list}].filter(x, x).size() == 1`, message: `set exactly one of ${fields.join(', ')}` };
+  return {
+    rule: `[${list}].filter(x, x).size() == 1`,
+    message: `set exactly one of ${fields.join(', ')}`,
+  };
 }
 
 /** At most one of the named optional fields is set. */
 export function atMostOneOf(fields: string[]): CelRule {
   const list = fields.map((f) => `has(self.${f})`).join(', ');
-  return { rule: `[${list}].filter(x, x).size() <= 1`, message: `set at most one of ${fields.join(', ')}` };
+  return {
+    rule: `[${list}].filter(x, x).size() <= 1`,
+    message: `set at most one of ${fields.join(', ')}`,
+  };
 }
 
 /** A field that cannot change once set; `why` says what to do instead. */

@@ -6,7 +6,8 @@ import { schemas } from '../generated/schemas/index.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats: FormatsPlugin =
-  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 const KUBERNETES_KEYWORDS = [
   'x-kubernetes-validations',
@@ -20,7 +21,10 @@ const KUBERNETES_KEYWORDS = [
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
   addFormats(ajv);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   // CEL rules are enforced by the API server; here they are annotations.
   for (const keyword of KUBERNETES_KEYWORDS) ajv.addKeyword(keyword);
@@ -42,7 +46,10 @@ export function fieldPath(instancePath: string, extra?: string): string {
 
 function describe(e: ErrorObject, data: unknown): string {
   const params = e.params as Record<string, unknown>;
-  const field = fieldPath(e.instancePath, e.keyword === 'required' ? String(params.missingProperty) : undefined);
+  const field = fieldPath(
+    e.instancePath,
+    e.keyword === 'required' ? String(params.missingProperty) : undefined,
+  );
   const value = valueAt(data, e.instancePath);
   const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80)})`;
   switch (e.keyword) {
@@ -76,7 +83,8 @@ export class ObjectValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(ajv: Ajv = createAjv()) {
-    for (const [kind, schema] of Object.entries(schemas)) this.compiled.set(kind, ajv.compile(schema));
+    for (const [kind, schema] of Object.entries(schemas))
+      this.compiled.set(kind, ajv.compile(schema));
   }
 
   kinds(): string[] {
@@ -87,7 +95,12 @@ export class ObjectValidator {
     const kind = obj && typeof obj === 'object' ? (obj as { kind?: unknown }).kind : undefined;
     const fn = typeof kind === 'string' ? this.compiled.get(kind) : undefined;
     if (!fn) {
-      return { valid: false, errors: [`kind: ${JSON.stringify(kind)} is not a vmplane kind; expected one of ${this.kinds().join(', ')}`] };
+      return {
+        valid: false,
+        errors: [
+          `kind: ${JSON.stringify(kind)} is not a vmplane kind; expected one of ${this.kinds().join(', ')}`,
+        ],
+      };
     }
     if (fn(obj)) return { valid: true, errors: [] };
     return { valid: false, errors: (fn.errors ?? []).map((e) => describe(e, obj)) };

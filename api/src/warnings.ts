@@ -4,7 +4,8 @@ export function parseWarnings(header: string | string[] | null | undefined): str
   const values = Array.isArray(header) ? header : header ? [header] : [];
   const out: string[] = [];
   for (const v of values) {
-    for (const m of v.matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g)) out.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
+    for (const m of v.matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g))
+      out.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
   }
   return out;
 }

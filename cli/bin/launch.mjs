@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 export function launch(entry) {
   const main = fileURLToPath(new URL(entry, import.meta.url));
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), main, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -14,11 +14,17 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe('krew plugin', () => {
   it('packs a self-contained kubectl-vm and a manifest whose sha256 matches the archive', async () => {
     const r = await buildKrew(out, 'https://example.com/kubectl-vm.tar.gz');
-    const manifest = parse(readFileSync(r.manifest, 'utf8')) as { kind: string; metadata: { name: string }; spec: { version: string; platforms: { sha256: string; bin: string; uri: string }[] } };
+    const manifest = parse(readFileSync(r.manifest, 'utf8')) as {
+      kind: string;
+      metadata: { name: string };
+      spec: { version: string; platforms: { sha256: string; bin: string; uri: string }[] };
+    };
     expect(manifest.kind).toBe('Plugin');
     expect(manifest.metadata.name).toBe('vm');
     expect(manifest.spec.version).toMatch(/^v\d+\.\d+\.\d+$/);
-    expect(manifest.spec.platforms[0]?.sha256).toBe(createHash('sha256').update(readFileSync(r.archive)).digest('hex'));
+    expect(manifest.spec.platforms[0]?.sha256).toBe(
+      createHash('sha256').update(readFileSync(r.archive)).digest('hex'),
+    );
     expect(manifest.spec.platforms[0]?.uri).toBe('https://example.com/kubectl-vm.tar.gz');
     const files = execFileSync('tar', ['-tzf', r.archive]).toString().trim().split('\n');
     expect(files).toEqual([manifest.spec.platforms[0]?.bin]);
@@ -28,7 +34,11 @@ describe('krew plugin', () => {
     execFileSync('tar', ['-xzf', r.archive, '-C', run]);
     const help = execFileSync(join(run, 'kubectl-vm'), ['--help'], { cwd: run }).toString();
     expect(help).toContain('kubectl vm console <name>');
-    const test = execFileSync(join(run, 'kubectl-vm'), ['policy', 'test', join(REPO_ROOT, 'examples/policies')], { cwd: run }).toString();
+    const test = execFileSync(
+      join(run, 'kubectl-vm'),
+      ['policy', 'test', join(REPO_ROOT, 'examples/policies')],
+      { cwd: run },
+    ).toString();
     expect(test).toContain('19 of 19 expectations met');
   }, 60_000);
 });

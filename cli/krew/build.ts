@@ -13,7 +13,10 @@ export interface KrewBuild {
   sha256: string;
 }
 
-export async function buildKrew(outDir = join(REPO_ROOT, 'dist/krew'), uri?: string): Promise<KrewBuild> {
+export async function buildKrew(
+  outDir = join(REPO_ROOT, 'dist/krew'),
+  uri?: string,
+): Promise<KrewBuild> {
   const version = `v${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
   const stage = join(outDir, 'stage');
   rmSync(outDir, { recursive: true, force: true });
@@ -27,7 +30,9 @@ export async function buildKrew(outDir = join(REPO_ROOT, 'dist/krew'), uri?: str
     target: 'node20',
     outfile: bin,
     external: ['bufferutil', 'utf-8-validate'],
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __vmplaneRequire } from 'node:module'; const require = __vmplaneRequire(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __vmplaneRequire } from 'node:module'; const require = __vmplaneRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   chmodSync(bin, 0o755);
@@ -36,7 +41,11 @@ export async function buildKrew(outDir = join(REPO_ROOT, 'dist/krew'), uri?: str
   const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
   const manifest = join(outDir, 'vm.yaml');
   const template = readFileSync(join(REPO_ROOT, 'cli/krew/vm.yaml'), 'utf8');
-  const values: Record<string, string> = { version, uri: uri ?? `file://${resolve(archive)}`, sha256 };
+  const values: Record<string, string> = {
+    version,
+    uri: uri ?? `file://${resolve(archive)}`,
+    sha256,
+  };
   // Fill the placeholders of the manifest itself; the template's comments are left out.
   const rendered = template
     .split('\n')

@@ -8,7 +8,10 @@ import { processesTagged, tempDirsTagged } from './leaks.ts';
 describe('leak check', () => {
   it('finds a live process carrying the run id, and forgets it once it exits', async () => {
     const runId = `leaktest${process.pid}`;
-    const child = spawn('sleep', ['30'], { env: { ...process.env, VMPLANE_RUN_ID: runId }, stdio: 'ignore' });
+    const child = spawn('sleep', ['30'], {
+      env: { ...process.env, VMPLANE_RUN_ID: runId },
+      stdio: 'ignore',
+    });
     try {
       await new Promise((r) => setTimeout(r, 100));
       expect(processesTagged(runId).map((p) => p.pid)).toEqual([child.pid]);

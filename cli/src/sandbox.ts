@@ -6,12 +6,13 @@ import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, KUBERNETES_VERSION } from './controlplane/binaries.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
-import { applyManifests, installCrds, kubeConfigFrom } from './kube.ts';
-import { loadManifestDir } from './manifests.ts';
+import { applyManifests, installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { ensurePluginBuilt } from './ui/build.ts';
 import { startUiServer, type UiServer } from './ui/server.ts';
 
@@ -79,7 +80,9 @@ function cleanStale(stateDir: string, log: (l: string) => void): void {
     rec = undefined;
   }
   if (rec && isAlive(rec.pid) && rec.pid !== process.pid) {
-    throw new Error(`another sandbox (pid ${rec.pid}) is running with state in ${stateDir}; stop it first (Ctrl-C in its terminal)`);
+    throw new Error(
+      `another sandbox (pid ${rec.pid}) is running with state in ${stateDir}; stop it first (Ctrl-C in its terminal)`,
+    );
   }
   if (rec) {
     for (const pid of rec.children) {
@@ -97,6 +100,115 @@ function cleanStale(stateDir: string, log: (l: string) => void): void {
   rmSync(recordFile, { force: true });
 }
 
+/** kubectl, and vmplane's own commands, so that `kubectl vm ...` works after the printed export. */
+function linkBins(binDir: string, kubectl: string): void {
+  mkdirSync(binDir, { recursive: true });
+  for (const [name, target] of Object.entries(sandboxBins(kubectl))) {
+    const link = join(binDir, name);
+    rmSync(link, { force: true });
+    symlinkSync(target, link);
+  }
+}
+
+/** The parts the sandbox runs in-process, each set once it started. */
+interface Parts {
+  webhooks?: RunningWebhooks;
+  auditor?: PolicyAuditor;
+  controllers?: RunningControllers;
+  ui?: UiServer;
+}
+
+/** The webhooks, the policy audit and the controllers, against the sandbox's API server. */
+async function startParts(
+  kc: KubeConfig,
+  stateDir: string,
+  parts: Parts,
+  log: (l: string) => void,
+): Promise<void> {
+  const webhookLog = join(stateDir, 'webhooks.log');
+  const fileLogger = (name: string, dest: string): pino.Logger =>
+    pino({ name }, pino.destination({ dest, sync: false, mkdir: true }));
+  const webhooks = await startWebhooks({
+    kc,
+    namespace: 'vmplane-system',
+    register: { endpoint: 'self' },
+    logger: fileLogger('vmplane-webhooks', webhookLog),
+  });
+  parts.webhooks = webhooks;
+  log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
+  const cache = webhooks.cache;
+  parts.auditor = new PolicyAuditor({
+    kc,
+    lookups: cache,
+    onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
+    intervalMs: 60_000,
+  });
+  parts.auditor.start();
+  log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
+  const controllersLog = join(stateDir, 'controllers.log');
+  parts.controllers = await startControllers({
+    kc,
+    logger: fileLogger('vmplane-controllers', controllersLog),
+  });
+  log(
+    `controllers running: StorageProfiles, disks, VMs (log: ${controllersLog}); KubeVirt is not installed here, so VMs report EngineAvailable=False`,
+  );
+}
+
+/** The Headlamp plugin, served with Headlamp's shell and a proxy to this API server. */
+async function startUi(kubeconfig: string, log: (l: string) => void): Promise<UiServer> {
+  const built = ensurePluginBuilt(log);
+  const uiOptions = { kubeconfig, clusterName: 'sandbox', ...built };
+  const port = Number(process.env.VMPLANE_UI_PORT ?? 4466);
+  return startUiServer({ ...uiOptions, port }).catch(() =>
+    startUiServer({ ...uiOptions, port: 0 }),
+  );
+}
+
+/**
+ * Stopping is bounded: the parts stop together, the control plane gets a short grace, and
+ * whatever still runs after STOP_BUDGET_MS is killed, so Ctrl-C takes seconds whatever the
+ * sandbox is doing (starting, reconciling, serving a watch or a console). A second signal kills
+ * at once.
+ */
+function stopper(
+  cp: ControlPlane,
+  parts: Parts,
+  removeFiles: () => void,
+  log: (l: string) => void,
+): { stop(why: string): Promise<void>; onSignal(sig: NodeJS.Signals): void } {
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string): Promise<void> => {
+    if (stopping) return stopping;
+    log(`\n${why}: stopping the sandbox`);
+    const { ui, controllers, auditor, webhooks } = parts;
+    const graceful = Promise.allSettled([
+      ui?.close(),
+      controllers?.stop(),
+      auditor?.stop(),
+      webhooks?.stop(),
+    ]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
+    const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
+    stopping = Promise.race([graceful, late]).then((r) => {
+      if (r === 'late')
+        log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
+      cp.abort();
+      removeFiles();
+      log('sandbox stopped');
+    });
+    return stopping;
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) {
+      cp.abort();
+      removeFiles();
+      process.exit(130);
+    }
+    void stop(sig).then(() => process.exit(0));
+  };
+  return { stop, onSignal };
+}
+
 export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const started = Date.now();
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -107,102 +219,47 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   log('vmplane sandbox: starting');
   const binaries = await ensureBinaries((l) => log(l));
   const binDir = join(stateDir, 'bin');
-  mkdirSync(binDir, { recursive: true });
-  // kubectl, and vmplane's own commands, so that `kubectl vm ...` works after the printed export.
-  for (const [name, target] of Object.entries(sandboxBins(binaries.kubectl))) {
-    const link = join(binDir, name);
-    rmSync(link, { force: true });
-    symlinkSync(target, link);
-  }
+  linkBins(binDir, binaries.kubectl);
 
   const kubeconfigPath = join(stateDir, 'kubeconfig');
   const cp = new ControlPlane({ binaries, kubeconfigPath, tempPrefix: 'vmplane-sandbox-', log });
-  let webhooks: RunningWebhooks | undefined;
-  let auditor: PolicyAuditor | undefined;
-  let controllers: RunningControllers | undefined;
-  let ui: UiServer | undefined;
-  let stopping: Promise<void> | undefined;
+  const parts: Parts = {};
   const removeFiles = (): void => {
     rmSync(kubeconfigPath, { force: true });
     rmSync(join(stateDir, 'sandbox.json'), { force: true });
   };
-  // Stopping is bounded: the parts stop together, the control plane gets a short grace, and
-  // whatever still runs after STOP_BUDGET_MS is killed, so Ctrl-C takes seconds whatever the
-  // sandbox is doing (starting, reconciling, serving a watch or a console).
-  const stop = (why: string): Promise<void> => {
-    if (!stopping) {
-      log(`\n${why}: stopping the sandbox`);
-      const graceful = Promise.allSettled([ui?.close(), controllers?.stop(), auditor?.stop(), webhooks?.stop()]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
-      const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
-      stopping = Promise.race([graceful, late]).then((r) => {
-        if (r === 'late') log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
-        cp.abort();
-        removeFiles();
-        log('sandbox stopped');
-      });
-    }
-    return stopping;
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second Ctrl-C: no more waiting.
-      cp.abort();
-      removeFiles();
-      process.exit(130);
-    }
-    void stop(sig).then(() => process.exit(0));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  const { stop, onSignal } = stopper(cp, parts, removeFiles, log);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
 
   try {
-    log(`starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`);
+    log(
+      `starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`,
+    );
     const ep = await cp.start();
     const record: RunRecord = { pid: process.pid, children: cp.pids, tempDir: cp.tempDir };
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
     log(`installed ${crds.length} vmplane CRDs`);
-    const webhookLog = join(stateDir, 'webhooks.log');
-    webhooks = await startWebhooks({
-      kc,
-      namespace: 'vmplane-system',
-      register: { endpoint: 'self' },
-      logger: pino({ name: 'vmplane-webhooks' }, pino.destination({ dest: webhookLog, sync: false, mkdir: true })),
-    });
-    log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
-    const cache = webhooks.cache;
-    auditor = new PolicyAuditor({
-      kc,
-      lookups: cache,
-      onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
-      intervalMs: 60_000,
-    });
-    auditor.start();
-    log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
-    controllers = await startControllers({
-      kc,
-      logger: pino({ name: 'vmplane-controllers' }, pino.destination({ dest: join(stateDir, 'controllers.log'), sync: false, mkdir: true })),
-    });
-    log(`controllers running: StorageProfiles, disks, VMs (log: ${join(stateDir, 'controllers.log')}); KubeVirt is not installed here, so VMs report EngineAvailable=False`);
+    await startParts(kc, stateDir, parts, log);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
-      await applyManifests(kc, examples.map((e) => e.object));
+      await applyManifests(
+        kc,
+        examples.map((e) => e.object),
+      );
       log(`applied ${examples.length} objects from examples/`);
     }
-    // The Headlamp plugin, served with a harness page and a proxy to this API server.
-    const built = ensurePluginBuilt(log);
-    const uiOptions = { kubeconfig: kubeconfigPath, clusterName: 'sandbox', ...built };
-    const port = Number(process.env.VMPLANE_UI_PORT ?? 4466);
-    ui = await startUiServer({ ...uiOptions, port }).catch(() => startUiServer({ ...uiOptions, port: 0 }));
+    parts.ui = await startUi(kubeconfigPath, log);
     log('');
-    log(`UI (the Headlamp plugin): ${ui.clusterUrl}/vmplane/vms`);
+    log(`UI (the Headlamp plugin): ${parts.ui.clusterUrl}/vmplane/vms`);
     log(`kubeconfig: ${kubeconfigPath}`);
     log(`API server: ${ep.server}`);
     for (const l of tryLines(kubeconfigPath, binDir)) log(l);
     log('');
-    log(`vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`);
+    log(
+      `vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
+    );
   } catch (e) {
     await stop('start-up failed');
     throw e;

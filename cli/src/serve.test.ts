@@ -13,8 +13,12 @@ describe('the container bundle', () => {
     rmSync(out, { force: true });
     await run('npm', ['run', 'bundle'], { cwd: REPO_ROOT });
     expect(existsSync(out)).toBe(true);
-    const r = await run(process.execPath, [out, 'neither']).catch((e: { code: number; stderr: string }) => e);
+    const r = await run(process.execPath, [out, 'neither']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((r as { code: number }).code).toBe(2);
-    expect((r as { stderr: string }).stderr).toContain('usage: serve webhooks|controllers (got "neither")');
+    expect((r as { stderr: string }).stderr).toContain(
+      'usage: serve webhooks|controllers (got "neither")',
+    );
   }, 60_000);
 });

@@ -10,10 +10,15 @@ describe('splitArgs', () => {
     expect(splitArgs(['plugin'])).toEqual({ plugin: [] });
   });
   it('sends everything else to the main run only', () => {
-    expect(splitArgs(['test/webhooks', '-t', 'denies'])).toEqual({ root: ['test/webhooks', '-t', 'denies'] });
+    expect(splitArgs(['test/webhooks', '-t', 'denies'])).toEqual({
+      root: ['test/webhooks', '-t', 'denies'],
+    });
   });
   it('splits a mixed request', () => {
-    expect(splitArgs(['api/src', 'plugin/src/components'])).toEqual({ root: ['api/src'], plugin: ['src/components'] });
+    expect(splitArgs(['api/src', 'plugin/src/components'])).toEqual({
+      root: ['api/src'],
+      plugin: ['src/components'],
+    });
   });
 });
 

@@ -8,7 +8,9 @@ export interface TestPlan {
 
 export function splitArgs(args: readonly string[]): TestPlan {
   if (args.length === 0) return { root: [], plugin: [] };
-  const plugin = args.filter((a) => a === 'plugin' || a.startsWith('plugin/')).map((a) => a.replace(/^plugin\/?/, ''));
+  const plugin = args
+    .filter((a) => a === 'plugin' || a.startsWith('plugin/'))
+    .map((a) => a.replace(/^plugin\/?/, ''));
   const root = args.filter((a) => !(a === 'plugin' || a.startsWith('plugin/')));
   return {
     ...(root.length ? { root } : {}),
@@ -17,7 +19,14 @@ export function splitArgs(args: readonly string[]): TestPlan {
 }
 
 /** Options of vitest's that take a value (the value is not a file filter). */
-const VALUED = new Set(['-t', '--testNamePattern', '--project', '--shard', '--reporter', '--outputFile']);
+const VALUED = new Set([
+  '-t',
+  '--testNamePattern',
+  '--project',
+  '--shard',
+  '--reporter',
+  '--outputFile',
+]);
 
 /**
  * Whether the plan may run browser tests: all of test/, a path under test/plugin or test/sandbox,
@@ -25,7 +34,11 @@ const VALUED = new Set(['-t', '--testNamePattern', '--project', '--shard', '--re
  */
 export function needsBrowser(plan: TestPlan): boolean {
   if (!plan.root) return false;
-  const filters = plan.root.filter((a, i) => !a.startsWith('-') && !VALUED.has(plan.root![i - 1] ?? ''));
+  const filters = plan.root.filter(
+    (a, i) => !a.startsWith('-') && !VALUED.has(plan.root![i - 1] ?? ''),
+  );
   if (filters.length === 0) return true;
-  return filters.some((a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox)/.test(a) || !a.includes('/'));
+  return filters.some(
+    (a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox)/.test(a) || !a.includes('/'),
+  );
 }

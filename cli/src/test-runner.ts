@@ -10,14 +10,19 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
-import { needsBrowser, splitArgs } from './test-args.ts';
-import { closingLine, countResults, filesFromJsonReport, type Counts, type JsonReport } from './test-summary.ts';
+import { needsBrowser, splitArgs, type TestPlan } from './test-args.ts';
+import {
+  closingLine,
+  countResults,
+  filesFromJsonReport,
+  type Counts,
+  type JsonReport,
+} from './test-summary.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
-async function main(): Promise<void> {
-  const runId = randomBytes(4).toString('hex');
-  const plan = splitArgs(process.argv.slice(2));
+/** Everything the tests need before they start, with progress lines on a first run. */
+async function prepare(plan: TestPlan): Promise<void> {
   // The browser tests need Chromium: installed here when allowed, else one line and no test run.
   if (needsBrowser(plan)) {
     const missing = ensureChromium((l) => console.log(l));
@@ -31,67 +36,120 @@ async function main(): Promise<void> {
   await ensureHelm((l) => console.log(l));
   // The browser tests load the built plugin and harness page.
   ensurePluginBuilt((l) => console.log(l));
+}
 
+function add(to: Counts, c: Counts): void {
+  to.passed += c.passed;
+  to.failed += c.failed;
+  to.skipped += c.skipped;
+}
+
+/**
+ * The plugin's unit and component tests (jsdom, the real Headlamp lib) run with the plugin's own
+ * vitest and toolchain; their counts join the total. A run with no report is one failure.
+ */
+async function runPluginTests(
+  args: string[],
+  scratch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; counts: Counts }> {
+  const report = join(scratch, 'plugin.json');
+  const code = await run(
+    join(PLUGIN_DIR, 'node_modules/.bin/vitest'),
+    [
+      'run',
+      '--config',
+      'vitest.config.mts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      ...args,
+    ],
+    PLUGIN_DIR,
+    env,
+  );
+  try {
+    return {
+      code,
+      counts: countResults(
+        filesFromJsonReport(JSON.parse(readFileSync(report, 'utf8')) as JsonReport),
+      ),
+    };
+  } catch {
+    console.error('the plugin tests ended without a report (see their output above)');
+    return { code, counts: { passed: 0, failed: 1, skipped: 0 } };
+  }
+}
+
+/** Every other test in one vitest run; a run that ends without its summary is one failure. */
+async function runRootTests(
+  args: string[],
+  scratch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; counts: Counts }> {
+  const summaryFile = join(scratch, 'summary.json');
+  const code = await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...args], REPO_ROOT, {
+    ...env,
+    VMPLANE_SUMMARY_FILE: summaryFile,
+  });
+  try {
+    return { code, counts: JSON.parse(readFileSync(summaryFile, 'utf8')) as Counts };
+  } catch {
+    // vitest ended before reporting (a crash, a failing global setup): count that as a failure.
+    console.error('vitest ended without a summary (see its output above)');
+    return { code, counts: { passed: 0, failed: 1, skipped: 0 } };
+  }
+}
+
+/** Processes and temp folders the run left behind: reported (one failure), then removed. */
+async function leakCheck(runId: string): Promise<boolean> {
+  // Give exiting processes a moment, then look.
+  await new Promise((r) => setTimeout(r, 500));
+  const leaked = processesTagged(runId);
+  const leftDirs = tempDirsTagged(runId);
+  if (!leaked.length && !leftDirs.length) {
+    console.log('\nleak check passed: no process or temp folder left behind');
+    return true;
+  }
+  console.error('\nleak check FAILED: the tests left behind');
+  for (const p of leaked) console.error(`  process ${p.pid}: ${p.cmd.slice(0, 160)}`);
+  for (const d of leftDirs) console.error(`  folder ${d}`);
+  for (const p of leaked) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const d of leftDirs) rmSync(d, { recursive: true, force: true });
+  return false;
+}
+
+async function main(): Promise<void> {
+  const runId = randomBytes(4).toString('hex');
+  const plan = splitArgs(process.argv.slice(2));
+  await prepare(plan);
   const scratch = mkdtempSync(join(tmpdir(), 'vmplane-runner-'));
   const env = { ...process.env, VMPLANE_RUN_ID: runId };
   const summary: Counts = { passed: 0, failed: 0, skipped: 0 };
   let code = 0;
-
-  // The plugin's unit and component tests (jsdom, the real Headlamp lib) run with the plugin's
-  // own vitest and toolchain; their counts join the total.
   if (plan.plugin) {
-    const report = join(scratch, 'plugin.json');
-    const c = await run(join(PLUGIN_DIR, 'node_modules/.bin/vitest'), ['run', '--config', 'vitest.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...plan.plugin], PLUGIN_DIR, env);
-    code ||= c;
-    try {
-      const r = countResults(filesFromJsonReport(JSON.parse(readFileSync(report, 'utf8')) as JsonReport));
-      summary.passed += r.passed;
-      summary.failed += r.failed;
-      summary.skipped += r.skipped;
-    } catch {
-      summary.failed += 1;
-      console.error('the plugin tests ended without a report (see their output above)');
-    }
+    const r = await runPluginTests(plan.plugin, scratch, env);
+    code ||= r.code;
+    add(summary, r.counts);
   }
-
   if (plan.root && !interrupted) {
-    const summaryFile = join(scratch, 'summary.json');
-    code ||= await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...plan.root], REPO_ROOT, { ...env, VMPLANE_SUMMARY_FILE: summaryFile });
-    try {
-      const r = JSON.parse(readFileSync(summaryFile, 'utf8')) as typeof summary;
-      summary.passed += r.passed;
-      summary.failed += r.failed;
-      summary.skipped += r.skipped;
-    } catch {
-      // vitest ended before reporting (a crash, a failing global setup): count that as a failure.
-      summary.failed += 1;
-      console.error('vitest ended without a summary (see its output above)');
-    }
+    const r = await runRootTests(plan.root, scratch, env);
+    code ||= r.code;
+    add(summary, r.counts);
   }
   rmSync(scratch, { recursive: true, force: true });
-
-  // Leak check: give exiting processes a moment, then look.
-  await new Promise((r) => setTimeout(r, 500));
-  const leaked = processesTagged(runId);
-  const leftDirs = tempDirsTagged(runId);
-  if (leaked.length || leftDirs.length) {
-    summary.failed += 1;
-    console.error('\nleak check FAILED: the tests left behind');
-    for (const p of leaked) console.error(`  process ${p.pid}: ${p.cmd.slice(0, 160)}`);
-    for (const d of leftDirs) console.error(`  folder ${d}`);
-    for (const p of leaked) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    for (const d of leftDirs) rmSync(d, { recursive: true, force: true });
-  } else {
-    summary.passed += 1;
-    console.log('\nleak check passed: no process or temp folder left behind');
-  }
-
+  add(
+    summary,
+    (await leakCheck(runId))
+      ? { passed: 1, failed: 0, skipped: 0 }
+      : { passed: 0, failed: 1, skipped: 0 },
+  );
   console.log(`\n${closingLine(summary)}`);
   process.exit(summary.failed > 0 || code !== 0 ? 1 : 0);
 }

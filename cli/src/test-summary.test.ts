@@ -8,16 +8,32 @@ const skip = { state: 'other' as const, declaredSkip: true };
 
 describe('countResults', () => {
   it('counts tests by their result', () => {
-    expect(countResults([{ fileFailed: false, tests: [pass, pass, fail, skip] }])).toEqual({ passed: 2, failed: 1, skipped: 1 });
+    expect(countResults([{ fileFailed: false, tests: [pass, pass, fail, skip] }])).toEqual({
+      passed: 2,
+      failed: 1,
+      skipped: 1,
+    });
   });
   it('counts a file that failed to load as one failure', () => {
-    expect(countResults([{ fileFailed: true, tests: [] }])).toEqual({ passed: 0, failed: 1, skipped: 0 });
+    expect(countResults([{ fileFailed: true, tests: [] }])).toEqual({
+      passed: 0,
+      failed: 1,
+      skipped: 0,
+    });
   });
   it('counts the tests a failed hook kept from running as failed, not skipped', () => {
-    expect(countResults([{ fileFailed: true, tests: [notRun, notRun, notRun, skip] }])).toEqual({ passed: 0, failed: 3, skipped: 1 });
+    expect(countResults([{ fileFailed: true, tests: [notRun, notRun, notRun, skip] }])).toEqual({
+      passed: 0,
+      failed: 3,
+      skipped: 1,
+    });
   });
   it('adds errors outside any file', () => {
-    expect(countResults([{ fileFailed: false, tests: [pass] }], 2)).toEqual({ passed: 1, failed: 2, skipped: 0 });
+    expect(countResults([{ fileFailed: false, tests: [pass] }], 2)).toEqual({
+      passed: 1,
+      failed: 2,
+      skipped: 0,
+    });
   });
 });
 

@@ -39,7 +39,12 @@ export interface JsonReport {
 export function filesFromJsonReport(r: JsonReport): FileResult[] {
   return (r.testResults ?? []).map((file) => {
     const tests = (file.assertionResults ?? []).map((t) => ({
-      state: t.status === 'passed' ? ('passed' as const) : t.status === 'failed' ? ('failed' as const) : ('other' as const),
+      state:
+        t.status === 'passed'
+          ? ('passed' as const)
+          : t.status === 'failed'
+            ? ('failed' as const)
+            : ('other' as const),
       declaredSkip: t.status === 'todo' || t.status === 'disabled',
     }));
     // A file that failed with no failed test failed as a whole (its message says why).

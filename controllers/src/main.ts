@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { ClusterCache } from '../../webhooks/src/cache.ts';
+import { ClusterCache } from '../../kube/src/cache.ts';
 import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
-import { Manager } from './runtime/manager.ts';
+import { Manager } from '../../kube/src/manager.ts';
 import { storageProfileController } from './storage/controller.ts';
 import { vmController } from './vm/controller.ts';
 import type { TranslationOptions } from './vm/translate.ts';
@@ -19,7 +19,14 @@ import type { TranslationOptions } from './vm/translate.ts';
 export interface ControllerOptions {
   kc: KubeConfig;
   logger?: Logger;
-  leaderElection?: { namespace: string; name?: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name?: string;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
   /** Reconcile only objects in these namespaces (cluster-scoped ones: only those with this label). */
   scope?: { namespaces: string[]; clusterLabel?: [string, string] };
   audit?: boolean;
@@ -53,7 +60,8 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
           scope: (obj: KubernetesObject) =>
             obj.metadata?.namespace
               ? scope.namespaces.includes(obj.metadata.namespace)
-              : !!scope.clusterLabel && obj.metadata?.labels?.[scope.clusterLabel[0]] === scope.clusterLabel[1],
+              : !!scope.clusterLabel &&
+                obj.metadata?.labels?.[scope.clusterLabel[0]] === scope.clusterLabel[1],
         }
       : {}),
   });
@@ -69,7 +77,12 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
     const c = cache;
     manager.whileLeading(
       () => {
-        auditor = new PolicyAuditor({ kc: o.kc, lookups: c, onChange: (h) => c.onChange(['policies', 'exceptions', 'vms'], h), log: (m, f) => log.info(f ?? {}, m) });
+        auditor = new PolicyAuditor({
+          kc: o.kc,
+          lookups: c,
+          onChange: (h) => c.onChange(['policies', 'exceptions', 'vms'], h),
+          log: (m, f) => log.info(f ?? {}, m),
+        });
         auditor.start();
       },
       () => {
@@ -117,7 +130,11 @@ export async function main(): Promise<void> {
   if (port) {
     server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        void running.manager.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': running.manager.registry.contentType }).end(text));
+        void running.manager.registry
+          .metrics()
+          .then((text) =>
+            res.writeHead(200, { 'Content-Type': running.manager.registry.contentType }).end(text),
+          );
       } else if (req.url === '/healthz' || req.url === '/readyz') {
         res.writeHead(200).end('ok');
       } else res.writeHead(404).end();
@@ -141,6 +158,10 @@ export async function main(): Promise<void> {
 }
 
 // Run when started as a script; in a bundle every module shares one URL, so check the name too.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('/controllers/src/main.ts')) {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
+  import.meta.url.endsWith('/controllers/src/main.ts')
+) {
   await main();
 }

@@ -7,7 +7,16 @@
 // (/c/<cluster>/...), whose API the local server proxies.
 import '@kinvolk/headlamp-plugin/lib/plugin/index';
 import { addAPIProvider } from '@iconify/react';
-import { AppBar, Box, Chip, Container, CssBaseline, IconButton, Toolbar, Tooltip } from '@mui/material';
+import {
+  AppBar,
+  Box,
+  Chip,
+  Container,
+  CssBaseline,
+  IconButton,
+  Toolbar,
+  Tooltip,
+} from '@mui/material';
 import { ThemeProvider } from '@mui/material/styles';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { SnackbarProvider } from 'notistack';
@@ -17,7 +26,11 @@ import { Provider, useDispatch, useSelector } from 'react-redux';
 import { BrowserRouter } from 'react-router-dom';
 import { AppLogo } from '@kinvolk/headlamp-plugin/lib/components/App/AppLogo';
 import RouteSwitcher from '@kinvolk/headlamp-plugin/lib/components/App/RouteSwitcher';
-import { setTheme, useAppThemes, useCurrentAppTheme } from '@kinvolk/headlamp-plugin/lib/components/App/themeSlice';
+import {
+  setTheme,
+  useAppThemes,
+  useCurrentAppTheme,
+} from '@kinvolk/headlamp-plugin/lib/components/App/themeSlice';
 import Sidebar, { NavigationTabs } from '@kinvolk/headlamp-plugin/lib/components/Sidebar';
 import { setWhetherSidebarOpen } from '@kinvolk/headlamp-plugin/lib/components/Sidebar/sidebarSlice';
 import { createMuiTheme } from '@kinvolk/headlamp-plugin/lib/lib/themes';
@@ -36,7 +49,13 @@ const CLUSTER = (window.location.pathname.match(/^\/c\/([^/]+)/) ?? [])[1] ?? 'v
 // As the app does at start-up: route URLs are made from the routes in this store, and the one
 // cluster is the one the local server proxies.
 setStore(store);
-store.dispatch(setConfig({ clusters: { [CLUSTER]: { name: CLUSTER, server: '', meta_data: { source: 'kubeconfig' } } as never } }));
+store.dispatch(
+  setConfig({
+    clusters: {
+      [CLUSTER]: { name: CLUSTER, server: '', meta_data: { source: 'kubeconfig' } } as never,
+    },
+  })
+);
 
 interface ShellState {
   sidebar: { isSidebarOpen?: boolean };
@@ -48,7 +67,7 @@ function ThemeToggle() {
   const dispatch = useDispatch();
   const themes = useAppThemes();
   const current = useCurrentAppTheme();
-  const next = themes.find((t) => (current.base === 'dark' ? t.base !== 'dark' : t.base === 'dark'));
+  const next = themes.find(t => (current.base === 'dark' ? t.base !== 'dark' : t.base === 'dark'));
   if (!next) return null;
   const label = next.base === 'dark' ? 'Dark theme' : 'Light theme';
   return (
@@ -70,14 +89,28 @@ function TopBar() {
       elevation={1}
       component="nav"
       aria-label="Appbar Tools"
-      sx={(theme) => ({ background: theme.palette.navbar?.background, color: theme.palette.navbar?.color })}
+      sx={theme => ({
+        background: theme.palette.navbar?.background,
+        color: theme.palette.navbar?.color,
+      })}
     >
       <Toolbar sx={{ gap: 1.5, minHeight: 56 }} variant="dense">
-        <IconButton aria-label={open ? 'Shrink sidebar' : 'Expand sidebar'} color="inherit" edge="start" onClick={() => dispatch(setWhetherSidebarOpen(!open))}>
+        <IconButton
+          aria-label={open ? 'Shrink sidebar' : 'Expand sidebar'}
+          color="inherit"
+          edge="start"
+          onClick={() => dispatch(setWhetherSidebarOpen(!open))}
+        >
           <Icon icon="mdi:menu" />
         </IconButton>
         <AppLogo logoType="large" />
-        <Chip label={CLUSTER} size="small" variant="outlined" aria-label={`Cluster ${CLUSTER}`} sx={{ color: 'inherit', borderColor: 'currentColor' }} />
+        <Chip
+          label={CLUSTER}
+          size="small"
+          variant="outlined"
+          aria-label={`Cluster ${CLUSTER}`}
+          sx={{ color: 'inherit', borderColor: 'currentColor' }}
+        />
         <Box sx={{ flexGrow: 1 }} />
         <ThemeToggle />
       </Toolbar>
@@ -95,9 +128,21 @@ function Shell() {
       <SnackbarProvider>
         <Box sx={{ display: 'flex', flexDirection: 'column', height: '100dvh' }}>
           <TopBar />
-          <Box sx={{ display: 'grid', overflow: 'hidden', flexGrow: 1, position: 'relative', gridTemplateColumns: 'min-content 1fr' }}>
+          <Box
+            sx={{
+              display: 'grid',
+              overflow: 'hidden',
+              flexGrow: 1,
+              position: 'relative',
+              gridTemplateColumns: 'min-content 1fr',
+            }}
+          >
             <Sidebar />
-            <Box component="main" id="main" sx={{ overflow: 'auto', position: 'relative', minHeight: 0, gridColumn: '2 / 3' }}>
+            <Box
+              component="main"
+              id="main"
+              sx={{ overflow: 'auto', position: 'relative', minHeight: 0, gridColumn: '2 / 3' }}
+            >
               <Container maxWidth="xl" sx={{ height: '100%' }}>
                 <NavigationTabs />
                 <RouteSwitcher requiresToken={() => false} />
@@ -124,7 +169,11 @@ function App() {
 
 // The plugin is a UMD file that expects window.pluginLib; load its translations and then the
 // plugin as Headlamp does, then render.
-initializePluginI18n('vmplane', { name: 'vmplane', headlamp: { i18n: ['en'] } }, 'plugins/vmplane').finally(() => {
+initializePluginI18n(
+  'vmplane',
+  { name: 'vmplane', headlamp: { i18n: ['en'] } },
+  'plugins/vmplane'
+).finally(() => {
   const script = document.createElement('script');
   script.src = '/plugins/vmplane/main.js';
   script.onload = () => {
@@ -133,7 +182,8 @@ initializePluginI18n('vmplane', { name: 'vmplane', headlamp: { i18n: ['en'] } },
     createRoot(document.getElementById('root')!).render(<App />);
   };
   script.onerror = () => {
-    document.getElementById('root')!.textContent = 'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
+    document.getElementById('root')!.textContent =
+      'The plugin (plugins/vmplane/main.js) did not load: run npm run build in plugin/.';
   };
   document.head.appendChild(script);
 });

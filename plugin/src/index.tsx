@@ -5,20 +5,17 @@ import {
   registerRoute,
   registerSidebarEntry,
 } from '@kinvolk/headlamp-plugin/lib';
+import { ClassDetails } from './components/class/Details';
+import { ClassList } from './components/class/List';
 import { CreateWizard } from './components/CreateWizard';
-import {
-  ClassDetails,
-  ClassList,
-  ClusterImageDetails,
-  DiskDetails,
-  DiskList,
-  ImageDetails,
-  ImageList,
-  PolicyDetails,
-  PolicyList,
-  StorageProfileDetails,
-  StorageProfileList,
-} from './components/Resources';
+import { DiskDetails } from './components/disk/Details';
+import { DiskList } from './components/disk/List';
+import { ClusterImageDetails, ImageDetails } from './components/image/Details';
+import { ImageList } from './components/image/List';
+import { PolicyDetails } from './components/policy/Details';
+import { PolicyList } from './components/policy/List';
+import { StorageProfileDetails } from './components/storageprofile/Details';
+import { StorageProfileList } from './components/storageprofile/List';
 import { VmDetails } from './components/VmDetails';
 import { VmList } from './components/VmList';
 import { ICONS, registerIcons } from './icons';

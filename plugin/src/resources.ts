@@ -11,12 +11,12 @@ import type {
   VirtualMachineImage as ImageJson,
   VirtualMachinePolicy as PolicyJson,
 } from '../../api/generated/types.ts';
+import { API_VERSION, GROUP } from '../../api/src/wellknown.ts';
 
 const { KubeObject } = K8s.cluster;
 type KubeObjectInterface = K8s.cluster.KubeObjectInterface;
 
-export const GROUP = 'vmplane.io';
-export const API_VERSION = 'vmplane.io/v1alpha1';
+export { API_VERSION, GROUP };
 
 /** Route names registered in index.tsx; detailsRoute makes Headlamp's links point at our pages. */
 export const ROUTES = {

@@ -3,16 +3,20 @@ import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { allKinds as kinds } from '../../api/src/v1alpha1/index.ts';
-import { loadManifestDir } from '../../cli/src/manifests.ts';
-import { applyManifests, describeObject } from '../../cli/src/kube.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
+import { applyManifests, describeObject } from '../../kube/src/client.ts';
 import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
 
 describe('CRDs in a real kube-apiserver', () => {
   it('are all installed and Established', async () => {
     const ext = kubeConfig().makeApiClient(ApiextensionsV1Api);
-    const list = await ext.listCustomResourceDefinition({ labelSelector: 'app.kubernetes.io/part-of=vmplane' });
+    const list = await ext.listCustomResourceDefinition({
+      labelSelector: 'app.kubernetes.io/part-of=vmplane',
+    });
     const established = list.items
-      .filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'))
+      .filter((c) =>
+        c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
+      )
       .map((c) => c.spec.names.kind)
       .sort();
     expect(established).toEqual(kinds.map((k) => k.kind).sort());
@@ -27,20 +31,38 @@ describe('CRDs in a real kube-apiserver', () => {
     const className = await explain('vm.spec.className');
     expect(className).toContain('FIELD: className <string>');
     expect(className).toContain('The VirtualMachineClass that sizes the VM (kubectl get vmclass).');
-    expect(await explain('vmdisk.spec.accessModes')).toContain('When omitted, taken from the StorageProfile of the storage class');
-    expect(await explain('virtualmachineclass')).toContain('A VirtualMachineClass is a size of virtual machine');
-    expect(await explain('vmpolicy.spec.validationActions')).toContain('Deny and Warn cannot be combined');
+    expect(await explain('vmdisk.spec.accessModes')).toContain(
+      'When omitted, taken from the StorageProfile of the storage class',
+    );
+    expect(await explain('virtualmachineclass')).toContain(
+      'A VirtualMachineClass is a size of virtual machine',
+    );
+    expect(await explain('vmpolicy.spec.validationActions')).toContain(
+      'Deny and Warn cannot be combined',
+    );
   });
 
   const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
 
   it('accept every example in examples/', async () => {
     expect(examples.length).toBeGreaterThan(10);
-    await applyManifests(kubeConfig(), examples.map((e) => e.object));
+    await applyManifests(
+      kubeConfig(),
+      examples.map((e) => e.object),
+    );
     for (const e of examples) {
       const ns = e.object.metadata.namespace ? ['-n', e.object.metadata.namespace] : [];
-      const group = e.object.apiVersion.includes('/') ? `.${e.object.apiVersion.split('/')[0]}` : '';
-      const got = await kubectl(['get', `${e.object.kind.toLowerCase()}${group}`, e.object.metadata.name, ...ns, '-o', 'name']);
+      const group = e.object.apiVersion.includes('/')
+        ? `.${e.object.apiVersion.split('/')[0]}`
+        : '';
+      const got = await kubectl([
+        'get',
+        `${e.object.kind.toLowerCase()}${group}`,
+        e.object.metadata.name,
+        ...ns,
+        '-o',
+        'name',
+      ]);
       expect(got.stderr, describeObject(e.object)).toBe('');
     }
   });
@@ -48,7 +70,16 @@ describe('CRDs in a real kube-apiserver', () => {
   it('print CLASS, IMAGE, POWER, STATUS, IP, NODE and AGE in kubectl get vm', async () => {
     const r = await kubectl(['get', 'vm', '-n', 'demo']);
     const table = parseTable(r.stdout);
-    expect(table.header).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
+    expect(table.header).toEqual([
+      'NAME',
+      'CLASS',
+      'IMAGE',
+      'POWER',
+      'STATUS',
+      'IP',
+      'NODE',
+      'AGE',
+    ]);
     expect(table.rows.map((row) => [row.NAME, row.CLASS, row.IMAGE, row.POWER])).toEqual([
       ['db-1', 'guaranteed-medium', '', 'PoweredOff'],
       ['web-1', 'best-effort-small', 'ubuntu-24.04', 'PoweredOn'],
@@ -58,7 +89,12 @@ describe('CRDs in a real kube-apiserver', () => {
   it('list every vmplane kind under kubectl get vmplane', async () => {
     const r = await kubectl(['get', 'vmplane', '-A', '-o', 'name']);
     expect(r.code).toBe(0);
-    const kindsSeen = new Set(r.stdout.trim().split('\n').map((l) => l.split('/')[0]));
+    const kindsSeen = new Set(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('/')[0]),
+    );
     for (const k of kinds) {
       if (k.group) continue; // third-party kinds (PolicyReport) have no objects yet
       expect(kindsSeen, k.kind).toContain(`${k.singular}.vmplane.io`);

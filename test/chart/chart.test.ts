@@ -7,10 +7,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { ensureBinaries, ensureHelm, KUBERNETES_VERSION, type Binaries } from '../../cli/src/controlplane/binaries.ts';
+import {
+  ensureBinaries,
+  ensureHelm,
+  KUBERNETES_VERSION,
+  type Binaries,
+} from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
+import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
@@ -28,11 +33,22 @@ interface Run {
 }
 const run = (cmd: string, args: string[]): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(cmd, args, { cwd: REPO_ROOT, maxBuffer: 32 << 20 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(cmd, args, { cwd: REPO_ROOT, maxBuffer: 32 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 const helmRun = (args: string[]): Promise<Run> => run(helm, [...args, '--kubeconfig', kubeconfig]);
 const template = async (ns: string, extra: string[] = []): Promise<KubeObjectLike[]> => {
-  const r = await run(helm, ['template', 'vmplane', CHART, '-n', ns, '--kube-version', KUBERNETES_VERSION, ...extra]);
+  const r = await run(helm, [
+    'template',
+    'vmplane',
+    CHART,
+    '-n',
+    ns,
+    '--kube-version',
+    KUBERNETES_VERSION,
+    ...extra,
+  ]);
   expect(r.stderr).toBe('');
   return parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as KubeObjectLike | null)
@@ -41,7 +57,10 @@ const template = async (ns: string, extra: string[] = []): Promise<KubeObjectLik
 
 beforeAll(async () => {
   [helm, bins] = await Promise.all([ensureHelm(), ensureBinaries()]);
-  cp = new ControlPlane({ binaries: bins, tempPrefix: `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-chart-` });
+  cp = new ControlPlane({
+    binaries: bins,
+    tempPrefix: `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-chart-`,
+  });
   const ep = await cp.start();
   kubeconfig = ep.kubeconfigPath;
   const kc = kubeConfigFrom(kubeconfig);
@@ -62,19 +81,21 @@ async function applyAll(objs: KubeObjectLike[]): Promise<void> {
     try {
       await rest.apply(o, { fieldManager: 'chart-test' });
     } catch (e) {
-      throw new Error(`${o.kind}/${o.metadata.name}: ${(e as Error).message}`);
+      throw new Error(`${o.kind}/${o.metadata.name}: ${(e as Error).message}`, { cause: e });
     }
   }
 }
 
 async function deleteAll(objs: KubeObjectLike[]): Promise<void> {
   // Webhook configurations first, as an operator would.
-  const order = [...objs].sort((a, b) => Number(b.kind.includes('Webhook')) - Number(a.kind.includes('Webhook')));
+  const order = [...objs].sort(
+    (a, b) => Number(b.kind.includes('Webhook')) - Number(a.kind.includes('Webhook')),
+  );
   for (const o of order) {
     try {
       await rest.delete(o);
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 }
@@ -89,12 +110,22 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('registers the webhooks exactly as webhooks/src/registration.ts does (the sandbox\'s settings)', async () => {
-    const rendered = (await template('vmplane')).filter((o) => o.kind.endsWith('WebhookConfiguration'));
-    const expected = webhookConfigurations({ endpoint: { service: { namespace: 'vmplane', name: 'vmplane-webhooks', port: 443 } }, caBundlePem: 'x', ownNamespace: 'vmplane' });
+  it("registers the webhooks exactly as webhooks/src/registration.ts does (the sandbox's settings)", async () => {
+    const rendered = (await template('vmplane')).filter((o) =>
+      o.kind.endsWith('WebhookConfiguration'),
+    );
+    const expected = webhookConfigurations({
+      endpoint: { service: { namespace: 'vmplane', name: 'vmplane-webhooks', port: 443 } },
+      caBundlePem: 'x',
+      ownNamespace: 'vmplane',
+    });
     const strip = (cfg: Record<string, unknown>): unknown =>
       (cfg.webhooks as Record<string, unknown>[]).map((w) => {
-        const { clientConfig, objectSelector: _objectSelector, ...rest } = w as { clientConfig: { service: unknown }; objectSelector?: unknown };
+        const {
+          clientConfig,
+          objectSelector: _objectSelector,
+          ...rest
+        } = w as { clientConfig: { service: unknown }; objectSelector?: unknown };
         return { ...rest, service: clientConfig.service };
       });
     for (const exp of expected) {
@@ -103,14 +134,40 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('refuses bad values at install with the schema\'s message', async () => {
-    const replicas = await run(helm, ['template', 'x', CHART, '--set', 'webhooks.replicas=two', '--kube-version', KUBERNETES_VERSION]);
+  it("refuses bad values at install with the schema's message", async () => {
+    const replicas = await run(helm, [
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'webhooks.replicas=two',
+      '--kube-version',
+      KUBERNETES_VERSION,
+    ]);
     expect(replicas.code).not.toBe(0);
     expect(replicas.stderr).toContain("at '/webhooks/replicas': got string, want integer");
-    const mode = await run(helm, ['template', 'x', CHART, '--set', 'certificates.mode=vault', '--kube-version', KUBERNETES_VERSION]);
+    const mode = await run(helm, [
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'certificates.mode=vault',
+      '--kube-version',
+      KUBERNETES_VERSION,
+    ]);
     expect(mode.code).not.toBe(0);
-    expect(mode.stderr).toContain("at '/certificates/mode': value must be one of 'self', 'cert-manager'");
-    const memory = await run(helm, ['template', 'x', CHART, '--set', 'defaultClasses.sizes.small.memory=4GB', '--kube-version', KUBERNETES_VERSION]);
+    expect(mode.stderr).toContain(
+      "at '/certificates/mode': value must be one of 'self', 'cert-manager'",
+    );
+    const memory = await run(helm, [
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'defaultClasses.sizes.small.memory=4GB',
+      '--kube-version',
+      KUBERNETES_VERSION,
+    ]);
     expect(memory.code).not.toBe(0);
     expect(memory.stderr).toContain('/defaultClasses/sizes/small/memory');
   });
@@ -122,20 +179,41 @@ describe('the Helm chart', () => {
       // resolve it: ask the SubjectAccessReview kubectl would send, directly.
       if (args[1]?.includes('subresources.kubevirt.io')) {
         const sub = args.find((a) => a.startsWith('--subresource='))?.split('=')[1];
-        const review = await rest.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user: `system:serviceaccount:${NS}:${sa}`,
-              groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
-              resourceAttributes: { verb: args[0], group: 'subresources.kubevirt.io', resource: 'virtualmachineinstances', subresource: sub, namespace: args[args.indexOf('-n') + 1] },
+        const review = await rest.request<{ status: { allowed: boolean } }>(
+          'POST',
+          '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SubjectAccessReview',
+              spec: {
+                user: `system:serviceaccount:${NS}:${sa}`,
+                groups: [
+                  'system:serviceaccounts',
+                  `system:serviceaccounts:${NS}`,
+                  'system:authenticated',
+                ],
+                resourceAttributes: {
+                  verb: args[0],
+                  group: 'subresources.kubevirt.io',
+                  resource: 'virtualmachineinstances',
+                  subresource: sub,
+                  namespace: args[args.indexOf('-n') + 1],
+                },
+              },
             },
           },
-        });
+        );
         return review.body.status.allowed;
       }
-      const r = await run(bins.kubectl, ['--kubeconfig', kubeconfig, 'auth', 'can-i', ...args, `--as=system:serviceaccount:${NS}:${sa}`]);
+      const r = await run(bins.kubectl, [
+        '--kubeconfig',
+        kubeconfig,
+        'auth',
+        'can-i',
+        ...args,
+        `--as=system:serviceaccount:${NS}:${sa}`,
+      ]);
       return r.stdout.trim() === 'yes';
     };
 
@@ -143,16 +221,46 @@ describe('the Helm chart', () => {
       const install = await helmRun(['install', 'vmplane', CHART, '-n', NS, '--create-namespace']);
       expect(install.code, install.stderr).toBe(0);
       // NOTES.txt adapts to the cluster: the KubeVirt stand-in CRDs are there, so it says what to check next.
-      expect(install.stdout).toContain('KubeVirt is installed. Check the StorageProfiles vmplane made');
-      const crds = await rest.request<{ items: { metadata: { name: string } }[] }>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
-      expect(crds.body.items.map((c) => c.metadata.name)).toEqual(expect.arrayContaining(['virtualmachines.vmplane.io', 'policyreports.wgpolicyk8s.io']));
-      const before = (await rest.get<{ webhooks: { clientConfig: { caBundle: string } }[] }>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'vmplane-validating' } })).webhooks[0]?.clientConfig.caBundle;
+      expect(install.stdout).toContain(
+        'KubeVirt is installed. Check the StorageProfiles vmplane made',
+      );
+      const crds = await rest.request<{ items: { metadata: { name: string } }[] }>(
+        'GET',
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      );
+      expect(crds.body.items.map((c) => c.metadata.name)).toEqual(
+        expect.arrayContaining(['virtualmachines.vmplane.io', 'policyreports.wgpolicyk8s.io']),
+      );
+      const before = (
+        await rest.get<{ webhooks: { clientConfig: { caBundle: string } }[] }>({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingWebhookConfiguration',
+          metadata: { name: 'vmplane-validating' },
+        })
+      ).webhooks[0]?.clientConfig.caBundle;
       expect(before).toBeTruthy();
-      const upgrade = await helmRun(['upgrade', 'vmplane', CHART, '-n', NS, '--set', 'webhooks.replicas=3']);
+      const upgrade = await helmRun([
+        'upgrade',
+        'vmplane',
+        CHART,
+        '-n',
+        NS,
+        '--set',
+        'webhooks.replicas=3',
+      ]);
       expect(upgrade.code, upgrade.stderr).toBe(0);
-      const after = (await rest.get<{ webhooks: { clientConfig: { caBundle: string } }[] }>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'vmplane-validating' } })).webhooks[0]?.clientConfig.caBundle;
+      const after = (
+        await rest.get<{ webhooks: { clientConfig: { caBundle: string } }[] }>({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingWebhookConfiguration',
+          metadata: { name: 'vmplane-validating' },
+        })
+      ).webhooks[0]?.clientConfig.caBundle;
       expect(after).toBe(before);
-      const classes = await rest.request<{ items: unknown[] }>('GET', '/apis/vmplane.io/v1alpha1/virtualmachineclasses');
+      const classes = await rest.request<{ items: unknown[] }>(
+        'GET',
+        '/apis/vmplane.io/v1alpha1/virtualmachineclasses',
+      );
       expect(classes.body.items).toHaveLength(10);
     }, 120_000);
 
@@ -162,27 +270,57 @@ describe('the Helm chart', () => {
       ['vmplane-webhooks', ['list', 'virtualmachinepolicyexceptions.vmplane.io', '-A']],
       ['vmplane-webhooks', ['list', 'storageclasses.storage.k8s.io']],
       ['vmplane-webhooks', ['watch', 'namespaces']],
-      ['vmplane-webhooks', ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-mutating']],
-      ['vmplane-webhooks', ['get', 'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating']],
+      [
+        'vmplane-webhooks',
+        ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-mutating'],
+      ],
+      [
+        'vmplane-webhooks',
+        ['get', 'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating'],
+      ],
       ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-tls', '-n', NS]],
       ['vmplane-webhooks', ['create', 'secrets', '-n', NS]],
       ['vmplane-controllers', ['patch', 'virtualmachines.vmplane.io', '-n', 'team-a']],
-      ['vmplane-controllers', ['patch', 'virtualmachines.vmplane.io', '--subresource=status', '-n', 'team-a']],
+      [
+        'vmplane-controllers',
+        ['patch', 'virtualmachines.vmplane.io', '--subresource=status', '-n', 'team-a'],
+      ],
       ['vmplane-controllers', ['delete', 'storageprofiles.vmplane.io']],
       ['vmplane-controllers', ['create', 'virtualmachines.kubevirt.io', '-n', 'team-a']],
-      ['vmplane-controllers', ['update', 'virtualmachineinstances.subresources.kubevirt.io', '--subresource=pause', '-n', 'team-a']],
+      [
+        'vmplane-controllers',
+        [
+          'update',
+          'virtualmachineinstances.subresources.kubevirt.io',
+          '--subresource=pause',
+          '-n',
+          'team-a',
+        ],
+      ],
       ['vmplane-controllers', ['create', 'datavolumes.cdi.kubevirt.io', '-n', 'team-a']],
       ['vmplane-controllers', ['patch', 'persistentvolumeclaims', '-n', 'team-a']],
       ['vmplane-controllers', ['create', 'events', '-n', 'team-a']],
       ['vmplane-controllers', ['patch', 'policyreports.wgpolicyk8s.io', '-n', 'team-a']],
       ['vmplane-controllers', ['watch', 'customresourcedefinitions.apiextensions.k8s.io']],
-      ['vmplane-controllers', ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS]],
+      [
+        'vmplane-controllers',
+        ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
+      ],
     ];
     const denied: [string, string[]][] = [
       ['vmplane-webhooks', ['update', 'virtualmachines.vmplane.io', '-n', 'team-a']],
       ['vmplane-webhooks', ['delete', 'virtualmachineclasses.vmplane.io']],
-      ['vmplane-webhooks', ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses']],
-      ['vmplane-webhooks', ['delete', 'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating']],
+      [
+        'vmplane-webhooks',
+        ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses'],
+      ],
+      [
+        'vmplane-webhooks',
+        [
+          'delete',
+          'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating',
+        ],
+      ],
       ['vmplane-webhooks', ['get', 'secrets/other', '-n', NS]],
       ['vmplane-webhooks', ['list', 'secrets', '-n', 'kube-system']],
       ['vmplane-webhooks', ['create', 'namespaces']],
@@ -200,24 +338,43 @@ describe('the Helm chart', () => {
 
     it('grants each component every verb it needs', async () => {
       const missing: string[] = [];
-      for (const [sa, args] of allowed) if (!(await can(sa, args))) missing.push(`${sa}: ${args.join(' ')}`);
+      for (const [sa, args] of allowed)
+        if (!(await can(sa, args))) missing.push(`${sa}: ${args.join(' ')}`);
       expect(missing).toEqual([]);
     }, 60_000);
 
     it(`denies at least 10 verbs they do not need (${denied.length} checked)`, async () => {
       expect(denied.length).toBeGreaterThanOrEqual(10);
       const granted: string[] = [];
-      for (const [sa, args] of denied) if (await can(sa, args)) granted.push(`${sa}: ${args.join(' ')}`);
+      for (const [sa, args] of denied)
+        if (await can(sa, args)) granted.push(`${sa}: ${args.join(' ')}`);
       expect(granted).toEqual([]);
     }, 60_000);
 
     it('uninstalls without leaving a webhook configuration behind', async () => {
       const r = await helmRun(['uninstall', 'vmplane', '-n', NS, '--wait', '--timeout', '60s']);
       expect(r.code, r.stderr).toBe(0);
-      const left = await rest.request<{ items: { metadata: { name: string } }[] }>('GET', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations');
-      const leftM = await rest.request<{ items: { metadata: { name: string } }[] }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations');
-      expect([...left.body.items, ...leftM.body.items].map((w) => w.metadata.name).filter((n) => n.startsWith('vmplane'))).toEqual([]);
-      expect((await rest.request<{ items: unknown[] }>('GET', '/apis/vmplane.io/v1alpha1/virtualmachineclasses')).body.items).toHaveLength(0);
+      const left = await rest.request<{ items: { metadata: { name: string } }[] }>(
+        'GET',
+        '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      );
+      const leftM = await rest.request<{ items: { metadata: { name: string } }[] }>(
+        'GET',
+        '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      );
+      expect(
+        [...left.body.items, ...leftM.body.items]
+          .map((w) => w.metadata.name)
+          .filter((n) => n.startsWith('vmplane')),
+      ).toEqual([]);
+      expect(
+        (
+          await rest.request<{ items: unknown[] }>(
+            'GET',
+            '/apis/vmplane.io/v1alpha1/virtualmachineclasses',
+          )
+        ).body.items,
+      ).toHaveLength(0);
     }, 120_000);
   });
 
@@ -225,12 +382,35 @@ describe('the Helm chart', () => {
     await rest.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vmplane-all-on' } });
     const objs = await template('vmplane-all-on', ['-f', ALL_ON]);
     expect(new Set(objs.map((o) => o.kind))).toEqual(
-      new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'Issuer', 'Certificate', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'VirtualMachineClass', 'VirtualMachinePolicy', 'NetworkPolicy', 'ServiceMonitor']),
+      new Set([
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Issuer',
+        'Certificate',
+        'MutatingWebhookConfiguration',
+        'ValidatingWebhookConfiguration',
+        'VirtualMachineClass',
+        'VirtualMachinePolicy',
+        'NetworkPolicy',
+        'ServiceMonitor',
+      ]),
     );
     try {
       await applyAll(objs);
-      const mutating = await rest.get<{ metadata: { annotations: Record<string, string> } }>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'vmplane-mutating' } });
-      expect(mutating.metadata.annotations['cert-manager.io/inject-ca-from']).toBe('vmplane-all-on/vmplane-webhook-tls');
+      const mutating = await rest.get<{ metadata: { annotations: Record<string, string> } }>({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingWebhookConfiguration',
+        metadata: { name: 'vmplane-mutating' },
+      });
+      expect(mutating.metadata.annotations['cert-manager.io/inject-ca-from']).toBe(
+        'vmplane-all-on/vmplane-webhook-tls',
+      );
     } finally {
       await deleteAll(objs);
     }
@@ -241,24 +421,46 @@ describe('the Helm chart', () => {
     const objs = await template('vmplane-ssa');
     try {
       await applyAll(objs);
-    const secret = await rest.get<{ data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vmplane-webhook-tls', namespace: 'vmplane-ssa' } });
-    const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
-    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-      const cfg = await rest.get<{ webhooks: { name: string; clientConfig: { service: { namespace: string; name: string; port: number; path: string }; caBundle: string } }[] }>({
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind,
-        metadata: { name: kind.startsWith('Mutating') ? 'vmplane-mutating' : 'vmplane-validating' },
+      const secret = await rest.get<{ data: Record<string, string> }>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'vmplane-webhook-tls', namespace: 'vmplane-ssa' },
       });
-      for (const w of cfg.webhooks) {
-        expect(w.clientConfig.service).toMatchObject({ namespace: 'vmplane-ssa', name: 'vmplane-webhooks', port: 443 });
-        const ca = new X509Certificate(Buffer.from(w.clientConfig.caBundle, 'base64'));
-        expect(serving.verify(ca.publicKey), `${w.name}: the serving certificate is signed by the caBundle`).toBe(true);
+      const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
+      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+        const cfg = await rest.get<{
+          webhooks: {
+            name: string;
+            clientConfig: {
+              service: { namespace: string; name: string; port: number; path: string };
+              caBundle: string;
+            };
+          }[];
+        }>({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind,
+          metadata: {
+            name: kind.startsWith('Mutating') ? 'vmplane-mutating' : 'vmplane-validating',
+          },
+        });
+        for (const w of cfg.webhooks) {
+          expect(w.clientConfig.service).toMatchObject({
+            namespace: 'vmplane-ssa',
+            name: 'vmplane-webhooks',
+            port: 443,
+          });
+          const ca = new X509Certificate(Buffer.from(w.clientConfig.caBundle, 'base64'));
+          expect(
+            serving.verify(ca.publicKey),
+            `${w.name}: the serving certificate is signed by the caBundle`,
+          ).toBe(true);
+        }
       }
-    }
-    expect(serving.checkHost('vmplane-webhooks.vmplane-ssa.svc')).toBe('vmplane-webhooks.vmplane-ssa.svc');
+      expect(serving.checkHost('vmplane-webhooks.vmplane-ssa.svc')).toBe(
+        'vmplane-webhooks.vmplane-ssa.svc',
+      );
     } finally {
       await deleteAll(objs);
     }
   });
-
 });

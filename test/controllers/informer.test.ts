@@ -2,10 +2,10 @@
 // came with the first list or with a watch event.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { dropManagedFields, listInPages, ResilientInformer } from '../../controllers/src/runtime/informer.ts';
-import { Manager } from '../../controllers/src/runtime/manager.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { dropManagedFields, listInPages, ResilientInformer } from '../../kube/src/informer.ts';
+import { Manager } from '../../kube/src/manager.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };
@@ -17,8 +17,15 @@ const seen: ConfigMap[] = [];
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('inf');
-  await rest.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'listed', namespace: ns }, data: { a: '1' } } as never);
-  informer = new ResilientInformer<ConfigMap>(kubeConfig(), { path: `/api/v1/namespaces/${ns}/configmaps` });
+  await rest.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'listed', namespace: ns },
+    data: { a: '1' },
+  } as never);
+  informer = new ResilientInformer<ConfigMap>(kubeConfig(), {
+    path: `/api/v1/namespaces/${ns}/configmaps`,
+  });
   informer.on('add', (o) => seen.push(o));
   informer.on('update', (o) => seen.push(o));
   await informer.start();
@@ -33,15 +40,32 @@ afterAll(async () => {
 
 describe('informer caches', () => {
   it('keep objects without managedFields, from the list and from watch events, and handlers see the same', async () => {
-    const raw = (await rest.request<ConfigMap>('GET', `/api/v1/namespaces/${ns}/configmaps/listed`)).body;
+    const raw = (await rest.request<ConfigMap>('GET', `/api/v1/namespaces/${ns}/configmaps/listed`))
+      .body;
     expect(raw.metadata?.managedFields?.length).toBeGreaterThan(0); // the API server sends them
     expect(informer.get('listed', ns)?.data).toEqual({ a: '1' });
     expect(informer.get('listed', ns)?.metadata?.managedFields).toBeUndefined();
 
-    await rest.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: ns }, data: { b: '2' } } as never);
-    await rest.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/listed`, { body: { data: { a: '3' } }, contentType: 'application/merge-patch+json' });
-    await waitUntil('the watch events', async () => (informer.get('watched', ns) && informer.get('listed', ns)?.data?.a === '3' ? true : undefined), 10_000);
-    for (const name of ['watched', 'listed']) expect(informer.get(name, ns)?.metadata?.managedFields).toBeUndefined();
+    await rest.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'watched', namespace: ns },
+      data: { b: '2' },
+    } as never);
+    await rest.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/listed`, {
+      body: { data: { a: '3' } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitUntil(
+      'the watch events',
+      async () =>
+        informer.get('watched', ns) && informer.get('listed', ns)?.data?.a === '3'
+          ? true
+          : undefined,
+      10_000,
+    );
+    for (const name of ['watched', 'listed'])
+      expect(informer.get(name, ns)?.metadata?.managedFields).toBeUndefined();
     expect(informer.get('watched', ns)?.data).toEqual({ b: '2' });
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.every((o) => o.metadata?.managedFields === undefined)).toBe(true);
@@ -53,12 +77,22 @@ describe('informer caches', () => {
     await crds.start();
     try {
       await crds.waitForSync();
-      const raw = (await rest.request<{ spec: { versions: { schema?: unknown }[] } }>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualmachines.vmplane.io')).body;
+      const raw = (
+        await rest.request<{ spec: { versions: { schema?: unknown }[] } }>(
+          'GET',
+          '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualmachines.vmplane.io',
+        )
+      ).body;
       expect(raw.spec.versions[0]?.schema).toBeDefined();
-      const cached = crds.get('virtualmachines.vmplane.io') as unknown as { spec: { versions: { name: string; schema?: unknown }[] }; status: { conditions: { type: string; status: string }[] } };
+      const cached = crds.get('virtualmachines.vmplane.io') as unknown as {
+        spec: { versions: { name: string; schema?: unknown }[] };
+        status: { conditions: { type: string; status: string }[] };
+      };
       expect(cached.spec.versions.map((v) => v.name)).toEqual(['v1alpha1']);
       expect(cached.spec.versions.every((v) => v.schema === undefined)).toBe(true);
-      expect(cached.status.conditions).toContainEqual(expect.objectContaining({ type: 'Established', status: 'True' }));
+      expect(cached.status.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Established', status: 'True' }),
+      );
     } finally {
       await crds.stop();
       m.rest.close();
@@ -71,14 +105,27 @@ describe('lists in pages', () => {
     const pageNs = await createNamespace('pages');
     const r = new KubeRest(kubeConfig());
     try {
-      for (let i = 0; i < 7; i++) await r.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: pageNs } } as never);
+      for (let i = 0; i < 7; i++)
+        await r.create({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `cm-${i}`, namespace: pageNs },
+        } as never);
       const pages: string[] = [];
-      const counting = Object.assign(Object.create(Object.getPrototypeOf(r) as object) as KubeRest, r);
+      const counting = Object.assign(
+        Object.create(Object.getPrototypeOf(r) as object) as KubeRest,
+        r,
+      );
       counting.request = ((method: string, path: string, o?: never) => {
         pages.push(path);
         return r.request(method, path, o);
       }) as KubeRest['request'];
-      const list = await listInPages<ConfigMap>(counting, `/api/v1/namespaces/${pageNs}/configmaps`, 3, dropManagedFields);
+      const list = await listInPages<ConfigMap>(
+        counting,
+        `/api/v1/namespaces/${pageNs}/configmaps`,
+        3,
+        dropManagedFields,
+      );
       const names = list.items.map((o) => o.metadata?.name).filter((n) => n?.startsWith('cm-'));
       expect(names).toEqual(['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4', 'cm-5', 'cm-6']);
       expect(list.items.every((o) => o.metadata?.managedFields === undefined)).toBe(true);

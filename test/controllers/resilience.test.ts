@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom, waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
+import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let cp: ControlPlane;
 let kubeconfig = '';
 let rest: KubeRest;
@@ -27,11 +28,24 @@ let nextPort = 0;
 function startReplica(identity: string, extra: Record<string, string> = {}): Replica {
   const metricsPort = 20000 + Math.floor(Math.random() * 20000) + nextPort++;
   const logs: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'controllers/src/main.ts')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, KUBECONFIG: kubeconfig, VMPLANE_NAMESPACE: 'vmplane-system', VMPLANE_IDENTITY: identity, VMPLANE_AUDIT: 'false', VMPLANE_LEASE_SECONDS: '4', VMPLANE_METRICS_PORT: String(metricsPort), ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'controllers/src/main.ts')],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        VMPLANE_NAMESPACE: 'vmplane-system',
+        VMPLANE_IDENTITY: identity,
+        VMPLANE_AUDIT: 'false',
+        VMPLANE_LEASE_SECONDS: '4',
+        VMPLANE_METRICS_PORT: String(metricsPort),
+        ...extra,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
   child.stderr?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
   children.push(child);
@@ -47,83 +61,181 @@ async function kill(r: Replica, signal: NodeJS.Signals = 'SIGKILL'): Promise<voi
 
 async function reconciles(r: Replica): Promise<number> {
   const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`).then((x) => x.text());
-  return [...text.matchAll(/^vmplane_controller_reconcile_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  return [...text.matchAll(/^vmplane_controller_reconcile_total\{[^}]*\} (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
 }
 
-const list = async (path: string): Promise<{ metadata: { name: string; uid: string; ownerReferences?: { uid: string }[] }; status?: { conditions?: { type: string; status: string; reason: string }[] } }[]> =>
-  (await rest.request<{ items: [] }>('GET', path)).body.items;
-const kvVms = (ns: string): ReturnType<typeof list> => list(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`);
-const ourVms = (ns: string): ReturnType<typeof list> => list(`/apis/${V}/namespaces/${ns}/virtualmachines`);
+const list = async (
+  path: string,
+): Promise<
+  {
+    metadata: { name: string; uid: string; ownerReferences?: { uid: string }[] };
+    status?: { conditions?: { type: string; status: string; reason: string }[] };
+  }[]
+> => (await rest.request<{ items: [] }>('GET', path)).body.items;
+const kvVms = (ns: string): ReturnType<typeof list> =>
+  list(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`);
+const ourVms = (ns: string): ReturnType<typeof list> =>
+  list(`/apis/${V}/namespaces/${ns}/virtualmachines`);
 
 function vm(ns: string, name: string): Parameters<KubeRest['create']>[0] {
-  return { apiVersion: V, kind: 'VirtualMachine', metadata: { name, namespace: ns }, spec: { className: 'small', image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' }, powerState: 'PoweredOn' } };
+  return {
+    apiVersion: V,
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: ns },
+    spec: {
+      className: 'small',
+      image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' },
+      powerState: 'PoweredOn',
+    },
+  };
 }
 
 beforeAll(async () => {
-  cp = new ControlPlane({ binaries: await ensureBinaries(), tempPrefix: `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-ctl-` });
+  cp = new ControlPlane({
+    binaries: await ensureBinaries(),
+    tempPrefix: `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-ctl-`,
+  });
   const ep = await cp.start();
   kubeconfig = ep.kubeconfigPath;
   const kc = kubeConfigFrom(kubeconfig);
   await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
   rest = new KubeRest(kc);
-  for (const ns of ['vmplane-system', 'engine', 'stress', 'ha', 'audited']) await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: 'small' }, spec: { hardware: { cpus: 1, memory: '1Gi' } } });
-  await rest.create({ apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: 'ubuntu' }, spec: { source: { http: { url: 'https://x/u.img' } }, size: '1Gi' } });
+  for (const ns of ['vmplane-system', 'engine', 'stress', 'ha', 'audited'])
+    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await rest.create({
+    apiVersion: V,
+    kind: 'VirtualMachineClass',
+    metadata: { name: 'small' },
+    spec: { hardware: { cpus: 1, memory: '1Gi' } },
+  });
+  await rest.create({
+    apiVersion: V,
+    kind: 'ClusterVirtualMachineImage',
+    metadata: { name: 'ubuntu' },
+    spec: { source: { http: { url: 'https://x/u.img' } }, size: '1Gi' },
+  });
 }, 180_000);
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode === null && c.signalCode === null
+        ? new Promise((r) => c.once('exit', r))
+        : undefined,
+    ),
+  );
   rest?.close();
   await cp?.stop();
 });
 
 describe('controllers under stress', () => {
   it('report KubeVirtNotInstalled without crashing, and resume by themselves once KubeVirt appears', async () => {
-    const r = startReplica('solo', { VMPLANE_SCOPE_NAMESPACES: 'engine', VMPLANE_LEADER_ELECT: 'false' });
+    const r = startReplica('solo', {
+      VMPLANE_SCOPE_NAMESPACES: 'engine',
+      VMPLANE_LEADER_ELECT: 'false',
+    });
     solo = r;
     await rest.create(vm('engine', 'early'));
-    const cond = await waitUntil('EngineAvailable=False', async () => (await ourVms('engine'))[0]?.status?.conditions?.find((c) => c.type === 'EngineAvailable' && c.status === 'False'), 60_000, 200);
+    const cond = await waitUntil(
+      'EngineAvailable=False',
+      async () =>
+        (await ourVms('engine'))[0]?.status?.conditions?.find(
+          (c) => c.type === 'EngineAvailable' && c.status === 'False',
+        ),
+      60_000,
+      200,
+    );
     expect(cond.reason).toBe('KubeVirtNotInstalled');
     expect(r.child.exitCode).toBeNull();
     await installCrds(kubeConfigFrom(kubeconfig), join(REPO_ROOT, 'test/fixtures'));
-    await waitUntil('the KubeVirt VM after KubeVirt appears', async () => (await kvVms('engine')).length === 1 || undefined, 60_000, 200);
-    await waitUntil('EngineAvailable=True', async () => (await ourVms('engine'))[0]?.status?.conditions?.find((c) => c.type === 'EngineAvailable' && c.status === 'True'), 30_000, 200);
+    await waitUntil(
+      'the KubeVirt VM after KubeVirt appears',
+      async () => (await kvVms('engine')).length === 1 || undefined,
+      60_000,
+      200,
+    );
+    await waitUntil(
+      'EngineAvailable=True',
+      async () =>
+        (await ourVms('engine'))[0]?.status?.conditions?.find(
+          (c) => c.type === 'EngineAvailable' && c.status === 'True',
+        ),
+      30_000,
+      200,
+    );
   }, 120_000);
 
   it('recover from an API server restart and keep reconciling new VMs', async () => {
     await cp.restartApiServer();
     await rest.create(vm('engine', 'after-restart'));
-    await waitUntil('the VM created after the restart', async () => (await kvVms('engine')).some((v) => v.metadata.name === 'after-restart') || undefined, 60_000, 200);
+    await waitUntil(
+      'the VM created after the restart',
+      async () =>
+        (await kvVms('engine')).some((v) => v.metadata.name === 'after-restart') || undefined,
+      60_000,
+      200,
+    );
     if (solo) await kill(solo, 'SIGTERM');
   }, 120_000);
 
   it('converge every one of 200 VMs after being killed in the middle, with no duplicate or orphan', async () => {
-    for (let i = 0; i < 200; i++) await rest.create(vm('stress', `vm-${String(i).padStart(3, '0')}`));
-    const first = startReplica('stress-1', { VMPLANE_SCOPE_NAMESPACES: 'stress', VMPLANE_LEADER_ELECT: 'false' });
-    const partial = await waitUntil('some but not all VMs handed to KubeVirt', async () => {
-      const n = (await kvVms('stress')).length;
-      return n >= 20 ? n : undefined;
-    }, 60_000, 50);
+    for (let i = 0; i < 200; i++)
+      await rest.create(vm('stress', `vm-${String(i).padStart(3, '0')}`));
+    const first = startReplica('stress-1', {
+      VMPLANE_SCOPE_NAMESPACES: 'stress',
+      VMPLANE_LEADER_ELECT: 'false',
+    });
+    const partial = await waitUntil(
+      'some but not all VMs handed to KubeVirt',
+      async () => {
+        const n = (await kvVms('stress')).length;
+        return n >= 20 ? n : undefined;
+      },
+      60_000,
+      50,
+    );
     await kill(first);
     const atKill = (await kvVms('stress')).length;
-    console.log(`killed the controller with ${atKill} of 200 KubeVirt VMs created (first seen: ${partial})`);
+    console.log(
+      `killed the controller with ${atKill} of 200 KubeVirt VMs created (first seen: ${partial})`,
+    );
     expect(atKill).toBeLessThan(200);
-    const second = startReplica('stress-2', { VMPLANE_SCOPE_NAMESPACES: 'stress', VMPLANE_LEADER_ELECT: 'false' });
+    const second = startReplica('stress-2', {
+      VMPLANE_SCOPE_NAMESPACES: 'stress',
+      VMPLANE_LEADER_ELECT: 'false',
+    });
     try {
-      await waitUntil('all 200 converged', async () => {
-        const ours = await ourVms('stress');
-        const ready = ours.filter((v) => v.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True'));
-        return ready.length === 200 || undefined;
-      }, 120_000, 500);
+      await waitUntil(
+        'all 200 converged',
+        async () => {
+          const ours = await ourVms('stress');
+          const ready = ours.filter((v) =>
+            v.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True'),
+          );
+          return ready.length === 200 || undefined;
+        },
+        120_000,
+        500,
+      );
     } catch (e) {
       // Say why: the replica's warnings and errors (failed reconciles, failed watches).
-      console.log(second.logs.filter((l) => /"level":(40|50|60)/.test(l)).slice(-30).join('\n'));
+      console.log(
+        second.logs
+          .filter((l) => /"level":(40|50|60)/.test(l))
+          .slice(-30)
+          .join('\n'),
+      );
       throw e;
     }
     const ours = await ourVms('stress');
     const engine = await kvVms('stress');
-    expect(engine.map((v) => v.metadata.name).sort()).toEqual(ours.map((v) => v.metadata.name).sort());
+    expect(engine.map((v) => v.metadata.name).sort()).toEqual(
+      ours.map((v) => v.metadata.name).sort(),
+    );
     const uids = new Set(ours.map((v) => v.metadata.uid));
     // Every engine object is owned by exactly one live vmplane VM: nothing orphaned, nothing twice.
     for (const e of engine) {
@@ -136,43 +248,102 @@ describe('controllers under stress', () => {
     const a = startReplica('replica-a', { VMPLANE_SCOPE_NAMESPACES: 'ha' });
     const holder = async (): Promise<string | undefined> => {
       try {
-        return (await rest.request<{ spec: { holderIdentity?: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/vmplane-system/leases/vmplane-controllers')).body.spec.holderIdentity || undefined;
+        return (
+          (
+            await rest.request<{ spec: { holderIdentity?: string } }>(
+              'GET',
+              '/apis/coordination.k8s.io/v1/namespaces/vmplane-system/leases/vmplane-controllers',
+            )
+          ).body.spec.holderIdentity || undefined
+        );
       } catch (e) {
-        if (e instanceof ApiError && e.code === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     };
-    await waitUntil('replica-a to lead', async () => ((await holder()) === 'replica-a') || undefined, 60_000, 200);
+    await waitUntil(
+      'replica-a to lead',
+      async () => (await holder()) === 'replica-a' || undefined,
+      60_000,
+      200,
+    );
     const b = startReplica('replica-b', { VMPLANE_SCOPE_NAMESPACES: 'ha' });
-    await waitUntil('replica-b metrics', async () => (await reconciles(b).catch(() => undefined)) !== undefined || undefined, 60_000, 200);
+    await waitUntil(
+      'replica-b metrics',
+      async () => (await reconciles(b).catch(() => undefined)) !== undefined || undefined,
+      60_000,
+      200,
+    );
     await rest.create(vm('ha', 'first'));
-    await waitUntil('first reconciled', async () => (await kvVms('ha')).length === 1 || undefined, 30_000, 200);
+    await waitUntil(
+      'first reconciled',
+      async () => (await kvVms('ha')).length === 1 || undefined,
+      30_000,
+      200,
+    );
     expect(await reconciles(a)).toBeGreaterThan(0);
     expect(await reconciles(b)).toBe(0); // the follower watches but does not reconcile
     expect(await holder()).toBe('replica-a');
 
     const killedAt = Date.now();
     await kill(a);
-    await waitUntil('replica-b to take over', async () => ((await holder()) === 'replica-b') || undefined, 30_000, 100);
+    await waitUntil(
+      'replica-b to take over',
+      async () => (await holder()) === 'replica-b' || undefined,
+      30_000,
+      100,
+    );
     const handover = Date.now() - killedAt;
-    console.log(`leader killed; replica-b took over after ${handover} ms (lease 4000 ms, retry 500 ms)`);
+    console.log(
+      `leader killed; replica-b took over after ${handover} ms (lease 4000 ms, retry 500 ms)`,
+    );
     expect(handover).toBeLessThan(4000 + 2 * 500 + 1000);
     await rest.create(vm('ha', 'second'));
-    await waitUntil('second reconciled by the new leader', async () => (await kvVms('ha')).length === 2 || undefined, 30_000, 200);
+    await waitUntil(
+      'second reconciled by the new leader',
+      async () => (await kvVms('ha')).length === 2 || undefined,
+      30_000,
+      200,
+    );
     expect(await reconciles(b)).toBeGreaterThan(0);
   }, 180_000);
-  it('run the policy audit on the leader, reading the controllers\' own informers', async () => {
-    await rest.create({ apiVersion: V, kind: 'VirtualMachinePolicy', metadata: { name: 'owners' }, spec: { match: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'audited' } } }, validationActions: ['Audit'], rules: { requiredLabels: [{ key: 'owner' }] } } });
+  it("run the policy audit on the leader, reading the controllers' own informers", async () => {
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachinePolicy',
+      metadata: { name: 'owners' },
+      spec: {
+        match: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'audited' } } },
+        validationActions: ['Audit'],
+        rules: { requiredLabels: [{ key: 'owner' }] },
+      },
+    });
     await rest.create(vm('audited', 'nameless'));
-    startReplica('auditor', { VMPLANE_SCOPE_NAMESPACES: 'audited', VMPLANE_LEADER_ELECT: 'false', VMPLANE_AUDIT: 'true' });
+    startReplica('auditor', {
+      VMPLANE_SCOPE_NAMESPACES: 'audited',
+      VMPLANE_LEADER_ELECT: 'false',
+      VMPLANE_AUDIT: 'true',
+    });
     const result = await waitUntil(
       'the PolicyReport',
       async () => {
         try {
-          const r = await rest.request<{ results: { policy: string; rule: string; result: string; resources: { name: string }[] }[] }>('GET', '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies');
-          return r.body.results.find((x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless');
+          const r = await rest.request<{
+            results: {
+              policy: string;
+              rule: string;
+              result: string;
+              resources: { name: string }[];
+            }[];
+          }>(
+            'GET',
+            '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies',
+          );
+          return r.body.results.find(
+            (x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless',
+          );
         } catch (e) {
-          if (e instanceof ApiError && e.code === 404) return undefined;
+          if (isNotFound(e)) return undefined;
           throw e;
         }
       },

@@ -5,42 +5,76 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { installCrds, waitUntil } from '../../cli/src/kube.ts';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
+import { installCrds, waitUntil } from '../../kube/src/client.ts';
+import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const s = randomBytes(3).toString('hex');
 let ns = '';
 let rest: KubeRest;
 let ctl: RunningControllers;
 
-type Obj = { metadata: { name: string; resourceVersion?: string; finalizers?: string[] }; spec: Record<string, any>; status?: Record<string, any> };
+type Obj = {
+  metadata: { name: string; resourceVersion?: string; finalizers?: string[] };
+  spec: Record<string, any>;
+  status?: Record<string, any>;
+};
 
 const vmPath = (name: string): string => `/apis/${V}/namespaces/${ns}/virtualmachines/${name}`;
-const kvPath = (name: string): string => `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`;
+const kvPath = (name: string): string =>
+  `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`;
 const get = async (path: string): Promise<Obj | undefined> => {
   try {
     return (await rest.request<Obj>('GET', path)).body;
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 };
-const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, probe as () => Promise<T | undefined>, 30_000, 100);
-const merge = (path: string, body: unknown): Promise<unknown> => rest.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
-const condition = (o: Obj | undefined, type: string): { status: string; reason: string; message: string } | undefined => o?.status?.conditions?.find((c: { type: string }) => c.type === type);
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
+  waitUntil(what, probe as () => Promise<T | undefined>, 30_000, 100);
+const merge = (path: string, body: unknown): Promise<unknown> =>
+  rest.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
+const condition = (
+  o: Obj | undefined,
+  type: string,
+): { status: string; reason: string; message: string } | undefined =>
+  o?.status?.conditions?.find((c: { type: string }) => c.type === type);
 
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   await installCrds(kubeConfig(), join(REPO_ROOT, 'test/fixtures'));
   ns = await createNamespace('ctl');
-  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: `small-${s}` }, spec: { hardware: { cpus: 2, memory: '4Gi' }, reservation: 'BestEffort' } });
-  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: `medium-${s}` }, spec: { hardware: { cpus: 4, memory: '8Gi' }, reservation: 'Guaranteed' } });
-  await rest.create({ apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: `ubuntu-${s}` }, spec: { source: { http: { url: 'https://example.com/u.img' } }, size: '10Gi' } });
-  ctl = await startControllers({ kc: kubeConfig(), scope: { namespaces: [ns] }, logger: pino({ level: process.env.CTL_LOG ? 'debug' : 'silent' }, process.env.CTL_LOG ? pino.destination(process.env.CTL_LOG) : undefined) });
+  await rest.create({
+    apiVersion: V,
+    kind: 'VirtualMachineClass',
+    metadata: { name: `small-${s}` },
+    spec: { hardware: { cpus: 2, memory: '4Gi' }, reservation: 'BestEffort' },
+  });
+  await rest.create({
+    apiVersion: V,
+    kind: 'VirtualMachineClass',
+    metadata: { name: `medium-${s}` },
+    spec: { hardware: { cpus: 4, memory: '8Gi' }, reservation: 'Guaranteed' },
+  });
+  await rest.create({
+    apiVersion: V,
+    kind: 'ClusterVirtualMachineImage',
+    metadata: { name: `ubuntu-${s}` },
+    spec: { source: { http: { url: 'https://example.com/u.img' } }, size: '10Gi' },
+  });
+  ctl = await startControllers({
+    kc: kubeConfig(),
+    scope: { namespaces: [ns] },
+    logger: pino(
+      { level: process.env.CTL_LOG ? 'debug' : 'silent' },
+      process.env.CTL_LOG ? pino.destination(process.env.CTL_LOG) : undefined,
+    ),
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -56,7 +90,12 @@ function vm(name: string, spec: Record<string, unknown> = {}): Parameters<KubeRe
     spec: {
       className: `small-${s}`,
       image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` },
-      bootDisk: { size: '20Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' },
+      bootDisk: {
+        size: '20Gi',
+        storageClassName: 'ceph',
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+      },
       powerState: 'PoweredOn',
       ...spec,
     },
@@ -69,38 +108,84 @@ describe('VirtualMachine controller', () => {
     const kv = await until('the KubeVirt VM', () => get(kvPath('web')));
     expect(kv.spec.runStrategy).toBe('Always');
     expect(kv.spec.template.spec.domain.cpu).toEqual({ cores: 2, sockets: 1, threads: 1 });
-    expect(kv.spec.template.spec.domain.resources).toEqual({ requests: { cpu: '200m', memory: '4Gi' } });
-    expect(kv.spec.dataVolumeTemplates[0]).toMatchObject({ metadata: { name: 'web-boot' }, spec: { source: { http: { url: 'https://example.com/u.img' } }, storage: { storageClassName: 'ceph', resources: { requests: { storage: '20Gi' } } } } });
+    expect(kv.spec.template.spec.domain.resources).toEqual({
+      requests: { cpu: '200m', memory: '4Gi' },
+    });
+    expect(kv.spec.dataVolumeTemplates[0]).toMatchObject({
+      metadata: { name: 'web-boot' },
+      spec: {
+        source: { http: { url: 'https://example.com/u.img' } },
+        storage: { storageClassName: 'ceph', resources: { requests: { storage: '20Gi' } } },
+      },
+    });
     const ours = await get(vmPath('web'));
-    expect((kv as { metadata: { ownerReferences?: { uid: string }[] } }).metadata.ownerReferences?.[0]?.uid).toBe((ours as { metadata: { uid?: string } }).metadata.uid);
+    expect(
+      (kv as { metadata: { ownerReferences?: { uid: string }[] } }).metadata.ownerReferences?.[0]
+        ?.uid,
+    ).toBe((ours as { metadata: { uid?: string } }).metadata.uid);
     expect(ours?.metadata.finalizers).toContain('vmplane.io/vm-cleanup');
     const st = await until('status', async () => {
       const v = await get(vmPath('web'));
       return condition(v, 'EngineAvailable') ? v : undefined;
     });
     expect(condition(st, 'ClassResolved')).toMatchObject({ status: 'True' });
-    expect(condition(st, 'EngineAvailable')).toMatchObject({ status: 'True', reason: 'KubeVirtInstalled' });
-    expect(condition(st, 'DisksReady')).toMatchObject({ status: 'False', reason: 'DisksNotReady', message: 'DataVolume web-boot is not created yet' });
+    expect(condition(st, 'EngineAvailable')).toMatchObject({
+      status: 'True',
+      reason: 'KubeVirtInstalled',
+    });
+    expect(condition(st, 'DisksReady')).toMatchObject({
+      status: 'False',
+      reason: 'DisksNotReady',
+      message: 'DataVolume web-boot is not created yet',
+    });
     expect(st.status?.printableStatus).toBe('Pending');
   });
 
   it('follows power transitions: PoweredOn -> PoweredOff -> PoweredOn, with status from the engine', async () => {
     await merge(vmPath('web'), { spec: { powerState: 'PoweredOff' } });
-    await until('runStrategy Halted', async () => (await get(kvPath('web')))?.spec.runStrategy === 'Halted');
-    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Stopped', ready: false } });
+    await until(
+      'runStrategy Halted',
+      async () => (await get(kvPath('web')))?.spec.runStrategy === 'Halted',
+    );
+    await merge(`${kvPath('web')}/status`, {
+      status: { printableStatus: 'Stopped', ready: false },
+    });
     const stopped = await until('vmplane status Stopped', async () => {
       const v = await get(vmPath('web'));
       return v?.status?.printableStatus === 'Stopped' ? v : undefined;
     });
     expect(stopped.status).toMatchObject({ phase: 'Stopped', powerState: 'PoweredOff' });
-    expect(condition(stopped, 'Ready')).toMatchObject({ status: 'False', message: 'the VM is powered off' });
+    expect(condition(stopped, 'Ready')).toMatchObject({
+      status: 'False',
+      message: 'the VM is powered off',
+    });
 
     await merge(vmPath('web'), { spec: { powerState: 'PoweredOn' } });
-    await until('runStrategy Always', async () => (await get(kvPath('web')))?.spec.runStrategy === 'Always');
+    await until(
+      'runStrategy Always',
+      async () => (await get(kvPath('web')))?.spec.runStrategy === 'Always',
+    );
     // The engine starts it: a VMI appears on a node with an address, then the VM reports Running.
-    await rest.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } }, spec: {} });
+    await rest.create({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } },
+      spec: {},
+    });
     await merge(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/status`, {
-      status: { phase: 'Running', nodeName: 'node-a', interfaces: [{ name: 'default', ipAddress: '10.0.0.7', ipAddresses: ['10.0.0.7', 'fd00::7'], mac: '02:00:00:00:00:07' }], guestOSInfo: { name: 'Ubuntu', version: '24.04', kernelRelease: '6.8.0' } },
+      status: {
+        phase: 'Running',
+        nodeName: 'node-a',
+        interfaces: [
+          {
+            name: 'default',
+            ipAddress: '10.0.0.7',
+            ipAddresses: ['10.0.0.7', 'fd00::7'],
+            mac: '02:00:00:00:00:07',
+          },
+        ],
+        guestOSInfo: { name: 'Ubuntu', version: '24.04', kernelRelease: '6.8.0' },
+      },
     });
     await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
     const running = await until('vmplane status Running', async () => {
@@ -130,16 +215,31 @@ describe('VirtualMachine controller', () => {
     expect((await get(kvPath('web')))?.spec.template.spec.domain.cpu.cores).toBe(2);
 
     // Power cycle: the engine stops the VM (the VMI goes); the new class applies.
-    await rest.request('DELETE', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web`);
-    await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Stopped', ready: false } });
-    await until('4 vCPUs in the engine', async () => (await get(kvPath('web')))?.spec.template.spec.domain.cpu.cores === 4);
+    await rest.request(
+      'DELETE',
+      `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web`,
+    );
+    await merge(`${kvPath('web')}/status`, {
+      status: { printableStatus: 'Stopped', ready: false },
+    });
+    await until(
+      '4 vCPUs in the engine',
+      async () => (await get(kvPath('web')))?.spec.template.spec.domain.cpu.cores === 4,
+    );
     const applied = await until('the new class recorded', async () => {
       const v = await get(vmPath('web'));
       return v?.status?.class?.name === `medium-${s}` ? v : undefined;
     });
-    expect(applied.status?.class).toMatchObject({ cpus: 4, memory: '8Gi', reservation: 'Guaranteed' });
+    expect(applied.status?.class).toMatchObject({
+      cpus: 4,
+      memory: '8Gi',
+      reservation: 'Guaranteed',
+    });
     expect(condition(applied, 'RestartPending')?.status).toBe('False');
-    expect((await get(kvPath('web')))?.spec.template.spec.domain.resources).toEqual({ requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+    expect((await get(kvPath('web')))?.spec.template.spec.domain.resources).toEqual({
+      requests: { cpu: '4', memory: '8Gi' },
+      limits: { cpu: '4', memory: '8Gi' },
+    });
   });
 
   it('says when the class or image is missing, without crashing', async () => {
@@ -148,48 +248,123 @@ describe('VirtualMachine controller', () => {
       const x = await get(vmPath('orphan'));
       return condition(x, 'ClassResolved') ? x : undefined;
     });
-    expect(condition(v, 'ClassResolved')).toMatchObject({ status: 'False', reason: 'ClassNotFound' });
+    expect(condition(v, 'ClassResolved')).toMatchObject({
+      status: 'False',
+      reason: 'ClassNotFound',
+    });
     expect(await get(kvPath('orphan'))).toBeUndefined();
   });
 
   it('deleting a VM removes what it created and keeps the disks users made', async () => {
-    await rest.create({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name: 'keep', namespace: ns }, spec: { size: '5Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' } });
-    await rest.create(vm('tmp', { disks: [{ name: 'scratch', size: '1Gi', storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' }, { name: 'keep', virtualMachineDiskName: 'keep' }] }));
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'keep', namespace: ns },
+      spec: {
+        size: '5Gi',
+        storageClassName: 'ceph',
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+      },
+    });
+    await rest.create(
+      vm('tmp', {
+        disks: [
+          {
+            name: 'scratch',
+            size: '1Gi',
+            storageClassName: 'ceph',
+            accessModes: ['ReadWriteMany'],
+            volumeMode: 'Block',
+          },
+          { name: 'keep', virtualMachineDiskName: 'keep' },
+        ],
+      }),
+    );
     await until('engine VM', () => get(kvPath('tmp')));
     // What KubeVirt would have made from the templates.
-    for (const dv of ['tmp-boot', 'tmp-scratch']) await rest.create({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: dv, namespace: ns, labels: { 'vmplane.io/vm': 'tmp' } }, spec: {} });
+    for (const dv of ['tmp-boot', 'tmp-scratch'])
+      await rest.create({
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: { name: dv, namespace: ns, labels: { 'vmplane.io/vm': 'tmp' } },
+        spec: {},
+      });
     await rest.request('DELETE', vmPath('tmp'));
     await until('the VM gone', async () => !(await get(vmPath('tmp'))));
     expect(await get(kvPath('tmp'))).toBeUndefined();
-    expect(await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-boot`)).toBeUndefined();
-    expect(await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-scratch`)).toBeUndefined();
+    expect(
+      await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-boot`),
+    ).toBeUndefined();
+    expect(
+      await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-scratch`),
+    ).toBeUndefined();
     expect(await get(`/apis/${V}/namespaces/${ns}/virtualmachinedisks/keep`)).toBeDefined();
   });
 
-  it('reports a failed pause when KubeVirt\'s subresource API is not served, instead of pretending', async () => {
+  it("reports a failed pause when KubeVirt's subresource API is not served, instead of pretending", async () => {
     await merge(vmPath('web'), { spec: { powerState: 'Suspended' } });
-    await rest.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } }, spec: {} });
+    await rest.create({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } },
+      spec: {},
+    });
     await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
     const v = await until('PowerAction condition while the engine reports Running', async () => {
       const x = await get(vmPath('web'));
-      return condition(x, 'PowerAction') && x?.status?.printableStatus === 'Running' ? x : undefined;
+      return condition(x, 'PowerAction') && x?.status?.printableStatus === 'Running'
+        ? x
+        : undefined;
     });
-    expect(condition(v, 'PowerAction')).toMatchObject({ status: 'False', reason: 'PowerActionFailed' });
+    expect(condition(v, 'PowerAction')).toMatchObject({
+      status: 'False',
+      reason: 'PowerActionFailed',
+    });
     expect(condition(v, 'PowerAction')?.message).toContain('could not pause the VM');
     expect(v.status?.powerState).toBe('PoweredOn'); // it is not suspended, and status says so
   });
 });
 
 describe('VirtualMachineDisk controller', () => {
-  const diskPath = (name: string): string => `/apis/${V}/namespaces/${ns}/virtualmachinedisks/${name}`;
-  const dvPath = (name: string): string => `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${name}`;
+  const diskPath = (name: string): string =>
+    `/apis/${V}/namespaces/${ns}/virtualmachinedisks/${name}`;
+  const dvPath = (name: string): string =>
+    `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${name}`;
 
   it('makes a DataVolume with the storage settled at admission, and follows the import', async () => {
-    await rest.create({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: `expandable-${s}` }, provisioner: 'rbd.csi.ceph.com', allowVolumeExpansion: true });
-    await rest.create({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name: 'root', namespace: ns }, spec: { size: '10Gi', storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], volumeMode: 'Block', source: { image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` } } } });
+    await rest.create({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: `expandable-${s}` },
+      provisioner: 'rbd.csi.ceph.com',
+      allowVolumeExpansion: true,
+    });
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'root', namespace: ns },
+      spec: {
+        size: '10Gi',
+        storageClassName: `expandable-${s}`,
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+        source: { image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` } },
+      },
+    });
     const dv = await until('the DataVolume', () => get(dvPath('root')));
-    expect(dv.spec).toEqual({ source: { http: { url: 'https://example.com/u.img' } }, storage: { storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], volumeMode: 'Block', resources: { requests: { storage: '10Gi' } } } });
-    await merge(`${dvPath('root')}/status`, { status: { phase: 'ImportInProgress', progress: '45.5%' } });
+    expect(dv.spec).toEqual({
+      source: { http: { url: 'https://example.com/u.img' } },
+      storage: {
+        storageClassName: `expandable-${s}`,
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+        resources: { requests: { storage: '10Gi' } },
+      },
+    });
+    await merge(`${dvPath('root')}/status`, {
+      status: { phase: 'ImportInProgress', progress: '45.5%' },
+    });
     const importing = await until('Importing', async () => {
       const d = await get(diskPath('root'));
       return d?.status?.phase === 'Importing' ? d : undefined;
@@ -201,7 +376,16 @@ describe('VirtualMachineDisk controller', () => {
 
   it('grows the claim when spec.size grows', async () => {
     // The claim CDI would have made for the DataVolume.
-    await rest.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'root', namespace: ns, labels: { 'vmplane.io/disk': 'root' } }, spec: { storageClassName: `expandable-${s}`, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
+    await rest.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'root', namespace: ns, labels: { 'vmplane.io/disk': 'root' } },
+      spec: {
+        storageClassName: `expandable-${s}`,
+        accessModes: ['ReadWriteMany'],
+        resources: { requests: { storage: '10Gi' } },
+      },
+    });
     await merge(diskPath('root'), { spec: { size: '25Gi' } });
     // Kubernetes grows only bound claims: until then the disk says it waits.
     const waiting = await until('Resized waiting', async () => {
@@ -210,13 +394,29 @@ describe('VirtualMachineDisk controller', () => {
     });
     expect(condition(waiting, 'Resized')?.message).toBe('the claim grows to 25Gi once it is bound');
     // The storage binds it (the test plays the storage system).
-    await merge(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root/status`, { status: { phase: 'Bound', capacity: { storage: '10Gi' } } });
-    await until('the claim at 25Gi', async () => (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root`))?.spec.resources.requests.storage === '25Gi');
+    await merge(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root/status`, {
+      status: { phase: 'Bound', capacity: { storage: '10Gi' } },
+    });
+    await until(
+      'the claim at 25Gi',
+      async () =>
+        (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root`))?.spec.resources.requests
+          .storage === '25Gi',
+    );
   });
 
   it('cannot be deleted from under the VM using it; detaching lets the deletion finish', async () => {
-    await rest.create(vm('user', { image: undefined, bootDisk: undefined, disks: [{ name: 'root', virtualMachineDiskName: 'root', boot: true }] }));
-    await until('attachedTo', async () => (await get(diskPath('root')))?.status?.attachedTo === 'user');
+    await rest.create(
+      vm('user', {
+        image: undefined,
+        bootDisk: undefined,
+        disks: [{ name: 'root', virtualMachineDiskName: 'root', boot: true }],
+      }),
+    );
+    await until(
+      'attachedTo',
+      async () => (await get(diskPath('root')))?.status?.attachedTo === 'user',
+    );
     await rest.request('DELETE', diskPath('root'));
     const blocked = await until('InUse', async () => {
       const d = await get(diskPath('root'));

@@ -11,10 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const ca = createCertificateAuthority('console-double', 1);
-const tls = issueCertificate(ca, { commonName: 'double', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+const tls = issueCertificate(ca, {
+  commonName: 'double',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
 const dir = mkdtempSync(join(tmpdir(), 'vmplane-console-'));
 let server: Server;
 let wss: WebSocketServer;
@@ -25,18 +30,34 @@ let connected: WebSocket | undefined;
 beforeAll(async () => {
   server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     // What the API server would answer for the VM: running.
-    if (req.method === 'GET' && req.url === '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines/web') {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'web', namespace: 'demo' }, spec: {}, status: { printableStatus: 'Running' } }));
+    if (
+      req.method === 'GET' &&
+      req.url === '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines/web'
+    ) {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({
+          apiVersion: 'vmplane.io/v1alpha1',
+          kind: 'VirtualMachine',
+          metadata: { name: 'web', namespace: 'demo' },
+          spec: {},
+          status: { printableStatus: 'Running' },
+        }),
+      );
       return;
     }
     res.writeHead(404).end();
   });
   wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (protocols) => (protocols.has('plain.kubevirt.io') ? 'plain.kubevirt.io' : false),
+    handleProtocols: (protocols) =>
+      protocols.has('plain.kubevirt.io') ? 'plain.kubevirt.io' : false,
   });
   server.on('upgrade', (req, socket, head) => {
-    if (req.url !== '/apis/subresources.kubevirt.io/v1/namespaces/demo/virtualmachineinstances/web/console' || req.headers.authorization !== 'Bearer test-token') {
+    if (
+      req.url !==
+        '/apis/subresources.kubevirt.io/v1/namespaces/demo/virtualmachineinstances/web/console' ||
+      req.headers.authorization !== 'Bearer test-token'
+    ) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
@@ -54,7 +75,15 @@ beforeAll(async () => {
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'double', cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(ca.certPem).toString('base64') } }],
+      clusters: [
+        {
+          name: 'double',
+          cluster: {
+            server: `https://127.0.0.1:${port}`,
+            'certificate-authority-data': Buffer.from(ca.certPem).toString('base64'),
+          },
+        },
+      ],
       users: [{ name: 'u', user: { token: 'test-token' } }],
       contexts: [{ name: 'double', context: { cluster: 'double', user: 'u', namespace: 'demo' } }],
       'current-context': 'double',
@@ -69,27 +98,34 @@ afterAll(async () => {
 });
 
 describe('kubectl vm console', () => {
-  it('carries typed bytes to the VM and the VM\'s bytes to the terminal; Ctrl-] leaves and restores the terminal', async () => {
+  it("carries typed bytes to the VM and the VM's bytes to the terminal; Ctrl-] leaves and restores the terminal", async () => {
     const cmd = `${process.execPath} --import tsx ${join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts')} --kubeconfig ${join(dir, 'kubeconfig')} console web; echo "exit=$?"; stty -a`;
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     const deadline = Date.now() + 30_000;
-    while (!out.includes('web login:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!out.includes('web login:') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(out).toContain('Connected to demo/web. Escape sequence is ^]');
     expect(out).toContain('web login: ');
     expect(protocol).toBe('plain.kubevirt.io');
 
     child.stdin.write('root');
-    while (Buffer.concat(received).toString() !== 'root' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (Buffer.concat(received).toString() !== 'root' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     // Raw mode: each key went out at once, with no Enter and no local echo.
     expect(Buffer.concat(received).toString()).toBe('root');
     connected?.send(Buffer.from('\r\nPassword: '));
-    while (!out.includes('Password: ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!out.includes('Password: ') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
 
     child.stdin.write(Buffer.from([0x1d])); // Ctrl-]
-    while (!out.includes('exit=') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!out.includes('exit=') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     child.stdin.end();
     await exited;
     expect(out).toContain('Disconnected.');

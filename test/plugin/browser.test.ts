@@ -9,14 +9,15 @@ import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { CLUSTER, openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `ui${randomBytes(3).toString('hex')}`;
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const n = (s: string): string => `${s}-${scope}`;
 const ns = n('ui');
 

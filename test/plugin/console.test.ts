@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const ns = `console-${randomBytes(3).toString('hex')}`;
 const CONSOLE_PATH = `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/console`;
 

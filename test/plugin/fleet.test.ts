@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeRest } from '../../cli/src/rest.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
 import { createFleet, deleteFleet, fleetVm } from '../support/fleet.ts';

@@ -7,15 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { REPORT_NAME } from '../../controllers/src/policy/report.ts';
-import { waitUntil } from '../../cli/src/kube.ts';
-import { loadManifestDir } from '../../cli/src/manifests.ts';
-import { ApiError, KubeRest, type KubeObjectLike } from '../../cli/src/rest.ts';
-import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { loadManifestDir } from '../../kube/src/manifests.ts';
+import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
+import {
+  startWebhooks,
+  unregisterWebhooks,
+  type RunningWebhooks,
+} from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `p${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': scope };
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 const n = (s: string): string => `${s}-${scope}`;
 let ns = '';
 let rest: KubeRest;
@@ -26,37 +31,70 @@ const decisions: { name?: string; notes?: string[]; outcome?: string }[] = [];
 const json = (o: unknown): string => JSON.stringify(o);
 const inScope = { namespaceSelector: { matchLabels: { 'policy-test': scope } } };
 
-function vm(name: string, className: string, extra: Record<string, unknown> = {}, labels: Record<string, string> = { owner: 'team-a' }): KubeObjectLike {
+function vm(
+  name: string,
+  className: string,
+  extra: Record<string, unknown> = {},
+  labels: Record<string, string> = { owner: 'team-a' },
+): KubeObjectLike {
   return {
     apiVersion: V,
     kind: 'VirtualMachine',
     metadata: { name, namespace: ns, labels },
-    spec: { className, image: { name: n('ubuntu') }, bootDisk: { storageClassName: n('sc') }, ...extra },
+    spec: {
+      className,
+      image: { name: n('ubuntu') },
+      bootDisk: { storageClassName: n('sc') },
+      ...extra,
+    },
   };
 }
 
 function policy(name: string, spec: Record<string, unknown>): KubeObjectLike {
-  return { apiVersion: V, kind: 'VirtualMachinePolicy', metadata: { name: n(name), labels: SCOPE }, spec: { match: inScope, ...spec } };
+  return {
+    apiVersion: V,
+    kind: 'VirtualMachinePolicy',
+    metadata: { name: n(name), labels: SCOPE },
+    spec: { match: inScope, ...spec },
+  };
 }
 
 interface Report {
   summary: Record<string, number>;
-  results: { policy: string; rule: string; result: string; message: string; resources: { name: string }[]; properties?: Record<string, string> }[];
+  results: {
+    policy: string;
+    rule: string;
+    result: string;
+    message: string;
+    resources: { name: string }[];
+    properties?: Record<string, string>;
+  }[];
 }
 
 async function report(): Promise<Report | undefined> {
   try {
-    return await rest.get<Report>({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', metadata: { name: REPORT_NAME, namespace: ns } });
+    return await rest.get<Report>({
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: 'PolicyReport',
+      metadata: { name: REPORT_NAME, namespace: ns },
+    });
   } catch (e) {
-    if (e instanceof ApiError && e.code === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
 
-async function waitForResult(vmName: string, policyName: string, result: string): Promise<Report['results'][number]> {
+async function waitForResult(
+  vmName: string,
+  policyName: string,
+  result: string,
+): Promise<Report['results'][number]> {
   return waitUntil(
     `the report to show ${vmName} ${result} for ${policyName}`,
-    async () => (await report())?.results.find((r) => r.resources[0]?.name === vmName && r.policy === policyName && r.result === result),
+    async () =>
+      (await report())?.results.find(
+        (r) => r.resources[0]?.name === vmName && r.policy === policyName && r.result === result,
+      ),
     30_000,
     200,
   );
@@ -66,16 +104,50 @@ beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('pol', { ...SCOPE, 'policy-test': scope });
   for (const f of [
-    { apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: n('small') }, spec: { hardware: { cpus: 2, memory: '4Gi' } } },
-    { apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: n('big') }, spec: { hardware: { cpus: 16, memory: '64Gi' }, reservation: 'Guaranteed' } },
-    { apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: n('ubuntu') }, spec: { source: { http: { url: 'https://x/u.img' } }, size: '10Gi' } },
-    { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: n('sc') }, provisioner: 'rbd.csi.ceph.com' },
+    {
+      apiVersion: V,
+      kind: 'VirtualMachineClass',
+      metadata: { name: n('small') },
+      spec: { hardware: { cpus: 2, memory: '4Gi' } },
+    },
+    {
+      apiVersion: V,
+      kind: 'VirtualMachineClass',
+      metadata: { name: n('big') },
+      spec: { hardware: { cpus: 16, memory: '64Gi' }, reservation: 'Guaranteed' },
+    },
+    {
+      apiVersion: V,
+      kind: 'ClusterVirtualMachineImage',
+      metadata: { name: n('ubuntu') },
+      spec: { source: { http: { url: 'https://x/u.img' } }, size: '10Gi' },
+    },
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: n('sc') },
+      provisioner: 'rbd.csi.ceph.com',
+    },
   ] as KubeObjectLike[]) {
     await rest.create(f);
   }
-  webhooks = await startWebhooks({ kc: kubeConfig(), namespace: `vmplane-${scope}`, register: { endpoint: 'self', scope }, logger: pino({ level: 'info' }, { write: (l: string) => void decisions.push(JSON.parse(l) as (typeof decisions)[number]) }) });
+  webhooks = await startWebhooks({
+    kc: kubeConfig(),
+    namespace: `vmplane-${scope}`,
+    register: { endpoint: 'self', scope },
+    logger: pino(
+      { level: 'info' },
+      { write: (l: string) => void decisions.push(JSON.parse(l) as (typeof decisions)[number]) },
+    ),
+  });
   const cache = webhooks.cache;
-  auditor = new PolicyAuditor({ kc: kubeConfig(), lookups: cache, onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms'], h), debounceMs: 200, intervalMs: 60_000 });
+  auditor = new PolicyAuditor({
+    kc: kubeConfig(),
+    lookups: cache,
+    onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms'], h),
+    debounceMs: 200,
+    intervalMs: 60_000,
+  });
   auditor.start();
 }, 120_000);
 
@@ -87,44 +159,106 @@ afterAll(async () => {
 });
 
 async function policyIsCached(name: string): Promise<void> {
-  await waitUntil(`the webhook to see policy ${name}`, async () => webhooks.cache.policies().some((p) => p.metadata.name === name));
+  await waitUntil(`the webhook to see policy ${name}`, async () =>
+    webhooks.cache.policies().some((p) => p.metadata.name === name),
+  );
 }
 
 describe('policies through kube-apiserver', () => {
   it('Deny blocks kubectl apply with the policy, rule and message', async () => {
-    expect((await kubectl(['apply', '-f', '-'], json(policy('deny-big', { validationActions: ['Deny'], rules: { maxCPUs: 8 } })))).stderr).toBe('');
+    expect(
+      (
+        await kubectl(
+          ['apply', '-f', '-'],
+          json(policy('deny-big', { validationActions: ['Deny'], rules: { maxCPUs: 8 } })),
+        )
+      ).stderr,
+    ).toBe('');
     await policyIsCached(n('deny-big'));
     const r = await kubectl(['apply', '-f', '-'], json(vm('huge', n('big'))));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`admission webhook "vm.validate.vmplane.io.${scope}" denied the request: policy "${n('deny-big')}" rule maxCPUs: 16 vCPUs (class "${n('big')}") exceed the maximum of 8`);
+    expect(r.stderr).toContain(
+      `admission webhook "vm.validate.vmplane.io.${scope}" denied the request: policy "${n('deny-big')}" rule maxCPUs: 16 vCPUs (class "${n('big')}") exceed the maximum of 8`,
+    );
     expect((await kubectl(['get', 'vm', 'huge', '-n', ns])).stderr).toContain('NotFound');
   });
 
   it('Warn admits, and kubectl prints the warning', async () => {
-    await kubectl(['apply', '-f', '-'], json(policy('warn-owner', { validationActions: ['Warn'], rules: { requiredLabels: [{ key: 'owner' }] } })));
+    await kubectl(
+      ['apply', '-f', '-'],
+      json(
+        policy('warn-owner', {
+          validationActions: ['Warn'],
+          rules: { requiredLabels: [{ key: 'owner' }] },
+        }),
+      ),
+    );
     await policyIsCached(n('warn-owner'));
     const r = await kubectl(['apply', '-f', '-'], json(vm('no-owner', n('small'), {}, {})));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('virtualmachine.vmplane.io/no-owner created');
-    expect(r.stderr).toContain(`Warning: policy "${n('warn-owner')}" rule requiredLabels: label owner is required`);
+    expect(r.stderr).toContain(
+      `Warning: policy "${n('warn-owner')}" rule requiredLabels: label owner is required`,
+    );
   });
 
   it('Audit admits, and the PolicyReport shows the violation', async () => {
-    await kubectl(['apply', '-f', '-'], json(policy('audit-suspend', { validationActions: ['Audit'], validations: [{ name: 'not-suspended', expression: "object.spec.powerState != 'Suspended'", message: 'suspended VMs hold memory on their node' }] })));
+    await kubectl(
+      ['apply', '-f', '-'],
+      json(
+        policy('audit-suspend', {
+          validationActions: ['Audit'],
+          validations: [
+            {
+              name: 'not-suspended',
+              expression: "object.spec.powerState != 'Suspended'",
+              message: 'suspended VMs hold memory on their node',
+            },
+          ],
+        }),
+      ),
+    );
     await policyIsCached(n('audit-suspend'));
-    const r = await kubectl(['apply', '-f', '-'], json(vm('sleepy', n('small'), { powerState: 'Suspended' })));
+    const r = await kubectl(
+      ['apply', '-f', '-'],
+      json(vm('sleepy', n('small'), { powerState: 'Suspended' })),
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const res = await waitForResult('sleepy', n('audit-suspend'), 'fail');
-    expect(res).toMatchObject({ rule: 'not-suspended', message: 'suspended VMs hold memory on their node' });
+    expect(res).toMatchObject({
+      rule: 'not-suspended',
+      message: 'suspended VMs hold memory on their node',
+    });
     const kubectlView = await kubectl(['get', 'policyreport', REPORT_NAME, '-n', ns]);
-    expect(kubectlView.stdout.split('\n')[0]?.split(/\s+/)).toEqual(['NAME', 'PASS', 'FAIL', 'WARN', 'ERROR', 'SKIP', 'AGE']);
+    expect(kubectlView.stdout.split('\n')[0]?.split(/\s+/)).toEqual([
+      'NAME',
+      'PASS',
+      'FAIL',
+      'WARN',
+      'ERROR',
+      'SKIP',
+      'AGE',
+    ]);
   });
 
   it('an exception lets a VM through, and the report says so', async () => {
-    const ex = { apiVersion: V, kind: 'VirtualMachinePolicyException', metadata: { name: 'big-db', namespace: ns }, spec: { policyName: n('deny-big'), rules: ['maxCPUs'], vmNames: ['db'], reason: 'the database needs 16 vCPUs, approved in TICKET-42' } };
+    const ex = {
+      apiVersion: V,
+      kind: 'VirtualMachinePolicyException',
+      metadata: { name: 'big-db', namespace: ns },
+      spec: {
+        policyName: n('deny-big'),
+        rules: ['maxCPUs'],
+        vmNames: ['db'],
+        reason: 'the database needs 16 vCPUs, approved in TICKET-42',
+      },
+    };
     expect((await kubectl(['apply', '-f', '-'], json(ex))).stderr).toBe('');
-    await waitUntil('the webhook to see the exception', async () => webhooks.cache.exceptions(ns).length > 0);
+    await waitUntil(
+      'the webhook to see the exception',
+      async () => webhooks.cache.exceptions(ns).length > 0,
+    );
     const r = await kubectl(['apply', '-f', '-'], json(vm('db', n('big'))));
     expect(r.code).toBe(0);
     const res = await waitForResult('db', n('deny-big'), 'skip');
@@ -132,31 +266,61 @@ describe('policies through kube-apiserver', () => {
     expect(res.message).toContain('waived by exception');
     expect(res.message).toContain('approved in TICKET-42');
     // The decision log says so too, on the request that used it.
-    const line = decisions.find((d) => d.name === 'db' && d.notes?.some((x) => x.startsWith('exception ')));
-    expect(line?.notes).toContain(`exception ${ns}/big-db waived policy ${n('deny-big')} rule maxCPUs`);
+    const line = decisions.find(
+      (d) => d.name === 'db' && d.notes?.some((x) => x.startsWith('exception ')),
+    );
+    expect(line?.notes).toContain(
+      `exception ${ns}/big-db waived policy ${n('deny-big')} rule maxCPUs`,
+    );
     expect(line?.outcome).toBe('allowed');
   });
 
   it('refuses a policy whose CEL does not compile, with the error and its position', async () => {
-    const bad = policy('bad-cel', { validationActions: ['Deny'], validations: [{ expression: "object.spec.powerState != 'Suspended' &&" }] });
+    const bad = policy('bad-cel', {
+      validationActions: ['Deny'],
+      validations: [{ expression: "object.spec.powerState != 'Suspended' &&" }],
+    });
     const r = await kubectl(['apply', '-f', '-'], json(bad));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('CEL does not compile: spec.validations[0].expression: Unexpected token: EOF at line 1, column 41');
+    expect(r.stderr).toContain(
+      'CEL does not compile: spec.validations[0].expression: Unexpected token: EOF at line 1, column 41',
+    );
   });
 
   it('reports existing VMs that violate a new Deny policy, without touching them', async () => {
-    await kubectl(['apply', '-f', '-'], json(policy('deny-suspended', { validationActions: ['Deny', 'Audit'], rules: { allowedPowerStates: ['PoweredOn', 'PoweredOff'] } })));
+    await kubectl(
+      ['apply', '-f', '-'],
+      json(
+        policy('deny-suspended', {
+          validationActions: ['Deny', 'Audit'],
+          rules: { allowedPowerStates: ['PoweredOn', 'PoweredOff'] },
+        }),
+      ),
+    );
     const res = await waitForResult('sleepy', n('deny-suspended'), 'fail');
-    expect(res.message).toBe('power state Suspended is not allowed; allowed: PoweredOn, PoweredOff');
-    const still = await rest.get<{ spec: { powerState: string } }>({ apiVersion: V, kind: 'VirtualMachine', metadata: { name: 'sleepy', namespace: ns } });
+    expect(res.message).toBe(
+      'power state Suspended is not allowed; allowed: PoweredOn, PoweredOff',
+    );
+    const still = await rest.get<{ spec: { powerState: string } }>({
+      apiVersion: V,
+      kind: 'VirtualMachine',
+      metadata: { name: 'sleepy', namespace: ns },
+    });
     expect(still.spec.powerState).toBe('Suspended');
   });
 
-  it('keeps each policy\'s status: Ready, observed generation and violation counts', async () => {
+  it("keeps each policy's status: Ready, observed generation and violation counts", async () => {
     const status = await waitUntil(
       'deny-suspended status',
       async () => {
-        const p = await rest.get<{ metadata: { generation: number }; status?: { observedGeneration: number; conditions: { type: string; status: string }[]; violations: { audited: number; failed: number } } }>({
+        const p = await rest.get<{
+          metadata: { generation: number };
+          status?: {
+            observedGeneration: number;
+            conditions: { type: string; status: string }[];
+            violations: { audited: number; failed: number };
+          };
+        }>({
           apiVersion: V,
           kind: 'VirtualMachinePolicy',
           metadata: { name: n('deny-suspended') },
@@ -167,15 +331,22 @@ describe('policies through kube-apiserver', () => {
       200,
     );
     expect(status.status?.observedGeneration).toBe(status.metadata.generation);
-    expect(status.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+    expect(status.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    );
     expect(status.status?.violations.audited).toBeGreaterThanOrEqual(3);
     const get = await kubectl(['get', 'vmpolicy', n('deny-suspended')]);
     expect(get.stdout).toMatch(/\["Deny","Audit"\]\s+True\s+1/);
   });
 
   it('accepts every policy of the library in examples/policies', async () => {
-    for (const m of loadManifestDir(join(REPO_ROOT, 'examples/policies')).filter((x) => x.object.kind === 'VirtualMachinePolicy')) {
-      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], json({ ...m.object, metadata: { ...m.object.metadata, labels: SCOPE } }));
+    for (const m of loadManifestDir(join(REPO_ROOT, 'examples/policies')).filter(
+      (x) => x.object.kind === 'VirtualMachinePolicy',
+    )) {
+      const r = await kubectl(
+        ['apply', '--dry-run=server', '-f', '-'],
+        json({ ...m.object, metadata: { ...m.object.metadata, labels: SCOPE } }),
+      );
       expect(r.stderr, m.object.metadata.name).toBe('');
     }
   });

@@ -7,7 +7,15 @@
 // ones); the npm dependencies are linked and the built plugin copied from this checkout, so the
 // test costs seconds, not the first-use install that CI's own fresh clone shows.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,7 +33,12 @@ interface Ran {
 const CHECKS: Record<string, (r: Ran) => void> = {
   'kubectl get vmplane -A': (r) => {
     expectOk(r);
-    for (const o of ['virtualmachine.vmplane.io/web-1', 'virtualmachineclass.vmplane.io/best-effort-small', 'virtualmachinepolicy.vmplane.io/']) expect(r.out).toContain(o);
+    for (const o of [
+      'virtualmachine.vmplane.io/web-1',
+      'virtualmachineclass.vmplane.io/best-effort-small',
+      'virtualmachinepolicy.vmplane.io/',
+    ])
+      expect(r.out).toContain(o);
   },
   'kubectl get vm -n demo': (r) => {
     expectOk(r);
@@ -39,7 +52,9 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   },
   'kubectl get vmclass': (r) => {
     expectOk(r);
-    expect(names(r)).toEqual(expect.arrayContaining(['best-effort-small', 'guaranteed-medium', 'gpu-large']));
+    expect(names(r)).toEqual(
+      expect.arrayContaining(['best-effort-small', 'guaranteed-medium', 'gpu-large']),
+    );
   },
   'kubectl vm list -n demo': (r) => {
     expectOk(r);
@@ -57,7 +72,10 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   "kubectl get vm web-1 -n demo -o jsonpath='{.spec.bootDisk}'": (r) => {
     expectOk(r);
     const disk = JSON.parse(r.out) as Record<string, unknown>;
-    expect(disk).toMatchObject({ storageClassName: expect.any(String), volumeMode: expect.any(String) });
+    expect(disk).toMatchObject({
+      storageClassName: expect.any(String),
+      volumeMode: expect.any(String),
+    });
     expect(disk.accessModes ?? disk.accessMode).toBeTruthy();
   },
   'kubectl delete vmclass best-effort-small': (r) => {
@@ -81,7 +99,9 @@ const HEREDOC_CHECKS: Record<string, (r: Ran) => void> = {
   "kubectl apply -f - <<'EOF'": (r) => {
     expect(r.code, r.out).not.toBe(0);
     expect(r.out).toContain('Error from server (Forbidden)');
-    expect(r.out).toContain('spec.className: class "gpu-large" is not available in namespace "demo"; available: best-effort-small, guaranteed-medium');
+    expect(r.out).toContain(
+      'spec.className: class "gpu-large" is not available in namespace "demo"; available: best-effort-small, guaranteed-medium',
+    );
   },
 };
 
@@ -89,7 +109,10 @@ function expectOk(r: Ran): void {
   expect(r.code, `${r.command}\n${r.out}`).toBe(0);
 }
 function header(r: Ran): string[] {
-  return (r.out.split('\n')[0] ?? '').trim().split(/\s{2,}|\s(?=[A-Z]+\b)/).filter(Boolean);
+  return (r.out.split('\n')[0] ?? '')
+    .trim()
+    .split(/\s{2,}|\s(?=[A-Z]+\b)/)
+    .filter(Boolean);
 }
 function names(r: Ran): string[] {
   return r.out
@@ -128,8 +151,13 @@ function readmeBlocks(): string[] {
 }
 
 function freshCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-newcomer-`));
-  const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+  const dir = mkdtempSync(
+    join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-newcomer-`),
+  );
+  const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  })
     .stdout.split('\0')
     .filter((f) => f && existsSync(join(REPO_ROOT, f)));
   for (const f of files) {
@@ -138,7 +166,8 @@ function freshCopy(): string {
   }
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(REPO_ROOT, 'plugin', 'node_modules'), join(dir, 'plugin', 'node_modules'));
-  for (const built of ['plugin/dist', 'plugin/harness/dist']) cpSync(join(REPO_ROOT, built), join(dir, built), { recursive: true, preserveTimestamps: true });
+  for (const built of ['plugin/dist', 'plugin/harness/dist'])
+    cpSync(join(REPO_ROOT, built), join(dir, built), { recursive: true, preserveTimestamps: true });
   return dir;
 }
 
@@ -148,7 +177,12 @@ let printed = '';
 
 beforeAll(async () => {
   clone = freshCopy();
-  sandbox = spawn('npm', ['start'], { cwd: clone, env: { ...process.env, VMPLANE_UI_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  sandbox = spawn('npm', ['start'], {
+    cwd: clone,
+    env: { ...process.env, VMPLANE_UI_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   sandbox.stdout?.on('data', (b: Buffer) => (printed += b.toString()));
   sandbox.stderr?.on('data', (b: Buffer) => (printed += b.toString()));
   const deadline = Date.now() + 150_000;
@@ -181,7 +215,12 @@ function printedTryLines(): { exportLine: string; commands: string[] } {
 }
 
 function runAsWritten(exportLine: string, command: string): Ran {
-  const r = spawnSync('bash', ['-c', `${exportLine}\n${command}`], { cwd: clone, encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: '' } });
+  const r = spawnSync('bash', ['-c', `${exportLine}\n${command}`], {
+    cwd: clone,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, KUBECONFIG: '' },
+  });
   return { command, code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -197,7 +236,10 @@ describe('a newcomer after npm start', () => {
     expect(commands.length).toBeGreaterThan(4);
     for (const c of commands) {
       const check = CHECKS[c];
-      expect(check, `the sandbox prints \`${c}\`, which this test does not check yet`).toBeDefined();
+      expect(
+        check,
+        `the sandbox prints \`${c}\`, which this test does not check yet`,
+      ).toBeDefined();
       check!(runAsWritten(exportLine, c));
     }
   });
@@ -250,7 +292,8 @@ describe('a newcomer after npm start', () => {
       await page.getByText('VirtualMachine: web-1').waitFor();
       await page.screenshot({ path: join(shots, 'vm-details.png') });
       // The dark theme, as Headlamp switches it.
-      const background = (): Promise<string> => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+      const background = (): Promise<string> =>
+        page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
       const light = await background();
       await appBar.getByRole('button', { name: 'Dark theme' }).click();
       await expect.poll(background).not.toBe(light);

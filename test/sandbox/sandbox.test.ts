@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { isAlive } from '../../cli/src/controlplane/controlplane.ts';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { kubeConfigFrom } from '../../cli/src/kube.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { kubeConfigFrom } from '../../kube/src/client.ts';
 
 interface Started {
   child: ChildProcess;
@@ -51,7 +51,10 @@ async function stopWith(s: Started, sig: NodeJS.Signals): Promise<number | null>
 describe('npm start (the sandbox)', () => {
   it('serves the vmplane API with the examples, prints how to use it, and stops cleanly on SIGINT', async () => {
     const s = await startSandbox();
-    const record = JSON.parse(readFileSync(join(s.stateDir, 'sandbox.json'), 'utf8')) as { children: number[]; tempDir: string };
+    const record = JSON.parse(readFileSync(join(s.stateDir, 'sandbox.json'), 'utf8')) as {
+      children: number[];
+      tempDir: string;
+    };
     const kubeconfig = join(s.stateDir, 'kubeconfig');
     try {
       expect(s.output()).toContain(`kubeconfig: ${kubeconfig}`);
@@ -60,10 +63,14 @@ describe('npm start (the sandbox)', () => {
       for (const pid of record.children) expect(isAlive(pid)).toBe(true);
 
       const rest = new KubeRest(kubeConfigFrom(kubeconfig));
-      const vms = await rest.request<{ items: { metadata: { name: string } }[] }>('GET', '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines');
+      const vms = await rest.request<{ items: { metadata: { name: string } }[] }>(
+        'GET',
+        '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines',
+      );
       rest.close();
       expect(vms.body.items.map((v) => v.metadata.name).sort()).toEqual(['db-1', 'web-1']);
-      for (const bin of ['kubectl', 'kubectl-vm', 'vmplane']) expect(existsSync(join(s.stateDir, 'bin', bin)), bin).toBe(true);
+      for (const bin of ['kubectl', 'kubectl-vm', 'vmplane'])
+        expect(existsSync(join(s.stateDir, 'bin', bin)), bin).toBe(true);
     } finally {
       expect(await stopWith(s, 'SIGINT')).toBe(0);
     }
@@ -76,7 +83,10 @@ describe('npm start (the sandbox)', () => {
 
   it('stops cleanly on SIGTERM too', async () => {
     const s = await startSandbox();
-    const record = JSON.parse(readFileSync(join(s.stateDir, 'sandbox.json'), 'utf8')) as { children: number[]; tempDir: string };
+    const record = JSON.parse(readFileSync(join(s.stateDir, 'sandbox.json'), 'utf8')) as {
+      children: number[];
+      tempDir: string;
+    };
     expect(await stopWith(s, 'SIGTERM')).toBe(0);
     for (const pid of record.children) expect(isAlive(pid)).toBe(false);
     expect(existsSync(record.tempDir)).toBe(false);
@@ -103,7 +113,11 @@ describe('npm start (the sandbox)', () => {
 
     const s = await startSandbox();
     const record = readRecord(s.stateDir);
-    const watch = spawn(join(s.stateDir, 'bin', 'kubectl'), ['get', 'vm', '-A', '--watch', '--kubeconfig', join(s.stateDir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn(
+      join(s.stateDir, 'bin', 'kubectl'),
+      ['get', 'vm', '-A', '--watch', '--kubeconfig', join(s.stateDir, 'kubeconfig')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let seen = '';
     watch.stdout?.on('data', (b: Buffer) => (seen += b.toString()));
     try {

@@ -22,9 +22,12 @@ export interface PluginInBrowser {
   close(): Promise<void>;
 }
 
-export async function openPluginInBrowser(opts: { override?: UiServerOptions['override']; height?: number } = {}): Promise<PluginInBrowser> {
+export async function openPluginInBrowser(
+  opts: { override?: UiServerOptions['override']; height?: number } = {},
+): Promise<PluginInBrowser> {
   const pluginDir = join(REPO_ROOT, 'plugin', 'dist');
-  if (!existsSync(join(pluginDir, 'main.js'))) throw new Error('plugin/dist/main.js is missing: npm test builds it before the tests');
+  if (!existsSync(join(pluginDir, 'main.js')))
+    throw new Error('plugin/dist/main.js is missing: npm test builds it before the tests');
   const ui = await startUiServer({
     kubeconfig: inject('kubeconfig'),
     clusterName: CLUSTER,

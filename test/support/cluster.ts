@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { kubeConfigFrom } from '../../cli/src/kube.ts';
+import { kubeConfigFrom } from '../../kube/src/client.ts';
 
 const run = promisify(execFile);
 
@@ -17,9 +17,14 @@ export function objects(): KubernetesObjectApi {
 }
 
 /** A fresh namespace for one test file, labelled as asked. */
-export async function createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createNamespace(
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels } } });
+  await kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name, labels } } });
   return name;
 }
 
@@ -34,9 +39,14 @@ export async function kubectl(args: string[], input?: string): Promise<KubectlRe
   const argv = ['--kubeconfig', inject('kubeconfig'), ...args];
   if (input !== undefined) {
     return new Promise((resolve) => {
-      const child = execFile(inject('kubectl'), argv, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-      });
+      const child = execFile(
+        inject('kubectl'),
+        argv,
+        { maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => {
+          resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+        },
+      );
       child.stdin?.end(input);
     });
   }
@@ -45,7 +55,11 @@ export async function kubectl(args: string[], input?: string): Promise<KubectlRe
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: err.stdout ?? '', stderr: err.stderr ?? '', code: typeof err.code === 'number' ? err.code : 1 };
+    return {
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+      code: typeof err.code === 'number' ? err.code : 1,
+    };
   }
 }
 
@@ -59,7 +73,12 @@ export function parseTable(text: string): { header: string[]; rows: Record<strin
     header.push(m[0]);
   }
   const rows = lines.map((line) =>
-    Object.fromEntries(header.map((h, i) => [h, line.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()])),
+    Object.fromEntries(
+      header.map((h, i) => [
+        h,
+        line.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim(),
+      ]),
+    ),
   );
   return { header, rows };
 }

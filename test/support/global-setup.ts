@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom } from '../../cli/src/kube.ts';
+import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 
 declare module 'vitest' {
@@ -28,8 +28,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const ep = await cp.start();
   try {
-    const crds = await installCrds(kubeConfigFrom(ep.kubeconfigPath), join(REPO_ROOT, 'charts/vmplane/crds'));
-    log(`${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const crds = await installCrds(
+      kubeConfigFrom(ep.kubeconfigPath),
+      join(REPO_ROOT, 'charts/vmplane/crds'),
+    );
+    log(
+      `${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   } catch (e) {
     await cp.stop();
     throw e;

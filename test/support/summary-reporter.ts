@@ -8,9 +8,15 @@ import { closingLine, countResults, type FileResult } from '../../cli/src/test-s
  * it kept from running count as failed, not skipped.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<unknown>,
+  ): void {
     const files: FileResult[] = testModules.map((mod) => ({
-      fileFailed: mod.state() === 'failed' && (mod.errors().length > 0 || ![...mod.children.allTests()].some((t) => t.result().state === 'failed')),
+      fileFailed:
+        mod.state() === 'failed' &&
+        (mod.errors().length > 0 ||
+          ![...mod.children.allTests()].some((t) => t.result().state === 'failed')),
       tests: [...mod.children.allTests()].map((t) => {
         const state = t.result().state;
         return {

@@ -5,13 +5,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeRest } from '../../cli/src/rest.ts';
-import { startWebhooks, unregisterWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import {
+  startWebhooks,
+  unregisterWebhooks,
+  type RunningWebhooks,
+} from '../../webhooks/src/main.ts';
 import { SecretCertManager } from '../../webhooks/src/certs.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `r${randomBytes(3).toString('hex')}`;
-const V = 'vmplane.io/v1alpha1';
+const V = API_VERSION;
 let ns = '';
 let rest: KubeRest;
 let webhooks: RunningWebhooks;
@@ -19,9 +24,24 @@ let webhooks: RunningWebhooks;
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('rot', { 'vmplane.io/webhook-scope': scope });
-  await rest.create({ apiVersion: V, kind: 'VirtualMachineClass', metadata: { name: `c-${scope}` }, spec: { hardware: { cpus: 1, memory: '1Gi' } } });
-  await rest.create({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: `sc-${scope}` }, provisioner: 'rbd.csi.ceph.com' });
-  await rest.create({ apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: `i-${scope}` }, spec: { source: { registry: { url: 'docker://x/y' } }, size: '1Gi' } });
+  await rest.create({
+    apiVersion: V,
+    kind: 'VirtualMachineClass',
+    metadata: { name: `c-${scope}` },
+    spec: { hardware: { cpus: 1, memory: '1Gi' } },
+  });
+  await rest.create({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: `sc-${scope}` },
+    provisioner: 'rbd.csi.ceph.com',
+  });
+  await rest.create({
+    apiVersion: V,
+    kind: 'ClusterVirtualMachineImage',
+    metadata: { name: `i-${scope}` },
+    spec: { source: { registry: { url: 'docker://x/y' } }, size: '1Gi' },
+  });
   webhooks = await startWebhooks({
     kc: kubeConfig(),
     namespace: `vmplane-${scope}`,
@@ -29,7 +49,13 @@ beforeAll(async () => {
     certificates: {
       mode: 'self',
       checkIntervalMs: 200,
-      policy: { caValidityDays: 365, caRenewBeforeDays: 400, servingValidityDays: 30, servingRenewBeforeDays: 1, propagationMs: 1500 },
+      policy: {
+        caValidityDays: 365,
+        caRenewBeforeDays: 400,
+        servingValidityDays: 30,
+        servingRenewBeforeDays: 1,
+        propagationMs: 1500,
+      },
     },
     logger: pino({ level: 'silent' }),
   });
@@ -45,7 +71,12 @@ function servedFingerprint(port: number): Promise<{ fingerprint: string; issuer:
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
       const c = s.getPeerCertificate();
-      resolve({ fingerprint: c.fingerprint256, issuer: createHash('sha256').update(JSON.stringify(c.issuer) + c.serialNumber).digest('hex') });
+      resolve({
+        fingerprint: c.fingerprint256,
+        issuer: createHash('sha256')
+          .update(JSON.stringify(c.issuer) + c.serialNumber)
+          .digest('hex'),
+      });
       s.end();
     });
     s.on('error', reject);
@@ -76,7 +107,16 @@ describe('certificate rotation', () => {
         try {
           // Dry-run creates pass through both webhooks and leave nothing behind.
           const got = await rest.create<{ spec: { powerState?: string } }>(
-            { apiVersion: V, kind: 'VirtualMachine', metadata: { name, namespace: ns }, spec: { className: `c-${scope}`, image: { name: `i-${scope}` }, bootDisk: { storageClassName: `sc-${scope}` } } },
+            {
+              apiVersion: V,
+              kind: 'VirtualMachine',
+              metadata: { name, namespace: ns },
+              spec: {
+                className: `c-${scope}`,
+                image: { name: `i-${scope}` },
+                bootDisk: { storageClassName: `sc-${scope}` },
+              },
+            },
             { dryRun: true },
           );
           if (got.spec.powerState !== 'PoweredOn') failures.push(`${name}: not mutated`);
@@ -88,7 +128,9 @@ describe('certificate rotation', () => {
     };
     await Promise.all([sampler, client(1), client(2), client(3), client(4)]);
 
-    console.log(`rotation under load: ${ok} admissions, ${cas.size} CAs, ${served.size} serving certificates, ${failures.length} failures`);
+    console.log(
+      `rotation under load: ${ok} admissions, ${cas.size} CAs, ${served.size} serving certificates, ${failures.length} failures`,
+    );
     expect(failures.length, failures.slice(0, 5).join('\n')).toBe(0);
     expect(ok).toBeGreaterThan(100);
     // Several full CA rotations, each visible on the wire as a new serving certificate.

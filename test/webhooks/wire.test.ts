@@ -4,18 +4,24 @@ import { request } from 'node:https';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../webhooks/src/pki.ts';
-import { staticLookups } from '../../webhooks/src/lookups.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
 import { MAX_BODY_BYTES, WebhookServer } from '../../webhooks/src/server.ts';
 
 const ca = createCertificateAuthority('wire-test-ca', 1);
-const tls = issueCertificate(ca, { commonName: 'localhost', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+const tls = issueCertificate(ca, {
+  commonName: 'localhost',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
 const logLines: Record<string, unknown>[] = [];
 const logger = pino(
   { level: 'info' },
   new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        logLines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   }),
@@ -23,10 +29,34 @@ const logger = pino(
 
 let ready = false;
 const lookups = staticLookups({
-  namespaces: [{ metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'team-a' } } }],
-  classes: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachineClass', metadata: { name: 'small' }, spec: { hardware: { cpus: 1, memory: '1Gi' } } }],
-  clusterImages: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'ClusterVirtualMachineImage', metadata: { name: 'ubuntu' }, spec: { source: { http: { url: 'https://x/u.img' } }, size: '5Gi' } }],
-  storageClasses: [{ metadata: { name: 'local', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'rancher.io/local-path' }],
+  namespaces: [
+    { metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'team-a' } } },
+  ],
+  classes: [
+    {
+      apiVersion: 'vmplane.io/v1alpha1',
+      kind: 'VirtualMachineClass',
+      metadata: { name: 'small' },
+      spec: { hardware: { cpus: 1, memory: '1Gi' } },
+    },
+  ],
+  clusterImages: [
+    {
+      apiVersion: 'vmplane.io/v1alpha1',
+      kind: 'ClusterVirtualMachineImage',
+      metadata: { name: 'ubuntu' },
+      spec: { source: { http: { url: 'https://x/u.img' } }, size: '5Gi' },
+    },
+  ],
+  storageClasses: [
+    {
+      metadata: {
+        name: 'local',
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      },
+      provisioner: 'rancher.io/local-path',
+    },
+  ],
 });
 const server = new WebhookServer({ lookups, lookupsReady: () => ready, tls, logger });
 let port = 0;
@@ -41,13 +71,34 @@ afterAll(async () => {
 interface Reply {
   status: number;
   text: string;
-  json?: { response: { uid: string; allowed: boolean; patch?: string; patchType?: string; status?: { code: number; message: string }; warnings?: string[] } };
+  json?: {
+    response: {
+      uid: string;
+      allowed: boolean;
+      patch?: string;
+      patchType?: string;
+      status?: { code: number; message: string };
+      warnings?: string[];
+    };
+  };
 }
 
-function send(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+function send(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method, ca: ca.certPem, headers: { 'content-type': 'application/json', ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method,
+        ca: ca.certPem,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -106,8 +157,12 @@ describe('health, readiness and metrics', () => {
     await send('POST', '/validate', admissionReview({ uid: 'metrics-1' }));
     const m = await send('GET', '/metrics');
     expect(m.status).toBe(200);
-    expect(m.text).toMatch(/vmplane_admission_requests_total\{webhook="validate",kind="VirtualMachine",operation="CREATE",outcome="allowed"\} \d+/);
-    expect(m.text).toContain('vmplane_admission_duration_seconds_bucket{le="0.005",webhook="validate",kind="VirtualMachine"}');
+    expect(m.text).toMatch(
+      /vmplane_admission_requests_total\{webhook="validate",kind="VirtualMachine",operation="CREATE",outcome="allowed"\} \d+/,
+    );
+    expect(m.text).toContain(
+      'vmplane_admission_duration_seconds_bucket{le="0.005",webhook="validate",kind="VirtualMachine"}',
+    );
   });
 
   it('answers unknown paths with 404 and says what exists', async () => {
@@ -119,25 +174,42 @@ describe('health, readiness and metrics', () => {
 
 describe('admission', () => {
   it('mutates with a JSON Patch that creates parents only when missing and escapes keys', async () => {
-    const r = await send('POST', '/mutate', admissionReview({ uid: 'm-1', object: vm({ className: 'small' }) }));
+    const r = await send(
+      'POST',
+      '/mutate',
+      admissionReview({ uid: 'm-1', object: vm({ className: 'small' }) }),
+    );
     expect(r.status).toBe(200);
     expect(r.json?.response.uid).toBe('m-1');
     expect(r.json?.response.patchType).toBe('JSONPatch');
-    const ops = JSON.parse(Buffer.from(r.json?.response.patch ?? '', 'base64').toString()) as { op: string; path: string; value: unknown }[];
-    expect(ops).toContainEqual({ op: 'add', path: '/metadata/labels', value: { 'vmplane.io/class': 'small', 'vmplane.io/image': 'ubuntu' } });
+    const ops = JSON.parse(Buffer.from(r.json?.response.patch ?? '', 'base64').toString()) as {
+      op: string;
+      path: string;
+      value: unknown;
+    }[];
+    expect(ops).toContainEqual({
+      op: 'add',
+      path: '/metadata/labels',
+      value: { 'vmplane.io/class': 'small', 'vmplane.io/image': 'ubuntu' },
+    });
     expect(ops).toContainEqual({ op: 'add', path: '/spec/powerState', value: 'PoweredOn' });
     // With labels present, keys are added one by one, '/' escaped as ~1.
     const labelled = vm({ className: 'small' });
     (labelled.metadata as Record<string, unknown>).labels = { app: 'web' };
     const r2 = await send('POST', '/mutate', admissionReview({ uid: 'm-2', object: labelled }));
-    const ops2 = JSON.parse(Buffer.from(r2.json?.response.patch ?? '', 'base64').toString()) as { op: string; path: string }[];
+    const ops2 = JSON.parse(Buffer.from(r2.json?.response.patch ?? '', 'base64').toString()) as {
+      op: string;
+      path: string;
+    }[];
     expect(ops2.map((o) => o.path)).toContain('/metadata/labels/vmplane.io~1class');
     expect(ops2.map((o) => o.path)).not.toContain('/metadata/labels');
   });
 
   it('sends no patch when nothing changes (its own output)', async () => {
     const first = await send('POST', '/mutate', admissionReview({ uid: 'i-1' }));
-    const ops = JSON.parse(Buffer.from(first.json?.response.patch ?? '', 'base64').toString()) as Parameters<typeof import('fast-json-patch').applyPatch>[1];
+    const ops = JSON.parse(
+      Buffer.from(first.json?.response.patch ?? '', 'base64').toString(),
+    ) as Parameters<typeof import('fast-json-patch').applyPatch>[1];
     const { applyPatch } = (await import('fast-json-patch')).default;
     const mutated = applyPatch(vm({ className: 'small' }), ops, true, false).newDocument;
     const again = await send('POST', '/mutate', admissionReview({ uid: 'i-2', object: mutated }));
@@ -145,21 +217,49 @@ describe('admission', () => {
   });
 
   it('denies with the field and what is available', async () => {
-    const r = await send('POST', '/validate', admissionReview({ uid: 'd-1', object: vm({ className: 'huge' }) }));
+    const r = await send(
+      'POST',
+      '/validate',
+      admissionReview({ uid: 'd-1', object: vm({ className: 'huge' }) }),
+    );
     expect(r.status).toBe(200);
-    expect(r.json?.response).toMatchObject({ uid: 'd-1', allowed: false, status: { code: 422, message: 'spec.className: class "huge" does not exist; available in namespace "team-a": small' } });
+    expect(r.json?.response).toMatchObject({
+      uid: 'd-1',
+      allowed: false,
+      status: {
+        code: 422,
+        message:
+          'spec.className: class "huge" does not exist; available in namespace "team-a": small',
+      },
+    });
   });
 
   it('logs one structured line per decision with the request uid', async () => {
-    await send('POST', '/validate', admissionReview({ uid: 'log-uid-42', object: vm({ className: 'huge' }) }));
+    await send(
+      'POST',
+      '/validate',
+      admissionReview({ uid: 'log-uid-42', object: vm({ className: 'huge' }) }),
+    );
     const line = logLines.find((l) => l.uid === 'log-uid-42');
-    expect(line).toMatchObject({ msg: 'admission decision', webhook: 'validate', kind: 'VirtualMachine', operation: 'CREATE', outcome: 'denied', namespace: 'team-a', name: 'web' });
+    expect(line).toMatchObject({
+      msg: 'admission decision',
+      webhook: 'validate',
+      kind: 'VirtualMachine',
+      operation: 'CREATE',
+      outcome: 'denied',
+      namespace: 'team-a',
+      name: 'web',
+    });
     expect(logLines.filter((l) => l.uid === 'log-uid-42')).toHaveLength(1);
   });
 });
 
 const ok = admissionReview({});
-const big = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x', pad: 'a'.repeat(MAX_BODY_BYTES) } });
+const big = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: { uid: 'x', pad: 'a'.repeat(MAX_BODY_BYTES) },
+});
 const deep = '['.repeat(200_000) + ']'.repeat(200_000);
 
 // [what, path, body, headers, expected status, words in the reason (400) or the denial]
@@ -168,22 +268,119 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   ['an empty body', '/validate', '', {}, 400, 'apiVersion: required'],
   ['a JSON array', '/mutate', '[1,2]', {}, 400, 'body: must be a JSON object'],
   ['a JSON string', '/mutate', '"review"', {}, 400, 'body: must be a JSON object'],
-  ['the v1beta1 API version', '/validate', ok.replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), {}, 400, 'apiVersion: must be "admission.k8s.io/v1"'],
-  ['the wrong kind', '/validate', ok.replace('"AdmissionReview"', '"ConversionReview"'), {}, 400, 'kind: must be "AdmissionReview"'],
-  ['no request', '/validate', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), {}, 400, 'request: required'],
+  [
+    'the v1beta1 API version',
+    '/validate',
+    ok.replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'),
+    {},
+    400,
+    'apiVersion: must be "admission.k8s.io/v1"',
+  ],
+  [
+    'the wrong kind',
+    '/validate',
+    ok.replace('"AdmissionReview"', '"ConversionReview"'),
+    {},
+    400,
+    'kind: must be "AdmissionReview"',
+  ],
+  [
+    'no request',
+    '/validate',
+    JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+    {},
+    400,
+    'request: required',
+  ],
   ['no uid', '/validate', admissionReview({ uid: undefined }), {}, 400, 'request.uid: required'],
-  ['an empty uid', '/validate', admissionReview({ uid: '' }), {}, 400, 'request.uid: must NOT have fewer than 1 characters'],
-  ['a numeric uid', '/validate', admissionReview({ uid: 7 }), {}, 400, 'request.uid: must be string'],
-  ['an unknown operation', '/validate', admissionReview({ operation: 'PATCH' }), {}, 400, 'request.operation: must be one of CREATE, UPDATE, DELETE, CONNECT'],
-  ['a kind with no version', '/validate', admissionReview({ kind: { group: 'vmplane.io', kind: 'VirtualMachine' } }), {}, 400, 'request.kind.version: required'],
-  ['an object that is a string', '/validate', admissionReview({ object: 'vm' }), {}, 400, 'request.object: must be object,null'],
-  ['a CREATE without object', '/mutate', admissionReview({ object: null }), {}, 400, 'request.object: required for CREATE'],
-  ['an UPDATE without oldObject', '/validate', admissionReview({ operation: 'UPDATE' }), {}, 400, 'request.oldObject: required for UPDATE'],
+  [
+    'an empty uid',
+    '/validate',
+    admissionReview({ uid: '' }),
+    {},
+    400,
+    'request.uid: must NOT have fewer than 1 characters',
+  ],
+  [
+    'a numeric uid',
+    '/validate',
+    admissionReview({ uid: 7 }),
+    {},
+    400,
+    'request.uid: must be string',
+  ],
+  [
+    'an unknown operation',
+    '/validate',
+    admissionReview({ operation: 'PATCH' }),
+    {},
+    400,
+    'request.operation: must be one of CREATE, UPDATE, DELETE, CONNECT',
+  ],
+  [
+    'a kind with no version',
+    '/validate',
+    admissionReview({ kind: { group: 'vmplane.io', kind: 'VirtualMachine' } }),
+    {},
+    400,
+    'request.kind.version: required',
+  ],
+  [
+    'an object that is a string',
+    '/validate',
+    admissionReview({ object: 'vm' }),
+    {},
+    400,
+    'request.object: must be object,null',
+  ],
+  [
+    'a CREATE without object',
+    '/mutate',
+    admissionReview({ object: null }),
+    {},
+    400,
+    'request.object: required for CREATE',
+  ],
+  [
+    'an UPDATE without oldObject',
+    '/validate',
+    admissionReview({ operation: 'UPDATE' }),
+    {},
+    400,
+    'request.oldObject: required for UPDATE',
+  ],
   ['a body over the size limit', '/validate', big, {}, 400, 'body: larger than'],
-  ['an unsupported charset', '/validate', ok, { 'content-type': 'application/json; charset=latin2' }, 400, 'unsupported charset "LATIN2"'],
+  [
+    'an unsupported charset',
+    '/validate',
+    ok,
+    { 'content-type': 'application/json; charset=latin2' },
+    400,
+    'unsupported charset "LATIN2"',
+  ],
   ['JSON nested 200,000 deep', '/validate', deep, {}, 400, 'body:'],
-  ['a VM whose spec breaks the schema', '/validate', admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }), {}, 200, 'spec.powerState: must be one of PoweredOn, PoweredOff, Suspended'],
-  ['a VM with no spec at all', '/validate', admissionReview({ object: { apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'x' } } }), {}, 200, 'spec: required'],
+  [
+    'a VM whose spec breaks the schema',
+    '/validate',
+    admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
+    {},
+    200,
+    'spec.powerState: must be one of PoweredOn, PoweredOff, Suspended',
+  ],
+  [
+    'a VM with no spec at all',
+    '/validate',
+    admissionReview({
+      object: {
+        apiVersion: 'vmplane.io/v1alpha1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'x' },
+      },
+    }),
+    {},
+    200,
+    'spec: required',
+  ],
 ];
 
 describe('bad input', () => {
@@ -204,7 +401,11 @@ describe('bad input', () => {
   });
 
   it('leaves a schema-breaking object to the API server on mutate (no patch, no crash)', async () => {
-    const r = await send('POST', '/mutate', admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }));
+    const r = await send(
+      'POST',
+      '/mutate',
+      admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
+    );
     expect(r.json?.response).toEqual({ uid: 'uid-1', allowed: true });
   });
 });
@@ -216,10 +417,20 @@ describe('draining', () => {
     const body = admissionReview({ uid: 'drain-1' });
     let stopped: Promise<void> | undefined;
     const reply = new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: p, path: '/validate', method: 'POST', ca: ca.certPem, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: p,
+          path: '/validate',
+          method: 'POST',
+          ca: ca.certPem,
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.write(body.slice(0, 10)); // in flight: headers sent, body not complete
       setTimeout(() => {
@@ -231,7 +442,10 @@ describe('draining', () => {
     await stopped;
     await expect(
       new Promise((resolve, reject) => {
-        const r = request({ host: '127.0.0.1', port: p, path: '/healthz', ca: ca.certPem, agent: false }, resolve);
+        const r = request(
+          { host: '127.0.0.1', port: p, path: '/healthz', ca: ca.certPem, agent: false },
+          resolve,
+        );
         r.on('error', reject);
         r.end();
       }),

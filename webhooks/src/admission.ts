@@ -13,7 +13,12 @@ export interface AdmissionRequest {
   name?: string;
   namespace?: string;
   operation: Operation;
-  userInfo?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+  userInfo?: {
+    username?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+  };
   object?: Record<string, unknown> | null;
   oldObject?: Record<string, unknown> | null;
   dryRun?: boolean;
@@ -38,7 +43,11 @@ export interface AdmissionResponse {
 const gvk = {
   type: 'object',
   required: ['group', 'version', 'kind'],
-  properties: { group: { type: 'string' }, version: { type: 'string', minLength: 1 }, kind: { type: 'string', minLength: 1 } },
+  properties: {
+    group: { type: 'string' },
+    version: { type: 'string', minLength: 1 },
+    kind: { type: 'string', minLength: 1 },
+  },
 };
 
 const reviewSchema = {
@@ -70,37 +79,71 @@ const checkReview = ajv.compile(reviewSchema);
 
 /** Undefined when the body is a well-formed review; otherwise why it is not, in one line. */
 export function reviewProblem(body: unknown): string | undefined {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'body: must be a JSON object (an AdmissionReview)';
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return 'body: must be a JSON object (an AdmissionReview)';
   if (checkReview(body)) {
     const r = (body as AdmissionReview).request;
-    if ((r.operation === 'CREATE' || r.operation === 'UPDATE') && (r.object === undefined || r.object === null)) {
+    if (
+      (r.operation === 'CREATE' || r.operation === 'UPDATE') &&
+      (r.object === undefined || r.object === null)
+    ) {
       return `request.object: required for ${r.operation}`;
     }
-    if (r.operation === 'UPDATE' && (r.oldObject === undefined || r.oldObject === null)) return 'request.oldObject: required for UPDATE';
-    if (r.operation === 'DELETE' && !r.name && !r.oldObject) return 'request.name: required for DELETE';
+    if (r.operation === 'UPDATE' && (r.oldObject === undefined || r.oldObject === null))
+      return 'request.oldObject: required for UPDATE';
+    if (r.operation === 'DELETE' && !r.name && !r.oldObject)
+      return 'request.name: required for DELETE';
     return undefined;
   }
   const e = checkReview.errors?.[0];
   if (!e) return 'body: not an AdmissionReview';
   const params = e.params as Record<string, unknown>;
-  const field = fieldPath(e.instancePath, e.keyword === 'required' ? String(params.missingProperty) : undefined);
+  const field = fieldPath(
+    e.instancePath,
+    e.keyword === 'required' ? String(params.missingProperty) : undefined,
+  );
   if (e.keyword === 'required') return `${field}: required`;
   if (e.keyword === 'const') return `${field}: must be ${JSON.stringify(params.allowedValue)}`;
-  if (e.keyword === 'enum') return `${field}: must be one of ${(params.allowedValues as string[]).join(', ')}`;
+  if (e.keyword === 'enum')
+    return `${field}: must be one of ${(params.allowedValues as string[]).join(', ')}`;
   return `${field}: ${e.message}`;
 }
 
-export function review(response: AdmissionResponse): { apiVersion: string; kind: string; response: AdmissionResponse } {
+export function review(response: AdmissionResponse): {
+  apiVersion: string;
+  kind: string;
+  response: AdmissionResponse;
+} {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
-const REASONS: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden', 409: 'Conflict', 422: 'Invalid', 500: 'InternalError' };
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  409: 'Conflict',
+  422: 'Invalid',
+  500: 'InternalError',
+};
 
-export function denied(uid: string, code: number, message: string, warnings: string[] = []): AdmissionResponse {
-  return { uid, allowed: false, status: { code, message, reason: REASONS[code] ?? 'Forbidden' }, ...(warnings.length ? { warnings } : {}) };
+export function denied(
+  uid: string,
+  code: number,
+  message: string,
+  warnings: string[] = [],
+): AdmissionResponse {
+  return {
+    uid,
+    allowed: false,
+    status: { code, message, reason: REASONS[code] ?? 'Forbidden' },
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
-export function allowed(uid: string, patch?: unknown[], warnings: string[] = []): AdmissionResponse {
+export function allowed(
+  uid: string,
+  patch?: unknown[],
+  warnings: string[] = [],
+): AdmissionResponse {
   const r: AdmissionResponse = { uid, allowed: true };
   if (patch && patch.length) {
     r.patchType = 'JSONPatch';

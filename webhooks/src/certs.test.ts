@@ -3,11 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyAction, caBundle, DEFAULT_POLICY, FileCertSource, fromSecretData, planCertificates, toSecretData, type CertPolicy } from './certs.ts';
-import { createCertificateAuthority, issueCertificate } from './pki.ts';
+import {
+  applyAction,
+  caBundle,
+  DEFAULT_POLICY,
+  FileCertSource,
+  fromSecretData,
+  planCertificates,
+  toSecretData,
+  type CertPolicy,
+} from './certs.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const DAY = 86_400_000;
-const policy: CertPolicy = { ...DEFAULT_POLICY, dnsNames: ['vmplane-webhooks.vmplane.svc'], ipAddresses: [], propagationMs: 60_000 };
+const policy: CertPolicy = {
+  ...DEFAULT_POLICY,
+  dnsNames: ['vmplane-webhooks.vmplane.svc'],
+  ipAddresses: [],
+  propagationMs: 60_000,
+};
 const t0 = Date.now();
 
 describe('certificate plan', () => {
@@ -30,7 +44,9 @@ describe('certificate plan', () => {
   });
 
   it('renews when the service names change', () => {
-    expect(planCertificates(created, t0, { ...policy, dnsNames: ['other.svc'] })).toBe('renew-serving');
+    expect(planCertificates(created, t0, { ...policy, dnsNames: ['other.svc'] })).toBe(
+      'renew-serving',
+    );
   });
 
   it('rotates the CA in three steps, never serving a certificate whose CA is not yet trusted', () => {
@@ -47,7 +63,11 @@ describe('certificate plan', () => {
     expect(planCertificates(introduced, now, policy)).toBe('switch-serving');
     const switched = applyAction('switch-serving', introduced, now, policy)!;
     // Step 2: serving from the new CA, old CA still trusted for replicas not yet reloaded.
-    expect(new X509Certificate(switched.serving.certPem).verify(new X509Certificate(introduced!.nextCa!.certPem).publicKey)).toBe(true);
+    expect(
+      new X509Certificate(switched.serving.certPem).verify(
+        new X509Certificate(introduced!.nextCa!.certPem).publicKey,
+      ),
+    ).toBe(true);
     expect(caBundle(switched)).toContain(created!.ca.certPem.trim());
 
     now += policy.propagationMs;
@@ -83,7 +103,8 @@ describe('certificates from files (cert-manager)', () => {
     writeFileSync(join(dir, 'tls.crt'), b.certPem);
     writeFileSync(join(dir, 'tls.key'), b.keyPem);
     const deadline = Date.now() + 2000;
-    while (!changes.includes(b.certPem) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!changes.includes(b.certPem) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     src.stop();
     expect(changes).toContain(b.certPem);
     expect(src.current().certPem).toBe(b.certPem);

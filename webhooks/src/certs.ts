@@ -10,8 +10,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from './pki.ts';
+import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../kube/src/pki.ts';
 
 export interface StoredCerts {
   ca: KeyPair;
@@ -45,23 +45,36 @@ export const DEFAULT_POLICY: Omit<CertPolicy, 'dnsNames' | 'ipAddresses'> = {
   propagationMs: 2 * 60_000,
 };
 
-export type CertAction = 'create' | 'introduce-ca' | 'switch-serving' | 'retire-old-ca' | 'renew-serving' | 'none';
+export type CertAction =
+  'create' | 'introduce-ca' | 'switch-serving' | 'retire-old-ca' | 'renew-serving' | 'none';
 
 const DAY = 86_400_000;
 const expiry = (pem: string): number => new Date(new X509Certificate(pem).validTo).getTime();
 
 function servingCovers(pem: string, p: CertPolicy): boolean {
   const x = new X509Certificate(pem);
-  return p.dnsNames.every((n) => x.checkHost(n, { subject: 'never' }) === n) && p.ipAddresses.every((ip) => x.checkIP(ip) === ip);
+  return (
+    p.dnsNames.every((n) => x.checkHost(n, { subject: 'never' }) === n) &&
+    p.ipAddresses.every((ip) => x.checkIP(ip) === ip)
+  );
 }
 
 /** What to do next. Called periodically; each step is one write. */
-export function planCertificates(s: StoredCerts | undefined, now: number, p: CertPolicy): CertAction {
+export function planCertificates(
+  s: StoredCerts | undefined,
+  now: number,
+  p: CertPolicy,
+): CertAction {
   if (!s) return 'create';
   if (s.nextCa && now - Date.parse(s.nextCaSince ?? '') >= p.propagationMs) return 'switch-serving';
   if (s.oldCaPem && now - Date.parse(s.oldCaSince ?? '') >= p.propagationMs) return 'retire-old-ca';
-  if (!s.nextCa && !s.oldCaPem && expiry(s.ca.certPem) - now < p.caRenewBeforeDays * DAY) return 'introduce-ca';
-  if (expiry(s.serving.certPem) - now < p.servingRenewBeforeDays * DAY || !servingCovers(s.serving.certPem, p)) return 'renew-serving';
+  if (!s.nextCa && !s.oldCaPem && expiry(s.ca.certPem) - now < p.caRenewBeforeDays * DAY)
+    return 'introduce-ca';
+  if (
+    expiry(s.serving.certPem) - now < p.servingRenewBeforeDays * DAY ||
+    !servingCovers(s.serving.certPem, p)
+  )
+    return 'renew-serving';
   return 'none';
 }
 
@@ -77,9 +90,15 @@ function serving(ca: KeyPair, p: CertPolicy, now: number): KeyPair {
 }
 
 /** Carries out one action; pure apart from key generation. */
-export function applyAction(action: CertAction, s: StoredCerts | undefined, now: number, p: CertPolicy): StoredCerts | undefined {
+export function applyAction(
+  action: CertAction,
+  s: StoredCerts | undefined,
+  now: number,
+  p: CertPolicy,
+): StoredCerts | undefined {
   const ts = new Date(now).toISOString();
-  const newCa = (): KeyPair => createCertificateAuthority('vmplane-webhook-ca', p.caValidityDays, new Date(now - 60_000));
+  const newCa = (): KeyPair =>
+    createCertificateAuthority('vmplane-webhook-ca', p.caValidityDays, new Date(now - 60_000));
   switch (action) {
     case 'create': {
       const ca = newCa();
@@ -89,7 +108,12 @@ export function applyAction(action: CertAction, s: StoredCerts | undefined, now:
       return s && { ...s, nextCa: newCa(), nextCaSince: ts };
     case 'switch-serving':
       if (!s?.nextCa) return s;
-      return { ca: s.nextCa, serving: serving(s.nextCa, p, now), oldCaPem: s.ca.certPem, oldCaSince: ts };
+      return {
+        ca: s.nextCa,
+        serving: serving(s.nextCa, p, now),
+        oldCaPem: s.ca.certPem,
+        oldCaSince: ts,
+      };
     case 'retire-old-ca':
       return s && { ca: s.ca, serving: s.serving };
     case 'renew-serving':
@@ -109,7 +133,8 @@ export function caBundle(s: StoredCerts): string {
 }
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const unb64 = (s: string | undefined): string => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+const unb64 = (s: string | undefined): string =>
+  s ? Buffer.from(s, 'base64').toString('utf8') : '';
 
 export function toSecretData(s: StoredCerts): Record<string, string> {
   const d: Record<string, string> = {
@@ -161,7 +186,10 @@ export interface SecretCertOptions {
   secretName: string;
   policy: CertPolicy;
   /** Webhook configurations whose caBundle this manager keeps current. */
-  webhookConfigurations: { kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration'; name: string }[];
+  webhookConfigurations: {
+    kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
+    name: string;
+  }[];
   checkIntervalMs?: number;
   now?: () => number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -201,10 +229,13 @@ export class SecretCertManager implements CertSource {
 
   private async read(): Promise<{ certs?: StoredCerts; resourceVersion?: string }> {
     try {
-      const { body } = await this.rest.request<{ data?: Record<string, string>; metadata: { resourceVersion: string } }>('GET', this.secretPath);
+      const { body } = await this.rest.request<{
+        data?: Record<string, string>;
+        metadata: { resourceVersion: string };
+      }>('GET', this.secretPath);
       return { certs: fromSecretData(body.data), resourceVersion: body.metadata.resourceVersion };
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) return {};
+      if (isNotFound(e)) return {};
       throw e;
     }
   }
@@ -214,12 +245,18 @@ export class SecretCertManager implements CertSource {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/tls',
-      metadata: { name: this.o.secretName, namespace: this.o.namespace, labels: { 'app.kubernetes.io/part-of': 'vmplane' }, ...(resourceVersion ? { resourceVersion } : {}) },
+      metadata: {
+        name: this.o.secretName,
+        namespace: this.o.namespace,
+        labels: { 'app.kubernetes.io/part-of': 'vmplane' },
+        ...(resourceVersion ? { resourceVersion } : {}),
+      },
       data: toSecretData(certs),
     };
     try {
       if (resourceVersion) await this.rest.request('PUT', this.secretPath, { body });
-      else await this.rest.request('POST', `/api/v1/namespaces/${this.o.namespace}/secrets`, { body });
+      else
+        await this.rest.request('POST', `/api/v1/namespaces/${this.o.namespace}/secrets`, { body });
       return true;
     } catch (e) {
       // Another replica wrote first: take its state on the next pass.
@@ -234,12 +271,16 @@ export class SecretCertManager implements CertSource {
     this.busy = true;
     try {
       const now = (this.o.now ?? Date.now)();
-      let { certs, resourceVersion } = await this.read();
+      const first = await this.read();
+      const resourceVersion = first.resourceVersion;
+      let certs = first.certs;
       const action = planCertificates(certs, now, this.o.policy);
       if (action !== 'none') {
         const next = applyAction(action, certs, now, this.o.policy);
         if (next && (await this.write(next, resourceVersion))) {
-          this.o.log?.('certificates: ' + action, { secret: `${this.o.namespace}/${this.o.secretName}` });
+          this.o.log?.('certificates: ' + action, {
+            secret: `${this.o.namespace}/${this.o.secretName}`,
+          });
           certs = next;
         } else {
           ({ certs } = await this.read());
@@ -265,7 +306,7 @@ export class SecretCertManager implements CertSource {
       try {
         cfg = (await this.rest.request<typeof cfg>('GET', path)).body;
       } catch (e) {
-        if (e instanceof ApiError && e.code === 404) continue; // not registered (yet)
+        if (isNotFound(e)) continue; // not registered (yet)
         throw e;
       }
       const ops = (cfg.webhooks ?? []).flatMap((w, i) =>
@@ -276,7 +317,11 @@ export class SecretCertManager implements CertSource {
               { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: want },
             ],
       );
-      if (ops.length) await this.rest.request('PATCH', path, { body: ops, contentType: 'application/json-patch+json' });
+      if (ops.length)
+        await this.rest.request('PATCH', path, {
+          body: ops,
+          contentType: 'application/json-patch+json',
+        });
     }
   }
 
@@ -284,7 +329,9 @@ export class SecretCertManager implements CertSource {
     this.onChange = onChange;
     await this.reconcile();
     this.timer = setInterval(() => {
-      this.reconcile().catch((e: unknown) => this.o.log?.('certificates: reconcile failed', { error: (e as Error).message }));
+      this.reconcile().catch((e: unknown) =>
+        this.o.log?.('certificates: reconcile failed', { error: (e as Error).message }),
+      );
     }, this.o.checkIntervalMs ?? 60_000);
     this.timer.unref();
   }
@@ -312,9 +359,15 @@ export class FileCertSource implements CertSource {
   }
 
   private load(): boolean {
-    const m = Math.max(statSync(join(this.dir, 'tls.crt')).mtimeMs, statSync(join(this.dir, 'tls.key')).mtimeMs);
+    const m = Math.max(
+      statSync(join(this.dir, 'tls.crt')).mtimeMs,
+      statSync(join(this.dir, 'tls.key')).mtimeMs,
+    );
     if (m === this.mtime && this.pair) return false;
-    this.pair = { certPem: readFileSync(join(this.dir, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(this.dir, 'tls.key'), 'utf8') };
+    this.pair = {
+      certPem: readFileSync(join(this.dir, 'tls.crt'), 'utf8'),
+      keyPem: readFileSync(join(this.dir, 'tls.key'), 'utf8'),
+    };
     this.mtime = m;
     return true;
   }

@@ -35,7 +35,9 @@ describe('the webhooks log', () => {
     const file = tempFile();
     const log = bufferedLogger('test', file);
     log.logger.info('webhooks ready');
-    await expect.poll(() => lines(file).map((l) => l.msg), { timeout: 5000 }).toEqual(['webhooks ready']);
+    await expect
+      .poll(() => lines(file).map((l) => l.msg), { timeout: 5000 })
+      .toEqual(['webhooks ready']);
     log.flush();
   });
 });

@@ -3,7 +3,11 @@
 // the CPU more than the log needs a syscall per line). flush() writes what is buffered, at exit.
 import pino, { type Logger } from 'pino';
 
-export function bufferedLogger(name: string, dest: number | string = 1, everyMs = 1000): { logger: Logger; flush(): void } {
+export function bufferedLogger(
+  name: string,
+  dest: number | string = 1,
+  everyMs = 1000,
+): { logger: Logger; flush(): void } {
   const out = pino.destination({ dest, sync: false, minLength: 4096 });
   const timer = setInterval(() => out.flush(), everyMs);
   timer.unref();

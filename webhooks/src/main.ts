@@ -5,11 +5,22 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { ApiError, KubeRest } from '../../cli/src/rest.ts';
-import { ClusterCache } from './cache.ts';
-import { DEFAULT_POLICY, FileCertSource, SecretCertManager, type CertPolicy, type CertSource } from './certs.ts';
+import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { ClusterCache } from '../../kube/src/cache.ts';
+import {
+  DEFAULT_POLICY,
+  FileCertSource,
+  SecretCertManager,
+  type CertPolicy,
+  type CertSource,
+} from './certs.ts';
 import { bufferedLogger } from './log.ts';
-import { MUTATING_NAME, VALIDATING_NAME, webhookConfigurations, type Endpoint } from './registration.ts';
+import {
+  MUTATING_NAME,
+  VALIDATING_NAME,
+  webhookConfigurations,
+  type Endpoint,
+} from './registration.ts';
 import { WebhookServer } from './server.ts';
 
 export interface WebhookOptions {
@@ -19,9 +30,18 @@ export interface WebhookOptions {
   host?: string;
   port?: number;
   /** Self-managed certificates in a Secret (default), or files from cert-manager. */
-  certificates?: { mode: 'self'; secretName?: string; policy?: Partial<CertPolicy>; checkIntervalMs?: number } | { mode: 'files'; dir: string };
+  certificates?:
+    | { mode: 'self'; secretName?: string; policy?: Partial<CertPolicy>; checkIntervalMs?: number }
+    | { mode: 'files'; dir: string };
   /** Register the webhook configurations (the sandbox: 'self', this server's URL), or leave that to the chart. */
-  register?: { endpoint: Endpoint | 'self'; failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; scope?: string } | false;
+  register?:
+    | {
+        endpoint: Endpoint | 'self';
+        failurePolicy?: 'Fail' | 'Ignore';
+        timeoutSeconds?: number;
+        scope?: string;
+      }
+    | false;
   /** The DNS names the serving certificate covers (the Service names in a cluster). */
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -43,66 +63,102 @@ export interface RunningWebhooks {
 
 async function ensureNamespace(rest: KubeRest, name: string): Promise<void> {
   try {
-    await rest.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+    await rest.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+    });
   } catch (e) {
     if (!(e instanceof ApiError && e.code === 409)) throw e;
   }
+}
+
+/** Where the serving certificate comes from: files (cert-manager, the chart), or a self-rotated Secret. */
+async function certSourceFor(
+  o: WebhookOptions,
+  rest: KubeRest,
+  configNames: { mutating: string; validating: string },
+  log: pino.Logger,
+): Promise<CertSource> {
+  const certMode = o.certificates ?? { mode: 'self' };
+  if (certMode.mode === 'files') return new FileCertSource(certMode.dir);
+  if (o.createNamespace !== false) await ensureNamespace(rest, o.namespace);
+  return new SecretCertManager({
+    kc: o.kc,
+    namespace: o.namespace,
+    secretName: certMode.secretName ?? 'vmplane-webhook-tls',
+    policy: {
+      ...DEFAULT_POLICY,
+      ...certMode.policy,
+      dnsNames: o.dnsNames ?? ['localhost'],
+      ipAddresses: o.ipAddresses ?? ['127.0.0.1'],
+    },
+    webhookConfigurations: [
+      { kind: 'MutatingWebhookConfiguration', name: configNames.mutating },
+      { kind: 'ValidatingWebhookConfiguration', name: configNames.validating },
+    ],
+    ...(certMode.checkIntervalMs ? { checkIntervalMs: certMode.checkIntervalMs } : {}),
+    log: (msg, fields) => log.info(fields ?? {}, msg),
+  });
+}
+
+/** Registers both webhook configurations, pointing at this server (the sandbox) or a Service. */
+async function register(
+  o: WebhookOptions,
+  reg: Exclude<WebhookOptions['register'], false | undefined>,
+  rest: KubeRest,
+  certs: CertSource,
+  port: number,
+): Promise<void> {
+  const bundle = certs instanceof SecretCertManager ? certs.bundle() : '';
+  const configs = webhookConfigurations({
+    endpoint:
+      reg.endpoint === 'self' ? { url: `https://${o.host ?? '127.0.0.1'}:${port}` } : reg.endpoint,
+    caBundlePem: bundle,
+    ownNamespace: o.namespace,
+    ...(reg.failurePolicy ? { failurePolicy: reg.failurePolicy } : {}),
+    ...(reg.timeoutSeconds ? { timeoutSeconds: reg.timeoutSeconds } : {}),
+    ...(reg.scope ? { scope: reg.scope } : {}),
+  });
+  for (const cfg of configs) await rest.apply(cfg as never, { fieldManager: 'vmplane-webhooks' });
 }
 
 export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks> {
   const log = o.logger ?? pino({ name: 'vmplane-webhooks' });
   const rest = new KubeRest(o.kc);
   const suffix = o.register && o.register.scope ? `-${o.register.scope}` : '';
-  const configNames = { mutating: `${MUTATING_NAME}${suffix}`, validating: `${VALIDATING_NAME}${suffix}` };
+  const configNames = {
+    mutating: `${MUTATING_NAME}${suffix}`,
+    validating: `${VALIDATING_NAME}${suffix}`,
+  };
 
   const cache = new ClusterCache(o.kc, {
     ...(o.cacheResyncMs ? { resyncMs: o.cacheResyncMs } : {}),
-    onError: (what, err, retry) => log.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryInMs: retry }, 'cache watch failed; restarting'),
+    onError: (what, err, retry) =>
+      log.warn(
+        { cache: what, err: (err as Error)?.message ?? String(err), retryInMs: retry },
+        'cache watch failed; restarting',
+      ),
   });
 
-  let certs: CertSource;
-  const certMode = o.certificates ?? { mode: 'self' };
-  if (certMode.mode === 'files') {
-    certs = new FileCertSource(certMode.dir);
-  } else {
-    if (o.createNamespace !== false) await ensureNamespace(rest, o.namespace);
-    certs = new SecretCertManager({
-      kc: o.kc,
-      namespace: o.namespace,
-      secretName: certMode.secretName ?? 'vmplane-webhook-tls',
-      policy: { ...DEFAULT_POLICY, ...certMode.policy, dnsNames: o.dnsNames ?? ['localhost'], ipAddresses: o.ipAddresses ?? ['127.0.0.1'] },
-      webhookConfigurations: [
-        { kind: 'MutatingWebhookConfiguration', name: configNames.mutating },
-        { kind: 'ValidatingWebhookConfiguration', name: configNames.validating },
-      ],
-      ...(certMode.checkIntervalMs ? { checkIntervalMs: certMode.checkIntervalMs } : {}),
-      log: (msg, fields) => log.info(fields ?? {}, msg),
-    });
-  }
+  const certs = await certSourceFor(o, rest, configNames, log);
 
   let server: WebhookServer | undefined;
   await certs.start((pair) => {
     server?.setCertificate(pair.certPem, pair.keyPem);
     log.info('serving certificate reloaded');
   });
-  server = new WebhookServer({ lookups: cache, lookupsReady: () => cache.synced, tls: certs.current(), host: o.host ?? '127.0.0.1', port: o.port ?? 0, logger: log });
+  server = new WebhookServer({
+    lookups: cache,
+    lookupsReady: () => cache.synced,
+    tls: certs.current(),
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 0,
+    logger: log,
+  });
   const port = await server.start();
   await cache.start();
   await cache.waitForSync();
 
-  if (o.register) {
-    const bundle = certs instanceof SecretCertManager ? certs.bundle() : '';
-    for (const cfg of webhookConfigurations({
-      endpoint: o.register.endpoint === 'self' ? { url: `https://${o.host ?? '127.0.0.1'}:${port}` } : o.register.endpoint,
-      caBundlePem: bundle,
-      ownNamespace: o.namespace,
-      ...(o.register.failurePolicy ? { failurePolicy: o.register.failurePolicy } : {}),
-      ...(o.register.timeoutSeconds ? { timeoutSeconds: o.register.timeoutSeconds } : {}),
-      ...(o.register.scope ? { scope: o.register.scope } : {}),
-    })) {
-      await rest.apply(cfg as never, { fieldManager: 'vmplane-webhooks' });
-    }
-  }
+  if (o.register) await register(o, o.register, rest, certs, port);
   log.info({ port }, 'webhooks ready');
 
   return {
@@ -122,7 +178,10 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
 }
 
 /** Removes the webhook configurations (the sandbox does this on exit, so nothing blocks the API). */
-export async function unregisterWebhooks(kc: KubeConfig, names: { mutating: string; validating: string }): Promise<void> {
+export async function unregisterWebhooks(
+  kc: KubeConfig,
+  names: { mutating: string; validating: string },
+): Promise<void> {
   const rest = new KubeRest(kc);
   try {
     for (const [kind, name] of [
@@ -132,7 +191,7 @@ export async function unregisterWebhooks(kc: KubeConfig, names: { mutating: stri
       try {
         await rest.request('DELETE', `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`);
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     }
   } finally {
@@ -153,8 +212,15 @@ export async function main(): Promise<void> {
     namespace,
     host: env.VMPLANE_LISTEN_HOST ?? '0.0.0.0',
     port: Number(env.VMPLANE_PORT ?? 8443),
-    certificates: env.VMPLANE_CERT_DIR ? { mode: 'files', dir: env.VMPLANE_CERT_DIR } : { mode: 'self' },
-    dnsNames: [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`],
+    certificates: env.VMPLANE_CERT_DIR
+      ? { mode: 'files', dir: env.VMPLANE_CERT_DIR }
+      : { mode: 'self' },
+    dnsNames: [
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.cluster.local`,
+    ],
     // Extra IP SANs, for a webhook reached by address (benchmarks, out-of-cluster setups).
     ipAddresses: (env.VMPLANE_CERT_IPS ?? '').split(',').filter(Boolean),
     register: false,
@@ -170,6 +236,10 @@ export async function main(): Promise<void> {
 }
 
 // Run when started as a script; in a bundle every module shares one URL, so check the name too.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('/webhooks/src/main.ts')) {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
+  import.meta.url.endsWith('/webhooks/src/main.ts')
+) {
   await main();
 }

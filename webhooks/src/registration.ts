@@ -6,7 +6,8 @@
 export const MUTATING_NAME = 'vmplane-mutating';
 export const VALIDATING_NAME = 'vmplane-validating';
 
-export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
+export type Endpoint =
+  { url: string } | { service: { namespace: string; name: string; port: number } };
 
 export interface RegistrationOptions {
   endpoint: Endpoint;
@@ -27,7 +28,11 @@ function clientConfig(endpoint: Endpoint, path: string, caBundlePem: string): Js
   return { service: { ...endpoint.service, path }, caBundle };
 }
 
-function rule(operations: string[], resources: string[], scope: '*' | 'Namespaced' | 'Cluster' = '*'): Json {
+function rule(
+  operations: string[],
+  resources: string[],
+  scope: '*' | 'Namespaced' | 'Cluster' = '*',
+): Json {
   return { apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations, resources, scope };
 }
 
@@ -42,12 +47,18 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
   const suffix = o.scope ? `-${o.scope}` : '';
   const namespaceSelector: Json = {
     matchExpressions: [
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set(['kube-system', o.ownNamespace])] },
+      {
+        key: 'kubernetes.io/metadata.name',
+        operator: 'NotIn',
+        values: [...new Set(['kube-system', o.ownNamespace])],
+      },
       ...(o.scope ? [{ key: 'vmplane.io/webhook-scope', operator: 'In', values: [o.scope] }] : []),
     ],
   };
   // Cluster-scoped objects (classes, cluster images) are not selected by namespace; scope them by label.
-  const objectSelector: Json = o.scope ? { matchLabels: { 'vmplane.io/webhook-scope': o.scope } } : {};
+  const objectSelector: Json = o.scope
+    ? { matchLabels: { 'vmplane.io/webhook-scope': o.scope } }
+    : {};
   const common = (name: string, path: string, rules: Json[], extra: Json = {}): Json => ({
     name: `${name}${o.scope ? `.${o.scope}` : ''}`,
     admissionReviewVersions: ['v1'],
@@ -70,7 +81,9 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         reinvocationPolicy: 'IfNeeded',
         matchConditions: [SPEC_OR_LABELS_CHANGED],
       }),
-      common('disk.mutate.vmplane.io', '/mutate', [rule(['CREATE'], ['virtualmachinedisks'])], { reinvocationPolicy: 'IfNeeded' }),
+      common('disk.mutate.vmplane.io', '/mutate', [rule(['CREATE'], ['virtualmachinedisks'])], {
+        reinvocationPolicy: 'IfNeeded',
+      }),
     ],
   };
   const validating: Json = {
@@ -78,21 +91,36 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: `${VALIDATING_NAME}${suffix}`, labels },
     webhooks: [
-      common('vm.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE', 'DELETE'], ['virtualmachines'])], {
-        matchConditions: [SPEC_OR_LABELS_CHANGED],
-      }),
-      common('disk.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinedisks'])]),
+      common(
+        'vm.validate.vmplane.io',
+        '/validate',
+        [rule(['CREATE', 'UPDATE', 'DELETE'], ['virtualmachines'])],
+        {
+          matchConditions: [SPEC_OR_LABELS_CHANGED],
+        },
+      ),
+      common('disk.validate.vmplane.io', '/validate', [
+        rule(['CREATE', 'UPDATE'], ['virtualmachinedisks']),
+      ]),
       // Fails open too: the engine compiles every policy again, and one whose CEL does not compile
       // reports Ready=False with the error; failing closed would deadlock an install that creates
       // policies before the webhook pods are ready.
-      common('policy.validate.vmplane.io', '/validate', [rule(['CREATE', 'UPDATE'], ['virtualmachinepolicies'], 'Cluster')], { objectSelector, failurePolicy: 'Ignore' }),
+      common(
+        'policy.validate.vmplane.io',
+        '/validate',
+        [rule(['CREATE', 'UPDATE'], ['virtualmachinepolicies'], 'Cluster')],
+        { objectSelector, failurePolicy: 'Ignore' },
+      ),
       // The in-use guard fails open: it saves users from a mistake, it is no security boundary, and
       // failing closed would block `helm uninstall` (which deletes the default classes) whenever
       // the webhook pods are gone.
       common(
         'inuse.validate.vmplane.io',
         '/validate',
-        [rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'), rule(['DELETE'], ['virtualmachineimages'], 'Namespaced')],
+        [
+          rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'),
+          rule(['DELETE'], ['virtualmachineimages'], 'Namespaced'),
+        ],
         { objectSelector, failurePolicy: 'Ignore' },
       ),
     ],

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { denied, review, reviewProblem, type AdmissionReview } from './admission.ts';
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
-import type { Lookups } from './lookups.ts';
+import type { Lookups } from '../../kube/src/lookups.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
 export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;
@@ -75,7 +75,12 @@ export class WebhookServer {
     });
     app.get('/readyz', (_req, res) => {
       const ok = this.ready;
-      res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : this.draining ? 'draining' : 'not ready: certificates or caches not loaded');
+      res
+        .status(ok ? 200 : 503)
+        .type('text/plain')
+        .send(
+          ok ? 'ok' : this.draining ? 'draining' : 'not ready: certificates or caches not loaded',
+        );
     });
     app.get('/metrics', async (_req, res) => {
       res.type(this.registry.contentType).send(await this.registry.metrics());
@@ -85,15 +90,30 @@ export class WebhookServer {
     app.post('/mutate', json, (req, res) => this.admit('mutate', req, res));
     app.post('/validate', json, (req, res) => this.admit('validate', req, res));
     app.use((_req: Request, res: Response) => {
-      res.status(404).type('text/plain').send('not found: POST /mutate or /validate; GET /healthz, /readyz or /metrics');
+      res
+        .status(404)
+        .type('text/plain')
+        .send('not found: POST /mutate or /validate; GET /healthz, /readyz or /metrics');
     });
     // body-parser errors (bad JSON, too large, bad charset) end here.
-    app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
-      const reason = badBodyReason(err);
-      this.requests.inc({ webhook: req.path.slice(1), kind: '', operation: '', outcome: 'bad_request' });
-      this.log.warn({ path: req.path, reason }, 'bad request');
-      res.status(400).type('text/plain').send(reason);
-    });
+    app.use(
+      (
+        err: Error & { type?: string; status?: number },
+        req: Request,
+        res: Response,
+        _next: NextFunction,
+      ) => {
+        const reason = badBodyReason(err);
+        this.requests.inc({
+          webhook: req.path.slice(1),
+          kind: '',
+          operation: '',
+          outcome: 'bad_request',
+        });
+        this.log.warn({ path: req.path, reason }, 'bad request');
+        res.status(400).type('text/plain').send(reason);
+      },
+    );
     return app;
   }
 
@@ -109,17 +129,35 @@ export class WebhookServer {
     const r = (req.body as AdmissionReview).request;
     let handled: Handled;
     try {
-      handled = webhook === 'mutate' ? handleMutation(r, this.opts.lookups) : handleValidation(r, this.opts.lookups);
+      handled =
+        webhook === 'mutate'
+          ? handleMutation(r, this.opts.lookups)
+          : handleValidation(r, this.opts.lookups);
     } catch (e) {
       // A bug must not take the cluster down with it: deny this request, keep serving.
       this.log.error({ uid: r.uid, err: e }, 'admission handler failed');
-      handled = { response: denied(r.uid, 500, `internal error in vmplane's ${webhook} webhook: ${(e as Error).message}`), outcome: 'denied', notes: ['error'] };
+      handled = {
+        response: denied(
+          r.uid,
+          500,
+          `internal error in vmplane's ${webhook} webhook: ${(e as Error).message}`,
+        ),
+        outcome: 'denied',
+        notes: ['error'],
+      };
       this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: 'error' });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.duration.observe({ webhook, kind: r.kind.kind }, seconds);
-    this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: handled.outcome });
-    const obj = (r.object ?? r.oldObject ?? {}) as { metadata?: { name?: string; namespace?: string } };
+    this.requests.inc({
+      webhook,
+      kind: r.kind.kind,
+      operation: r.operation,
+      outcome: handled.outcome,
+    });
+    const obj = (r.object ?? r.oldObject ?? {}) as {
+      metadata?: { name?: string; namespace?: string };
+    };
     this.log.info(
       {
         uid: r.uid,
@@ -142,7 +180,10 @@ export class WebhookServer {
   }
 
   async start(): Promise<number> {
-    this.server = createServer({ cert: this.opts.tls.certPem, key: this.opts.tls.keyPem, minVersion: 'TLSv1.2' }, this.app());
+    this.server = createServer(
+      { cert: this.opts.tls.certPem, key: this.opts.tls.keyPem, minVersion: 'TLSv1.2' },
+      this.app(),
+    );
     this.tlsLoaded = true;
     this.server.keepAliveTimeout = 65_000;
     this.server.on('secureConnection', (s: Socket) => {

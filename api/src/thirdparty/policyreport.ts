@@ -33,7 +33,9 @@ export const policyReport: KindDefinition = {
       fail: int('Results that failed.', { minimum: 0 }),
       warn: int('Results that only warn.', { minimum: 0 }),
       error: int('Results whose check could not be evaluated.', { minimum: 0 }),
-      skip: int('Results skipped (policy not matching, or waived by an exception).', { minimum: 0 }),
+      skip: int('Results skipped (policy not matching, or waived by an exception).', {
+        minimum: 0,
+      }),
     }),
     results: arr(
       'One result per object, policy and rule.',
@@ -46,10 +48,20 @@ export const policyReport: KindDefinition = {
           result: enumOf('pass, fail, warn, error or skip.', REPORT_RESULTS),
           message: str('What was found, for people.', { maxLength: 4096 }),
           category: str('A grouping of policies, for display.', { maxLength: 253 }),
-          severity: enumOf('How serious a failure is.', ['critical', 'high', 'medium', 'low', 'info']),
+          severity: enumOf('How serious a failure is.', [
+            'critical',
+            'high',
+            'medium',
+            'low',
+            'info',
+          ]),
           scored: { type: 'boolean', description: 'Whether the result counts towards a score.' },
           timestamp: obj('When the result was produced.', {
-            seconds: { type: 'integer', format: 'int64', description: 'Seconds since the Unix epoch.' },
+            seconds: {
+              type: 'integer',
+              format: 'int64',
+              description: 'Seconds since the Unix epoch.',
+            },
             nanos: int('Nanoseconds within the second.', { minimum: 0 }),
           }),
           resources: arr('The objects the result is about.', objectReference, { maxItems: 16 }),
@@ -66,6 +78,11 @@ export const policyReport: KindDefinition = {
     { name: 'WARN', type: 'integer', jsonPath: '.summary.warn', description: 'Warnings.' },
     { name: 'ERROR', type: 'integer', jsonPath: '.summary.error', description: 'Errors.' },
     { name: 'SKIP', type: 'integer', jsonPath: '.summary.skip', description: 'Skipped results.' },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

@@ -1,5 +1,15 @@
 import type { KindDefinition } from '../kind.ts';
-import { byteQuantity, conditions, enumOf, exactlyOneOf, immutable, obj, observedGeneration, str, type Schema } from '../schema.ts';
+import {
+  byteQuantity,
+  conditions,
+  enumOf,
+  exactlyOneOf,
+  immutable,
+  obj,
+  observedGeneration,
+  str,
+  type Schema,
+} from '../schema.ts';
 import { httpSource, pvcSource, registrySource } from './common.ts';
 
 export const OS_TYPES = ['Linux', 'Windows', 'Other'] as const;
@@ -9,7 +19,10 @@ function imageSpec(scope: 'Namespaced' | 'Cluster'): Schema {
     scope === 'Cluster'
       ? 'The namespace of the claim. Required for a cluster image.'
       : "The namespace of the claim; defaults to the image's own namespace.";
-  const sourceRules = [exactlyOneOf(['http', 'registry', 'pvc']), immutable('delete and re-create the image to change where it comes from')];
+  const sourceRules = [
+    exactlyOneOf(['http', 'registry', 'pvc']),
+    immutable('delete and re-create the image to change where it comes from'),
+  ];
   if (scope === 'Cluster') {
     sourceRules.push({
       rule: '!has(self.pvc) || has(self.pvc.namespace)',
@@ -25,14 +38,21 @@ function imageSpec(scope: 'Namespaced' | 'Cluster'): Schema {
         'Where the disk image is fetched from. Exactly one source.',
         {
           http: httpSource('Download the image over HTTP(S).'),
-          registry: registrySource('Pull the image from a container registry (a containerDisk image).'),
-          pvc: pvcSource('Clone an existing PersistentVolumeClaim that holds the disk.', pvcNamespace),
+          registry: registrySource(
+            'Pull the image from a container registry (a containerDisk image).',
+          ),
+          pvc: pvcSource(
+            'Clone an existing PersistentVolumeClaim that holds the disk.',
+            pvcNamespace,
+          ),
         },
         { 'x-kubernetes-validations': sourceRules },
       ),
       osInfo: obj('The operating system inside the image, for display and for policies.', {
         type: enumOf('The operating system family.', OS_TYPES),
-        name: str('The distribution or product, for example ubuntu, rhel, windows-server.', { maxLength: 63 }),
+        name: str('The distribution or product, for example ubuntu, rhel, windows-server.', {
+          maxLength: 63,
+        }),
         version: str('The release, for example 24.04 or 2022.', { maxLength: 63 }),
       }),
       size: byteQuantity(
@@ -53,10 +73,26 @@ function imageStatus(): Schema {
 
 const columns: KindDefinition['printerColumns'] = [
   { name: 'OS', type: 'string', jsonPath: '.spec.osInfo.name', description: 'Operating system.' },
-  { name: 'VERSION', type: 'string', jsonPath: '.spec.osInfo.version', description: 'Operating system release.' },
+  {
+    name: 'VERSION',
+    type: 'string',
+    jsonPath: '.spec.osInfo.version',
+    description: 'Operating system release.',
+  },
   { name: 'SIZE', type: 'string', jsonPath: '.spec.size', description: 'Virtual disk size.' },
-  { name: 'URL', type: 'string', jsonPath: '.spec.source.http.url', description: 'HTTP source, if any.', priority: 1 },
-  { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+  {
+    name: 'URL',
+    type: 'string',
+    jsonPath: '.spec.source.http.url',
+    description: 'HTTP source, if any.',
+    priority: 1,
+  },
+  {
+    name: 'AGE',
+    type: 'date',
+    jsonPath: '.metadata.creationTimestamp',
+    description: 'Time since creation.',
+  },
 ];
 
 export const virtualMachineImage: KindDefinition = {

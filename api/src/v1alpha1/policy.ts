@@ -38,7 +38,11 @@ function requiredKeys(what: 'labels' | 'annotations'): ReturnType<typeof arr> {
       `One required ${what === 'labels' ? 'label' : 'annotation'}.`,
       {
         key: str('The key, for example vmplane.io/owner.', { maxLength: 317 }),
-        values: arr('When set, the value must be one of these.', str('An allowed value.', { maxLength: 1024 }), { maxItems: 64 }),
+        values: arr(
+          'When set, the value must be one of these.',
+          str('An allowed value.', { maxLength: 1024 }),
+          { maxItems: 64 },
+        ),
       },
       { required: ['key'] },
     ),
@@ -52,9 +56,13 @@ const builtInRules = obj(
     allowedClasses: obj('Only these VirtualMachineClasses may be used.', {
       names: arr('Class names.', objectName('A class name.'), { maxItems: 128 }),
       selector: labelSelector('Classes whose labels match this selector.'),
-      reservations: arr('Only classes with one of these reservations.', enumOf('A reservation.', ['Guaranteed', 'BestEffort']), {
-        maxItems: 2,
-      }),
+      reservations: arr(
+        'Only classes with one of these reservations.',
+        enumOf('A reservation.', ['Guaranteed', 'BestEffort']),
+        {
+          maxItems: 2,
+        },
+      ),
     }),
     allowedImages: arr(
       'Image names (glob patterns allowed: ubuntu-*, */approved-*) the VM may boot from. A pattern with a slash matches KIND/NAME, for example ClusterVirtualMachineImage/*.',
@@ -63,11 +71,20 @@ const builtInRules = obj(
     ),
     maxCPUs: int('The most vCPUs a VM may have (from its class).', { minimum: 1, maximum: 512 }),
     maxMemory: byteQuantity('The most memory a VM may have (from its class), for example 64Gi.'),
-    maxDisks: int('The most disks a VM may have, counting the boot disk.', { minimum: 0, maximum: 64 }),
-    maxTotalDiskSize: byteQuantity('The largest sum of the sizes of all disks of a VM, boot disk included.'),
-    allowedStorageClasses: arr('Storage classes the VM\'s new disks may use.', objectName('A StorageClass name.'), {
-      maxItems: 64,
+    maxDisks: int('The most disks a VM may have, counting the boot disk.', {
+      minimum: 0,
+      maximum: 64,
     }),
+    maxTotalDiskSize: byteQuantity(
+      'The largest sum of the sizes of all disks of a VM, boot disk included.',
+    ),
+    allowedStorageClasses: arr(
+      "Storage classes the VM's new disks may use.",
+      objectName('A StorageClass name.'),
+      {
+        maxItems: 64,
+      },
+    ),
     allowedNetworks: arr(
       'Networks the VM may plug into; write "pod" for the pod network.',
       str('A network name, or pod.', { maxLength: 253 }),
@@ -76,27 +93,38 @@ const builtInRules = obj(
     requiredLabels: requiredKeys('labels'),
     requiredAnnotations: requiredKeys('annotations'),
     allowGPUs: bool('When false, classes with GPUs or host devices are refused.'),
-    allowedPowerStates: arr('Power states the VM may be set to.', enumOf('A power state.', POWER_STATES), { maxItems: 3 }),
+    allowedPowerStates: arr(
+      'Power states the VM may be set to.',
+      enumOf('A power state.', POWER_STATES),
+      { maxItems: 3 },
+    ),
   },
 );
 
 const celValidation = obj(
   'A rule written in CEL, evaluated with object, oldObject, request, namespaceObject, vmClass and image in scope. quantity("16Gi") and its compareTo/isGreaterThan/isLessThan methods compare sizes.',
   {
-    name: str('A short name for reports and exceptions; defaults to cel-<index>.', { maxLength: 63 }),
-    expression: str('A CEL expression that is true when the VM is acceptable, for example object.spec.powerState != "Suspended".', {
-      minLength: 1,
-      maxLength: 8192,
+    name: str('A short name for reports and exceptions; defaults to cel-<index>.', {
+      maxLength: 63,
     }),
+    expression: str(
+      'A CEL expression that is true when the VM is acceptable, for example object.spec.powerState != "Suspended".',
+      {
+        minLength: 1,
+        maxLength: 8192,
+      },
+    ),
     message: str('What users read when the expression is false.', { maxLength: 1024 }),
-    messageExpression: str('A CEL expression yielding the message; wins over message when it evaluates to a string.', {
-      maxLength: 4096,
-    }),
-    reason: enumOf('The HTTP reason reported on Deny: Forbidden (default), Invalid, or Unauthorized.', [
-      'Forbidden',
-      'Invalid',
-      'Unauthorized',
-    ]),
+    messageExpression: str(
+      'A CEL expression yielding the message; wins over message when it evaluates to a string.',
+      {
+        maxLength: 4096,
+      },
+    ),
+    reason: enumOf(
+      'The HTTP reason reported on Deny: Forbidden (default), Invalid, or Unauthorized.',
+      ['Forbidden', 'Invalid', 'Unauthorized'],
+    ),
   },
   { required: ['expression'] },
 );
@@ -113,15 +141,18 @@ export const virtualMachinePolicy: KindDefinition = {
     'Which VMs the policy covers, what it checks and what a violation does.',
     {
       description: str('What the policy protects and why, shown in reports.', { maxLength: 1024 }),
-      match: obj('Which requests the policy applies to. Omitted: every VM in every namespace, on CREATE and UPDATE.', {
-        namespaceSelector: labelSelector('Namespaces whose labels match.'),
-        vmSelector: labelSelector('VMs whose labels match.'),
-        operations: arr(
-          'Operations checked; DELETE only sees oldObject.',
-          enumOf('An operation.', POLICY_OPERATIONS),
-          { minItems: 1, maxItems: 3, 'x-kubernetes-list-type': 'set' },
-        ),
-      }),
+      match: obj(
+        'Which requests the policy applies to. Omitted: every VM in every namespace, on CREATE and UPDATE.',
+        {
+          namespaceSelector: labelSelector('Namespaces whose labels match.'),
+          vmSelector: labelSelector('VMs whose labels match.'),
+          operations: arr(
+            'Operations checked; DELETE only sees oldObject.',
+            enumOf('An operation.', POLICY_OPERATIONS),
+            { minItems: 1, maxItems: 3, 'x-kubernetes-list-type': 'set' },
+          ),
+        },
+      ),
       validationActions: arr(
         'What a violation does, as in ValidatingAdmissionPolicyBinding: Deny refuses the request, Warn admits it and returns a warning (kubectl prints "Warning: ..."), Audit admits it and records the violation in the PolicyReport. Deny and Warn cannot be combined.',
         enumOf('An action.', VALIDATION_ACTIONS),
@@ -130,16 +161,24 @@ export const virtualMachinePolicy: KindDefinition = {
           maxItems: 3,
           'x-kubernetes-list-type': 'set',
           'x-kubernetes-validations': [
-            { rule: "!('Deny' in self && 'Warn' in self)", message: 'Deny and Warn cannot be used together' },
+            {
+              rule: "!('Deny' in self && 'Warn' in self)",
+              message: 'Deny and Warn cannot be used together',
+            },
           ],
         },
       ),
       rules: builtInRules,
       validations: arr('CEL checks, all of which must hold.', celValidation, { maxItems: 64 }),
-      defaults: obj('Defaults the mutating webhook applies to VMs in the matching namespaces when the user leaves them out.', {
-        className: objectName('The VirtualMachineClass for VMs that name none.'),
-        storageClassName: objectName('The StorageClass for disks that name none (before the cluster default).'),
-      }),
+      defaults: obj(
+        'Defaults the mutating webhook applies to VMs in the matching namespaces when the user leaves them out.',
+        {
+          className: objectName('The VirtualMachineClass for VMs that name none.'),
+          storageClassName: objectName(
+            'The StorageClass for disks that name none (before the cluster default).',
+          ),
+        },
+      ),
     },
     {
       required: ['validationActions'],
@@ -159,18 +198,36 @@ export const virtualMachinePolicy: KindDefinition = {
       failed: int('VMs violating the policy.', { minimum: 0 }),
       excepted: int('Violations waived by an exception.', { minimum: 0 }),
     }),
-    lastAuditTime: str('When existing VMs were last evaluated.', { format: 'date-time', maxLength: 64 }),
+    lastAuditTime: str('When existing VMs were last evaluated.', {
+      format: 'date-time',
+      maxLength: 64,
+    }),
   }),
   printerColumns: [
-    { name: 'ACTIONS', type: 'string', jsonPath: '.spec.validationActions', description: 'Deny, Warn, Audit.' },
+    {
+      name: 'ACTIONS',
+      type: 'string',
+      jsonPath: '.spec.validationActions',
+      description: 'Deny, Warn, Audit.',
+    },
     {
       name: 'READY',
       type: 'string',
       jsonPath: ".status.conditions[?(@.type=='Ready')].status",
       description: 'Whether every expression compiled.',
     },
-    { name: 'VIOLATIONS', type: 'integer', jsonPath: '.status.violations.failed', description: 'VMs violating it.' },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'VIOLATIONS',
+      type: 'integer',
+      jsonPath: '.status.violations.failed',
+      description: 'VMs violating it.',
+    },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };
 
@@ -193,30 +250,49 @@ export const virtualMachinePolicyException: KindDefinition = {
       ),
       vmNames: arr('VMs of this namespace, by name.', objectName('A VM name.'), { maxItems: 256 }),
       vmSelector: labelSelector('VMs of this namespace whose labels match.'),
-      reason: str('Why the exception is granted, for auditors. Required.', { minLength: 10, maxLength: 1024 }),
-      expires: str('When the exception stops applying (RFC 3339, for example 2027-01-31T00:00:00Z). Omitted: no expiry.', {
-        format: 'date-time',
-        maxLength: 64,
+      reason: str('Why the exception is granted, for auditors. Required.', {
+        minLength: 10,
+        maxLength: 1024,
       }),
+      expires: str(
+        'When the exception stops applying (RFC 3339, for example 2027-01-31T00:00:00Z). Omitted: no expiry.',
+        {
+          format: 'date-time',
+          maxLength: 64,
+        },
+      ),
     },
     {
       required: ['policyName', 'reason'],
       'x-kubernetes-validations': [
         {
           rule: 'has(self.vmNames) || has(self.vmSelector)',
-          message: 'name the VMs (vmNames) or select them (vmSelector); an exception for every VM belongs in the policy itself',
+          message:
+            'name the VMs (vmNames) or select them (vmSelector); an exception for every VM belongs in the policy itself',
         },
       ],
     },
   ),
   status: obj('Whether the exception is in force.', {
     observedGeneration: observedGeneration(),
-    conditions: conditions('Active is False once the exception has expired or its policy is missing.'),
+    conditions: conditions(
+      'Active is False once the exception has expired or its policy is missing.',
+    ),
   }),
   printerColumns: [
-    { name: 'POLICY', type: 'string', jsonPath: '.spec.policyName', description: 'The waived policy.' },
+    {
+      name: 'POLICY',
+      type: 'string',
+      jsonPath: '.spec.policyName',
+      description: 'The waived policy.',
+    },
     { name: 'EXPIRES', type: 'string', jsonPath: '.spec.expires', description: 'Expiry.' },
     { name: 'REASON', type: 'string', jsonPath: '.spec.reason', description: 'Why.', priority: 1 },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

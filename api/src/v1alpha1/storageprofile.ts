@@ -29,17 +29,34 @@ export const storageProfile: KindDefinition = {
       'The combinations in effect: spec.claimPropertySets when set, else what is known of the provisioner. Disks that omit access or volume mode get the first matching entry. Empty when nothing is known.',
     ),
     cloneStrategy: enumOf('The clone strategy in effect.', CLONE_STRATEGIES),
-    conditions: conditions('Recognized says whether the provisioner is known (or overridden); when False, the message says which field to set.'),
+    conditions: conditions(
+      'Recognized says whether the provisioner is known (or overridden); when False, the message says which field to set.',
+    ),
   }),
   printerColumns: [
-    { name: 'PROVISIONER', type: 'string', jsonPath: '.status.provisioner', description: 'Provisioner of the StorageClass.' },
+    {
+      name: 'PROVISIONER',
+      type: 'string',
+      jsonPath: '.status.provisioner',
+      description: 'Provisioner of the StorageClass.',
+    },
     {
       name: 'RECOGNIZED',
       type: 'string',
       jsonPath: ".status.conditions[?(@.type=='Recognized')].status",
       description: 'Whether the access and volume modes are known.',
     },
-    { name: 'CLONE', type: 'string', jsonPath: '.status.cloneStrategy', description: 'Clone strategy in effect.' },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'CLONE',
+      type: 'string',
+      jsonPath: '.status.cloneStrategy',
+      description: 'Clone strategy in effect.',
+    },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

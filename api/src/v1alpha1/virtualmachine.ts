@@ -34,22 +34,44 @@ export const VM_PHASES = [
 const bootDisk = obj(
   'The boot disk made from spec.image. Storage fields left out are defaulted at admission from the StorageProfile, like any disk.',
   {
-    size: byteQuantity('Capacity of the boot disk; at least the image size. Defaults to the image size.', { min: '1Mi' }),
-    storageClassName: objectName('The StorageClass of the boot disk. Defaulted at admission when omitted.'),
-    accessModes: accessModes('Access modes of the boot disk. Defaulted from the StorageProfile when omitted.'),
-    volumeMode: volumeMode('Volume mode of the boot disk. Defaulted from the StorageProfile when omitted.'),
+    size: byteQuantity(
+      'Capacity of the boot disk; at least the image size. Defaults to the image size.',
+      { min: '1Mi' },
+    ),
+    storageClassName: objectName(
+      'The StorageClass of the boot disk. Defaulted at admission when omitted.',
+    ),
+    accessModes: accessModes(
+      'Access modes of the boot disk. Defaulted from the StorageProfile when omitted.',
+    ),
+    volumeMode: volumeMode(
+      'Volume mode of the boot disk. Defaulted from the StorageProfile when omitted.',
+    ),
   },
 );
 
 const disk = obj(
   'A disk attached to the VM: either an existing VirtualMachineDisk (virtualMachineDiskName) or a new empty disk created with the VM and deleted with it (size).',
   {
-    name: labelName('The name of the disk inside the VM, unique among its disks (and different from "boot" and "cloudinit").'),
-    virtualMachineDiskName: objectName('Attach this VirtualMachineDisk from the VM\'s namespace. It outlives the VM.'),
-    size: byteQuantity('Create an empty disk of this size together with the VM, for example 50Gi.', { min: '1Mi' }),
-    storageClassName: objectName('For a new disk (size): its StorageClass. Defaulted at admission when omitted.'),
-    accessModes: accessModes('For a new disk (size): its access modes. Defaulted from the StorageProfile when omitted.'),
-    volumeMode: volumeMode('For a new disk (size): its volume mode. Defaulted from the StorageProfile when omitted.'),
+    name: labelName(
+      'The name of the disk inside the VM, unique among its disks (and different from "boot" and "cloudinit").',
+    ),
+    virtualMachineDiskName: objectName(
+      "Attach this VirtualMachineDisk from the VM's namespace. It outlives the VM.",
+    ),
+    size: byteQuantity(
+      'Create an empty disk of this size together with the VM, for example 50Gi.',
+      { min: '1Mi' },
+    ),
+    storageClassName: objectName(
+      'For a new disk (size): its StorageClass. Defaulted at admission when omitted.',
+    ),
+    accessModes: accessModes(
+      'For a new disk (size): its access modes. Defaulted from the StorageProfile when omitted.',
+    ),
+    volumeMode: volumeMode(
+      'For a new disk (size): its volume mode. Defaulted from the StorageProfile when omitted.',
+    ),
     boot: bool('Boot from this disk. At most one disk boots, and not together with spec.image.'),
   },
   {
@@ -73,18 +95,26 @@ const disk = obj(
 const cloudInit = obj(
   'cloud-init data handed to the guest on its first boot (NoCloud data source).',
   {
-    userData: str('The user data itself, usually starting with #cloud-config. At most 32 KiB; larger data belongs in a Secret.', {
-      maxLength: 32768,
-    }),
+    userData: str(
+      'The user data itself, usually starting with #cloud-config. At most 32 KiB; larger data belongs in a Secret.',
+      {
+        maxLength: 32768,
+      },
+    ),
     secretRef: obj(
-      'Read the user data from a Secret in the VM\'s namespace (for passwords and keys).',
+      "Read the user data from a Secret in the VM's namespace (for passwords and keys).",
       {
         name: objectName('The name of the Secret.'),
-        key: str('The key in the Secret holding the user data.', { maxLength: 253, default: 'userdata' }),
+        key: str('The key in the Secret holding the user data.', {
+          maxLength: 253,
+          default: 'userdata',
+        }),
       },
       { required: ['name'] },
     ),
-    networkData: str('Optional cloud-init network configuration (version 1 or 2).', { maxLength: 32768 }),
+    networkData: str('Optional cloud-init network configuration (version 1 or 2).', {
+      maxLength: 32768,
+    }),
   },
   { 'x-kubernetes-validations': [exactlyOneOf(['userData', 'secretRef'])] },
 );
@@ -94,17 +124,20 @@ const networkInterface = obj(
   {
     name: labelName('The interface name, unique in the VM, for example nic0.'),
     network: objectName(
-      'The L2 network (a NetworkAttachmentDefinition in the VM\'s namespace) to plug into. Omitted: the pod network, with masquerade (NAT) binding.',
+      "The L2 network (a NetworkAttachmentDefinition in the VM's namespace) to plug into. Omitted: the pod network, with masquerade (NAT) binding.",
     ),
-    macAddress: str('A fixed MAC address, for example 02:00:00:00:00:01. Omitted: one is assigned.', {
-      maxLength: 17,
-      'x-kubernetes-validations': [
-        {
-          rule: "self.matches(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')",
-          messageExpression: `'"' + self + '" is not a MAC address like 02:00:00:00:00:01'`,
-        },
-      ],
-    }),
+    macAddress: str(
+      'A fixed MAC address, for example 02:00:00:00:00:01. Omitted: one is assigned.',
+      {
+        maxLength: 17,
+        'x-kubernetes-validations': [
+          {
+            rule: "self.matches(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')",
+            messageExpression: `'"' + self + '" is not a MAC address like 02:00:00:00:00:01'`,
+          },
+        ],
+      },
+    ),
   },
   { required: ['name'] },
 );
@@ -130,7 +163,10 @@ const probe = obj(
       { enabled: bool('Must be true.') },
       { required: ['enabled'] },
     ),
-    initialDelaySeconds: int('Seconds after start before the first check.', { minimum: 0, maximum: 3600 }),
+    initialDelaySeconds: int('Seconds after start before the first check.', {
+      minimum: 0,
+      maximum: 3600,
+    }),
     periodSeconds: int('Seconds between checks.', { minimum: 1, maximum: 3600, default: 10 }),
   },
   { 'x-kubernetes-validations': [exactlyOneOf(['tcpSocket', 'httpGet', 'guestAgent'])] },
@@ -150,14 +186,19 @@ export const virtualMachine: KindDefinition = {
       className: objectName(
         'The VirtualMachineClass that sizes the VM (kubectl get vmclass). When omitted, the admission webhook fills in the default class of the namespace. Changing it on a running VM takes effect at the next power cycle.',
       ),
-      image: imageRef('The image the boot disk is made from. Either this or one disk with boot: true.'),
+      image: imageRef(
+        'The image the boot disk is made from. Either this or one disk with boot: true.',
+      ),
       bootDisk,
       disks: arr('Data disks (and the boot disk when not booting from an image).', disk, {
         maxItems: 32,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['name'],
         'x-kubernetes-validations': [
-          { rule: 'self.filter(d, has(d.boot) && d.boot).size() <= 1', message: 'at most one disk may have boot: true' },
+          {
+            rule: 'self.filter(d, has(d.boot) && d.boot).size() <= 1',
+            message: 'at most one disk may have boot: true',
+          },
         ],
       }),
       powerState: enumOf(
@@ -184,7 +225,10 @@ export const virtualMachine: KindDefinition = {
           ],
         }),
       }),
-      zone: str('Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label).', { maxLength: 63 }),
+      zone: str(
+        'Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label).',
+        { maxLength: 63 },
+      ),
       readinessProbe: probe,
     },
     {
@@ -196,12 +240,14 @@ export const virtualMachine: KindDefinition = {
         },
         {
           rule: '!has(self.bootDisk) || has(self.image)',
-          message: 'describes the disk made from spec.image; set spec.image or remove spec.bootDisk',
+          message:
+            'describes the disk made from spec.image; set spec.image or remove spec.bootDisk',
           fieldPath: '.bootDisk',
         },
         {
           rule: '!has(oldSelf.image) || (has(self.image) && self.image.name == oldSelf.image.name)',
-          message: 'is immutable: the boot disk was made from it; create a new VM to use another image',
+          message:
+            'is immutable: the boot disk was made from it; create a new VM to use another image',
           fieldPath: '.image',
         },
       ],
@@ -210,36 +256,50 @@ export const virtualMachine: KindDefinition = {
   status: obj('What the VM is really doing, as reported by the engine.', {
     observedGeneration: observedGeneration(),
     phase: enumOf('Lifecycle phase.', VM_PHASES),
-    printableStatus: str('A one-word summary for humans, as KubeVirt prints it (Running, Stopped, ErrorUnschedulable...).', {
-      maxLength: 64,
-    }),
+    printableStatus: str(
+      'A one-word summary for humans, as KubeVirt prints it (Running, Stopped, ErrorUnschedulable...).',
+      {
+        maxLength: 64,
+      },
+    ),
     powerState: enumOf('The power state the VM is actually in.', POWER_STATES),
     nodeName: str('The node the VM runs on.'),
     primaryIP: str('The first IP address of the first interface.', { maxLength: 64 }),
-    ipAddresses: arr('Every IP address the guest reports, first interface first.', str('An IPv4 or IPv6 address.', { maxLength: 64 }), {
-      maxItems: 64,
-    }),
+    ipAddresses: arr(
+      'Every IP address the guest reports, first interface first.',
+      str('An IPv4 or IPv6 address.', { maxLength: 64 }),
+      {
+        maxItems: 64,
+      },
+    ),
     interfaces: arr(
       'Per-interface network state.',
       obj('The state of one interface.', {
         name: str('Interface name from spec.network.interfaces.', { maxLength: 63 }),
         macAddress: str('The MAC address in use.', { maxLength: 17 }),
-        ipAddresses: arr('The addresses of this interface.', str('An IPv4 or IPv6 address.', { maxLength: 64 }), { maxItems: 16 }),
+        ipAddresses: arr(
+          'The addresses of this interface.',
+          str('An IPv4 or IPv6 address.', { maxLength: 64 }),
+          { maxItems: 16 },
+        ),
       }),
       { maxItems: 16 },
     ),
-    class: obj('The class as it was resolved when the VM last powered on; edits to the class apply at the next power cycle.', {
-      name: str('The class name.'),
-      cpus: int('vCPUs in effect.', { minimum: 0 }),
-      memory: str('Memory in effect.', { maxLength: 32 }),
-      reservation: enumOf('Reservation in effect.', RESERVATIONS),
-      generation: {
-        type: 'integer',
-        format: 'int64',
-        minimum: 0,
-        description: 'The metadata.generation of the class that was applied.',
+    class: obj(
+      'The class as it was resolved when the VM last powered on; edits to the class apply at the next power cycle.',
+      {
+        name: str('The class name.'),
+        cpus: int('vCPUs in effect.', { minimum: 0 }),
+        memory: str('Memory in effect.', { maxLength: 32 }),
+        reservation: enumOf('Reservation in effect.', RESERVATIONS),
+        generation: {
+          type: 'integer',
+          format: 'int64',
+          minimum: 0,
+          description: 'The metadata.generation of the class that was applied.',
+        },
       },
-    }),
+    ),
     guestOS: obj('What the guest agent reports about the operating system.', {
       name: str('Operating system name.', { maxLength: 128 }),
       version: str('Operating system version.', { maxLength: 128 }),
@@ -247,17 +307,53 @@ export const virtualMachine: KindDefinition = {
     }),
     restartPending: bool('True when a change (class, disks) waits for the next power cycle.'),
     conditions: conditions(
-      'ClassResolved, ImageResolved, DisksReady, EngineAvailable, Ready: each with a reason and a message that says what to do.',
+      'ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle) and PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM): each with a reason and a message that says what to do.',
     ),
   }),
   printerColumns: [
-    { name: 'CLASS', type: 'string', jsonPath: '.spec.className', description: 'The VirtualMachineClass.' },
+    {
+      name: 'CLASS',
+      type: 'string',
+      jsonPath: '.spec.className',
+      description: 'The VirtualMachineClass.',
+    },
     { name: 'IMAGE', type: 'string', jsonPath: '.spec.image.name', description: 'The boot image.' },
-    { name: 'POWER', type: 'string', jsonPath: '.spec.powerState', description: 'Requested power state.' },
-    { name: 'STATUS', type: 'string', jsonPath: '.status.printableStatus', description: 'What the VM is doing.' },
-    { name: 'IP', type: 'string', jsonPath: '.status.primaryIP', description: 'Primary IP address.' },
-    { name: 'NODE', type: 'string', jsonPath: '.status.nodeName', description: 'Node the VM runs on.' },
-    { name: 'ZONE', type: 'string', jsonPath: '.spec.zone', description: 'Zone constraint.', priority: 1 },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'POWER',
+      type: 'string',
+      jsonPath: '.spec.powerState',
+      description: 'Requested power state.',
+    },
+    {
+      name: 'STATUS',
+      type: 'string',
+      jsonPath: '.status.printableStatus',
+      description: 'What the VM is doing.',
+    },
+    {
+      name: 'IP',
+      type: 'string',
+      jsonPath: '.status.primaryIP',
+      description: 'Primary IP address.',
+    },
+    {
+      name: 'NODE',
+      type: 'string',
+      jsonPath: '.status.nodeName',
+      description: 'Node the VM runs on.',
+    },
+    {
+      name: 'ZONE',
+      type: 'string',
+      jsonPath: '.spec.zone',
+      description: 'Zone constraint.',
+      priority: 1,
+    },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

@@ -1,5 +1,15 @@
 import type { KindDefinition } from '../kind.ts';
-import { arr, byteQuantity, conditions, enumOf, int, labelSelector, obj, observedGeneration, str } from '../schema.ts';
+import {
+  arr,
+  byteQuantity,
+  conditions,
+  enumOf,
+  int,
+  labelSelector,
+  obj,
+  observedGeneration,
+  str,
+} from '../schema.ts';
 
 export const RESERVATIONS = ['Guaranteed', 'BestEffort'] as const;
 
@@ -14,50 +24,79 @@ export const virtualMachineClass: KindDefinition = {
   spec: obj(
     'The hardware this class gives a VM and who may use it.',
     {
-      description: str('A sentence for users choosing a class, shown in kubectl vm classes and the Headlamp wizard.', {
-        maxLength: 512,
-      }),
+      description: str(
+        'A sentence for users choosing a class, shown in kubectl vm classes and the Headlamp wizard.',
+        {
+          maxLength: 512,
+        },
+      ),
       hardware: obj(
         'The virtual hardware of a VM of this class.',
         {
           cpus: int('Number of virtual CPUs, from 1 to 512.', { minimum: 1, maximum: 512 }),
-          memory: byteQuantity('Guest memory, with a unit: 512Mi, 4Gi. At least 64Mi.', { min: '64Mi' }),
+          memory: byteQuantity('Guest memory, with a unit: 512Mi, 4Gi. At least 64Mi.', {
+            min: '64Mi',
+          }),
           devices: obj('Passthrough devices every VM of this class receives.', {
             gpus: arr(
               'GPUs (whole or virtual) attached to the VM.',
               obj(
                 'One GPU model and how many of it.',
                 {
-                  name: str('A name for this device inside the VM specification, unique in the class.', { maxLength: 63 }),
-                  deviceName: str('The extended resource the node advertises for this GPU, for example nvidia.com/GA102GL_A10.', {
-                    maxLength: 253,
+                  name: str(
+                    'A name for this device inside the VM specification, unique in the class.',
+                    { maxLength: 63 },
+                  ),
+                  deviceName: str(
+                    'The extended resource the node advertises for this GPU, for example nvidia.com/GA102GL_A10.',
+                    {
+                      maxLength: 253,
+                    },
+                  ),
+                  count: int('How many of this GPU to attach, 1 to 16.', {
+                    minimum: 1,
+                    maximum: 16,
+                    default: 1,
                   }),
-                  count: int('How many of this GPU to attach, 1 to 16.', { minimum: 1, maximum: 16, default: 1 }),
                 },
                 { required: ['name', 'deviceName'] },
               ),
-              { maxItems: 8, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+              {
+                maxItems: 8,
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['name'],
+              },
             ),
             hostDevices: arr(
               'Other PCI devices passed through to the VM.',
               obj(
                 'One PCI device kind.',
                 {
-                  name: str('A name for this device inside the VM specification, unique in the class.', { maxLength: 63 }),
-                  deviceName: str('The extended resource the node advertises for this device, for example intel.com/qat.', {
-                    maxLength: 253,
-                  }),
+                  name: str(
+                    'A name for this device inside the VM specification, unique in the class.',
+                    { maxLength: 63 },
+                  ),
+                  deviceName: str(
+                    'The extended resource the node advertises for this device, for example intel.com/qat.',
+                    {
+                      maxLength: 253,
+                    },
+                  ),
                 },
                 { required: ['name', 'deviceName'] },
               ),
-              { maxItems: 8, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+              {
+                maxItems: 8,
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['name'],
+              },
             ),
           }),
         },
         { required: ['cpus', 'memory'] },
       ),
       reservation: enumOf(
-        'Guaranteed: the VM\'s CPU and memory are reserved on the node (requests equal the hardware), so it is never squeezed by neighbours. BestEffort: nothing is reserved up front (requests are a fraction of the hardware set by the controller\'s overcommit ratio), so more VMs fit but they compete under load.',
+        "Guaranteed: the VM's CPU and memory are reserved on the node (requests equal the hardware), so it is never squeezed by neighbours. BestEffort: nothing is reserved up front (requests are a fraction of the hardware set by the controller's overcommit ratio), so more VMs fit but they compete under load.",
         RESERVATIONS,
         { default: 'BestEffort' },
       ),
@@ -72,10 +111,36 @@ export const virtualMachineClass: KindDefinition = {
     conditions: conditions('Conditions of the class, such as Ready.'),
   }),
   printerColumns: [
-    { name: 'CPUS', type: 'integer', jsonPath: '.spec.hardware.cpus', description: 'Virtual CPUs.' },
-    { name: 'MEMORY', type: 'string', jsonPath: '.spec.hardware.memory', description: 'Guest memory.' },
-    { name: 'RESERVATION', type: 'string', jsonPath: '.spec.reservation', description: 'Guaranteed or BestEffort.' },
-    { name: 'DESCRIPTION', type: 'string', jsonPath: '.spec.description', description: 'What the class is for.', priority: 1 },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'CPUS',
+      type: 'integer',
+      jsonPath: '.spec.hardware.cpus',
+      description: 'Virtual CPUs.',
+    },
+    {
+      name: 'MEMORY',
+      type: 'string',
+      jsonPath: '.spec.hardware.memory',
+      description: 'Guest memory.',
+    },
+    {
+      name: 'RESERVATION',
+      type: 'string',
+      jsonPath: '.spec.reservation',
+      description: 'Guaranteed or BestEffort.',
+    },
+    {
+      name: 'DESCRIPTION',
+      type: 'string',
+      jsonPath: '.spec.description',
+      description: 'What the class is for.',
+      priority: 1,
+    },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

@@ -27,14 +27,19 @@ export const virtualMachineDisk: KindDefinition = {
   spec: obj(
     'The size, storage and contents of the disk.',
     {
-      size: byteQuantity('The capacity of the disk, with a unit: 20Gi. It can grow but never shrink.', { min: '1Mi' }),
+      size: byteQuantity(
+        'The capacity of the disk, with a unit: 20Gi. It can grow but never shrink.',
+        { min: '1Mi' },
+      ),
       storageClassName: objectName(
-        'The StorageClass to provision the disk from. When omitted, the admission webhook picks the class annotated storageclass.kubevirt.io/is-default-virt-class=true, else the cluster\'s default StorageClass. Cannot change once set.',
+        "The StorageClass to provision the disk from. When omitted, the admission webhook picks the class annotated storageclass.kubevirt.io/is-default-virt-class=true, else the cluster's default StorageClass. Cannot change once set.",
       ),
       accessModes: accessModes(
         'How nodes may attach the disk. When omitted, taken from the StorageProfile of the storage class (ReadWriteMany is needed for live migration).',
       ),
-      volumeMode: volumeMode('Block or Filesystem. When omitted, taken from the StorageProfile of the storage class.'),
+      volumeMode: volumeMode(
+        'Block or Filesystem. When omitted, taken from the StorageProfile of the storage class.',
+      ),
       source: obj(
         'What the disk initially contains. Omitted: an empty (blank) disk. At most one source.',
         {
@@ -53,7 +58,8 @@ export const virtualMachineDisk: KindDefinition = {
       'x-kubernetes-validations': [
         {
           rule: '!has(oldSelf.storageClassName) || (has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName)',
-          message: 'is immutable once set: create a new disk and copy the data to move storage classes',
+          message:
+            'is immutable once set: create a new disk and copy the data to move storage classes',
           fieldPath: '.storageClassName',
         },
         {
@@ -68,7 +74,8 @@ export const virtualMachineDisk: KindDefinition = {
         },
         {
           rule: `!self.size.matches(r'${QUANTITY_WITH_UNIT}') || !oldSelf.size.matches(r'${QUANTITY_WITH_UNIT}') || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0`,
-          messageExpression: "'cannot shrink from ' + oldSelf.size + ' to ' + self.size + ': disks can only grow'",
+          messageExpression:
+            "'cannot shrink from ' + oldSelf.size + ' to ' + self.size + ': disks can only grow'",
           fieldPath: '.size',
         },
       ],
@@ -76,21 +83,59 @@ export const virtualMachineDisk: KindDefinition = {
   ),
   status: obj('The state of the disk and the claim behind it.', {
     observedGeneration: observedGeneration(),
-    phase: enumOf('Pending (waiting for storage), Importing (copying the source), Ready, or Failed.', DISK_PHASES),
-    progress: str('Import progress as a percentage, for example 42.5%, while Importing.', { maxLength: 16 }),
+    phase: enumOf(
+      'Pending (waiting for storage), Importing (copying the source), Ready, or Failed.',
+      DISK_PHASES,
+    ),
+    progress: str('Import progress as a percentage, for example 42.5%, while Importing.', {
+      maxLength: 16,
+    }),
     capacity: str('The capacity the storage actually provisioned.', { maxLength: 32 }),
-    claimName: str('The PersistentVolumeClaim (or DataVolume) that holds the data.', { maxLength: 253 }),
+    claimName: str('The PersistentVolumeClaim (or DataVolume) that holds the data.', {
+      maxLength: 253,
+    }),
     attachedTo: str('The VirtualMachine the disk is attached to, if any.', { maxLength: 253 }),
     conditions: conditions('Conditions such as Ready, with reasons.'),
     restarts: int('How many times the importer restarted.', { minimum: 0 }),
   }),
   printerColumns: [
     { name: 'SIZE', type: 'string', jsonPath: '.spec.size', description: 'Requested capacity.' },
-    { name: 'STORAGECLASS', type: 'string', jsonPath: '.spec.storageClassName', description: 'Storage class.' },
-    { name: 'PHASE', type: 'string', jsonPath: '.status.phase', description: 'Pending, Importing, Ready or Failed.' },
-    { name: 'PROGRESS', type: 'string', jsonPath: '.status.progress', description: 'Import progress.' },
-    { name: 'VM', type: 'string', jsonPath: '.status.attachedTo', description: 'The VM using the disk.' },
-    { name: 'MODE', type: 'string', jsonPath: '.spec.volumeMode', description: 'Volume mode.', priority: 1 },
-    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'STORAGECLASS',
+      type: 'string',
+      jsonPath: '.spec.storageClassName',
+      description: 'Storage class.',
+    },
+    {
+      name: 'PHASE',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Pending, Importing, Ready or Failed.',
+    },
+    {
+      name: 'PROGRESS',
+      type: 'string',
+      jsonPath: '.status.progress',
+      description: 'Import progress.',
+    },
+    {
+      name: 'VM',
+      type: 'string',
+      jsonPath: '.status.attachedTo',
+      description: 'The VM using the disk.',
+    },
+    {
+      name: 'MODE',
+      type: 'string',
+      jsonPath: '.spec.volumeMode',
+      description: 'Volume mode.',
+      priority: 1,
+    },
+    {
+      name: 'AGE',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
 };

@@ -1,13 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { cacheRoot, etcdWrapper, kubernetesLdflags, kubernetesWrapper, locateBinaries, KUBERNETES_STAGING_MODULES } from './binaries.ts';
+import {
+  cacheRoot,
+  etcdWrapper,
+  kubernetesLdflags,
+  kubernetesWrapper,
+  locateBinaries,
+  KUBERNETES_STAGING_MODULES,
+} from './binaries.ts';
 
 describe('control-plane binaries', () => {
   it('pins every staging module to the matching v0.X.Y', () => {
     const w = kubernetesWrapper('/c', '1.35.4');
     const goMod = w.files['go.mod'] ?? '';
     expect(goMod).toContain('require k8s.io/kubernetes v1.35.4');
-    for (const m of KUBERNETES_STAGING_MODULES) expect(goMod).toContain(`replace k8s.io/${m} => k8s.io/${m} v0.35.4\n`);
-    expect(w.builds.map((b) => b.out)).toEqual(['/c/bin/kubernetes-v1.35.4/kube-apiserver', '/c/bin/kubernetes-v1.35.4/kubectl']);
+    for (const m of KUBERNETES_STAGING_MODULES)
+      expect(goMod).toContain(`replace k8s.io/${m} => k8s.io/${m} v0.35.4\n`);
+    expect(w.builds.map((b) => b.out)).toEqual([
+      '/c/bin/kubernetes-v1.35.4/kube-apiserver',
+      '/c/bin/kubernetes-v1.35.4/kubectl',
+    ]);
   });
 
   it('stamps the version so /version does not say v0.0.0', () => {
@@ -31,7 +42,10 @@ describe('control-plane binaries', () => {
   });
 
   it('takes KUBEBUILDER_ASSETS when set, falling back to the cached kubectl', () => {
-    const b = locateBinaries({ KUBEBUILDER_ASSETS: '/assets', VMPLANE_CACHE_DIR: '/c' }, (p) => !p.endsWith('/assets/kubectl'));
+    const b = locateBinaries(
+      { KUBEBUILDER_ASSETS: '/assets', VMPLANE_CACHE_DIR: '/c' },
+      (p) => !p.endsWith('/assets/kubectl'),
+    );
     expect(b).toEqual({
       etcd: '/assets/etcd',
       kubeApiserver: '/assets/kube-apiserver',
@@ -41,7 +55,9 @@ describe('control-plane binaries', () => {
   });
 
   it('says what KUBEBUILDER_ASSETS lacks', () => {
-    expect(() => locateBinaries({ KUBEBUILDER_ASSETS: '/assets' }, (p) => p.endsWith('etcd'))).toThrow(
+    expect(() =>
+      locateBinaries({ KUBEBUILDER_ASSETS: '/assets' }, (p) => p.endsWith('etcd')),
+    ).toThrow(
       'KUBEBUILDER_ASSETS=/assets lacks kube-apiserver; unset it to build the binaries instead',
     );
   });

@@ -2,7 +2,15 @@
 // KUBEBUILDER_ASSETS when set, else built once from the Go module proxy into a per-user cache
 // keyed by version and reused by every clone, test run and sandbox afterwards.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -76,11 +84,13 @@ export function etcdBinDir(root: string, version = ETCD_VERSION): string {
 /** Version stamps, so /version reports the release instead of v0.0.0. */
 export function kubernetesLdflags(version: string): string {
   const [major, minor] = version.split('.');
-  const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
-    `-X ${pkg}.gitVersion=v${version}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-  ]);
+  const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap(
+    (pkg) => [
+      `-X ${pkg}.gitVersion=v${version}`,
+      `-X ${pkg}.gitMajor=${major}`,
+      `-X ${pkg}.gitMinor=${minor}`,
+    ],
+  );
   return ['-s', '-w', ...stamps].join(' ');
 }
 
@@ -127,7 +137,13 @@ export function etcdWrapper(root: string, version = ETCD_VERSION): WrapperModule
       'go.mod': `module vmplane.local/etcdbuild\n\ngo 1.25\n\nrequire go.etcd.io/etcd/server/v3 v${version}\n`,
       'tools.go': '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n',
     },
-    builds: [{ pkg: 'go.etcd.io/etcd/server/v3', out: join(etcdBinDir(root, version), 'etcd'), ldflags: '-s -w' }],
+    builds: [
+      {
+        pkg: 'go.etcd.io/etcd/server/v3',
+        out: join(etcdBinDir(root, version), 'etcd'),
+        ldflags: '-s -w',
+      },
+    ],
   };
 }
 
@@ -140,7 +156,10 @@ function isExecutable(path: string): boolean {
 }
 
 /** Where the binaries are (or will be once built). A pure decision over the environment. */
-export function locateBinaries(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = isExecutable): Binaries {
+export function locateBinaries(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (p: string) => boolean = isExecutable,
+): Binaries {
   const assets = env.KUBEBUILDER_ASSETS;
   if (assets) {
     const b: Binaries = {
@@ -151,7 +170,9 @@ export function locateBinaries(env: NodeJS.ProcessEnv = process.env, exists: (p:
     };
     const missing = (['etcd', 'kubeApiserver'] as const).filter((k) => !exists(b[k]));
     if (missing.length) {
-      throw new Error(`KUBEBUILDER_ASSETS=${assets} lacks ${missing.map((m) => (m === 'kubeApiserver' ? 'kube-apiserver' : m)).join(' and ')}; unset it to build the binaries instead`);
+      throw new Error(
+        `KUBEBUILDER_ASSETS=${assets} lacks ${missing.map((m) => (m === 'kubeApiserver' ? 'kube-apiserver' : m)).join(' and ')}; unset it to build the binaries instead`,
+      );
     }
     // envtest assets usually carry kubectl; if not, fall back to the cached one.
     if (!exists(b.kubectl)) b.kubectl = join(kubernetesBinDir(cacheRoot(env)), 'kubectl');
@@ -170,7 +191,8 @@ export function findGo(env: NodeJS.ProcessEnv = process.env): string {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, 'go'))) return join(dir, 'go');
   }
-  for (const candidate of ['/usr/local/go/bin/go', '/usr/lib/go/bin/go']) if (isExecutable(candidate)) return candidate;
+  for (const candidate of ['/usr/local/go/bin/go', '/usr/lib/go/bin/go'])
+    if (isExecutable(candidate)) return candidate;
   throw new Error(
     'go: not found on PATH or in /usr/local/go. The control plane is built from the Go module proxy on first use; install Go 1.25 or newer, or point KUBEBUILDER_ASSETS at a folder holding etcd, kube-apiserver and kubectl.',
   );
@@ -178,7 +200,14 @@ export function findGo(env: NodeJS.ProcessEnv = process.env): string {
 
 type Log = (line: string) => void;
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: Log, what: string): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: Log,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -189,7 +218,10 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, l
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     // Long builds print progress so nobody thinks they hang.
-    const timer = setInterval(() => log(`  still ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
+    const timer = setInterval(
+      () => log(`  still ${what} (${Math.round((Date.now() - started) / 1000)} s)`),
+      30_000,
+    );
     child.on('error', (e) => {
       clearInterval(timer);
       reject(e);
@@ -213,13 +245,13 @@ async function withLock<T>(root: string, log: Log, fn: () => Promise<T>): Promis
       writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
-      let owner = 0;
+      let owner: number;
       try {
         owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
       } catch {
         owner = 0;
       }
-      let alive = false;
+      let alive: boolean;
       try {
         if (owner) process.kill(owner, 0);
         alive = owner > 0;
@@ -246,7 +278,8 @@ async function buildWrapper(w: WrapperModule, go: string, log: Log): Promise<voi
   mkdirSync(w.dir, { recursive: true });
   // go mod tidy completes go.mod; write the seed only once so its result is kept.
   if (!existsSync(join(w.dir, 'go.mod'))) {
-    for (const [name, content] of Object.entries(w.files)) writeFileSync(join(w.dir, name), content);
+    for (const [name, content] of Object.entries(w.files))
+      writeFileSync(join(w.dir, name), content);
   }
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
   if (!existsSync(join(w.dir, 'go.sum'))) {
@@ -259,30 +292,48 @@ async function buildWrapper(w: WrapperModule, go: string, log: Log): Promise<voi
     log(`  building ${name} from ${b.pkg} (the first build takes several minutes)`);
     mkdirSync(join(b.out, '..'), { recursive: true });
     const tmp = `${b.out}.tmp-${process.pid}`;
-    await run(go, ['build', '-trimpath', '-ldflags', b.ldflags, '-o', tmp, b.pkg], w.dir, env, log, `building ${name}`);
+    await run(
+      go,
+      ['build', '-trimpath', '-ldflags', b.ldflags, '-o', tmp, b.pkg],
+      w.dir,
+      env,
+      log,
+      `building ${name}`,
+    );
     renameSync(tmp, b.out);
   }
 }
 
 /** The binaries, building whichever are missing. Never rebuilds one that is present. */
-export async function ensureBinaries(log: Log = (l) => console.log(l), env: NodeJS.ProcessEnv = process.env): Promise<Binaries> {
+export async function ensureBinaries(
+  log: Log = (l) => console.log(l),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Binaries> {
   const bins = locateBinaries(env);
   const missing = [bins.etcd, bins.kubeApiserver, bins.kubectl].filter((p) => !isExecutable(p));
   if (missing.length === 0) return bins;
   const root = cacheRoot(env);
   await withLock(root, log, async () => {
     const go = findGo(env);
-    const wanted = [kubernetesWrapper(root), etcdWrapper(root)].filter((w) => w.builds.some((b) => missing.includes(b.out)));
-    log(`building the control plane (Kubernetes v${KUBERNETES_VERSION}, etcd v${ETCD_VERSION}) into ${root}`);
+    const wanted = [kubernetesWrapper(root), etcdWrapper(root)].filter((w) =>
+      w.builds.some((b) => missing.includes(b.out)),
+    );
+    log(
+      `building the control plane (Kubernetes v${KUBERNETES_VERSION}, etcd v${ETCD_VERSION}) into ${root}`,
+    );
     for (const w of wanted) await buildWrapper(w, go, log);
   });
   const still = [bins.etcd, bins.kubeApiserver, bins.kubectl].filter((p) => !isExecutable(p));
-  if (still.length) throw new Error(`control-plane binaries still missing after the build: ${still.join(', ')}`);
+  if (still.length)
+    throw new Error(`control-plane binaries still missing after the build: ${still.join(', ')}`);
   return bins;
 }
 
 /** helm: from PATH when there, else built once from the Go module proxy into the cache. */
-export async function ensureHelm(log: Log = (l) => console.log(l), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function ensureHelm(
+  log: Log = (l) => console.log(l),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   if (env.VMPLANE_HELM && isExecutable(env.VMPLANE_HELM)) return env.VMPLANE_HELM;
   const root = cacheRoot(env);
   const cached = join(root, 'bin', `helm-v${HELM_VERSION}`, 'helm');
@@ -292,8 +343,17 @@ export async function ensureHelm(log: Log = (l) => console.log(l), env: NodeJS.P
     const go = findGo(env);
     const gobin = join(root, 'bin', `helm-v${HELM_VERSION}`);
     mkdirSync(gobin, { recursive: true });
-    log(`building helm v${HELM_VERSION} from the Go module proxy into ${gobin} (a few minutes, once)`);
-    await run(go, ['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}`], root, { ...process.env, CGO_ENABLED: '0', GOBIN: gobin }, log, 'building helm');
+    log(
+      `building helm v${HELM_VERSION} from the Go module proxy into ${gobin} (a few minutes, once)`,
+    );
+    await run(
+      go,
+      ['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}`],
+      root,
+      { ...process.env, CGO_ENABLED: '0', GOBIN: gobin },
+      log,
+      'building helm',
+    );
   });
   if (!isExecutable(cached)) throw new Error(`helm still missing at ${cached} after the build`);
   return cached;

@@ -19,14 +19,20 @@ describe('control plane launcher', () => {
   });
 
   it('writes a kubeconfig with embedded credentials', () => {
-    const kc = parse(kubeconfigYaml('https://127.0.0.1:6443', 'CA', { certPem: 'CERT', keyPem: 'KEY' })) as {
+    const kc = parse(
+      kubeconfigYaml('https://127.0.0.1:6443', 'CA', { certPem: 'CERT', keyPem: 'KEY' }),
+    ) as {
       clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
       users: { user: Record<string, string> }[];
       'current-context': string;
     };
     expect(kc.clusters[0]?.cluster.server).toBe('https://127.0.0.1:6443');
-    expect(Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString()).toBe('CA');
-    expect(Buffer.from(kc.users[0]?.user['client-key-data'] ?? '', 'base64').toString()).toBe('KEY');
+    expect(
+      Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(),
+    ).toBe('CA');
+    expect(Buffer.from(kc.users[0]?.user['client-key-data'] ?? '', 'base64').toString()).toBe(
+      'KEY',
+    );
     expect(kc['current-context']).toBe('vmplane');
   });
 

@@ -2,14 +2,28 @@
 // an admin client certificate, the way envtest starts them. Used by the tests' global setup and
 // by the sandbox. stop() ends both processes and removes every file it made.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { createCertificateAuthority, generateRsaKey, issueCertificate, type KeyPair } from '../../../webhooks/src/pki.ts';
+import {
+  createCertificateAuthority,
+  generateRsaKey,
+  issueCertificate,
+  type KeyPair,
+} from '../../../kube/src/pki.ts';
 import type { Binaries } from './binaries.ts';
 
 export interface ControlPlaneOptions {
@@ -46,23 +60,29 @@ export async function freePort(): Promise<number> {
 /** `setpriv --pdeathsig` makes the kernel kill the child if this process dies, even by SIGKILL. */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-export function kubeconfigYaml(server: string, caPem: string, user: KeyPair, name = 'vmplane'): string {
+export function kubeconfigYaml(
+  server: string,
+  caPem: string,
+  user: KeyPair,
+  name = 'vmplane',
+): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster: { server, 'certificate-authority-data': b64(caPem) } }],
-    users: [{ name: `${name}-admin`, user: { 'client-certificate-data': b64(user.certPem), 'client-key-data': b64(user.keyPem) } }],
+    users: [
+      {
+        name: `${name}-admin`,
+        user: { 'client-certificate-data': b64(user.certPem), 'client-key-data': b64(user.keyPem) },
+      },
+    ],
     contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
     'current-context': name,
   });
 }
 
-export function apiServerArgs(p: {
-  etcdUrl: string;
-  port: number;
-  dir: string;
-}): string[] {
+export function apiServerArgs(p: { etcdUrl: string; port: number; dir: string }): string[] {
   const f = (n: string): string => join(p.dir, n);
   return [
     `--etcd-servers=${p.etcdUrl}`,
@@ -125,7 +145,13 @@ export class ControlPlane {
     const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
     const serving = issueCertificate(ca, {
       commonName: 'kube-apiserver',
-      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+      dnsNames: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
       ipAddresses: ['127.0.0.1', '10.0.0.1'],
       usages: ['server'],
       validityDays: 365,
@@ -161,9 +187,18 @@ export class ControlPlane {
     await this.waitFor('etcd', () => httpGetOk(`${etcdUrl}/health`), 30_000, this.etcd);
 
     this.apiserverArgs = apiServerArgs({ etcdUrl, port: apiPort, dir });
-    this.apiserver = this.spawnLogged('kube-apiserver', this.opts.binaries.kubeApiserver, this.apiserverArgs);
+    this.apiserver = this.spawnLogged(
+      'kube-apiserver',
+      this.opts.binaries.kubeApiserver,
+      this.apiserverArgs,
+    );
     const server = `https://127.0.0.1:${apiPort}`;
-    await this.waitFor('kube-apiserver', () => httpsGetOk(`${server}/readyz`, ca.certPem, admin), 90_000, this.apiserver);
+    await this.waitFor(
+      'kube-apiserver',
+      () => httpsGetOk(`${server}/readyz`, ca.certPem, admin),
+      90_000,
+      this.apiserver,
+    );
 
     const kubeconfigPath = this.opts.kubeconfigPath ?? join(dir, 'kubeconfig');
     mkdirSync(dirname(kubeconfigPath), { recursive: true });
@@ -177,26 +212,47 @@ export class ControlPlane {
   async restartApiServer(): Promise<void> {
     if (!this.apiserver || !this.endpoints) throw new Error('control plane is not running');
     await terminate(this.apiserver);
-    this.apiserver = this.spawnLogged('kube-apiserver', this.opts.binaries.kubeApiserver, this.apiserverArgs);
+    this.apiserver = this.spawnLogged(
+      'kube-apiserver',
+      this.opts.binaries.kubeApiserver,
+      this.apiserverArgs,
+    );
     const { server, caPem, admin } = this.endpoints;
-    await this.waitFor('kube-apiserver', () => httpsGetOk(`${server}/readyz`, caPem, admin), 90_000, this.apiserver);
+    await this.waitFor(
+      'kube-apiserver',
+      () => httpsGetOk(`${server}/readyz`, caPem, admin),
+      90_000,
+      this.apiserver,
+    );
   }
 
   private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
     const logFile = join(this.dir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env } });
+    const [cmd, argv] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]]
+      : [bin, args];
+    const child = spawn(cmd, argv, {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...this.opts.env },
+    });
     closeSync(fd);
     child.on('error', (e) => this.log(`${name}: ${e.message}`));
     return child;
   }
 
-  private async waitFor(name: string, probe: () => Promise<boolean>, timeoutMs: number, child: ChildProcess): Promise<void> {
+  private async waitFor(
+    name: string,
+    probe: () => Promise<boolean>,
+    timeoutMs: number,
+    child: ChildProcess,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before becoming ready:\n${this.logTail(name)}`);
+        throw new Error(
+          `${name} exited (${child.exitCode ?? child.signalCode}) before becoming ready:\n${this.logTail(name)}`,
+        );
       }
       if (await probe().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 200));
@@ -206,7 +262,10 @@ export class ControlPlane {
 
   private logTail(name: string): string {
     try {
-      return readFileSync(join(this.dir, `${name}.log`), 'utf8').split('\n').slice(-20).join('\n');
+      return readFileSync(join(this.dir, `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-20)
+        .join('\n');
     } catch {
       return '(no log)';
     }
@@ -266,10 +325,14 @@ function httpGetOk(url: string): Promise<boolean> {
 
 function httpsGetOk(url: string, caPem: string, client: KeyPair): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { ca: caPem, cert: client.certPem, key: client.keyPem, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      url,
+      { ca: caPem, cert: client.certPem, key: client.keyPem, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();

@@ -19,12 +19,21 @@ export interface ConsoleIO {
 }
 
 /** Runs the console until Ctrl-] or the connection closes. Resolves with the exit code. */
-export async function runConsole(kc: KubeConfig, namespace: string, name: string, io: ConsoleIO): Promise<number> {
+export async function runConsole(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  io: ConsoleIO,
+): Promise<number> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const opts: Record<string, unknown> = {};
   await kc.applyToHTTPSOptions(opts as never);
-  const ws = new WebSocket(consoleUrl(cluster.server, namespace, name), ['plain.kubevirt.io'], opts as WebSocket.ClientOptions);
+  const ws = new WebSocket(
+    consoleUrl(cluster.server, namespace, name),
+    ['plain.kubevirt.io'],
+    opts as WebSocket.ClientOptions,
+  );
   const tty = io.input.isTTY === true;
   let restored = false;
   const restore = (): void => {
@@ -54,7 +63,9 @@ export async function runConsole(kc: KubeConfig, namespace: string, name: string
     ws.on('message', (data: Buffer) => io.output.write(data));
     ws.on('unexpected-response', (_req, res) => {
       restore();
-      io.err.write(`console: the API server answered ${res.statusCode}${res.statusCode === 404 ? ' (is KubeVirt installed and the VM running?)' : ''}\n`);
+      io.err.write(
+        `console: the API server answered ${res.statusCode}${res.statusCode === 404 ? ' (is KubeVirt installed and the VM running?)' : ''}\n`,
+      );
       resolve(1);
     });
     ws.on('error', (e) => {

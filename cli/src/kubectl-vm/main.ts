@@ -5,14 +5,27 @@ import { KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineClass, VirtualMachineImage } from '../../../api/generated/types.ts';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineImage,
+} from '../../../api/generated/types.ts';
 import { classAvailableIn } from '../../../webhooks/src/decisions/vm.ts';
-import { staticLookups } from '../../../webhooks/src/lookups.ts';
+import { staticLookups } from '../../../kube/src/lookups.ts';
 import { parseLabels, policyEval, policyTest } from '../policy/commands.ts';
 import { formatTable } from '../policy/offline.ts';
-import { ApiError, KubeRest } from '../rest.ts';
-import { allowedActions, buildVm, explainError, parseWarnings, powerPlan, type PowerAction } from './actions.ts';
+import { ApiError, KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import {
+  allowedActions,
+  buildVm,
+  explainError,
+  parseWarnings,
+  powerPlan,
+  type PowerAction,
+} from './actions.ts';
 import { runConsole } from './console.ts';
+import { reservationOf } from '../../../api/src/wellknown.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 
@@ -34,16 +47,24 @@ function context(argv: { kubeconfig?: string; context?: string; namespace?: stri
 /** Who the API server thinks we are, for 403 messages. */
 async function whoAmI(rest: KubeRest): Promise<string | undefined> {
   try {
-    const r = await rest.request<{ status?: { userInfo?: { username?: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    });
+    const r = await rest.request<{ status?: { userInfo?: { username?: string } } }>(
+      'POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      },
+    );
     return r.body.status?.userInfo?.username;
   } catch {
     return undefined;
   }
 }
 
-async function fail(ctx: Ctx, e: unknown, what: { verb: string; resource: string; name?: string; namespace?: string }): Promise<never> {
+async function fail(
+  ctx: Ctx,
+  e: unknown,
+  what: { verb: string; resource: string; name?: string; namespace?: string },
+): Promise<never> {
   const user = e instanceof ApiError && e.code === 403 ? await whoAmI(ctx.rest) : undefined;
   process.stderr.write(`error: ${explainError(e, { ...what, ...(user ? { user } : {}) })}\n`);
   ctx.rest.close();
@@ -60,7 +81,17 @@ function age(ts: string | Date | undefined): string {
 }
 
 function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
-  const header = [...(allNs ? ['NAMESPACE'] : []), 'NAME', 'STATUS', 'CLASS', 'IMAGE', 'IP', 'NODE', ...(wide ? ['POWER', 'CPUS', 'MEMORY', 'ZONE', 'ACTIONS'] : []), 'AGE'];
+  const header = [
+    ...(allNs ? ['NAMESPACE'] : []),
+    'NAME',
+    'STATUS',
+    'CLASS',
+    'IMAGE',
+    'IP',
+    'NODE',
+    ...(wide ? ['POWER', 'CPUS', 'MEMORY', 'ZONE', 'ACTIONS'] : []),
+    'AGE',
+  ];
   const rows = vms.map((v) => [
     ...(allNs ? [v.metadata.namespace ?? ''] : []),
     v.metadata.name ?? '',
@@ -70,7 +101,13 @@ function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
     v.status?.primaryIP ?? '',
     v.status?.nodeName ?? '',
     ...(wide
-      ? [v.spec.powerState ?? '', String(v.status?.class?.cpus ?? ''), v.status?.class?.memory ?? '', v.spec.zone ?? '', allowedActions(v.status?.printableStatus).join(',')]
+      ? [
+          v.spec.powerState ?? '',
+          String(v.status?.class?.cpus ?? ''),
+          v.status?.class?.memory ?? '',
+          v.spec.zone ?? '',
+          allowedActions(v.status?.printableStatus).join(','),
+        ]
       : []),
     age(v.metadata.creationTimestamp),
   ]);
@@ -85,9 +122,19 @@ function print(obj: unknown, output: string | undefined, table: () => string): v
 
 async function getVm(ctx: Ctx, name: string): Promise<VirtualMachine> {
   try {
-    return (await ctx.rest.request<VirtualMachine>('GET', `${V}/namespaces/${ctx.namespace}/virtualmachines/${name}`)).body;
+    return (
+      await ctx.rest.request<VirtualMachine>(
+        'GET',
+        `${V}/namespaces/${ctx.namespace}/virtualmachines/${name}`,
+      )
+    ).body;
   } catch (e) {
-    return fail(ctx, e, { verb: 'get', resource: 'virtualmachines', name, namespace: ctx.namespace });
+    return fail(ctx, e, {
+      verb: 'get',
+      resource: 'virtualmachines',
+      name,
+      namespace: ctx.namespace,
+    });
   }
 }
 
@@ -98,7 +145,12 @@ function parseDuration(s: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
-async function power(ctx: Ctx, action: PowerAction, name: string, o: { force: boolean; wait: boolean; timeout: string }): Promise<void> {
+async function power(
+  ctx: Ctx,
+  action: PowerAction,
+  name: string,
+  o: { force: boolean; wait: boolean; timeout: string },
+): Promise<void> {
   const vm = await getVm(ctx, name);
   const plan = powerPlan(action, { force: o.force });
   const path = `${V}/namespaces/${ctx.namespace}/virtualmachines/${name}`;
@@ -108,27 +160,52 @@ async function power(ctx: Ctx, action: PowerAction, name: string, o: { force: bo
       process.stdout.write(`virtualmachine/${name} is already ${desired}\n`);
     } else {
       try {
-        await ctx.rest.request('PATCH', path, { body: plan.patch, contentType: 'application/merge-patch+json' });
+        await ctx.rest.request('PATCH', path, {
+          body: plan.patch,
+          contentType: 'application/merge-patch+json',
+        });
       } catch (e) {
-        return fail(ctx, e, { verb: 'patch', resource: 'virtualmachines', name, namespace: ctx.namespace });
+        return fail(ctx, e, {
+          verb: 'patch',
+          resource: 'virtualmachines',
+          name,
+          namespace: ctx.namespace,
+        });
       }
-      process.stdout.write(`virtualmachine/${name} ${plan.describe}${o.wait ? '' : ' (requested)'}\n`);
+      process.stdout.write(
+        `virtualmachine/${name} ${plan.describe}${o.wait ? '' : ' (requested)'}\n`,
+      );
     }
   } else if (plan.subresource) {
     if (!allowedActions(vm.status?.printableStatus).includes(action)) {
-      process.stderr.write(`error: cannot ${action} virtualmachine/${name} while it is ${vm.status?.printableStatus ?? 'Pending'}\n`);
+      process.stderr.write(
+        `error: cannot ${action} virtualmachine/${name} while it is ${vm.status?.printableStatus ?? 'Pending'}\n`,
+      );
       process.exit(1);
     }
     try {
-      await ctx.rest.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${ctx.namespace}/${plan.subresource.kind}/${name}/${plan.subresource.verb}`, { body: plan.subresource.body });
+      await ctx.rest.request(
+        'PUT',
+        `/apis/subresources.kubevirt.io/v1/namespaces/${ctx.namespace}/${plan.subresource.kind}/${name}/${plan.subresource.verb}`,
+        { body: plan.subresource.body },
+      );
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) {
-        process.stderr.write(`error: cannot ${action} virtualmachine/${name}: KubeVirt's subresource API (subresources.kubevirt.io) is not served in this cluster; is KubeVirt installed?\n`);
+      if (isNotFound(e)) {
+        process.stderr.write(
+          `error: cannot ${action} virtualmachine/${name}: KubeVirt's subresource API (subresources.kubevirt.io) is not served in this cluster; is KubeVirt installed?\n`,
+        );
         process.exit(1);
       }
-      return fail(ctx, e, { verb: 'update', resource: `virtualmachines/${plan.subresource.verb}`, name, namespace: ctx.namespace });
+      return fail(ctx, e, {
+        verb: 'update',
+        resource: `virtualmachines/${plan.subresource.verb}`,
+        name,
+        namespace: ctx.namespace,
+      });
     }
-    process.stdout.write(`virtualmachine/${name} ${plan.describe}${o.wait ? '' : ' (requested)'}\n`);
+    process.stdout.write(
+      `virtualmachine/${name} ${plan.describe}${o.wait ? '' : ' (requested)'}\n`,
+    );
   }
   if (!o.wait) return;
   const deadline = Date.now() + parseDuration(o.timeout);
@@ -139,7 +216,9 @@ async function power(ctx: Ctx, action: PowerAction, name: string, o: { force: bo
       return;
     }
     if (Date.now() > deadline) {
-      process.stderr.write(`error: timed out after ${o.timeout} waiting for virtualmachine/${name} to be ${plan.describe}; it is ${now.status?.printableStatus ?? 'Pending'}${readyHint(now)}\n`);
+      process.stderr.write(
+        `error: timed out after ${o.timeout} waiting for virtualmachine/${name} to be ${plan.describe}; it is ${now.status?.printableStatus ?? 'Pending'}${readyHint(now)}\n`,
+      );
       process.exit(1);
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -147,15 +226,28 @@ async function power(ctx: Ctx, action: PowerAction, name: string, o: { force: bo
 }
 
 function readyHint(vm: VirtualMachine): string {
-  const c = vm.status?.conditions?.find((x) => x.status === 'False' && ['EngineAvailable', 'ClassResolved', 'ImageResolved', 'DisksReady', 'PowerAction'].includes(x.type));
+  const c = vm.status?.conditions?.find(
+    (x) =>
+      x.status === 'False' &&
+      ['EngineAvailable', 'ClassResolved', 'ImageResolved', 'DisksReady', 'PowerAction'].includes(
+        x.type,
+      ),
+  );
   return c ? ` (${c.type}: ${c.message})` : '';
 }
 
 const common = (y: Argv): Argv<{ kubeconfig?: string; context?: string; namespace?: string }> =>
   y
-    .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' })
+    .option('kubeconfig', {
+      type: 'string',
+      describe: 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)',
+    })
     .option('context', { type: 'string', describe: 'the kubeconfig context to use' })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'the namespace (default: the context\'s)' }) as never;
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      describe: "the namespace (default: the context's)",
+    }) as never;
 
 const powerCommand = (action: PowerAction, help: string) => ({
   command: `${action} <name>`,
@@ -163,11 +255,35 @@ const powerCommand = (action: PowerAction, help: string) => ({
   builder: (y: Argv) =>
     common(y)
       .positional('name', { type: 'string', demandOption: true, describe: 'the VM' })
-      .option('force', { type: 'boolean', default: false, describe: action === 'stop' ? 'hard power-off (spec.powerOffMode=Hard): no graceful shutdown' : action === 'restart' ? 'restart at once, with no grace period' : 'apply even when already in that state' })
-      .option('wait', { type: 'boolean', default: false, describe: 'return once the VM has reached the state, not when the request is accepted' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe:
+          action === 'stop'
+            ? 'hard power-off (spec.powerOffMode=Hard): no graceful shutdown'
+            : action === 'restart'
+              ? 'restart at once, with no grace period'
+              : 'apply even when already in that state',
+      })
+      .option('wait', {
+        type: 'boolean',
+        default: false,
+        describe: 'return once the VM has reached the state, not when the request is accepted',
+      })
       .option('timeout', { type: 'string', default: '5m', describe: 'how long --wait waits' })
-      .example(`$0 ${action} web-1 -n demo${action === 'stop' ? ' --force' : ''} --wait`, `${action} web-1 and wait until it is done`),
-  handler: async (a: { name: string; force: boolean; wait: boolean; timeout: string; kubeconfig?: string; context?: string; namespace?: string }) => {
+      .example(
+        `$0 ${action} web-1 -n demo${action === 'stop' ? ' --force' : ''} --wait`,
+        `${action} web-1 and wait until it is done`,
+      ),
+  handler: async (a: {
+    name: string;
+    force: boolean;
+    wait: boolean;
+    timeout: string;
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+  }) => {
     const ctx = context(a);
     await power(ctx, action, a.name, a);
     ctx.rest.close();
@@ -176,23 +292,47 @@ const powerCommand = (action: PowerAction, help: string) => ({
 
 await yargs(hideBin(process.argv))
   .scriptName('kubectl vm')
-  .usage('kubectl vm COMMAND: run and check vmplane VMs. Honours --kubeconfig, --context and -n like kubectl.')
+  .usage(
+    'kubectl vm COMMAND: run and check vmplane VMs. Honours --kubeconfig, --context and -n like kubectl.',
+  )
   .command(
     ['list', 'ls'],
     'List VMs with status, class, image, IP and node.',
     (y) =>
       common(y)
-        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'every namespace' })
-        .option('output', { alias: 'o', choices: ['wide', 'yaml', 'json'] as const, describe: 'output format' })
-        .example('$0 list -A -o wide', 'every VM, with power state, CPUs, memory and the actions allowed now'),
+        .option('all-namespaces', {
+          alias: 'A',
+          type: 'boolean',
+          default: false,
+          describe: 'every namespace',
+        })
+        .option('output', {
+          alias: 'o',
+          choices: ['wide', 'yaml', 'json'] as const,
+          describe: 'output format',
+        })
+        .example(
+          '$0 list -A -o wide',
+          'every VM, with power state, CPUs, memory and the actions allowed now',
+        ),
     async (a) => {
       const ctx = context(a);
-      const path = a['all-namespaces'] ? `${V}/virtualmachines` : `${V}/namespaces/${ctx.namespace}/virtualmachines`;
+      const path = a['all-namespaces']
+        ? `${V}/virtualmachines`
+        : `${V}/namespaces/${ctx.namespace}/virtualmachines`;
       try {
         const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
-        print(list, a.output, () => (list.items.length ? vmRows(list.items, a.output === 'wide', a['all-namespaces']) : `No VMs found${a['all-namespaces'] ? '' : ` in namespace ${ctx.namespace}`}.`));
+        print(list, a.output, () =>
+          list.items.length
+            ? vmRows(list.items, a.output === 'wide', a['all-namespaces'])
+            : `No VMs found${a['all-namespaces'] ? '' : ` in namespace ${ctx.namespace}`}.`,
+        );
       } catch (e) {
-        await fail(ctx, e, { verb: 'list', resource: 'virtualmachines', ...(a['all-namespaces'] ? {} : { namespace: ctx.namespace }) });
+        await fail(ctx, e, {
+          verb: 'list',
+          resource: 'virtualmachines',
+          ...(a['all-namespaces'] ? {} : { namespace: ctx.namespace }),
+        });
       }
       ctx.rest.close();
     },
@@ -220,16 +360,25 @@ await yargs(hideBin(process.argv))
   .command(
     'console <name>',
     'Attach to the serial console (Ctrl-] leaves).',
-    (y) => common(y).positional('name', { type: 'string', demandOption: true }).example('$0 console web-1', 'log in on the serial console'),
+    (y) =>
+      common(y)
+        .positional('name', { type: 'string', demandOption: true })
+        .example('$0 console web-1', 'log in on the serial console'),
     async (a) => {
       const ctx = context(a);
       const vm = await getVm(ctx, a.name);
       const status = vm.status?.printableStatus;
       if (status !== 'Running' && status !== 'Paused') {
-        process.stderr.write(`error: virtualmachine/${a.name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${a.name} --wait\n`);
+        process.stderr.write(
+          `error: virtualmachine/${a.name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${a.name} --wait\n`,
+        );
         process.exit(1);
       }
-      const code = await runConsole(ctx.kc, ctx.namespace, a.name, { input: process.stdin, output: process.stdout, err: process.stderr });
+      const code = await runConsole(ctx.kc, ctx.namespace, a.name, {
+        input: process.stdin,
+        output: process.stdout,
+        err: process.stderr,
+      });
       ctx.rest.close();
       process.exit(code);
     },
@@ -240,16 +389,42 @@ await yargs(hideBin(process.argv))
     (y) =>
       common(y)
         .positional('name', { type: 'string', demandOption: true })
-        .option('class', { type: 'string', describe: 'the VirtualMachineClass (default: the namespace default)' })
+        .option('class', {
+          type: 'string',
+          describe: 'the VirtualMachineClass (default: the namespace default)',
+        })
         .option('image', { type: 'string', describe: 'the image to boot from' })
-        .option('image-kind', { choices: ['VirtualMachineImage', 'ClusterVirtualMachineImage'] as const, describe: 'where the image lives (default: namespace first, then the cluster library)' })
-        .option('disk', { type: 'string', array: true, describe: 'a disk: size=20Gi[,storageClass=x][,accessMode=M][,volumeMode=M][,name=N], or existing=DISK[,name=N]' })
+        .option('image-kind', {
+          choices: ['VirtualMachineImage', 'ClusterVirtualMachineImage'] as const,
+          describe: 'where the image lives (default: namespace first, then the cluster library)',
+        })
+        .option('disk', {
+          type: 'string',
+          array: true,
+          describe:
+            'a disk: size=20Gi[,storageClass=x][,accessMode=M][,volumeMode=M][,name=N], or existing=DISK[,name=N]',
+        })
         .option('cloud-init', { type: 'string', describe: 'a file with cloud-init user data' })
         .option('label', { type: 'string', describe: 'labels, KEY=VALUE,KEY=VALUE' })
-        .option('powered-off', { type: 'boolean', default: false, describe: 'create it powered off' })
-        .option('dry-run', { choices: ['none', 'server'] as const, default: 'none' as const, describe: 'server: run every admission check and policy, create nothing' })
-        .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, describe: 'print the VM as admitted (defaults filled in)' })
-        .example('$0 create web-2 --class best-effort-small --image ubuntu-24.04 --disk size=20Gi --dry-run=server', 'see what policies say, create nothing'),
+        .option('powered-off', {
+          type: 'boolean',
+          default: false,
+          describe: 'create it powered off',
+        })
+        .option('dry-run', {
+          choices: ['none', 'server'] as const,
+          default: 'none' as const,
+          describe: 'server: run every admission check and policy, create nothing',
+        })
+        .option('output', {
+          alias: 'o',
+          choices: ['yaml', 'json'] as const,
+          describe: 'print the VM as admitted (defaults filled in)',
+        })
+        .example(
+          '$0 create web-2 --class best-effort-small --image ubuntu-24.04 --disk size=20Gi --dry-run=server',
+          'see what policies say, create nothing',
+        ),
     async (a) => {
       const ctx = context(a);
       let vm: VirtualMachine;
@@ -271,16 +446,29 @@ await yargs(hideBin(process.argv))
       }
       const dry = a['dry-run'] === 'server';
       try {
-        const r = await ctx.rest.request<VirtualMachine>('POST', `${V}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`, { body: vm });
+        const r = await ctx.rest.request<VirtualMachine>(
+          'POST',
+          `${V}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`,
+          { body: vm },
+        );
         for (const w of parseWarnings(r.headers.warning)) process.stderr.write(`Warning: ${w}\n`);
         if (a.output) print(r.body, a.output, () => '');
-        else process.stdout.write(`virtualmachine/${a.name} created${dry ? ' (server dry run)' : ''}\n`);
+        else
+          process.stdout.write(
+            `virtualmachine/${a.name} created${dry ? ' (server dry run)' : ''}\n`,
+          );
       } catch (e) {
         if (e instanceof ApiError && e.code !== 403 && e.code !== 404) {
-          process.stderr.write(`error: ${explainError(e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace })}\n`);
+          process.stderr.write(
+            `error: ${explainError(e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace })}\n`,
+          );
           process.exit(1);
         }
-        await fail(ctx, e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace });
+        await fail(ctx, e, {
+          verb: 'create',
+          resource: 'virtualmachines',
+          namespace: ctx.namespace,
+        });
       }
       ctx.rest.close();
     },
@@ -294,19 +482,28 @@ await yargs(hideBin(process.argv))
       try {
         const [classes, ns] = await Promise.all([
           ctx.rest.request<{ items: VirtualMachineClass[] }>('GET', `${V}/virtualmachineclasses`),
-          ctx.rest.request<V1Namespace>('GET', `/api/v1/namespaces/${ctx.namespace}`).catch(() => undefined),
+          ctx.rest
+            .request<V1Namespace>('GET', `/api/v1/namespaces/${ctx.namespace}`)
+            .catch(() => undefined),
         ]);
-        const l = staticLookups({ classes: classes.body.items, ...(ns ? { namespaces: [ns.body] } : {}) });
+        const l = staticLookups({
+          classes: classes.body.items,
+          ...(ns ? { namespaces: [ns.body] } : {}),
+        });
         const usable = classes.body.items.filter((c) => classAvailableIn(c, ctx.namespace, l));
         const rows = usable.map((c) => [
           c.metadata.name ?? '',
           String(c.spec.hardware.cpus),
           c.spec.hardware.memory,
-          c.spec.reservation ?? 'BestEffort',
-          String((c.spec.hardware.devices?.gpus ?? []).reduce((n, g) => n + (g.count ?? 1), 0) || ''),
+          reservationOf(c),
+          String(
+            (c.spec.hardware.devices?.gpus ?? []).reduce((n, g) => n + (g.count ?? 1), 0) || '',
+          ),
           c.spec.description ?? '',
         ]);
-        process.stdout.write(`${rows.length ? formatTable(['NAME', 'CPUS', 'MEMORY', 'RESERVATION', 'GPUS', 'DESCRIPTION'], rows) : `No class is available in namespace ${ctx.namespace}.`}\n`);
+        process.stdout.write(
+          `${rows.length ? formatTable(['NAME', 'CPUS', 'MEMORY', 'RESERVATION', 'GPUS', 'DESCRIPTION'], rows) : `No class is available in namespace ${ctx.namespace}.`}\n`,
+        );
       } catch (e) {
         await fail(ctx, e, { verb: 'list', resource: 'virtualmachineclasses' });
       }
@@ -321,19 +518,34 @@ await yargs(hideBin(process.argv))
       const ctx = context(a);
       try {
         const [own, lib] = await Promise.all([
-          ctx.rest.request<{ items: VirtualMachineImage[] }>('GET', `${V}/namespaces/${ctx.namespace}/virtualmachineimages`),
-          ctx.rest.request<{ items: ClusterVirtualMachineImage[] }>('GET', `${V}/clustervirtualmachineimages`),
+          ctx.rest.request<{ items: VirtualMachineImage[] }>(
+            'GET',
+            `${V}/namespaces/${ctx.namespace}/virtualmachineimages`,
+          ),
+          ctx.rest.request<{ items: ClusterVirtualMachineImage[] }>(
+            'GET',
+            `${V}/clustervirtualmachineimages`,
+          ),
         ]);
-        const rows = [...own.body.items.map((i) => ['VirtualMachineImage', i] as const), ...lib.body.items.map((i) => ['ClusterVirtualMachineImage', i] as const)].map(([kind, i]) => [
+        const rows = [
+          ...own.body.items.map((i) => ['VirtualMachineImage', i] as const),
+          ...lib.body.items.map((i) => ['ClusterVirtualMachineImage', i] as const),
+        ].map(([kind, i]) => [
           i.metadata.name ?? '',
           kind,
           i.spec.osInfo?.name ?? '',
           i.spec.osInfo?.version ?? '',
           i.spec.size ?? '',
         ]);
-        process.stdout.write(`${rows.length ? formatTable(['NAME', 'KIND', 'OS', 'VERSION', 'SIZE'], rows) : 'No image is available.'}\n`);
+        process.stdout.write(
+          `${rows.length ? formatTable(['NAME', 'KIND', 'OS', 'VERSION', 'SIZE'], rows) : 'No image is available.'}\n`,
+        );
       } catch (e) {
-        await fail(ctx, e, { verb: 'list', resource: 'virtualmachineimages', namespace: ctx.namespace });
+        await fail(ctx, e, {
+          verb: 'list',
+          resource: 'virtualmachineimages',
+          namespace: ctx.namespace,
+        });
       }
       ctx.rest.close();
     },
@@ -342,8 +554,11 @@ await yargs(hideBin(process.argv))
     y
       .command(
         'test <dir>',
-        'Check a folder\'s PolicyTest expectations; exits 1 on a mismatch.',
-        (c) => c.positional('dir', { type: 'string', demandOption: true }).example('$0 policy test examples/policies', ''),
+        "Check a folder's PolicyTest expectations; exits 1 on a mismatch.",
+        (c) =>
+          c
+            .positional('dir', { type: 'string', demandOption: true })
+            .example('$0 policy test examples/policies', ''),
         (argv) => process.exit(policyTest(String(argv.dir))),
       )
       .command(
@@ -355,11 +570,22 @@ await yargs(hideBin(process.argv))
             .option('policies', { type: 'string', array: true, demandOption: true })
             .option('namespace', { alias: 'n', type: 'string' })
             .option('namespace-labels', { type: 'string' }),
-        (argv) => process.exit(policyEval(argv.f, argv.policies, argv.namespace, parseLabels(argv['namespace-labels']))),
+        (argv) =>
+          process.exit(
+            policyEval(
+              argv.f,
+              argv.policies,
+              argv.namespace,
+              parseLabels(argv['namespace-labels']),
+            ),
+          ),
       )
       .demandCommand(1),
   )
-  .completion('completion', 'Print a bash/zsh completion script: kubectl vm completion >> ~/.bashrc')
+  .completion(
+    'completion',
+    'Print a bash/zsh completion script: kubectl vm completion >> ~/.bashrc',
+  )
   .demandCommand(1, 'name a command; --help lists them')
   .strict()
   .help()

@@ -14,7 +14,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/src/main.ts'), ...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'cli/src/main.ts'), ...args],
+      { cwd: REPO_ROOT },
+    );
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -43,10 +47,18 @@ describe('vmplane policy test', () => {
     const dir = join(scratch, 'wrong');
     cpSync(LIBRARY, dir, { recursive: true });
     const testFile = join(dir, 'vmplane-test.yaml');
-    writeFileSync(testFile, readFileSync(testFile, 'utf8').replace('resources: [prod/cache], result: fail', 'resources: [prod/cache], result: pass'));
+    writeFileSync(
+      testFile,
+      readFileSync(testFile, 'utf8').replace(
+        'resources: [prod/cache], result: fail',
+        'resources: [prod/cache], result: pass',
+      ),
+    );
     const r = await cli(['policy', 'test', dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/prod\/cache\s+memory-cap-64gi\s+maxMemory\s+pass\s+fail\s+MISMATCH\s+memory 128Gi \(class "guaranteed-xlarge"\) exceeds the maximum of 64Gi/);
+    expect(r.stdout).toMatch(
+      /prod\/cache\s+memory-cap-64gi\s+maxMemory\s+pass\s+fail\s+MISMATCH\s+memory 128Gi \(class "guaranteed-xlarge"\) exceeds the maximum of 64Gi/,
+    );
     expect(r.stdout).toContain('18 of 19 expectations met');
   });
 
@@ -54,29 +66,68 @@ describe('vmplane policy test', () => {
     const dir = join(scratch, 'broken');
     cpSync(LIBRARY, dir, { recursive: true });
     const p = join(dir, 'live-migratable-storage.yaml');
-    writeFileSync(p, readFileSync(p, 'utf8').replace("(!has(object.spec.bootDisk)", '(!has(object.spec.bootDisk'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8').replace('(!has(object.spec.bootDisk)', '(!has(object.spec.bootDisk'),
+    );
     const t = join(dir, 'vmplane-test.yaml');
-    writeFileSync(t, `${readFileSync(t, 'utf8')}  - {policy: memory-cap-64gi, rule: maxMemory, resources: [prod/ghost], result: pass}\n`);
+    writeFileSync(
+      t,
+      `${readFileSync(t, 'utf8')}  - {policy: memory-cap-64gi, rule: maxMemory, resources: [prod/ghost], result: pass}\n`,
+    );
     const { problems } = runPolicyTests(loadWorld([dir]));
-    expect(problems.some((x) => x.startsWith('VirtualMachinePolicy/live-migratable-storage: spec.validations[0].expression:'))).toBe(true);
+    expect(
+      problems.some((x) =>
+        x.startsWith(
+          'VirtualMachinePolicy/live-migratable-storage: spec.validations[0].expression:',
+        ),
+      ),
+    ).toBe(true);
     expect(problems).toContain('test names VM "prod/ghost", which is not in the folder');
   });
 });
 
 describe('vmplane policy eval', () => {
-  it('prints each rule\'s result and message, and exits 1 on a violation', async () => {
+  it("prints each rule's result and message, and exits 1 on a violation", async () => {
     const vm = join(scratch, 'vm.yaml');
-    writeFileSync(vm, 'apiVersion: vmplane.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: try-me}\nspec: {className: best-effort-small, image: {name: ubuntu-24.04}}\n');
-    const r = await cli(['policy', 'eval', '-f', vm, '--policies', 'examples/policies', '-n', 'shop', '--namespace-labels', 'vmplane.io/tier=production']);
+    writeFileSync(
+      vm,
+      'apiVersion: vmplane.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: try-me}\nspec: {className: best-effort-small, image: {name: ubuntu-24.04}}\n',
+    );
+    const r = await cli([
+      'policy',
+      'eval',
+      '-f',
+      vm,
+      '--policies',
+      'examples/policies',
+      '-n',
+      'shop',
+      '--namespace-labels',
+      'vmplane.io/tier=production',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('shop/try-me:');
-    expect(r.stdout).toMatch(/production-guaranteed-only\s+allowedClasses\s+fail\s+Deny,Audit\s+class "best-effort-small" is BestEffort; only Guaranteed classes are allowed/);
-    expect(r.stdout).toMatch(/owner-label-required\s+requiredLabels\s+warn\s+Warn,Audit\s+label vmplane.io\/owner is required/);
+    expect(r.stdout).toMatch(
+      /production-guaranteed-only\s+allowedClasses\s+fail\s+Deny,Audit\s+class "best-effort-small" is BestEffort; only Guaranteed classes are allowed/,
+    );
+    expect(r.stdout).toMatch(
+      /owner-label-required\s+requiredLabels\s+warn\s+Warn,Audit\s+label vmplane.io\/owner is required/,
+    );
     expect(r.stdout).toMatch(/approved-images-only\s+allowedImages\s+pass/);
   });
 
   it('says what is wrong with a bad --namespace-labels', async () => {
-    const r = await cli(['policy', 'eval', '-f', 'examples/50-vms.yaml', '--policies', 'examples/policies', '--namespace-labels', 'tier']);
+    const r = await cli([
+      'policy',
+      'eval',
+      '-f',
+      'examples/50-vms.yaml',
+      '--policies',
+      'examples/policies',
+      '--namespace-labels',
+      'tier',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--namespace-labels: "tier" is not KEY=VALUE');
   });

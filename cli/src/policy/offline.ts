@@ -7,9 +7,17 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ObjectValidator } from '../../../api/src/validate.ts';
 import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
-import { staticLookups, type LookupData, type Lookups } from '../../../webhooks/src/lookups.ts';
-import { buildContext, compilePolicy, evaluatePolicies, type CompiledPolicy, type Result, type RuleResult } from '../../../webhooks/src/policy/engine.ts';
-import { loadManifestDir, type Manifest } from '../manifests.ts';
+import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
+import {
+  buildContext,
+  compilePolicy,
+  evaluatePolicies,
+  type CompiledPolicy,
+  type Result,
+  type RuleResult,
+} from '../../../policy/src/index.ts';
+import { loadManifestDir, type Manifest } from '../../../kube/src/manifests.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
 
 export interface TestEntry {
   policy: string;
@@ -51,10 +59,8 @@ function yamlFiles(dir: string): string[] {
   return out;
 }
 
-/** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
-export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<string, Record<string, string>> } = {}): World {
-  const validator = new ObjectValidator();
-  const data: Required<LookupData> = {
+function emptyData(): Required<LookupData> {
+  return {
     namespaces: [],
     classes: [],
     images: [],
@@ -66,44 +72,76 @@ export function loadWorld(paths: string[], opts: { namespaceLabels?: Record<stri
     policies: [],
     exceptions: [],
   };
-  const tests: TestEntry[] = [];
-  const problems: string[] = [];
+}
+
+/** Every manifest in the given files and folders, with the file it came from. */
+function readManifests(paths: string[]): { file: string; object: Manifest }[] {
   const manifests: { file: string; object: Manifest }[] = [];
   for (const p of paths) {
     const files = statSync(p).isDirectory() ? yamlFiles(p) : [p];
     for (const f of files) {
       const dir = f.slice(0, f.lastIndexOf('/')) || '.';
-      for (const m of loadManifestDir(dir).filter((x) => join(dir, x.file) === f)) manifests.push({ file: relative(process.cwd(), f) || f, object: m.object });
+      for (const m of loadManifestDir(dir).filter((x) => join(dir, x.file) === f))
+        manifests.push({ file: relative(process.cwd(), f) || f, object: m.object });
     }
   }
-  for (const { file, object } of manifests) {
-    if (object.apiVersion === 'vmplane.io/v1alpha1') {
-      const v = validator.validate(object);
-      if (!v.valid) {
-        problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
-        continue;
-      }
-    }
-    if (object.kind === 'PolicyTest') {
-      tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
-      continue;
-    }
-    // Secrets and other kinds play no part in policy decisions.
-    const list = KIND_LISTS[object.kind];
-    if (list) (data[list] as unknown[]).push(object);
-  }
-  // Namespaces named by VMs but not declared get their name label (and any labels given).
+  return manifests;
+}
+
+/** Namespaces named by VMs but not declared get their name label (and any labels given). */
+function completeNamespaces(
+  data: Required<LookupData>,
+  namespaceLabels: Record<string, Record<string, string>> = {},
+): void {
   const declared = new Set(data.namespaces.map((n) => n.metadata?.name));
-  const wanted = new Set([...data.vms.map((v) => v.metadata.namespace ?? 'default'), ...Object.keys(opts.namespaceLabels ?? {})]);
+  const wanted = new Set([
+    ...data.vms.map((v) => v.metadata.namespace ?? 'default'),
+    ...Object.keys(namespaceLabels),
+  ]);
   for (const name of wanted) {
-    const extra = opts.namespaceLabels?.[name] ?? {};
+    const extra = namespaceLabels[name] ?? {};
     const existing = data.namespaces.find((n) => n.metadata?.name === name);
-    if (existing) existing.metadata = { ...existing.metadata, labels: { ...existing.metadata?.labels, ...extra } };
-    else if (!declared.has(name)) data.namespaces.push({ metadata: { name, labels: { ...extra } } } as V1Namespace);
+    if (existing)
+      existing.metadata = {
+        ...existing.metadata,
+        labels: { ...existing.metadata?.labels, ...extra },
+      };
+    else if (!declared.has(name))
+      data.namespaces.push({ metadata: { name, labels: { ...extra } } } as V1Namespace);
   }
-  for (const n of data.namespaces) n.metadata = { ...n.metadata, labels: { 'kubernetes.io/metadata.name': n.metadata?.name ?? '', ...n.metadata?.labels } };
+  for (const n of data.namespaces)
+    n.metadata = {
+      ...n.metadata,
+      labels: { 'kubernetes.io/metadata.name': n.metadata?.name ?? '', ...n.metadata?.labels },
+    };
+}
+
+/** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
+export function loadWorld(
+  paths: string[],
+  opts: { namespaceLabels?: Record<string, Record<string, string>> } = {},
+): World {
+  const validator = new ObjectValidator();
+  const data = emptyData();
+  const tests: TestEntry[] = [];
+  const problems: string[] = [];
+  for (const { file, object } of readManifests(paths)) {
+    const v =
+      object.apiVersion === API_VERSION ? validator.validate(object) : { valid: true, errors: [] };
+    if (!v.valid) {
+      problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
+    } else if (object.kind === 'PolicyTest') {
+      tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
+    } else {
+      // Secrets and other kinds play no part in policy decisions.
+      const list = KIND_LISTS[object.kind];
+      if (list) (data[list] as unknown[]).push(object);
+    }
+  }
+  completeNamespaces(data, opts.namespaceLabels);
   const compiled = data.policies.map(compilePolicy);
-  for (const c of compiled) for (const e of c.errors) problems.push(`VirtualMachinePolicy/${c.name}: ${e}`);
+  for (const c of compiled)
+    for (const e of c.errors) problems.push(`VirtualMachinePolicy/${c.name}: ${e}`);
   return { lookups: staticLookups(data), data, compiled, tests, problems };
 }
 
@@ -117,8 +155,16 @@ export function admitted(vm: VirtualMachine, l: Lookups): VirtualMachine {
 
 export function evaluateVm(vm: VirtualMachine, world: World): RuleResult[] {
   const object = admitted(vm, world.lookups);
-  const ctx = buildContext({ operation: 'CREATE', object, namespace: object.metadata.namespace ?? 'default' }, world.lookups);
-  return evaluatePolicies(world.compiled, world.lookups.exceptions(object.metadata.namespace), ctx, { includeSkips: true });
+  const ctx = buildContext(
+    { operation: 'CREATE', object, namespace: object.metadata.namespace ?? 'default' },
+    world.lookups,
+  );
+  return evaluatePolicies(
+    world.compiled,
+    world.lookups.exceptions(object.metadata.namespace),
+    ctx,
+    { includeSkips: true },
+  );
 }
 
 export interface Row {
@@ -134,7 +180,10 @@ export interface Row {
 export function runPolicyTests(world: World): { rows: Row[]; problems: string[] } {
   const rows: Row[] = [];
   const problems = [...world.problems];
-  if (world.tests.length === 0) problems.push('no PolicyTest found: add a file with kind PolicyTest listing the expected results');
+  if (world.tests.length === 0)
+    problems.push(
+      'no PolicyTest found: add a file with kind PolicyTest listing the expected results',
+    );
   const cache = new Map<string, RuleResult[]>();
   for (const t of world.tests) {
     if (!world.compiled.some((p) => p.name === t.policy)) {
@@ -143,7 +192,9 @@ export function runPolicyTests(world: World): { rows: Row[]; problems: string[] 
     }
     for (const resource of t.resources) {
       const [ns, name] = resource.includes('/') ? resource.split('/') : ['default', resource];
-      const vm = world.data.vms?.find((v) => (v.metadata.namespace ?? 'default') === ns && v.metadata.name === name);
+      const vm = world.data.vms?.find(
+        (v) => (v.metadata.namespace ?? 'default') === ns && v.metadata.name === name,
+      );
       if (!vm) {
         problems.push(`test names VM "${resource}", which is not in the folder`);
         continue;
@@ -155,7 +206,15 @@ export function runPolicyTests(world: World): { rows: Row[]; problems: string[] 
       }
       const r = results.find((x) => x.policy === t.policy && x.rule === t.rule);
       const got: Result | 'missing' = r?.result ?? 'missing';
-      rows.push({ resource, policy: t.policy, rule: t.rule, expected: t.result, got, ok: got === t.result, message: r?.message ?? `policy "${t.policy}" has no rule "${t.rule}"` });
+      rows.push({
+        resource,
+        policy: t.policy,
+        rule: t.rule,
+        expected: t.result,
+        got,
+        ok: got === t.result,
+        message: r?.message ?? `policy "${t.policy}" has no rule "${t.rule}"`,
+      });
     }
   }
   return { rows, problems };
@@ -164,6 +223,10 @@ export function runPolicyTests(world: World): { rows: Row[]; problems: string[] 
 /** A plain-text table, widths fitted to the content. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

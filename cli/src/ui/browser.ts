@@ -18,7 +18,10 @@ export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   const path = env.VMPLANE_CHROMIUM ?? DEFAULT_CHROMIUM;
-  if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: install Debian's package (apt-get install chromium) or set VMPLANE_CHROMIUM`);
+  if (!existsSync(path))
+    throw new Error(
+      `Chromium not found at ${path}: install Debian's package (apt-get install chromium) or set VMPLANE_CHROMIUM`,
+    );
   return path;
 }
 
@@ -48,13 +51,27 @@ export function planBrowser(f: BrowserFacts): BrowserPlan {
   const path = f.configured ?? DEFAULT_CHROMIUM;
   if (f.present) return { action: 'use', path };
   if (f.configured) {
-    return { action: 'stop', message: `VMPLANE_CHROMIUM=${f.configured} does not exist: point it at a Chromium binary, or unset it to use Debian's chromium package` };
+    return {
+      action: 'stop',
+      message: `VMPLANE_CHROMIUM=${f.configured} does not exist: point it at a Chromium binary, or unset it to use Debian's chromium package`,
+    };
   }
   if (f.root && f.apt) {
-    return { action: 'install', commands: [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', 'chromium']] };
+    return {
+      action: 'install',
+      commands: [
+        ['apt-get', 'update', '-qq'],
+        ['apt-get', 'install', '-y', '-qq', 'chromium'],
+      ],
+    };
   }
-  const how = f.apt ? 'sudo apt-get install chromium' : "install Chromium from your system's packages";
-  return { action: 'stop', message: `the browser tests need Chromium at ${DEFAULT_CHROMIUM}: run \`${how}\` (or set VMPLANE_CHROMIUM to a Chromium binary), then npm test again` };
+  const how = f.apt
+    ? 'sudo apt-get install chromium'
+    : "install Chromium from your system's packages";
+  return {
+    action: 'stop',
+    message: `the browser tests need Chromium at ${DEFAULT_CHROMIUM}: run \`${how}\` (or set VMPLANE_CHROMIUM to a Chromium binary), then npm test again`,
+  };
 }
 
 function onPath(cmd: string): boolean {
@@ -65,7 +82,10 @@ function onPath(cmd: string): boolean {
  * Makes sure Chromium is there for the browser tests, installing Debian's package when allowed.
  * Returns an error line when it cannot, so the caller stops before running anything.
  */
-export function ensureChromium(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function ensureChromium(
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const configured = env.VMPLANE_CHROMIUM || undefined;
   const plan = planBrowser({
     ...(configured ? { configured } : {}),
@@ -78,10 +98,15 @@ export function ensureChromium(log: (line: string) => void, env: NodeJS.ProcessE
   log("installing Debian's chromium for the browser tests (first run, about a minute)...");
   for (const [cmd, ...args] of plan.commands) {
     log(`  ${[cmd, ...args].join(' ')}`);
-    const r = spawnSync(cmd!, args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) return `\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? r.signal}); install Chromium by hand (apt-get install chromium), then npm test again`;
+    const r = spawnSync(cmd!, args, {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      return `\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? r.signal}); install Chromium by hand (apt-get install chromium), then npm test again`;
   }
-  if (!existsSync(DEFAULT_CHROMIUM)) return `apt-get installed chromium but ${DEFAULT_CHROMIUM} is missing; set VMPLANE_CHROMIUM to the browser's path`;
+  if (!existsSync(DEFAULT_CHROMIUM))
+    return `apt-get installed chromium but ${DEFAULT_CHROMIUM} is missing; set VMPLANE_CHROMIUM to the browser's path`;
   log(`chromium installed at ${DEFAULT_CHROMIUM}`);
   return undefined;
 }

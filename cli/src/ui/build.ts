@@ -25,14 +25,36 @@ function stale(output: string, inputs: string[]): boolean {
 
 function run(args: string[], log: (l: string) => void): void {
   log(`plugin: npm ${args.join(' ')}`);
-  const r = spawnSync('npm', args, { cwd: PLUGIN_DIR, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`plugin: npm ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync('npm', args, {
+    cwd: PLUGIN_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    throw new Error(`plugin: npm ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-export function ensurePluginBuilt(log: (l: string) => void = () => {}): { pluginDir: string; harnessDir: string; iconDir: string } {
-  const sources = [join(PLUGIN_DIR, 'src'), join(PLUGIN_DIR, 'scripts'), join(PLUGIN_DIR, 'locales'), join(PLUGIN_DIR, 'package.json'), join(REPO_ROOT, 'api', 'src'), join(REPO_ROOT, 'api', 'generated')];
+export function ensurePluginBuilt(log: (l: string) => void = () => {}): {
+  pluginDir: string;
+  harnessDir: string;
+  iconDir: string;
+} {
+  const sources = [
+    join(PLUGIN_DIR, 'src'),
+    join(PLUGIN_DIR, 'scripts'),
+    join(PLUGIN_DIR, 'locales'),
+    join(PLUGIN_DIR, 'package.json'),
+    join(REPO_ROOT, 'api', 'src'),
+    join(REPO_ROOT, 'api', 'generated'),
+  ];
   if (stale(join(PLUGIN_DIR, 'dist', 'main.js'), sources)) run(['run', 'build'], log);
-  if (stale(join(PLUGIN_DIR, 'harness', 'dist', 'index.html'), [join(PLUGIN_DIR, 'harness', 'main.tsx'), join(PLUGIN_DIR, 'harness', 'vite.config.mts'), join(PLUGIN_DIR, 'package-lock.json')]))
+  if (
+    stale(join(PLUGIN_DIR, 'harness', 'dist', 'index.html'), [
+      join(PLUGIN_DIR, 'harness', 'main.tsx'),
+      join(PLUGIN_DIR, 'harness', 'vite.config.mts'),
+      join(PLUGIN_DIR, 'package-lock.json'),
+    ])
+  )
     run(['run', 'build:harness'], log);
   return {
     pluginDir: join(PLUGIN_DIR, 'dist'),

@@ -6,18 +6,29 @@ import { iconifyAnswer, route } from './server.ts';
 
 describe('route', () => {
   it("sends the cluster's paths to the API server, with their query", () => {
-    expect(route('/clusters/sandbox/apis/vmplane.io/v1alpha1/virtualmachines?watch=1', 'sandbox')).toEqual({
+    expect(
+      route('/clusters/sandbox/apis/vmplane.io/v1alpha1/virtualmachines?watch=1', 'sandbox'),
+    ).toEqual({
       kind: 'api',
       path: '/apis/vmplane.io/v1alpha1/virtualmachines?watch=1',
     });
   });
   it("does not proxy another cluster's paths", () => {
-    expect(route('/clusters/other/api/v1/pods', 'sandbox')).toEqual({ kind: 'page', file: 'clusters/other/api/v1/pods' });
+    expect(route('/clusters/other/api/v1/pods', 'sandbox')).toEqual({
+      kind: 'page',
+      file: 'clusters/other/api/v1/pods',
+    });
   });
   it("serves the plugin's files, the plugin list, and the page for everything else", () => {
-    expect(route('/plugins/vmplane/xterm.js', 'sandbox')).toEqual({ kind: 'plugin', file: 'xterm.js' });
+    expect(route('/plugins/vmplane/xterm.js', 'sandbox')).toEqual({
+      kind: 'plugin',
+      file: 'xterm.js',
+    });
     expect(route('/plugins', 'sandbox')).toEqual({ kind: 'plugins' });
-    expect(route('/c/sandbox/vmplane/vms?x=1', 'sandbox')).toEqual({ kind: 'page', file: 'c/sandbox/vmplane/vms' });
+    expect(route('/c/sandbox/vmplane/vms?x=1', 'sandbox')).toEqual({
+      kind: 'page',
+      file: 'c/sandbox/vmplane/vms',
+    });
   });
 });
 
@@ -26,10 +37,16 @@ describe('iconifyAnswer', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(dir, { recursive: true });
   // The shape of @iconify/icons-mdi's files: a JSON object assigned to `data`.
-  writeFileSync(join(dir, 'server.js'), `const data = ${JSON.stringify({ width: 24, height: 24, body: '<path d="M1 1"/>' }, null, '\t')};\nexports.default = data;\n`);
+  writeFileSync(
+    join(dir, 'server.js'),
+    `const data = ${JSON.stringify({ width: 24, height: 24, body: '<path d="M1 1"/>' }, null, '\t')};\nexports.default = data;\n`,
+  );
 
   it('answers the icons it has and lists the ones it has not', () => {
-    const a = iconifyAnswer(dir, new URL('http://x/iconify/mdi.json?icons=server,nope')) as { icons: Record<string, unknown>; not_found?: string[] };
+    const a = iconifyAnswer(dir, new URL('http://x/iconify/mdi.json?icons=server,nope')) as {
+      icons: Record<string, unknown>;
+      not_found?: string[];
+    };
     expect(a.icons).toEqual({ server: { width: 24, height: 24, body: '<path d="M1 1"/>' } });
     expect(a.not_found).toEqual(['nope']);
   });

@@ -44,15 +44,34 @@ const TYPES: Record<string, string> = {
 
 // Headers a browser sends that the API server must not see (they belong to this hop or would
 // confuse its auth).
-const DROP = new Set(['host', 'cookie', 'authorization', 'origin', 'referer', 'connection', 'upgrade', 'keep-alive', 'kubeconfig', 'x-headlamp-user-id']);
+const DROP = new Set([
+  'host',
+  'cookie',
+  'authorization',
+  'origin',
+  'referer',
+  'connection',
+  'upgrade',
+  'keep-alive',
+  'kubeconfig',
+  'x-headlamp-user-id',
+]);
 
 /** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
-export function route(url: string, clusterName: string): { kind: 'api'; path: string } | { kind: 'plugin'; file: string } | { kind: 'page'; file: string } | { kind: 'plugins' } {
+export function route(
+  url: string,
+  clusterName: string,
+):
+  | { kind: 'api'; path: string }
+  | { kind: 'plugin'; file: string }
+  | { kind: 'page'; file: string }
+  | { kind: 'plugins' } {
   const prefix = `/clusters/${clusterName}/`;
   if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
   const path = decodeURIComponent(url.split('?')[0] ?? '/');
   if (path === '/plugins') return { kind: 'plugins' };
-  if (path.startsWith('/plugins/vmplane/')) return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
+  if (path.startsWith('/plugins/vmplane/'))
+    return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
   return { kind: 'page', file: path.slice(1) };
 }
 
@@ -69,11 +88,159 @@ export function iconifyAnswer(iconDir: string, url: URL): object {
   const notFound: string[] = [];
   for (const name of (url.searchParams.get('icons') ?? '').split(',').filter(Boolean)) {
     const file = /^[a-z0-9-]+$/.test(name) ? join(iconDir, `${name}.js`) : '';
-    const m = file && existsSync(file) ? /const data = (\{[\s\S]*?\});/.exec(readFileSync(file, 'utf8')) : null;
+    const m =
+      file && existsSync(file)
+        ? /const data = (\{[\s\S]*?\});/.exec(readFileSync(file, 'utf8'))
+        : null;
     if (m?.[1]) icons[name] = JSON.parse(m[1]);
     else notFound.push(name);
   }
   return { prefix: 'mdi', icons, ...(notFound.length ? { not_found: notFound } : {}) };
+}
+
+/** What the proxy needs to answer: the options, the cluster's name, the API server and its TLS. */
+interface ProxyContext {
+  o: UiServerOptions;
+  clusterName: string;
+  api: URL;
+  tls: https.RequestOptions;
+}
+
+function target(c: ProxyContext, path: string): { url: URL; options: https.RequestOptions } {
+  const override = c.o.override;
+  if (override && path.startsWith(override.prefix)) {
+    return {
+      url: new URL(path, override.target),
+      options: { ...(override.ca ? { ca: override.ca } : {}) },
+    };
+  }
+  return { url: new URL(path, c.api), options: { ...c.tls } };
+}
+
+function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+function serveFile(res: ServerResponse, dir: string, file: string, fallback?: string): void {
+  let full = safeJoin(dir, file || 'index.html');
+  if (!full || !existsSync(full) || !statSync(full).isFile())
+    full = fallback ? join(dir, fallback) : undefined;
+  if (!full || !existsSync(full)) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${file}\n`);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
+    'cache-control': 'no-store',
+  });
+  createReadStream(full).pipe(res);
+}
+
+/** Forwards one HTTP request to the API server (or the override) with the kubeconfig's credentials. */
+function proxyRequest(
+  c: ProxyContext,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const t = target(c, path);
+  const upstream = https.request(
+    t.url,
+    { ...t.options, method: req.method, headers: headersFrom(req) },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  upstream.on('error', (e) => {
+    if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        status: 'Failure',
+        code: 502,
+        message: `cannot reach the API server: ${e.message}`,
+      }),
+    );
+    if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', path, e);
+  });
+  // The browser went away (a watch closed, a page changed): stop asking upstream.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+}
+
+function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const r = route(req.url ?? '/', c.clusterName);
+  if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
+  // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
+  if (r.kind === 'plugins')
+    return void res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(PLUGIN_LIST));
+  if (r.kind === 'page' && r.file === 'iconify/mdi.json' && c.o.iconDir) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(
+      JSON.stringify(iconifyAnswer(c.o.iconDir, new URL(req.url ?? '/', 'http://x'))),
+    );
+  }
+  if (r.kind === 'page') return serveFile(res, c.o.harnessDir, r.file, 'index.html');
+  proxyRequest(c, r.path, req, res);
+}
+
+/** Joins the browser's socket and the API server's after both switched protocols. */
+function splice(
+  socket: Socket,
+  head: Buffer,
+  up: IncomingMessage,
+  upSocket: Socket,
+  upHead: Buffer,
+): void {
+  const lines = [`HTTP/1.1 101 Switching Protocols`];
+  for (let i = 0; i < up.rawHeaders.length; i += 2)
+    lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  if (upHead.length) socket.write(upHead);
+  if (head.length) upSocket.write(head);
+  upSocket.pipe(socket).pipe(upSocket);
+  const end = (): void => {
+    upSocket.destroy();
+    socket.destroy();
+  };
+  upSocket.on('error', end);
+  socket.on('error', end);
+  upSocket.on('close', end);
+  socket.on('close', end);
+}
+
+/** Websockets: open the same upgrade to the API server and splice the two sockets. */
+function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  const r = route(req.url ?? '/', c.clusterName);
+  if (r.kind !== 'api') return void socket.destroy();
+  const t = target(c, r.path);
+  const headers = headersFrom(req);
+  headers.connection = 'Upgrade';
+  headers.upgrade = req.headers.upgrade ?? 'websocket';
+  // The API server's websocket handshake refuses a request without an Origin (403, no body).
+  headers.origin = t.url.origin;
+  // Headlamp adds a protocol carrying its own auth; the API server does not know it.
+  const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p && !p.startsWith('base64url.headlamp.authorization.'));
+  if (protocols.length) headers['sec-websocket-protocol'] = protocols.join(', ');
+  const upstream = https.request(t.url, { ...t.options, method: 'GET', headers });
+  upstream.on('upgrade', (up, upSocket, upHead) => splice(socket, head, up, upSocket, upHead));
+  upstream.on('response', (up) => {
+    // Refused (403, 404...): pass the answer on and close.
+    socket.write(`HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nconnection: close\r\n\r\n`);
+    up.pipe(socket);
+  });
+  upstream.on('error', () => socket.destroy());
+  upstream.end();
 }
 
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
@@ -84,100 +251,11 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   if (!cluster) throw new Error(`kubeconfig ${o.kubeconfig} has no current cluster`);
   const tls: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(tls);
-  const api = new URL(cluster.server);
-
-  function target(path: string): { url: URL; options: https.RequestOptions } {
-    if (o.override && path.startsWith(o.override.prefix)) {
-      return { url: new URL(path, o.override.target), options: { ...(o.override.ca ? { ca: o.override.ca } : {}) } };
-    }
-    return { url: new URL(path, api), options: { ...tls } };
-  }
-
-  function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
-    const out: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && v !== undefined) out[k] = v;
-    return out;
-  }
-
-  function serveFile(res: ServerResponse, dir: string, file: string, fallback?: string): void {
-    let full = safeJoin(dir, file || 'index.html');
-    if (!full || !existsSync(full) || !statSync(full).isFile()) full = fallback ? join(dir, fallback) : undefined;
-    if (!full || !existsSync(full)) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${file}\n`);
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(full)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    createReadStream(full).pipe(res);
-  }
-
-  const server = http.createServer((req, res) => {
-    const r = route(req.url ?? '/', clusterName);
-    if (r.kind === 'plugin') return serveFile(res, o.pluginDir, r.file);
-    // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
-    if (r.kind === 'plugins') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(PLUGIN_LIST));
-    if (r.kind === 'page' && r.file === 'iconify/mdi.json' && o.iconDir) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify(iconifyAnswer(o.iconDir, new URL(req.url ?? '/', 'http://x'))));
-    }
-    if (r.kind === 'page') return serveFile(res, o.harnessDir, r.file, 'index.html');
-    const t = target(r.path);
-    const upstream = https.request(t.url, { ...t.options, method: req.method, headers: headersFrom(req) }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', (e) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 502, message: `cannot reach the API server: ${e.message}` }));
-      if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', r.path, e);
-    });
-    // The browser went away (a watch closed, a page changed): stop asking upstream.
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  });
-
-  // Websockets: open the same upgrade to the API server and splice the two sockets.
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const r = route(req.url ?? '/', clusterName);
-    if (r.kind !== 'api') return socket.destroy();
-    const t = target(r.path);
-    const headers = headersFrom(req);
-    headers.connection = 'Upgrade';
-    headers.upgrade = req.headers.upgrade ?? 'websocket';
-    // The API server's websocket handshake refuses a request without an Origin (403, no body).
-    headers.origin = t.url.origin;
-    // Headlamp adds a protocol carrying its own auth; the API server does not know it.
-    const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter((p) => p && !p.startsWith('base64url.headlamp.authorization.'));
-    if (protocols.length) headers['sec-websocket-protocol'] = protocols.join(', ');
-    const upstream = https.request(t.url, { ...t.options, method: 'GET', headers });
-    upstream.on('upgrade', (up, upSocket, upHead) => {
-      const lines = [`HTTP/1.1 101 Switching Protocols`];
-      for (let i = 0; i < up.rawHeaders.length; i += 2) lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-      if (upHead.length) socket.write(upHead);
-      if (head.length) upSocket.write(head);
-      upSocket.pipe(socket).pipe(upSocket);
-      const end = () => {
-        upSocket.destroy();
-        socket.destroy();
-      };
-      upSocket.on('error', end);
-      socket.on('error', end);
-      upSocket.on('close', end);
-      socket.on('close', end);
-    });
-    upstream.on('response', (up) => {
-      // Refused (403, 404...): pass the answer on and close.
-      socket.write(`HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nconnection: close\r\n\r\n`);
-      up.pipe(socket);
-    });
-    upstream.on('error', () => socket.destroy());
-    upstream.end();
-  });
+  const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls };
+  const server = http.createServer((req, res) => handleRequest(c, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+    handleUpgrade(c, req, socket, head),
+  );
 
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {

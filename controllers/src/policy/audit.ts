@@ -3,9 +3,9 @@
 // namespace and each policy's status. Existing VMs that violate a policy are reported, never touched.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
-import { ApiError, KubeRest } from '../../../cli/src/rest.ts';
-import type { Lookups } from '../../../webhooks/src/lookups.ts';
-import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../webhooks/src/policy/engine.ts';
+import { KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import type { Lookups } from '../../../kube/src/lookups.ts';
+import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../policy/src/index.ts';
 import { buildReport, policyStatus, REPORT_NAME, type VmResults } from './report.ts';
 
 export interface AuditOptions {
@@ -78,38 +78,63 @@ export class PolicyAuditor {
     const all: VmResults[] = [];
     for (const vm of l.vms()) {
       const ns = vm.metadata.namespace ?? '';
-      const ctx = buildContext({ operation: 'UPDATE', object: vm, oldObject: vm, namespace: ns }, l);
-      const results = evaluatePolicies(compiled, l.exceptions(ns), ctx, { now: nowMs, background: true });
-      const entry = { namespace: ns, name: vm.metadata.name ?? '', ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}), results };
+      const ctx = buildContext(
+        { operation: 'UPDATE', object: vm, oldObject: vm, namespace: ns },
+        l,
+      );
+      const results = evaluatePolicies(compiled, l.exceptions(ns), ctx, {
+        now: nowMs,
+        background: true,
+      });
+      const entry = {
+        namespace: ns,
+        name: vm.metadata.name ?? '',
+        ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}),
+        results,
+      };
       all.push(entry);
       byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), entry]);
     }
     for (const [ns, vms] of byNamespace) {
-      await this.rest.apply(buildReport(ns, vms, Math.floor(nowMs / 1000)) as never, { fieldManager: 'vmplane-audit' });
+      await this.rest.apply(buildReport(ns, vms, Math.floor(nowMs / 1000)) as never, {
+        fieldManager: 'vmplane-audit',
+      });
     }
     // Namespaces whose VMs are all gone lose their report.
     for (const ns of this.reported) {
       if (byNamespace.has(ns)) continue;
       try {
-        await this.rest.request('DELETE', `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`);
+        await this.rest.request(
+          'DELETE',
+          `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`,
+        );
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     }
     this.reported = new Set(byNamespace.keys());
-    for (const p of compiled) await this.writeStatus(p.policy, policyStatus(p, all, now, p.policy.status));
+    for (const p of compiled)
+      await this.writeStatus(p.policy, policyStatus(p, all, now, p.policy.status));
     this.scans++;
-    this.o.log?.('audit complete', { vms: all.length, policies: compiled.length, namespaces: byNamespace.size });
+    this.o.log?.('audit complete', {
+      vms: all.length,
+      policies: compiled.length,
+      namespaces: byNamespace.size,
+    });
   }
 
   private async writeStatus(p: VirtualMachinePolicy, status: object): Promise<void> {
     try {
-      await this.rest.request('PATCH', `/apis/vmplane.io/v1alpha1/virtualmachinepolicies/${p.metadata.name}/status`, {
-        body: { status },
-        contentType: 'application/merge-patch+json',
-      });
+      await this.rest.request(
+        'PATCH',
+        `/apis/vmplane.io/v1alpha1/virtualmachinepolicies/${p.metadata.name}/status`,
+        {
+          body: { status },
+          contentType: 'application/merge-patch+json',
+        },
+      );
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e; // deleted meanwhile
+      if (!isNotFound(e)) throw e; // deleted meanwhile
     }
   }
 

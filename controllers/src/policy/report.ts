@@ -1,7 +1,8 @@
 // Pure: from audit results to PolicyReports (one per namespace) and to the counts in each
 // policy's status.
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
-import type { CompiledPolicy, RuleResult } from '../../../webhooks/src/policy/engine.ts';
+import type { CompiledPolicy, RuleResult } from '../../../policy/src/index.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
 
 export const REPORT_NAME = 'vmplane-vm-policies';
 export const REPORT_SOURCE = 'vmplane';
@@ -15,7 +16,11 @@ export interface VmResults {
 
 type Summary = { pass: number; fail: number; warn: number; error: number; skip: number };
 
-export function buildReport(namespace: string, vms: VmResults[], nowSeconds: number): Record<string, unknown> {
+export function buildReport(
+  namespace: string,
+  vms: VmResults[],
+  nowSeconds: number,
+): Record<string, unknown> {
   const summary: Summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   const results: Record<string, unknown>[] = [];
   for (const vm of [...vms].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -30,7 +35,15 @@ export function buildReport(namespace: string, vms: VmResults[], nowSeconds: num
         scored: true,
         severity: r.actions.includes('Deny') ? 'high' : 'medium',
         timestamp: { seconds: nowSeconds, nanos: 0 },
-        resources: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', namespace, name: vm.name, ...(vm.uid ? { uid: vm.uid } : {}) }],
+        resources: [
+          {
+            apiVersion: 'vmplane.io/v1alpha1',
+            kind: 'VirtualMachine',
+            namespace,
+            name: vm.name,
+            ...(vm.uid ? { uid: vm.uid } : {}),
+          },
+        ],
         properties: {
           actions: r.actions.join(','),
           ...(r.exception ? { exception: r.exception } : {}),
@@ -41,7 +54,11 @@ export function buildReport(namespace: string, vms: VmResults[], nowSeconds: num
   return {
     apiVersion: 'wgpolicyk8s.io/v1alpha2',
     kind: 'PolicyReport',
-    metadata: { name: REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'vmplane' } },
+    metadata: {
+      name: REPORT_NAME,
+      namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'vmplane' },
+    },
     scope: { apiVersion: 'v1', kind: 'Namespace', name: namespace },
     summary,
     results,
@@ -50,13 +67,25 @@ export function buildReport(namespace: string, vms: VmResults[], nowSeconds: num
 
 export interface PolicyStatus {
   observedGeneration: number;
-  conditions: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }[];
+  conditions: {
+    type: string;
+    status: 'True' | 'False';
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration: number;
+  }[];
   violations: { audited: number; failed: number; excepted: number };
   lastAuditTime: string;
 }
 
 /** The status of one policy after an audit. `previous` keeps lastTransitionTime stable. */
-export function policyStatus(p: CompiledPolicy, all: VmResults[], now: string, previous?: VirtualMachinePolicy['status']): PolicyStatus {
+export function policyStatus(
+  p: CompiledPolicy,
+  all: VmResults[],
+  now: string,
+  previous?: VirtualMachinePolicy['status'],
+): PolicyStatus {
   let audited = 0;
   let failed = 0;
   let excepted = 0;
@@ -64,7 +93,8 @@ export function policyStatus(p: CompiledPolicy, all: VmResults[], now: string, p
     const mine = vm.results.filter((r) => r.policy === p.name && r.result !== 'skip');
     const waived = vm.results.filter((r) => r.policy === p.name && r.exception);
     if (mine.length || waived.length) audited++;
-    if (mine.some((r) => r.result === 'fail' || r.result === 'warn' || r.result === 'error')) failed++;
+    if (mine.some((r) => r.result === 'fail' || r.result === 'warn' || r.result === 'error'))
+      failed++;
     excepted += waived.length;
   }
   const ready = p.errors.length === 0;
@@ -72,14 +102,14 @@ export function policyStatus(p: CompiledPolicy, all: VmResults[], now: string, p
     type: 'Ready',
     status: (ready ? 'True' : 'False') as 'True' | 'False',
     reason: ready ? 'Compiled' : 'CompileError',
-    message: ready ? `all ${p.rules.length} rules are in force` : `the rules below are NOT in force: ${p.errors.join('; ')}`,
+    message: ready
+      ? `all ${p.rules.length} rules are in force`
+      : `the rules below are NOT in force: ${p.errors.join('; ')}`,
     observedGeneration: p.generation,
   };
-  const prev = previous?.conditions?.find((c) => c.type === 'Ready');
-  const lastTransitionTime = prev && prev.status === condition.status ? prev.lastTransitionTime : now;
   return {
     observedGeneration: p.generation,
-    conditions: [{ ...condition, lastTransitionTime }],
+    conditions: [withTransitionTime(previous?.conditions, condition, now)],
     violations: { audited, failed, excepted },
     lastAuditTime: now,
   };

@@ -2,11 +2,12 @@
 // class appears and removed when it goes; its status says which access and volume modes disks get.
 import type { KubernetesObject, V1StorageClass } from '@kubernetes/client-node';
 import type { StorageProfile } from '../../../api/generated/types.ts';
-import { ApiError } from '../../../cli/src/rest.ts';
-import type { ControllerDefinition, Manager } from '../runtime/manager.ts';
-import { MANAGED_LABEL, MANAGED_VALUE, profileStatus } from './profile.ts';
-import { writeStatus } from '../runtime/objects.ts';
-import type { ClaimPropertySet, CloneStrategy } from './provisioners.ts';
+import { ApiError, isNotFound } from '../../../kube/src/rest.ts';
+import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
+import { profileStatus } from './profile.ts';
+import { writeStatus } from '../../../kube/src/objects.ts';
+import type { ClaimPropertySet, CloneStrategy } from '../../../api/src/provisioners.ts';
+import { Labels, STORAGEPROFILE_MANAGER } from '../../../api/src/wellknown.ts';
 
 const SC_PATH = '/apis/storage.k8s.io/v1/storageclasses';
 const SP_PATH = '/apis/vmplane.io/v1alpha1/storageprofiles';
@@ -22,19 +23,29 @@ export function storageProfileController(m: Manager): ControllerDefinition {
       { path: SC_PATH, keys: byName },
       { path: SP_PATH, keys: byName },
     ],
-    allKeys: () => [...new Set([...classes.list(), ...profiles.list()].filter((o) => m.inScope(o)).map((o) => o.metadata?.name ?? ''))],
+    allKeys: () => [
+      ...new Set(
+        [...classes.list(), ...profiles.list()]
+          .filter((o) => m.inScope(o))
+          .map((o) => o.metadata?.name ?? ''),
+      ),
+    ],
     reconcile: async (name) => {
       const sc = classes.get(name);
       let profile = profiles.get(name) as StorageProfile | undefined;
       if (sc ? !m.inScope(sc) : !m.inScope(profile as KubernetesObject | undefined)) return;
       if (!sc) {
         // The class is gone: so is its profile (ours, or one that described a class that existed).
-        if (profile && (profile.metadata.labels?.[MANAGED_LABEL] === MANAGED_VALUE || profile.status?.storageClass)) {
+        if (
+          profile &&
+          (profile.metadata.labels?.[Labels.managedBy] === STORAGEPROFILE_MANAGER ||
+            profile.status?.storageClass)
+        ) {
           try {
             await m.rest.request('DELETE', `${SP_PATH}/${name}`);
             m.log.info({ profile: name }, 'StorageProfile removed with its StorageClass');
           } catch (e) {
-            if (!(e instanceof ApiError && e.code === 404)) throw e;
+            if (!isNotFound(e)) throw e;
           }
         }
         return;
@@ -44,7 +55,15 @@ export function storageProfileController(m: Manager): ControllerDefinition {
           profile = (
             await m.rest.request<StorageProfile>('POST', SP_PATH, {
               // The profile carries its class's labels, so whatever selects the class selects it too.
-              body: { apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: { name, labels: { ...sc.metadata?.labels, [MANAGED_LABEL]: MANAGED_VALUE } }, spec: {} },
+              body: {
+                apiVersion: 'vmplane.io/v1alpha1',
+                kind: 'StorageProfile',
+                metadata: {
+                  name,
+                  labels: { ...sc.metadata?.labels, [Labels.managedBy]: STORAGEPROFILE_MANAGER },
+                },
+                spec: {},
+              },
             })
           ).body;
         } catch (e) {
@@ -54,7 +73,10 @@ export function storageProfileController(m: Manager): ControllerDefinition {
       }
       const status = profileStatus({
         storageClass: { name, provisioner: sc.provisioner, parameters: sc.parameters ?? {} },
-        spec: profile.spec as { claimPropertySets?: ClaimPropertySet[]; cloneStrategy?: CloneStrategy },
+        spec: profile.spec as {
+          claimPropertySets?: ClaimPropertySet[];
+          cloneStrategy?: CloneStrategy;
+        },
         generation: profile.metadata.generation ?? 0,
         previousConditions: profile.status?.conditions,
         now: new Date().toISOString(),
@@ -62,7 +84,12 @@ export function storageProfileController(m: Manager): ControllerDefinition {
       await writeStatus(m.rest, `${SP_PATH}/${name}`, profile.status, status);
       const recognized = status.conditions[0];
       if (recognized?.status === 'False') {
-        await m.event({ apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: profile.metadata }, 'Warning', recognized.reason, recognized.message);
+        await m.event(
+          { apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: profile.metadata },
+          'Warning',
+          recognized.reason,
+          recognized.message,
+        );
       }
     },
   };

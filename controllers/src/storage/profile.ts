@@ -1,8 +1,11 @@
 // What a StorageProfile's status should say, from its StorageClass and the administrator's spec.
-import { provisionerCapabilities, type ClaimPropertySet, type CloneStrategy } from './provisioners.ts';
-
-export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_VALUE = 'vmplane-storageprofile-controller';
+import {
+  provisionerCapabilities,
+  type ClaimPropertySet,
+  type CloneStrategy,
+} from '../../../api/src/provisioners.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
+import { StorageProfileConditions } from '../../../api/src/wellknown.ts';
 
 export interface ProfileInputs {
   storageClass: { name: string; provisioner: string; parameters?: Record<string, string> };
@@ -18,7 +21,14 @@ export interface ProfileStatus {
   provisioner: string;
   claimPropertySets: ClaimPropertySet[];
   cloneStrategy: CloneStrategy;
-  conditions: { type: 'Recognized'; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }[];
+  conditions: {
+    type: 'Recognized';
+    status: 'True' | 'False';
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration: number;
+  }[];
 }
 
 export function fixHint(name: string): string {
@@ -30,8 +40,18 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
   const override = i.spec?.claimPropertySets?.length ? i.spec.claimPropertySets : undefined;
   const sets = override ?? known?.claimPropertySets ?? [];
   let condition: { status: 'True' | 'False'; reason: string; message: string };
-  if (override) condition = { status: 'True', reason: 'SpecOverride', message: 'access and volume modes set by an administrator in spec.claimPropertySets' };
-  else if (known) condition = { status: 'True', reason: 'KnownProvisioner', message: `access and volume modes known for provisioner ${i.storageClass.provisioner}` };
+  if (override)
+    condition = {
+      status: 'True',
+      reason: 'SpecOverride',
+      message: 'access and volume modes set by an administrator in spec.claimPropertySets',
+    };
+  else if (known)
+    condition = {
+      status: 'True',
+      reason: 'KnownProvisioner',
+      message: `access and volume modes known for provisioner ${i.storageClass.provisioner}`,
+    };
   else {
     condition = {
       status: 'False',
@@ -39,7 +59,6 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
       message: `provisioner ${i.storageClass.provisioner} is not known to vmplane, so disks on StorageClass ${i.storageClass.name} that give no access and volume mode are refused: ${fixHint(i.storageClass.name)}`,
     };
   }
-  const prev = i.previousConditions?.find((c) => c.type === 'Recognized');
   return {
     observedGeneration: i.generation,
     storageClass: i.storageClass.name,
@@ -47,12 +66,15 @@ export function profileStatus(i: ProfileInputs): ProfileStatus {
     claimPropertySets: sets,
     cloneStrategy: i.spec?.cloneStrategy ?? known?.cloneStrategy ?? 'copy',
     conditions: [
-      {
-        type: 'Recognized',
-        ...condition,
-        observedGeneration: i.generation,
-        lastTransitionTime: prev && prev.status === condition.status ? prev.lastTransitionTime : i.now,
-      },
+      withTransitionTime(
+        i.previousConditions,
+        {
+          type: StorageProfileConditions.Recognized,
+          ...condition,
+          observedGeneration: i.generation,
+        },
+        i.now,
+      ),
     ],
   };
 }

@@ -1,8 +1,13 @@
 // The status of a vmplane VM, computed from what was resolved and what the engine reports.
 // Pure: the reconciler gathers the inputs and writes the result.
-import type { V1VirtualMachine, V1VirtualMachineInstance } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import type {
+  V1VirtualMachine,
+  V1VirtualMachineInstance,
+} from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
+import { Reasons, VmConditions } from '../../../api/src/wellknown.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
@@ -26,6 +31,8 @@ export interface StatusInputs {
   current?: EffectiveClass;
   kv?: V1VirtualMachine;
   vmi?: V1VirtualMachineInstance;
+  /** A power action (pause, unpause) the engine refused: becomes PowerAction=False. */
+  powerCheck?: Check;
 }
 
 const PHASES: Record<string, Phase> = {
@@ -63,95 +70,141 @@ export function powerStateOf(printable: string | undefined): VirtualMachineStatu
 }
 
 /** Whether the engine is running the VM (so its hardware is fixed until the next power cycle). */
-export function isRunning(kv: V1VirtualMachine | undefined, vmi: V1VirtualMachineInstance | undefined): boolean {
+export function isRunning(
+  kv: V1VirtualMachine | undefined,
+  vmi: V1VirtualMachineInstance | undefined,
+): boolean {
   const p = kv?.status?.printableStatus;
   return !!vmi || p === 'Running' || p === 'Paused' || p === 'Migrating' || p === 'Starting';
 }
 
-function condition(type: string, c: Check, previous: Condition[] | undefined, now: string, generation: number): Condition {
-  const status = c.ok ? 'True' : 'False';
-  const prev = previous?.find((p) => p.type === type);
-  return {
-    type,
-    status,
-    reason: c.reason,
-    message: c.message,
-    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
-    observedGeneration: generation,
-  };
+function condition(
+  type: string,
+  c: Check,
+  previous: Condition[] | undefined,
+  now: string,
+  generation: number,
+): Condition {
+  return withTransitionTime<Condition>(
+    previous,
+    {
+      type,
+      status: c.ok ? 'True' : 'False',
+      reason: c.reason,
+      message: c.message,
+      observedGeneration: generation,
+    },
+    now,
+  );
 }
 
-export function restartPending(applied: EffectiveClass | undefined, current: EffectiveClass | undefined): boolean {
+export function restartPending(
+  applied: EffectiveClass | undefined,
+  current: EffectiveClass | undefined,
+): boolean {
   if (!applied || !current) return false;
   return applied.name !== current.name || applied.generation !== current.generation;
 }
 
-export function vmStatus(i: StatusInputs): VirtualMachineStatus {
+/** Ready: the engine's word once the VM is handed over; before that, why it is not. */
+function readyCheckOf(i: StatusInputs): Check {
+  const printable = i.kv?.status?.printableStatus;
+  if (!i.engineCheck.ok)
+    return { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message };
+  if (!i.classCheck.ok || !i.imageCheck.ok) {
+    return {
+      ok: false,
+      reason: Reasons.NotTranslated,
+      message:
+        'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)',
+    };
+  }
+  if (i.kv?.status?.ready)
+    return { ok: true, reason: Reasons.Ready, message: 'the VM is running and ready' };
+  return { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
+}
+
+function restartCheckOf(i: StatusInputs, pending: boolean): Check {
+  if (!pending)
+    return { ok: false, reason: Reasons.UpToDate, message: 'the VM runs with its current class' };
+  const c = i.current;
+  const a = i.applied;
+  return {
+    ok: true,
+    reason: Reasons.ClassChanged,
+    message: `class ${c?.name} (generation ${c?.generation}: ${c?.cpus} vCPUs, ${c?.memory}) applies at the next power cycle; the VM runs with ${a?.name} (${a?.cpus} vCPUs, ${a?.memory})`,
+  };
+}
+
+function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
   const gen = i.vm.metadata.generation ?? 0;
   const prev = i.vm.status?.conditions;
-  const printable = i.kv?.status?.printableStatus;
-  const vmiIfaces = i.vmi?.status?.interfaces ?? [];
-  const ips = vmiIfaces.flatMap((x) => x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []));
-  const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
-
-  const readyCheck: Check = !i.engineCheck.ok
-    ? { ok: false, reason: i.engineCheck.reason, message: i.engineCheck.message }
-    : !i.classCheck.ok || !i.imageCheck.ok
-      ? { ok: false, reason: 'NotTranslated', message: 'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)' }
-      : i.kv?.status?.ready
-        ? { ok: true, reason: 'Ready', message: 'the VM is running and ready' }
-        : { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
-
-  const conditions: Condition[] = [
-    condition('ClassResolved', i.classCheck, prev, i.now, gen),
-    condition('ImageResolved', i.imageCheck, prev, i.now, gen),
-    condition('DisksReady', i.disksCheck, prev, i.now, gen),
-    condition('EngineAvailable', i.engineCheck, prev, i.now, gen),
-    condition('Ready', readyCheck, prev, i.now, gen),
-    condition(
-      'RestartPending',
-      pending
-        ? {
-            ok: true,
-            reason: 'ClassChanged',
-            message: `class ${i.current?.name} (generation ${i.current?.generation}: ${i.current?.cpus} vCPUs, ${i.current?.memory}) applies at the next power cycle; the VM runs with ${i.applied?.name} (${i.applied?.cpus} vCPUs, ${i.applied?.memory})`,
-          }
-        : { ok: false, reason: 'UpToDate', message: 'the VM runs with its current class' },
-      prev,
-      i.now,
-      gen,
-    ),
+  const checks: [string, Check][] = [
+    [VmConditions.ClassResolved, i.classCheck],
+    [VmConditions.ImageResolved, i.imageCheck],
+    [VmConditions.DisksReady, i.disksCheck],
+    [VmConditions.EngineAvailable, i.engineCheck],
+    [VmConditions.Ready, readyCheckOf(i)],
+    [VmConditions.RestartPending, restartCheckOf(i, pending)],
+    ...(i.powerCheck ? [[VmConditions.PowerAction, i.powerCheck] as [string, Check]] : []),
   ];
+  return checks.map(([type, check]) => condition(type, check, prev, i.now, gen));
+}
 
-  const status: VirtualMachineStatus = {
-    observedGeneration: gen,
-    phase: i.engineCheck.ok ? phaseOf(printable) : 'Pending',
-    printableStatus: i.engineCheck.ok ? (printable ?? 'Pending') : 'EngineUnavailable',
-    conditions,
-    restartPending: pending,
-  };
-  const power = i.kv ? powerStateOf(printable) : undefined;
-  if (power) status.powerState = power;
-  if (i.vmi?.status?.nodeName) status.nodeName = i.vmi.status.nodeName;
+/** What the running instance tells: node, addresses, interfaces and the guest OS. */
+function instanceFields(vmi: V1VirtualMachineInstance | undefined): Partial<VirtualMachineStatus> {
+  const out: Partial<VirtualMachineStatus> = {};
+  const ifaces = vmi?.status?.interfaces ?? [];
+  const ipsOf = (x: (typeof ifaces)[number]): string[] =>
+    x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []);
+  const ips = ifaces.flatMap(ipsOf);
+  if (vmi?.status?.nodeName) out.nodeName = vmi.status.nodeName;
   if (ips.length) {
-    status.ipAddresses = ips;
-    status.primaryIP = ips[0] as string;
+    out.ipAddresses = ips;
+    out.primaryIP = ips[0] as string;
   }
-  if (vmiIfaces.length) {
-    status.interfaces = vmiIfaces.map((x) => ({
+  if (ifaces.length)
+    out.interfaces = ifaces.map((x) => ({
       ...(x.name ? { name: x.name } : {}),
       ...(x.mac ? { macAddress: x.mac } : {}),
-      ipAddresses: x.ipAddresses ?? (x.ipAddress ? [x.ipAddress] : []),
+      ipAddresses: ipsOf(x),
     }));
-  }
-  const os = i.vmi?.status?.guestOSInfo;
+  const os = vmi?.status?.guestOSInfo;
   if (os && (os.name || os.version || os.kernelRelease)) {
-    status.guestOS = { ...(os.name ? { name: os.name } : {}), ...(os.version ? { version: os.version } : {}), ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}) };
+    out.guestOS = {
+      ...(os.name ? { name: os.name } : {}),
+      ...(os.version ? { version: os.version } : {}),
+      ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}),
+    };
   }
-  if (i.applied) {
-    status.class = { name: i.applied.name, cpus: i.applied.cpus, memory: i.applied.memory, reservation: i.applied.reservation, generation: i.applied.generation };
-  }
-  return status;
+  return out;
+}
+
+export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
+  const printable = i.kv?.status?.printableStatus;
+  const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
+  const power = i.kv ? powerStateOf(printable) : undefined;
+  const a = i.applied;
+  return {
+    observedGeneration: i.vm.metadata.generation ?? 0,
+    phase: i.engineCheck.ok ? phaseOf(printable) : 'Pending',
+    printableStatus: i.engineCheck.ok ? (printable ?? 'Pending') : 'EngineUnavailable',
+    conditions: conditionsOf(i, pending),
+    restartPending: pending,
+    ...(power ? { powerState: power } : {}),
+    ...instanceFields(i.vmi),
+    ...(a
+      ? {
+          class: {
+            name: a.name,
+            cpus: a.cpus,
+            memory: a.memory,
+            reservation: a.reservation,
+            generation: a.generation,
+          },
+        }
+      : {}),
+  };
 }
 
 function readyMessage(vm: VirtualMachine, printable: string | undefined): string {
@@ -164,7 +217,7 @@ function readyMessage(vm: VirtualMachine, printable: string | undefined): string
     case 'Paused':
       return 'the VM is suspended';
     case 'ErrorUnschedulable':
-      return 'no node can run the VM: check its zone, class (CPU, memory, GPUs) and the nodes\' capacity';
+      return "no node can run the VM: check its zone, class (CPU, memory, GPUs) and the nodes' capacity";
     default:
       return `the engine reports the VM ${printable}`;
   }

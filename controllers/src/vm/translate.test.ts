@@ -4,13 +4,26 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { ClusterVirtualMachineImage, VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+} from '../../../api/generated/types.ts';
 import { effectiveClassOf, formatBytes, translate, type TranslationInput } from './translate.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../../test/support/builders.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
+const V = API_VERSION;
 const DATA = join(import.meta.dirname, 'testdata');
 
-const klass = (name: string, cpus: number, memory: string, reservation: 'Guaranteed' | 'BestEffort', devices?: VirtualMachineClass['spec']['hardware']['devices']): VirtualMachineClass => ({
+const klass = (
+  name: string,
+  cpus: number,
+  memory: string,
+  reservation: 'Guaranteed' | 'BestEffort',
+  devices?: VirtualMachineClass['spec']['hardware']['devices'],
+): VirtualMachineClass => ({
   apiVersion: V,
   kind: 'VirtualMachineClass',
   metadata: { name, generation: 3 },
@@ -22,39 +35,165 @@ const gpuClass = klass('gpu-large', 16, '64Gi', 'Guaranteed', {
   gpus: [{ name: 'gpu', deviceName: 'nvidia.com/GA102GL_A10', count: 2 }],
   hostDevices: [{ name: 'qat', deviceName: 'intel.com/qat' }],
 });
-const httpImage: ClusterVirtualMachineImage = { apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: 'ubuntu-24.04' }, spec: { source: { http: { url: 'https://cloud-images.example/noble.img' } }, size: '10Gi' } };
-const registryImage: ClusterVirtualMachineImage = { apiVersion: V, kind: 'ClusterVirtualMachineImage', metadata: { name: 'fedora-40' }, spec: { source: { registry: { url: 'docker://quay.io/containerdisks/fedora:40' } }, size: '6Gi' } };
-const bootDisk = { size: '20Gi', storageClassName: 'local-path', accessModes: ['ReadWriteOnce' as const], volumeMode: 'Filesystem' as const };
+const httpImage: ClusterVirtualMachineImage = {
+  apiVersion: V,
+  kind: 'ClusterVirtualMachineImage',
+  metadata: { name: 'ubuntu-24.04' },
+  spec: { source: { http: { url: 'https://cloud-images.example/noble.img' } }, size: '10Gi' },
+};
+const registryImage: ClusterVirtualMachineImage = {
+  apiVersion: V,
+  kind: 'ClusterVirtualMachineImage',
+  metadata: { name: 'fedora-40' },
+  spec: { source: { registry: { url: 'docker://quay.io/containerdisks/fedora:40' } }, size: '6Gi' },
+};
+const bootDisk = {
+  size: '20Gi',
+  storageClassName: 'local-path',
+  accessModes: ['ReadWriteOnce' as const],
+  volumeMode: 'Filesystem' as const,
+};
 
 function vm(name: string, spec: Partial<VirtualMachine['spec']>): VirtualMachine {
-  return { apiVersion: V, kind: 'VirtualMachine', metadata: { name, namespace: 'demo', uid: `uid-${name}` }, spec: { className: 'x', powerState: 'PoweredOn', ...spec } };
+  return buildVm(
+    name,
+    { className: 'x', powerState: 'PoweredOn', ...spec },
+    { namespace: 'demo', uid: `uid-${name}` },
+  );
 }
-const disk = (name: string, claimName: string): VirtualMachineDisk => ({ apiVersion: V, kind: 'VirtualMachineDisk', metadata: { name, namespace: 'demo' }, spec: { size: '30Gi' }, status: { claimName } });
+const disk = (name: string, claimName: string): VirtualMachineDisk => ({
+  apiVersion: V,
+  kind: 'VirtualMachineDisk',
+  metadata: { name, namespace: 'demo' },
+  spec: { size: '30Gi' },
+  status: { claimName },
+});
 
 const cases: [string, TranslationInput][] = [
   [
     'best-effort-http-image-cloudinit',
     {
-      vm: vm('web-1', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk, disks: [{ name: 'scratch', size: '10Gi', storageClassName: 'local-path', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' }], bootstrap: { cloudInit: { userData: '#cloud-config\npackages: [nginx]\n' } } }),
+      vm: vm('web-1', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        disks: [
+          {
+            name: 'scratch',
+            size: '10Gi',
+            storageClassName: 'local-path',
+            accessModes: ['ReadWriteOnce'],
+            volumeMode: 'Filesystem',
+          },
+        ],
+        bootstrap: { cloudInit: { userData: '#cloud-config\npackages: [nginx]\n' } },
+      }),
       vmClass: effectiveClassOf(bestEffort),
       image: httpImage,
       disks: {},
     },
   ],
-  ['guaranteed-registry-image', { vm: vm('db-2', { image: { kind: 'ClusterVirtualMachineImage', name: 'fedora-40' }, bootDisk: { ...bootDisk, storageClassName: 'ceph-rbd', accessModes: ['ReadWriteMany'], volumeMode: 'Block' } }), vmClass: effectiveClassOf(guaranteed), image: registryImage, disks: {} }],
+  [
+    'guaranteed-registry-image',
+    {
+      vm: vm('db-2', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'fedora-40' },
+        bootDisk: {
+          ...bootDisk,
+          storageClassName: 'ceph-rbd',
+          accessModes: ['ReadWriteMany'],
+          volumeMode: 'Block',
+        },
+      }),
+      vmClass: effectiveClassOf(guaranteed),
+      image: registryImage,
+      disks: {},
+    },
+  ],
   [
     'boot-from-disk',
     {
-      vm: vm('db-1', { disks: [{ name: 'root', virtualMachineDiskName: 'legacy-root', boot: true }, { name: 'data', virtualMachineDiskName: 'pg-data' }] }),
+      vm: vm('db-1', {
+        disks: [
+          { name: 'root', virtualMachineDiskName: 'legacy-root', boot: true },
+          { name: 'data', virtualMachineDiskName: 'pg-data' },
+        ],
+      }),
       vmClass: effectiveClassOf(guaranteed),
-      disks: { 'legacy-root': disk('legacy-root', 'legacy-root'), 'pg-data': disk('pg-data', 'pg-data-claim') },
+      disks: {
+        'legacy-root': disk('legacy-root', 'legacy-root'),
+        'pg-data': disk('pg-data', 'pg-data-claim'),
+      },
     },
   ],
-  ['cloudinit-from-secret', { vm: vm('ops', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk, bootstrap: { cloudInit: { secretRef: { name: 'ops-cloud-init', key: 'userdata' }, networkData: 'version: 2\n' } } }), vmClass: effectiveClassOf(bestEffort), image: httpImage, disks: {} }],
-  ['zone', { vm: vm('zonal', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk, zone: 'zone-a' }), vmClass: effectiveClassOf(bestEffort), image: httpImage, disks: {} }],
-  ['gpu-class', { vm: vm('trainer', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk }), vmClass: effectiveClassOf(gpuClass), image: httpImage, disks: {} }],
-  ['powered-off', { vm: vm('idle', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk, powerState: 'PoweredOff' }), vmClass: effectiveClassOf(bestEffort), image: httpImage, disks: {} }],
-  ['suspended', { vm: vm('sleepy', { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' }, bootDisk, powerState: 'Suspended' }), vmClass: effectiveClassOf(bestEffort), image: httpImage, disks: {} }],
+  [
+    'cloudinit-from-secret',
+    {
+      vm: vm('ops', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        bootstrap: {
+          cloudInit: {
+            secretRef: { name: 'ops-cloud-init', key: 'userdata' },
+            networkData: 'version: 2\n',
+          },
+        },
+      }),
+      vmClass: effectiveClassOf(bestEffort),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
+    'zone',
+    {
+      vm: vm('zonal', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        zone: 'zone-a',
+      }),
+      vmClass: effectiveClassOf(bestEffort),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
+    'gpu-class',
+    {
+      vm: vm('trainer', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+      }),
+      vmClass: effectiveClassOf(gpuClass),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
+    'powered-off',
+    {
+      vm: vm('idle', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        powerState: 'PoweredOff',
+      }),
+      vmClass: effectiveClassOf(bestEffort),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
+    'suspended',
+    {
+      vm: vm('sleepy', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        powerState: 'Suspended',
+      }),
+      vmClass: effectiveClassOf(bestEffort),
+      image: httpImage,
+      disks: {},
+    },
+  ],
   [
     'l2-network-probe-hard-poweroff',
     {
@@ -62,7 +201,12 @@ const cases: [string, TranslationInput][] = [
         image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
         bootDisk,
         powerOffMode: 'Hard',
-        network: { interfaces: [{ name: 'nic0' }, { name: 'nic1', network: 'vlan-42', macAddress: '02:00:00:00:00:42' }] },
+        network: {
+          interfaces: [
+            { name: 'nic0' },
+            { name: 'nic1', network: 'vlan-42', macAddress: '02:00:00:00:00:42' },
+          ],
+        },
         readinessProbe: { httpGet: { port: 8080, path: '/healthz' }, initialDelaySeconds: 30 },
       }),
       vmClass: effectiveClassOf(bestEffort),
@@ -86,18 +230,41 @@ describe('VM translation (golden files)', () => {
 
 describe('translation rules', () => {
   const base = cases[0]![1];
-  const spec = (i: TranslationInput): Record<string, unknown> => translate(i).spec.template.spec as unknown as Record<string, unknown>;
+  const spec = (i: TranslationInput): Record<string, unknown> =>
+    translate(i).spec.template.spec as unknown as Record<string, unknown>;
 
   it('maps power states to run strategies', () => {
-    expect(translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'PoweredOn' } } }).spec.runStrategy).toBe('Always');
-    expect(translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'PoweredOff' } } }).spec.runStrategy).toBe('Halted');
-    expect(translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'Suspended' } } }).spec.runStrategy).toBe('Always');
+    expect(
+      translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'PoweredOn' } } })
+        .spec.runStrategy,
+    ).toBe('Always');
+    expect(
+      translate({
+        ...base,
+        vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'PoweredOff' } },
+      }).spec.runStrategy,
+    ).toBe('Halted');
+    expect(
+      translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'Suspended' } } })
+        .spec.runStrategy,
+    ).toBe('Always');
   });
 
   it('reserves everything for Guaranteed, and a fraction of CPU for BestEffort', () => {
-    expect((spec({ ...base, vmClass: effectiveClassOf(guaranteed) }).domain as { resources: unknown }).resources).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '4', memory: '16Gi' } });
-    expect((spec(base).domain as { resources: unknown }).resources).toEqual({ requests: { cpu: '200m', memory: '4Gi' } });
-    expect((spec({ ...base, options: { cpuOvercommit: 4, memoryOvercommit: 2 } }).domain as { resources: unknown }).resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' } });
+    expect(
+      (spec({ ...base, vmClass: effectiveClassOf(guaranteed) }).domain as { resources: unknown })
+        .resources,
+    ).toEqual({ requests: { cpu: '4', memory: '16Gi' }, limits: { cpu: '4', memory: '16Gi' } });
+    expect((spec(base).domain as { resources: unknown }).resources).toEqual({
+      requests: { cpu: '200m', memory: '4Gi' },
+    });
+    expect(
+      (
+        spec({ ...base, options: { cpuOvercommit: 4, memoryOvercommit: 2 } }).domain as {
+          resources: unknown;
+        }
+      ).resources,
+    ).toEqual({ requests: { cpu: '500m', memory: '2Gi' } });
   });
 
   it('formats bytes in the largest exact binary unit', () => {

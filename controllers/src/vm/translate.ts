@@ -1,7 +1,10 @@
 // The translation of a vmplane VirtualMachine into what KubeVirt runs: a kubevirt.io/v1
 // VirtualMachine with its disks as CDI DataVolume templates. A pure function, tested against
 // golden files; the reconciler only diffs and applies its output.
-import type { V1beta1DataVolumeSource, V1beta1DataVolumeSpec } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type {
+  V1beta1DataVolumeSource,
+  V1beta1DataVolumeSpec,
+} from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
 import type {
   V1DataVolumeTemplateSpec,
   V1Disk,
@@ -13,13 +16,16 @@ import type {
   V1VirtualMachine,
   V1Volume,
 } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
-import type { VirtualMachine, VirtualMachineClass, VirtualMachineDisk } from '../../../api/generated/types.ts';
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+} from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
-import type { AnyImage } from '../../../webhooks/src/lookups.ts';
+import type { AnyImage } from '../../../kube/src/lookups.ts';
+import { Annotations, API_VERSION, Labels, reservationOf } from '../../../api/src/wellknown.ts';
 
-export const VM_LABEL = 'vmplane.io/vm';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /** The hardware in effect: from the class, or from status.class while a running VM keeps it. */
 export interface EffectiveClass {
@@ -38,7 +44,10 @@ export interface TranslationOptions {
   memoryOvercommit: number;
 }
 
-export const DEFAULT_TRANSLATION_OPTIONS: TranslationOptions = { cpuOvercommit: 10, memoryOvercommit: 1 };
+export const DEFAULT_TRANSLATION_OPTIONS: TranslationOptions = {
+  cpuOvercommit: 10,
+  memoryOvercommit: 1,
+};
 
 export interface TranslationInput {
   vm: VirtualMachine;
@@ -54,7 +63,7 @@ export function effectiveClassOf(c: VirtualMachineClass): EffectiveClass {
     name: c.metadata.name ?? '',
     cpus: c.spec.hardware.cpus,
     memory: c.spec.hardware.memory,
-    reservation: c.spec.reservation ?? 'BestEffort',
+    reservation: reservationOf(c),
     generation: c.metadata.generation ?? 0,
     ...(c.spec.hardware.devices ? { devices: c.spec.hardware.devices } : {}),
   };
@@ -74,7 +83,10 @@ export function formatBytes(bytes: bigint): string {
   return String(bytes);
 }
 
-function resources(c: EffectiveClass, o: TranslationOptions): { requests: Record<string, string>; limits?: Record<string, string> } {
+function resources(
+  c: EffectiveClass,
+  o: TranslationOptions,
+): { requests: Record<string, string>; limits?: Record<string, string> } {
   const memBytes = parseQuantity(c.memory).asInteger();
   if (c.reservation === 'Guaranteed') {
     const r = { cpu: String(c.cpus), memory: formatBytes(memBytes) };
@@ -90,12 +102,23 @@ function resources(c: EffectiveClass, o: TranslationOptions): { requests: Record
 
 function imageSource(image: AnyImage, vmNamespace: string): V1beta1DataVolumeSource {
   const s = image.spec.source;
-  if (s.http) return { http: { url: s.http.url, ...(s.http.secretRef ? { secretRef: s.http.secretRef } : {}) } };
+  if (s.http)
+    return {
+      http: { url: s.http.url, ...(s.http.secretRef ? { secretRef: s.http.secretRef } : {}) },
+    };
   if (s.registry) return { registry: { url: s.registry.url } };
-  return { pvc: { name: s.pvc?.name ?? '', namespace: s.pvc?.namespace ?? image.metadata.namespace ?? vmNamespace } };
+  return {
+    pvc: {
+      name: s.pvc?.name ?? '',
+      namespace: s.pvc?.namespace ?? image.metadata.namespace ?? vmNamespace,
+    },
+  };
 }
 
-function storage(d: { size?: string; storageClassName?: string; accessModes?: string[]; volumeMode?: string }, fallbackSize?: string): V1beta1DataVolumeSpec['storage'] {
+function storage(
+  d: { size?: string; storageClassName?: string; accessModes?: string[]; volumeMode?: string },
+  fallbackSize?: string,
+): V1beta1DataVolumeSpec['storage'] {
   return {
     ...(d.storageClassName ? { storageClassName: d.storageClassName } : {}),
     ...(d.accessModes?.length ? { accessModes: [...d.accessModes] as never } : {}),
@@ -108,48 +131,62 @@ export const bootDataVolumeName = (vm: string): string => `${vm}-boot`;
 export const diskDataVolumeName = (vm: string, disk: string): string => `${vm}-${disk}`;
 
 function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Probe {
-  const timing = { ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}), periodSeconds: p.periodSeconds ?? 10 };
+  const timing = {
+    ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
+    periodSeconds: p.periodSeconds ?? 10,
+  };
   // The published typings drop `port` (an IntOrString) from these actions; the API has it.
   if (p.tcpSocket) return { tcpSocket: { port: p.tcpSocket.port } as never, ...timing };
-  if (p.httpGet) return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
+  if (p.httpGet)
+    return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
   return { guestAgentPing: {}, ...timing };
 }
 
-export function translate(input: TranslationInput): V1VirtualMachine {
-  const { vm, vmClass } = input;
-  const o = input.options ?? DEFAULT_TRANSLATION_OPTIONS;
-  const name = vm.metadata.name ?? '';
-  const namespace = vm.metadata.namespace ?? '';
-  const spec = vm.spec;
-  const disks: V1Disk[] = [];
-  const volumes: V1Volume[] = [];
-  const templates: V1DataVolumeTemplateSpec[] = [];
+interface Storage {
+  disks: V1Disk[];
+  volumes: V1Volume[];
+  templates: V1DataVolumeTemplateSpec[];
+}
 
+/** The boot disk, the data disks and the cloud-init disk, with their volumes and DataVolume templates. */
+function translateStorage(input: TranslationInput, name: string, namespace: string): Storage {
+  const spec = input.vm.spec;
+  const out: Storage = { disks: [], volumes: [], templates: [] };
   if (spec.image && input.image) {
     const dv = bootDataVolumeName(name);
-    disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
-    volumes.push({ name: 'boot', dataVolume: { name: dv } });
-    templates.push({
-      metadata: { name: dv, labels: { [VM_LABEL]: name } },
-      spec: { source: imageSource(input.image, namespace), storage: storage(spec.bootDisk ?? {}, input.image.spec.size) },
+    out.disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
+    out.volumes.push({ name: 'boot', dataVolume: { name: dv } });
+    out.templates.push({
+      metadata: { name: dv, labels: { [Labels.vm]: name } },
+      spec: {
+        source: imageSource(input.image, namespace),
+        storage: storage(spec.bootDisk ?? {}, input.image.spec.size),
+      },
     });
   }
   for (const d of spec.disks ?? []) {
-    const entry: V1Disk = { name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) };
-    disks.push(entry);
+    out.disks.push({ name: d.name, disk: { bus: 'virtio' }, ...(d.boot ? { bootOrder: 1 } : {}) });
     if (d.virtualMachineDiskName) {
       const existing = input.disks[d.virtualMachineDiskName];
-      volumes.push({ name: d.name, persistentVolumeClaim: { claimName: existing?.status?.claimName ?? d.virtualMachineDiskName } });
+      out.volumes.push({
+        name: d.name,
+        persistentVolumeClaim: {
+          claimName: existing?.status?.claimName ?? d.virtualMachineDiskName,
+        },
+      });
     } else {
       const dv = diskDataVolumeName(name, d.name);
-      volumes.push({ name: d.name, dataVolume: { name: dv } });
-      templates.push({ metadata: { name: dv, labels: { [VM_LABEL]: name } }, spec: { source: { blank: {} }, storage: storage(d) } });
+      out.volumes.push({ name: d.name, dataVolume: { name: dv } });
+      out.templates.push({
+        metadata: { name: dv, labels: { [Labels.vm]: name } },
+        spec: { source: { blank: {} }, storage: storage(d) },
+      });
     }
   }
   const ci = spec.bootstrap?.cloudInit;
   if (ci) {
-    disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
-    volumes.push({
+    out.disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
+    out.volumes.push({
       name: 'cloudinit',
       cloudInitNoCloud: {
         ...(ci.userData !== undefined ? { userData: ci.userData } : {}),
@@ -158,7 +195,14 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       },
     });
   }
+  return out;
+}
 
+/** Interfaces and networks: the pod network (masquerade) by default, a Multus network by name (bridge). */
+function translateNetwork(spec: VirtualMachine['spec']): {
+  interfaces: V1Interface[];
+  networks: V1Network[];
+} {
   const ifaces = spec.network?.interfaces?.length ? spec.network.interfaces : [{ name: 'default' }];
   const interfaces: V1Interface[] = [];
   const networks: V1Network[] = [];
@@ -172,46 +216,85 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       networks.push({ name: i.name, pod: {} });
     }
   }
+  return { interfaces, networks };
+}
 
+/** The class's GPUs (one entry per device when count > 1) and host devices. */
+function translateDevices(vmClass: EffectiveClass): {
+  gpus?: V1GPU[];
+  hostDevices?: V1HostDevice[];
+} {
   const gpus: V1GPU[] = (vmClass.devices?.gpus ?? []).flatMap((g) =>
-    Array.from({ length: g.count ?? 1 }, (_, k) => ({ name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name, deviceName: g.deviceName })),
+    Array.from({ length: g.count ?? 1 }, (_, k) => ({
+      name: (g.count ?? 1) > 1 ? `${g.name}-${k}` : g.name,
+      deviceName: g.deviceName,
+    })),
   );
-  const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({ name: h.name, deviceName: h.deviceName }));
+  const hostDevices: V1HostDevice[] = (vmClass.devices?.hostDevices ?? []).map((h) => ({
+    name: h.name,
+    deviceName: h.deviceName,
+  }));
+  return { ...(gpus.length ? { gpus } : {}), ...(hostDevices.length ? { hostDevices } : {}) };
+}
 
-  const labels = { [VM_LABEL]: name, ...MANAGED_BY };
+/** Name, labels, the class it was built from, and the vmplane VM as its controlling owner. */
+function translateMetadata(
+  vm: VirtualMachine,
+  vmClass: EffectiveClass,
+): V1VirtualMachine['metadata'] {
+  const name = vm.metadata.name ?? '';
+  return {
+    name,
+    namespace: vm.metadata.namespace ?? '',
+    labels: { [Labels.vm]: name, ...MANAGED_BY },
+    annotations: {
+      [Annotations.class]: vmClass.name,
+      [Annotations.classGeneration]: String(vmClass.generation),
+    },
+    ...(vm.metadata.uid
+      ? {
+          ownerReferences: [
+            {
+              apiVersion: API_VERSION,
+              kind: 'VirtualMachine',
+              name,
+              uid: vm.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
+export function translate(input: TranslationInput): V1VirtualMachine {
+  const { vm, vmClass } = input;
+  const o = input.options ?? DEFAULT_TRANSLATION_OPTIONS;
+  const name = vm.metadata.name ?? '';
+  const spec = vm.spec;
+  const { disks, volumes, templates } = translateStorage(input, name, vm.metadata.namespace ?? '');
+  const { interfaces, networks } = translateNetwork(spec);
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: { 'vmplane.io/class': vmClass.name, 'vmplane.io/class-generation': String(vmClass.generation) },
-      ...(vm.metadata.uid
-        ? { ownerReferences: [{ apiVersion: 'vmplane.io/v1alpha1', kind: 'VirtualMachine', name, uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true }] }
-        : {}),
-    },
+    metadata: translateMetadata(vm, vmClass),
     spec: {
       // Suspended VMs keep running; the controller pauses them through KubeVirt's subresource.
       runStrategy: spec.powerState === 'PoweredOff' ? 'Halted' : 'Always',
       ...(templates.length ? { dataVolumeTemplates: templates } : {}),
       template: {
-        metadata: { labels: { [VM_LABEL]: name, 'kubevirt.io/domain': name } },
+        metadata: { labels: { [Labels.vm]: name, 'kubevirt.io/domain': name } },
         spec: {
           domain: {
             cpu: { cores: vmClass.cpus, sockets: 1, threads: 1 },
             memory: { guest: vmClass.memory },
             resources: resources(vmClass, o),
-            devices: {
-              disks,
-              interfaces,
-              ...(gpus.length ? { gpus } : {}),
-              ...(hostDevices.length ? { hostDevices } : {}),
-            },
+            devices: { disks, interfaces, ...translateDevices(vmClass) },
           },
           networks,
           volumes,
-          ...(spec.zone ? { nodeSelector: { [ZONE_LABEL]: spec.zone } } : {}),
+          ...(spec.zone ? { nodeSelector: { [Labels.zone]: spec.zone } } : {}),
           ...(spec.readinessProbe ? { readinessProbe: probe(spec.readinessProbe) } : {}),
           ...(spec.powerOffMode === 'Hard' ? { terminationGracePeriodSeconds: 0 } : {}),
         },

@@ -4,7 +4,7 @@ import { SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Alert, Box, Button, Stack, Typography } from '@mui/material';
 import { useEffect, useRef, useState } from 'react';
 import { consoleAvailable, consolePath } from '../logic/console';
-import { vmStatus } from '../logic/format';
+import { displayStatus } from '../logic/format';
 import { VirtualMachine } from '../resources';
 import { loadXterm } from '../xterm';
 
@@ -13,7 +13,7 @@ type State = 'loading' | 'connecting' | 'connected' | 'disconnected';
 /** The VM's serial console: KubeVirt's console subresource (plain.kubevirt.io) in an xterm. */
 export function VmConsole({ vm }: { vm: VirtualMachine }) {
   const { t } = useTranslation();
-  const status = vmStatus(vm.jsonData);
+  const status = displayStatus(vm.jsonData);
   const available = consoleAvailable(status);
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState<State>('loading');

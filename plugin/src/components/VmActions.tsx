@@ -3,7 +3,7 @@ import { ConfirmDialog } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Alert, Box, Button, Stack } from '@mui/material';
 import { useMemo, useState } from 'react';
 import { call, useCanI } from '../api';
-import { vmStatus } from '../logic/format';
+import { displayStatus } from '../logic/format';
 import { actionButtons, actionRequest, DESTRUCTIVE, type PowerAction } from '../logic/requests';
 import { VirtualMachine } from '../resources';
 
@@ -34,7 +34,7 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
   const [confirm, setConfirm] = useState<PowerAction | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const status = vmStatus(vm.jsonData);
+  const status = displayStatus(vm.jsonData);
 
   async function run(action: PowerAction) {
     setBusy(action);

@@ -8,7 +8,7 @@ import {
   StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
-import { formatSize, imageLabel, vmStatus } from '../logic/format';
+import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
 import { VmConsole } from './Console';
@@ -30,7 +30,7 @@ export function VmDetails() {
         extraInfo={(vm: VirtualMachine | null) =>
           vm
             ? [
-                { name: t('Status'), value: <VmStatusLabel status={vmStatus(vm.jsonData)} /> },
+                { name: t('Status'), value: <VmStatusLabel status={displayStatus(vm.jsonData)} /> },
                 { name: t('Power state'), value: vm.spec.powerState ?? 'PoweredOn' },
                 {
                   name: t('Class'),

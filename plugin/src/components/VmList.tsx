@@ -2,7 +2,7 @@ import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { Link, ResourceListView } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Button } from '@mui/material';
 import { useHistory } from 'react-router-dom';
-import { formatSize, imageLabel, vmStatus } from '../logic/format';
+import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { ROUTES, VirtualMachine } from '../resources';
 import { InstallCheck } from './InstallCheck';
 import { useRouteUrl } from './routes';
@@ -36,8 +36,8 @@ export function VmList() {
             label: t('Status'),
             // As wide as the longest status label, so ErrorUnschedulable is not cut.
             gridTemplate: 'min-content',
-            getValue: (vm: VirtualMachine) => vmStatus(vm.jsonData),
-            render: (vm: VirtualMachine) => <VmStatusLabel status={vmStatus(vm.jsonData)} />,
+            getValue: (vm: VirtualMachine) => displayStatus(vm.jsonData),
+            render: (vm: VirtualMachine) => <VmStatusLabel status={displayStatus(vm.jsonData)} />,
           },
           {
             id: 'class',

@@ -14,7 +14,7 @@ describe('policyRules', () => {
     ).toEqual([
       { rule: 'maxCPUs', detail: '4' },
       { rule: 'allowedImages', detail: '["ubuntu-*"]' },
-      { rule: 'validations[0]', detail: 'object.spec.className != "huge" — no huge' },
+      { rule: 'cel-0', detail: 'object.spec.className != "huge" — no huge' },
       { rule: 'named', detail: 'true' },
     ]);
   });

@@ -1,7 +1,8 @@
 // One-line descriptions of vmplane objects for tables. Pure functions.
 import type { StorageProfile, VirtualMachinePolicy } from '../../../api/generated/types.ts';
+import { celRuleName } from '../../../policy/src/names.ts';
 
-/** Each built-in rule of a policy as "name: value", then each CEL validation. */
+/** Each built-in rule of a policy as "name: value", then each CEL validation, named as reports name it. */
 export function policyRules(
   spec: VirtualMachinePolicy['spec']
 ): { rule: string; detail: string }[] {
@@ -12,7 +13,7 @@ export function policyRules(
   }
   (spec.validations ?? []).forEach((v, i) =>
     out.push({
-      rule: v.name ?? `validations[${i}]`,
+      rule: celRuleName(v, i),
       detail: `${v.expression}${v.message ? ` — ${v.message}` : ''}`,
     })
   );

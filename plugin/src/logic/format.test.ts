@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  displayStatus,
   formatBytes,
   formatMemory,
   formatSize,
   imageLabel,
   isPositiveQuantity,
   statusColour,
-  vmStatus,
 } from './format';
 
 describe('statusColour', () => {
@@ -66,17 +66,17 @@ describe('formatSize', () => {
   });
 });
 
-describe('vmStatus', () => {
+describe('displayStatus', () => {
   it('prefers KubeVirt printable status, then phase, then Unknown', () => {
-    expect(vmStatus({ status: { printableStatus: 'Running', phase: 'Ready' } as never })).toBe(
+    expect(displayStatus({ status: { printableStatus: 'Running', phase: 'Ready' } as never })).toBe(
       'Running'
     );
-    expect(vmStatus({ status: { phase: 'Provisioning' } as never })).toBe('Provisioning');
-    expect(vmStatus({})).toBe('Unknown');
+    expect(displayStatus({ status: { phase: 'Provisioning' } as never })).toBe('Provisioning');
+    expect(displayStatus({})).toBe('Unknown');
   });
   it('says Terminating once deletion started, whatever status says', () => {
     expect(
-      vmStatus({
+      displayStatus({
         metadata: { deletionTimestamp: '2026-01-01T00:00:00Z' },
         status: { printableStatus: 'Running' } as never,
       })

@@ -58,7 +58,7 @@ export function formatSize(cpus: number | undefined, memory: string | undefined)
 }
 
 /** The status text of a VM: KubeVirt's printable status, else the phase, else "Unknown". */
-export function vmStatus(vm: {
+export function displayStatus(vm: {
   status?: VirtualMachine['status'];
   metadata?: { deletionTimestamp?: unknown };
 }): string {

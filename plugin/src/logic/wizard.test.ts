@@ -23,8 +23,14 @@ describe('validateStep', () => {
       name: 'Give the VM a name.',
     });
     const bad = validateStep('namespace', { ...complete(), name: 'Web_1' });
-    expect(bad.name).toContain('"Web_1" is not a valid name');
-    expect(validateStep('namespace', { ...complete(), name: 'a'.repeat(64) }).name).toBeDefined();
+    expect(bad.name).toBe(
+      '"Web_1" is not a valid name: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit.'
+    );
+    expect(validateStep('namespace', { ...complete(), name: 'a'.repeat(64) }).name).toBe(
+      `"${'a'.repeat(
+        64
+      )}" is not a valid name: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit.`
+    );
     expect(validateStep('namespace', complete())).toEqual({});
   });
   it('needs a class and an image; a boot disk size must be a size', () => {
@@ -62,13 +68,15 @@ describe('validateStep', () => {
       size: '1Gi',
       storageClassName: '',
     }));
-    expect(validateStep('disks', { ...complete(), disks }).disks).toBeDefined();
+    expect(validateStep('disks', { ...complete(), disks }).disks).toBe(
+      'A VM has at most 32 disks, the boot disk included.'
+    );
     expect(validateStep('disks', { ...complete(), disks: disks.slice(1) })).toEqual({});
   });
   it('checks cloud-init starts like cloud-init and fits in 32 KiB', () => {
-    expect(
-      validateStep('cloudInit', { ...complete(), cloudInit: 'users: []' }).cloudInit
-    ).toContain('#cloud-config');
+    expect(validateStep('cloudInit', { ...complete(), cloudInit: 'users: []' }).cloudInit).toBe(
+      'cloud-init user data starts with "#cloud-config" (or "#!" for a script).'
+    );
     expect(
       validateStep('cloudInit', { ...complete(), cloudInit: '#cloud-config\nusers: []' })
     ).toEqual({});

@@ -6,7 +6,7 @@ import type {
   VirtualMachineClass,
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
-import { matchesSelector } from '../../../webhooks/src/decisions/selectors.ts';
+import { matchesSelector } from '../../../api/src/selectors.ts';
 import { isPositiveQuantity } from './format.ts';
 
 export const STEPS = ['namespace', 'class', 'image', 'disks', 'cloudInit', 'review'] as const;

@@ -4,11 +4,9 @@
 // vmplane.io/default-class and vmplane.io/default-storage-class. Policies come first because
 // they are how a platform team governs many namespaces at once; the annotation is for a single
 // namespace with no policy.
-import type { Lookups } from '../lookups.ts';
-import { matchesSelector, type LabelSelector } from './selectors.ts';
-
-export const DEFAULT_CLASS_ANNOTATION = 'vmplane.io/default-class';
-export const DEFAULT_STORAGE_CLASS_ANNOTATION = 'vmplane.io/default-storage-class';
+import type { Lookups } from '../../../kube/src/lookups.ts';
+import { matchesSelector, type LabelSelector } from '../../../api/src/selectors.ts';
+import { Annotations } from '../../../api/src/wellknown.ts';
 
 export interface NamespaceDefault {
   value: string;
@@ -26,22 +24,41 @@ export function namespaceDefaults(namespace: string, l: Lookups): NamespaceDefau
   const ns = l.namespace(namespace);
   const labels = ns?.metadata?.labels ?? {};
   const out: NamespaceDefaults = {};
-  const policies = [...l.policies()].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  const policies = [...l.policies()].sort((a, b) =>
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
   for (const p of policies) {
     const d = p.spec.defaults;
-    if (!d || !matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, labels)) continue;
+    if (
+      !d ||
+      !matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, labels)
+    )
+      continue;
     const name = p.metadata.name ?? '';
-    if (d.className && !out.className) out.className = { value: d.className, from: `VirtualMachinePolicy "${name}"`, policy: name };
+    if (d.className && !out.className)
+      out.className = { value: d.className, from: `VirtualMachinePolicy "${name}"`, policy: name };
     if (d.storageClassName && !out.storageClassName) {
-      out.storageClassName = { value: d.storageClassName, from: `VirtualMachinePolicy "${name}"`, policy: name };
+      out.storageClassName = {
+        value: d.storageClassName,
+        from: `VirtualMachinePolicy "${name}"`,
+        policy: name,
+      };
     }
   }
   const ann = ns?.metadata?.annotations ?? {};
-  if (!out.className && ann[DEFAULT_CLASS_ANNOTATION]) {
-    out.className = { value: ann[DEFAULT_CLASS_ANNOTATION], from: `namespace annotation ${DEFAULT_CLASS_ANNOTATION}` };
+  const annotatedClass = ann[Annotations.namespaceDefaultClass];
+  if (!out.className && annotatedClass) {
+    out.className = {
+      value: annotatedClass,
+      from: `namespace annotation ${Annotations.namespaceDefaultClass}`,
+    };
   }
-  if (!out.storageClassName && ann[DEFAULT_STORAGE_CLASS_ANNOTATION]) {
-    out.storageClassName = { value: ann[DEFAULT_STORAGE_CLASS_ANNOTATION], from: `namespace annotation ${DEFAULT_STORAGE_CLASS_ANNOTATION}` };
+  const annotatedStorage = ann[Annotations.namespaceDefaultStorageClass];
+  if (!out.storageClassName && annotatedStorage) {
+    out.storageClassName = {
+      value: annotatedStorage,
+      from: `namespace annotation ${Annotations.namespaceDefaultStorageClass}`,
+    };
   }
   return out;
 }

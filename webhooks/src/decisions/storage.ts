@@ -7,24 +7,12 @@ import {
   type AccessMode,
   type ClaimPropertySet,
   type VolumeMode,
-} from '../../../controllers/src/storage/provisioners.ts';
+} from '../../../api/src/provisioners.ts';
 
-export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
-export const DEFAULT_VIRT_CLASS_ANNOTATION = 'storageclass.kubevirt.io/is-default-virt-class';
+import type { StorageClassInfo, StorageProfileInfo } from '../../../kube/src/lookups.ts';
+import { Annotations } from '../../../api/src/wellknown.ts';
 
-export interface StorageClassInfo {
-  name: string;
-  provisioner: string;
-  parameters?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-}
-
-export interface StorageProfileInfo {
-  name: string;
-  specSets?: ClaimPropertySet[];
-  statusSets?: ClaimPropertySet[];
-}
+export type { StorageClassInfo, StorageProfileInfo };
 
 export interface StorageRequest {
   storageClassName?: string;
@@ -40,24 +28,38 @@ export interface StorageContext {
 }
 
 export type Settled =
-  | { ok: true; storageClassName: string; accessModes: AccessMode[]; volumeMode: VolumeMode; classFrom: string }
+  | {
+      ok: true;
+      storageClassName: string;
+      accessModes: AccessMode[];
+      volumeMode: VolumeMode;
+      classFrom: string;
+    }
   | { ok: false; field: string; message: string };
 
 const annotated = (c: StorageClassInfo, key: string): boolean => c.annotations?.[key] === 'true';
 
 /** Newest first, as Kubernetes picks among several defaults. */
 function newest(classes: StorageClassInfo[]): StorageClassInfo | undefined {
-  return [...classes].sort((a, b) => (b.creationTimestamp ?? '').localeCompare(a.creationTimestamp ?? '') || a.name.localeCompare(b.name))[0];
+  return [...classes].sort(
+    (a, b) =>
+      (b.creationTimestamp ?? '').localeCompare(a.creationTimestamp ?? '') ||
+      a.name.localeCompare(b.name),
+  )[0];
 }
 
 /** The claim property sets in force for a class: admin override, else controller status, else the table. */
-export function claimPropertySetsFor(sc: StorageClassInfo, profile: StorageProfileInfo | undefined): ClaimPropertySet[] {
+export function claimPropertySetsFor(
+  sc: StorageClassInfo,
+  profile: StorageProfileInfo | undefined,
+): ClaimPropertySet[] {
   if (profile?.specSets?.length) return profile.specSets;
   if (profile?.statusSets?.length) return profile.statusSets;
   return provisionerCapabilities(sc.provisioner, sc.parameters)?.claimPropertySets ?? [];
 }
 
-const sameModes = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((m) => b.includes(m));
+const sameModes = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((m) => b.includes(m));
 
 /** A command that works whether or not the profile exists yet (apply creates or updates). */
 function fixCommand(name: string): string {
@@ -99,17 +101,21 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
       };
     }
   } else {
-    sc = newest(ctx.storageClasses.filter((c) => annotated(c, DEFAULT_VIRT_CLASS_ANNOTATION)));
-    classFrom = `annotation ${DEFAULT_VIRT_CLASS_ANNOTATION}`;
+    sc = newest(
+      ctx.storageClasses.filter((c) => annotated(c, Annotations.virtDefaultStorageClass)),
+    );
+    classFrom = `annotation ${Annotations.virtDefaultStorageClass}`;
     if (!sc) {
-      sc = newest(ctx.storageClasses.filter((c) => annotated(c, DEFAULT_CLASS_ANNOTATION)));
+      sc = newest(
+        ctx.storageClasses.filter((c) => annotated(c, Annotations.clusterDefaultStorageClass)),
+      );
       classFrom = 'cluster default StorageClass';
     }
     if (!sc) {
       return {
         ok: false,
         field: `${field}.storageClassName`,
-        message: `no storage class given and the cluster has no default: set ${field}.storageClassName to one of: ${names.join(', ') || '(none: ask an administrator to create one)'}, or mark a class as the default for VMs with kubectl annotate storageclass NAME ${DEFAULT_VIRT_CLASS_ANNOTATION}=true`,
+        message: `no storage class given and the cluster has no default: set ${field}.storageClassName to one of: ${names.join(', ') || '(none: ask an administrator to create one)'}, or mark a class as the default for VMs with kubectl annotate storageclass NAME ${Annotations.virtDefaultStorageClass}=true`,
       };
     }
   }
@@ -117,7 +123,8 @@ export function settleStorage(req: StorageRequest, ctx: StorageContext, field: s
   const profile = ctx.profile(sc.name);
   const sets = claimPropertySetsFor(sc, profile);
   const base = { storageClassName: sc.name, classFrom };
-  if (req.accessModes?.length && req.volumeMode) return { ok: true, ...base, accessModes: req.accessModes, volumeMode: req.volumeMode };
+  if (req.accessModes?.length && req.volumeMode)
+    return { ok: true, ...base, accessModes: req.accessModes, volumeMode: req.volumeMode };
 
   const unknown = (): Settled => ({
     ok: false,

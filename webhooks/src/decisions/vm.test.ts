@@ -8,19 +8,34 @@ import type {
   VirtualMachineImage,
   VirtualMachinePolicy,
 } from '../../../api/generated/types.ts';
-import { staticLookups, type LookupData } from '../lookups.ts';
-import { mutateVirtualMachineDisk, validateClassDelete, validateImageDelete, validateVirtualMachineDisk } from './disk.ts';
-import { mutateVirtualMachine, validateVirtualMachine, VM_FINALIZER } from './vm.ts';
+import { staticLookups, type LookupData } from '../../../kube/src/lookups.ts';
+import { validateClassDelete } from './class.ts';
+import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './disk.ts';
+import { validateImageDelete } from './image.ts';
+import { mutateVirtualMachine, validateVirtualMachine } from './vm.ts';
+import { Finalizers } from '../../../api/src/wellknown.ts';
+import { API_VERSION } from '../../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../../test/support/builders.ts';
 
-const V = 'vmplane.io/v1alpha1' as const;
-const ns = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): V1Namespace => ({
+const V = API_VERSION;
+const ns = (
+  name: string,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+): V1Namespace => ({
   metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations },
 });
-const cls = (name: string, selector?: VirtualMachineClass['spec']['namespaceSelector']): VirtualMachineClass => ({
+const cls = (
+  name: string,
+  selector?: VirtualMachineClass['spec']['namespaceSelector'],
+): VirtualMachineClass => ({
   apiVersion: V,
   kind: 'VirtualMachineClass',
   metadata: { name },
-  spec: { hardware: { cpus: 2, memory: '4Gi' }, ...(selector ? { namespaceSelector: selector } : {}) },
+  spec: {
+    hardware: { cpus: 2, memory: '4Gi' },
+    ...(selector ? { namespaceSelector: selector } : {}),
+  },
 });
 const cimg = (name: string, size?: string): ClusterVirtualMachineImage => ({
   apiVersion: V,
@@ -35,45 +50,89 @@ const nimg = (namespace: string, name: string): VirtualMachineImage => ({
   spec: { source: { http: { url: 'https://x/y.img' } } },
 });
 const sclass = (name: string, provisioner: string, isDefault = false): V1StorageClass => ({
-  metadata: { name, annotations: isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {} },
+  metadata: {
+    name,
+    annotations: isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {},
+  },
   provisioner,
 });
-const disk = (namespace: string, name: string, spec: Partial<VirtualMachineDisk['spec']> = {}): VirtualMachineDisk => ({
+const disk = (
+  namespace: string,
+  name: string,
+  spec: Partial<VirtualMachineDisk['spec']> = {},
+): VirtualMachineDisk => ({
   apiVersion: V,
   kind: 'VirtualMachineDisk',
   metadata: { name, namespace },
   spec: { size: '10Gi', ...spec },
 });
-const vm = (name: string, spec: Partial<VirtualMachine['spec']>, namespace = 'team-a'): VirtualMachine => ({
-  apiVersion: V,
-  kind: 'VirtualMachine',
-  metadata: { name, namespace },
-  spec: { image: { name: 'ubuntu' }, ...spec },
-});
+const vm = (
+  name: string,
+  spec: Partial<VirtualMachine['spec']>,
+  namespace = 'team-a',
+): VirtualMachine => buildVm(name, { image: { name: 'ubuntu' }, ...spec }, { namespace });
 
 const world: LookupData = {
-  namespaces: [ns('team-a'), ns('ml', { 'vmplane.io/workload': 'ml' }), ns('annotated', {}, { 'vmplane.io/default-class': 'best-effort-small' })],
-  classes: [cls('best-effort-small'), cls('guaranteed-medium'), cls('gpu-large', { matchLabels: { 'vmplane.io/workload': 'ml' } })],
+  namespaces: [
+    ns('team-a'),
+    ns('ml', { 'vmplane.io/workload': 'ml' }),
+    ns('annotated', {}, { 'vmplane.io/default-class': 'best-effort-small' }),
+  ],
+  classes: [
+    cls('best-effort-small'),
+    cls('guaranteed-medium'),
+    cls('gpu-large', { matchLabels: { 'vmplane.io/workload': 'ml' } }),
+  ],
   clusterImages: [cimg('ubuntu', '10Gi'), cimg('fedora')],
   images: [nimg('team-a', 'team-base')],
-  storageClasses: [sclass('local', 'rancher.io/local-path', true), sclass('ceph', 'rbd.csi.ceph.com'), sclass('vendor', 'block.csi.example.com')],
+  storageClasses: [
+    sclass('local', 'rancher.io/local-path', true),
+    sclass('ceph', 'rbd.csi.ceph.com'),
+    sclass('vendor', 'block.csi.example.com'),
+  ],
   disks: [disk('team-a', 'data'), disk('team-a', 'shared')],
-  vms: [vm('holder', { className: 'best-effort-small', disks: [{ name: 'd', virtualMachineDiskName: 'shared' }] })],
+  vms: [
+    vm('holder', {
+      className: 'best-effort-small',
+      disks: [{ name: 'd', virtualMachineDiskName: 'shared' }],
+    }),
+  ],
 };
 const l = staticLookups(world);
 
 describe('VM mutation', () => {
   it('fills power state, image kind, boot disk size and storage, and labels', () => {
-    const r = mutateVirtualMachine(vm('web', { className: 'best-effort-small', disks: [{ name: 'scratch', size: '5Gi' }] }), l);
+    const r = mutateVirtualMachine(
+      vm('web', { className: 'best-effort-small', disks: [{ name: 'scratch', size: '5Gi' }] }),
+      l,
+    );
     expect(r.denial).toBeUndefined();
     expect(r.object.spec).toMatchObject({
       powerState: 'PoweredOn',
       image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' },
-      bootDisk: { size: '10Gi', storageClassName: 'local', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' },
-      disks: [{ name: 'scratch', size: '5Gi', storageClassName: 'local', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' }],
+      bootDisk: {
+        size: '10Gi',
+        storageClassName: 'local',
+        accessModes: ['ReadWriteOnce'],
+        volumeMode: 'Filesystem',
+      },
+      disks: [
+        {
+          name: 'scratch',
+          size: '5Gi',
+          storageClassName: 'local',
+          accessModes: ['ReadWriteOnce'],
+          volumeMode: 'Filesystem',
+        },
+      ],
     });
-    expect(r.object.metadata.labels).toEqual({ 'vmplane.io/class': 'best-effort-small', 'vmplane.io/image': 'ubuntu' });
-    expect(r.notes).toContain('spec.bootDisk.storageClassName=local (cluster default StorageClass)');
+    expect(r.object.metadata.labels).toEqual({
+      'vmplane.io/class': 'best-effort-small',
+      'vmplane.io/image': 'ubuntu',
+    });
+    expect(r.notes).toContain(
+      'spec.bootDisk.storageClassName=local (cluster default StorageClass)',
+    );
   });
 
   it('is idempotent: mutating its own output changes nothing', () => {
@@ -84,10 +143,19 @@ describe('VM mutation', () => {
   });
 
   it('adds the cleanup finalizer on creation only, once, keeping finalizers already there', () => {
-    const created = mutateVirtualMachine({ ...vm('web', {}), metadata: { name: 'web', namespace: 'team-a', finalizers: ['example.com/keep'] } }, l, { creating: true });
-    expect(created.object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
-    expect(created.notes).toContain(`metadata.finalizers+=${VM_FINALIZER}`);
-    expect(mutateVirtualMachine(created.object, l, { creating: true }).object.metadata.finalizers).toEqual(['example.com/keep', VM_FINALIZER]);
+    const created = mutateVirtualMachine(
+      {
+        ...vm('web', {}),
+        metadata: { name: 'web', namespace: 'team-a', finalizers: ['example.com/keep'] },
+      },
+      l,
+      { creating: true },
+    );
+    expect(created.object.metadata.finalizers).toEqual(['example.com/keep', Finalizers.vmCleanup]);
+    expect(created.notes).toContain(`metadata.finalizers+=${Finalizers.vmCleanup}`);
+    expect(
+      mutateVirtualMachine(created.object, l, { creating: true }).object.metadata.finalizers,
+    ).toEqual(['example.com/keep', Finalizers.vmCleanup]);
     // An update (which is how the controller removes it while the VM is deleted) never adds it back.
     expect(mutateVirtualMachine(vm('web', {}), l).object.metadata.finalizers).toBeUndefined();
   });
@@ -107,7 +175,9 @@ describe('VM mutation', () => {
   it('takes the default class from a namespace annotation', () => {
     const r = mutateVirtualMachine(vm('w', {}, 'annotated'), l);
     expect(r.object.spec.className).toBe('best-effort-small');
-    expect(r.notes).toContain('spec.className=best-effort-small (namespace annotation vmplane.io/default-class)');
+    expect(r.notes).toContain(
+      'spec.className=best-effort-small (namespace annotation vmplane.io/default-class)',
+    );
   });
 
   it('lets a policy default win over the annotation', () => {
@@ -115,37 +185,60 @@ describe('VM mutation', () => {
       apiVersion: V,
       kind: 'VirtualMachinePolicy',
       metadata: { name: 'defaults' },
-      spec: { validationActions: ['Audit'], defaults: { className: 'guaranteed-medium', storageClassName: 'ceph' } },
+      spec: {
+        validationActions: ['Audit'],
+        defaults: { className: 'guaranteed-medium', storageClassName: 'ceph' },
+      },
     };
-    const r = mutateVirtualMachine(vm('w', {}, 'annotated'), staticLookups({ ...world, policies: [policy] }));
+    const r = mutateVirtualMachine(
+      vm('w', {}, 'annotated'),
+      staticLookups({ ...world, policies: [policy] }),
+    );
     expect(r.object.spec.className).toBe('guaranteed-medium');
     expect(r.object.spec.bootDisk?.storageClassName).toBe('ceph');
     expect(r.object.spec.bootDisk?.volumeMode).toBe('Block');
   });
 
   it('denies a disk on storage with no known modes, naming the StorageProfile', () => {
-    const r = mutateVirtualMachine(vm('w', { className: 'best-effort-small', disks: [{ name: 'd', size: '1Gi', storageClassName: 'vendor' }] }), l);
+    const r = mutateVirtualMachine(
+      vm('w', {
+        className: 'best-effort-small',
+        disks: [{ name: 'd', size: '1Gi', storageClassName: 'vendor' }],
+      }),
+      l,
+    );
     expect(r.denial?.field).toBe('spec.disks[0].volumeMode');
     expect(r.denial?.message).toContain('StorageProfile "vendor"');
   });
 });
 
 describe('VM validation', () => {
-  const v = (spec: Partial<VirtualMachine['spec']>, namespace = 'team-a'): VirtualMachine => mutateVirtualMachine(vm('new', spec, namespace), l).object;
+  const v = (spec: Partial<VirtualMachine['spec']>, namespace = 'team-a'): VirtualMachine =>
+    mutateVirtualMachine(vm('new', spec, namespace), l).object;
 
   it('admits a VM with an available class and a known image', () => {
-    expect(validateVirtualMachine(v({ className: 'best-effort-small' }), undefined, l)).toEqual({ denials: [], warnings: [] });
+    expect(validateVirtualMachine(v({ className: 'best-effort-small' }), undefined, l)).toEqual({
+      denials: [],
+      warnings: [],
+    });
   });
 
   it('says which classes are available when the class is not', () => {
     const r = validateVirtualMachine(v({ className: 'gpu-large' }), undefined, l);
     expect(r.denials).toEqual([
-      { field: 'spec.className', code: 403, message: 'class "gpu-large" is not available in namespace "team-a"; available: best-effort-small, guaranteed-medium' },
+      {
+        field: 'spec.className',
+        code: 403,
+        message:
+          'class "gpu-large" is not available in namespace "team-a"; available: best-effort-small, guaranteed-medium',
+      },
     ]);
   });
 
   it('offers the GPU class where the namespace selector matches', () => {
-    expect(validateVirtualMachine(v({ className: 'gpu-large' }, 'ml'), undefined, l).denials).toEqual([]);
+    expect(
+      validateVirtualMachine(v({ className: 'gpu-large' }, 'ml'), undefined, l).denials,
+    ).toEqual([]);
   });
 
   it('says a class does not exist', () => {
@@ -155,11 +248,17 @@ describe('VM validation', () => {
   });
 
   it('requires a class when the namespace has no default', () => {
-    expect(validateVirtualMachine(v({}), undefined, l).denials[0]?.message).toContain('required: namespace "team-a" has no default class');
+    expect(validateVirtualMachine(v({}), undefined, l).denials[0]?.message).toContain(
+      'required: namespace "team-a" has no default class',
+    );
   });
 
   it('refuses an unknown image, listing those available', () => {
-    const r = validateVirtualMachine(v({ className: 'best-effort-small', image: { name: 'windows' } }), undefined, l);
+    const r = validateVirtualMachine(
+      v({ className: 'best-effort-small', image: { name: 'windows' } }),
+      undefined,
+      l,
+    );
     expect(r.denials.map((d) => d.field)).toContain('spec.image.name');
     expect(r.denials.find((d) => d.field === 'spec.image.name')?.message).toBe(
       'image "windows" does not exist in namespace "team-a" or the cluster library; available: fedora (ClusterVirtualMachineImage), team-base (VirtualMachineImage), ubuntu (ClusterVirtualMachineImage)',
@@ -168,13 +267,30 @@ describe('VM validation', () => {
 
   it('refuses a missing disk and a disk attached elsewhere', () => {
     const r = validateVirtualMachine(
-      v({ className: 'best-effort-small', disks: [{ name: 'a', virtualMachineDiskName: 'nope' }, { name: 'b', virtualMachineDiskName: 'shared' }, { name: 'c', virtualMachineDiskName: 'data' }] }),
+      v({
+        className: 'best-effort-small',
+        disks: [
+          { name: 'a', virtualMachineDiskName: 'nope' },
+          { name: 'b', virtualMachineDiskName: 'shared' },
+          { name: 'c', virtualMachineDiskName: 'data' },
+        ],
+      }),
       undefined,
       l,
     );
     expect(r.denials).toEqual([
-      { field: 'spec.disks[0].virtualMachineDiskName', code: 422, message: 'VirtualMachineDisk "nope" does not exist in namespace "team-a"; disks here: data, shared' },
-      { field: 'spec.disks[1].virtualMachineDiskName', code: 409, message: 'VirtualMachineDisk "shared" is already attached to VM "holder"; detach it there first' },
+      {
+        field: 'spec.disks[0].virtualMachineDiskName',
+        code: 422,
+        message:
+          'VirtualMachineDisk "nope" does not exist in namespace "team-a"; disks here: data, shared',
+      },
+      {
+        field: 'spec.disks[1].virtualMachineDiskName',
+        code: 409,
+        message:
+          'VirtualMachineDisk "shared" is already attached to VM "holder"; detach it there first',
+      },
     ]);
   });
 
@@ -200,10 +316,22 @@ describe('VM validation', () => {
 describe('disks and deletion guards', () => {
   it('defaults a disk from the StorageProfile and validates its image', () => {
     const r = mutateVirtualMachineDisk(disk('team-a', 'x', { storageClassName: 'ceph' }), l);
-    expect(r.object.spec).toMatchObject({ storageClassName: 'ceph', accessModes: ['ReadWriteMany'], volumeMode: 'Block' });
-    const bad = disk('team-a', 'y', { source: { image: { kind: 'ClusterVirtualMachineImage', name: 'gone' } } });
-    expect(validateVirtualMachineDisk(mutateVirtualMachineDisk(bad, l).object, undefined, l).denials).toEqual([
-      { field: 'spec.source.image.name', code: 422, message: 'ClusterVirtualMachineImage "gone" does not exist' },
+    expect(r.object.spec).toMatchObject({
+      storageClassName: 'ceph',
+      accessModes: ['ReadWriteMany'],
+      volumeMode: 'Block',
+    });
+    const bad = disk('team-a', 'y', {
+      source: { image: { kind: 'ClusterVirtualMachineImage', name: 'gone' } },
+    });
+    expect(
+      validateVirtualMachineDisk(mutateVirtualMachineDisk(bad, l).object, undefined, l).denials,
+    ).toEqual([
+      {
+        field: 'spec.source.image.name',
+        code: 422,
+        message: 'ClusterVirtualMachineImage "gone" does not exist',
+      },
     ]);
   });
 
@@ -219,9 +347,15 @@ describe('disks and deletion guards', () => {
   it('refuses to delete an image that VMs or disks were made from', () => {
     const lk = staticLookups({
       vms: [mutateVirtualMachine(vm('w', {}), l).object],
-      disks: [disk('team-a', 'root', { source: { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } } })],
+      disks: [
+        disk('team-a', 'root', {
+          source: { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } },
+        }),
+      ],
     });
-    expect(validateImageDelete('ClusterVirtualMachineImage', undefined, 'ubuntu', lk)?.message).toContain('still used by 2 VMs or disks: disk team-a/root, team-a/w');
+    expect(
+      validateImageDelete('ClusterVirtualMachineImage', undefined, 'ubuntu', lk)?.message,
+    ).toContain('still used by 2 VMs or disks: disk team-a/root, team-a/w');
     expect(validateImageDelete('VirtualMachineImage', 'team-a', 'ubuntu', lk)).toBeUndefined();
   });
 });

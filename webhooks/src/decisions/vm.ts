@@ -1,15 +1,19 @@
 // Admission decisions for VirtualMachines, as flat lists of named steps: what the mutating webhook
 // fills in, and what the validating webhook checks against classes, images and disks.
 import type { VirtualMachine, VirtualMachineClass } from '../../../api/generated/types.ts';
-import { findImage, storageClassInfo, storageProfileInfo, type ImageKind, type Lookups } from '../lookups.ts';
+import {
+  findImage,
+  storageClassInfo,
+  storageProfileInfo,
+  type ImageKind,
+  type Lookups,
+} from '../../../kube/src/lookups.ts';
 import { namespaceDefaults } from './defaults.ts';
-import { matchesSelector, type LabelSelector } from './selectors.ts';
+import { matchesSelector, type LabelSelector } from '../../../api/src/selectors.ts';
 import { settleStorage, type StorageContext, type StorageRequest } from './storage.ts';
+import { Finalizers, Labels } from '../../../api/src/wellknown.ts';
 
-export const CLASS_LABEL = 'vmplane.io/class';
-export const IMAGE_LABEL = 'vmplane.io/image';
 /** Held by every VM until the controller has removed what it created for it (KubeVirt VM, DataVolumes). */
-export const VM_FINALIZER = 'vmplane.io/vm-cleanup';
 
 export interface Denial {
   field: string;
@@ -40,7 +44,12 @@ export function storageContext(namespace: string, l: Lookups): StorageContext {
 }
 
 /** Applies settled storage to a disk-like object in place; returns a denial when it cannot. */
-export function applyStorage(target: StorageRequest, ctx: StorageContext, field: string, notes: string[]): Denial | undefined {
+export function applyStorage(
+  target: StorageRequest,
+  ctx: StorageContext,
+  field: string,
+  notes: string[],
+): Denial | undefined {
   const s = settleStorage(target, ctx, field);
   if (!s.ok) return { field: s.field, message: s.message, code: 422 };
   if (target.storageClassName !== s.storageClassName) {
@@ -48,7 +57,9 @@ export function applyStorage(target: StorageRequest, ctx: StorageContext, field:
     target.storageClassName = s.storageClassName;
   }
   if (!target.accessModes?.length) {
-    notes.push(`${field}.accessModes=${s.accessModes.join(',')} (StorageProfile ${s.storageClassName})`);
+    notes.push(
+      `${field}.accessModes=${s.accessModes.join(',')} (StorageProfile ${s.storageClassName})`,
+    );
     target.accessModes = s.accessModes;
   }
   if (!target.volumeMode) {
@@ -71,36 +82,65 @@ function setLabel(vm: VirtualMachine, key: string, value: string | undefined): v
  * finalizer itself to VMs created while the webhook was not called). Never on update: the API
  * server forbids new finalizers on an object being deleted, and the controller removes it then.
  */
-export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { creating?: boolean } = {}): MutationResult<VirtualMachine> {
+export function mutateVirtualMachine(
+  input: VirtualMachine,
+  l: Lookups,
+  opts: { creating?: boolean } = {},
+): MutationResult<VirtualMachine> {
   const vm = structuredClone(input);
   const notes: string[] = [];
   const ns = vm.metadata.namespace ?? '';
+  if (opts.creating) defaultFinalizer(vm, notes);
+  defaultPowerAndClass(vm, ns, l, notes);
+  defaultImageKind(vm.spec, ns, l, notes);
+  const denial = defaultStorage(vm.spec, ns, l, notes);
+  if (denial) return { object: input, denial, notes };
+  setLabel(vm, Labels.class, vm.spec.className);
+  setLabel(vm, Labels.image, vm.spec.image?.name);
+  return { object: vm, notes };
+}
+
+function defaultFinalizer(vm: VirtualMachine, notes: string[]): void {
+  if (vm.metadata.finalizers?.includes(Finalizers.vmCleanup)) return;
+  vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), Finalizers.vmCleanup];
+  notes.push(`metadata.finalizers+=${Finalizers.vmCleanup}`);
+}
+
+function defaultPowerAndClass(vm: VirtualMachine, ns: string, l: Lookups, notes: string[]): void {
   const spec = vm.spec;
-
-  if (opts.creating && !vm.metadata.finalizers?.includes(VM_FINALIZER)) {
-    vm.metadata.finalizers = [...(vm.metadata.finalizers ?? []), VM_FINALIZER];
-    notes.push(`metadata.finalizers+=${VM_FINALIZER}`);
-  }
-
   if (!spec.powerState) {
     spec.powerState = 'PoweredOn';
     notes.push('spec.powerState=PoweredOn (default)');
   }
+  if (spec.className) return;
+  const d = namespaceDefaults(ns, l).className;
+  if (!d) return;
+  spec.className = d.value;
+  notes.push(`spec.className=${d.value} (${d.from})`);
+}
 
-  if (!spec.className) {
-    const d = namespaceDefaults(ns, l).className;
-    if (d) {
-      spec.className = d.value;
-      notes.push(`spec.className=${d.value} (${d.from})`);
-    }
-  }
+/** The namespace's own image first, then the cluster library, as vSphere does. */
+function defaultImageKind(
+  spec: VirtualMachine['spec'],
+  ns: string,
+  l: Lookups,
+  notes: string[],
+): void {
+  if (!spec.image || spec.image.kind) return;
+  if (findImage(l, 'VirtualMachineImage', ns, spec.image.name))
+    spec.image.kind = 'VirtualMachineImage';
+  else if (findImage(l, 'ClusterVirtualMachineImage', ns, spec.image.name))
+    spec.image.kind = 'ClusterVirtualMachineImage';
+  if (spec.image.kind) notes.push(`spec.image.kind=${spec.image.kind}`);
+}
 
-  if (spec.image && !spec.image.kind) {
-    if (findImage(l, 'VirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'VirtualMachineImage';
-    else if (findImage(l, 'ClusterVirtualMachineImage', ns, spec.image.name)) spec.image.kind = 'ClusterVirtualMachineImage';
-    if (spec.image.kind) notes.push(`spec.image.kind=${spec.image.kind}`);
-  }
-
+/** The boot disk's size (the image's) and every new disk's storage; a denial when none can be settled. */
+function defaultStorage(
+  spec: VirtualMachine['spec'],
+  ns: string,
+  l: Lookups,
+  notes: string[],
+): Denial | undefined {
   const storage = storageContext(ns, l);
   if (spec.image) {
     spec.bootDisk ??= {};
@@ -110,21 +150,20 @@ export function mutateVirtualMachine(input: VirtualMachine, l: Lookups, opts: { 
       notes.push(`spec.bootDisk.size=${img.spec.size} (image size)`);
     }
     const denial = applyStorage(spec.bootDisk, storage, 'spec.bootDisk', notes);
-    if (denial) return { object: input, denial, notes };
+    if (denial) return denial;
   }
   for (const [i, disk] of (spec.disks ?? []).entries()) {
     if (!disk.size) continue; // an existing VirtualMachineDisk carries its own storage
     const denial = applyStorage(disk, storage, `spec.disks[${i}]`, notes);
-    if (denial) return { object: input, denial, notes };
+    if (denial) return denial;
   }
-
-  setLabel(vm, CLASS_LABEL, spec.className);
-  setLabel(vm, IMAGE_LABEL, spec.image?.name);
-  return { object: vm, notes };
+  return undefined;
 }
 
 export function classAvailableIn(c: VirtualMachineClass, namespace: string, l: Lookups): boolean {
-  const labels = l.namespace(namespace)?.metadata?.labels ?? { 'kubernetes.io/metadata.name': namespace };
+  const labels = l.namespace(namespace)?.metadata?.labels ?? {
+    'kubernetes.io/metadata.name': namespace,
+  };
   return matchesSelector(c.spec.namespaceSelector as LabelSelector | undefined, labels);
 }
 
@@ -145,7 +184,12 @@ function availableImages(namespace: string, l: Lookups): string[] {
 
 const list = (xs: string[]): string => (xs.length ? xs.join(', ') : '(none)');
 
-function checkClass(vm: VirtualMachine, old: VirtualMachine | undefined, l: Lookups, out: ValidationResult): void {
+function checkClass(
+  vm: VirtualMachine,
+  old: VirtualMachine | undefined,
+  l: Lookups,
+  out: ValidationResult,
+): void {
   const ns = vm.metadata.namespace ?? '';
   const name = vm.spec.className;
   if (!name) {
@@ -182,15 +226,28 @@ function checkClass(vm: VirtualMachine, old: VirtualMachine | undefined, l: Look
   }
 }
 
-function checkImage(vm: VirtualMachine, old: VirtualMachine | undefined, l: Lookups, out: ValidationResult): void {
+function checkImage(
+  vm: VirtualMachine,
+  old: VirtualMachine | undefined,
+  l: Lookups,
+  out: ValidationResult,
+): void {
   const img = vm.spec.image;
   if (!img || old) return; // immutable after creation (CRD rule); checked once
   const ns = vm.metadata.namespace ?? '';
   const kind = img.kind as ImageKind | undefined;
   // Without a kind (the mutating webhook did not run), look where mutation would have looked.
-  const found = kind ? findImage(l, kind, ns, img.name) : (findImage(l, 'VirtualMachineImage', ns, img.name) ?? findImage(l, 'ClusterVirtualMachineImage', ns, img.name));
+  const found = kind
+    ? findImage(l, kind, ns, img.name)
+    : (findImage(l, 'VirtualMachineImage', ns, img.name) ??
+      findImage(l, 'ClusterVirtualMachineImage', ns, img.name));
   if (!found) {
-    const where = kind === 'ClusterVirtualMachineImage' ? 'in the cluster library' : kind ? `in namespace "${ns}"` : `in namespace "${ns}" or the cluster library`;
+    const where =
+      kind === 'ClusterVirtualMachineImage'
+        ? 'in the cluster library'
+        : kind
+          ? `in namespace "${ns}"`
+          : `in namespace "${ns}" or the cluster library`;
     out.denials.push({
       field: 'spec.image.name',
       code: 422,
@@ -200,17 +257,27 @@ function checkImage(vm: VirtualMachine, old: VirtualMachine | undefined, l: Look
 }
 
 function diskRefs(vm: VirtualMachine | undefined): string[] {
-  return (vm?.spec.disks ?? []).flatMap((d) => (d.virtualMachineDiskName ? [d.virtualMachineDiskName] : []));
+  return (vm?.spec.disks ?? []).flatMap((d) =>
+    d.virtualMachineDiskName ? [d.virtualMachineDiskName] : [],
+  );
 }
 
-function checkDisks(vm: VirtualMachine, old: VirtualMachine | undefined, l: Lookups, out: ValidationResult): void {
+function checkDisks(
+  vm: VirtualMachine,
+  old: VirtualMachine | undefined,
+  l: Lookups,
+  out: ValidationResult,
+): void {
   const ns = vm.metadata.namespace ?? '';
   const before = new Set(diskRefs(old));
   for (const [i, d] of (vm.spec.disks ?? []).entries()) {
     const ref = d.virtualMachineDiskName;
     if (!ref || before.has(ref)) continue;
     if (!l.disk(ns, ref)) {
-      const here = l.disks(ns).map((x) => x.metadata.name ?? '').sort();
+      const here = l
+        .disks(ns)
+        .map((x) => x.metadata.name ?? '')
+        .sort();
       out.denials.push({
         field: `spec.disks[${i}].virtualMachineDiskName`,
         code: 422,
@@ -218,7 +285,9 @@ function checkDisks(vm: VirtualMachine, old: VirtualMachine | undefined, l: Look
       });
       continue;
     }
-    const other = l.vms(ns).find((o) => o.metadata.name !== vm.metadata.name && diskRefs(o).includes(ref));
+    const other = l
+      .vms(ns)
+      .find((o) => o.metadata.name !== vm.metadata.name && diskRefs(o).includes(ref));
     if (other) {
       out.denials.push({
         field: `spec.disks[${i}].virtualMachineDiskName`,
@@ -233,9 +302,17 @@ function checkStorage(vm: VirtualMachine, l: Lookups, out: ValidationResult): vo
   // The mutating webhook settles storage; re-check the final object in case it did not run.
   const ns = vm.metadata.namespace ?? '';
   const ctx = storageContext(ns, l);
-  const targets: [string, { storageClassName?: string; accessModes?: never[] | string[]; volumeMode?: string } | undefined][] = [
+  const targets: [
+    string,
+    (
+      | { storageClassName?: string; accessModes?: never[] | string[]; volumeMode?: string }
+      | undefined
+    ),
+  ][] = [
     ['spec.bootDisk', vm.spec.image ? (vm.spec.bootDisk ?? {}) : undefined],
-    ...(vm.spec.disks ?? []).map((d, i) => [`spec.disks[${i}]`, d.size ? d : undefined] as [string, typeof d | undefined]),
+    ...(vm.spec.disks ?? []).map(
+      (d, i) => [`spec.disks[${i}]`, d.size ? d : undefined] as [string, typeof d | undefined],
+    ),
   ];
   for (const [field, t] of targets) {
     if (!t || (t.storageClassName && t.accessModes?.length && t.volumeMode)) continue;
@@ -244,7 +321,11 @@ function checkStorage(vm: VirtualMachine, l: Lookups, out: ValidationResult): vo
   }
 }
 
-export function validateVirtualMachine(vm: VirtualMachine, old: VirtualMachine | undefined, l: Lookups): ValidationResult {
+export function validateVirtualMachine(
+  vm: VirtualMachine,
+  old: VirtualMachine | undefined,
+  l: Lookups,
+): ValidationResult {
   const out: ValidationResult = { denials: [], warnings: [] };
   checkClass(vm, old, l, out);
   checkImage(vm, old, l, out);

@@ -1,0 +1,182 @@
+// What a VirtualMachineDisk's status says, from what the reconciler found: the engine's object
+// (CDI's DataVolume or a plain claim), the claim, a resize outcome and the VM using the disk.
+// Pure: the reconciler gathers the inputs and writes the result.
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type {
+  V1beta1DataVolume,
+  V1beta1DataVolumeSource,
+} from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachineDisk,
+  VirtualMachineDiskStatus,
+  VirtualMachineImage,
+} from '../../../api/generated/types.ts';
+import { DiskConditions, Reasons } from '../../../api/src/wellknown.ts';
+import { withTransitionTime } from '../../../kube/src/conditions.ts';
+
+type Condition = NonNullable<VirtualMachineDiskStatus['conditions']>[number];
+type Phase = VirtualMachineDiskStatus['phase'];
+
+export interface Readiness {
+  phase: Phase;
+  reason: string;
+  message: string;
+}
+
+/** What CDI should import into the disk, or a reason it cannot. */
+export function dataVolumeSource(
+  disk: VirtualMachineDisk,
+  image: VirtualMachineImage | ClusterVirtualMachineImage | undefined,
+): V1beta1DataVolumeSource | { error: string } {
+  const src = disk.spec.source;
+  if (!src || src.blank) return { blank: {} };
+  if (src.pvc)
+    return {
+      pvc: { name: src.pvc.name, namespace: src.pvc.namespace ?? disk.metadata.namespace ?? '' },
+    };
+  if (!image)
+    return {
+      error: `image ${src.image?.kind ?? 'VirtualMachineImage'}/${src.image?.name} does not exist`,
+    };
+  const s = image.spec.source;
+  if (s.http) return { http: { url: s.http.url } };
+  if (s.registry) return { registry: { url: s.registry.url } };
+  return {
+    pvc: { name: s.pvc?.name ?? '', namespace: s.pvc?.namespace ?? image.metadata.namespace ?? '' },
+  };
+}
+
+/** Disk readiness from the DataVolume's phase (CDI) or the claim's (plain PVC). */
+export function diskPhase(
+  dv: V1beta1DataVolume | undefined,
+  pvc: V1PersistentVolumeClaim | undefined,
+): Readiness {
+  if (dv) return dataVolumePhase(dv);
+  if (pvc?.status?.phase === 'Bound')
+    return { phase: 'Ready', reason: Reasons.Ready, message: 'the claim is bound' };
+  return {
+    phase: 'Pending',
+    reason: Reasons.ClaimPending,
+    message: 'waiting for the claim to be bound',
+  };
+}
+
+function dataVolumePhase(dv: V1beta1DataVolume): Readiness {
+  const p = dv.status?.phase ?? 'Pending';
+  if (p === 'Succeeded')
+    return { phase: 'Ready', reason: Reasons.Ready, message: 'the disk is ready' };
+  if (p === 'Failed') {
+    const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+    return {
+      phase: 'Failed',
+      reason: Reasons.ImportFailed,
+      message: running?.message ?? 'CDI reports the import failed',
+    };
+  }
+  if (/InProgress|Scheduled|Importing|Cloning|Upload/i.test(p)) {
+    return {
+      phase: 'Importing',
+      reason: p,
+      message: `CDI is filling the disk (${p}${dv.status?.progress ? `, ${dv.status.progress}` : ''})`,
+    };
+  }
+  if (p === 'WaitForFirstConsumer' || p === 'PendingPopulation')
+    return {
+      phase: 'Pending',
+      reason: p,
+      message: 'the storage class binds volumes when a VM first uses them',
+    };
+  return { phase: 'Pending', reason: p, message: `CDI reports ${p}` };
+}
+
+/** Why a disk that needs CDI cannot be filled without it. */
+export function needsCdi(disk: VirtualMachineDisk): Readiness {
+  const src = disk.spec.source;
+  const what = src?.image ? `image ${src.image.name}` : `claim ${src?.pvc?.name}`;
+  return {
+    phase: 'Pending',
+    reason: Reasons.CDINotInstalled,
+    message: `filling a disk from ${what} needs CDI (cdi.kubevirt.io), which is not installed: install CDI, or use a blank disk`,
+  };
+}
+
+/** The outcome of growing the claim to spec.size, when it is smaller. */
+export type ResizeOutcome = { outcome: 'waiting' } | { outcome: 'refused'; message: string };
+
+export interface DiskStatusInputs {
+  disk: VirtualMachineDisk;
+  now: string;
+  readiness: Readiness;
+  /** CDI's import progress, when it reports one. */
+  progress?: string;
+  pvc?: V1PersistentVolumeClaim;
+  resize?: ResizeOutcome;
+  /** The name of the VM the disk is attached to. */
+  attachedTo?: string;
+}
+
+function resizeCondition(i: DiskStatusInputs): Omit<Condition, 'lastTransitionTime'> | undefined {
+  if (!i.resize) return undefined;
+  if (i.resize.outcome === 'waiting') {
+    return {
+      type: DiskConditions.Resized,
+      status: 'False',
+      reason: Reasons.WaitingForBinding,
+      message: `the claim grows to ${i.disk.spec.size} once it is bound`,
+    };
+  }
+  return {
+    type: DiskConditions.Resized,
+    status: 'False',
+    reason: Reasons.ResizeRefused,
+    message: `the claim could not grow to ${i.disk.spec.size}: ${i.resize.message}`,
+  };
+}
+
+/** The status of a disk that is not being deleted. */
+export function diskStatus(i: DiskStatusInputs): VirtualMachineDiskStatus {
+  const prev = i.disk.status?.conditions;
+  const r = i.readiness;
+  const ready = withTransitionTime<Condition>(
+    prev,
+    {
+      type: DiskConditions.Ready,
+      status: r.phase === 'Ready' ? 'True' : 'False',
+      reason: r.reason,
+      message: r.message,
+    },
+    i.now,
+  );
+  const resize = resizeCondition(i);
+  const capacity = i.pvc?.status?.capacity?.storage;
+  return {
+    observedGeneration: i.disk.metadata.generation ?? 0,
+    phase: r.phase,
+    claimName: i.disk.metadata.name,
+    conditions: resize ? [ready, withTransitionTime<Condition>(prev, resize, i.now)] : [ready],
+    ...(i.progress ? { progress: i.progress } : {}),
+    ...(capacity ? { capacity: String(capacity) } : {}),
+    ...(i.attachedTo ? { attachedTo: i.attachedTo } : {}),
+  };
+}
+
+/** The status of a disk whose deletion waits for the VM that uses it to let it go. */
+export function inUseStatus(
+  disk: VirtualMachineDisk,
+  vmName: string,
+  now: string,
+): VirtualMachineDiskStatus {
+  const others = (disk.status?.conditions ?? []).filter((c) => c.type !== DiskConditions.Deleting);
+  const deleting = withTransitionTime<Condition>(
+    disk.status?.conditions,
+    {
+      type: DiskConditions.Deleting,
+      status: 'False',
+      reason: Reasons.InUse,
+      message: `attached to VM ${vmName}: detach it (remove it from spec.disks) and the deletion completes`,
+    },
+    now,
+  );
+  return { ...disk.status, conditions: [...others, deleting] };
+}

@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCertificateAuthority, issueCertificate } from './pki.ts';
+import { KubeRest } from './rest.ts';
+
+const ca = createCertificateAuthority('rest-test', 1);
+const cert = issueCertificate(ca, {
+  commonName: 'server',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
+let server: Server;
+let handshakes = 0;
+let auth: string[] = [];
+
+beforeAll(async () => {
+  server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    auth.push(req.headers.authorization ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status"}');
+  });
+  server.on('secureConnection', () => handshakes++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+});
+afterAll(() => new Promise((r) => server.close(r)));
+
+describe('KubeRest', () => {
+  it('reuses its TLS connections (client-node would open one per request) and keeps the credentials', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          caData: Buffer.from(ca.certPem).toString('base64'),
+        },
+      ],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const rest = new KubeRest(kc);
+    handshakes = 0;
+    auth = [];
+    for (let i = 0; i < 5; i++) expect((await rest.request('GET', '/version')).status).toBe(200);
+    rest.close();
+    expect(handshakes).toBe(1);
+    expect(auth).toEqual(Array(5).fill('Bearer secret-token'));
+  });
+});

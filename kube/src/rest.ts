@@ -1,0 +1,200 @@
+// A thin REST client for what @kubernetes/client-node's typed serializer gets wrong: it rewrites
+// known kinds through its models, and nested JSONSchemaProps lose `x-kubernetes-validations` on
+// the way. Objects sent through here reach the API server exactly as written. Authentication
+// and TLS still come from client-node's KubeConfig.
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export class ApiError extends Error {
+  readonly code: number;
+  readonly body: unknown;
+  constructor(code: number, body: unknown) {
+    const msg =
+      body && typeof body === 'object' && 'message' in body
+        ? String((body as { message: unknown }).message)
+        : String(body);
+    super(`HTTP ${code}: ${msg}`);
+    this.code = code;
+    this.body = body;
+  }
+}
+
+/** Whether `e` is the API server's 404: the object (or its kind) is not there. */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 404;
+}
+
+/** Rethrows anything but a 404; a 404 becomes `fallback` (undefined by default). */
+export function ignoreNotFound<T = undefined>(e: unknown, fallback?: T): T {
+  if (isNotFound(e)) return fallback as T;
+  throw e;
+}
+
+export interface ResourceInfo {
+  plural: string;
+  namespaced: boolean;
+}
+
+export interface KubeObjectLike {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export class KubeRest {
+  private readonly kc: KubeConfig;
+  private readonly agent: Agent;
+  private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+
+  /** `maxSockets` caps the connections kept to the API server (16 unless said otherwise). */
+  constructor(kc: KubeConfig, opts: { maxSockets?: number } = {}) {
+    this.kc = kc;
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+  }
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; contentType?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: T; headers: Record<string, string | string[] | undefined> }> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const url = new URL(path, cluster.server);
+    const options: RequestOptions = {
+      method,
+      agent: this.agent,
+      headers: { Accept: 'application/json', ...opts.headers },
+    };
+    await this.kc.applyToHTTPSOptions(options);
+    // client-node puts a new Agent (no keep-alive) on the options at every call, so each request
+    // would open a new TLS connection: a full handshake, most of the controllers' CPU under load.
+    // The TLS settings stay on the request options; the connections come from our pool.
+    options.agent = this.agent;
+    const payload =
+      opts.body === undefined
+        ? undefined
+        : typeof opts.body === 'string'
+          ? opts.body
+          : JSON.stringify(opts.body);
+    if (payload !== undefined) {
+      (options.headers as Record<string, string>)['Content-Type'] =
+        opts.contentType ?? 'application/json';
+      (options.headers as Record<string, string>)['Content-Length'] = String(
+        Buffer.byteLength(payload),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const req = request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            body = text;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 400) reject(new ApiError(status, body));
+          else resolve({ status, body: body as T, headers: res.headers });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Plural and scope of a kind, from discovery (cached per group version). */
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    let entry = this.discovery.get(apiVersion);
+    if (!entry) {
+      const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      entry = this.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(
+        'GET',
+        base,
+      ).then(({ body }) => {
+        const m = new Map<string, ResourceInfo>();
+        for (const r of body.resources)
+          if (!r.name.includes('/')) m.set(r.kind, { plural: r.name, namespaced: r.namespaced });
+        return m;
+      });
+      this.discovery.set(apiVersion, entry);
+      entry.catch(() => this.discovery.delete(apiVersion));
+    }
+    const info = (await entry).get(kind);
+    if (!info) {
+      this.discovery.delete(apiVersion);
+      throw new ApiError(404, {
+        message: `the server has no resource for kind ${kind} in ${apiVersion}`,
+      });
+    }
+    return info;
+  }
+
+  /** The collection path of a kind, in a namespace when it is namespaced. */
+  async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
+    const info = await this.resource(apiVersion, kind);
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    if (info.namespaced) {
+      if (!namespace) throw new Error(`${kind} is namespaced: metadata.namespace is required`);
+      return `${base}/namespaces/${encodeURIComponent(namespace)}/${info.plural}`;
+    }
+    return `${base}/${info.plural}`;
+  }
+
+  async objectPath(obj: KubeObjectLike): Promise<string> {
+    if (!obj.metadata?.name) throw new Error(`${obj.kind}: metadata.name is required`);
+    return `${await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace)}/${encodeURIComponent(obj.metadata.name)}`;
+  }
+
+  /** Server-side apply, as `kubectl apply --server-side --force-conflicts` does. */
+  async apply<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { fieldManager?: string; dryRun?: boolean; force?: boolean } = {},
+  ): Promise<T> {
+    const q = new URLSearchParams({
+      fieldManager: opts.fieldManager ?? 'vmplane',
+      force: String(opts.force ?? true),
+    });
+    if (opts.dryRun) q.set('dryRun', 'All');
+    const { body } = await this.request<T>('PATCH', `${await this.objectPath(obj)}?${q}`, {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+    return body;
+  }
+
+  async create<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<T> {
+    const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'vmplane' });
+    if (opts.dryRun) q.set('dryRun', 'All');
+    const path = await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace);
+    return (await this.request<T>('POST', `${path}?${q}`, { body: obj })).body;
+  }
+
+  async get<T = KubeObjectLike>(obj: KubeObjectLike): Promise<T> {
+    return (await this.request<T>('GET', await this.objectPath(obj))).body;
+  }
+
+  async replace<T = KubeObjectLike>(
+    obj: KubeObjectLike,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<T> {
+    const q = opts.dryRun ? '?dryRun=All' : '';
+    return (await this.request<T>('PUT', `${await this.objectPath(obj)}${q}`, { body: obj })).body;
+  }
+
+  async delete(obj: KubeObjectLike): Promise<void> {
+    await this.request('DELETE', await this.objectPath(obj));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

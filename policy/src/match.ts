@@ -1,0 +1,29 @@
+// Which policies apply to a request or an existing VM.
+import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { matchesSelector, type LabelSelector } from '../../api/src/selectors.ts';
+import { subject, type EvalContext } from './types.ts';
+
+/**
+ * Whether a policy applies. In the background audit (existing objects, no request) a policy
+ * applies when it checks CREATE or UPDATE: the VM as it stands must still pass it.
+ */
+export function policyMatches(
+  p: VirtualMachinePolicy,
+  ctx: EvalContext,
+  background = false,
+): boolean {
+  const ops = p.spec.match?.operations ?? ['CREATE', 'UPDATE'];
+  if (
+    background ? !ops.some((o) => o === 'CREATE' || o === 'UPDATE') : !ops.includes(ctx.operation)
+  )
+    return false;
+  const nsLabels = ctx.namespaceObject?.metadata?.labels ?? {
+    'kubernetes.io/metadata.name': ctx.request.namespace,
+  };
+  if (!matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, nsLabels))
+    return false;
+  return matchesSelector(
+    p.spec.match?.vmSelector as LabelSelector | undefined,
+    subject(ctx)?.metadata.labels,
+  );
+}

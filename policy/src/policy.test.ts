@@ -1,0 +1,731 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ClusterVirtualMachineImage,
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+  VirtualMachinePolicy,
+  VirtualMachinePolicyException,
+} from '../../api/generated/types.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
+import {
+  admissionVerdict,
+  buildContext,
+  compilePolicy,
+  evaluatePolicies,
+  PolicyCompiler,
+  type Operation,
+  type RuleResult,
+} from './index.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../../test/support/builders.ts';
+
+const V = API_VERSION;
+type Spec = VirtualMachinePolicy['spec'];
+
+const cls = (
+  name: string,
+  hw: Partial<VirtualMachineClass['spec']['hardware']> = {},
+  extra: Partial<VirtualMachineClass['spec']> = {},
+  labels: Record<string, string> = {},
+): VirtualMachineClass => ({
+  apiVersion: V,
+  kind: 'VirtualMachineClass',
+  metadata: { name, labels },
+  spec: { hardware: { cpus: 2, memory: '4Gi', ...hw }, ...extra },
+});
+const classes = [
+  cls('small'),
+  cls('big', { cpus: 32, memory: '128Gi' }, { reservation: 'Guaranteed' }, { tier: 'prod' }),
+  cls('prod-medium', { cpus: 4, memory: '16Gi' }, { reservation: 'Guaranteed' }, { tier: 'prod' }),
+  cls('gpu', {
+    cpus: 8,
+    memory: '64Gi',
+    devices: { gpus: [{ name: 'g', deviceName: 'nvidia.com/A10' }] },
+  }),
+  cls('mem-8192mi', { memory: '8192Mi' }),
+];
+const images: ClusterVirtualMachineImage[] = ['ubuntu-24.04', 'ubuntu-22.04', 'windows-2022'].map(
+  (name) => ({
+    apiVersion: V,
+    kind: 'ClusterVirtualMachineImage',
+    metadata: { name },
+    spec: { source: { http: { url: 'https://x/y' } }, size: '10Gi' },
+  }),
+);
+const disks: VirtualMachineDisk[] = [
+  {
+    apiVersion: V,
+    kind: 'VirtualMachineDisk',
+    metadata: { name: 'data', namespace: 'dev' },
+    spec: {
+      size: '500Gi',
+      storageClassName: 'ceph',
+      accessModes: ['ReadWriteMany'],
+      volumeMode: 'Block',
+    },
+  },
+];
+const lookups = (
+  exceptions: VirtualMachinePolicyException[] = [],
+): ReturnType<typeof staticLookups> =>
+  staticLookups({
+    namespaces: [
+      { metadata: { name: 'dev', labels: { 'kubernetes.io/metadata.name': 'dev', tier: 'dev' } } },
+      {
+        metadata: {
+          name: 'prod',
+          labels: { 'kubernetes.io/metadata.name': 'prod', tier: 'production' },
+        },
+      },
+      {
+        metadata: {
+          name: 'ml',
+          labels: { 'kubernetes.io/metadata.name': 'ml', 'vmplane.io/workload': 'ml' },
+        },
+      },
+    ],
+    classes,
+    clusterImages: images,
+    disks,
+    exceptions,
+  });
+
+/** The VM these tests start from: web in dev, a small class, a cluster image, one boot disk. */
+function vm(
+  spec: Partial<VirtualMachine['spec']> = {},
+  meta: Partial<VirtualMachine['metadata']> = {},
+): VirtualMachine {
+  return buildVm(
+    meta.name ?? 'web',
+    {
+      className: 'small',
+      image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+      bootDisk: {
+        size: '20Gi',
+        storageClassName: 'local',
+        accessModes: ['ReadWriteOnce'],
+        volumeMode: 'Filesystem',
+      },
+      powerState: 'PoweredOn',
+      ...spec,
+    },
+    { namespace: 'dev', labels: { 'vmplane.io/owner': 'team-a' }, ...meta },
+  );
+}
+
+function policy(spec: Partial<Spec>, name = 'p'): VirtualMachinePolicy {
+  return {
+    apiVersion: V,
+    kind: 'VirtualMachinePolicy',
+    metadata: { name, generation: 1 },
+    spec: { validationActions: ['Deny'], ...spec } as Spec,
+  };
+}
+
+function run(
+  p: VirtualMachinePolicy | VirtualMachinePolicy[],
+  object: VirtualMachine | undefined,
+  opts: {
+    op?: Operation;
+    old?: VirtualMachine;
+    exceptions?: VirtualMachinePolicyException[];
+    now?: number;
+    user?: string;
+  } = {},
+): RuleResult[] {
+  const l = lookups(opts.exceptions);
+  const ctx = buildContext(
+    {
+      operation: opts.op ?? 'CREATE',
+      ...(object ? { object } : {}),
+      ...(opts.old ? { oldObject: opts.old } : {}),
+      namespace: (object ?? opts.old)?.metadata.namespace ?? '',
+      userInfo: { username: opts.user ?? 'alice', groups: ['devs'] },
+    },
+    l,
+  );
+  return evaluatePolicies((Array.isArray(p) ? p : [p]).map(compilePolicy), l.exceptions(), ctx, {
+    now: opts.now ?? Date.parse('2026-11-22T00:00:00Z'),
+  });
+}
+
+const results = (rs: RuleResult[]): string[] => rs.map((r) => `${r.rule}:${r.result}`);
+
+// [name, rules, vm, expected result of that rule, words in the message]
+const builtins: [string, NonNullable<Spec['rules']>, VirtualMachine, 'pass' | 'fail', string][] = [
+  ['allowed class by name', { allowedClasses: { names: ['small'] } }, vm(), 'pass', ''],
+  [
+    'class not in the names',
+    { allowedClasses: { names: ['prod-medium'] } },
+    vm(),
+    'fail',
+    'class "small" is not allowed; allowed: prod-medium',
+  ],
+  [
+    'allowed class by label selector',
+    { allowedClasses: { selector: { matchLabels: { tier: 'prod' } } } },
+    vm({ className: 'prod-medium' }),
+    'pass',
+    '',
+  ],
+  [
+    'class outside the selector',
+    { allowedClasses: { selector: { matchLabels: { tier: 'prod' } } } },
+    vm(),
+    'fail',
+    "classes matching the policy's selector",
+  ],
+  [
+    'guaranteed only, guaranteed class',
+    { allowedClasses: { reservations: ['Guaranteed'] } },
+    vm({ className: 'prod-medium' }),
+    'pass',
+    '',
+  ],
+  [
+    'guaranteed only, best-effort class',
+    { allowedClasses: { reservations: ['Guaranteed'] } },
+    vm(),
+    'fail',
+    'class "small" is BestEffort; only Guaranteed classes are allowed',
+  ],
+  [
+    'an unresolvable class',
+    { allowedClasses: { names: ['small'] } },
+    vm({ className: 'ghost' }),
+    'fail',
+    'class "ghost" could not be resolved',
+  ],
+  ['image by exact name', { allowedImages: ['ubuntu-24.04'] }, vm(), 'pass', ''],
+  [
+    'image by glob',
+    { allowedImages: ['ubuntu-*'] },
+    vm({ image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-22.04' } }),
+    'pass',
+    '',
+  ],
+  [
+    'image outside the globs',
+    { allowedImages: ['ubuntu-*'] },
+    vm({ image: { kind: 'ClusterVirtualMachineImage', name: 'windows-2022' } }),
+    'fail',
+    'image "windows-2022" is not in the approved library; allowed: ubuntu-*',
+  ],
+  [
+    'image by kind/name glob',
+    { allowedImages: ['ClusterVirtualMachineImage/*'] },
+    vm(),
+    'pass',
+    '',
+  ],
+  [
+    'namespace image against a cluster-only glob',
+    { allowedImages: ['ClusterVirtualMachineImage/*'] },
+    vm({ image: { kind: 'VirtualMachineImage', name: 'mine' } }),
+    'fail',
+    'not in the approved library',
+  ],
+  [
+    'no image (boots from a disk)',
+    { allowedImages: ['ubuntu-*'] },
+    vm({
+      image: undefined,
+      bootDisk: undefined,
+      disks: [{ name: 'root', virtualMachineDiskName: 'data', boot: true }],
+    }),
+    'pass',
+    '',
+  ],
+  ['cpus within the cap', { maxCPUs: 4 }, vm(), 'pass', ''],
+  [
+    'cpus over the cap',
+    { maxCPUs: 16 },
+    vm({ className: 'big' }),
+    'fail',
+    '32 vCPUs (class "big") exceed the maximum of 16',
+  ],
+  [
+    'memory 8192Mi against 8Gi (equal is fine)',
+    { maxMemory: '8Gi' },
+    vm({ className: 'mem-8192mi' }),
+    'pass',
+    '',
+  ],
+  [
+    'memory 128Gi against 64Gi',
+    { maxMemory: '64Gi' },
+    vm({ className: 'big' }),
+    'fail',
+    'memory 128Gi (class "big") exceeds the maximum of 64Gi',
+  ],
+  [
+    'memory 16Gi against 8192Mi (units differ)',
+    { maxMemory: '8192Mi' },
+    vm({ className: 'prod-medium' }),
+    'fail',
+    'memory 16Gi',
+  ],
+  [
+    'disks within the count',
+    { maxDisks: 2 },
+    vm({ disks: [{ name: 'a', size: '1Gi' }] }),
+    'pass',
+    '',
+  ],
+  [
+    'too many disks (boot disk counts)',
+    { maxDisks: 1 },
+    vm({ disks: [{ name: 'a', size: '1Gi' }] }),
+    'fail',
+    '2 disks exceed the maximum of 1',
+  ],
+  [
+    'total size within the cap',
+    { maxTotalDiskSize: '100Gi' },
+    vm({ disks: [{ name: 'a', size: '50Gi' }] }),
+    'pass',
+    '',
+  ],
+  [
+    'total size counts existing disks',
+    { maxTotalDiskSize: '100Gi' },
+    vm({ disks: [{ name: 'a', virtualMachineDiskName: 'data' }] }),
+    'fail',
+    'disks total 20Gi + 500Gi, more than the maximum of 100Gi',
+  ],
+  ['allowed storage class', { allowedStorageClasses: ['local', 'ceph'] }, vm(), 'pass', ''],
+  [
+    'storage class not allowed',
+    { allowedStorageClasses: ['ceph'] },
+    vm(),
+    'fail',
+    'spec.bootDisk uses storage class "local"; allowed: ceph',
+  ],
+  ['pod network allowed by default name', { allowedNetworks: ['pod'] }, vm(), 'pass', ''],
+  [
+    'an L2 network not allowed',
+    { allowedNetworks: ['pod'] },
+    vm({ network: { interfaces: [{ name: 'nic0', network: 'vlan-42' }] } }),
+    'fail',
+    'interface nic0 is on network "vlan-42"; allowed: pod',
+  ],
+  ['required label present', { requiredLabels: [{ key: 'vmplane.io/owner' }] }, vm(), 'pass', ''],
+  [
+    'required label missing',
+    { requiredLabels: [{ key: 'cost-center' }] },
+    vm(),
+    'fail',
+    'label cost-center is required',
+  ],
+  [
+    'label value not allowed',
+    { requiredLabels: [{ key: 'vmplane.io/owner', values: ['team-b'] }] },
+    vm(),
+    'fail',
+    'label vmplane.io/owner="team-a" must be one of team-b',
+  ],
+  [
+    'required annotation missing',
+    { requiredAnnotations: [{ key: 'backup' }] },
+    vm(),
+    'fail',
+    'annotation backup is required',
+  ],
+  ['GPUs forbidden, plain class', { allowGPUs: false }, vm(), 'pass', ''],
+  [
+    'GPUs forbidden, GPU class',
+    { allowGPUs: false },
+    vm({ className: 'gpu' }),
+    'fail',
+    'class "gpu" has GPUs or passthrough devices',
+  ],
+  ['GPUs allowed', { allowGPUs: true }, vm({ className: 'gpu' }), 'pass', ''],
+  ['power state allowed', { allowedPowerStates: ['PoweredOn', 'PoweredOff'] }, vm(), 'pass', ''],
+  [
+    'power state not allowed',
+    { allowedPowerStates: ['PoweredOn', 'PoweredOff'] },
+    vm({ powerState: 'Suspended' }),
+    'fail',
+    'power state Suspended is not allowed; allowed: PoweredOn, PoweredOff',
+  ],
+];
+
+describe('built-in rules', () => {
+  it.each(builtins)('%s', (_n, rules, object, want, words) => {
+    const [r] = run(policy({ rules }), object);
+    expect(r?.result).toBe(want);
+    if (words) expect(r?.message).toContain(words);
+  });
+});
+
+// [name, expression, vm, expected, words]
+const cel: [string, string, VirtualMachine, 'pass' | 'fail' | 'error', string][] = [
+  ['a true expression', "object.spec.powerState != 'Suspended'", vm(), 'pass', ''],
+  [
+    'a false expression',
+    "object.spec.powerState == 'Suspended'",
+    vm(),
+    'fail',
+    "failed: object.spec.powerState == 'Suspended'",
+  ],
+  [
+    'quantity comparison with different units',
+    "quantity(vmClass.spec.hardware.memory).compareTo(quantity('8192Mi')) <= 0",
+    vm({ className: 'mem-8192mi' }),
+    'pass',
+    '',
+  ],
+  [
+    'quantity isGreaterThan',
+    "!quantity(vmClass.spec.hardware.memory).isGreaterThan(quantity('64Gi'))",
+    vm({ className: 'big' }),
+    'fail',
+    '',
+  ],
+  [
+    'quantity isLessThan on disks',
+    "quantity(object.spec.bootDisk.size).isLessThan(quantity('1Ti'))",
+    vm(),
+    'pass',
+    '',
+  ],
+  ['isQuantity', "isQuantity(object.spec.bootDisk.size) && !isQuantity('lots')", vm(), 'pass', ''],
+  [
+    'a missing field is a runtime error, reported with its position',
+    "object.metadata.annotations['backup'] == 'yes'",
+    vm(),
+    'error',
+    'expression could not be evaluated: No such key: annotations at line 1, column',
+  ],
+  [
+    'has() guards a missing field',
+    "!has(object.metadata.annotations) || object.metadata.annotations['backup'] == 'yes'",
+    vm(),
+    'pass',
+    '',
+  ],
+  ['a non-bool result', 'object.spec.className', vm(), 'error', 'returned string, not a bool'],
+  ['the resolved image', "image.spec.size == '10Gi'", vm(), 'pass', ''],
+  ['the namespace object', "namespaceObject.metadata.labels['tier'] == 'dev'", vm(), 'pass', ''],
+  [
+    'the requesting user',
+    "request.userInfo.username == 'alice' && 'devs' in request.userInfo.groups",
+    vm(),
+    'pass',
+    '',
+  ],
+  [
+    'exists over disks',
+    "object.spec.disks.exists(d, d.name == 'scratch')",
+    vm({ disks: [{ name: 'scratch', size: '1Gi' }] }),
+    'pass',
+    '',
+  ],
+  [
+    'all over labels',
+    "object.metadata.labels.all(k, k.startsWith('vmplane.io/'))",
+    vm(),
+    'pass',
+    '',
+  ],
+];
+
+describe('CEL validations', () => {
+  it.each(cel)('%s', (_n, expression, object, want, words) => {
+    const [r] = run(policy({ validations: [{ expression }] }), object);
+    expect(r?.result).toBe(want);
+    if (words) expect(r?.message).toContain(words);
+  });
+
+  it('uses messageExpression, and its value', () => {
+    const [r] = run(
+      policy({
+        validations: [
+          {
+            expression: 'false',
+            message: 'static',
+            messageExpression: "'class ' + object.spec.className + ' is frozen'",
+          },
+        ],
+      }),
+      vm(),
+    );
+    expect(r?.message).toBe('class small is frozen');
+  });
+
+  it('falls back to message when messageExpression fails', () => {
+    const [r] = run(
+      policy({
+        validations: [{ expression: 'false', message: 'static', messageExpression: 'object.nope' }],
+      }),
+      vm(),
+    );
+    expect(r?.message).toBe('static');
+  });
+
+  it('names rules cel-<index> unless named', () => {
+    const rs = run(
+      policy({ validations: [{ expression: 'true' }, { name: 'owner', expression: 'true' }] }),
+      vm(),
+    );
+    expect(rs.map((r) => r.rule)).toEqual(['cel-0', 'owner']);
+  });
+
+  it('reports compile errors with their position, and compiles nothing else of that validation', () => {
+    const c = compilePolicy(
+      policy({
+        validations: [
+          { expression: 'true' },
+          { expression: "object.spec.powerState != 'Suspended' &&" },
+          { expression: "'a' + 1" },
+        ],
+      }),
+    );
+    expect(c.errors).toEqual([
+      'spec.validations[1].expression: Unexpected token: EOF at line 1, column 41',
+      'spec.validations[2].expression: no such overload: string + int at line 1, column 1',
+    ]);
+    expect(c.rules.map((r) => r.name)).toEqual(['cel-0']);
+  });
+
+  it('maps reason to the HTTP code of the denial', () => {
+    const [r] = run(policy({ validations: [{ expression: 'false', reason: 'Invalid' }] }), vm());
+    expect(admissionVerdict([r as RuleResult]).denials[0]?.code).toBe(422);
+  });
+
+  it('sees oldObject on UPDATE', () => {
+    const old = vm({ className: 'small' });
+    const [r] = run(
+      policy({
+        validations: [
+          {
+            expression: 'oldObject.spec.className == object.spec.className',
+            message: 'class is frozen',
+          },
+        ],
+      }),
+      vm({ className: 'big' }),
+      { op: 'UPDATE', old },
+    );
+    expect(r).toMatchObject({ result: 'fail', message: 'class is frozen' });
+  });
+
+  it('runs on DELETE with object null, skipping built-ins', () => {
+    const p = policy({
+      match: { operations: ['DELETE'] },
+      rules: { maxCPUs: 1 },
+      validations: [
+        {
+          expression: "object == null && oldObject.metadata.labels['protected'] != 'true'",
+          message: 'protected VMs cannot be deleted',
+        },
+      ],
+    });
+    const rs = run(p, undefined, { op: 'DELETE', old: vm({}, { labels: { protected: 'true' } }) });
+    expect(results(rs)).toEqual(['cel-0:fail']);
+    expect(rs[0]?.message).toBe('protected VMs cannot be deleted');
+  });
+});
+
+describe('matching', () => {
+  it('applies to CREATE and UPDATE by default, not DELETE', () => {
+    const p = policy({ validations: [{ expression: 'false' }] });
+    expect(run(p, vm())).toHaveLength(1);
+    expect(run(p, vm(), { op: 'UPDATE', old: vm() })).toHaveLength(1);
+    expect(run(p, undefined, { op: 'DELETE', old: vm() })).toHaveLength(0);
+  });
+
+  it('honours the operations list', () => {
+    expect(
+      run(policy({ match: { operations: ['UPDATE'] }, rules: { maxCPUs: 1 } }), vm()),
+    ).toHaveLength(0);
+  });
+
+  it('selects namespaces by label', () => {
+    const p = policy({
+      match: { namespaceSelector: { matchLabels: { tier: 'production' } } },
+      rules: { maxCPUs: 1 },
+    });
+    expect(run(p, vm())).toHaveLength(0);
+    expect(results(run(p, vm({}, { namespace: 'prod' })))).toEqual(['maxCPUs:fail']);
+  });
+
+  it('selects VMs by label', () => {
+    const p = policy({
+      match: { vmSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] } },
+      rules: { maxCPUs: 1 },
+    });
+    expect(run(p, vm())).toHaveLength(0);
+    expect(run(p, vm({}, { labels: { app: 'db' } }))).toHaveLength(1);
+  });
+
+  it('reports skips for unmatched policies when asked', () => {
+    const l = lookups();
+    const ctx = buildContext({ operation: 'CREATE', object: vm(), namespace: 'dev' }, l);
+    const p = compilePolicy(
+      policy({
+        match: { namespaceSelector: { matchLabels: { tier: 'production' } } },
+        rules: { maxCPUs: 1, maxDisks: 1 },
+      }),
+    );
+    expect(results(evaluatePolicies([p], [], ctx, { includeSkips: true }))).toEqual([
+      'maxCPUs:skip',
+      'maxDisks:skip',
+    ]);
+  });
+});
+
+const exception = (
+  spec: Partial<VirtualMachinePolicyException['spec']>,
+  ns = 'dev',
+): VirtualMachinePolicyException => ({
+  apiVersion: V,
+  kind: 'VirtualMachinePolicyException',
+  metadata: { name: 'ex', namespace: ns },
+  spec: { policyName: 'p', reason: 'approved by the platform team', vmNames: ['web'], ...spec },
+});
+
+describe('exceptions', () => {
+  const p = policy({ rules: { maxCPUs: 1, maxDisks: 0 } });
+
+  it('waive the whole policy for a named VM, and say so', () => {
+    const rs = run(p, vm(), { exceptions: [exception({})] });
+    expect(results(rs)).toEqual(['maxCPUs:skip', 'maxDisks:skip']);
+    expect(rs[0]?.exception).toBe('dev/ex');
+    expect(rs[0]?.message).toContain('waived by exception dev/ex: approved by the platform team');
+    expect(admissionVerdict(rs)).toMatchObject({
+      denials: [],
+      exceptionsUsed: [{ rule: 'maxCPUs' }, { rule: 'maxDisks' }],
+    });
+  });
+
+  it('waive only the listed rules', () => {
+    expect(results(run(p, vm(), { exceptions: [exception({ rules: ['maxCPUs'] })] }))).toEqual([
+      'maxCPUs:skip',
+      'maxDisks:fail',
+    ]);
+  });
+
+  it('select VMs by label', () => {
+    const ex = exception({
+      vmNames: undefined,
+      vmSelector: { matchLabels: { 'vmplane.io/owner': 'team-a' } },
+    });
+    expect(results(run(p, vm(), { exceptions: [ex] }))).toEqual(['maxCPUs:skip', 'maxDisks:skip']);
+  });
+
+  it('do not apply to other VMs, other namespaces or other policies', () => {
+    expect(results(run(p, vm({}, { name: 'other' }), { exceptions: [exception({})] }))).toEqual([
+      'maxCPUs:fail',
+      'maxDisks:fail',
+    ]);
+    expect(results(run(p, vm(), { exceptions: [exception({}, 'prod')] }))).toEqual([
+      'maxCPUs:fail',
+      'maxDisks:fail',
+    ]);
+    expect(results(run(p, vm(), { exceptions: [exception({ policyName: 'q' })] }))).toEqual([
+      'maxCPUs:fail',
+      'maxDisks:fail',
+    ]);
+  });
+
+  it('stop applying once expired', () => {
+    const ex = exception({ expires: '2026-11-01T00:00:00Z' });
+    expect(results(run(p, vm(), { exceptions: [ex] }))).toEqual(['maxCPUs:fail', 'maxDisks:fail']);
+    expect(
+      results(run(p, vm(), { exceptions: [ex], now: Date.parse('2026-10-01T00:00:00Z') })),
+    ).toEqual(['maxCPUs:skip', 'maxDisks:skip']);
+  });
+});
+
+describe('modes', () => {
+  const failing = (actions: ('Deny' | 'Warn' | 'Audit')[]): RuleResult[] =>
+    run(policy({ validationActions: actions, rules: { maxCPUs: 1 } }), vm());
+
+  it('Deny: fail, and the request is denied with the policy and rule named', () => {
+    const rs = failing(['Deny']);
+    expect(results(rs)).toEqual(['maxCPUs:fail']);
+    expect(admissionVerdict(rs).denials).toEqual([
+      {
+        code: 403,
+        message: 'policy "p" rule maxCPUs: 2 vCPUs (class "small") exceed the maximum of 1',
+      },
+    ]);
+  });
+
+  it('Warn: warn, and the request is admitted with a warning', () => {
+    const v = admissionVerdict(failing(['Warn']));
+    expect(v.denials).toEqual([]);
+    expect(v.warnings).toEqual([
+      'policy "p" rule maxCPUs: 2 vCPUs (class "small") exceed the maximum of 1',
+    ]);
+  });
+
+  it('Audit: admitted, recorded for the report', () => {
+    const v = admissionVerdict(failing(['Audit']));
+    expect(v).toMatchObject({
+      denials: [],
+      warnings: [],
+      audits: [{ policy: 'p', rule: 'maxCPUs', result: 'fail' }],
+    });
+  });
+
+  it('Deny and Audit together: denied and recorded', () => {
+    const v = admissionVerdict(failing(['Deny', 'Audit']));
+    expect(v.denials).toHaveLength(1);
+    expect(v.audits).toHaveLength(1);
+  });
+
+  it('Warn and Audit together: warned and recorded', () => {
+    const rs = failing(['Warn', 'Audit']);
+    expect(results(rs)).toEqual(['maxCPUs:warn']);
+    expect(admissionVerdict(rs)).toMatchObject({
+      warnings: [expect.any(String)],
+      audits: [expect.any(Object)],
+    });
+  });
+
+  it('a runtime error denies under Deny: guardrails fail closed', () => {
+    const rs = run(
+      policy({ validations: [{ expression: "object.metadata.annotations['x'] == 'y'" }] }),
+      vm(),
+    );
+    expect(admissionVerdict(rs).denials[0]?.message).toContain('expression could not be evaluated');
+  });
+
+  it('passing rules produce no denial, warning or audit', () => {
+    expect(
+      admissionVerdict(
+        run(policy({ validationActions: ['Deny', 'Audit'], rules: { maxCPUs: 64 } }), vm()),
+      ),
+    ).toEqual({ denials: [], warnings: [], audits: [], exceptionsUsed: [] });
+  });
+
+  it('several policies are all evaluated', () => {
+    const rs = run(
+      [
+        policy({ rules: { maxCPUs: 1 } }, 'a'),
+        policy({ validationActions: ['Warn'], rules: { maxDisks: 0 } }, 'b'),
+      ],
+      vm(),
+    );
+    expect(rs.map((r) => `${r.policy}/${r.rule}:${r.result}`)).toEqual([
+      'a/maxCPUs:fail',
+      'b/maxDisks:warn',
+    ]);
+  });
+});
+
+describe('compiling once', () => {
+  it('reuses the compiled policy until its generation changes', () => {
+    const c = new PolicyCompiler();
+    const p = policy({ rules: { maxCPUs: 1 } });
+    p.metadata.uid = 'u1';
+    const first = c.compiled([p])[0];
+    expect(c.compiled([p])[0]).toBe(first);
+    const next = { ...p, metadata: { ...p.metadata, generation: 2 } };
+    expect(c.compiled([next])[0]).not.toBe(first);
+    expect(c.size).toBe(1);
+  });
+});

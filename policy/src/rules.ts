@@ -1,0 +1,196 @@
+// The built-in rules of VirtualMachinePolicy.spec.rules, each a named function of the rule's
+// setting, the evaluation context and the VM. A rule returns a Violation, or undefined when the
+// VM complies. builtinRules() turns a policy's settings into compiled rules, in this file's order.
+import picomatch from 'picomatch';
+import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { isQuantity, parseQuantity, Quantity } from '../../api/src/quantity.ts';
+import { matchesSelector, type LabelSelector } from '../../api/src/selectors.ts';
+import { subject, type CompiledRule, type EvalContext, type Violation } from './types.ts';
+import { reservationOf } from '../../api/src/wellknown.ts';
+
+export type Rules = NonNullable<VirtualMachinePolicy['spec']['rules']>;
+type Rule<K extends keyof Rules> = (
+  setting: NonNullable<Rules[K]>,
+  ctx: EvalContext,
+  vm: VirtualMachine,
+) => Violation | undefined;
+
+function quantityOf(s: string | undefined): Quantity | undefined {
+  return s && isQuantity(s) ? parseQuantity(s) : undefined;
+}
+
+const classLabel = (ctx: EvalContext): string =>
+  `class "${ctx.vmClass?.metadata.name ?? subject(ctx)?.spec.className ?? '(none)'}"`;
+
+export const allowedClasses: Rule<'allowedClasses'> = (a, ctx, vm) => {
+  const c = ctx.vmClass;
+  if (!c)
+    return {
+      message: `class "${vm.spec.className ?? '(none)'}" could not be resolved, so it cannot be checked against the allowed classes`,
+    };
+  const byName = a.names?.includes(c.metadata.name ?? '') ?? false;
+  const bySelector = a.selector
+    ? matchesSelector(a.selector as LabelSelector, c.metadata.labels)
+    : false;
+  const named = a.names !== undefined || a.selector !== undefined;
+  if (named && !byName && !bySelector) {
+    const allowed = [
+      ...(a.names ?? []),
+      ...(a.selector ? ["classes matching the policy's selector"] : []),
+    ];
+    return { message: `class "${c.metadata.name}" is not allowed; allowed: ${allowed.join(', ')}` };
+  }
+  const reservation = reservationOf(c);
+  if (a.reservations && !a.reservations.includes(reservation)) {
+    return {
+      message: `class "${c.metadata.name}" is ${reservation}; only ${a.reservations.join(' or ')} classes are allowed`,
+    };
+  }
+  return undefined;
+};
+
+export const allowedImages: Rule<'allowedImages'> = (patterns, ctx, vm) => {
+  if (!vm.spec.image) return undefined; // boots from a disk: nothing to check
+  const name = vm.spec.image.name;
+  const kind = ctx.image?.kind ?? vm.spec.image.kind ?? 'VirtualMachineImage';
+  const ok = patterns.some((p) => picomatch.isMatch(p.includes('/') ? `${kind}/${name}` : name, p));
+  return ok
+    ? undefined
+    : {
+        message: `image "${name}" is not in the approved library; allowed: ${patterns.join(', ')}`,
+      };
+};
+
+export const maxCPUs: Rule<'maxCPUs'> = (max, ctx) => {
+  const cpus = ctx.vmClass?.spec.hardware.cpus;
+  if (cpus === undefined)
+    return { message: `${classLabel(ctx)} could not be resolved, so its vCPUs cannot be checked` };
+  return cpus > max
+    ? { message: `${cpus} vCPUs (${classLabel(ctx)}) exceed the maximum of ${max}` }
+    : undefined;
+};
+
+export const maxMemory: Rule<'maxMemory'> = (max, ctx) => {
+  const mem = ctx.vmClass?.spec.hardware.memory;
+  const q = quantityOf(mem);
+  if (!q)
+    return { message: `${classLabel(ctx)} could not be resolved, so its memory cannot be checked` };
+  return q.compareTo(parseQuantity(max)) > 0
+    ? { message: `memory ${mem} (${classLabel(ctx)}) exceeds the maximum of ${max}` }
+    : undefined;
+};
+
+export const maxDisks: Rule<'maxDisks'> = (max, ctx) => {
+  const n = ctx.disks.length;
+  return n > max ? { message: `${n} disks exceed the maximum of ${max}` } : undefined;
+};
+
+export const maxTotalDiskSize: Rule<'maxTotalDiskSize'> = (max, ctx) => {
+  let total = new Quantity(0n, '0');
+  const unknown: string[] = [];
+  for (const d of ctx.disks) {
+    const q = quantityOf(d.size);
+    if (q) total = total.add(q);
+    else unknown.push(d.field);
+  }
+  if (unknown.length)
+    return {
+      message: `the size of ${unknown.join(', ')} is not known, so the total cannot be checked`,
+    };
+  const shown = ctx.disks.map((d) => d.size).join(' + ');
+  return total.compareTo(parseQuantity(max)) > 0
+    ? { message: `disks total ${shown || '0'}, more than the maximum of ${max}` }
+    : undefined;
+};
+
+export const allowedStorageClasses: Rule<'allowedStorageClasses'> = (allowed, ctx) => {
+  const bad = ctx.disks.filter((d) => d.storageClassName && !allowed.includes(d.storageClassName));
+  if (!bad.length) return undefined;
+  return {
+    message: `${bad.map((d) => `${d.field} uses storage class "${d.storageClassName}"`).join(', ')}; allowed: ${allowed.join(', ')}`,
+  };
+};
+
+export const allowedNetworks: Rule<'allowedNetworks'> = (allowed, _ctx, vm) => {
+  const ifaces = vm.spec.network?.interfaces ?? [{ name: 'default' }];
+  const bad = ifaces.filter((i) => !allowed.includes(i.network ?? 'pod'));
+  if (!bad.length) return undefined;
+  return {
+    message: `${bad.map((i) => `interface ${i.name} is on network "${i.network ?? 'pod'}"`).join(', ')}; allowed: ${allowed.join(', ')}`,
+  };
+};
+
+type Requirement = { key: string; values?: string[] };
+
+function required(
+  field: 'labels' | 'annotations',
+  reqs: Requirement[],
+  vm: VirtualMachine,
+): Violation | undefined {
+  const have = (vm.metadata[field] ?? {}) as Record<string, string>;
+  const what = field.slice(0, -1);
+  const problems: string[] = [];
+  for (const req of reqs) {
+    const v = have[req.key];
+    if (v === undefined) problems.push(`${what} ${req.key} is required`);
+    else if (req.values && !req.values.includes(v))
+      problems.push(`${what} ${req.key}="${v}" must be one of ${req.values.join(', ')}`);
+  }
+  return problems.length ? { message: problems.join('; ') } : undefined;
+}
+
+export const requiredLabels: Rule<'requiredLabels'> = (reqs, _ctx, vm) =>
+  required('labels', reqs, vm);
+export const requiredAnnotations: Rule<'requiredAnnotations'> = (reqs, _ctx, vm) =>
+  required('annotations', reqs, vm);
+
+export const allowGPUs: Rule<'allowGPUs'> = (allow, ctx) => {
+  if (allow) return undefined;
+  const d = ctx.vmClass?.spec.hardware.devices;
+  const n = (d?.gpus?.length ?? 0) + (d?.hostDevices?.length ?? 0);
+  return n > 0
+    ? { message: `${classLabel(ctx)} has GPUs or passthrough devices, which are not allowed here` }
+    : undefined;
+};
+
+export const allowedPowerStates: Rule<'allowedPowerStates'> = (allowed, _ctx, vm) => {
+  const state = vm.spec.powerState ?? 'PoweredOn';
+  return allowed.includes(state)
+    ? undefined
+    : { message: `power state ${state} is not allowed; allowed: ${allowed.join(', ')}` };
+};
+
+/** Every built-in rule by its field in spec.rules, in the order results are reported. */
+const BUILTIN: { [K in keyof Rules]-?: Rule<K> } = {
+  allowedClasses,
+  allowedImages,
+  maxCPUs,
+  maxMemory,
+  maxDisks,
+  maxTotalDiskSize,
+  allowedStorageClasses,
+  allowedNetworks,
+  requiredLabels,
+  requiredAnnotations,
+  allowGPUs,
+  allowedPowerStates,
+};
+
+/** The built-in rules a policy sets, compiled. They look at the VM, so they do not run on DELETE. */
+export function builtinRules(rules: Rules): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  for (const name of Object.keys(BUILTIN) as (keyof Rules)[]) {
+    const setting = rules[name];
+    if (setting === undefined) continue;
+    const rule = BUILTIN[name] as Rule<typeof name>;
+    out.push({
+      name,
+      onDelete: false,
+      check: (ctx) => {
+        const vm = subject(ctx);
+        return vm ? rule(setting as never, ctx, vm) : undefined;
+      },
+    });
+  }
+  return out;
+}

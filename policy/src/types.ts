@@ -1,0 +1,79 @@
+// The policy engine's types: what a rule looks at (EvalContext), what it says (RuleResult), and
+// what a compiled policy holds.
+import type { V1Namespace } from '@kubernetes/client-node';
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachinePolicy,
+} from '../../api/generated/types.ts';
+import type { AnyImage } from '../../kube/src/lookups.ts';
+
+export type Action = 'Deny' | 'Warn' | 'Audit';
+export type Result = 'pass' | 'fail' | 'warn' | 'skip' | 'error';
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface ResolvedDisk {
+  /** Where the disk is declared: spec.bootDisk, spec.disks[i]. */
+  field: string;
+  size?: string;
+  storageClassName?: string;
+  accessModes?: string[];
+  /** Existing VirtualMachineDisk, when the VM references one. */
+  diskName?: string;
+}
+
+export interface EvalContext {
+  operation: Operation;
+  object?: VirtualMachine;
+  oldObject?: VirtualMachine;
+  request: {
+    operation: Operation;
+    namespace: string;
+    name: string;
+    userInfo: { username?: string; groups?: string[] };
+    dryRun: boolean;
+  };
+  namespaceObject?: V1Namespace;
+  vmClass?: VirtualMachineClass;
+  image?: AnyImage;
+  disks: ResolvedDisk[];
+}
+
+export interface RuleResult {
+  policy: string;
+  rule: string;
+  result: Result;
+  message: string;
+  actions: Action[];
+  /** The exception (namespace/name) that waived a violation. */
+  exception?: string;
+  /** HTTP code for a denial (from the CEL validation's reason). */
+  code?: number;
+}
+
+export interface Violation {
+  message: string;
+  error?: boolean;
+  code?: number;
+}
+
+export interface CompiledRule {
+  name: string;
+  /** Undefined when the rule holds. */
+  check(ctx: EvalContext): Violation | undefined;
+  /** Built-in rules look at the VM; CEL rules also run on DELETE. */
+  onDelete: boolean;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  generation: number;
+  policy: VirtualMachinePolicy;
+  rules: CompiledRule[];
+  /** CEL that did not compile: `spec.validations[1].expression: ... at line 1, column 4`. */
+  errors: string[];
+}
+
+/** The VM a rule looks at: the new object, or on DELETE the one being deleted. */
+export const subject = (ctx: EvalContext): VirtualMachine | undefined =>
+  ctx.object ?? ctx.oldObject;

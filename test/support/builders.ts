@@ -1,0 +1,83 @@
+// Object builders shared by the tests: one way to write a VM, a class, an image or a disk, with
+// only what a test cares about given.
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+  VirtualMachineImage,
+  ClusterVirtualMachineImage,
+} from '../../api/generated/types.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
+
+export { API_VERSION };
+
+type Meta = {
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [k: string]: unknown;
+};
+
+/** A VirtualMachine named `name` in `meta.namespace` (team-a by default) with `spec`. */
+export function vm(
+  name: string,
+  spec: Partial<VirtualMachine['spec']> = {},
+  meta: Meta = {},
+): VirtualMachine {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: 'team-a', ...meta },
+    spec: spec as VirtualMachine['spec'],
+  };
+}
+
+/** A VirtualMachineClass with `cpus` vCPUs and `memory`. */
+export function vmClass(
+  name: string,
+  cpus = 2,
+  memory = '4Gi',
+  spec: Partial<VirtualMachineClass['spec']> = {},
+): VirtualMachineClass {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'VirtualMachineClass',
+    metadata: { name },
+    spec: { hardware: { cpus, memory }, ...spec } as VirtualMachineClass['spec'],
+  };
+}
+
+/** A ClusterVirtualMachineImage served over http. */
+export function clusterImage(name: string, size = '10Gi'): ClusterVirtualMachineImage {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ClusterVirtualMachineImage',
+    metadata: { name },
+    spec: { source: { http: { url: `https://images.example/${name}.img` } }, size },
+  };
+}
+
+/** A VirtualMachineImage in `namespace`, served over http. */
+export function image(name: string, namespace = 'team-a', size = '10Gi'): VirtualMachineImage {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'VirtualMachineImage',
+    metadata: { name, namespace },
+    spec: { source: { http: { url: `https://images.example/${name}.img` } }, size },
+  };
+}
+
+/** A VirtualMachineDisk of `size` in `namespace`. */
+export function disk(
+  name: string,
+  size = '10Gi',
+  spec: Partial<VirtualMachineDisk['spec']> = {},
+  namespace = 'team-a',
+): VirtualMachineDisk {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'VirtualMachineDisk',
+    metadata: { name, namespace },
+    spec: { size, ...spec } as VirtualMachineDisk['spec'],
+  };
+}
