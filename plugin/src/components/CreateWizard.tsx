@@ -25,7 +25,7 @@ import { ImageStep } from './wizard/ImageStep';
 import { NamespaceStep } from './wizard/NamespaceStep';
 import { ReviewStep } from './wizard/ReviewStep';
 import type { StepProps } from './wizard/types';
-import { useDryRun } from './wizard/useDryRun';
+import { type DryRun, useDryRun } from './wizard/useDryRun';
 import { useWizardChoices } from './wizard/useWizardChoices';
 
 const STEP_LABELS: Record<WizardStep, string> = {
@@ -57,6 +57,65 @@ async function create(s: WizardState): Promise<string[] | null> {
   } catch (e) {
     return denialReasons((e as Error).message);
   }
+}
+
+/** The form of the current step. */
+function CurrentStep({
+  step,
+  props,
+  choices,
+  dryRun,
+  submitError,
+}: {
+  step: WizardStep;
+  props: StepProps;
+  choices: ReturnType<typeof useWizardChoices>;
+  dryRun: DryRun | null;
+  submitError: string[] | null;
+}) {
+  switch (step) {
+    case 'namespace':
+      return <NamespaceStep {...props} namespaces={choices.namespaceChoices} />;
+    case 'class':
+      return <ClassStep {...props} classes={choices.availableClasses} />;
+    case 'image':
+      return <ImageStep {...props} images={choices.images} />;
+    case 'disks':
+      return <DisksStep {...props} storageClasses={choices.storageClassNames} />;
+    case 'cloudInit':
+      return <CloudInitStep {...props} />;
+    case 'review':
+      return <ReviewStep {...props} dryRun={dryRun} submitError={submitError} />;
+  }
+}
+
+/** Back, and Next until the review, where Create waits for the dry run to accept the VM. */
+function WizardNav(p: {
+  step: number;
+  review: boolean;
+  canCreate: boolean;
+  submitting: boolean;
+  onBack: () => void;
+  onNext: () => void;
+  onCreate: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Stack direction="row" spacing={1} sx={{ mt: 3 }}>
+      <Button disabled={p.step === 0 || p.submitting} onClick={p.onBack}>
+        {t('Back')}
+      </Button>
+      {!p.review ? (
+        <Button variant="contained" onClick={p.onNext}>
+          {t('Next')}
+        </Button>
+      ) : (
+        <Button variant="contained" disabled={!p.canCreate || p.submitting} onClick={p.onCreate}>
+          {p.submitting ? t('Creating…') : t('Create')}
+        </Button>
+      )}
+    </Stack>
+  );
 }
 
 function Wizard() {
@@ -112,35 +171,23 @@ function Wizard() {
         ))}
       </Stepper>
       <Box sx={{ maxWidth: 900 }} data-testid={`wizard-step-${current}`}>
-        {current === 'namespace' && (
-          <NamespaceStep {...props} namespaces={choices.namespaceChoices} />
-        )}
-        {current === 'class' && <ClassStep {...props} classes={choices.availableClasses} />}
-        {current === 'image' && <ImageStep {...props} images={choices.images} />}
-        {current === 'disks' && <DisksStep {...props} storageClasses={choices.storageClassNames} />}
-        {current === 'cloudInit' && <CloudInitStep {...props} />}
-        {current === 'review' && (
-          <ReviewStep {...props} dryRun={dryRun} submitError={submitError} />
-        )}
+        <CurrentStep
+          step={current}
+          props={props}
+          choices={choices}
+          dryRun={dryRun}
+          submitError={submitError}
+        />
       </Box>
-      <Stack direction="row" spacing={1} sx={{ mt: 3 }}>
-        <Button disabled={step === 0 || submitting} onClick={() => setStep(step - 1)}>
-          {t('Back')}
-        </Button>
-        {current !== 'review' ? (
-          <Button variant="contained" onClick={next}>
-            {t('Next')}
-          </Button>
-        ) : (
-          <Button
-            variant="contained"
-            disabled={dryRun?.state !== 'allowed' || submitting}
-            onClick={submit}
-          >
-            {submitting ? t('Creating…') : t('Create')}
-          </Button>
-        )}
-      </Stack>
+      <WizardNav
+        step={step}
+        review={current === 'review'}
+        canCreate={dryRun?.state === 'allowed'}
+        submitting={submitting}
+        onBack={() => setStep(step - 1)}
+        onNext={next}
+        onCreate={submit}
+      />
     </SectionBox>
   );
 }

@@ -15,27 +15,14 @@ const LABELS: Record<PowerAction, string> = {
   resume: 'Resume',
 };
 
-/**
- * Start, Stop, Restart, Pause/Resume for one VM. Buttons follow the state matrix, are hidden
- * when RBAC says no, ask before stopping or restarting, and show the server's error.
- */
-export function VmActions({ vm }: { vm: VirtualMachine }) {
+const ALL: PowerAction[] = ['start', 'stop', 'restart', 'pause', 'resume'];
+
+/** Runs power actions on one VM: which one is running, and what the server answered. */
+function usePowerActions(namespace: string, name: string) {
   const { t } = useTranslation();
-  const namespace = vm.getNamespace() ?? '';
-  const name = vm.getName();
-  const questions = useMemo(() => {
-    const q: Record<string, ReturnType<typeof actionRequest>['access']> = {};
-    for (const a of ['start', 'stop', 'restart', 'pause', 'resume'] as PowerAction[])
-      q[a] = actionRequest(a, namespace, name).access;
-    return q;
-  }, [namespace, name]);
-  const rbac = useCanI(questions);
   const [busy, setBusy] = useState<PowerAction | null>(null);
-  const [confirm, setConfirm] = useState<PowerAction | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const status = displayStatus(vm.jsonData);
-
   async function run(action: PowerAction) {
     setBusy(action);
     setError(null);
@@ -51,21 +38,76 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
         [t('{{action}} requested', { action: t(LABELS[action]) }), ...r.warnings].join(' — ')
       );
     } catch (e) {
-      const msg = (e as Error).message;
+      const action_ = t(LABELS[action]).toLowerCase();
       setError(
         t('Could not {{action}} {{name}}: {{message}}', {
-          action: t(LABELS[action]).toLowerCase(),
+          action: action_,
           name,
-          message: msg,
+          message: (e as Error).message,
         })
       );
     } finally {
       setBusy(null);
     }
   }
+  return {
+    busy,
+    error,
+    done,
+    run,
+    clearError: () => setError(null),
+    clearDone: () => setDone(null),
+  };
+}
 
+/** Asks before stopping or restarting, saying what is lost. */
+function ConfirmAction({
+  action,
+  name,
+  onClose,
+  onConfirm,
+}: {
+  action: PowerAction;
+  name: string;
+  onClose: () => void;
+  onConfirm: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <ConfirmDialog
+      open
+      title={t('{{action}} {{name}}?', { action: t(LABELS[action]), name })}
+      description={
+        action === 'stop'
+          ? t('The guest is asked to shut down; unsaved work in it is lost. Its disks are kept.')
+          : t('The VM restarts on a new instance; unsaved work in the guest is lost.')
+      }
+      confirmLabel={t(LABELS[action])}
+      cancelLabel={t('Cancel')}
+      handleClose={onClose}
+      onConfirm={onConfirm}
+    />
+  );
+}
+
+/**
+ * Start, Stop, Restart, Pause/Resume for one VM. Buttons follow the state matrix, are hidden
+ * when RBAC says no, ask before stopping or restarting, and show the server's error.
+ */
+export function VmActions({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const namespace = vm.getNamespace() ?? '';
+  const name = vm.getName();
+  const questions = useMemo(() => {
+    const q: Record<string, ReturnType<typeof actionRequest>['access']> = {};
+    for (const a of ALL) q[a] = actionRequest(a, namespace, name).access;
+    return q;
+  }, [namespace, name]);
+  const rbac = useCanI(questions);
+  const [confirm, setConfirm] = useState<PowerAction | null>(null);
+  const { busy, error, done, run, clearError, clearDone } = usePowerActions(namespace, name);
   const buttons = actionButtons(
-    status,
+    displayStatus(vm.jsonData),
     rbac as Partial<Record<PowerAction, boolean>> | undefined,
     busy !== null
   );
@@ -89,33 +131,23 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
           ))}
       </Stack>
       {confirm && (
-        <ConfirmDialog
-          open
-          title={t('{{action}} {{name}}?', { action: t(LABELS[confirm]), name })}
-          description={
-            confirm === 'stop'
-              ? t(
-                  'The guest is asked to shut down; unsaved work in it is lost. Its disks are kept.'
-                )
-              : t('The VM restarts on a new instance; unsaved work in the guest is lost.')
-          }
-          confirmLabel={t(LABELS[confirm])}
-          cancelLabel={t('Cancel')}
-          handleClose={() => setConfirm(null)}
+        <ConfirmAction
+          action={confirm}
+          name={name}
+          onClose={() => setConfirm(null)}
           onConfirm={() => {
-            const a = confirm;
             setConfirm(null);
-            run(a);
+            run(confirm);
           }}
         />
       )}
       {error && (
-        <Alert severity="error" role="alert" onClose={() => setError(null)} sx={{ mt: 1 }}>
+        <Alert severity="error" role="alert" onClose={clearError} sx={{ mt: 1 }}>
           {error}
         </Alert>
       )}
       {done && (
-        <Alert severity="success" onClose={() => setDone(null)} sx={{ mt: 1 }}>
+        <Alert severity="success" onClose={clearDone} sx={{ mt: 1 }}>
           {done}
         </Alert>
       )}
