@@ -34,8 +34,9 @@ const handlers = [
   ),
   http.get(`${API}/apis/vmplane.io/v1alpha1/virtualmachineclasses`, () =>
     list('VirtualMachineClass', [
-      cls('small', 2, '4Gi', { reservation: 'BestEffort' }),
-      cls('big', 16, '64Gi'),
+      // No reservation: the wizard shows the API's default, BestEffort.
+      cls('small', 2, '4Gi'),
+      cls('big', 16, '64Gi', { reservation: 'Guaranteed' }),
       // Not for this namespace: its selector wants env=prod.
       cls('prod-only', 8, '16Gi', { namespaceSelector: { matchLabels: { env: 'prod' } } }),
     ])
