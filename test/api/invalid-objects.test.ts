@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const V = API_VERSION;
 let ns = '';
@@ -17,12 +18,11 @@ beforeAll(async () => {
 });
 
 function vm(spec: Record<string, unknown>): KubeObjectLike {
-  return {
-    apiVersion: V,
-    kind: 'VirtualMachine',
-    metadata: { name: 'vm-x', namespace: ns },
-    spec: { className: 'small', image: { name: 'ubuntu' }, ...spec },
-  };
+  return buildVm(
+    'vm-x',
+    { className: 'small', image: { name: 'ubuntu' }, ...spec },
+    { namespace: ns },
+  ) as unknown as KubeObjectLike;
 }
 const cls = (
   hardware: Record<string, unknown>,

@@ -10,6 +10,7 @@ import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const V = API_VERSION;
 let cp: ControlPlane;
@@ -81,16 +82,12 @@ const ourVms = (ns: string): ReturnType<typeof list> =>
   list(`/apis/${V}/namespaces/${ns}/virtualmachines`);
 
 function vm(ns: string, name: string): Parameters<KubeRest['create']>[0] {
-  return {
-    apiVersion: V,
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: ns },
-    spec: {
-      className: 'small',
-      image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' },
-      powerState: 'PoweredOn',
-    },
+  const spec = {
+    className: 'small',
+    image: { kind: 'ClusterVirtualMachineImage' as const, name: 'ubuntu' },
+    powerState: 'PoweredOn' as const,
   };
+  return buildVm(name, spec, { namespace: ns }) as unknown as Parameters<KubeRest['create']>[0];
 }
 
 beforeAll(async () => {

@@ -11,6 +11,7 @@ import { startControllers, type RunningControllers } from '../../controllers/src
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const V = API_VERSION;
 const s = randomBytes(3).toString('hex');
@@ -83,11 +84,9 @@ afterAll(async () => {
 });
 
 function vm(name: string, spec: Record<string, unknown> = {}): Parameters<KubeRest['create']>[0] {
-  return {
-    apiVersion: V,
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: ns },
-    spec: {
+  return buildVm(
+    name,
+    {
       className: `small-${s}`,
       image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${s}` },
       bootDisk: {
@@ -99,7 +98,8 @@ function vm(name: string, spec: Record<string, unknown> = {}): Parameters<KubeRe
       powerState: 'PoweredOn',
       ...spec,
     },
-  };
+    { namespace: ns },
+  ) as unknown as Parameters<KubeRest['create']>[0];
 }
 
 describe('VirtualMachine controller', () => {

@@ -17,6 +17,7 @@ import {
 } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const scope = `p${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': scope };
@@ -37,17 +38,13 @@ function vm(
   extra: Record<string, unknown> = {},
   labels: Record<string, string> = { owner: 'team-a' },
 ): KubeObjectLike {
-  return {
-    apiVersion: V,
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: ns, labels },
-    spec: {
-      className,
-      image: { name: n('ubuntu') },
-      bootDisk: { storageClassName: n('sc') },
-      ...extra,
-    },
+  const spec = {
+    className,
+    image: { name: n('ubuntu') },
+    bootDisk: { storageClassName: n('sc') },
+    ...extra,
   };
+  return buildVm(name, spec, { namespace: ns, labels }) as unknown as KubeObjectLike;
 }
 
 function policy(name: string, spec: Record<string, unknown>): KubeObjectLike {

@@ -12,6 +12,7 @@ import {
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 import { Finalizers } from '../../api/src/wellknown.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const scope = `s${randomBytes(3).toString('hex')}`;
 const SCOPE_LABEL = { 'vmplane.io/webhook-scope': scope };
@@ -89,12 +90,8 @@ afterAll(async () => {
   rest.close();
 });
 
-const vm = (name: string, className: string): object => ({
-  apiVersion: V,
-  kind: 'VirtualMachine',
-  metadata: { name, namespace: ns },
-  spec: { className, image: { name: image } },
-});
+const vm = (name: string, className: string): object =>
+  buildVm(name, { className, image: { name: image } }, { namespace: ns });
 
 describe('through kube-apiserver', () => {
   it('denies kubectl apply of a VM whose class is not available in its namespace, saying which are', async () => {

@@ -11,6 +11,7 @@ import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const V = API_VERSION;
 let cp: ControlPlane;
@@ -64,12 +65,12 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-const vm = (name: string, className: string): Parameters<KubeRest['create']>[0] => ({
-  apiVersion: V,
-  kind: 'VirtualMachine',
-  metadata: { name, namespace: 'team' },
-  spec: { className, image: { name: 'ubuntu' } },
-});
+const vm = (name: string, className: string): Parameters<KubeRest['create']>[0] =>
+  buildVm(
+    name,
+    { className, image: { name: 'ubuntu' } },
+    { namespace: 'team' },
+  ) as unknown as Parameters<KubeRest['create']>[0];
 
 describe('when kube-apiserver restarts', () => {
   it('the webhook keeps answering and its caches resync', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { staticLookups } from '../../kube/src/lookups.ts';
 import { MAX_BODY_BYTES, WebhookServer } from '../../webhooks/src/server.ts';
+import { vm as buildVm } from '../support/builders.ts';
 
 const ca = createCertificateAuthority('wire-test-ca', 1);
 const tls = issueCertificate(ca, {
@@ -120,12 +121,8 @@ function send(
   });
 }
 
-const vm = (spec: Record<string, unknown>): Record<string, unknown> => ({
-  apiVersion: 'vmplane.io/v1alpha1',
-  kind: 'VirtualMachine',
-  metadata: { name: 'web', namespace: 'team-a' },
-  spec: { image: { name: 'ubuntu' }, ...spec },
-});
+const vm = (spec: Record<string, unknown>): Record<string, unknown> =>
+  buildVm('web', { image: { name: 'ubuntu' }, ...spec }) as unknown as Record<string, unknown>;
 
 function admissionReview(request: Record<string, unknown>): string {
   return JSON.stringify({
