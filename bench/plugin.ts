@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../api/src/generate.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { ensurePluginBuilt } from '../cli/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../cli/src/ui/browser.ts';
+import { TOKEN_COOKIE } from '../cli/src/ui/guard.ts';
 import { startUiServer } from '../cli/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
 
@@ -49,13 +50,19 @@ export async function pluginBench(
   const boot: number[] = [];
   const open: number[] = [];
   const back: number[] = [];
+  // The plugin's entries in Headlamp's sidebar.
   const vmsLink = (page: Page) =>
-    page.getByRole('navigation').getByRole('link', { name: 'VMs', exact: true });
+    page
+      .getByRole('navigation', { name: 'Navigation' })
+      .getByRole('button', { name: 'VMs', exact: true });
   const classesLink = (page: Page) =>
-    page.getByRole('navigation').getByRole('link', { name: 'Classes', exact: true });
+    page
+      .getByRole('navigation', { name: 'Navigation' })
+      .getByRole('button', { name: 'Classes', exact: true });
   try {
     for (let run = 0; run < runs; run++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.context().addCookies([{ name: TOKEN_COOKIE, value: ui.token, url: ui.url }]);
       // The app and the plugin load on another page first (Classes): boot time, not the list's.
       let t0 = performance.now();
       await page.goto(`${ui.url}/c/bench/vmplane/classes`);

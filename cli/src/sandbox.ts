@@ -252,7 +252,8 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     }
     parts.ui = await startUi(kubeconfigPath, log);
     log('');
-    log(`UI (the Headlamp plugin): ${parts.ui.clusterUrl}/vmplane/vms`);
+    // The address carries this start's token: the UI server admits only pages that bring it.
+    log(`UI (the Headlamp plugin): ${parts.ui.urlWithToken('/c/sandbox/vmplane/vms')}`);
     log(`kubeconfig: ${kubeconfigPath}`);
     log(`API server: ${ep.server}`);
     for (const l of tryLines(kubeconfigPath, binDir)) log(l);

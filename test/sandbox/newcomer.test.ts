@@ -261,7 +261,9 @@ describe('a newcomer after npm start', () => {
 
   it('opens the printed UI address: Headlamp with the plugin, the VM list and a VM, in light and dark', async () => {
     const url = /UI \(the Headlamp plugin\): (\S+)/.exec(printed)?.[1];
-    expect(url, printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/c\/sandbox\/vmplane\/vms$/);
+    expect(url, printed).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/c\/sandbox\/vmplane\/vms\?token=[0-9a-f]{32}$/,
+    );
     const shots = join(REPO_ROOT, 'test-results', 'sandbox');
     mkdirSync(shots, { recursive: true });
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });

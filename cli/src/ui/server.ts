@@ -6,7 +6,9 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { extname, join, normalize, resolve } from 'node:path';
+import { guard, tokenCookie, TOKEN_PARAM, type GuardAnswer } from './guard.ts';
 
 export interface UiServerOptions {
   kubeconfig: string;
@@ -22,11 +24,17 @@ export interface UiServerOptions {
   iconDir?: string;
   /** Send API paths with this prefix to another server instead (tests use it to play KubeVirt's subresource API). */
   override?: { prefix: string; target: string; ca?: string };
+  /** The token the page must bring (see guard.ts); a random one for each start by default. */
+  token?: string;
 }
 
 export interface UiServer {
   url: string;
   clusterUrl: string;
+  /** This start's token: the printed address carries it once, a cookie after that. */
+  token: string;
+  /** The address of a page of the UI with the token, as the sandbox prints it. */
+  urlWithToken(path: string): string;
   close(): Promise<void>;
 }
 
@@ -104,6 +112,20 @@ interface ProxyContext {
   clusterName: string;
   api: URL;
   tls: https.RequestOptions;
+  token: string;
+  /** Set once the server listens. */
+  port: number;
+}
+
+/** What the guard says about a request; undefined when it may go on. */
+function admit(c: ProxyContext, req: IncomingMessage, upgrade: boolean): GuardAnswer | undefined {
+  const origin = req.headers.origin;
+  const answer = guard(
+    { host: req.headers.host, origin, url: req.url ?? '/', cookie: req.headers.cookie, upgrade },
+    c.token,
+    c.port,
+  );
+  return answer.action === 'pass' ? undefined : answer;
 }
 
 function target(c: ProxyContext, path: string): { url: URL; options: https.RequestOptions } {
@@ -174,6 +196,13 @@ function proxyRequest(
 }
 
 function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const g = admit(c, req, false);
+  if (g?.action === 'refuse')
+    return void res.writeHead(g.code, { 'content-type': 'text/plain' }).end(`${g.message}\n`);
+  if (g?.action === 'set-cookie')
+    return void res
+      .writeHead(302, { 'set-cookie': tokenCookie(c.token), location: g.location })
+      .end();
   const r = route(req.url ?? '/', c.clusterName);
   if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
   // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
@@ -218,6 +247,13 @@ function splice(
 
 /** Websockets: open the same upgrade to the API server and splice the two sockets. */
 function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  const g = admit(c, req, true);
+  if (g?.action === 'refuse') {
+    socket.end(
+      `HTTP/1.1 ${g.code} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${g.message}\n`,
+    );
+    return;
+  }
   const r = route(req.url ?? '/', c.clusterName);
   if (r.kind !== 'api') return void socket.destroy();
   const t = target(c, r.path);
@@ -251,7 +287,8 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   if (!cluster) throw new Error(`kubeconfig ${o.kubeconfig} has no current cluster`);
   const tls: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(tls);
-  const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls };
+  const token = o.token ?? randomBytes(16).toString('hex');
+  const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls, token, port: 0 };
   const server = http.createServer((req, res) => handleRequest(c, req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
     handleUpgrade(c, req, socket, head),
@@ -271,10 +308,13 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  c.port = port;
   const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
   return {
     url,
     clusterUrl: `${url}/c/${clusterName}`,
+    token,
+    urlWithToken: (path) => `${url}${path}${path.includes('?') ? '&' : '?'}${TOKEN_PARAM}=${token}`,
     close: () =>
       new Promise<void>((res) => {
         for (const s of sockets) s.destroy();
