@@ -1,3 +1,4 @@
+import { imageMatchers } from './rules.ts';
 import { describe, expect, it } from 'vitest';
 import type {
   ClusterVirtualMachineImage,
@@ -727,5 +728,23 @@ describe('compiling once', () => {
     const next = { ...p, metadata: { ...p.metadata, generation: 2 } };
     expect(c.compiled([next])[0]).not.toBe(first);
     expect(c.size).toBe(1);
+  });
+});
+
+describe('allowedImages patterns', () => {
+  it('compile once per policy generation and match as before', () => {
+    const patterns = ['ubuntu-*', 'ClusterVirtualMachineImage/debian-1?'];
+    const first = imageMatchers(patterns);
+    expect(imageMatchers(patterns)).toBe(first);
+    expect(
+      first.map((m) => [
+        m.withKind,
+        m.match('ubuntu-24.04'),
+        m.match('ClusterVirtualMachineImage/debian-12'),
+      ]),
+    ).toEqual([
+      [false, true, false],
+      [true, false, true],
+    ]);
   });
 });

@@ -49,11 +49,32 @@ export const allowedClasses: Rule<'allowedClasses'> = (a, ctx, vm) => {
   return undefined;
 };
 
+const compiledPatterns = new WeakMap<
+  readonly string[],
+  { withKind: boolean; match: (s: string) => boolean }[]
+>();
+
+/**
+ * The matchers of a policy's allowedImages, compiled once per policy generation (the settings
+ * array lives as long as the compiled policy), not once per evaluation: a long name against
+ * several wildcards costs a compile each time otherwise.
+ */
+export function imageMatchers(
+  patterns: readonly string[],
+): { withKind: boolean; match: (s: string) => boolean }[] {
+  let m = compiledPatterns.get(patterns);
+  if (!m) {
+    m = patterns.map((p) => ({ withKind: p.includes('/'), match: picomatch(p) }));
+    compiledPatterns.set(patterns, m);
+  }
+  return m;
+}
+
 export const allowedImages: Rule<'allowedImages'> = (patterns, ctx, vm) => {
   if (!vm.spec.image) return undefined; // boots from a disk: nothing to check
   const name = vm.spec.image.name;
   const kind = ctx.image?.kind ?? vm.spec.image.kind ?? 'VirtualMachineImage';
-  const ok = patterns.some((p) => picomatch.isMatch(p.includes('/') ? `${kind}/${name}` : name, p));
+  const ok = imageMatchers(patterns).some((p) => p.match(p.withKind ? `${kind}/${name}` : name));
   return ok
     ? undefined
     : {
