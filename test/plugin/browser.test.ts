@@ -103,7 +103,7 @@ describe('the plugin in Chromium against the real API server', () => {
     const denials = page.getByTestId('denials');
     await denials.waitFor({ timeout: 20_000 });
     await expect.poll(() => denials.innerText()).toContain(`policy "${n('max-4-cpus')}" rule maxCPUs: 16 vCPUs`);
-    expect(await page.getByRole('button', { name: 'Create', exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole('main').getByRole('button', { name: 'Create', exact: true }).isDisabled()).toBe(true);
     await shot('2-wizard-review-denied');
     // Nothing was created by the dry run.
     expect((await rest.request<{ items: unknown[] }>('GET', await rest.collectionPath(V, 'VirtualMachine', ns))).body.items).toHaveLength(0);
@@ -116,7 +116,7 @@ describe('the plugin in Chromium against the real API server', () => {
     await expect.poll(() => preview.innerText(), { timeout: 20_000 }).toContain('The API server would accept this VM');
     expect(await preview.innerText()).toContain(`boot disk on ${n('sc')}`);
     await shot('3-wizard-review-allowed');
-    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('main').getByRole('button', { name: 'Create', exact: true }).click();
 
     // Submitting creates the VM and opens it.
     await page.waitForURL(`**/vmplane/vms/${ns}/${vmName}`);

@@ -279,7 +279,7 @@ describe('a newcomer after npm start', () => {
       const main = page.getByRole('main');
       await main.getByRole('link', { name: 'web-1', exact: true }).waitFor({ timeout: 30_000 });
       await main.getByRole('link', { name: 'db-1', exact: true }).waitFor();
-      await main.getByRole('combobox', { name: 'Filter' }).click();
+      await main.getByRole('combobox').first().click();
       await page.getByRole('option', { name: 'demo', exact: true }).click();
       await main.getByRole('link', { name: 'web-1', exact: true }).waitFor();
       await page.keyboard.press('Escape');
