@@ -1462,7 +1462,7 @@ export interface VirtualMachinePolicyStatus {
     excepted?: number;
   };
   /**
-   * When existing VMs were last evaluated.
+   * When the audit last found a change in this policy's results or conditions (an audit that changes nothing writes nothing).
    */
   lastAuditTime?: string;
 }

@@ -24,7 +24,13 @@ export class PolicyCompiler {
   compiled(policies: readonly VirtualMachinePolicy[]): CompiledPolicy[] {
     const live = new Set<string>();
     const out = policies.map((p) => {
-      const key = `${p.metadata.uid ?? p.metadata.name}/${p.metadata.generation ?? 0}/${p.metadata.resourceVersion ?? ''}`;
+      // A policy's rules change with its spec, that is its generation: a status write (the audit's
+      // results) does not recompile. Objects without a generation (offline files) key on their spec.
+      const id = p.metadata.uid ?? p.metadata.name;
+      const key =
+        p.metadata.generation !== undefined
+          ? `${id}/${p.metadata.generation}`
+          : `${id}/${JSON.stringify(p.spec)}`;
       live.add(key);
       let c = this.cache.get(key);
       if (!c) {

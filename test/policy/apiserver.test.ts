@@ -347,4 +347,45 @@ describe('policies through kube-apiserver', () => {
       expect(r.stderr, m.object.metadata.name).toBe('');
     }
   });
+
+  it('stays quiet when nothing changes: its own writes and status-only updates trigger no scan and no write', async () => {
+    // Settle: wait until a scan finds nothing to do.
+    const policyPath = `/apis/vmplane.io/v1alpha1/virtualmachinepolicies/${n('deny-suspended')}`;
+    const reportPath = `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`;
+    const versions = async (): Promise<string> => {
+      const p = await rest.request<{ metadata: { resourceVersion: string } }>('GET', policyPath);
+      const r = await rest.request<{ metadata: { resourceVersion: string } }>('GET', reportPath);
+      return `${p.body.metadata.resourceVersion}/${r.body.metadata.resourceVersion}`;
+    };
+    let last = '';
+    await waitUntil(
+      'the audit to settle',
+      async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+        const now = `${auditor.scans}/${await versions()}`;
+        const settled = now === last;
+        last = now;
+        return settled || undefined;
+      },
+      60_000,
+      0,
+    );
+    const scans = auditor.scans;
+    const before = await versions();
+    // A status-only change of a VM (what the controllers write) and a forced scan of unchanged inputs.
+    await rest.request(
+      'PATCH',
+      `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/sleepy/status`,
+      {
+        body: { status: { printableStatus: 'Stopped' } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(auditor.scans).toBe(scans);
+    // A full scan of the same inputs evaluates everything again and writes nothing.
+    await auditor.scanNow(true);
+    expect(auditor.scans).toBe(scans + 1);
+    expect(await versions()).toBe(before);
+  });
 });

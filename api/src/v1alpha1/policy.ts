@@ -198,10 +198,13 @@ export const virtualMachinePolicy: KindDefinition = {
       failed: int('VMs violating the policy.', { minimum: 0 }),
       excepted: int('Violations waived by an exception.', { minimum: 0 }),
     }),
-    lastAuditTime: str('When existing VMs were last evaluated.', {
-      format: 'date-time',
-      maxLength: 64,
-    }),
+    lastAuditTime: str(
+      "When the audit last found a change in this policy's results or conditions (an audit that changes nothing writes nothing).",
+      {
+        format: 'date-time',
+        maxLength: 64,
+      },
+    ),
   }),
   printerColumns: [
     {
