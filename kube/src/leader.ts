@@ -49,7 +49,9 @@ export class LeaderElector {
 
   constructor(o: LeaderOptions) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...o };
-    this.rest = new KubeRest(o.kc);
+    // A renewal that hangs (a half-open connection) must fail before the renew deadline, so a
+    // leader that cannot renew stops leading before the lease can pass to another replica.
+    this.rest = new KubeRest(o.kc, { timeoutMs: this.o.renewDeadlineMs });
   }
 
   get isLeader(): boolean {

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate } from './pki.ts';
-import { KubeRest } from './rest.ts';
+import { KubeRest, RequestTimeout } from './rest.ts';
 
 const ca = createCertificateAuthority('rest-test', 1);
 const cert = issueCertificate(ca, {
@@ -48,5 +48,37 @@ describe('KubeRest', () => {
     rest.close();
     expect(handshakes).toBe(1);
     expect(auth).toEqual(Array(5).fill('Bearer secret-token'));
+  });
+});
+
+describe('KubeRest timeouts', () => {
+  it('gives up on an API server that accepts the connection and then says nothing', async () => {
+    // A blackhole on loopback: the TCP connection opens, no byte ever comes back.
+    const held: Socket[] = [];
+    const hole = createNetServer((s) => held.push(s));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `https://127.0.0.1:${(hole.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
+        },
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const rest = new KubeRest(kc, { timeoutMs: 300 });
+    try {
+      await expect(rest.request('GET', '/api/v1/namespaces')).rejects.toThrow(
+        new RequestTimeout('GET', '/api/v1/namespaces', 300),
+      );
+    } finally {
+      rest.close();
+      for (const s of held) s.destroy();
+      await new Promise((r) => hole.close(r));
+    }
   });
 });

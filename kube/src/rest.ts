@@ -30,6 +30,16 @@ export function ignoreNotFound<T = undefined>(e: unknown, fallback?: T): T {
   throw e;
 }
 
+/** Requests the API server does not answer within this long fail (KubeRest's timeoutMs). */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** A request that got no answer in time. */
+export class RequestTimeout extends Error {
+  constructor(method: string, path: string, ms: number) {
+    super(`${method} ${path}: no answer from the API server in ${ms / 1000} s`);
+  }
+}
+
 export interface ResourceInfo {
   plural: string;
   namespaced: boolean;
@@ -47,10 +57,17 @@ export class KubeRest {
   private readonly agent: Agent;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
-  /** `maxSockets` caps the connections kept to the API server (16 unless said otherwise). */
-  constructor(kc: KubeConfig, opts: { maxSockets?: number } = {}) {
+  private readonly timeoutMs: number;
+
+  /**
+   * `maxSockets` caps the connections kept to the API server (16 unless said otherwise).
+   * `timeoutMs` bounds every request: a connection that stays silent that long (a half-open link,
+   * an API server that hangs) fails the request instead of holding it forever (30 s by default).
+   */
+  constructor(kc: KubeConfig, opts: { maxSockets?: number; timeoutMs?: number } = {}) {
     this.kc = kc;
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   async request<T = unknown>(
@@ -103,6 +120,9 @@ export class KubeRest {
         res.on('error', reject);
       });
       req.on('error', reject);
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(new RequestTimeout(method, path, this.timeoutMs)),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { staticLookups } from '../../kube/src/lookups.ts';
-import { MAX_BODY_BYTES, WebhookServer } from '../../webhooks/src/server.ts';
+import { MAX_BODY_BYTES, SERVER_LIMITS, WebhookServer } from '../../webhooks/src/server.ts';
+import { connect as tlsConnect } from 'node:tls';
 import { vm as buildVm } from '../support/builders.ts';
 
 const ca = createCertificateAuthority('wire-test-ca', 1);
@@ -448,4 +449,29 @@ describe('draining', () => {
       }),
     ).rejects.toThrow(/ECONNREFUSED/);
   });
+});
+
+describe('slow clients', () => {
+  it('closes a connection whose headers do not arrive in time, and answers others meanwhile', async () => {
+    // One byte a second: the request line and headers never finish within headersTimeoutMs.
+    const slow = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    await new Promise<void>((r) => slow.once('secureConnect', () => r()));
+    const closed = new Promise<number>((r) => slow.once('close', () => r(Date.now())));
+    const started = Date.now();
+    const drip = setInterval(() => slow.write('X'), 1_000);
+    // The server closing the connection is the point: writes after that fail, and that is fine.
+    slow.on('error', () => undefined);
+    slow.once('close', () => clearInterval(drip));
+    slow.write('POST /validate HTTP/1.1\r\nHost: x\r\n');
+    try {
+      // Admissions still answer while the slow client hangs on.
+      const r = await send('GET', '/healthz');
+      expect(r.status).toBe(200);
+      const at = await closed;
+      expect(at - started).toBeGreaterThanOrEqual(SERVER_LIMITS.headersTimeoutMs - 1_000);
+    } finally {
+      clearInterval(drip);
+      slow.destroy();
+    }
+  }, 30_000);
 });

@@ -24,6 +24,18 @@ export interface WebhookServerOptions {
   registry?: Registry;
 }
 
+/** Limits of the webhook's HTTPS server. */
+export const SERVER_LIMITS = {
+  /** The request line and headers must arrive within this. */
+  headersTimeoutMs: 5_000,
+  /** The whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: 15_000,
+  /** An idle keep-alive connection closes after this (longer than the API server's own idle time). */
+  keepAliveTimeoutMs: 65_000,
+  /** Connections at once; more are refused until some close. */
+  maxConnections: 1_024,
+};
+
 export class WebhookServer {
   private readonly opts: WebhookServerOptions;
   private readonly log: Logger;
@@ -181,11 +193,22 @@ export class WebhookServer {
 
   async start(): Promise<number> {
     this.server = createServer(
-      { cert: this.opts.tls.certPem, key: this.opts.tls.keyPem, minVersion: 'TLSv1.2' },
+      {
+        cert: this.opts.tls.certPem,
+        key: this.opts.tls.keyPem,
+        minVersion: 'TLSv1.2',
+        // How often Node checks the header and request timeouts below (30 s by default).
+        connectionsCheckingInterval: 1_000,
+      },
       this.app(),
     );
     this.tlsLoaded = true;
-    this.server.keepAliveTimeout = 65_000;
+    // Slow or stuck clients cannot hold the server: the API server sends a whole AdmissionReview
+    // at once and gives up after its webhook timeout (at most 30 s).
+    this.server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
+    this.server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
+    this.server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
+    this.server.maxConnections = SERVER_LIMITS.maxConnections;
     this.server.on('secureConnection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
