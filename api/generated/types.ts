@@ -897,9 +897,9 @@ export interface VirtualMachineDiskStatus {
    */
   observedGeneration?: number;
   /**
-   * Pending (waiting for storage), Importing (copying the source), Ready, or Failed.
+   * Pending (waiting for storage), Importing (copying the source), Ready, Failed (the import failed, or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).
    */
-  phase?: 'Pending' | 'Importing' | 'Ready' | 'Failed';
+  phase?: 'Pending' | 'Importing' | 'Ready' | 'Failed' | 'Lost';
   /**
    * Import progress as a percentage, for example 42.5%, while Importing.
    */

@@ -32,6 +32,17 @@ export const Annotations = {
   /** On a KubeVirt VM: the class it was built from, and that class's generation. */
   class: `${GROUP}/class`,
   classGeneration: `${GROUP}/class-generation`,
+  /**
+   * On the DataVolumes a VM makes (set on KubeVirt's dataVolumeTemplates, which KubeVirt copies):
+   * the UID of the vmplane VM. With the vmplane.io/vm label, it is how vmplane knows the
+   * DataVolume is its own to delete.
+   */
+  ownerUid: `${GROUP}/owner-uid`,
+  /**
+   * On a VirtualMachineDisk: the VM that holds it, written at admission with a resourceVersion
+   * precondition (JSON: vm, uid, at), so two VMs can never both attach it.
+   */
+  attachedTo: `${GROUP}/attached-to`,
   /** On a StorageClass: the cluster's default (Kubernetes). */
   clusterDefaultStorageClass: 'storageclass.kubernetes.io/is-default-class',
   /** On a StorageClass: the default for VM disks (KubeVirt), which wins over the cluster default. */
@@ -109,6 +120,13 @@ export const Reasons = {
   ResizeRefused: 'ResizeRefused',
   /** Disk Deleting=False: a VM still uses the disk. */
   InUse: 'InUse',
+  /**
+   * An object vmplane would make (or delete) has that name already and is not vmplane's: vmplane
+   * leaves it alone and says which object it is.
+   */
+  NameInUse: 'NameInUse',
+  /** Disk Ready=False: the claim or DataVolume was deleted outside vmplane after the disk was ready. */
+  ClaimLost: 'ClaimLost',
   /** StorageProfile Recognized=True from the provisioner table. */
   KnownProvisioner: 'KnownProvisioner',
   /** StorageProfile Recognized=True from the profile's own spec. */

@@ -12,6 +12,7 @@ import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
+import { bootDataVolumeName, diskDataVolumeName } from '../../controllers/src/vm/names.ts';
 
 const V = API_VERSION;
 const s = randomBytes(3).toString('hex');
@@ -112,7 +113,7 @@ describe('VirtualMachine controller', () => {
       requests: { cpu: '200m', memory: '4Gi' },
     });
     expect(kv.spec.dataVolumeTemplates[0]).toMatchObject({
-      metadata: { name: 'web-boot' },
+      metadata: { name: bootDataVolumeName('web') },
       spec: {
         source: { http: { url: 'https://example.com/u.img' } },
         storage: { storageClassName: 'ceph', resources: { requests: { storage: '20Gi' } } },
@@ -136,7 +137,7 @@ describe('VirtualMachine controller', () => {
     expect(condition(st, 'DisksReady')).toMatchObject({
       status: 'False',
       reason: 'DisksNotReady',
-      message: 'DataVolume web-boot is not created yet',
+      message: `DataVolume ${bootDataVolumeName('web')} is not created yet`,
     });
     expect(st.status?.printableStatus).toBe('Pending');
   });
@@ -281,8 +282,27 @@ describe('VirtualMachine controller', () => {
         ],
       }),
     );
-    await until('engine VM', () => get(kvPath('tmp')));
-    // What KubeVirt would have made from the templates.
+    const kv = await until('engine VM', () => get(kvPath('tmp')));
+    const kvMeta = kv.metadata as { uid: string; name: string };
+    // What KubeVirt makes from the templates: their labels and annotations, owned by its VM.
+    const made = (kv.spec.dataVolumeTemplates as { metadata: Record<string, unknown> }[]).map(
+      (t) => t.metadata.name as string,
+    );
+    expect(made).toEqual([bootDataVolumeName('tmp'), diskDataVolumeName('tmp', 'scratch')]);
+    for (const t of kv.spec.dataVolumeTemplates as { metadata: Record<string, unknown> }[])
+      await rest.create({
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: {
+          ...t.metadata,
+          namespace: ns,
+          ownerReferences: [
+            { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', ...kvMeta, controller: true },
+          ],
+        },
+        spec: {},
+      });
+    // A user's DataVolume with the VM's label, and one with the old-style name: not the VM's.
     for (const dv of ['tmp-boot', 'tmp-scratch'])
       await rest.create({
         apiVersion: 'cdi.kubevirt.io/v1beta1',
@@ -293,12 +313,14 @@ describe('VirtualMachine controller', () => {
     await rest.request('DELETE', vmPath('tmp'));
     await until('the VM gone', async () => !(await get(vmPath('tmp'))));
     expect(await get(kvPath('tmp'))).toBeUndefined();
-    expect(
-      await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-boot`),
-    ).toBeUndefined();
-    expect(
-      await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/tmp-scratch`),
-    ).toBeUndefined();
+    for (const dv of made)
+      expect(
+        await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${dv}`),
+      ).toBeUndefined();
+    for (const dv of ['tmp-boot', 'tmp-scratch'])
+      expect(
+        await get(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${dv}`),
+      ).toBeDefined();
     expect(await get(`/apis/${V}/namespaces/${ns}/virtualmachinedisks/keep`)).toBeDefined();
   });
 
@@ -375,11 +397,25 @@ describe('VirtualMachineDisk controller', () => {
   });
 
   it('grows the claim when spec.size grows', async () => {
-    // The claim CDI would have made for the DataVolume.
+    // The claim CDI would have made for the DataVolume, owned by it.
+    const dv = (await get(dvPath('root'))) as { metadata: { uid: string } } | undefined;
     await rest.create({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: 'root', namespace: ns, labels: { 'vmplane.io/disk': 'root' } },
+      metadata: {
+        name: 'root',
+        namespace: ns,
+        labels: { 'vmplane.io/disk': 'root' },
+        ownerReferences: [
+          {
+            apiVersion: 'cdi.kubevirt.io/v1beta1',
+            kind: 'DataVolume',
+            name: 'root',
+            uid: dv?.metadata.uid ?? '',
+            controller: true,
+          },
+        ],
+      },
       spec: {
         storageClassName: `expandable-${s}`,
         accessModes: ['ReadWriteMany'],

@@ -14,7 +14,7 @@ import {
 } from '../schema.ts';
 import { accessModes, imageRef, pvcSource, volumeMode } from './common.ts';
 
-export const DISK_PHASES = ['Pending', 'Importing', 'Ready', 'Failed'] as const;
+export const DISK_PHASES = ['Pending', 'Importing', 'Ready', 'Failed', 'Lost'] as const;
 
 export const virtualMachineDisk: KindDefinition = {
   kind: 'VirtualMachineDisk',
@@ -84,7 +84,7 @@ export const virtualMachineDisk: KindDefinition = {
   status: obj('The state of the disk and the claim behind it.', {
     observedGeneration: observedGeneration(),
     phase: enumOf(
-      'Pending (waiting for storage), Importing (copying the source), Ready, or Failed.',
+      'Pending (waiting for storage), Importing (copying the source), Ready, Failed (the import failed, or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).',
       DISK_PHASES,
     ),
     progress: str('Import progress as a percentage, for example 42.5%, while Importing.', {

@@ -11,13 +11,20 @@ import type {
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
-import { isNotFound } from '../../../kube/src/rest.ts';
+import {
+  createOnly,
+  deleteExactly,
+  describeForeign,
+  getLive,
+  isControlledBy,
+  isOwnedBy,
+} from '../../../kube/src/ownership.ts';
 import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
 import { CDI_CRD, PATHS } from '../vm/controller.ts';
-import { API_VERSION, Finalizers, Labels } from '../../../api/src/wellknown.ts';
+import { API_VERSION, Finalizers, Labels, Reasons } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
 
 import {
@@ -25,7 +32,10 @@ import {
   diskPhase,
   diskStatus,
   inUseStatus,
+  lost,
+  nameInUse,
   needsCdi,
+  wasProvisioned,
   type Readiness,
   type ResizeOutcome,
 } from './status.ts';
@@ -38,6 +48,8 @@ type Disk = VirtualMachineDisk & KubernetesObject;
 interface EngineState {
   readiness: Readiness;
   progress?: string;
+  /** The claim behind the disk, when it is the disk's own. */
+  pvc?: V1PersistentVolumeClaim;
 }
 
 function isDeleting(o: { metadata: object }): boolean {
@@ -109,6 +121,35 @@ function attachedTo(c: DiskContext, d: VirtualMachineDisk): VirtualMachine | und
   return (c.vms.list() as VirtualMachine[]).find(uses);
 }
 
+const dvCollection = (ns: string): string =>
+  `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
+const pvcCollection = (ns: string): string => `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
+
+/** An object from the cache, or read live when the cache has not seen it (yet). */
+async function cachedOrLive<T extends KubernetesObject>(
+  informer: ResilientInformer<T>,
+  m: Manager,
+  collection: string,
+  name: string,
+  namespace: string,
+): Promise<T | undefined> {
+  return (
+    (informer.get(name, namespace) as T | undefined) ??
+    getLive<T>(m.rest, `${collection}/${encodeURIComponent(name)}`)
+  );
+}
+
+/** The disk's DataVolume, if there is one and it is the disk's own. */
+async function ownDataVolume(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  namespace: string,
+  name: string,
+): Promise<KubernetesObject | undefined> {
+  const dv = await cachedOrLive(c.dataVolumes, c.m, dvCollection(namespace), name, namespace);
+  return dv && isControlledBy(dv, disk.metadata.uid) ? dv : undefined;
+}
+
 /** Deleting: wait while a VM uses the disk, else remove its DataVolume and claim, then the finalizer. */
 async function finalize(
   c: DiskContext,
@@ -134,18 +175,12 @@ async function finalize(
     );
     return;
   }
-  const dvPath = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${namespace}/datavolumes/${name}`;
-  for (const p of [
-    cdiInstalled(c) ? dvPath : undefined,
-    `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`,
-  ]) {
-    if (!p) continue;
-    try {
-      await c.m.rest.request('DELETE', p);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-  }
+  // Only what is the disk's own goes: its DataVolume, and the claim it (or its DataVolume) owns.
+  const dv = cdiInstalled(c) ? await ownDataVolume(c, disk, namespace, name) : undefined;
+  if (dv) await deleteExactly(c.m.rest, `${dvCollection(namespace)}/${name}`, dv.metadata?.uid);
+  const pvc = await cachedOrLive(c.pvcs, c.m, pvcCollection(namespace), name, namespace);
+  if (pvc && isOwnedBy(pvc, [disk.metadata.uid, dv?.metadata?.uid]))
+    await deleteExactly(c.m.rest, `${pvcCollection(namespace)}/${name}`, pvc.metadata?.uid);
   await removeFinalizer(c.m.rest, path, disk as KubernetesObject, Finalizers.diskProtection);
 }
 
@@ -164,6 +199,59 @@ function resolveImage(
   ) as VirtualMachineImage | undefined;
 }
 
+/**
+ * The disk's own object (DataVolume or claim) of this name: from the cache, else created (never
+ * over an existing object). A namesake that is not the disk's, or storage that vanished after
+ * the disk was ready, is reported instead.
+ */
+async function ensureOwn<T extends KubernetesObject>(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  kind: 'DataVolume' | 'PersistentVolumeClaim',
+  cached: T | undefined,
+  make: () => T,
+): Promise<{ obj: T } | { readiness: Readiness }> {
+  const ns = disk.metadata.namespace ?? '';
+  const collection = kind === 'DataVolume' ? dvCollection(ns) : pvcCollection(ns);
+  let obj = cached;
+  if (!obj) {
+    if (wasProvisioned(disk)) {
+      const live = await getLive<T>(c.m.rest, `${collection}/${disk.metadata.name}`);
+      if (!live) return { readiness: lost(`${kind} ${ns}/${disk.metadata.name}`) };
+      obj = live;
+    } else {
+      const r = await createOnly(c.m.rest, collection, make(), 'vmplane-controller');
+      if ('created' in r) return { obj: r.created };
+      if (!r.exists) throw new Error(`${kind} ${ns}/${disk.metadata.name} changed under us`);
+      obj = r.exists;
+    }
+  }
+  if (isControlledBy(obj, disk.metadata.uid)) return { obj };
+  const foreign = describeForeign(kind, obj);
+  await c.m.event(
+    {
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineDisk',
+      metadata: disk.metadata,
+    } as KubernetesObject,
+    'Warning',
+    Reasons.NameInUse,
+    `${foreign} already has this disk's name; vmplane leaves it alone`,
+  );
+  return { readiness: nameInUse(foreign) };
+}
+
+/** The disk's claim, when it is its own (made by vmplane, or by CDI for the disk's DataVolume). */
+function ownClaim(
+  c: DiskContext,
+  disk: VirtualMachineDisk,
+  dv: KubernetesObject | undefined,
+): V1PersistentVolumeClaim | undefined {
+  const pvc = c.pvcs.get(disk.metadata.name ?? '', disk.metadata.namespace) as
+    (V1PersistentVolumeClaim & KubernetesObject) | undefined;
+  return pvc && isOwnedBy(pvc, [disk.metadata.uid, dv?.metadata?.uid]) ? pvc : undefined;
+}
+
 /** Makes the disk's DataVolume (with CDI) or claim (blank, without CDI), and reads how it is doing. */
 async function syncEngine(
   c: DiskContext,
@@ -176,33 +264,44 @@ async function syncEngine(
     const source = dataVolumeSource(disk, resolveImage(c, disk, namespace));
     if ('error' in source)
       return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
-    let dv = c.dataVolumes.get(name, namespace) as V1beta1DataVolume | undefined;
-    dv ??= await c.m.rest.apply<V1beta1DataVolume>(
-      {
-        apiVersion: 'cdi.kubevirt.io/v1beta1',
-        kind: 'DataVolume',
-        metadata: ownedMetadata(disk),
-        spec: { source, storage: claimSpec(disk) },
-      } as never,
-      { fieldManager: 'vmplane-controller' },
+    const own = await ensureOwn(
+      c,
+      disk,
+      'DataVolume',
+      c.dataVolumes.get(name, namespace) as (V1beta1DataVolume & KubernetesObject) | undefined,
+      () =>
+        ({
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'DataVolume',
+          metadata: ownedMetadata(disk),
+          spec: { source, storage: claimSpec(disk) },
+        }) as V1beta1DataVolume & KubernetesObject,
     );
+    if ('readiness' in own) return own;
+    const dv = own.obj;
+    const pvc = ownClaim(c, disk, dv);
     return {
       readiness: diskPhase(dv, undefined),
       ...(dv.status?.progress ? { progress: dv.status.progress } : {}),
+      ...(pvc ? { pvc } : {}),
     };
   }
   if (src && !src.blank) return { readiness: needsCdi(disk) };
-  let pvc = c.pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
-  pvc ??= await c.m.rest.apply<V1PersistentVolumeClaim>(
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: ownedMetadata(disk),
-      spec: claimSpec(disk),
-    } as never,
-    { fieldManager: 'vmplane-controller' },
+  const own = await ensureOwn(
+    c,
+    disk,
+    'PersistentVolumeClaim',
+    c.pvcs.get(name, namespace) as (V1PersistentVolumeClaim & KubernetesObject) | undefined,
+    () =>
+      ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: ownedMetadata(disk),
+        spec: claimSpec(disk),
+      }) as V1PersistentVolumeClaim & KubernetesObject,
   );
-  return { readiness: diskPhase(undefined, pvc) };
+  if ('readiness' in own) return own;
+  return { readiness: diskPhase(undefined, own.obj), pvc: own.obj };
 }
 
 /**
@@ -251,8 +350,7 @@ async function reconcile(c: DiskContext, key: string): Promise<void> {
     );
     return;
   }
-  const engine = await syncEngine(c, disk, namespace, name);
-  const pvc = c.pvcs.get(name, namespace) as V1PersistentVolumeClaim | undefined;
+  const { pvc, ...engine } = await syncEngine(c, disk, namespace, name);
   const resize = await grow(c, disk, pvc);
   const user = attachedTo(c, disk);
   const status = diskStatus({

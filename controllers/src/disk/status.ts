@@ -101,6 +101,29 @@ export function needsCdi(disk: VirtualMachineDisk): Readiness {
   };
 }
 
+/** Another object (a user's claim or DataVolume) holds the disk's name: vmplane leaves it alone. */
+export function nameInUse(foreign: string): Readiness {
+  return {
+    phase: 'Failed',
+    reason: Reasons.NameInUse,
+    message: `${foreign} already has this disk's name; vmplane neither adopts nor deletes it: rename the disk or remove that object`,
+  };
+}
+
+/** Whether the disk's storage was there once (so its disappearance loses data). */
+export function wasProvisioned(disk: VirtualMachineDisk): boolean {
+  return disk.status?.phase === 'Ready' || disk.status?.phase === 'Lost';
+}
+
+/** The disk's storage was deleted outside vmplane after it was ready: reported, not recreated empty. */
+export function lost(what: string): Readiness {
+  return {
+    phase: 'Lost',
+    reason: Reasons.ClaimLost,
+    message: `${what} was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty: restore it under the same name (from a backup or snapshot), or delete this disk`,
+  };
+}
+
 /** The outcome of growing the claim to spec.size, when it is smaller. */
 export type ResizeOutcome = { outcome: 'waiting' } | { outcome: 'refused'; message: string };
 
@@ -153,7 +176,8 @@ export function diskStatus(i: DiskStatusInputs): VirtualMachineDiskStatus {
   return {
     observedGeneration: i.disk.metadata.generation ?? 0,
     phase: r.phase,
-    claimName: i.disk.metadata.name,
+    // A namesake that is not the disk's is never named as its claim (a VM would mount it).
+    ...(r.reason === Reasons.NameInUse ? {} : { claimName: i.disk.metadata.name }),
     conditions: resize ? [ready, withTransitionTime<Condition>(prev, resize, i.now)] : [ready],
     ...(i.progress ? { progress: i.progress } : {}),
     ...(capacity ? { capacity: String(capacity) } : {}),

@@ -15,7 +15,7 @@ import type {
   VirtualMachineDisk,
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
-import { ApiError, isNotFound } from '../../../kube/src/rest.ts';
+import { ApiError } from '../../../kube/src/rest.ts';
 import type { AnyImage } from '../../../kube/src/lookups.ts';
 import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
@@ -23,17 +23,25 @@ import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
 import { isRunning, computeVmStatus, type Check } from './status.ts';
 import {
-  bootDataVolumeName,
-  diskDataVolumeName,
   effectiveClassOf,
   translate,
   type EffectiveClass,
   type TranslationOptions,
 } from './translate.ts';
+import { bootDataVolumeName, diskDataVolumeName, isVmDataVolume } from './names.ts';
 import {
+  createOnly,
+  deleteExactly,
+  describeForeign,
+  getLive,
+  isControlledBy,
+} from '../../../kube/src/ownership.ts';
+import {
+  API_VERSION,
   DEFAULT_RESERVATION,
   Finalizers,
   Labels,
+  Reasons,
   reservationOf,
 } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
@@ -60,6 +68,8 @@ interface Resolution {
   klass?: VirtualMachineClass;
   image?: AnyImage;
   referenced: Record<string, VirtualMachineDisk | undefined>;
+  /** A VirtualMachineDisk the VM uses has no claim of its own yet: the VM is not handed over. */
+  unclaimed: boolean;
   classCheck: Check;
   imageCheck: Check;
   disksCheck: Check;
@@ -73,6 +83,8 @@ interface EngineView {
   applied?: EffectiveClass;
   current?: EffectiveClass;
   powerCheck?: Check;
+  /** A foreign KubeVirt VM holds the name: nothing was written, and this says so. */
+  foreignCheck?: Check;
 }
 
 const ok = (reason: string, message: string): Check => ({ ok: true, reason, message });
@@ -116,25 +128,58 @@ function contextOf(m: Manager, options: TranslationOptions | undefined): VmConte
   };
 }
 
+const kvCollection = (ns: string): string =>
+  `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`;
+const dvCollection = (ns: string): string =>
+  `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
+
+/** The DataVolumes a VM makes: its boot disk and its inline disks. */
+function dataVolumeNames(vm: VirtualMachine): string[] {
+  const name = vm.metadata.name ?? '';
+  return [
+    ...(vm.spec.image ? [bootDataVolumeName(name)] : []),
+    ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name)),
+  ];
+}
+
+/** An object from the cache, or read live when the cache has not seen it (yet). */
+async function cachedOrLive<T extends KubernetesObject>(
+  c: VmContext,
+  informer: ResilientInformer<T>,
+  collection: string,
+  name: string,
+  namespace: string,
+): Promise<T | undefined> {
+  return (
+    (informer.get(name, namespace) as T | undefined) ??
+    getLive<T>(c.m.rest, `${collection}/${encodeURIComponent(name)}`)
+  );
+}
+
+/**
+ * Deleting a VM: its KubeVirt VM and DataVolumes go, but only those that are its own (owner
+ * reference or label and UID annotation), each deleted with its UID as a precondition. A namesake
+ * that belongs to someone else stays, whatever its name.
+ */
 async function cleanup(c: VmContext, vm: VirtualMachine): Promise<void> {
   const ns = vm.metadata.namespace ?? '';
   const name = vm.metadata.name ?? '';
-  const owned = [
-    bootDataVolumeName(name),
-    ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name)),
-  ];
-  const del = async (path: string): Promise<void> => {
-    try {
-      await c.m.rest.request('DELETE', path);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+  const uid = vm.metadata.uid;
+  const kv = established(c.crds, KUBEVIRT_CRD)
+    ? await cachedOrLive(c, c.kvVms, kvCollection(ns), name, ns)
+    : undefined;
+  const ownKv = kv && isControlledBy(kv, uid) ? kv : undefined;
+  if (established(c.crds, CDI_CRD)) {
+    const labelled = (c.dataVolumes.list() as readonly KubernetesObject[])
+      .filter((d) => d.metadata?.namespace === ns && d.metadata?.labels?.[Labels.vm] === name)
+      .map((d) => d.metadata?.name ?? '');
+    for (const dvName of new Set([...dataVolumeNames(vm), ...labelled])) {
+      const dv = await cachedOrLive(c, c.dataVolumes, dvCollection(ns), dvName, ns);
+      if (dv && isVmDataVolume(dv, { name, uid }, ownKv?.metadata?.uid))
+        await deleteExactly(c.m.rest, `${dvCollection(ns)}/${dvName}`, dv.metadata?.uid);
     }
-  };
-  if (established(c.crds, KUBEVIRT_CRD))
-    await del(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`);
-  if (established(c.crds, CDI_CRD))
-    for (const dv of owned)
-      await del(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${dv}`);
+  }
+  if (ownKv) await deleteExactly(c.m.rest, `${kvCollection(ns)}/${name}`, ownKv.metadata?.uid);
   await removeFinalizer(
     c.m.rest,
     `${V}/namespaces/${ns}/virtualmachines/${name}`,
@@ -173,7 +218,7 @@ async function setPause(
 }
 
 /** The VM's class, image and disks as they stand, and whether KubeVirt and CDI are there. */
-function resolve(c: VmContext, vm: VirtualMachine, namespace: string, name: string): Resolution {
+function resolve(c: VmContext, vm: VirtualMachine, namespace: string): Resolution {
   const engine = established(c.crds, KUBEVIRT_CRD);
   const cdi = established(c.crds, CDI_CRD);
   const klass = vm.spec.className
@@ -189,7 +234,7 @@ function resolve(c: VmContext, vm: VirtualMachine, namespace: string, name: stri
         `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`,
       );
   const { image, imageCheck } = resolveImage(c, vm, namespace);
-  const { referenced, disksCheck } = resolveDisks(c, vm, namespace, name, cdi);
+  const { referenced, disksCheck, unclaimed } = resolveDisks(c, vm, namespace, cdi);
   const engineCheck = engine
     ? ok('KubeVirtInstalled', 'KubeVirt serves kubevirt.io/v1 VirtualMachines')
     : fail(
@@ -201,6 +246,7 @@ function resolve(c: VmContext, vm: VirtualMachine, namespace: string, name: stri
     ...(klass ? { klass } : {}),
     ...(image ? { image } : {}),
     referenced,
+    unclaimed,
     classCheck,
     imageCheck,
     disksCheck,
@@ -234,36 +280,41 @@ function referencedDisks(
   c: VmContext,
   vm: VirtualMachine,
   namespace: string,
-): { referenced: Record<string, VirtualMachineDisk | undefined>; problems: string[] } {
+): {
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  problems: string[];
+  unclaimed: boolean;
+} {
   const referenced: Record<string, VirtualMachineDisk | undefined> = {};
   const problems: string[] = [];
+  let unclaimed = false;
   for (const d of vm.spec.disks ?? []) {
     if (!d.virtualMachineDiskName) continue;
     const disk = c.disks.get(d.virtualMachineDiskName, namespace) as VirtualMachineDisk | undefined;
     referenced[d.virtualMachineDiskName] = disk;
+    // Without the disk's own claim there is nothing the VM may mount (a namesake is not it).
+    if (!disk?.status?.claimName) unclaimed = true;
     if (!disk) problems.push(`VirtualMachineDisk ${d.virtualMachineDiskName} does not exist`);
     else if (disk.status?.phase !== 'Ready')
       problems.push(
         `VirtualMachineDisk ${d.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`,
       );
   }
-  return { referenced, problems };
+  return { referenced, problems, unclaimed };
 }
 
-/** The DataVolumes made with the VM (boot disk, inline disks) that have not succeeded yet. */
-function dataVolumeProblems(
-  c: VmContext,
-  vm: VirtualMachine,
-  namespace: string,
-  name: string,
-): string[] {
-  const names = [
-    ...(vm.spec.image ? [bootDataVolumeName(name)] : []),
-    ...(vm.spec.disks ?? []).filter((d) => d.size).map((d) => diskDataVolumeName(name, d.name)),
-  ];
+/** The DataVolumes made with the VM (boot disk, inline disks) that are not its own or have not succeeded yet. */
+function dataVolumeProblems(c: VmContext, vm: VirtualMachine, namespace: string): string[] {
   const problems: string[] = [];
-  for (const dvName of names) {
+  const vmRef = { name: vm.metadata.name ?? '', uid: vm.metadata.uid };
+  for (const dvName of dataVolumeNames(vm)) {
     const dv = c.dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
+    if (dv && !isVmDataVolume(dv as KubernetesObject, vmRef, ownerKvUid(c, vm, namespace))) {
+      problems.push(
+        `${describeForeign('DataVolume', dv as KubernetesObject)} is in the way (NameInUse); vmplane leaves it alone`,
+      );
+      continue;
+    }
     const phase = dv?.status?.phase;
     if (phase !== 'Succeeded')
       problems.push(
@@ -273,24 +324,33 @@ function dataVolumeProblems(
   return problems;
 }
 
+/** The UID of the VM's own KubeVirt VM, when the cache has one. */
+function ownerKvUid(c: VmContext, vm: VirtualMachine, namespace: string): string | undefined {
+  const kv = c.kvVms.get(vm.metadata.name ?? '', namespace) as KubernetesObject | undefined;
+  return kv && isControlledBy(kv, vm.metadata.uid) ? kv.metadata?.uid : undefined;
+}
+
 function resolveDisks(
   c: VmContext,
   vm: VirtualMachine,
   namespace: string,
-  name: string,
   cdi: boolean,
-): { referenced: Record<string, VirtualMachineDisk | undefined>; disksCheck: Check } {
-  const { referenced, problems } = referencedDisks(c, vm, namespace);
+): {
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  disksCheck: Check;
+  unclaimed: boolean;
+} {
+  const { referenced, problems, unclaimed } = referencedDisks(c, vm, namespace);
   const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((d) => d.size);
   if (needsCdi && !cdi)
     problems.push(
       'CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI',
     );
-  if (cdi) problems.push(...dataVolumeProblems(c, vm, namespace, name));
+  if (cdi) problems.push(...dataVolumeProblems(c, vm, namespace));
   const disksCheck = problems.length
     ? fail(cdi || !needsCdi ? 'DisksNotReady' : 'CDINotInstalled', problems.join('; '))
     : ok('AllDisksReady', 'every disk is ready');
-  return { referenced, disksCheck };
+  return { referenced, disksCheck, unclaimed };
 }
 
 /** The class the engine runs: a running VM keeps the hardware it started with until its next power cycle. */
@@ -312,6 +372,64 @@ function appliedClass(
   };
 }
 
+/**
+ * Writes the KubeVirt VM: created when there is none (never over an existing one), updated only
+ * when it is this VM's (controlling owner reference with its UID), with the resourceVersion read
+ * as a precondition. Returns the KubeVirt VM, or the foreign one that holds the name.
+ */
+async function writeEngineVm(
+  c: VmContext,
+  desired: V1VirtualMachine,
+  kv: V1VirtualMachine | undefined,
+  uid: string | undefined,
+): Promise<{ kv?: V1VirtualMachine; foreign?: V1VirtualMachine }> {
+  const ns = desired.metadata?.namespace ?? '';
+  if (!kv) {
+    const r = await createOnly(
+      c.m.rest,
+      kvCollection(ns),
+      desired as KubernetesObject,
+      'vmplane-controller',
+    );
+    if ('created' in r) return { kv: r.created as V1VirtualMachine };
+    kv = r.exists as V1VirtualMachine | undefined;
+    // Created and deleted again in between: the next reconcile starts over.
+    if (!kv)
+      throw new Error(`KubeVirt VirtualMachine ${ns}/${desired.metadata?.name} changed under us`);
+  }
+  if (!isControlledBy(kv as KubernetesObject, uid)) return { foreign: kv };
+  // The engine may add defaults of its own; only what we set has to match.
+  const same =
+    isSubset(desired.spec, kv.spec) &&
+    isSubset(desired.metadata?.labels ?? {}, kv.metadata?.labels ?? {});
+  if (same) return { kv };
+  const withPrecondition = {
+    ...desired,
+    metadata: { ...desired.metadata, resourceVersion: kv.metadata?.resourceVersion },
+  };
+  return {
+    kv: await c.m.rest.apply<V1VirtualMachine>(withPrecondition as never, {
+      fieldManager: 'vmplane-controller',
+    }),
+  };
+}
+
+/** A KubeVirt VM of this name that is not this VM's: said in EngineAvailable and in an Event. */
+async function nameInUse(
+  c: VmContext,
+  vm: VirtualMachine,
+  foreign: V1VirtualMachine,
+): Promise<Check> {
+  const message = `${describeForeign('KubeVirt VirtualMachine', foreign as KubernetesObject)} already has this name; vmplane leaves it alone: rename this VM or remove that one`;
+  await c.m.event(
+    { apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: vm.metadata } as KubernetesObject,
+    'Warning',
+    Reasons.NameInUse,
+    message,
+  );
+  return fail(Reasons.NameInUse, message);
+}
+
 /** Hands the translation to KubeVirt when it differs from what runs, and pauses or resumes. */
 async function syncEngine(
   c: VmContext,
@@ -321,13 +439,15 @@ async function syncEngine(
   r: Resolution,
 ): Promise<EngineView> {
   let kv = r.engine ? (c.kvVms.get(name, namespace) as V1VirtualMachine | undefined) : undefined;
+  if (kv && !isControlledBy(kv as KubernetesObject, vm.metadata.uid))
+    return { foreignCheck: await nameInUse(c, vm, kv) };
   const vmi = r.engine
     ? (c.kvVmis.get(name, namespace) as V1VirtualMachineInstance | undefined)
     : undefined;
   const current = r.klass ? effectiveClassOf(r.klass) : undefined;
   const applied = appliedClass(vm, isRunning(kv, vmi), current);
   let powerCheck: Check | undefined;
-  if (r.engine && applied && r.imageCheck.ok) {
+  if (r.engine && applied && r.imageCheck.ok && !r.unclaimed) {
     const desired = translate({
       vm,
       vmClass: applied,
@@ -335,15 +455,9 @@ async function syncEngine(
       disks: r.referenced,
       ...(c.options ? { options: c.options } : {}),
     });
-    // The engine may add defaults of its own; only what we set has to match.
-    const same =
-      kv &&
-      isSubset(desired.spec, kv.spec) &&
-      isSubset(desired.metadata?.labels ?? {}, kv.metadata?.labels ?? {});
-    if (!same)
-      kv = await c.m.rest.apply<V1VirtualMachine>(desired as never, {
-        fieldManager: 'vmplane-controller',
-      });
+    const written = await writeEngineVm(c, desired, kv, vm.metadata.uid);
+    if (written.foreign) return { foreignCheck: await nameInUse(c, vm, written.foreign) };
+    kv = written.kv;
     powerCheck = await setPause(c, vm, vmi, kv);
   }
   return {
@@ -378,15 +492,15 @@ async function reconcile(
     if (!updated) return undefined;
     vm = updated as VirtualMachine;
   }
-  const r = resolve(c, vm, namespace, name);
-  const engine = await syncEngine(c, vm, namespace, name, r);
+  const r = resolve(c, vm, namespace);
+  const { foreignCheck, ...engine } = await syncEngine(c, vm, namespace, name, r);
   const status = computeVmStatus({
     vm,
     now: new Date().toISOString(),
     classCheck: r.classCheck,
     imageCheck: r.imageCheck,
     disksCheck: r.disksCheck,
-    engineCheck: r.engineCheck,
+    engineCheck: foreignCheck ?? r.engineCheck,
     ...engine,
   });
   await writeStatus(c.m.rest, path, vm.status, status);

@@ -188,7 +188,11 @@ export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
   return {
     observedGeneration: i.vm.metadata.generation ?? 0,
     phase: i.engineCheck.ok ? phaseOf(printable) : 'Pending',
-    printableStatus: i.engineCheck.ok ? (printable ?? 'Pending') : 'EngineUnavailable',
+    printableStatus: i.engineCheck.ok
+      ? (printable ?? 'Pending')
+      : i.engineCheck.reason === Reasons.NameInUse
+        ? 'NameInUse'
+        : 'EngineUnavailable',
     conditions: conditionsOf(i, pending),
     restartPending: pending,
     ...(power ? { powerState: power } : {}),

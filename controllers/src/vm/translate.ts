@@ -24,6 +24,7 @@ import type {
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import type { AnyImage } from '../../../kube/src/lookups.ts';
 import { Annotations, API_VERSION, Labels, reservationOf } from '../../../api/src/wellknown.ts';
+import { bootDataVolumeName, diskDataVolumeName } from './names.ts';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
 
@@ -127,9 +128,6 @@ function storage(
   };
 }
 
-export const bootDataVolumeName = (vm: string): string => `${vm}-boot`;
-export const diskDataVolumeName = (vm: string, disk: string): string => `${vm}-${disk}`;
-
 function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Probe {
   const timing = {
     ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
@@ -140,6 +138,15 @@ function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Prob
   if (p.httpGet)
     return { httpGet: { port: p.httpGet.port, path: p.httpGet.path ?? '/' } as never, ...timing };
   return { guestAgentPing: {}, ...timing };
+}
+
+/** A DataVolume template's name, its VM label and the VM's UID (KubeVirt copies both onto the DataVolume). */
+function templateMetadata(dv: string, vm: VirtualMachine): V1DataVolumeTemplateSpec['metadata'] {
+  return {
+    name: dv,
+    labels: { [Labels.vm]: vm.metadata.name ?? '' },
+    ...(vm.metadata.uid ? { annotations: { [Annotations.ownerUid]: vm.metadata.uid } } : {}),
+  };
 }
 
 interface Storage {
@@ -157,7 +164,7 @@ function translateStorage(input: TranslationInput, name: string, namespace: stri
     out.disks.push({ name: 'boot', bootOrder: 1, disk: { bus: 'virtio' } });
     out.volumes.push({ name: 'boot', dataVolume: { name: dv } });
     out.templates.push({
-      metadata: { name: dv, labels: { [Labels.vm]: name } },
+      metadata: templateMetadata(dv, input.vm),
       spec: {
         source: imageSource(input.image, namespace),
         storage: storage(spec.bootDisk ?? {}, input.image.spec.size),
@@ -178,7 +185,7 @@ function translateStorage(input: TranslationInput, name: string, namespace: stri
       const dv = diskDataVolumeName(name, d.name);
       out.volumes.push({ name: d.name, dataVolume: { name: dv } });
       out.templates.push({
-        metadata: { name: dv, labels: { [Labels.vm]: name } },
+        metadata: templateMetadata(dv, input.vm),
         spec: { source: { blank: {} }, storage: storage(d) },
       });
     }

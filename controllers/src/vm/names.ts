@@ -1,0 +1,44 @@
+// Names of the objects a VM makes (its boot and inline disks' DataVolumes). They cannot collide:
+// each ends in a hash of the VM's name and the disk's role, so VM "web" with disk "1-boot" and VM
+// "web-1"'s boot disk, or VM "db" with disk "data" and a VirtualMachineDisk "db-data", get
+// different names. The readable part is cut so the whole fits a DNS label (63 characters), the
+// limit CDI puts on DataVolume names.
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Annotations, Labels } from '../../../api/src/wellknown.ts';
+import { isOwnedBy } from '../../../kube/src/ownership.ts';
+
+const MAX = 63;
+const HASH_LENGTH = 8;
+
+/** `<vm>-<role>-<hash>`, at most 63 characters; the same inputs always give the same name. */
+export function generatedName(vm: string, role: string): string {
+  // '/' cannot appear in either name, so the pair hashed is unambiguous.
+  const hash = createHash('sha256').update(`${vm}/${role}`).digest('hex').slice(0, HASH_LENGTH);
+  const readable = `${vm}-${role}`
+    .slice(0, MAX - HASH_LENGTH - 1)
+    .replace(/[^a-z0-9]+$/, '')
+    .replace(/\./g, '-');
+  return `${readable}-${hash}`;
+}
+
+export const bootDataVolumeName = (vm: string): string => generatedName(vm, 'boot');
+export const diskDataVolumeName = (vm: string, disk: string): string => generatedName(vm, disk);
+
+/**
+ * Whether a DataVolume is the VM's: owned by the vmplane VM or its KubeVirt VM, or carrying the
+ * VM's label and UID annotation (KubeVirt copies them from the template). A namesake is not.
+ */
+export function isVmDataVolume(
+  dv: KubernetesObject,
+  vm: { name: string; uid: string | undefined },
+  kubevirtUid?: string,
+): boolean {
+  if (isOwnedBy(dv, [vm.uid, kubevirtUid])) return true;
+  const m = dv.metadata;
+  return (
+    !!vm.uid &&
+    m?.labels?.[Labels.vm] === vm.name &&
+    m.annotations?.[Annotations.ownerUid] === vm.uid
+  );
+}
