@@ -324,6 +324,34 @@ describe('VirtualMachine controller', () => {
     expect(await get(`/apis/${V}/namespaces/${ns}/virtualmachinedisks/keep`)).toBeDefined();
   });
 
+  it('leaves a foreign KubeVirt VM of the same name alone, says NameInUse, and keeps it when deleted', async () => {
+    const foreign = (await rest.create({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachine',
+      metadata: { name: 'theirs', namespace: ns },
+      spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } },
+    })) as { metadata: { resourceVersion: string; uid: string } };
+    await rest.create(vm('theirs'));
+    const v = await until('NameInUse', async () => {
+      const x = await get(vmPath('theirs'));
+      return condition(x, 'EngineAvailable')?.reason === 'NameInUse' ? x : undefined;
+    });
+    expect(v.status?.printableStatus).toBe('NameInUse');
+    expect(condition(v, 'EngineAvailable')?.message).toContain(
+      `KubeVirt VirtualMachine ${ns}/theirs (uid ${foreign.metadata.uid}) not owned by vmplane`,
+    );
+    const events = await rest.request<{
+      items: { reason: string; involvedObject: { name: string } }[];
+    }>('GET', `/api/v1/namespaces/${ns}/events`);
+    expect(
+      events.body.items.some((e) => e.reason === 'NameInUse' && e.involvedObject.name === 'theirs'),
+    ).toBe(true);
+    await rest.request('DELETE', vmPath('theirs'));
+    await until('the VM gone', async () => !(await get(vmPath('theirs'))));
+    const after = await get(kvPath('theirs'));
+    expect(after?.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);
+  });
+
   it("reports a failed pause when KubeVirt's subresource API is not served, instead of pretending", async () => {
     await merge(vmPath('web'), { spec: { powerState: 'Suspended' } });
     await rest.create({
@@ -439,6 +467,76 @@ describe('VirtualMachineDisk controller', () => {
         (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root`))?.spec.resources.requests
           .storage === '25Gi',
     );
+  });
+
+  it('neither adopts nor deletes a claim that has its name, and says whose it is', async () => {
+    const claim = (await rest.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'precious', namespace: ns },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    })) as { metadata: { resourceVersion: string; uid: string } };
+    const dvClaim = (await rest.create({
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: { name: 'precious', namespace: ns },
+      spec: {},
+    })) as { metadata: { resourceVersion: string } };
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'precious', namespace: ns },
+      spec: {
+        size: '50Gi',
+        storageClassName: 'ceph',
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+      },
+    });
+    const d = await until('NameInUse', async () => {
+      const x = await get(diskPath('precious'));
+      return condition(x, 'Ready')?.reason === 'NameInUse' ? x : undefined;
+    });
+    expect(d.status?.phase).toBe('Failed');
+    expect(d.status?.claimName).toBeUndefined();
+    expect(condition(d, 'Ready')?.message).toContain(`DataVolume ${ns}/precious`);
+    await rest.request('DELETE', diskPath('precious'));
+    await until('the disk gone', async () => !(await get(diskPath('precious'))));
+    expect(
+      (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/precious`))?.metadata
+        .resourceVersion,
+    ).toBe(claim.metadata.resourceVersion);
+    expect((await get(dvPath('precious')))?.metadata.resourceVersion).toBe(
+      dvClaim.metadata.resourceVersion,
+    );
+  });
+
+  it('reports storage deleted out of band after the disk was ready, and does not recreate it empty', async () => {
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'fragile', namespace: ns },
+      spec: {
+        size: '1Gi',
+        storageClassName: 'ceph',
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+      },
+    });
+    await until('the DataVolume', () => get(dvPath('fragile')));
+    await merge(`${dvPath('fragile')}/status`, { status: { phase: 'Succeeded' } });
+    await until('Ready', async () => (await get(diskPath('fragile')))?.status?.phase === 'Ready');
+    await rest.request('DELETE', dvPath('fragile'));
+    const d = await until('Lost', async () => {
+      const x = await get(diskPath('fragile'));
+      return x?.status?.phase === 'Lost' ? x : undefined;
+    });
+    expect(condition(d, 'Ready')).toMatchObject({ status: 'False', reason: 'ClaimLost' });
+    expect(condition(d, 'Ready')?.message).toContain(
+      `DataVolume ${ns}/fragile was deleted outside vmplane`,
+    );
+    await ctl.manager.idle();
+    expect(await get(dvPath('fragile'))).toBeUndefined();
   });
 
   it('cannot be deleted from under the VM using it; detaching lets the deletion finish', async () => {
