@@ -110,3 +110,29 @@ export interface StorageProfileInfo {
   specSets?: ClaimPropertySet[];
   statusSets?: ClaimPropertySet[];
 }
+
+/**
+ * Lookups with disks read live added: a disk created a moment ago that the cache has not seen
+ * yet (one `kubectl apply` with a disk and the VM using it) is found all the same.
+ */
+export function withDisks(l: Lookups, extra: VirtualMachineDisk[]): Lookups {
+  if (!extra.length) return l;
+  const inNs = (ns: string | undefined): VirtualMachineDisk[] =>
+    extra.filter((x) => ns === undefined || x.metadata.namespace === ns);
+  const overrides: Partial<Lookups> = {
+    disk: (ns, n) =>
+      l.disk(ns, n) ?? extra.find((x) => x.metadata.namespace === ns && x.metadata.name === n),
+    disks: (ns) => [
+      ...l.disks(ns),
+      ...inNs(ns).filter((x) => !l.disk(x.metadata.namespace ?? '', x.metadata.name ?? '')),
+    ],
+  };
+  return new Proxy(l, {
+    get(target, prop) {
+      const own = overrides[prop as keyof Lookups];
+      if (own) return own;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

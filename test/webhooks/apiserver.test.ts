@@ -294,4 +294,65 @@ describe('through kube-apiserver', () => {
       'spec.disks[0].virtualMachineDiskName: VirtualMachineDisk "data" is already attached to VM "db-1"',
     );
   });
+
+  it('admits a disk and the VM using it from one kubectl apply, and claims the disk for that VM', async () => {
+    const disk = {
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'fresh', namespace: ns },
+      spec: { size: '1Gi' },
+    };
+    const user = {
+      apiVersion: V,
+      kind: 'VirtualMachine',
+      metadata: { name: 'fresh-user', namespace: ns },
+      spec: {
+        className: small,
+        disks: [{ name: 'root', virtualMachineDiskName: 'fresh', boot: true }],
+      },
+    };
+    const dry = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      yaml({ apiVersion: 'v1', kind: 'List', items: [disk] }),
+    );
+    expect(dry.stderr).toBe('');
+    const r = await kubectl(
+      ['apply', '-f', '-'],
+      yaml({ apiVersion: 'v1', kind: 'List', items: [disk, user] }),
+    );
+    expect(r.stderr).toBe('');
+    const [got, vmGot] = await Promise.all([
+      rest.get<{ metadata: { annotations?: Record<string, string> } }>(disk as KubeObjectLike),
+      rest.get<{ metadata: { uid: string } }>(user as KubeObjectLike),
+    ]);
+    expect(JSON.parse(got.metadata.annotations?.['vmplane.io/attached-to'] ?? '{}')).toMatchObject({
+      vm: 'fresh-user',
+      uid: vmGot.metadata.uid,
+    });
+  });
+
+  it('a server-side dry run of a VM checks the claim but writes none', async () => {
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'spare', namespace: ns },
+      spec: { size: '1Gi' },
+    });
+    const probe = {
+      apiVersion: V,
+      kind: 'VirtualMachine',
+      metadata: { name: 'probe', namespace: ns },
+      spec: {
+        className: small,
+        disks: [{ name: 'root', virtualMachineDiskName: 'spare', boot: true }],
+      },
+    };
+    expect((await kubectl(['apply', '--dry-run=server', '-f', '-'], yaml(probe))).stderr).toBe('');
+    const got = await rest.get<{ metadata: { annotations?: Record<string, string> } }>({
+      apiVersion: V,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'spare', namespace: ns },
+    });
+    expect(got.metadata.annotations?.['vmplane.io/attached-to']).toBeUndefined();
+  });
 });

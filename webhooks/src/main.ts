@@ -22,6 +22,7 @@ import {
   type Endpoint,
 } from './registration.ts';
 import { WebhookServer } from './server.ts';
+import { DiskClaims } from './claims.ts';
 
 export interface WebhookOptions {
   kc: KubeConfig;
@@ -153,6 +154,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 0,
     logger: log,
+    claims: new DiskClaims(rest),
   });
   const port = await server.start();
   await cache.start();

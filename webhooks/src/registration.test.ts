@@ -17,7 +17,8 @@ describe('webhook configurations', () => {
   it('follow the good practices for every webhook', () => {
     for (const h of hooks) {
       expect(h.admissionReviewVersions).toEqual(['v1']);
-      expect(h.sideEffects).toBe('None');
+      // Only the VM check writes (the disk claims), and never on a dry run.
+      expect(h.sideEffects).toBe(h.name === 'vm.validate.vmplane.io' ? 'NoneOnDryRun' : 'None');
       expect(h.matchPolicy).toBe('Equivalent');
       // The guards on deletes and on policies fail open (see registration.ts); the rest fail closed.
       expect(h.failurePolicy).toBe(

@@ -1,7 +1,8 @@
 // The Mutating- and ValidatingWebhookConfigurations, built from one description. The sandbox
 // points them at the local server by URL; the chart at the Service. Settings follow Kubernetes'
-// webhook good practices: v1 reviews only, no side effects, small timeouts, fail closed for
-// validation, never catching kube-system or vmplane's own namespace.
+// webhook good practices: v1 reviews only, no side effects but the disk claims (none on dry
+// runs), small timeouts, fail closed for validation, never catching kube-system or vmplane's own
+// namespace.
 
 export const MUTATING_NAME = 'vmplane-mutating';
 export const VALIDATING_NAME = 'vmplane-validating';
@@ -95,9 +96,8 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         'vm.validate.vmplane.io',
         '/validate',
         [rule(['CREATE', 'UPDATE', 'DELETE'], ['virtualmachines'])],
-        {
-          matchConditions: [SPEC_OR_LABELS_CHANGED],
-        },
+        // It writes the disk claims (vmplane.io/attached-to), never on a dry run.
+        { matchConditions: [SPEC_OR_LABELS_CHANGED], sideEffects: 'NoneOnDryRun' },
       ),
       common('disk.validate.vmplane.io', '/validate', [
         rule(['CREATE', 'UPDATE'], ['virtualmachinedisks']),

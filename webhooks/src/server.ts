@@ -6,9 +6,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { denied, review, reviewProblem, type AdmissionReview } from './admission.ts';
+import {
+  denied,
+  review,
+  reviewProblem,
+  type AdmissionRequest,
+  type AdmissionReview,
+} from './admission.ts';
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
-import type { Lookups } from '../../kube/src/lookups.ts';
+import { withDisks, type Lookups } from '../../kube/src/lookups.ts';
+import type { DiskClaims } from './claims.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
 export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;
@@ -22,6 +29,11 @@ export interface WebhookServerOptions {
   port?: number;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * Disk claims written at admission, so two VMs never both attach one disk (across replicas).
+   * Without it, only the cache check applies (unit tests of the wire format).
+   */
+  claims?: DiskClaims;
 }
 
 /** Limits of the webhook's HTTPS server. */
@@ -99,8 +111,8 @@ export class WebhookServer {
     });
     // Every body is parsed as JSON whatever its Content-Type claims; anything else is a 400.
     const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
-    app.post('/mutate', json, (req, res) => this.admit('mutate', req, res));
-    app.post('/validate', json, (req, res) => this.admit('validate', req, res));
+    app.post('/mutate', json, (req, res) => void this.admit('mutate', req, res));
+    app.post('/validate', json, (req, res) => void this.admit('validate', req, res));
     app.use((_req: Request, res: Response) => {
       res
         .status(404)
@@ -129,7 +141,28 @@ export class WebhookServer {
     return app;
   }
 
-  private admit(webhook: 'mutate' | 'validate', req: Request, res: Response): void {
+  /** The decision, then (for an allowed VM) the claims on the disks it attaches. */
+  private async decide(webhook: 'mutate' | 'validate', r: AdmissionRequest): Promise<Handled> {
+    if (webhook === 'mutate') return handleMutation(r, this.opts.lookups);
+    const claims = this.opts.claims;
+    const lookups = claims
+      ? withDisks(
+          this.opts.lookups,
+          await claims.missingDisks(r, (ns, n) => this.opts.lookups.disk(ns, n)),
+        )
+      : this.opts.lookups;
+    const handled = handleValidation(r, lookups);
+    if (!handled.response.allowed || !this.opts.claims) return handled;
+    const denial = await this.opts.claims.claim(r);
+    if (!denial) return handled;
+    return {
+      response: denied(r.uid, denial.code ?? 409, `${denial.field}: ${denial.message}`),
+      outcome: 'denied',
+      notes: [...handled.notes, 'disk claimed by another VM'],
+    };
+  }
+
+  private async admit(webhook: 'mutate' | 'validate', req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     const problem = reviewProblem(req.body);
     if (problem) {
@@ -141,10 +174,7 @@ export class WebhookServer {
     const r = (req.body as AdmissionReview).request;
     let handled: Handled;
     try {
-      handled =
-        webhook === 'mutate'
-          ? handleMutation(r, this.opts.lookups)
-          : handleValidation(r, this.opts.lookups);
+      handled = await this.decide(webhook, r);
     } catch (e) {
       // A bug must not take the cluster down with it: deny this request, keep serving.
       this.log.error({ uid: r.uid, err: e }, 'admission handler failed');

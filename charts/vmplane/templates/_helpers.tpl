@@ -48,7 +48,7 @@ securityContext:
 {{/* Settings every vmplane webhook shares (the same as webhooks/src/registration.ts; a test compares them). */}}
 {{- define "vmplane.webhookCommon" -}}
 admissionReviewVersions: [v1]
-sideEffects: None
+sideEffects: {{ .sideEffects | default "None" }}
 matchPolicy: Equivalent
 timeoutSeconds: {{ .values.webhooks.timeoutSeconds }}
 failurePolicy: {{ .failurePolicy | default .values.webhooks.failurePolicy }}
