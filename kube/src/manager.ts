@@ -9,6 +9,7 @@ import { KubeRest } from './rest.ts';
 import { dropCrdSchemas, ResilientInformer } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import { WorkQueue } from './queue.ts';
+import { RecentKeys } from './recent.ts';
 
 export type Reconcile = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 
@@ -66,7 +67,7 @@ export class Manager {
     duration: Histogram<'controller'>;
     leader: Gauge;
   };
-  private readonly recentEvents = new Map<string, number>();
+  private readonly recentEvents = new RecentKeys(10 * 60_000);
   onLeadershipLost?: () => void;
 
   constructor(o: ManagerOptions) {
@@ -256,9 +257,7 @@ export class Manager {
     message: string,
   ): Promise<void> {
     const key = `${obj.kind}/${objectKey(obj)}/${reason}/${message}`;
-    const last = this.recentEvents.get(key);
-    if (last && Date.now() - last < 10 * 60_000) return;
-    this.recentEvents.set(key, Date.now());
+    if (this.recentEvents.check(key, Date.now())) return;
     const now = new Date().toISOString();
     const namespace = obj.metadata?.namespace ?? 'default';
     try {

@@ -97,3 +97,29 @@ export async function createOnly<T extends KubernetesObject>(
     return { exists: await getLive<T>(rest, `${collection}/${obj.metadata?.name}`) };
   }
 }
+
+/**
+ * Whether the object at `path` is still the one with `uid` and is not being deleted, read live.
+ * Checked before creating what it will own: a cache a moment behind may still show an object
+ * that was deleted and made again under the same name, and what is created for the old one
+ * would be an orphan in the new one's way.
+ */
+export async function isCurrent(
+  rest: KubeRest,
+  path: string,
+  uid: string | undefined,
+): Promise<boolean> {
+  const live = await getLive<KubernetesObject>(rest, path);
+  return (
+    !!uid &&
+    live?.metadata?.uid === uid &&
+    !(live.metadata as { deletionTimestamp?: string }).deletionTimestamp
+  );
+}
+
+/** The cache showed an object that is gone or replaced: the reconcile starts over, later. */
+export class StaleCache extends Error {
+  constructor(what: string) {
+    super(`${what} changed since the cache saw it; reconciling again`);
+  }
+}

@@ -17,7 +17,9 @@ import {
   describeForeign,
   getLive,
   isControlledBy,
+  isCurrent,
   isOwnedBy,
+  StaleCache,
 } from '../../../kube/src/ownership.ts';
 import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
@@ -220,6 +222,8 @@ async function ensureOwn<T extends KubernetesObject>(
       if (!live) return { readiness: lost(`${kind} ${ns}/${disk.metadata.name}`) };
       obj = live;
     } else {
+      if (!(await isCurrent(c.m.rest, diskPath(ns, disk.metadata.name ?? ''), disk.metadata.uid)))
+        throw new StaleCache(`VirtualMachineDisk ${ns}/${disk.metadata.name}`);
       const r = await createOnly(c.m.rest, collection, make(), 'vmplane-controller');
       if ('created' in r) return { obj: r.created };
       if (!r.exists) throw new Error(`${kind} ${ns}/${disk.metadata.name} changed under us`);

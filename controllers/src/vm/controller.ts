@@ -35,6 +35,8 @@ import {
   describeForeign,
   getLive,
   isControlledBy,
+  isCurrent,
+  StaleCache,
 } from '../../../kube/src/ownership.ts';
 import {
   API_VERSION,
@@ -385,6 +387,9 @@ async function writeEngineVm(
 ): Promise<{ kv?: V1VirtualMachine; foreign?: V1VirtualMachine }> {
   const ns = desired.metadata?.namespace ?? '';
   if (!kv) {
+    const vmPath = `${V}/namespaces/${ns}/virtualmachines/${desired.metadata?.name}`;
+    if (!(await isCurrent(c.m.rest, vmPath, uid)))
+      throw new StaleCache(`VirtualMachine ${ns}/${desired.metadata?.name}`);
     const r = await createOnly(
       c.m.rest,
       kvCollection(ns),
