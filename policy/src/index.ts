@@ -12,7 +12,7 @@ export {
   type Compiled,
 } from './cel.ts';
 export { compilePolicy, PolicyCompiler } from './compile.ts';
-export { policyMatches } from './match.ts';
+export { checksDeletes, policyMatches } from './match.ts';
 export { exceptionApplies } from './exceptions.ts';
 export {
   admissionVerdict,

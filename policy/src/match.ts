@@ -27,3 +27,16 @@ export function policyMatches(
     subject(ctx)?.metadata.labels,
   );
 }
+
+/**
+ * Whether any policy acts on VM deletions (DELETE among its operations, Deny or Warn among its
+ * actions). Only then is the DELETE webhook registered, so a webhook outage never blocks deleting
+ * VMs (and their namespaces) for a check nobody asked for.
+ */
+export function checksDeletes(policies: VirtualMachinePolicy[]): boolean {
+  return policies.some(
+    (p) =>
+      (p.spec.match?.operations ?? []).includes('DELETE') &&
+      p.spec.validationActions.some((a) => a === 'Deny' || a === 'Warn'),
+  );
+}

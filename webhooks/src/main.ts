@@ -23,6 +23,10 @@ import {
 } from './registration.ts';
 import { WebhookServer } from './server.ts';
 import { DiskClaims } from './claims.ts';
+import { DeleteRegistration } from './delete-registration.ts';
+import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { Labels } from '../../api/src/wellknown.ts';
+import { checksDeletes } from '../../policy/src/index.ts';
 
 export interface WebhookOptions {
   kc: KubeConfig;
@@ -59,6 +63,8 @@ export interface RunningWebhooks {
   cache: ClusterCache;
   certs: CertSource;
   configNames: { mutating: string; validating: string };
+  /** Keeps the VM DELETE webhook registered exactly while a policy checks deletions. */
+  deletes: DeleteRegistration;
   stop(): Promise<void>;
 }
 
@@ -108,6 +114,7 @@ async function register(
   rest: KubeRest,
   certs: CertSource,
   port: number,
+  checkDeletes: boolean,
 ): Promise<void> {
   const bundle = certs instanceof SecretCertManager ? certs.bundle() : '';
   const configs = webhookConfigurations({
@@ -118,6 +125,7 @@ async function register(
     ...(reg.failurePolicy ? { failurePolicy: reg.failurePolicy } : {}),
     ...(reg.timeoutSeconds ? { timeoutSeconds: reg.timeoutSeconds } : {}),
     ...(reg.scope ? { scope: reg.scope } : {}),
+    checkDeletes,
   });
   for (const cfg of configs) await rest.apply(cfg as never, { fieldManager: 'vmplane-webhooks' });
 }
@@ -160,7 +168,20 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
   await cache.start();
   await cache.waitForSync();
 
-  if (o.register) await register(o, o.register, rest, certs, port);
+  const scope = o.register ? o.register.scope : undefined;
+  // Tests sharing an API server see only their own policies.
+  const policies = (): VirtualMachinePolicy[] =>
+    cache.policies().filter((p) => !scope || p.metadata.labels?.[Labels.webhookScope] === scope);
+  if (o.register) await register(o, o.register, rest, certs, port, checksDeletes(policies()));
+  const deletes = new DeleteRegistration({
+    rest,
+    configName: configNames.validating,
+    ...(scope ? { scope } : {}),
+    policies,
+    onPolicyChange: (h) => cache.onChange(['policies'], h),
+    log,
+  });
+  deletes.start();
   log.info({ port }, 'webhooks ready');
 
   return {
@@ -170,7 +191,9 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     cache,
     certs,
     configNames,
+    deletes,
     async stop() {
+      deletes.stop();
       await server?.stop();
       certs.stop();
       await cache.stop();

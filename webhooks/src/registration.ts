@@ -19,6 +19,20 @@ export interface RegistrationOptions {
   timeoutSeconds?: number;
   /** Name suffix and label scope, so tests sharing one API server do not catch each other. */
   scope?: string;
+  /** Whether a policy checks VM deletions (see vmDeleteRules); false until one does. */
+  checkDeletes?: boolean;
+}
+
+/** The name of the webhook that sees VM deletions (without the scope suffix). */
+export const VM_DELETE_WEBHOOK = 'vm-delete.validate.vmplane.io';
+
+/**
+ * The rules of the VM DELETE webhook: none unless a policy checks deletions. The webhook replicas
+ * keep them current as policies come and go (DeleteRegistration), so with no such policy a
+ * webhook outage never blocks deleting VMs or their namespaces.
+ */
+export function vmDeleteRules(checkDeletes: boolean): Json[] {
+  return checkDeletes ? [rule(['DELETE'], ['virtualmachines'])] : [];
 }
 
 type Json = Record<string, unknown>;
@@ -95,10 +109,11 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
       common(
         'vm.validate.vmplane.io',
         '/validate',
-        [rule(['CREATE', 'UPDATE', 'DELETE'], ['virtualmachines'])],
+        [rule(['CREATE', 'UPDATE'], ['virtualmachines'])],
         // It writes the disk claims (vmplane.io/attached-to), never on a dry run.
         { matchConditions: [SPEC_OR_LABELS_CHANGED], sideEffects: 'NoneOnDryRun' },
       ),
+      common(VM_DELETE_WEBHOOK, '/validate', vmDeleteRules(o.checkDeletes ?? false)),
       common('disk.validate.vmplane.io', '/validate', [
         rule(['CREATE', 'UPDATE'], ['virtualmachinedisks']),
       ]),
