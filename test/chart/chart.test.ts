@@ -14,7 +14,7 @@ import {
   type Binaries,
 } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
 
@@ -376,6 +376,70 @@ describe('the Helm chart', () => {
         ).body.items,
       ).toHaveLength(0);
     }, 120_000);
+
+    it('leaves no VM stuck: kubectl vm release-finalizers lets what vmplane guarded go', async () => {
+      // VMs and disks from before the uninstall carry the finalizers the controllers would remove.
+      const ns = `left-${Date.now().toString(36)}`;
+      await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      const V = '/apis/vmplane.io/v1alpha1';
+      await rest.request('POST', `${V}/namespaces/${ns}/virtualmachines`, {
+        body: {
+          apiVersion: 'vmplane.io/v1alpha1',
+          kind: 'VirtualMachine',
+          metadata: { name: 'old', finalizers: ['vmplane.io/vm-cleanup', 'example.com/keep'] },
+          spec: {
+            className: 'gone',
+            powerState: 'PoweredOff',
+            disks: [{ name: 'd', size: '1Gi', boot: true }],
+          },
+        },
+      });
+      await rest.request('POST', `${V}/namespaces/${ns}/virtualmachinedisks`, {
+        body: {
+          apiVersion: 'vmplane.io/v1alpha1',
+          kind: 'VirtualMachineDisk',
+          metadata: { name: 'old', finalizers: ['vmplane.io/disk-protection'] },
+          spec: { size: '1Gi' },
+        },
+      });
+      // (This control plane has no namespace controller, so each is deleted by name.)
+      await rest.request('DELETE', `${V}/namespaces/${ns}/virtualmachines/old`);
+      await rest.request('DELETE', `${V}/namespaces/${ns}/virtualmachinedisks/old`);
+      const present = async (path: string): Promise<boolean> =>
+        rest.request('GET', path).then(
+          () => true,
+          () => false,
+        );
+      // Stuck: nothing will ever remove vmplane's finalizers.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await present(`${V}/namespaces/${ns}/virtualmachines/old`)).toBe(true);
+      expect(await present(`${V}/namespaces/${ns}/virtualmachinedisks/old`)).toBe(true);
+      const r = await run(process.execPath, [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
+        '--kubeconfig',
+        kubeconfig,
+        'release-finalizers',
+        '-A',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('released 1 VMs and 1 disks');
+      await waitUntil(
+        'the disk gone',
+        async () => !(await present(`${V}/namespaces/${ns}/virtualmachinedisks/old`)),
+      );
+      // Someone else's finalizer stays theirs to remove.
+      const vm = await rest.request<{ metadata: { finalizers: string[] } }>(
+        'GET',
+        `${V}/namespaces/${ns}/virtualmachines/old`,
+      );
+      expect(vm.body.metadata.finalizers).toEqual(['example.com/keep']);
+      await rest.request('PATCH', `${V}/namespaces/${ns}/virtualmachines/old`, {
+        body: { metadata: { finalizers: null } },
+        contentType: 'application/merge-patch+json',
+      });
+    }, 60_000);
   });
 
   it('renders manifests the real API server accepts (server-side apply), every option on', async () => {

@@ -8,6 +8,7 @@ import {
   parseDiskFlag,
   parseWarnings,
   powerPlan,
+  withoutVmplaneFinalizers,
 } from './actions.ts';
 
 const withStatus = (printableStatus: string): VirtualMachine => ({
@@ -131,5 +132,16 @@ describe('kubectl vm decisions', () => {
         resource: 'virtualmachines',
       }),
     ).toBe(denial);
+  });
+});
+
+describe('release-finalizers', () => {
+  it("takes off vmplane's finalizers and keeps everyone else's", () => {
+    expect(withoutVmplaneFinalizers(['vmplane.io/vm-cleanup', 'example.com/backup'])).toEqual([
+      'example.com/backup',
+    ]);
+    expect(withoutVmplaneFinalizers(['vmplane.io/disk-protection'])).toEqual([]);
+    expect(withoutVmplaneFinalizers(['example.com/backup'])).toBeUndefined();
+    expect(withoutVmplaneFinalizers(undefined)).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@
 // built from flags, and how API errors read.
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ApiError } from '../../../kube/src/rest.ts';
+import { Finalizers } from '../../../api/src/wellknown.ts';
 
 export {
   allowedActions,
@@ -101,4 +102,14 @@ export function explainError(
     default:
       return msg;
   }
+}
+
+/**
+ * The finalizers an object keeps once vmplane's are taken off (before uninstalling vmplane, so
+ * nothing waits for controllers that are gone); undefined when it carries none of vmplane's.
+ */
+export function withoutVmplaneFinalizers(finalizers: string[] | undefined): string[] | undefined {
+  const ours: string[] = Object.values(Finalizers);
+  const list = finalizers ?? [];
+  return list.some((f) => ours.includes(f)) ? list.filter((f) => !ours.includes(f)) : undefined;
 }

@@ -22,6 +22,7 @@ import {
   explainError,
   parseWarnings,
   powerPlan,
+  withoutVmplaneFinalizers,
   type PowerAction,
 } from './actions.ts';
 import { runConsole } from './console.ts';
@@ -290,6 +291,47 @@ const powerCommand = (action: PowerAction, help: string) => ({
   },
 });
 
+interface Finalized {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string; finalizers?: string[] };
+}
+
+/** Takes vmplane's finalizers off one object, retrying when it changed under us. */
+async function releaseOne(rest: KubeRest, path: string, obj: Finalized): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const keep = withoutVmplaneFinalizers(obj.metadata.finalizers);
+    if (!keep) return false;
+    try {
+      await rest.request('PATCH', path, {
+        body: { metadata: { finalizers: keep, resourceVersion: obj.metadata.resourceVersion } },
+        contentType: 'application/merge-patch+json',
+      });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      if (!(e instanceof ApiError && e.code === 409)) throw e;
+      obj = (await rest.request<Finalized>('GET', path)).body;
+    }
+  }
+  throw new Error(`${path} kept changing; run the command again`);
+}
+
+/** `release-finalizers`: before uninstalling vmplane, so no VM or disk waits for its controllers. */
+async function releaseFinalizers(ctx: Ctx, all: boolean): Promise<void> {
+  const counts: Record<string, number> = {};
+  for (const plural of ['virtualmachines', 'virtualmachinedisks']) {
+    const base = all ? `${V}/${plural}` : `${V}/namespaces/${ctx.namespace}/${plural}`;
+    const { body } = await ctx.rest.request<{ items: Finalized[] }>('GET', base);
+    counts[plural] = 0;
+    for (const o of body.items) {
+      const path = `${V}/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}`;
+      if (await releaseOne(ctx.rest, path, o)) counts[plural]++;
+    }
+  }
+  process.stdout.write(
+    `released ${counts.virtualmachines} VMs and ${counts.virtualmachinedisks} disks${all ? '' : ` in namespace ${ctx.namespace}`}: they no longer wait for vmplane's controllers. Their KubeVirt VMs and DataVolumes are owned by them and go with them (Kubernetes' garbage collector).\n`,
+  );
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('kubectl vm')
   .usage(
@@ -546,6 +588,23 @@ await yargs(hideBin(process.argv))
           resource: 'virtualmachineimages',
           namespace: ctx.namespace,
         });
+      }
+      ctx.rest.close();
+    },
+  )
+  .command(
+    'release-finalizers',
+    "Take vmplane's finalizers off VMs and disks, before uninstalling vmplane (helm uninstall), so deleting them, their namespaces or the CRDs never waits for controllers that are gone.",
+    (y) =>
+      common(y)
+        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false })
+        .example('$0 release-finalizers -A && helm uninstall vmplane -n vmplane-system', ''),
+    async (argv) => {
+      const ctx = context(argv);
+      try {
+        await releaseFinalizers(ctx, argv['all-namespaces']);
+      } catch (e) {
+        await fail(ctx, e, { verb: 'patch', resource: 'virtualmachines' });
       }
       ctx.rest.close();
     },
