@@ -8,7 +8,8 @@ import { KubeRest, isNotFound } from '../../../kube/src/rest.ts';
 import type { Lookups } from '../../../kube/src/lookups.ts';
 import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../policy/src/index.ts';
 import { auditInputs } from './inputs.ts';
-import { buildReport, policyStatus, REPORT_NAME, type VmResults } from './report.ts';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import { buildReports, isReportName, policyStatus, type VmResults } from './report.ts';
 
 export interface AuditOptions {
   kc: KubeConfig;
@@ -34,6 +35,8 @@ export class PolicyAuditor {
   /** What the last scan saw (auditInputs) and wrote (reports by namespace, without timestamps). */
   private lastInputs = '';
   private lastReports = new Map<string, string>();
+  /** VMs evaluated between two yields to the event loop (lease renewals, watches, probes). */
+  private static readonly YIELD_EVERY = 50;
   /** The next scan runs even when its inputs did not change (periodic: exceptions expire). */
   private forced = false;
   scans = 0;
@@ -96,7 +99,10 @@ export class PolicyAuditor {
     const compiled = this.compiler.compiled(policies);
     const byNamespace = new Map<string, VmResults[]>();
     const all: VmResults[] = [];
+    let evaluated = 0;
     for (const vm of l.vms()) {
+      // Thousands of VMs must not hold the event loop: a lease renewal is due every few seconds.
+      if (++evaluated % PolicyAuditor.YIELD_EVERY === 0) await yieldToEvents();
       const ns = vm.metadata.namespace ?? '';
       const ctx = buildContext(
         { operation: 'UPDATE', object: vm, oldObject: vm, namespace: ns },
@@ -116,18 +122,9 @@ export class PolicyAuditor {
       byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), entry]);
     }
     await this.writeReports(byNamespace, nowMs);
-    // Namespaces whose VMs are all gone lose their report.
-    for (const ns of this.reported) {
-      if (byNamespace.has(ns)) continue;
-      try {
-        await this.rest.request(
-          'DELETE',
-          `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`,
-        );
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
+    // Namespaces whose VMs are all gone lose their reports.
+    for (const ns of this.reported)
+      if (!byNamespace.has(ns)) await this.pruneReports(ns, new Set());
     this.reported = new Set(byNamespace.keys());
     // Compiled policies are kept per generation: the status to compare with is the current one.
     const current = new Map(policies.map((p) => [p.metadata.name, p.status]));
@@ -145,19 +142,26 @@ export class PolicyAuditor {
   }
 
   /**
-   * One PolicyReport per namespace, written only when its results changed (timestamps aside). A
-   * namespace whose write fails is logged and retried at the next scan; the others still go.
+   * The PolicyReports of each namespace (several past MAX_RESULTS_PER_REPORT results), written
+   * only when their results changed (timestamps aside); reports a namespace no longer needs are
+   * deleted. A namespace whose write fails is logged and retried at the next scan; the others
+   * still go.
    */
   private async writeReports(byNamespace: Map<string, VmResults[]>, nowMs: number): Promise<void> {
     let failed = false;
     for (const [ns, vms] of byNamespace) {
-      const report = buildReport(ns, vms, Math.floor(nowMs / 1000));
-      const content = JSON.stringify(report, (k, v: unknown) =>
+      const reports = buildReports(ns, vms, Math.floor(nowMs / 1000));
+      const content = JSON.stringify(reports, (k, v: unknown) =>
         k === 'timestamp' ? undefined : v,
       );
       if (this.lastReports.get(ns) === content) continue;
       try {
-        await this.rest.apply(report as never, { fieldManager: 'vmplane-audit' });
+        for (const report of reports)
+          await this.rest.apply(report as never, { fieldManager: 'vmplane-audit' });
+        await this.pruneReports(
+          ns,
+          new Set(reports.map((r) => (r.metadata as { name: string }).name)),
+        );
         this.lastReports.set(ns, content);
       } catch (e) {
         failed = true;
@@ -167,6 +171,24 @@ export class PolicyAuditor {
     for (const ns of this.lastReports.keys()) if (!byNamespace.has(ns)) this.lastReports.delete(ns);
     // A failed namespace is tried again at the next scan, even if nothing else changes.
     if (failed) this.lastInputs = '';
+  }
+
+  /** Deletes vmplane's reports in a namespace that are not in `keep` (read live, by label). */
+  private async pruneReports(ns: string, keep: Set<string>): Promise<void> {
+    const path = `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports`;
+    const { body } = await this.rest.request<{ items: { metadata: { name: string } }[] }>(
+      'GET',
+      `${path}?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=vmplane')}`,
+    );
+    for (const r of body.items) {
+      const name = r.metadata.name;
+      if (keep.has(name) || !isReportName(name)) continue;
+      try {
+        await this.rest.request('DELETE', `${path}/${name}`);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
   }
 
   private async writeStatus(p: VirtualMachinePolicy, status: object): Promise<void> {

@@ -5,6 +5,50 @@ import type { CompiledPolicy, RuleResult } from '../../../policy/src/index.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 
 export const REPORT_NAME = 'vmplane-vm-policies';
+
+/**
+ * Results per PolicyReport. etcd refuses objects over 1.5 MiB, about 4,000 results; a namespace
+ * with more is reported in several PolicyReports (vmplane-vm-policies, -2, -3...), each VM's
+ * results in one of them.
+ */
+export const MAX_RESULTS_PER_REPORT = 1000;
+
+/** The name of the n-th (0-based) report of a namespace. */
+export const reportName = (n: number): string =>
+  n === 0 ? REPORT_NAME : `${REPORT_NAME}-${n + 1}`;
+
+/** Whether a PolicyReport name is one of vmplane's. */
+export const isReportName = (name: string): boolean =>
+  name === REPORT_NAME || new RegExp(`^${REPORT_NAME}-[0-9]+$`).test(name);
+
+/**
+ * A namespace's reports: VMs in name order, cut into reports of at most `max` results (a VM with
+ * more results than that gets a report of its own).
+ */
+export function buildReports(
+  namespace: string,
+  vms: VmResults[],
+  nowSeconds: number,
+  max = MAX_RESULTS_PER_REPORT,
+): Record<string, unknown>[] {
+  const chunks: VmResults[][] = [[]];
+  let count = 0;
+  for (const vm of [...vms].sort((a, b) => a.name.localeCompare(b.name))) {
+    const last = chunks[chunks.length - 1] as VmResults[];
+    if (count > 0 && count + vm.results.length > max) {
+      chunks.push([vm]);
+      count = vm.results.length;
+    } else {
+      last.push(vm);
+      count += vm.results.length;
+    }
+  }
+  return chunks.map((c, i) => {
+    const r = buildReport(namespace, c, nowSeconds);
+    (r.metadata as { name: string }).name = reportName(i);
+    return r;
+  });
+}
 export const REPORT_SOURCE = 'vmplane';
 
 export interface VmResults {
