@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Extra environment for the child processes (the test runner tags them with a run id). */
   env?: NodeJS.ProcessEnv;
+  /** Log every write (create, update, patch, delete) with its user, as JSON lines, in audit.log. */
+  auditWrites?: boolean;
 }
 
 export interface ControlPlaneEndpoints {
@@ -42,7 +44,19 @@ export interface ControlPlaneEndpoints {
   kubeconfigPath: string;
   caPem: string;
   admin: KeyPair;
+  /** With auditWrites: the API server's audit log of writes (JSON lines, audit.k8s.io/v1 Events). */
+  auditLogPath?: string;
 }
+
+/** An audit policy that records who wrote what (no bodies), and nothing about reads. */
+export const WRITES_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -187,6 +201,16 @@ export class ControlPlane {
     await this.waitFor('etcd', () => httpGetOk(`${etcdUrl}/health`), 30_000, this.etcd);
 
     this.apiserverArgs = apiServerArgs({ etcdUrl, port: apiPort, dir });
+    const auditLogPath = this.opts.auditWrites ? join(dir, 'audit.log') : undefined;
+    if (auditLogPath) {
+      writeFileSync(join(dir, 'audit-policy.yaml'), WRITES_AUDIT_POLICY);
+      this.apiserverArgs.push(
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${auditLogPath}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
+      );
+    }
     this.apiserver = this.spawnLogged(
       'kube-apiserver',
       this.opts.binaries.kubeApiserver,
@@ -203,7 +227,13 @@ export class ControlPlane {
     const kubeconfigPath = this.opts.kubeconfigPath ?? join(dir, 'kubeconfig');
     mkdirSync(dirname(kubeconfigPath), { recursive: true });
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin), { mode: 0o600 });
-    this.endpoints = { server, kubeconfigPath, caPem: ca.certPem, admin };
+    this.endpoints = {
+      server,
+      kubeconfigPath,
+      caPem: ca.certPem,
+      admin,
+      ...(auditLogPath ? { auditLogPath } : {}),
+    };
     this.log(`kube-apiserver ready at ${server}`);
     return this.endpoints;
   }
