@@ -98,6 +98,27 @@ describe('work queue', () => {
     await q.stop();
   });
 
+  it('keeps the backoff of a failing key while events keep adding it', async () => {
+    let runs = 0;
+    const q = new WorkQueue(
+      async () => {
+        runs++;
+        throw new Error('always fails');
+      },
+      { baseDelayMs: 200, maxDelayMs: 10_000 },
+    );
+    q.onError = () => {};
+    q.add('k');
+    // An event every 5 ms for 300 ms (its own status writes, a busy object).
+    for (let t = 0; t < 60; t++) {
+      q.add('k');
+      await tick(5);
+    }
+    // The first run, and the retry after 200 ms; not one run per event.
+    expect(runs).toBeLessThanOrEqual(2);
+    await q.stop();
+  });
+
   it('stops taking work, waiting for what is running', async () => {
     let finished = 0;
     const q = new WorkQueue(

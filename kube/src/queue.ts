@@ -38,11 +38,17 @@ export class WorkQueue {
     return this.running;
   }
 
-  /** Queues a key now (dropping a scheduled retry: fresh information beats backoff). */
+  /**
+   * Queues a key now. A key waiting out the backoff of a failure stays waiting: its retry will
+   * read the fresh state anyway, and a failing key whose own writes (or a busy object) keep
+   * sending events must not retry at the pace of the events. A key merely scheduled for a later
+   * look (requeueAfterMs) runs now: fresh information beats a periodic check.
+   */
   add(key: string): void {
     if (this.stopped) return;
     const t = this.timers.get(key);
     if (t) {
+      if (this.failures.has(key)) return;
       clearTimeout(t);
       this.timers.delete(key);
     }
@@ -62,6 +68,7 @@ export class WorkQueue {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
+    // (add() above finds no timer for the key, so a failing key does run when its time comes.)
     t.unref();
     this.timers.set(key, t);
   }
