@@ -474,4 +474,50 @@ describe('slow clients', () => {
       slow.destroy();
     }
   }, 30_000);
+
+  it('200 clients dripping a byte a second neither block admissions nor stay connected', async () => {
+    const SLOW = 200;
+    const conns = await Promise.all(
+      Array.from({ length: SLOW }, async (_, i) => {
+        const c = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+        c.on('error', () => undefined);
+        await new Promise<void>((r) => c.once('secureConnect', () => r()));
+        const closed = new Promise<void>((r) => c.once('close', () => r()));
+        // Half never finish their headers; half send headers, then a 1 MB body a byte at a time.
+        c.write(
+          i % 2
+            ? 'POST /validate HTTP/1.1\r\nHost: x\r\n'
+            : 'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{',
+        );
+        return { c, closed };
+      }),
+    );
+    const drip = setInterval(() => {
+      for (const { c } of conns) if (!c.destroyed) c.write('X');
+    }, 1_000);
+    const started = Date.now();
+    try {
+      // Meanwhile, admissions come in; each must answer well within the webhook timeout (5 s).
+      const latencies: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t = Date.now();
+        const r = await send('POST', '/validate', admissionReview({ uid: `slow-${i}` }));
+        expect(r.status).toBe(200);
+        expect(r.json?.response?.allowed).toBe(true);
+        latencies.push(Date.now() - t);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      // And the server closes every slow connection once its time is up.
+      await Promise.all(conns.map((x) => x.closed));
+      const closedAfter = Date.now() - started;
+      console.log(
+        `${SLOW} slow clients: admissions answered in at most ${Math.max(...latencies)} ms (median ${latencies.sort((a, b) => a - b)[10]} ms); every slow connection closed by the server after ${closedAfter} ms`,
+      );
+      expect(Math.max(...latencies)).toBeLessThan(5_000);
+      expect(closedAfter).toBeLessThan(SERVER_LIMITS.requestTimeoutMs + 5_000);
+    } finally {
+      clearInterval(drip);
+      for (const { c } of conns) c.destroy();
+    }
+  }, 60_000);
 });
