@@ -87,7 +87,8 @@ export class KubeRest {
     // client-node puts a new Agent (no keep-alive) on the options at every call, so each request
     // would open a new TLS connection: a full handshake, most of the controllers' CPU under load.
     // The TLS settings stay on the request options; the connections come from our pool.
-    options.agent = this.agent;
+    // A kubeconfig proxy (proxy-url) keeps client-node's proxy agent: it tunnels through the proxy.
+    if (!cluster.proxyUrl) options.agent = this.agent;
     const payload =
       opts.body === undefined
         ? undefined

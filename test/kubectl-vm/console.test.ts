@@ -7,7 +7,12 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createNetServer, connect as connectTcp, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConsole } from '../../cli/src/kubectl-vm/console.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../api/src/generate.ts';
@@ -26,6 +31,9 @@ let wss: WebSocketServer;
 const received: Buffer[] = [];
 let protocol = '';
 let connected: WebSocket | undefined;
+let port = 0;
+/** A websocket server that never answers pings: a link gone dead without a close. */
+let silent: WebSocketServer;
 
 beforeAll(async () => {
   server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -52,7 +60,12 @@ beforeAll(async () => {
     handleProtocols: (protocols) =>
       protocols.has('plain.kubevirt.io') ? 'plain.kubevirt.io' : false,
   });
+  silent = new WebSocketServer({ noServer: true, autoPong: false });
   server.on('upgrade', (req, socket, head) => {
+    if (req.url?.endsWith('/virtualmachineinstances/dead/console')) {
+      silent.handleUpgrade(req, socket, head, () => undefined);
+      return;
+    }
     if (
       req.url !==
         '/apis/subresources.kubevirt.io/v1/namespaces/demo/virtualmachineinstances/web/console' ||
@@ -69,7 +82,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   writeFileSync(
     join(dir, 'kubeconfig'),
     stringify({
@@ -93,6 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   wss.close();
+  silent.close();
   await new Promise((r) => server.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -136,4 +150,82 @@ describe('kubectl vm console', () => {
     expect(stty).toMatch(/(^|\s)echo(\s|;)/);
     expect(Buffer.concat(received).toString()).toBe('root'); // Ctrl-] itself never reached the VM
   }, 60_000);
+
+  it('gives up on a link that stops answering pings, saying so', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(join(dir, 'kubeconfig'));
+    const err = new PassThrough();
+    let said = '';
+    err.on('data', (b: Buffer) => (said += b.toString()));
+    const started = Date.now();
+    const code = await runConsole(
+      kc,
+      'demo',
+      'dead',
+      { input: new PassThrough() as never, output: new PassThrough() as never, err: err as never },
+      { pingMs: 200, deadAfterMs: 1_000 },
+    );
+    expect(code).toBe(1);
+    expect(said).toContain('no answer from the API server for 1 s; the connection is dead');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("goes through the kubeconfig's proxy-url (console and API calls)", async () => {
+    const tunnels: string[] = [];
+    const sockets: Socket[] = [];
+    const proxy = createNetServer((client) => {
+      sockets.push(client);
+      client.once('data', (head: Buffer) => {
+        const line = head.toString().split('\r\n')[0] ?? '';
+        const target = /^CONNECT (\S+):(\d+) /.exec(line);
+        if (!target) return client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n');
+        tunnels.push(`${target[1]}:${target[2]}`);
+        const upstream = connectTcp(Number(target[2]), target[1] as string, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          client.pipe(upstream).pipe(client);
+        });
+        sockets.push(upstream);
+        upstream.on('error', () => client.destroy());
+      });
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(join(dir, 'kubeconfig'));
+      const cluster = kc.getCurrentCluster() as { proxyUrl?: string };
+      kc.clusters = kc.clusters.map((c) => ({
+        ...c,
+        proxyUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      }));
+      expect(cluster).toBeDefined();
+      const input = new PassThrough();
+      const output = new PassThrough();
+      let shown = '';
+      output.on('data', (b: Buffer) => {
+        shown += b.toString();
+        if (shown.includes('web login:')) input.write(Buffer.from([0x1d]));
+      });
+      const code = await runConsole(kc, 'demo', 'web', {
+        input: input as never,
+        output: output as never,
+        err: new PassThrough() as never,
+      });
+      expect(code).toBe(0);
+      expect(shown).toContain('web login: ');
+      expect(tunnels).toEqual([`127.0.0.1:${port}`]);
+      // The other commands' API calls take the same way.
+      const rest = new KubeRest(kc);
+      const got = await rest.request<{ status: { printableStatus: string } }>(
+        'GET',
+        '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines/web',
+      );
+      rest.close();
+      expect(got.body.status.printableStatus).toBe('Running');
+      expect(tunnels).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
 });

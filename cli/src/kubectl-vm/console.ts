@@ -18,12 +18,26 @@ export interface ConsoleIO {
   err: NodeJS.WriteStream;
 }
 
-/** Runs the console until Ctrl-] or the connection closes. Resolves with the exit code. */
+/** How the console notices a dead link: a ping every `pingMs`, given up after `deadAfterMs` of silence. */
+export interface Heartbeat {
+  pingMs: number;
+  deadAfterMs: number;
+}
+
+export const DEFAULT_HEARTBEAT: Heartbeat = { pingMs: 10_000, deadAfterMs: 30_000 };
+
+/**
+ * Runs the console until Ctrl-] or the connection closes. Resolves with the exit code. The
+ * websocket is pinged: a link that stops answering (a laptop that slept, a proxy that dropped the
+ * connection without closing it) ends the console with a message instead of hanging it. A proxy
+ * in the kubeconfig (`proxy-url`) is used, through the agent client-node builds for it.
+ */
 export async function runConsole(
   kc: KubeConfig,
   namespace: string,
   name: string,
   io: ConsoleIO,
+  heartbeat: Heartbeat = DEFAULT_HEARTBEAT,
 ): Promise<number> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
@@ -42,8 +56,29 @@ export async function runConsole(
     if (tty) io.input.setRawMode(false);
     io.input.pause();
   };
+  let lastHeard = Date.now();
+  let pinger: NodeJS.Timeout | undefined;
   return new Promise<number>((resolve) => {
+    const finish = (code: number): void => {
+      clearInterval(pinger);
+      restore();
+      resolve(code);
+    };
+    ws.on('pong', () => (lastHeard = Date.now()));
+    ws.on('message', () => (lastHeard = Date.now()));
     ws.on('open', () => {
+      lastHeard = Date.now();
+      pinger = setInterval(() => {
+        if (Date.now() - lastHeard >= heartbeat.deadAfterMs) {
+          io.err.write(
+            `\r\nconsole: no answer from the API server for ${Math.round((Date.now() - lastHeard) / 1000)} s; the connection is dead. Disconnected.\r\n`,
+          );
+          ws.terminate();
+          finish(1);
+          return;
+        }
+        ws.ping();
+      }, heartbeat.pingMs);
       io.err.write(`Connected to ${namespace}/${name}. Escape sequence is ^]\r\n`);
       if (tty) io.input.setRawMode(true);
       io.input.resume();
@@ -51,10 +86,9 @@ export async function runConsole(
         const esc = chunk.indexOf(ESCAPE);
         if (esc >= 0) {
           if (esc > 0) ws.send(chunk.subarray(0, esc));
-          restore();
           ws.close();
           io.err.write('\r\nDisconnected.\r\n');
-          resolve(0);
+          finish(0);
           return;
         }
         ws.send(chunk);
@@ -62,20 +96,15 @@ export async function runConsole(
     });
     ws.on('message', (data: Buffer) => io.output.write(data));
     ws.on('unexpected-response', (_req, res) => {
-      restore();
       io.err.write(
         `console: the API server answered ${res.statusCode}${res.statusCode === 404 ? ' (is KubeVirt installed and the VM running?)' : ''}\n`,
       );
-      resolve(1);
+      finish(1);
     });
     ws.on('error', (e) => {
-      restore();
       io.err.write(`console: ${e.message}\n`);
-      resolve(1);
+      finish(1);
     });
-    ws.on('close', () => {
-      restore();
-      resolve(0);
-    });
+    ws.on('close', () => finish(0));
   });
 }
