@@ -16,7 +16,7 @@ import type {
   VirtualMachinePolicy,
   VirtualMachinePolicyException,
 } from '../../api/generated/types.ts';
-import { ResilientInformer } from './informer.ts';
+import { dropStatus, ResilientInformer } from './informer.ts';
 import type { Lookups } from './lookups.ts';
 
 const VMPLANE = '/apis/vmplane.io/v1alpha1';
@@ -42,6 +42,11 @@ export interface ClusterCacheOptions {
    * and watches instead of keeping copies, and leaves starting and stopping them to their owner.
    */
   informers?: (path: string) => ResilientInformer<KubernetesObject>;
+  /**
+   * Keep VMs without their status (the webhooks alone read this cache: their lookups never look
+   * at it). Not when the policy audit reads the cache too.
+   */
+  dropVmStatus?: boolean;
 }
 
 export class ClusterCache implements Lookups {
@@ -57,6 +62,7 @@ export class ClusterCache implements Lookups {
       opts.informers?.(CACHED_PATHS[key]) ??
       new ResilientInformer(kc, {
         path: CACHED_PATHS[key],
+        ...(key === 'vms' && opts.dropVmStatus ? { transform: dropStatus } : {}),
         ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
         onError: (err, retry) => opts.onError?.(key, err, retry),
       });

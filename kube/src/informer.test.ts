@@ -1,9 +1,9 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { dropCrdSchemas, dropManagedFields } from './informer.ts';
+import { dropCrdSchemas, dropManagedFields, dropStatus, LAST_APPLIED } from './informer.ts';
 
 describe('what caches keep', () => {
-  it('drops managedFields and nothing else', () => {
+  it("drops managedFields and kubectl's last-applied copy, and nothing else", () => {
     const vm = {
       apiVersion: 'vmplane.io/v1alpha1',
       kind: 'VirtualMachine',
@@ -13,6 +13,7 @@ describe('what caches keep', () => {
         resourceVersion: '7',
         finalizers: ['vmplane.io/vm-cleanup'],
         managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+        annotations: { [LAST_APPLIED]: '{"a huge":"copy"}', team: 'web' },
       },
       spec: { className: 'small' },
     } as KubernetesObject;
@@ -25,8 +26,22 @@ describe('what caches keep', () => {
         namespace: 'a',
         resourceVersion: '7',
         finalizers: ['vmplane.io/vm-cleanup'],
+        annotations: { team: 'web' },
       },
       spec: { className: 'small' },
+    });
+  });
+
+  it("drops a VM's status for caches that never read it", () => {
+    const vm = {
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: { className: 'small', disks: [{ name: 'd', virtualMachineDiskName: 'data' }] },
+      status: { conditions: [{ type: 'Ready', message: 'a long message' }] },
+    } as KubernetesObject;
+    dropStatus(vm);
+    expect(vm).toEqual({
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: { className: 'small', disks: [{ name: 'd', virtualMachineDiskName: 'data' }] },
     });
   });
 

@@ -27,9 +27,26 @@ export interface InformerOptions {
   transform?: (obj: KubernetesObject) => void;
 }
 
-/** What every cache drops: managedFields, often a third of an object, which no reader uses. */
+/** The annotation `kubectl apply` keeps: a whole copy of the object as last applied. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What every cache drops: managedFields, often a third of an object, and kubectl's
+ * last-applied-configuration, a copy of the whole object; no reader uses either.
+ */
 export function dropManagedFields(obj: KubernetesObject): void {
   if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  if (obj.metadata?.annotations?.[LAST_APPLIED] !== undefined)
+    delete obj.metadata.annotations[LAST_APPLIED];
+}
+
+/**
+ * For caches whose readers never look at a VM's status (the webhooks' lookups: classes, images
+ * and disks in use, disk attachments): the status goes too. Not for caches the policy audit reads,
+ * since a policy may look at anything a VM has.
+ */
+export function dropStatus(obj: KubernetesObject): void {
+  delete (obj as { status?: unknown }).status;
 }
 
 /** Drops the OpenAPI schema of every version of a CustomResourceDefinition (names, versions and conditions stay). */

@@ -44,6 +44,7 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
+  private deadline?: NodeJS.Timeout;
   private lastRenew = 0;
   private observed?: { key: string; at: number };
 
@@ -76,6 +77,7 @@ export class LeaderElector {
   }
 
   private lose(why: string): void {
+    clearTimeout(this.deadline);
     if (!this.leading) return;
     this.leading = false;
     this.o.log?.('lease: stopped leading', { why, identity: this.o.identity });
@@ -144,12 +146,29 @@ export class LeaderElector {
       if (e instanceof ApiError && e.code === 409) return; // lost a race; look again next round
       throw e;
     }
-    if (mine) this.lastRenew = now;
-    else this.gain(now);
+    if (mine && this.leading) {
+      this.lastRenew = now;
+      this.armDeadline();
+    } else this.gain(now); // newly acquired, or ours again after a renewal came too late
+  }
+
+  /**
+   * The renew deadline as a timer of its own, so a leader whose renewal hangs (however the request
+   * fails, or fails to) stops leading at the deadline, before the lease can pass to another
+   * replica, and not only when the hung request finally returns.
+   */
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(
+      () => this.lose('could not renew the lease in time'),
+      Math.max(0, this.lastRenew + this.o.renewDeadlineMs - Date.now()),
+    );
+    this.deadline.unref();
   }
 
   private gain(now: number): void {
     this.lastRenew = now;
+    this.armDeadline();
     if (this.leading) return;
     this.leading = true;
     this.o.log?.('lease: started leading', { identity: this.o.identity });
@@ -160,6 +179,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     if (this.leading) {
       this.leading = false;
       try {

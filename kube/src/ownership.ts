@@ -74,6 +74,19 @@ export async function getLive<T extends KubernetesObject>(
   }
 }
 
+/** An object from a cache, or read live when the cache has not seen it (yet). */
+export async function cachedOrLive<T extends KubernetesObject>(
+  cache: { get(name: string, namespace?: string): T | undefined },
+  rest: KubeRest,
+  collection: string,
+  name: string,
+  namespace: string,
+): Promise<T | undefined> {
+  return (
+    cache.get(name, namespace) ?? getLive<T>(rest, `${collection}/${encodeURIComponent(name)}`)
+  );
+}
+
 /**
  * Creates `obj` at `collection`; never replaces what is there. An object of that name already
  * there (the cache had not seen it yet) comes back as `{ exists }`, read live, for the caller

@@ -279,7 +279,15 @@ describe('the Helm chart', () => {
         ['get', 'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating'],
       ],
       ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-tls', '-n', NS]],
-      ['vmplane-webhooks', ['create', 'secrets', '-n', NS]],
+      // Disk claims, and the VM DELETE webhook's rules.
+      ['vmplane-webhooks', ['patch', 'virtualmachinedisks.vmplane.io', '-n', 'team-a']],
+      [
+        'vmplane-webhooks',
+        [
+          'patch',
+          'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating',
+        ],
+      ],
       ['vmplane-controllers', ['patch', 'virtualmachines.vmplane.io', '-n', 'team-a']],
       [
         'vmplane-controllers',
@@ -322,6 +330,8 @@ describe('the Helm chart', () => {
         ],
       ],
       ['vmplane-webhooks', ['get', 'secrets/other', '-n', NS]],
+      ['vmplane-webhooks', ['create', 'secrets', '-n', NS]],
+      ['vmplane-webhooks', ['patch', 'virtualmachines.vmplane.io', '-n', 'team-a']],
       ['vmplane-webhooks', ['list', 'secrets', '-n', 'kube-system']],
       ['vmplane-webhooks', ['create', 'namespaces']],
       ['vmplane-controllers', ['get', 'secrets', '-n', NS]],

@@ -1,6 +1,7 @@
 // The controllers under stress, on a private control plane (they restart it and install KubeVirt's
 // CRDs midway, which would disturb other tests): no KubeVirt at first, an API server restart,
-// a controller killed in the middle of 200 VMs, and two replicas with leader election.
+// a controller killed in the middle of 200 VMs, two replicas with leader election, and a leader
+// whose link to the API server goes silent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts
 import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
+import { BlackholeProxy } from '../support/blackhole.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const V = API_VERSION;
 let cp: ControlPlane;
@@ -349,4 +352,74 @@ describe('controllers under stress', () => {
     );
     expect(result).toMatchObject({ rule: 'requiredLabels', result: 'fail' });
   }, 120_000);
+
+  it('a leader cut off by a silent link stops reconciling before another replica takes over', async () => {
+    // Whatever earlier tests left leading goes; the lease is then free after its 4 s.
+    await Promise.all(
+      children
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map((c) => kill({ child: c } as Replica)),
+    );
+    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cut' } });
+    const server = new URL(kubeConfigFrom(kubeconfig).getCurrentCluster()?.server ?? '');
+    const proxy = new BlackholeProxy('127.0.0.1', Number(server.port));
+    const proxyPort = await proxy.start();
+    const proxied = `${kubeconfig}.proxied`;
+    writeFileSync(
+      proxied,
+      readFileSync(kubeconfig, 'utf8').replace(server.origin, `https://127.0.0.1:${proxyPort}`),
+    );
+    try {
+      const a = startReplica('cut-a', { KUBECONFIG: proxied, VMPLANE_SCOPE_NAMESPACES: 'cut' });
+      const leads = async (r: Replica): Promise<boolean> => {
+        if (r.child.exitCode !== null || r.child.signalCode !== null) return false;
+        const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)
+          .then((x) => x.text())
+          .catch(() => '');
+        return /^vmplane_controller_leader 1$/m.test(text);
+      };
+      await waitUntil('cut-a to lead', async () => (await leads(a)) || undefined, 60_000, 200);
+      const b = startReplica('cut-b', { VMPLANE_SCOPE_NAMESPACES: 'cut' });
+      await waitUntil(
+        'cut-b metrics',
+        async () => (await reconciles(b).catch(() => undefined)) !== undefined || undefined,
+        60_000,
+        200,
+      );
+      expect(await leads(b)).toBe(false);
+
+      // The link from cut-a to the API server goes silent: nothing passes, nothing closes.
+      proxy.blackholed = true;
+      const cutAt = Date.now();
+      let aStopped: number | undefined;
+      let bStarted: number | undefined;
+      let both = 0;
+      while (bStarted === undefined || Date.now() - bStarted < 2_000) {
+        if (Date.now() - cutAt > 30_000) break;
+        const [la, lb] = await Promise.all([leads(a), leads(b)]);
+        const t = Date.now() - cutAt;
+        if (la && lb) both++;
+        if (!la && aStopped === undefined) aStopped = t;
+        if (lb && bStarted === undefined) bStarted = t;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      console.log(
+        `link to the leader blackholed: cut-a stopped leading after ${aStopped} ms, cut-b started after ${bStarted} ms (lease 4000 ms, renew deadline 2640 ms); samples with two leaders: ${both}`,
+      );
+      expect(both).toBe(0);
+      expect(aStopped).toBeDefined();
+      expect(bStarted).toBeDefined();
+      expect(aStopped as number).toBeLessThan(bStarted as number);
+      // The new leader does the work.
+      await rest.create(vm('cut', 'after-the-cut'));
+      await waitUntil(
+        'reconciled by cut-b',
+        async () => (await kvVms('cut')).length === 1 || undefined,
+        30_000,
+        200,
+      );
+    } finally {
+      await proxy.stop();
+    }
+  }, 180_000);
 });

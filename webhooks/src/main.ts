@@ -54,6 +54,8 @@ export interface WebhookOptions {
   cacheResyncMs?: number;
   /** Create vmplane's namespace if missing (the sandbox); in a cluster the chart made it. */
   createNamespace?: boolean;
+  /** Cache VMs without their status (when nothing else, like the policy audit, reads the cache). */
+  dropVmStatus?: boolean;
 }
 
 export interface RunningWebhooks {
@@ -141,6 +143,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
 
   const cache = new ClusterCache(o.kc, {
     ...(o.cacheResyncMs ? { resyncMs: o.cacheResyncMs } : {}),
+    ...(o.dropVmStatus ? { dropVmStatus: true } : {}),
     onError: (what, err, retry) =>
       log.warn(
         { cache: what, err: (err as Error)?.message ?? String(err), retryInMs: retry },
@@ -250,6 +253,8 @@ export async function main(): Promise<void> {
     ipAddresses: (env.VMPLANE_CERT_IPS ?? '').split(',').filter(Boolean),
     register: false,
     createNamespace: false,
+    // The standalone webhook process is the cache's only reader: VM status is never looked at.
+    dropVmStatus: true,
   });
   const stop = async (): Promise<void> => {
     await running.stop();

@@ -12,6 +12,7 @@ import type {
 } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import {
+  cachedOrLive,
   createOnly,
   deleteExactly,
   describeForeign,
@@ -127,20 +128,6 @@ const dvCollection = (ns: string): string =>
   `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
 const pvcCollection = (ns: string): string => `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
 
-/** An object from the cache, or read live when the cache has not seen it (yet). */
-async function cachedOrLive<T extends KubernetesObject>(
-  informer: ResilientInformer<T>,
-  m: Manager,
-  collection: string,
-  name: string,
-  namespace: string,
-): Promise<T | undefined> {
-  return (
-    (informer.get(name, namespace) as T | undefined) ??
-    getLive<T>(m.rest, `${collection}/${encodeURIComponent(name)}`)
-  );
-}
-
 /** The disk's DataVolume, if there is one and it is the disk's own. */
 async function ownDataVolume(
   c: DiskContext,
@@ -148,7 +135,7 @@ async function ownDataVolume(
   namespace: string,
   name: string,
 ): Promise<KubernetesObject | undefined> {
-  const dv = await cachedOrLive(c.dataVolumes, c.m, dvCollection(namespace), name, namespace);
+  const dv = await cachedOrLive(c.dataVolumes, c.m.rest, dvCollection(namespace), name, namespace);
   return dv && isControlledBy(dv, disk.metadata.uid) ? dv : undefined;
 }
 
@@ -180,7 +167,7 @@ async function finalize(
   // Only what is the disk's own goes: its DataVolume, and the claim it (or its DataVolume) owns.
   const dv = cdiInstalled(c) ? await ownDataVolume(c, disk, namespace, name) : undefined;
   if (dv) await deleteExactly(c.m.rest, `${dvCollection(namespace)}/${name}`, dv.metadata?.uid);
-  const pvc = await cachedOrLive(c.pvcs, c.m, pvcCollection(namespace), name, namespace);
+  const pvc = await cachedOrLive(c.pvcs, c.m.rest, pvcCollection(namespace), name, namespace);
   if (pvc && isOwnedBy(pvc, [disk.metadata.uid, dv?.metadata?.uid]))
     await deleteExactly(c.m.rest, `${pvcCollection(namespace)}/${name}`, pvc.metadata?.uid);
   await removeFinalizer(c.m.rest, path, disk as KubernetesObject, Finalizers.diskProtection);

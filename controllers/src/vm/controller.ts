@@ -30,10 +30,10 @@ import {
 } from './translate.ts';
 import { bootDataVolumeName, diskDataVolumeName, isVmDataVolume } from './names.ts';
 import {
+  cachedOrLive,
   createOnly,
   deleteExactly,
   describeForeign,
-  getLive,
   isControlledBy,
   isCurrent,
   StaleCache,
@@ -144,20 +144,6 @@ function dataVolumeNames(vm: VirtualMachine): string[] {
   ];
 }
 
-/** An object from the cache, or read live when the cache has not seen it (yet). */
-async function cachedOrLive<T extends KubernetesObject>(
-  c: VmContext,
-  informer: ResilientInformer<T>,
-  collection: string,
-  name: string,
-  namespace: string,
-): Promise<T | undefined> {
-  return (
-    (informer.get(name, namespace) as T | undefined) ??
-    getLive<T>(c.m.rest, `${collection}/${encodeURIComponent(name)}`)
-  );
-}
-
 /**
  * Deleting a VM: its KubeVirt VM and DataVolumes go, but only those that are its own (owner
  * reference or label and UID annotation), each deleted with its UID as a precondition. A namesake
@@ -168,7 +154,7 @@ async function cleanup(c: VmContext, vm: VirtualMachine): Promise<void> {
   const name = vm.metadata.name ?? '';
   const uid = vm.metadata.uid;
   const kv = established(c.crds, KUBEVIRT_CRD)
-    ? await cachedOrLive(c, c.kvVms, kvCollection(ns), name, ns)
+    ? await cachedOrLive(c.kvVms, c.m.rest, kvCollection(ns), name, ns)
     : undefined;
   const ownKv = kv && isControlledBy(kv, uid) ? kv : undefined;
   if (established(c.crds, CDI_CRD)) {
@@ -176,7 +162,7 @@ async function cleanup(c: VmContext, vm: VirtualMachine): Promise<void> {
       .filter((d) => d.metadata?.namespace === ns && d.metadata?.labels?.[Labels.vm] === name)
       .map((d) => d.metadata?.name ?? '');
     for (const dvName of new Set([...dataVolumeNames(vm), ...labelled])) {
-      const dv = await cachedOrLive(c, c.dataVolumes, dvCollection(ns), dvName, ns);
+      const dv = await cachedOrLive(c.dataVolumes, c.m.rest, dvCollection(ns), dvName, ns);
       if (dv && isVmDataVolume(dv, { name, uid }, ownKv?.metadata?.uid))
         await deleteExactly(c.m.rest, `${dvCollection(ns)}/${dvName}`, dv.metadata?.uid);
     }

@@ -77,8 +77,11 @@ const handlers = [
   ),
 ];
 
-const next = () => userEvent.click(screen.getByRole('button', { name: 'Next' }));
-const back = () => userEvent.click(screen.getByRole('button', { name: 'Back' }));
+// The buttons appear once the step's data has loaded: wait for them (a loaded machine is slow).
+const next = async () =>
+  userEvent.click(await screen.findByRole('button', { name: 'Next' }, { timeout: 5000 }));
+const back = async () =>
+  userEvent.click(await screen.findByRole('button', { name: 'Back' }, { timeout: 5000 }));
 const posts = () =>
   requests.filter(r => r.method === 'POST' && r.path.includes('/virtualmachines'));
 
