@@ -117,6 +117,12 @@ function send(
       },
     );
     req.on('error', reject);
+    // As the API server does: a declared length (a chunked body counts as the largest allowed).
+    if (
+      body !== undefined &&
+      !Object.keys(headers).some((h) => h.toLowerCase() === 'transfer-encoding')
+    )
+      req.setHeader('content-length', Buffer.byteLength(body));
     if (body !== undefined) req.write(body);
     req.end();
   });
@@ -475,6 +481,45 @@ describe('slow clients', () => {
     }
   }, 30_000);
 
+  it('caps the request bodies being received at once, and still answers small admissions', async () => {
+    const BIG = 3_400_000; // under MAX_BODY_BYTES, declared, never sent
+    const conns = await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        const c = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+        c.on('error', () => undefined);
+        await new Promise<void>((r) => c.once('secureConnect', () => r()));
+        let answer = '';
+        c.on('data', (b: Buffer) => (answer += b.toString()));
+        return { c, answer: () => answer };
+      }),
+    );
+    try {
+      for (const { c } of conns) {
+        c.write(
+          `POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BIG}\r\n\r\n{`,
+        );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+      const refused = conns.filter(({ answer }) => answer().startsWith('HTTP/1.1 503'));
+      const held = conns.filter(({ answer }) => answer() === '');
+      const fits = Math.floor(SERVER_LIMITS.maxBodyBytesInFlight / BIG);
+      console.log(
+        `25 uploads declaring ${BIG} bytes: ${held.length} being received, ${refused.length} refused with 503`,
+      );
+      expect(held).toHaveLength(fits);
+      expect(refused).toHaveLength(25 - fits);
+      const r = await send('POST', '/validate', admissionReview({ uid: 'small-one' }));
+      expect(r.status).toBe(200);
+    } finally {
+      for (const { c } of conns) c.destroy();
+    }
+    // The room comes back once those connections are gone.
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await send('POST', '/validate', admissionReview({ uid: 'after' }));
+    expect(again.status).toBe(200);
+  }, 30_000);
+
   it('200 clients dripping a byte a second neither block admissions nor stay connected', async () => {
     const SLOW = 200;
     const conns = await Promise.all(
@@ -483,11 +528,11 @@ describe('slow clients', () => {
         c.on('error', () => undefined);
         await new Promise<void>((r) => c.once('secureConnect', () => r()));
         const closed = new Promise<void>((r) => c.once('close', () => r()));
-        // Half never finish their headers; half send headers, then a 1 MB body a byte at a time.
+        // Half never finish their headers; half send headers, then a 500 kB body a byte at a time.
         c.write(
           i % 2
             ? 'POST /validate HTTP/1.1\r\nHost: x\r\n'
-            : 'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{',
+            : 'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500000\r\n\r\n{',
         );
         return { c, closed };
       }),

@@ -46,6 +46,12 @@ export const SERVER_LIMITS = {
   keepAliveTimeoutMs: 65_000,
   /** Connections at once; more are refused until some close. */
   maxConnections: 1_024,
+  /**
+   * Request bodies (by Content-Length; a chunked body counts as the largest allowed) being read at
+   * once. Past this, a request is answered 503 before its body is read, so slow uploads cannot
+   * add up to gigabytes (1,024 connections of 3.5 MiB); an AdmissionReview is a few KB.
+   */
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
 };
 
 export class WebhookServer {
@@ -57,6 +63,8 @@ export class WebhookServer {
   private server?: Server;
   private draining = false;
   private inFlight = 0;
+  /** Bytes of request bodies being received now (declared lengths). */
+  private bodyBytes = 0;
   private readonly sockets = new Set<Socket>();
   private tlsLoaded = false;
 
@@ -89,6 +97,22 @@ export class WebhookServer {
     app.disable('x-powered-by');
     // No ETag: answers are never cached, and hashing every AdmissionReview answer costs CPU the API server needs.
     app.disable('etag');
+    app.use((req, res, next) => {
+      const declared = Number(req.headers['content-length']);
+      const bytes = Number.isFinite(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
+      if (req.method === 'POST' && this.bodyBytes + bytes > SERVER_LIMITS.maxBodyBytesInFlight) {
+        res
+          .status(503)
+          .type('text/plain')
+          .send('too many request bodies being received at once; try again');
+        return;
+      }
+      if (req.method === 'POST') {
+        this.bodyBytes += bytes;
+        res.on('close', () => (this.bodyBytes -= bytes));
+      }
+      next();
+    });
     app.use((_req, res, next) => {
       this.inFlight++;
       res.on('close', () => this.inFlight--);
