@@ -125,7 +125,10 @@ export const Reasons = {
    * leaves it alone and says which object it is.
    */
   NameInUse: 'NameInUse',
-  /** Disk Ready=False: the claim or DataVolume was deleted outside vmplane after the disk was ready. */
+  /**
+   * Disk Ready=False, or VM DisksReady=False: a claim or DataVolume was deleted outside vmplane
+   * after the disk was ready.
+   */
   ClaimLost: 'ClaimLost',
   /** StorageProfile Recognized=True from the provisioner table. */
   KnownProvisioner: 'KnownProvisioner',

@@ -324,6 +324,59 @@ describe('VirtualMachine controller', () => {
     expect(await get(`/apis/${V}/namespaces/${ns}/virtualmachinedisks/keep`)).toBeDefined();
   });
 
+  it('says so when a disk is deleted outside vmplane after it was ready', async () => {
+    await rest.create(
+      vm('keeper', {
+        disks: [
+          {
+            name: 'data',
+            size: '1Gi',
+            storageClassName: 'ceph',
+            accessModes: ['ReadWriteMany'],
+            volumeMode: 'Block',
+          },
+        ],
+      }),
+    );
+    const kv = await until('engine VM', () => get(kvPath('keeper')));
+    const dvs = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
+    // What KubeVirt and CDI would do: the DataVolumes from the templates, imported.
+    for (const t of kv.spec.dataVolumeTemplates as { metadata: { name: string } }[]) {
+      await rest.request('POST', dvs, {
+        body: {
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'DataVolume',
+          metadata: {
+            ...t.metadata,
+            ownerReferences: [
+              {
+                apiVersion: 'kubevirt.io/v1',
+                kind: 'VirtualMachine',
+                name: 'keeper',
+                uid: (kv.metadata as unknown as { uid: string }).uid,
+                controller: true,
+              },
+            ],
+          },
+          spec: {},
+        },
+      });
+      await merge(`${dvs}/${t.metadata.name}/status`, { status: { phase: 'Succeeded' } });
+    }
+    await until('DisksReady', async () => {
+      const v = await get(vmPath('keeper'));
+      return condition(v, 'DisksReady')?.status === 'True' ? v : undefined;
+    });
+    await rest.request('DELETE', `${dvs}/${diskDataVolumeName('keeper', 'data')}`);
+    const v = await until('ClaimLost', async () => {
+      const x = await get(vmPath('keeper'));
+      return condition(x, 'DisksReady')?.reason === 'ClaimLost' ? x : undefined;
+    });
+    expect(condition(v, 'DisksReady')?.message).toContain(
+      `DataVolume ${diskDataVolumeName('keeper', 'data')} was deleted outside vmplane after the disk was ready`,
+    );
+  });
+
   it('leaves a foreign KubeVirt VM of the same name alone, says NameInUse, and keeps it when deleted', async () => {
     const foreign = (await rest.create({
       apiVersion: 'kubevirt.io/v1',

@@ -34,6 +34,7 @@ import {
   createOnly,
   deleteExactly,
   describeForeign,
+  getLive,
   isControlledBy,
   isCurrent,
   StaleCache,
@@ -45,6 +46,7 @@ import {
   Labels,
   Reasons,
   reservationOf,
+  VmConditions,
 } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
 
@@ -291,15 +293,45 @@ function referencedDisks(
   return { referenced, problems, unclaimed };
 }
 
-/** The DataVolumes made with the VM (boot disk, inline disks) that are not its own or have not succeeded yet. */
-function dataVolumeProblems(c: VmContext, vm: VirtualMachine, namespace: string): string[] {
+/**
+ * Whether every disk of the VM was ready at its current generation (so a DataVolume gone now was
+ * lost, not new). Once a loss is reported it stays reported until the spec changes.
+ */
+function disksWereReady(vm: VirtualMachine): boolean {
+  return !!vm.status?.conditions?.some(
+    (c) =>
+      c.type === VmConditions.DisksReady &&
+      (c.status === 'True' || c.reason === Reasons.ClaimLost) &&
+      c.observedGeneration === vm.metadata.generation,
+  );
+}
+
+/**
+ * The DataVolumes made with the VM (boot disk, inline disks) that are not its own, have not
+ * succeeded yet, or were deleted outside vmplane after they were ready (`lost`: KubeVirt makes
+ * them again from the template, empty, so the VM says so).
+ */
+function dataVolumeProblems(
+  c: VmContext,
+  vm: VirtualMachine,
+  namespace: string,
+): { problems: string[]; lost: boolean } {
   const problems: string[] = [];
+  let lost = false;
   const vmRef = { name: vm.metadata.name ?? '', uid: vm.metadata.uid };
+  const wereReady = disksWereReady(vm);
   for (const dvName of dataVolumeNames(vm)) {
     const dv = c.dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
     if (dv && !isVmDataVolume(dv as KubernetesObject, vmRef, ownerKvUid(c, vm, namespace))) {
       problems.push(
         `${describeForeign('DataVolume', dv as KubernetesObject)} is in the way (NameInUse); vmplane leaves it alone`,
+      );
+      continue;
+    }
+    if (!dv && wereReady) {
+      lost = true;
+      problems.push(
+        `DataVolume ${dvName} was deleted outside vmplane after the disk was ready; KubeVirt makes it again from the VM's template, empty (or imported afresh for a boot disk): restore its data from a backup or snapshot`,
       );
       continue;
     }
@@ -309,7 +341,7 @@ function dataVolumeProblems(c: VmContext, vm: VirtualMachine, namespace: string)
         `DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`,
       );
   }
-  return problems;
+  return { problems, lost };
 }
 
 /** The UID of the VM's own KubeVirt VM, when the cache has one. */
@@ -334,9 +366,15 @@ function resolveDisks(
     problems.push(
       'CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI',
     );
-  if (cdi) problems.push(...dataVolumeProblems(c, vm, namespace));
+  const dvs = cdi ? dataVolumeProblems(c, vm, namespace) : { problems: [], lost: false };
+  problems.push(...dvs.problems);
+  const reason = dvs.lost
+    ? Reasons.ClaimLost
+    : cdi || !needsCdi
+      ? 'DisksNotReady'
+      : 'CDINotInstalled';
   const disksCheck = problems.length
-    ? fail(cdi || !needsCdi ? 'DisksNotReady' : 'CDINotInstalled', problems.join('; '))
+    ? fail(reason, problems.join('; '))
     : ok('AllDisksReady', 'every disk is ready');
   return { referenced, disksCheck, unclaimed };
 }
@@ -460,6 +498,22 @@ async function syncEngine(
   };
 }
 
+/**
+ * When a DataVolume of the VM is missing, whether it was lost (ready before) is read from the VM
+ * as stored: the cache may not have the status the previous reconcile wrote yet.
+ */
+async function freshWhenDisksMissing(
+  c: VmContext,
+  vm: VirtualMachine,
+  path: string,
+): Promise<VirtualMachine> {
+  const ns = vm.metadata.namespace ?? '';
+  if (!established(c.crds, CDI_CRD) || disksWereReady(vm)) return vm;
+  if (dataVolumeNames(vm).every((n) => c.dataVolumes.get(n, ns))) return vm;
+  const live = await getLive<VirtualMachine & KubernetesObject>(c.m.rest, path);
+  return live && live.metadata.uid === vm.metadata.uid ? live : vm;
+}
+
 async function reconcile(
   c: VmContext,
   key: string,
@@ -483,6 +537,7 @@ async function reconcile(
     if (!updated) return undefined;
     vm = updated as VirtualMachine;
   }
+  vm = await freshWhenDisksMissing(c, vm, path);
   const r = resolve(c, vm, namespace);
   const { foreignCheck, ...engine } = await syncEngine(c, vm, namespace, name, r);
   const status = computeVmStatus({
