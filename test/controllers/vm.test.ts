@@ -604,6 +604,16 @@ describe('VirtualMachineDisk controller', () => {
       'attachedTo',
       async () => (await get(diskPath('root')))?.status?.attachedTo === 'user',
     );
+    // Attached without the webhook (as before claims existed): the controller writes the claim.
+    const claimed = await until('the claim', async () => {
+      const d = (await get(diskPath('root'))) as
+        { metadata: { annotations?: Record<string, string> } } | undefined;
+      return d?.metadata.annotations?.['vmplane.io/attached-to'];
+    });
+    expect(JSON.parse(claimed)).toMatchObject({
+      vm: 'user',
+      uid: ((await get(vmPath('user'))) as unknown as { metadata: { uid: string } }).metadata.uid,
+    });
     await rest.request('DELETE', diskPath('root'));
     const blocked = await until('InUse', async () => {
       const d = await get(diskPath('root'));

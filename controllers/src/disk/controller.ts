@@ -27,7 +27,14 @@ import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
 import { CDI_CRD, PATHS } from '../vm/controller.ts';
-import { API_VERSION, Finalizers, Labels, Reasons } from '../../../api/src/wellknown.ts';
+import {
+  Annotations,
+  API_VERSION,
+  Finalizers,
+  Labels,
+  Reasons,
+} from '../../../api/src/wellknown.ts';
+import { claimUpkeep, formatClaim, parseClaim } from '../../../api/src/claims.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
 
 import {
@@ -327,6 +334,40 @@ async function grow(
   }
 }
 
+/**
+ * Keeps the disk's claim (vmplane.io/attached-to) true to the VMs using it: claims a disk attached
+ * before claims existed, and clears a claim whose VM is gone (claimUpkeep decides). Written with
+ * the disk's resourceVersion as a precondition, like the webhook's claims.
+ */
+async function upkeepClaim(c: DiskContext, disk: VirtualMachineDisk): Promise<void> {
+  const users = (c.vms.list() as VirtualMachine[])
+    .filter(
+      (v) =>
+        v.metadata.namespace === disk.metadata.namespace &&
+        !!v.metadata.uid &&
+        !!v.spec.disks?.some((x) => x.virtualMachineDiskName === disk.metadata.name),
+    )
+    .map((v) => ({ name: v.metadata.name ?? '', uid: v.metadata.uid ?? '' }));
+  const current = parseClaim(disk.metadata.annotations?.[Annotations.attachedTo]);
+  const action = claimUpkeep(current, users, new Date());
+  if (!action) return;
+  await c.m.rest.request(
+    'PATCH',
+    diskPath(disk.metadata.namespace ?? '', disk.metadata.name ?? ''),
+    {
+      body: {
+        metadata: {
+          resourceVersion: disk.metadata.resourceVersion,
+          annotations: {
+            [Annotations.attachedTo]: 'write' in action ? formatClaim(action.write) : null,
+          },
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    },
+  );
+}
+
 async function reconcile(c: DiskContext, key: string): Promise<void> {
   const { namespace = '', name } = splitKey(key);
   const disk = c.disks.get(name, namespace) as VirtualMachineDisk | undefined;
@@ -341,6 +382,7 @@ async function reconcile(c: DiskContext, key: string): Promise<void> {
     );
     return;
   }
+  await upkeepClaim(c, disk);
   const { pvc, ...engine } = await syncEngine(c, disk, namespace, name);
   const resize = await grow(c, disk, pvc);
   const user = attachedTo(c, disk);

@@ -3,35 +3,15 @@
 // one webhook replica or two, only one write succeeds, and the other sees the claim and is
 // refused. This file decides, from the claim and the VM it names (read live), whether a VM may
 // take the disk. The reads and the write are in ../claims.ts.
+import { CLAIM_GRACE_MS, isRecent, type AttachClaim } from '../../../api/src/claims.ts';
 import type { Denial } from './vm.ts';
 
-export interface AttachClaim {
-  /** The VM holding the disk (same namespace). */
-  vm: string;
-  /** Its UID (set before validating admission runs, even on CREATE). */
-  uid: string;
-  /** When the claim was written (RFC 3339). */
-  at: string;
-}
-
-/** How long a claim whose VM does not exist yet still holds (its creation may be in flight). */
-export const CLAIM_GRACE_MS = 30_000;
-
-export function parseClaim(value: string | undefined): AttachClaim | undefined {
-  if (!value) return undefined;
-  try {
-    const c = JSON.parse(value) as Partial<AttachClaim>;
-    if (typeof c.vm === 'string' && typeof c.uid === 'string' && typeof c.at === 'string')
-      return { vm: c.vm, uid: c.uid, at: c.at };
-  } catch {
-    // An unreadable claim (hand-edited) holds nothing.
-  }
-  return undefined;
-}
-
-export function formatClaim(c: AttachClaim): string {
-  return JSON.stringify({ vm: c.vm, uid: c.uid, at: c.at });
-}
+export {
+  CLAIM_GRACE_MS,
+  formatClaim,
+  parseClaim,
+  type AttachClaim,
+} from '../../../api/src/claims.ts';
 
 /** The VM a claim names, as read live: absent, or its UID and whether it still uses the disk. */
 export type Holder = { uid: string; usesDisk: boolean } | undefined;
@@ -58,9 +38,7 @@ export function decideClaim(
     return { take: true };
   }
   if (claim.vm === vm.name) return { take: true };
-  const age = now.getTime() - Date.parse(claim.at);
-  if (Number.isFinite(age) && age >= 0 && age < CLAIM_GRACE_MS)
-    return { take: false, heldBy: claim.vm, inFlight: true };
+  if (isRecent(claim, now)) return { take: false, heldBy: claim.vm, inFlight: true };
   return { take: true };
 }
 
