@@ -74,17 +74,23 @@ export async function getLive<T extends KubernetesObject>(
   }
 }
 
-/** An object from a cache, or read live when the cache has not seen it (yet). */
-export async function cachedOrLive<T extends KubernetesObject>(
+/**
+ * The object of this name if it is `own`: from the cache when the cache says so, else read live.
+ * "Not ours" is never concluded from the cache alone: it may still hold an earlier namesake
+ * (deleted a moment ago) while ours, just made, has not reached it yet.
+ */
+export async function findOwn<T extends KubernetesObject>(
   cache: { get(name: string, namespace?: string): T | undefined },
   rest: KubeRest,
   collection: string,
   name: string,
   namespace: string,
+  own: (o: T) => boolean,
 ): Promise<T | undefined> {
-  return (
-    cache.get(name, namespace) ?? getLive<T>(rest, `${collection}/${encodeURIComponent(name)}`)
-  );
+  const cached = cache.get(name, namespace);
+  if (cached && own(cached)) return cached;
+  const live = await getLive<T>(rest, `${collection}/${encodeURIComponent(name)}`);
+  return live && own(live) ? live : undefined;
 }
 
 /**

@@ -12,10 +12,10 @@ import type {
 } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import {
-  cachedOrLive,
   createOnly,
   deleteExactly,
   describeForeign,
+  findOwn,
   getLive,
   isControlledBy,
   isCurrent,
@@ -142,8 +142,9 @@ async function ownDataVolume(
   namespace: string,
   name: string,
 ): Promise<KubernetesObject | undefined> {
-  const dv = await cachedOrLive(c.dataVolumes, c.m.rest, dvCollection(namespace), name, namespace);
-  return dv && isControlledBy(dv, disk.metadata.uid) ? dv : undefined;
+  return findOwn(c.dataVolumes, c.m.rest, dvCollection(namespace), name, namespace, (dv) =>
+    isControlledBy(dv, disk.metadata.uid),
+  );
 }
 
 /** Deleting: wait while a VM uses the disk, else remove its DataVolume and claim, then the finalizer. */
@@ -174,9 +175,10 @@ async function finalize(
   // Only what is the disk's own goes: its DataVolume, and the claim it (or its DataVolume) owns.
   const dv = cdiInstalled(c) ? await ownDataVolume(c, disk, namespace, name) : undefined;
   if (dv) await deleteExactly(c.m.rest, `${dvCollection(namespace)}/${name}`, dv.metadata?.uid);
-  const pvc = await cachedOrLive(c.pvcs, c.m.rest, pvcCollection(namespace), name, namespace);
-  if (pvc && isOwnedBy(pvc, [disk.metadata.uid, dv?.metadata?.uid]))
-    await deleteExactly(c.m.rest, `${pvcCollection(namespace)}/${name}`, pvc.metadata?.uid);
+  const pvc = await findOwn(c.pvcs, c.m.rest, pvcCollection(namespace), name, namespace, (p) =>
+    isOwnedBy(p, [disk.metadata.uid, dv?.metadata?.uid]),
+  );
+  if (pvc) await deleteExactly(c.m.rest, `${pvcCollection(namespace)}/${name}`, pvc.metadata?.uid);
   await removeFinalizer(c.m.rest, path, disk as KubernetesObject, Finalizers.diskProtection);
 }
 
@@ -225,7 +227,11 @@ async function ensureOwn<T extends KubernetesObject>(
     }
   }
   if (isControlledBy(obj, disk.metadata.uid)) return { obj };
-  const foreign = describeForeign(kind, obj);
+  // The cache may hold a namesake deleted a moment ago: ask the API server before saying so.
+  const live = await getLive<T>(c.m.rest, `${collection}/${disk.metadata.name}`);
+  if (!live) throw new StaleCache(`${kind} ${ns}/${disk.metadata.name}`);
+  if (isControlledBy(live, disk.metadata.uid)) return { obj: live };
+  const foreign = describeForeign(kind, live);
   await c.m.event(
     {
       apiVersion: API_VERSION,

@@ -30,10 +30,10 @@ import {
 } from './translate.ts';
 import { bootDataVolumeName, diskDataVolumeName, isVmDataVolume } from './names.ts';
 import {
-  cachedOrLive,
   createOnly,
   deleteExactly,
   describeForeign,
+  findOwn,
   getLive,
   isControlledBy,
   isCurrent,
@@ -155,18 +155,18 @@ async function cleanup(c: VmContext, vm: VirtualMachine): Promise<void> {
   const ns = vm.metadata.namespace ?? '';
   const name = vm.metadata.name ?? '';
   const uid = vm.metadata.uid;
-  const kv = established(c.crds, KUBEVIRT_CRD)
-    ? await cachedOrLive(c.kvVms, c.m.rest, kvCollection(ns), name, ns)
+  const ownKv = established(c.crds, KUBEVIRT_CRD)
+    ? await findOwn(c.kvVms, c.m.rest, kvCollection(ns), name, ns, (kv) => isControlledBy(kv, uid))
     : undefined;
-  const ownKv = kv && isControlledBy(kv, uid) ? kv : undefined;
   if (established(c.crds, CDI_CRD)) {
     const labelled = (c.dataVolumes.list() as readonly KubernetesObject[])
       .filter((d) => d.metadata?.namespace === ns && d.metadata?.labels?.[Labels.vm] === name)
       .map((d) => d.metadata?.name ?? '');
     for (const dvName of new Set([...dataVolumeNames(vm), ...labelled])) {
-      const dv = await cachedOrLive(c.dataVolumes, c.m.rest, dvCollection(ns), dvName, ns);
-      if (dv && isVmDataVolume(dv, { name, uid }, ownKv?.metadata?.uid))
-        await deleteExactly(c.m.rest, `${dvCollection(ns)}/${dvName}`, dv.metadata?.uid);
+      const dv = await findOwn(c.dataVolumes, c.m.rest, dvCollection(ns), dvName, ns, (d) =>
+        isVmDataVolume(d, { name, uid }, ownKv?.metadata?.uid),
+      );
+      if (dv) await deleteExactly(c.m.rest, `${dvCollection(ns)}/${dvName}`, dv.metadata?.uid);
     }
   }
   if (ownKv) await deleteExactly(c.m.rest, `${kvCollection(ns)}/${name}`, ownKv.metadata?.uid);
@@ -468,8 +468,15 @@ async function syncEngine(
   r: Resolution,
 ): Promise<EngineView> {
   let kv = r.engine ? (c.kvVms.get(name, namespace) as V1VirtualMachine | undefined) : undefined;
-  if (kv && !isControlledBy(kv as KubernetesObject, vm.metadata.uid))
-    return { foreignCheck: await nameInUse(c, vm, kv) };
+  if (kv && !isControlledBy(kv as KubernetesObject, vm.metadata.uid)) {
+    // The cache may hold a namesake deleted a moment ago: ask the API server before saying so.
+    kv = await getLive<V1VirtualMachine & KubernetesObject>(
+      c.m.rest,
+      `${kvCollection(namespace)}/${name}`,
+    );
+    if (kv && !isControlledBy(kv as KubernetesObject, vm.metadata.uid))
+      return { foreignCheck: await nameInUse(c, vm, kv) };
+  }
   const vmi = r.engine
     ? (c.kvVmis.get(name, namespace) as V1VirtualMachineInstance | undefined)
     : undefined;
