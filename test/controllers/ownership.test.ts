@@ -14,6 +14,7 @@ import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts'
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
+import { dataVolumesFromTemplates } from '../support/builders.ts';
 
 const V = API_VERSION;
 const OPERATIONS = 300;
@@ -148,24 +149,7 @@ function randomVm(r: () => number, name: string): object {
 async function playEngine(foreignUids: Set<string>): Promise<void> {
   for (const kv of await list('kv')) {
     if (foreignUids.has(kv.metadata.uid) || kv.metadata.deletionTimestamp) continue;
-    for (const t of (kv.spec?.dataVolumeTemplates ?? []) as { metadata: Record<string, unknown> }[])
-      await tryCreate('dv', {
-        apiVersion: 'cdi.kubevirt.io/v1beta1',
-        kind: 'DataVolume',
-        metadata: {
-          ...t.metadata,
-          ownerReferences: [
-            {
-              apiVersion: 'kubevirt.io/v1',
-              kind: 'VirtualMachine',
-              name: kv.metadata.name,
-              uid: kv.metadata.uid,
-              controller: true,
-            },
-          ],
-        },
-        spec: {},
-      });
+    for (const dv of dataVolumesFromTemplates(kv)) await tryCreate('dv', dv);
   }
   for (const dv of await list('dv')) {
     if (foreignUids.has(dv.metadata.uid) || dv.metadata.deletionTimestamp) continue;

@@ -11,7 +11,7 @@ import { startControllers, type RunningControllers } from '../../controllers/src
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/src/wellknown.ts';
-import { vm as buildVm } from '../support/builders.ts';
+import { vm as buildVm, dataVolumesFromTemplates } from '../support/builders.ts';
 import { bootDataVolumeName, diskDataVolumeName } from '../../controllers/src/vm/names.ts';
 
 const V = API_VERSION;
@@ -283,25 +283,12 @@ describe('VirtualMachine controller', () => {
       }),
     );
     const kv = await until('engine VM', () => get(kvPath('tmp')));
-    const kvMeta = kv.metadata as { uid: string; name: string };
     // What KubeVirt makes from the templates: their labels and annotations, owned by its VM.
     const made = (kv.spec.dataVolumeTemplates as { metadata: Record<string, unknown> }[]).map(
       (t) => t.metadata.name as string,
     );
     expect(made).toEqual([bootDataVolumeName('tmp'), diskDataVolumeName('tmp', 'scratch')]);
-    for (const t of kv.spec.dataVolumeTemplates as { metadata: Record<string, unknown> }[])
-      await rest.create({
-        apiVersion: 'cdi.kubevirt.io/v1beta1',
-        kind: 'DataVolume',
-        metadata: {
-          ...t.metadata,
-          namespace: ns,
-          ownerReferences: [
-            { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', ...kvMeta, controller: true },
-          ],
-        },
-        spec: {},
-      });
+    for (const dv of dataVolumesFromTemplates(kv as never)) await rest.create(dv as never);
     // A user's DataVolume with the VM's label, and one with the old-style name: not the VM's.
     for (const dv of ['tmp-boot', 'tmp-scratch'])
       await rest.create({
@@ -341,26 +328,9 @@ describe('VirtualMachine controller', () => {
     const kv = await until('engine VM', () => get(kvPath('keeper')));
     const dvs = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
     // What KubeVirt and CDI would do: the DataVolumes from the templates, imported.
-    for (const t of kv.spec.dataVolumeTemplates as { metadata: { name: string } }[]) {
-      await rest.request('POST', dvs, {
-        body: {
-          apiVersion: 'cdi.kubevirt.io/v1beta1',
-          kind: 'DataVolume',
-          metadata: {
-            ...t.metadata,
-            ownerReferences: [
-              {
-                apiVersion: 'kubevirt.io/v1',
-                kind: 'VirtualMachine',
-                name: 'keeper',
-                uid: (kv.metadata as unknown as { uid: string }).uid,
-                controller: true,
-              },
-            ],
-          },
-          spec: {},
-        },
-      });
+    for (const dv of dataVolumesFromTemplates(kv as never)) {
+      const t = dv as { metadata: { name: string } };
+      await rest.request('POST', dvs, { body: dv });
       await merge(`${dvs}/${t.metadata.name}/status`, { status: { phase: 'Succeeded' } });
     }
     await until('DisksReady', async () => {

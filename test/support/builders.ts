@@ -81,3 +81,31 @@ export function disk(
     spec: { size, ...spec } as VirtualMachineDisk['spec'],
   };
 }
+
+/**
+ * The DataVolumes KubeVirt makes from a KubeVirt VM's dataVolumeTemplates (the test plays the
+ * engine): each template's name, labels and annotations, in the VM's namespace, owned by it.
+ */
+export function dataVolumesFromTemplates(kv: {
+  metadata: { name?: string; namespace?: string; uid?: string };
+  spec?: { dataVolumeTemplates?: { metadata?: Record<string, unknown> }[] };
+}): Record<string, unknown>[] {
+  return (kv.spec?.dataVolumeTemplates ?? []).map((t) => ({
+    apiVersion: 'cdi.kubevirt.io/v1beta1',
+    kind: 'DataVolume',
+    metadata: {
+      ...t.metadata,
+      namespace: kv.metadata.namespace,
+      ownerReferences: [
+        {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachine',
+          name: kv.metadata.name,
+          uid: kv.metadata.uid,
+          controller: true,
+        },
+      ],
+    },
+    spec: {},
+  }));
+}
