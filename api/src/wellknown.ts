@@ -60,6 +60,20 @@ export const Finalizers = {
 /** The value of `app.kubernetes.io/managed-by` on StorageProfiles the controller creates. */
 export const STORAGEPROFILE_MANAGER = 'vmplane-storageprofile-controller';
 
+/** The value of `app.kubernetes.io/managed-by` on every engine object and claim vmplane makes. */
+export const MANAGER = 'vmplane';
+
+/**
+ * What the controllers watch, as label selectors: their caches hold only vmplane's own engine
+ * objects, never the rest of a namespace (a foreign namesake is found by a live read).
+ */
+export const Selectors = {
+  /** DataVolumes and claims vmplane makes (for disks, and from a VM's templates). */
+  managed: `${Labels.managedBy}=${MANAGER}`,
+  /** KubeVirt VMs and the instances KubeVirt makes from them (template labels carry it). */
+  vm: Labels.vm,
+} as const;
+
 /** Condition types on a VirtualMachine. */
 export const VmConditions = {
   /** The VM's class exists and this namespace may use it. */

@@ -15,6 +15,11 @@ import { ApiError, KubeRest } from './rest.ts';
 export interface InformerOptions {
   /** Collection path, e.g. /apis/vmplane.io/v1alpha1/virtualmachineclasses. */
   path: string;
+  /**
+   * Only objects with these labels (a label selector, e.g. `app.kubernetes.io/managed-by=vmplane`):
+   * the cache, the list and the watch never see anything else.
+   */
+  labelSelector?: string;
   /** Relist this often even when the watch looks healthy. */
   resyncMs?: number;
   backoffMinMs?: number;
@@ -68,17 +73,22 @@ export async function listInPages<T extends KubernetesObject>(
   path: string,
   limit: number,
   trim?: (o: T) => void,
+  labelSelector?: string,
 ): Promise<KubernetesListObject<T>> {
   const items: T[] = [];
   let first: KubernetesListObject<T> | undefined;
   let token = '';
   do {
-    const q = new URLSearchParams({ limit: String(limit), ...(token ? { continue: token } : {}) });
+    const q = new URLSearchParams({
+      ...(labelSelector ? { labelSelector } : {}),
+      limit: String(limit),
+      ...(token ? { continue: token } : {}),
+    });
     let page: KubernetesListObject<T>;
     try {
       page = (await rest.request<KubernetesListObject<T>>('GET', `${path}?${q}`)).body;
     } catch (e) {
-      if (token && e instanceof ApiError && e.code === 410) return listInPages(rest, path, 0, trim);
+      if (token && e instanceof ApiError && e.code === 410) return listInPages(rest, path, 0, trim, labelSelector);
       throw e;
     }
     first ??= page;
@@ -95,8 +105,8 @@ type Handler<T> = (obj: T) => void;
 
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
-  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform'>> &
-    Pick<InformerOptions, 'onError'>;
+  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform' | 'labelSelector'>> &
+    Pick<InformerOptions, 'onError' | 'labelSelector'>;
   private readonly rest: KubeRest;
   private stopped = true;
   private failures = 0;
@@ -116,8 +126,9 @@ export class ResilientInformer<T extends KubernetesObject> {
       transform?.(o);
     };
     const list = (): Promise<KubernetesListObject<T>> =>
-      listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim);
-    this.informer = makeInformer<T>(kc, opts.path, list) as Informer<T> & ObjectCache<T>;
+      listInPages<T>(this.rest, opts.path, PAGE_SIZE, trim, opts.labelSelector);
+    this.informer = makeInformer<T>(kc, opts.path, list, opts.labelSelector) as Informer<T> &
+      ObjectCache<T>;
     // Registered first, so it runs before every other handler: the cache stores the very object a
     // watch event carries, and trimming it here trims the cached copy.
     this.informer.on('add', trim);

@@ -17,7 +17,12 @@ export interface ControllerDefinition {
   name: string;
   reconcile: Reconcile;
   /** Collection paths whose changes enqueue keys, and how an object maps to keys. */
-  watches: { path: string; keys: (obj: KubernetesObject) => string[] }[];
+  watches: {
+    path: string;
+    /** Watch only objects with these labels (the same selector the controller's context uses). */
+    labelSelector?: string;
+    keys: (obj: KubernetesObject) => string[];
+  }[];
   /** Keys to reconcile when leadership starts (and on resync): every object in scope. */
   allKeys: () => string[];
   concurrency?: number;
@@ -121,13 +126,15 @@ export class Manager {
    */
   informer<T extends KubernetesObject = KubernetesObject>(
     path: string,
-    opts: { optional?: boolean } = {},
+    opts: { optional?: boolean; labelSelector?: string } = {},
   ): ResilientInformer<T> {
     if (opts.optional) this.optional.add(path);
-    let inf = this.informers.get(path);
+    const key = opts.labelSelector ? `${path}?labelSelector=${opts.labelSelector}` : path;
+    let inf = this.informers.get(key);
     if (!inf) {
       inf = new ResilientInformer(this.kc, {
         path,
+        ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
         ...(this.opts.resyncMs ? { resyncMs: this.opts.resyncMs } : {}),
         ...(opts.optional ? { backoffMaxMs: 5_000 } : {}),
         // Controllers read a CRD's conditions, never its schema (a big CRD's schema is megabytes).
@@ -140,7 +147,7 @@ export class Manager {
                 'watch failed; restarting',
               ),
       });
-      this.informers.set(path, inf);
+      this.informers.set(key, inf);
     }
     return inf as unknown as ResilientInformer<T>;
   }
@@ -173,7 +180,10 @@ export class Manager {
   add(def: ControllerDefinition): void {
     const entry = { def, queue: this.makeQueue(def) };
     for (const w of def.watches) {
-      const inf = this.informer(w.path);
+      const inf = this.informer(
+        w.path,
+        w.labelSelector ? { labelSelector: w.labelSelector } : {},
+      );
       const handler = (obj: KubernetesObject): void => {
         if (!this.leading) return;
         for (const k of w.keys(obj)) if (k) entry.queue.add(k);

@@ -139,3 +139,58 @@ describe('lists in pages', () => {
     }
   });
 });
+
+describe('label-scoped informers', () => {
+  it('hold only labelled objects, from the list and the watch, and drop one whose label goes', async () => {
+    const scopedNs = await createNamespace('scoped');
+    const r = new KubeRest(kubeConfig());
+    const cm = (name: string, labels?: Record<string, string>): never =>
+      ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: scopedNs, ...(labels ? { labels } : {}) },
+      }) as never;
+    const mine = { 'app.kubernetes.io/managed-by': 'vmplane' };
+    const m = new Manager({ kc: kubeConfig() });
+    const path = `/api/v1/namespaces/${scopedNs}/configmaps`;
+    try {
+      await r.create(cm('ours-listed', mine));
+      await r.create(cm('theirs-listed'));
+      const scoped = m.informer<ConfigMap>(path, {
+        labelSelector: 'app.kubernetes.io/managed-by=vmplane',
+      });
+      // The same path without a selector is another cache; with the same selector, the same one.
+      expect(m.informer(path, { labelSelector: 'app.kubernetes.io/managed-by=vmplane' })).toBe(
+        scoped,
+      );
+      expect(m.informer(path)).not.toBe(scoped);
+      await scoped.start();
+      await scoped.waitForSync();
+      await r.create(cm('ours-watched', mine));
+      await r.create(cm('theirs-watched'));
+      await waitUntil('the labelled object from the watch', async () =>
+        scoped.get('ours-watched', scopedNs),
+      );
+      const names = (): string[] =>
+        scoped
+          .list()
+          .filter((o) => o.metadata?.namespace === scopedNs)
+          .map((o) => o.metadata?.name ?? '')
+          .sort();
+      expect(names()).toEqual(['ours-listed', 'ours-watched']);
+      // Taking the label off takes the object out of the cache.
+      await r.request('PATCH', `${path}/ours-listed`, {
+        body: { metadata: { labels: { 'app.kubernetes.io/managed-by': null } } },
+        contentType: 'application/merge-patch+json',
+      });
+      await waitUntil('the unlabelled object gone', async () =>
+        scoped.get('ours-listed', scopedNs) ? undefined : true,
+      );
+      expect(names()).toEqual(['ours-watched']);
+      await scoped.stop();
+    } finally {
+      await r.request('DELETE', `/api/v1/namespaces/${scopedNs}`).catch(() => undefined);
+      r.close();
+    }
+  });
+});

@@ -86,7 +86,13 @@ const FOREIGN = {
 };
 
 function foreignObjects(): [keyof typeof PATHS, object][] {
-  const labels = { 'vmplane.io/vm': 'web', 'vmplane.io/disk': 'db-data' };
+  // Foreign objects that wear vmplane's labels (so they are in the controllers' label-scoped
+  // caches): only the owner's UID may make an object vmplane's.
+  const labels = {
+    'vmplane.io/vm': 'web',
+    'vmplane.io/disk': 'db-data',
+    'app.kubernetes.io/managed-by': 'vmplane',
+  };
   return [
     ...FOREIGN.pvc.map((name): [keyof typeof PATHS, object] => [
       'pvc',
@@ -158,6 +164,8 @@ async function playEngine(foreignUids: Set<string>): Promise<void> {
       kind: 'PersistentVolumeClaim',
       metadata: {
         name: dv.metadata.name,
+        // CDI copies a DataVolume's labels onto its claim.
+        labels: dv.metadata.labels ?? {},
         ownerReferences: [
           {
             apiVersion: 'cdi.kubevirt.io/v1beta1',

@@ -456,7 +456,8 @@ describe('VirtualMachineDisk controller', () => {
       metadata: {
         name: 'root',
         namespace: ns,
-        labels: { 'vmplane.io/disk': 'root' },
+        // CDI copies the DataVolume's labels onto its claim.
+        labels: { 'vmplane.io/disk': 'root', 'app.kubernetes.io/managed-by': 'vmplane' },
         ownerReferences: [
           {
             apiVersion: 'cdi.kubevirt.io/v1beta1',

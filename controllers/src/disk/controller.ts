@@ -32,7 +32,9 @@ import {
   API_VERSION,
   Finalizers,
   Labels,
+  MANAGER,
   Reasons,
+  Selectors,
 } from '../../../api/src/wellknown.ts';
 import { claimUpkeep, formatClaim, parseClaim } from '../../../api/src/claims.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
@@ -86,7 +88,7 @@ function ownedMetadata(disk: VirtualMachineDisk): Record<string, unknown> {
   return {
     name,
     namespace,
-    labels: { [Labels.disk]: name, 'app.kubernetes.io/managed-by': 'vmplane' },
+    labels: { [Labels.disk]: name, [Labels.managedBy]: MANAGER },
     ownerReferences: uid
       ? [{ apiVersion: API_VERSION, kind: 'VirtualMachineDisk', name, uid, controller: true }]
       : [],
@@ -113,8 +115,11 @@ function contextOf(m: Manager): DiskContext {
     images: m.informer(PATHS.images),
     clusterImages: m.informer(PATHS.clusterImages),
     crds: m.informer(PATHS.crds),
-    pvcs: m.informer(PVCS),
-    dataVolumes: m.informer(PATHS.dataVolumes, { optional: true }),
+    pvcs: m.informer(PVCS, { labelSelector: Selectors.managed }),
+    dataVolumes: m.informer(PATHS.dataVolumes, {
+      optional: true,
+      labelSelector: Selectors.managed,
+    }),
   };
 }
 
@@ -425,8 +430,8 @@ export function diskController(m: Manager): ControllerDefinition {
               : [],
           ),
       },
-      { path: PVCS, keys: byLabel },
-      { path: PATHS.dataVolumes, keys: byLabel },
+      { path: PVCS, labelSelector: Selectors.managed, keys: byLabel },
+      { path: PATHS.dataVolumes, labelSelector: Selectors.managed, keys: byLabel },
       {
         path: PATHS.crds,
         keys: (o) =>

@@ -46,6 +46,7 @@ import {
   Labels,
   Reasons,
   reservationOf,
+  Selectors,
   VmConditions,
 } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
@@ -126,9 +127,12 @@ function contextOf(m: Manager, options: TranslationOptions | undefined): VmConte
     clusterImages: m.informer(PATHS.clusterImages),
     disks: m.informer(PATHS.disks),
     crds: m.informer(PATHS.crds),
-    kvVms: m.informer(PATHS.kvVms, { optional: true }),
-    kvVmis: m.informer(PATHS.kvVmis, { optional: true }),
-    dataVolumes: m.informer(PATHS.dataVolumes, { optional: true }),
+    kvVms: m.informer(PATHS.kvVms, { optional: true, labelSelector: Selectors.vm }),
+    kvVmis: m.informer(PATHS.kvVmis, { optional: true, labelSelector: Selectors.vm }),
+    dataVolumes: m.informer(PATHS.dataVolumes, {
+      optional: true,
+      labelSelector: Selectors.managed,
+    }),
   };
 }
 
@@ -608,9 +612,9 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
         keys: (o) =>
           [KUBEVIRT_CRD, CDI_CRD].includes(o.metadata?.name ?? '') ? keysWhere(() => true) : [],
       },
-      { path: PATHS.kvVms, keys: byVmLabel },
-      { path: PATHS.kvVmis, keys: byVmLabel },
-      { path: PATHS.dataVolumes, keys: byVmLabel },
+      { path: PATHS.kvVms, labelSelector: Selectors.vm, keys: byVmLabel },
+      { path: PATHS.kvVmis, labelSelector: Selectors.vm, keys: byVmLabel },
+      { path: PATHS.dataVolumes, labelSelector: Selectors.managed, keys: byVmLabel },
     ],
     allKeys: () => keysWhere(() => true),
     reconcile: (key) => reconcile(c, key),

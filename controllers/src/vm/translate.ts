@@ -23,10 +23,16 @@ import type {
 } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
 import type { AnyImage } from '../../../kube/src/lookups.ts';
-import { Annotations, API_VERSION, Labels, reservationOf } from '../../../api/src/wellknown.ts';
+import {
+  Annotations,
+  API_VERSION,
+  Labels,
+  MANAGER,
+  reservationOf,
+} from '../../../api/src/wellknown.ts';
 import { bootDataVolumeName, diskDataVolumeName } from './names.ts';
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane' };
+export const MANAGED_BY = { [Labels.managedBy]: MANAGER };
 
 /** The hardware in effect: from the class, or from status.class while a running VM keeps it. */
 export interface EffectiveClass {
@@ -144,7 +150,7 @@ function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Prob
 function templateMetadata(dv: string, vm: VirtualMachine): V1DataVolumeTemplateSpec['metadata'] {
   return {
     name: dv,
-    labels: { [Labels.vm]: vm.metadata.name ?? '' },
+    labels: { [Labels.vm]: vm.metadata.name ?? '', ...MANAGED_BY },
     ...(vm.metadata.uid ? { annotations: { [Annotations.ownerUid]: vm.metadata.uid } } : {}),
   };
 }
