@@ -35,7 +35,7 @@ interface Lease {
 }
 
 /** MicroTime: RFC 3339 with microseconds. */
-const microTime = (ms: number): string =>
+export const microTime = (ms: number): string =>
   new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {

@@ -279,6 +279,9 @@ describe('the Helm chart', () => {
         ['get', 'validatingwebhookconfigurations.admissionregistration.k8s.io/vmplane-validating'],
       ],
       ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-tls', '-n', NS]],
+      ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-ca', '-n', NS]],
+      // Each replica's certificate report.
+      ['vmplane-webhooks', ['create', 'leases.coordination.k8s.io', '-n', NS]],
       // Disk claims, and the VM DELETE webhook's rules.
       ['vmplane-webhooks', ['patch', 'virtualmachinedisks.vmplane.io', '-n', 'team-a']],
       [
@@ -333,6 +336,7 @@ describe('the Helm chart', () => {
       ['vmplane-webhooks', ['create', 'secrets', '-n', NS]],
       ['vmplane-webhooks', ['patch', 'virtualmachines.vmplane.io', '-n', 'team-a']],
       ['vmplane-webhooks', ['list', 'secrets', '-n', 'kube-system']],
+      ['vmplane-webhooks', ['create', 'leases.coordination.k8s.io', '-n', 'kube-system']],
       ['vmplane-webhooks', ['create', 'namespaces']],
       ['vmplane-controllers', ['get', 'secrets', '-n', NS]],
       ['vmplane-controllers', ['create', 'pods', '-n', 'team-a']],
@@ -501,6 +505,19 @@ describe('the Helm chart', () => {
         metadata: { name: 'vmplane-webhook-tls', namespace: 'vmplane-ssa' },
       });
       const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
+      // The CA key is in a Secret of its own, never next to the serving pair.
+      expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+      const caSecret = await rest.get<{ data: Record<string, string> }>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'vmplane-webhook-ca', namespace: 'vmplane-ssa' },
+      });
+      expect(Object.keys(caSecret.data).sort()).toEqual(['ca-bundle.crt', 'ca.crt', 'ca.key']);
+      expect(
+        serving.verify(
+          new X509Certificate(Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64')).publicKey,
+        ),
+      ).toBe(true);
       for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
         const cfg = await rest.get<{
           webhooks: {

@@ -8,10 +8,16 @@ import {
   caBundle,
   DEFAULT_POLICY,
   FileCertSource,
+  fingerprintOf,
   fromSecretData,
   planCertificates,
-  toSecretData,
+  replicasBehind,
+  reportName,
+  reportOf,
+  toCaSecretData,
+  toTlsSecretData,
   type CertPolicy,
+  type ServingReport,
 } from './certs.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
@@ -78,10 +84,73 @@ describe('certificate plan', () => {
     expect(planCertificates(retired, now, policy)).toBe('none');
   });
 
-  it('round-trips through the Secret', () => {
-    const introduced = applyAction('introduce-ca', created, t0, policy);
-    expect(fromSecretData(toSecretData(introduced!))).toEqual(introduced);
-    expect(fromSecretData({})).toBeUndefined();
+  it('keeps the old CA while a replica heard from still serves a certificate it issued', () => {
+    let now = t0 + (policy.caValidityDays - policy.caRenewBeforeDays + 1) * DAY;
+    const introduced = applyAction('introduce-ca', created, now, policy)!;
+    now += policy.propagationMs;
+    const switched = applyAction('switch-serving', introduced, now, policy)!;
+    now += policy.propagationMs;
+    const report = (identity: string, pem: string, expiresAt: number): ServingReport => ({
+      identity,
+      caFingerprint: fingerprintOf(pem),
+      expiresAt,
+    });
+    const fresh = now + policy.reportDurationMs;
+    const a = report('a', switched.ca.certPem, fresh);
+    const bOld = report('b', created!.ca.certPem, fresh);
+    expect(replicasBehind(switched, [a, bOld], now)).toEqual(['b']);
+    expect(planCertificates(switched, now, policy, [a, bOld])).toBe('none');
+    // b reloads and says so: the old CA may go.
+    const bNew = report('b', switched.ca.certPem, fresh);
+    expect(planCertificates(switched, now, policy, [a, bNew])).toBe('retire-old-ca');
+    // b is not heard from for a whole lease: it counts as gone.
+    const bGone = report('b', created!.ca.certPem, now - 1);
+    expect(planCertificates(switched, now, policy, [a, bGone])).toBe('retire-old-ca');
+  });
+
+  it('re-issues a serving certificate that the current CA did not issue (a write cut short)', () => {
+    const other = applyAction('create', undefined, t0, policy)!;
+    const mixed = { ...created!, serving: other.serving };
+    expect(planCertificates(mixed, t0, policy)).toBe('renew-serving');
+    expect(
+      planCertificates({ ...created!, serving: { certPem: '', keyPem: '' } }, t0, policy),
+    ).toBe('renew-serving');
+  });
+
+  it('round-trips through the two Secrets, and only the CA Secret holds the CA key', () => {
+    const introduced = applyAction('introduce-ca', created, t0, policy)!;
+    const ca = toCaSecretData(introduced);
+    const tls = toTlsSecretData(introduced);
+    expect(fromSecretData(ca, tls)).toEqual(introduced);
+    expect(Object.keys(tls).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    expect(Object.values(tls).join()).not.toContain(ca['ca.key']);
+    expect(fromSecretData({}, {})).toBeUndefined();
+    expect(fromSecretData(undefined, undefined)).toBeUndefined();
+  });
+
+  it('reads the one-Secret layout of earlier versions, CA key included', () => {
+    const legacy = { ...toTlsSecretData(created!), ...toCaSecretData(created!) };
+    expect(fromSecretData(undefined, legacy)).toEqual(created);
+  });
+
+  it('names reports after the replica, as a DNS subdomain, and reads them back', () => {
+    expect(reportName('Webhooks-7f9c_Pod')).toBe('vmplane-webhook-serving-webhooks-7f9c-pod');
+    expect(reportName('---')).toBe('vmplane-webhook-serving-replica');
+    expect(
+      reportOf({
+        metadata: { name: 'x', annotations: { 'vmplane.io/serving-ca': 'AB:CD' } },
+        spec: {
+          holderIdentity: 'pod-a',
+          leaseDurationSeconds: 60,
+          renewTime: '2026-11-30T06:00:00.000000Z',
+        },
+      }),
+    ).toEqual({
+      identity: 'pod-a',
+      caFingerprint: 'AB:CD',
+      expiresAt: Date.parse('2026-11-30T06:01:00Z'),
+    });
+    expect(reportOf({ metadata: { name: 'x' }, spec: {} })).toBeUndefined();
   });
 });
 

@@ -1,16 +1,24 @@
-// Certificates that manage themselves. The CA and serving certificate live in one Secret, so every
-// replica serves the same pair. Rotation never breaks admission:
+// Certificates that manage themselves. The CA (with its key) lives in a Secret of its own, the
+// serving pair in the TLS Secret every replica loads, so every replica serves the same pair and
+// nothing that reads the serving Secret gets the CA key. Rotation never breaks admission:
 //   1. a new CA is added next to the current one in the webhook configurations' caBundle,
 //   2. once the API server has had time to pick that up, the serving certificate is re-issued by
 //      the new CA (the old CA stays trusted, for replicas that have not reloaded yet),
-//   3. later still, the old CA is dropped from the bundle.
+//   3. the old CA is dropped from the bundle only when every replica serves a certificate of the
+//      new CA: each replica says which CA issued what it serves in a Lease of its own, renewed
+//      now and then; a replica not heard from for a lease duration counts as gone (and its
+//      /readyz fails before then, so it leaves the Service first).
 // A serving certificate near expiry is simply re-issued by the current CA. The plan is a pure
-// function of the stored state and the clock; the manager only reads, writes and injects.
+// function of the stored state, the replicas' reports and the clock; the manager only reads,
+// writes and injects.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { microTime } from '../../kube/src/leader.ts';
+import { deleteExactly } from '../../kube/src/ownership.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../kube/src/pki.ts';
 
 export interface StoredCerts {
@@ -35,6 +43,20 @@ export interface CertPolicy {
   caRenewBeforeDays: number;
   /** How long a caBundle change is given to reach the API server (and replicas) before relying on it. */
   propagationMs: number;
+  /**
+   * How long a replica's report of what it serves holds. Renewed every third of it; a replica not
+   * heard from for this long counts as gone.
+   */
+  reportDurationMs: number;
+}
+
+/** What one replica serves, from its Lease. */
+export interface ServingReport {
+  identity: string;
+  /** SHA-256 fingerprint of the CA that issued the certificate the replica serves. */
+  caFingerprint: string;
+  /** Until when the report holds (last renewal plus the lease duration). */
+  expiresAt: number;
 }
 
 export const DEFAULT_POLICY: Omit<CertPolicy, 'dnsNames' | 'ipAddresses'> = {
@@ -43,6 +65,7 @@ export const DEFAULT_POLICY: Omit<CertPolicy, 'dnsNames' | 'ipAddresses'> = {
   servingRenewBeforeDays: 30,
   caRenewBeforeDays: 60,
   propagationMs: 2 * 60_000,
+  reportDurationMs: 15 * 60_000,
 };
 
 export type CertAction =
@@ -59,15 +82,42 @@ function servingCovers(pem: string, p: CertPolicy): boolean {
   );
 }
 
+export const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256;
+
+function issuedBy(servingPem: string, caPem: string): boolean {
+  if (!servingPem) return false;
+  const ca = new X509Certificate(caPem);
+  const cert = new X509Certificate(servingPem);
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+}
+
+/**
+ * The replicas that still serve a certificate of another CA than the current one, among those
+ * heard from within their lease. Empty: the old CA may go.
+ */
+export function replicasBehind(s: StoredCerts, reports: ServingReport[], now: number): string[] {
+  const current = fingerprintOf(s.ca.certPem);
+  return reports
+    .filter((r) => r.expiresAt > now && r.caFingerprint !== current)
+    .map((r) => r.identity);
+}
+
 /** What to do next. Called periodically; each step is one write. */
 export function planCertificates(
   s: StoredCerts | undefined,
   now: number,
   p: CertPolicy,
+  reports: ServingReport[] = [],
 ): CertAction {
   if (!s) return 'create';
+  if (!issuedBy(s.serving.certPem, s.ca.certPem)) return 'renew-serving';
   if (s.nextCa && now - Date.parse(s.nextCaSince ?? '') >= p.propagationMs) return 'switch-serving';
-  if (s.oldCaPem && now - Date.parse(s.oldCaSince ?? '') >= p.propagationMs) return 'retire-old-ca';
+  if (
+    s.oldCaPem &&
+    now - Date.parse(s.oldCaSince ?? '') >= p.propagationMs &&
+    replicasBehind(s, reports, now).length === 0
+  )
+    return 'retire-old-ca';
   if (!s.nextCa && !s.oldCaPem && expiry(s.ca.certPem) - now < p.caRenewBeforeDays * DAY)
     return 'introduce-ca';
   if (
@@ -136,12 +186,11 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined): string =>
   s ? Buffer.from(s, 'base64').toString('utf8') : '';
 
-export function toSecretData(s: StoredCerts): Record<string, string> {
+/** The CA Secret: the CA and its key, a CA being introduced or retired, and the bundle. */
+export function toCaSecretData(s: StoredCerts): Record<string, string> {
   const d: Record<string, string> = {
     'ca.crt': b64(s.ca.certPem),
     'ca.key': b64(s.ca.keyPem),
-    'tls.crt': b64(s.serving.certPem),
-    'tls.key': b64(s.serving.keyPem),
     'ca-bundle.crt': b64(caBundle(s)),
   };
   if (s.nextCa) {
@@ -156,11 +205,28 @@ export function toSecretData(s: StoredCerts): Record<string, string> {
   return d;
 }
 
-export function fromSecretData(d: Record<string, string> | undefined): StoredCerts | undefined {
-  if (!d?.['ca.crt'] || !d['tls.crt']) return undefined;
+/** The TLS Secret the replicas serve from: the serving pair and the CA certificate, no key. */
+export function toTlsSecretData(s: StoredCerts): Record<string, string> {
+  return {
+    'tls.crt': b64(s.serving.certPem),
+    'tls.key': b64(s.serving.keyPem),
+    'ca.crt': b64(s.ca.certPem),
+  };
+}
+
+/**
+ * The stored state from both Secrets. A TLS Secret that still holds the CA key (the layout before
+ * the CA had a Secret of its own) is read as the CA too; the next write moves the key out.
+ */
+export function fromSecretData(
+  caData: Record<string, string> | undefined,
+  tlsData: Record<string, string> | undefined,
+): StoredCerts | undefined {
+  const d = caData?.['ca.crt'] ? caData : tlsData?.['ca.key'] ? tlsData : undefined;
+  if (!d?.['ca.crt']) return undefined;
   const s: StoredCerts = {
     ca: { certPem: unb64(d['ca.crt']), keyPem: unb64(d['ca.key']) },
-    serving: { certPem: unb64(d['tls.crt']), keyPem: unb64(d['tls.key']) },
+    serving: { certPem: unb64(tlsData?.['tls.crt']), keyPem: unb64(tlsData?.['tls.key']) },
   };
   if (d['next-ca.crt']) {
     s.nextCa = { certPem: unb64(d['next-ca.crt']), keyPem: unb64(d['next-ca.key']) };
@@ -173,6 +239,11 @@ export function fromSecretData(d: Record<string, string> | undefined): StoredCer
   return s;
 }
 
+const sameData = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
+  !!a &&
+  Object.keys(a).length === Object.keys(b).length &&
+  Object.entries(b).every(([k, v]) => a[k] === v);
+
 export interface CertSource {
   /** The serving pair now. */
   current(): { certPem: string; keyPem: string };
@@ -183,30 +254,81 @@ export interface CertSource {
 export interface SecretCertOptions {
   kc: KubeConfig;
   namespace: string;
+  /** The Secret the replicas serve from (serving pair and CA certificate). */
   secretName: string;
+  /** The Secret of the CA and its key; `<secretName>-ca` when not given. */
+  caSecretName?: string;
   policy: CertPolicy;
   /** Webhook configurations whose caBundle this manager keeps current. */
   webhookConfigurations: {
     kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
     name: string;
   }[];
+  /** This replica, in its serving report (a Pod's name in a cluster). */
+  identity?: string;
   checkIntervalMs?: number;
   now?: () => number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Self-managed certificates kept in a Secret (the default). */
+/** The label on the replicas' serving reports (Leases). */
+export const SERVING_REPORT_LABEL = 'vmplane.io/webhook-serving';
+/** On a serving report: the SHA-256 fingerprint of the CA that issued what the replica serves. */
+export const SERVING_CA_ANNOTATION = 'vmplane.io/serving-ca';
+/** Reports expired this long are deleted (a Pod that went away). */
+const FORGET_AFTER_MS = 60 * 60_000;
+
+interface SecretBody {
+  data?: Record<string, string>;
+  metadata: { resourceVersion: string };
+}
+
+interface Lease {
+  metadata: {
+    name: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
+}
+
+/** A name for this replica's report: the identity, as a DNS subdomain. */
+export function reportName(identity: string): string {
+  const clean = identity
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return `vmplane-webhook-serving-${clean || 'replica'}`.slice(0, 253);
+}
+
+export function reportOf(l: Lease): ServingReport | undefined {
+  const renewed = Date.parse(l.spec?.renewTime ?? '');
+  const fp = l.metadata.annotations?.[SERVING_CA_ANNOTATION];
+  if (!fp || !Number.isFinite(renewed)) return undefined;
+  return {
+    identity: l.spec?.holderIdentity ?? l.metadata.name,
+    caFingerprint: fp,
+    expiresAt: renewed + (l.spec?.leaseDurationSeconds ?? 0) * 1000,
+  };
+}
+
+/** Self-managed certificates kept in Secrets (the default). */
 export class SecretCertManager implements CertSource {
   private readonly o: SecretCertOptions;
   private readonly rest: KubeRest;
+  private readonly identity: string;
   private state?: StoredCerts;
   private timer?: NodeJS.Timeout;
   private onChange?: (c: { certPem: string; keyPem: string }) => void;
   private busy = false;
+  /** This replica's report as last written: the CA fingerprint and when. */
+  private reported?: { caFingerprint: string; at: number };
 
   constructor(o: SecretCertOptions) {
     this.o = o;
     this.rest = new KubeRest(o.kc);
+    this.identity = o.identity ?? `${hostname()}-${process.pid}`;
   }
 
   current(): { certPem: string; keyPem: string } {
@@ -223,40 +345,67 @@ export class SecretCertManager implements CertSource {
     return caBundle(this.state);
   }
 
-  private get secretPath(): string {
-    return `/api/v1/namespaces/${this.o.namespace}/secrets/${this.o.secretName}`;
+  /**
+   * False once this replica has not been able to renew its serving report for two thirds of the
+   * report's duration: others may soon count it as gone and retire the CA it serves, so /readyz
+   * takes it out of the Service first.
+   */
+  get reporting(): boolean {
+    const now = (this.o.now ?? Date.now)();
+    return !!this.reported && now - this.reported.at < (this.o.policy.reportDurationMs * 2) / 3;
   }
 
-  private async read(): Promise<{ certs?: StoredCerts; resourceVersion?: string }> {
+  private get ns(): string {
+    return `/api/v1/namespaces/${this.o.namespace}`;
+  }
+
+  private get caSecretName(): string {
+    return this.o.caSecretName ?? `${this.o.secretName}-ca`;
+  }
+
+  private get leases(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`;
+  }
+
+  private async readSecret(name: string): Promise<SecretBody | undefined> {
     try {
-      const { body } = await this.rest.request<{
-        data?: Record<string, string>;
-        metadata: { resourceVersion: string };
-      }>('GET', this.secretPath);
-      return { certs: fromSecretData(body.data), resourceVersion: body.metadata.resourceVersion };
+      return (await this.rest.request<SecretBody>('GET', `${this.ns}/secrets/${name}`)).body;
     } catch (e) {
-      if (isNotFound(e)) return {};
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
 
-  private async write(certs: StoredCerts, resourceVersion: string | undefined): Promise<boolean> {
+  private async read(): Promise<{ certs?: StoredCerts; ca?: SecretBody; tls?: SecretBody }> {
+    const ca = await this.readSecret(this.caSecretName);
+    const tls = await this.readSecret(this.o.secretName);
+    return { certs: fromSecretData(ca?.data, tls?.data), ca, tls };
+  }
+
+  /** Writes one Secret if its data changed; false when another replica wrote first. */
+  private async writeSecret(
+    name: string,
+    type: string,
+    data: Record<string, string>,
+    read: SecretBody | undefined,
+  ): Promise<boolean> {
+    if (sameData(read?.data, data)) return true;
+    const resourceVersion = read?.metadata.resourceVersion;
     const body = {
       apiVersion: 'v1',
       kind: 'Secret',
-      type: 'kubernetes.io/tls',
+      type,
       metadata: {
-        name: this.o.secretName,
+        name,
         namespace: this.o.namespace,
         labels: { 'app.kubernetes.io/part-of': 'vmplane' },
         ...(resourceVersion ? { resourceVersion } : {}),
       },
-      data: toSecretData(certs),
+      data,
     };
     try {
-      if (resourceVersion) await this.rest.request('PUT', this.secretPath, { body });
-      else
-        await this.rest.request('POST', `/api/v1/namespaces/${this.o.namespace}/secrets`, { body });
+      if (resourceVersion) await this.rest.request('PUT', `${this.ns}/secrets/${name}`, { body });
+      else await this.rest.request('POST', `${this.ns}/secrets`, { body });
       return true;
     } catch (e) {
       // Another replica wrote first: take its state on the next pass.
@@ -265,32 +414,98 @@ export class SecretCertManager implements CertSource {
     }
   }
 
-  /** One pass: read, plan, write at most one step, inject, reload. Returns the action taken. */
+  /** Every replica's report; reports gone stale long ago (Pods that went away) are deleted. */
+  private async readReports(now: number): Promise<ServingReport[]> {
+    const q = new URLSearchParams({ labelSelector: SERVING_REPORT_LABEL });
+    const { body } = await this.rest.request<{ items: Lease[] }>('GET', `${this.leases}?${q}`);
+    const reports: ServingReport[] = [];
+    for (const l of body.items) {
+      const r = reportOf(l);
+      if (r && r.expiresAt + FORGET_AFTER_MS > now) reports.push(r);
+      else await deleteExactly(this.rest, `${this.leases}/${l.metadata.name}`, l.metadata.uid);
+    }
+    return reports;
+  }
+
+  /** Says which CA issued what this replica serves: written on change and every third of the duration. */
+  private async report(certs: StoredCerts, now: number): Promise<void> {
+    const caFingerprint = fingerprintOf(certs.ca.certPem);
+    const due = this.o.policy.reportDurationMs / 3;
+    if (this.reported?.caFingerprint === caFingerprint && now - this.reported.at < due) return;
+    const name = reportName(this.identity);
+    const path = `${this.leases}/${name}`;
+    let existing: Lease | undefined;
+    try {
+      existing = (await this.rest.request<Lease>('GET', path)).body;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    const body = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace: this.o.namespace,
+        labels: { [SERVING_REPORT_LABEL]: '', 'app.kubernetes.io/part-of': 'vmplane' },
+        annotations: { [SERVING_CA_ANNOTATION]: caFingerprint },
+        ...(existing?.metadata.resourceVersion
+          ? { resourceVersion: existing.metadata.resourceVersion }
+          : {}),
+      },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: Math.ceil(this.o.policy.reportDurationMs / 1000),
+        renewTime: microTime(now),
+      },
+    };
+    if (existing) await this.rest.request('PUT', path, { body });
+    else await this.rest.request('POST', this.leases, { body });
+    this.reported = { caFingerprint, at: now };
+  }
+
+  /** One pass: read, plan, write at most one step, inject, reload, report. Returns the action taken. */
   async reconcile(): Promise<CertAction> {
     if (this.busy) return 'none';
     this.busy = true;
     try {
       const now = (this.o.now ?? Date.now)();
       const first = await this.read();
-      const resourceVersion = first.resourceVersion;
       let certs = first.certs;
-      const action = planCertificates(certs, now, this.o.policy);
-      if (action !== 'none') {
-        const next = applyAction(action, certs, now, this.o.policy);
-        if (next && (await this.write(next, resourceVersion))) {
-          this.o.log?.('certificates: ' + action, {
-            secret: `${this.o.namespace}/${this.o.secretName}`,
-          });
+      // Reports matter only while an old CA waits to be retired.
+      const reports = certs?.oldCaPem ? await this.readReports(now) : [];
+      const action = planCertificates(certs, now, this.o.policy, reports);
+      const next = action === 'none' ? certs : applyAction(action, certs, now, this.o.policy);
+      if (next) {
+        // The CA first: a serving certificate is never stored before the CA that issued it.
+        const written =
+          (await this.writeSecret(this.caSecretName, 'Opaque', toCaSecretData(next), first.ca)) &&
+          (await this.writeSecret(
+            this.o.secretName,
+            'kubernetes.io/tls',
+            toTlsSecretData(next),
+            first.tls,
+          ));
+        if (written) {
+          if (action !== 'none')
+            this.o.log?.('certificates: ' + action, {
+              secret: `${this.o.namespace}/${this.o.secretName}`,
+            });
           certs = next;
         } else {
           ({ certs } = await this.read());
         }
       }
-      if (!certs) throw new Error('certificate Secret could not be read or created');
+      if (!certs) throw new Error('certificate Secrets could not be read or created');
+      if (action === 'none' && certs.oldCaPem) {
+        const behind = replicasBehind(certs, reports, now);
+        if (behind.length)
+          this.o.log?.('certificates: old CA kept, replicas still serve it', { replicas: behind });
+      }
       const servingChanged = this.state?.serving.certPem !== certs.serving.certPem;
       this.state = certs;
       await this.inject(caBundle(certs));
       if (servingChanged) this.onChange?.(certs.serving);
+      await this.report(certs, now);
       return action;
     } finally {
       this.busy = false;

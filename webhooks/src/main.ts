@@ -56,6 +56,8 @@ export interface WebhookOptions {
   createNamespace?: boolean;
   /** Cache VMs without their status (when nothing else, like the policy audit, reads the cache). */
   dropVmStatus?: boolean;
+  /** This replica's name in its certificate report (the Pod's name in a cluster). */
+  identity?: string;
 }
 
 export interface RunningWebhooks {
@@ -94,6 +96,7 @@ async function certSourceFor(
     kc: o.kc,
     namespace: o.namespace,
     secretName: certMode.secretName ?? 'vmplane-webhook-tls',
+    caSecretName: certMode.secretName ? `${certMode.secretName}-ca` : 'vmplane-webhook-ca',
     policy: {
       ...DEFAULT_POLICY,
       ...certMode.policy,
@@ -105,6 +108,7 @@ async function certSourceFor(
       { kind: 'ValidatingWebhookConfiguration', name: configNames.validating },
     ],
     ...(certMode.checkIntervalMs ? { checkIntervalMs: certMode.checkIntervalMs } : {}),
+    ...(o.identity ? { identity: o.identity } : {}),
     log: (msg, fields) => log.info(fields ?? {}, msg),
   });
 }
@@ -160,7 +164,10 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
   });
   server = new WebhookServer({
     lookups: cache,
-    lookupsReady: () => cache.synced,
+    // A replica that cannot say which certificate it serves may soon see its CA retired: it leaves
+    // the Service first.
+    lookupsReady: () =>
+      cache.synced && (certs instanceof SecretCertManager ? certs.reporting : true),
     tls: certs.current(),
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 0,
@@ -253,6 +260,7 @@ export async function main(): Promise<void> {
     ipAddresses: (env.VMPLANE_CERT_IPS ?? '').split(',').filter(Boolean),
     register: false,
     createNamespace: false,
+    ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
     // The standalone webhook process is the cache's only reader: VM status is never looked at.
     dropVmStatus: true,
   });

@@ -127,7 +127,11 @@ export class WebhookServer {
         .status(ok ? 200 : 503)
         .type('text/plain')
         .send(
-          ok ? 'ok' : this.draining ? 'draining' : 'not ready: certificates or caches not loaded',
+          ok
+            ? 'ok'
+            : this.draining
+              ? 'draining'
+              : 'not ready: certificates or caches not loaded, or the certificate report not renewed',
         );
     });
     app.get('/metrics', async (_req, res) => {
