@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
@@ -14,6 +14,7 @@ import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts'
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
 import { unregisterWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { RoundRobinProxy } from '../support/roundrobin.ts';
 import { inject } from 'vitest';
 
 const ROUNDS = 50;
@@ -23,10 +24,8 @@ const SCOPE_LABEL = { 'vmplane.io/webhook-scope': scope };
 const own = `vmplane-${scope}`;
 let ns = '';
 let rest: KubeRest;
-let proxy: Server;
-const sockets = new Set<Socket>();
+let proxy: RoundRobinProxy;
 const replicas: { child: ChildProcess; port: number; log: string[] }[] = [];
-const served = [0, 0];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -72,25 +71,6 @@ async function startReplica(): Promise<void> {
   replicas.push({ child, port, log });
 }
 
-/** Round robin over the replicas, one connection at a time, as kube-proxy would spread them. */
-function startProxy(): Promise<number> {
-  let next = 0;
-  proxy = createServer((client) => {
-    const i = next++ % replicas.length;
-    served[i] = (served[i] ?? 0) + 1;
-    const upstream = connect((replicas[i] as { port: number }).port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return new Promise((resolve) =>
-    proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)),
-  );
-}
-
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('race', SCOPE_LABEL);
@@ -125,7 +105,8 @@ beforeAll(async () => {
     60_000,
     200,
   );
-  const port = await startProxy();
+  proxy = new RoundRobinProxy(() => replicas.map((r) => r.port));
+  const port = await proxy.start();
   const secret = await rest.request<{ data: Record<string, string> }>(
     'GET',
     `/api/v1/namespaces/${own}/secrets/vmplane-webhook-tls`,
@@ -159,8 +140,7 @@ afterAll(async () => {
         }),
     ),
   );
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => proxy?.close(r));
+  await proxy?.stop();
   rest?.close();
 });
 
@@ -231,7 +211,7 @@ describe('two webhook replicas, one disk, two VMs at once', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     const split = roundsSplitAcrossReplicas();
     console.log(
-      `${ROUNDS} rounds: both admitted ${bothAdmitted}, neither ${neither}; the two VMs were decided by different replicas in ${split} rounds; connections per replica ${served.join(', ')}; refusals: ${[...refusals].join(' | ')}`,
+      `${ROUNDS} rounds: both admitted ${bothAdmitted}, neither ${neither}; the two VMs were decided by different replicas in ${split} rounds; connections per replica ${proxy.served.join(', ')}; refusals: ${[...refusals].join(' | ')}`,
     );
     expect(bothAdmitted).toBe(0);
     expect(neither).toBe(0);

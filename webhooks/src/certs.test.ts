@@ -5,15 +5,19 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   applyAction,
+  bundleTrusts,
   caBundle,
   DEFAULT_POLICY,
   FileCertSource,
   fingerprintOf,
   fromSecretData,
+  issuerFingerprint,
   planCertificates,
   replicasBehind,
   reportName,
   reportOf,
+  shouldInject,
+  caSerialOf,
   toCaSecretData,
   toTlsSecretData,
   type CertPolicy,
@@ -108,6 +112,24 @@ describe('certificate plan', () => {
     expect(planCertificates(switched, now, policy, [a, bGone])).toBe('retire-old-ca');
   });
 
+  it('reports the CA that issued what is served, whichever of the state it is', () => {
+    const introduced = applyAction('introduce-ca', created, t0, policy)!;
+    const switched = applyAction('switch-serving', introduced, t0, policy)!;
+    expect(issuerFingerprint(switched)).toBe(fingerprintOf(switched.ca.certPem));
+    // CA Secret already switched, TLS Secret not yet: the old CA issued what is served.
+    expect(issuerFingerprint({ ...switched, serving: created!.serving })).toBe(
+      fingerprintOf(created!.ca.certPem),
+    );
+    const stranger = applyAction('create', undefined, t0, policy)!;
+    expect(issuerFingerprint({ ...switched, serving: stranger.serving })).toBe('unknown');
+    // A bundle trusts a certificate only when it holds the CA that issued it.
+    const bundle = Buffer.from(caBundle(switched)).toString('base64');
+    expect(bundleTrusts(bundle, created!.serving.certPem)).toBe(true); // old CA still in it
+    expect(bundleTrusts(bundle, switched.serving.certPem)).toBe(true);
+    expect(bundleTrusts(bundle, stranger.serving.certPem)).toBe(false);
+    expect(bundleTrusts(undefined, switched.serving.certPem)).toBe(false);
+  });
+
   it('re-issues a serving certificate that the current CA did not issue (a write cut short)', () => {
     const other = applyAction('create', undefined, t0, policy)!;
     const mixed = { ...created!, serving: other.serving };
@@ -131,6 +153,25 @@ describe('certificate plan', () => {
   it('reads the one-Secret layout of earlier versions, CA key included', () => {
     const legacy = { ...toTlsSecretData(created!), ...toCaSecretData(created!) };
     expect(fromSecretData(undefined, legacy)).toEqual(created);
+  });
+
+  it('counts every change to the CAs, and a bundle is never replaced by an older state', () => {
+    const introduced = applyAction('introduce-ca', created, t0, policy)!;
+    const switched = applyAction('switch-serving', introduced, t0, policy)!;
+    const retired = applyAction('retire-old-ca', switched, t0, policy)!;
+    const renewed = applyAction('renew-serving', retired, t0, policy)!;
+    expect([created, introduced, switched, retired, renewed].map((x) => x?.serial)).toEqual([
+      1, 2, 3, 4, 4,
+    ]);
+    expect(fromSecretData(toCaSecretData(retired), toTlsSecretData(retired))?.serial).toBe(4);
+    // A replica still at serial 3 leaves alone what serial 4 injected, even if it differs.
+    expect(shouldInject(3, 4, false)).toBe(false);
+    expect(shouldInject(4, 3, true)).toBe(true); // same bundle, but record the newer serial
+    expect(shouldInject(4, 4, true)).toBe(false);
+    expect(shouldInject(4, 4, false)).toBe(true); // someone applied a stale bundle: put it back
+    expect(shouldInject(0, undefined, true)).toBe(true);
+    expect(caSerialOf({ metadata: { annotations: { 'vmplane.io/ca-serial': '7' } } })).toBe(7);
+    expect(caSerialOf({ metadata: {} })).toBeUndefined();
   });
 
   it('names reports after the replica, as a DNS subdomain, and reads them back', () => {

@@ -30,6 +30,12 @@ export interface StoredCerts {
   /** A CA no longer signing, still trusted until every replica has reloaded. */
   oldCaPem?: string;
   oldCaSince?: string;
+  /**
+   * Counts changes to the CAs (and so to the bundle). The bundle injected into the webhook
+   * configurations carries it, so a replica acting on an older state never overwrites a newer
+   * bundle.
+   */
+  serial?: number;
 }
 
 export interface CertPolicy {
@@ -92,6 +98,23 @@ function issuedBy(servingPem: string, caPem: string): boolean {
 }
 
 /**
+ * The fingerprint of the CA that issued the serving certificate, among the CAs of the state;
+ * 'unknown' when none did (which keeps any old CA in the bundle).
+ */
+export function issuerFingerprint(s: StoredCerts): string {
+  const cas = [s.ca.certPem, s.nextCa?.certPem, s.oldCaPem].filter((x): x is string => !!x);
+  const issuer = cas.find((ca) => issuedBy(s.serving.certPem, ca));
+  return issuer ? fingerprintOf(issuer) : 'unknown';
+}
+
+/** Whether a base64 caBundle holds the CA that issued the certificate. */
+export function bundleTrusts(bundleB64: string | undefined, certPem: string): boolean {
+  const pems =
+    unb64(bundleB64).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return pems.some((ca) => issuedBy(certPem, ca));
+}
+
+/**
  * The replicas that still serve a certificate of another CA than the current one, among those
  * heard from within their lease. Empty: the old CA may go.
  */
@@ -149,13 +172,14 @@ export function applyAction(
   const ts = new Date(now).toISOString();
   const newCa = (): KeyPair =>
     createCertificateAuthority('vmplane-webhook-ca', p.caValidityDays, new Date(now - 60_000));
+  const serial = (s?.serial ?? 0) + 1;
   switch (action) {
     case 'create': {
       const ca = newCa();
-      return { ca, serving: serving(ca, p, now) };
+      return { ca, serving: serving(ca, p, now), serial };
     }
     case 'introduce-ca':
-      return s && { ...s, nextCa: newCa(), nextCaSince: ts };
+      return s && { ...s, nextCa: newCa(), nextCaSince: ts, serial };
     case 'switch-serving':
       if (!s?.nextCa) return s;
       return {
@@ -163,9 +187,10 @@ export function applyAction(
         serving: serving(s.nextCa, p, now),
         oldCaPem: s.ca.certPem,
         oldCaSince: ts,
+        serial,
       };
     case 'retire-old-ca':
-      return s && { ca: s.ca, serving: s.serving };
+      return s && { ca: s.ca, serving: s.serving, serial };
     case 'renew-serving':
       return s && { ...s, serving: serving(s.ca, p, now) };
     default:
@@ -202,6 +227,7 @@ export function toCaSecretData(s: StoredCerts): Record<string, string> {
     d['old-ca.crt'] = b64(s.oldCaPem);
     d['old-ca.since'] = b64(s.oldCaSince ?? '');
   }
+  if (s.serial) d.serial = b64(String(s.serial));
   return d;
 }
 
@@ -236,7 +262,25 @@ export function fromSecretData(
     s.oldCaPem = unb64(d['old-ca.crt']);
     s.oldCaSince = unb64(d['old-ca.since']);
   }
+  const serial = Number(unb64(d.serial));
+  if (Number.isSafeInteger(serial) && serial > 0) s.serial = serial;
   return s;
+}
+
+/** On the webhook configurations: the serial of the CA state their caBundle comes from. */
+export const CA_SERIAL_ANNOTATION = 'vmplane.io/ca-serial';
+
+/**
+ * Whether a configuration's caBundle should be replaced with the one of a state with this serial:
+ * never by an older state (a replica that read the Secrets before another one changed them).
+ */
+export function shouldInject(
+  ours: number,
+  theirs: number | undefined,
+  bundlesMatch: boolean,
+): boolean {
+  if (theirs !== undefined && ours < theirs) return false;
+  return !bundlesMatch || theirs !== ours;
 }
 
 const sameData = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
@@ -277,6 +321,17 @@ export const SERVING_REPORT_LABEL = 'vmplane.io/webhook-serving';
 export const SERVING_CA_ANNOTATION = 'vmplane.io/serving-ca';
 /** Reports expired this long are deleted (a Pod that went away). */
 const FORGET_AFTER_MS = 60 * 60_000;
+
+export interface WebhookConfigurationLike {
+  metadata: { resourceVersion?: string; annotations?: Record<string, string> };
+  webhooks?: { name: string; clientConfig?: { caBundle?: string } }[];
+}
+
+/** The serial a configuration's caBundle was injected from; undefined when none was recorded. */
+export function caSerialOf(cfg: WebhookConfigurationLike): number | undefined {
+  const v = Number(cfg.metadata.annotations?.[CA_SERIAL_ANNOTATION]);
+  return Number.isSafeInteger(v) ? v : undefined;
+}
 
 interface SecretBody {
   data?: Record<string, string>;
@@ -322,6 +377,10 @@ export class SecretCertManager implements CertSource {
   private timer?: NodeJS.Timeout;
   private onChange?: (c: { certPem: string; keyPem: string }) => void;
   private busy = false;
+  /** The pair handed to the server: what this replica serves (and reports). */
+  private served?: KeyPair;
+  /** The replicas the old CA was last kept for (logged when it changes). */
+  private behind: string[] = [];
   /** This replica's report as last written: the CA fingerprint and when. */
   private reported?: { caFingerprint: string; at: number };
 
@@ -331,9 +390,10 @@ export class SecretCertManager implements CertSource {
     this.identity = o.identity ?? `${hostname()}-${process.pid}`;
   }
 
+  /** The pair this replica serves. */
   current(): { certPem: string; keyPem: string } {
     if (!this.state) throw new Error('certificates not loaded yet');
-    return this.state.serving;
+    return this.served ?? this.state.serving;
   }
 
   get stored(): StoredCerts | undefined {
@@ -377,8 +437,11 @@ export class SecretCertManager implements CertSource {
   }
 
   private async read(): Promise<{ certs?: StoredCerts; ca?: SecretBody; tls?: SecretBody }> {
-    const ca = await this.readSecret(this.caSecretName);
+    // The reverse of the order of writes (CA, then TLS): a read that straddles another replica's
+    // write sees a serving certificate older than the CAs, never one of a CA it does not know,
+    // and its own write of the TLS Secret then fails on the resourceVersion.
     const tls = await this.readSecret(this.o.secretName);
+    const ca = await this.readSecret(this.caSecretName);
     return { certs: fromSecretData(ca?.data, tls?.data), ca, tls };
   }
 
@@ -429,7 +492,7 @@ export class SecretCertManager implements CertSource {
 
   /** Says which CA issued what this replica serves: written on change and every third of the duration. */
   private async report(certs: StoredCerts, now: number): Promise<void> {
-    const caFingerprint = fingerprintOf(certs.ca.certPem);
+    const caFingerprint = issuerFingerprint(certs);
     const due = this.o.policy.reportDurationMs / 3;
     if (this.reported?.caFingerprint === caFingerprint && now - this.reported.at < due) return;
     const name = reportName(this.identity);
@@ -496,48 +559,86 @@ export class SecretCertManager implements CertSource {
         }
       }
       if (!certs) throw new Error('certificate Secrets could not be read or created');
-      if (action === 'none' && certs.oldCaPem) {
-        const behind = replicasBehind(certs, reports, now);
-        if (behind.length)
-          this.o.log?.('certificates: old CA kept, replicas still serve it', { replicas: behind });
-      }
-      const servingChanged = this.state?.serving.certPem !== certs.serving.certPem;
+      const behind = action === 'none' && certs.oldCaPem ? replicasBehind(certs, reports, now) : [];
+      if (behind.join() !== this.behind.join() && behind.length)
+        this.o.log?.('certificates: old CA kept, replicas still serve it', { replicas: behind });
+      this.behind = behind;
       this.state = certs;
-      await this.inject(caBundle(certs));
-      if (servingChanged) this.onChange?.(certs.serving);
-      await this.report(certs, now);
+      const trusted = await this.inject(certs);
+      // Serve the new pair only once the configurations trust its CA. Until then (an inject cut
+      // short), the pair served so far stays, and so does its report.
+      if (this.served?.certPem !== certs.serving.certPem && trusted) {
+        this.served = certs.serving;
+        this.onChange?.(certs.serving);
+      }
+      await this.report({ ...certs, serving: this.served ?? certs.serving }, now);
       return action;
     } finally {
       this.busy = false;
     }
   }
 
-  /** Keeps every listed webhook configuration's caBundle equal to the bundle. */
-  async inject(bundlePem: string): Promise<void> {
-    const want = b64(bundlePem);
+  /**
+   * Keeps every listed webhook configuration's caBundle equal to the bundle of this state, unless
+   * the configuration already carries a newer state's bundle. The patch is conditional on the
+   * resourceVersion read, so two replicas never interleave.
+   */
+  async inject(certs: StoredCerts): Promise<boolean> {
+    const want = b64(caBundle(certs));
+    const serial = certs.serial ?? 0;
+    let trusted = true;
     for (const c of this.o.webhookConfigurations) {
       const path = `/apis/admissionregistration.k8s.io/v1/${c.kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations'}/${c.name}`;
-      let cfg: { webhooks?: { name: string; clientConfig?: { caBundle?: string } }[] };
+      let cfg: WebhookConfigurationLike;
       try {
-        cfg = (await this.rest.request<typeof cfg>('GET', path)).body;
+        cfg = (await this.rest.request<WebhookConfigurationLike>('GET', path)).body;
       } catch (e) {
         if (isNotFound(e)) continue; // not registered (yet)
         throw e;
       }
-      const ops = (cfg.webhooks ?? []).flatMap((w, i) =>
-        w.clientConfig?.caBundle === want
-          ? []
-          : [
-              { op: 'test', path: `/webhooks/${i}/name`, value: w.name },
-              { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: want },
-            ],
-      );
-      if (ops.length)
+      const hooks = cfg.webhooks ?? [];
+      const theirs = caSerialOf(cfg);
+      const match = hooks.every((w) => w.clientConfig?.caBundle === want);
+      if (!shouldInject(serial, theirs, match)) {
+        trusted &&= hooks.every((w) =>
+          bundleTrusts(w.clientConfig?.caBundle, certs.serving.certPem),
+        );
+        continue;
+      }
+      const ops: unknown[] = [
+        { op: 'test', path: '/metadata/resourceVersion', value: cfg.metadata.resourceVersion },
+        cfg.metadata.annotations
+          ? {
+              op: 'add',
+              path: `/metadata/annotations/${CA_SERIAL_ANNOTATION.replace('/', '~1')}`,
+              value: String(serial),
+            }
+          : {
+              op: 'add',
+              path: '/metadata/annotations',
+              value: { [CA_SERIAL_ANNOTATION]: String(serial) },
+            },
+        ...hooks.map((_, i) => ({
+          op: 'add',
+          path: `/webhooks/${i}/clientConfig/caBundle`,
+          value: want,
+        })),
+      ];
+      try {
         await this.rest.request('PATCH', path, {
           body: ops,
           contentType: 'application/json-patch+json',
         });
+      } catch (e) {
+        // Changed since it was read (a failed test is 422, a conflict 409): the next pass decides.
+        if (e instanceof ApiError && (e.code === 409 || e.code === 422)) {
+          trusted = false;
+          continue;
+        }
+        throw e;
+      }
     }
+    return trusted;
   }
 
   async start(onChange: (c: { certPem: string; keyPem: string }) => void): Promise<void> {

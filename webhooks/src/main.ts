@@ -3,14 +3,18 @@
 // runs it as its own process with settings from the environment, and SIGTERM drains it.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import {
   DEFAULT_POLICY,
+  caSerialOf,
+  CA_SERIAL_ANNOTATION,
   FileCertSource,
   SecretCertManager,
+  type WebhookConfigurationLike,
   type CertPolicy,
   type CertSource,
 } from './certs.ts';
@@ -133,7 +137,59 @@ async function register(
     ...(reg.scope ? { scope: reg.scope } : {}),
     checkDeletes,
   });
-  for (const cfg of configs) await rest.apply(cfg as never, { fieldManager: 'vmplane-webhooks' });
+  const serial = certs instanceof SecretCertManager ? (certs.stored?.serial ?? 0) : undefined;
+  for (const cfg of configs) await applyKeepingNewerBundle(rest, cfg, serial);
+}
+
+/**
+ * Applies a webhook configuration, but never over a caBundle another replica injected from a newer
+ * certificate state: that bundle is kept. Conditional on the resourceVersion read; retried when
+ * the configuration changed in between.
+ */
+async function applyKeepingNewerBundle(
+  rest: KubeRest,
+  cfg: Record<string, unknown>,
+  serial: number | undefined,
+): Promise<void> {
+  type Cfg = WebhookConfigurationLike & { kind: string; metadata: { name: string } };
+  const want = cfg as unknown as Cfg;
+  for (let attempt = 0; ; attempt++) {
+    const live = await getLive<Cfg & KubernetesObject>(
+      rest,
+      `/apis/admissionregistration.k8s.io/v1/${want.kind.toLowerCase()}s/${want.metadata.name}`,
+    );
+    const theirs = live ? caSerialOf(live) : undefined;
+    const keep = serial === undefined || (theirs !== undefined && theirs > serial);
+    const liveBundle = live?.webhooks?.[0]?.clientConfig?.caBundle;
+    const body = {
+      ...want,
+      metadata: {
+        ...want.metadata,
+        ...(live?.metadata.resourceVersion
+          ? { resourceVersion: live.metadata.resourceVersion }
+          : {}),
+        ...(serial === undefined
+          ? {}
+          : {
+              annotations: {
+                ...want.metadata.annotations,
+                [CA_SERIAL_ANNOTATION]: String(keep ? theirs : serial),
+              },
+            }),
+      },
+      webhooks: (want.webhooks ?? []).map((w) =>
+        keep && liveBundle && serial !== undefined
+          ? { ...w, clientConfig: { ...w.clientConfig, caBundle: liveBundle } }
+          : w,
+      ),
+    };
+    try {
+      await rest.apply(body as never, { fieldManager: 'vmplane-webhooks' });
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 409) || attempt >= 5) throw e;
+    }
+  }
 }
 
 export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks> {
