@@ -181,14 +181,13 @@ describe('CA rotation with a replica cut off from the API server', () => {
     })();
     const clients = [1, 2, 3, 4].map(client);
 
-    let cutAt = 0;
-    let restoredAt = 0;
-    let retiredAfterMs = 0;
+    // When the link was cut, when it came back, and when the old CA went after that.
+    const at = { cut: 0, restored: 0, retiredAfterMs: 0 };
     try {
       // Rotation runs with both replicas connected for a while.
       await new Promise((r) => setTimeout(r, 3000));
       hole.blackholed = true;
-      cutAt = Date.now();
+      at.cut = Date.now();
       const servedByB = await served(b.port);
       // Rotation goes on at replica a up to the point where only retiring the old CA is left, and
       // there it waits: b's report (from before the cut) does not say it serves the new CA.
@@ -204,7 +203,7 @@ describe('CA rotation with a replica cut off from the API server', () => {
         30_000,
         100,
       );
-      await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 8000 - Date.now())));
+      await new Promise((r) => setTimeout(r, Math.max(0, at.cut + 8000 - Date.now())));
       // Eight seconds after the cut the old CA is still there, and b still serves what it served.
       const cert = await served(b.port);
       const bundle = await trusted(config);
@@ -214,7 +213,7 @@ describe('CA rotation with a replica cut off from the API server', () => {
 
       // The link comes back: b reloads, says so, and then the old CA goes.
       hole.blackholed = false;
-      restoredAt = Date.now();
+      at.restored = Date.now();
       await waitUntil(
         'the old CA retired after b caught up',
         async () => {
@@ -224,7 +223,7 @@ describe('CA rotation with a replica cut off from the API server', () => {
         60_000,
         100,
       );
-      retiredAfterMs = Date.now() - restoredAt;
+      at.retiredAfterMs = Date.now() - at.restored;
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
       hole.blackholed = false;
@@ -235,8 +234,8 @@ describe('CA rotation with a replica cut off from the API server', () => {
     }
 
     console.log(
-      `rotation with a replica cut off for ${((restoredAt - cutAt) / 1000).toFixed(1)} s: ` +
-        `${ok} admissions, ${failures.length} failed; the old CA was retired ${(retiredAfterMs / 1000).toFixed(1)} s ` +
+      `rotation with a replica cut off for ${((at.restored - at.cut) / 1000).toFixed(1)} s: ` +
+        `${ok} admissions, ${failures.length} failed; the old CA was retired ${(at.retiredAfterMs / 1000).toFixed(1)} s ` +
         `after the link came back; samples where the bundle did not trust the cut-off replica: ${untrusted.length}; ` +
         `connections per replica ${front.served.join(', ')}`,
     );
