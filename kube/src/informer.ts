@@ -88,7 +88,8 @@ export async function listInPages<T extends KubernetesObject>(
     try {
       page = (await rest.request<KubernetesListObject<T>>('GET', `${path}?${q}`)).body;
     } catch (e) {
-      if (token && e instanceof ApiError && e.code === 410) return listInPages(rest, path, 0, trim, labelSelector);
+      if (token && e instanceof ApiError && e.code === 410)
+        return listInPages(rest, path, 0, trim, labelSelector);
       throw e;
     }
     first ??= page;
@@ -105,7 +106,9 @@ type Handler<T> = (obj: T) => void;
 
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
-  private readonly opts: Required<Omit<InformerOptions, 'onError' | 'transform' | 'labelSelector'>> &
+  private readonly opts: Required<
+    Omit<InformerOptions, 'onError' | 'transform' | 'labelSelector'>
+  > &
     Pick<InformerOptions, 'onError' | 'labelSelector'>;
   private readonly rest: KubeRest;
   private stopped = true;

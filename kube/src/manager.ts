@@ -180,10 +180,7 @@ export class Manager {
   add(def: ControllerDefinition): void {
     const entry = { def, queue: this.makeQueue(def) };
     for (const w of def.watches) {
-      const inf = this.informer(
-        w.path,
-        w.labelSelector ? { labelSelector: w.labelSelector } : {},
-      );
+      const inf = this.informer(w.path, w.labelSelector ? { labelSelector: w.labelSelector } : {});
       const handler = (obj: KubernetesObject): void => {
         if (!this.leading) return;
         for (const k of w.keys(obj)) if (k) entry.queue.add(k);

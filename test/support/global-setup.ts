@@ -2,7 +2,7 @@
 // Integration tests reach it through inject('kubeconfig'); each isolates itself in a namespace.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
+import { ensureBinaries, ensureKubernetesCel } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/generate.ts';
@@ -18,6 +18,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (l: string): void => console.log(`[control plane] ${l}`);
   const binaries = await ensureBinaries(log);
+  // The Kubernetes CEL engine, for the policy tests (built once, like the binaries).
+  await ensureKubernetesCel(log);
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,
