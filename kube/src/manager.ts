@@ -128,8 +128,10 @@ export class Manager {
     path: string,
     opts: { optional?: boolean; labelSelector?: string } = {},
   ): ResilientInformer<T> {
-    if (opts.optional) this.optional.add(path);
+    // One cache per path and selector; `optional` is kept per cache, since start-up waits for
+    // every cache that is not optional.
     const key = opts.labelSelector ? `${path}?labelSelector=${opts.labelSelector}` : path;
+    if (opts.optional) this.optional.add(key);
     let inf = this.informers.get(key);
     if (!inf) {
       inf = new ResilientInformer(this.kc, {
@@ -140,7 +142,7 @@ export class Manager {
         // Controllers read a CRD's conditions, never its schema (a big CRD's schema is megabytes).
         ...(path.endsWith('/customresourcedefinitions') ? { transform: dropCrdSchemas } : {}),
         onError: (err, retry) =>
-          this.optional.has(path)
+          this.optional.has(key)
             ? this.log.debug({ path, retryInMs: retry }, 'optional API not served yet')
             : this.log.warn(
                 { path, err: (err as Error)?.message ?? String(err), retryInMs: retry },
