@@ -1,43 +1,28 @@
 // A TCP proxy on loopback that spreads connections over several backends in turn, the way a
 // Service spreads them over its Pods. Backends are looked up per connection, so they may be
 // added after the proxy started.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { LoopbackProxy } from './proxy.ts';
 
-export class RoundRobinProxy {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
+export class RoundRobinProxy extends LoopbackProxy {
   private next = 0;
   /** Connections sent to each backend, by index. */
   readonly served: number[] = [];
 
-  constructor(private readonly backends: () => number[]) {}
-
-  async start(): Promise<number> {
-    this.server = createServer((client) => {
-      const ports = this.backends();
-      if (!ports.length) {
-        client.destroy();
-        return;
-      }
-      const i = this.next++ % ports.length;
-      this.served[i] = (this.served[i] ?? 0) + 1;
-      const upstream = connect(ports[i] as number, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    return new Promise((resolve) =>
-      this.server?.listen(0, '127.0.0.1', () =>
-        resolve((this.server?.address() as { port: number }).port),
-      ),
-    );
+  constructor(private readonly backends: () => number[]) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((r) => this.server?.close(r));
+  protected onConnection(client: Socket): void {
+    const ports = this.backends();
+    if (!ports.length) {
+      client.destroy();
+      return;
+    }
+    const i = this.next++ % ports.length;
+    this.served[i] = (this.served[i] ?? 0) + 1;
+    const upstream = connect(ports[i] as number, '127.0.0.1');
+    this.track(client, upstream);
+    client.pipe(upstream).pipe(client);
   }
 }

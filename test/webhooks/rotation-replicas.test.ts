@@ -8,7 +8,6 @@ import { connect } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { SecretCertManager, type CertPolicy } from '../../webhooks/src/certs.ts';
@@ -18,11 +17,11 @@ import {
   type RunningWebhooks,
 } from '../../webhooks/src/main.ts';
 import { BlackholeProxy } from '../support/blackhole.ts';
+import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { RoundRobinProxy } from '../support/roundrobin.ts';
 
 const scope = `q${randomBytes(3).toString('hex')}`;
-const V = API_VERSION;
 const own = `vmplane-${scope}`;
 // The CA is always due: rotation runs back to back (introduce, switch, retire) for the whole test.
 const policy: Partial<CertPolicy> = {
@@ -83,24 +82,7 @@ async function trusted(name: string): Promise<X509Certificate[]> {
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('rotrep', { 'vmplane.io/webhook-scope': scope });
-  await rest.create({
-    apiVersion: V,
-    kind: 'VirtualMachineClass',
-    metadata: { name: `c-${scope}` },
-    spec: { hardware: { cpus: 1, memory: '1Gi' } },
-  });
-  await rest.create({
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: `sc-${scope}` },
-    provisioner: 'rbd.csi.ceph.com',
-  });
-  await rest.create({
-    apiVersion: V,
-    kind: 'ClusterVirtualMachineImage',
-    metadata: { name: `i-${scope}` },
-    spec: { source: { registry: { url: 'docker://x/y' } }, size: '1Gi' },
-  });
+  await createLoadFixtures(rest, scope);
   front = new RoundRobinProxy(() => replicas.map((r) => r.port));
   const frontPort = await front.start();
   const apiPort = Number(new URL(kubeConfig().getCurrentCluster()?.server ?? '').port);
@@ -137,37 +119,8 @@ describe('CA rotation with a replica cut off from the API server', () => {
     const [a, b] = replicas as [RunningWebhooks, RunningWebhooks];
     const managerA = a.certs as SecretCertManager;
     const config = a.configNames.validating;
-    let ok = 0;
-    const failures: string[] = [];
     const untrusted: string[] = [];
-    let load = true;
 
-    const client = async (id: number): Promise<void> => {
-      let n = 0;
-      while (load) {
-        const name = `vm-${id}-${n++}`;
-        try {
-          // Dry-run creates pass through both webhooks and leave nothing behind.
-          const got = await rest.create<{ spec: { powerState?: string } }>(
-            {
-              apiVersion: V,
-              kind: 'VirtualMachine',
-              metadata: { name, namespace: ns },
-              spec: {
-                className: `c-${scope}`,
-                image: { name: `i-${scope}` },
-                bootDisk: { storageClassName: `sc-${scope}` },
-              },
-            },
-            { dryRun: true },
-          );
-          if (got.spec.powerState !== 'PoweredOn') failures.push(`${name}: not mutated`);
-          else ok++;
-        } catch (e) {
-          failures.push(`${name} at ${new Date().toISOString()}: ${(e as Error).message}`);
-        }
-      }
-    };
     // Whether the bundle the API server uses trusts what the cut-off replica serves.
     let sampling = true;
     const sampler = (async () => {
@@ -179,7 +132,8 @@ describe('CA rotation with a replica cut off from the API server', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const clients = [1, 2, 3, 4].map(client);
+    const load = new AdmissionLoad(rest, ns, scope);
+    load.start(4);
 
     // When the link was cut, when it came back, and when the old CA went after that.
     const at = { cut: 0, restored: 0, retiredAfterMs: 0 };
@@ -227,12 +181,12 @@ describe('CA rotation with a replica cut off from the API server', () => {
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
       hole.blackholed = false;
-      load = false;
-      await Promise.all(clients);
+      await load.stop();
       sampling = false;
       await sampler;
     }
 
+    const { ok, failures } = load;
     console.log(
       `rotation with a replica cut off for ${((at.restored - at.cut) / 1000).toFixed(1)} s: ` +
         `${ok} admissions, ${failures.length} failed; the old CA was retired ${(at.retiredAfterMs / 1000).toFixed(1)} s ` +

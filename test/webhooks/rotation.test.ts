@@ -12,11 +12,10 @@ import {
   type RunningWebhooks,
 } from '../../webhooks/src/main.ts';
 import { SecretCertManager } from '../../webhooks/src/certs.ts';
+import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
-import { API_VERSION } from '../../api/src/wellknown.ts';
 
 const scope = `r${randomBytes(3).toString('hex')}`;
-const V = API_VERSION;
 let ns = '';
 let rest: KubeRest;
 let webhooks: RunningWebhooks;
@@ -24,24 +23,7 @@ let webhooks: RunningWebhooks;
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('rot', { 'vmplane.io/webhook-scope': scope });
-  await rest.create({
-    apiVersion: V,
-    kind: 'VirtualMachineClass',
-    metadata: { name: `c-${scope}` },
-    spec: { hardware: { cpus: 1, memory: '1Gi' } },
-  });
-  await rest.create({
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: `sc-${scope}` },
-    provisioner: 'rbd.csi.ceph.com',
-  });
-  await rest.create({
-    apiVersion: V,
-    kind: 'ClusterVirtualMachineImage',
-    metadata: { name: `i-${scope}` },
-    spec: { source: { registry: { url: 'docker://x/y' } }, size: '1Gi' },
-  });
+  await createLoadFixtures(rest, scope);
   webhooks = await startWebhooks({
     kc: kubeConfig(),
     namespace: `vmplane-${scope}`,
@@ -88,8 +70,6 @@ describe('certificate rotation', () => {
     const manager = webhooks.certs as SecretCertManager;
     const cas = new Set<string>();
     const served = new Set<string>();
-    let ok = 0;
-    const failures: string[] = [];
     const deadline = Date.now() + 14_000;
 
     const sampler = (async () => {
@@ -100,33 +80,11 @@ describe('certificate rotation', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const client = async (id: number): Promise<void> => {
-      let n = 0;
-      while (Date.now() < deadline) {
-        const name = `vm-${id}-${n++}`;
-        try {
-          // Dry-run creates pass through both webhooks and leave nothing behind.
-          const got = await rest.create<{ spec: { powerState?: string } }>(
-            {
-              apiVersion: V,
-              kind: 'VirtualMachine',
-              metadata: { name, namespace: ns },
-              spec: {
-                className: `c-${scope}`,
-                image: { name: `i-${scope}` },
-                bootDisk: { storageClassName: `sc-${scope}` },
-              },
-            },
-            { dryRun: true },
-          );
-          if (got.spec.powerState !== 'PoweredOn') failures.push(`${name}: not mutated`);
-          else ok++;
-        } catch (e) {
-          failures.push(`${name}: ${(e as Error).message}`);
-        }
-      }
-    };
-    await Promise.all([sampler, client(1), client(2), client(3), client(4)]);
+    const load = new AdmissionLoad(rest, ns, scope);
+    load.start(4);
+    await sampler;
+    await load.stop();
+    const { ok, failures } = load;
 
     console.log(
       `rotation under load: ${ok} admissions, ${cas.size} CAs, ${served.size} serving certificates, ${failures.length} failures`,
