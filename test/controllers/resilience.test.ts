@@ -30,7 +30,9 @@ interface Replica {
 
 let nextPort = 0;
 function startReplica(identity: string, extra: Record<string, string> = {}): Replica {
-  const metricsPort = 20000 + Math.floor(Math.random() * 20000) + nextPort++;
+  // Below Linux's ephemeral range (32768 and up), where the kernel hands out ports to client
+  // sockets and listen(0): a port there may be taken by any connection the suite has open.
+  const metricsPort = 20000 + Math.floor(Math.random() * 12000) + nextPort++;
   const logs: string[] = [];
   const child = spawn(
     process.execPath,
