@@ -1,0 +1,87 @@
+// The CEL workers: an evaluation that runs long answers at its time budget, an operation that
+// cannot be interrupted costs its worker (replaced, expressions kept), and an engine that cannot
+// start says why instead of starting again for ever.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { celDir } from '../../test/support/cel.ts';
+import { CelWorkers } from './cel-workers.ts';
+import { celSchemas } from './schemas.ts';
+
+const restarts: string[] = [];
+const workers = await CelWorkers.start(await celDir(), {
+  size: 1,
+  schemas: celSchemas(),
+  graceMs: 200,
+  maxQueueMs: 50,
+  onRestart: (why) => restarts.push(why),
+});
+afterAll(() => workers.close());
+
+const nested = `[${Array.from({ length: 60 }, (_, i) => i).join(',')}]`;
+const slow = `${nested}.all(x, ${nested}.all(y, ${nested}.all(z, x + y + z >= 0)))`;
+
+describe('CelWorkers', () => {
+  it('compiles in the worker, with the estimate', async () => {
+    expect(await workers.check("object.spec.disks.all(d, d.name != '')", 'bool', 'stored')).toEqual(
+      { maxCost: expect.any(Number) as number },
+    );
+    expect(workers.limits.perCallLimit).toBe(1_000_000);
+  });
+
+  it('stops a long comprehension at the time budget', async () => {
+    // Compiled first, as policies are before any request meets them.
+    await workers.check(slow, 'bool', 'stored');
+    const started = performance.now();
+    const out = await workers.evaluate({}, [[{ e: slow }]], 20);
+    expect(out[0]?.[0]).toMatchObject({ timeout: true });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(restarts).toEqual([]);
+  });
+
+  it('answers at the budget while a single long operation runs, then replaces the worker', async () => {
+    const huge = { object: { spec: { s: 'ab'.repeat(2_000_000) } } };
+    await workers.check("object.metadata.name == 'kept'", 'bool', 'stored');
+    const started = performance.now();
+    await expect(
+      workers.evaluate(huge, [[{ e: "object.spec.s.matches('^(a|b)*$')" }]], 5),
+    ).rejects.toThrow(
+      /not evaluated within the request's CEL time budget of 5 ms \(vmplane's bound on evaluation cost\): the evaluation ran past it/,
+    );
+    expect(performance.now() - started).toBeLessThan(500);
+    // A call queued behind it waits no longer than the queue bound.
+    await expect(workers.evaluate({}, [[{ e: 'true' }]], 5)).rejects.toThrow(
+      /no CEL worker was free for 50 ms/,
+    );
+    // The regular expression runs past budget + grace: the worker is replaced, and the new one
+    // answers, its expressions compiled again.
+    await expect.poll(() => restarts.length, { timeout: 10_000 }).toBe(1);
+    expect(restarts[0]).toMatch(/did not stop within 205 ms; its worker was replaced/);
+    // Until the new worker has started, calls fail at the queue bound; then it answers.
+    await expect
+      .poll(
+        async () =>
+          (
+            await workers
+              .evaluate(
+                { object: { metadata: { name: 'kept' } } },
+                [[{ e: "object.metadata.name == 'kept'" }]],
+                5_000,
+              )
+              .catch(() => undefined)
+          )?.[0]?.[0]?.v,
+        { timeout: 15_000, interval: 200 },
+      )
+      .toBe(true);
+  }, 30_000);
+
+  it('says why an engine cannot start, and does not try again for ever', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'vmplane-nocel-'));
+    try {
+      await expect(CelWorkers.start(empty, { size: 2 })).rejects.toThrow(/wasm_exec\.js/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
