@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../api/src/generate.ts';
-import { ensureBinaries } from '../cli/src/controlplane/binaries.ts';
+import { ensureBinaries, ensureKubernetesCel } from '../cli/src/controlplane/binaries.ts';
+import { CEL_DIR_ENV } from '../policy/src/index.ts';
 import { ControlPlane, freePort } from '../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom } from '../kube/src/client.ts';
 import { ApiError, KubeRest, type KubeObjectLike } from '../kube/src/rest.ts';
@@ -710,6 +711,8 @@ async function main(): Promise<void> {
       .split(',')
       .map((x) => x.trim()),
   );
+  // Every webhook and audit this run starts (in-process, children, the bundle) finds the CEL engine here.
+  process.env[CEL_DIR_ENV] ??= await ensureKubernetesCel((l) => console.log(l));
   console.log('building the production bundle (dist/vmplane.mjs)');
   await new Promise<void>((resolve, reject) =>
     spawn('npm', ['run', 'bundle', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).on(

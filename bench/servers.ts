@@ -10,6 +10,7 @@ import { bufferedLogger } from '../webhooks/src/log.ts';
 import { staticLookups } from '../kube/src/lookups.ts';
 import { createCertificateAuthority, issueCertificate } from '../kube/src/pki.ts';
 import { WebhookServer } from '../webhooks/src/server.ts';
+import { celSchemas, openCelEngine, PolicyCompiler } from '../policy/src/index.ts';
 import { benchPolicies, benchWorld } from './world.ts';
 
 const [kind = 'noop', n = '0'] = process.argv.slice(2);
@@ -44,12 +45,15 @@ if (kind === 'noop') {
   );
 } else {
   const lookups = staticLookups({ ...benchWorld(), policies: benchPolicies(Number(n)) });
+  // The Kubernetes CEL engine in worker threads, from $VMPLANE_CEL_DIR, as the webhooks run it.
+  const { engine } = await openCelEngine(undefined, { schemas: celSchemas() });
   // Logging as in production (a decision line per request), to /dev/null.
   const server = new WebhookServer({
     lookups,
     lookupsReady: () => true,
     tls,
     logger: bufferedLogger('vmplane-webhooks', '/dev/null').logger,
+    policies: new PolicyCompiler(engine),
   });
   const port = await server.start();
   console.log(`READY ${port}`);

@@ -50,7 +50,7 @@ await yargs(hideBin(process.argv))
                 describe: 'folder with policies, fixtures and a PolicyTest file',
               })
               .example('$0 policy test examples/policies', "run the ready-made library's tests"),
-          (argv) => process.exit(policyTest(String(argv.dir))),
+          async (argv) => process.exit(await policyTest(String(argv.dir))),
         )
         .command(
           'eval',
@@ -82,10 +82,10 @@ await yargs(hideBin(process.argv))
                 '$0 policy eval -f vm.yaml --policies examples/policies --namespace-labels vmplane.io/tier=production',
                 'how would production treat this VM?',
               ),
-          (argv) => {
+          async (argv) => {
             try {
               process.exit(
-                policyEval(
+                await policyEval(
                   argv.f,
                   argv.policies,
                   argv.namespace,

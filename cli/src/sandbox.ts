@@ -4,7 +4,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { ensureBinaries, KUBERNETES_VERSION } from './controlplane/binaries.ts';
+import {
+  ensureBinaries,
+  ensureKubernetesCel,
+  KUBERNETES_VERSION,
+} from './controlplane/binaries.ts';
+import { CelWorkers, celSchemas, type CelEngine } from '../../policy/src/index.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
@@ -112,6 +117,8 @@ function linkBins(binDir: string, kubectl: string): void {
 
 /** The parts the sandbox runs in-process, each set once it started. */
 interface Parts {
+  /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
+  cel?: CelEngine;
   webhooks?: RunningWebhooks;
   auditor?: PolicyAuditor;
   controllers?: RunningControllers;
@@ -122,17 +129,21 @@ interface Parts {
 async function startParts(
   kc: KubeConfig,
   stateDir: string,
+  celDir: string,
   parts: Parts,
   log: (l: string) => void,
 ): Promise<void> {
   const webhookLog = join(stateDir, 'webhooks.log');
   const fileLogger = (name: string, dest: string): pino.Logger =>
     pino({ name }, pino.destination({ dest, sync: false, mkdir: true }));
+  const cel = await CelWorkers.start(celDir, { schemas: celSchemas(), size: 2 });
+  parts.cel = cel;
   const webhooks = await startWebhooks({
     kc,
     namespace: 'vmplane-system',
     register: { endpoint: 'self' },
     logger: fileLogger('vmplane-webhooks', webhookLog),
+    cel,
   });
   parts.webhooks = webhooks;
   log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
@@ -142,6 +153,7 @@ async function startParts(
     lookups: cache,
     onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
     intervalMs: 60_000,
+    cel,
   });
   parts.auditor.start();
   log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');
@@ -187,7 +199,9 @@ function stopper(
       controllers?.stop(),
       auditor?.stop(),
       webhooks?.stop(),
-    ]).then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
+    ])
+      .then(() => parts.cel?.close())
+      .then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
     stopping = Promise.race([graceful, late]).then((r) => {
       if (r === 'late')
@@ -218,6 +232,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
 
   log('vmplane sandbox: starting');
   const binaries = await ensureBinaries((l) => log(l));
+  const celDir = await ensureKubernetesCel((l) => log(l));
   const binDir = join(stateDir, 'bin');
   linkBins(binDir, binaries.kubectl);
 
@@ -241,7 +256,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
     log(`installed ${crds.length} vmplane CRDs`);
-    await startParts(kc, stateDir, parts, log);
+    await startParts(kc, stateDir, celDir, parts, log);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(

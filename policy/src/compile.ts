@@ -1,29 +1,45 @@
-// Compiling policies: built-in rules and CEL validations become rule functions, once per policy
-// generation.
+// Compiling policies: built-in rules become rule functions, CEL validations are compiled in the
+// CEL engine, once per policy generation.
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
+import type { CelEngine } from './kcel.ts';
 import { builtinRules } from './rules.ts';
 import type { CompiledPolicy } from './types.ts';
-import { celRules } from './validations.ts';
+import { compileCelRules, ruleKeys } from './validations.ts';
 
-export function compilePolicy(policy: VirtualMachinePolicy): CompiledPolicy {
-  const errors: string[] = [];
-  const rules = [...builtinRules(policy.spec.rules ?? {}), ...celRules(policy, errors)];
+/** A stored policy, compiled for evaluation. */
+export async function compilePolicy(
+  engine: CelEngine,
+  policy: VirtualMachinePolicy,
+): Promise<CompiledPolicy> {
+  const cel = await compileCelRules(engine, policy, 'stored');
   return {
     name: policy.metadata.name ?? '',
     generation: policy.metadata.generation ?? 0,
     policy,
-    rules,
-    errors,
+    rules: builtinRules(policy.spec.rules ?? {}),
+    cel: cel.rules,
+    errors: cel.errors,
+    warnings: cel.warnings,
   };
 }
 
-/** Compiles once per policy generation, as policies change rarely and requests are many. */
+/**
+ * Compiles once per policy generation, as policies change rarely and requests are many, and lets
+ * the engine forget the expressions of policies that changed or went.
+ */
 export class PolicyCompiler {
-  private readonly cache = new Map<string, CompiledPolicy>();
+  private readonly cache = new Map<string, Promise<CompiledPolicy>>();
+  private liveKeys = '';
 
-  compiled(policies: readonly VirtualMachinePolicy[]): CompiledPolicy[] {
+  constructor(
+    readonly engine: CelEngine,
+    /** The time budget for all policies' CEL on one request (evaluatePolicies' default if unset). */
+    readonly celTimeBudgetMs?: number,
+  ) {}
+
+  async compiled(policies: readonly VirtualMachinePolicy[]): Promise<CompiledPolicy[]> {
     const live = new Set<string>();
-    const out = policies.map((p) => {
+    const pending = policies.map((p) => {
       // A policy's rules change with its spec, that is its generation: a status write (the audit's
       // results) does not recompile. Objects without a generation (offline files) key on their spec.
       const id = p.metadata.uid ?? p.metadata.name;
@@ -34,12 +50,28 @@ export class PolicyCompiler {
       live.add(key);
       let c = this.cache.get(key);
       if (!c) {
-        c = compilePolicy(p);
+        c = compilePolicy(this.engine, p);
+        // A failed compile (the engine went away) is tried again next time.
+        c.catch(() => this.cache.delete(key));
         this.cache.set(key, c);
       }
       return c;
     });
-    for (const k of this.cache.keys()) if (!live.has(k)) this.cache.delete(k);
+    let dropped = false;
+    for (const k of this.cache.keys())
+      if (!live.has(k)) {
+        this.cache.delete(k);
+        dropped = true;
+      }
+    const out = await Promise.all(pending);
+    if (dropped) {
+      const keys = out.flatMap((c) => ruleKeys(c.cel));
+      const joined = JSON.stringify(keys);
+      if (joined !== this.liveKeys) {
+        this.liveKeys = joined;
+        await this.engine.retain(keys);
+      }
+    }
     return out;
   }
 

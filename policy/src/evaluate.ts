@@ -3,7 +3,16 @@
 import type { VirtualMachinePolicyException } from '../../api/generated/types.ts';
 import { exceptionApplies } from './exceptions.ts';
 import { policyMatches } from './match.ts';
-import type { Action, CompiledPolicy, EvalContext, Result, RuleResult } from './types.ts';
+import type { CelEngine, Outcome } from './kcel.ts';
+import type {
+  Action,
+  CompiledPolicy,
+  EvalContext,
+  Result,
+  RuleResult,
+  Violation,
+} from './types.ts';
+import { celInputs, celViolation } from './validations.ts';
 
 export interface EvaluateOptions {
   now?: number;
@@ -11,42 +20,98 @@ export interface EvaluateOptions {
   includeSkips?: boolean;
   /** Evaluating existing objects rather than a request (the audit). */
   background?: boolean;
+  /**
+   * How long the CEL of all policies may take on this request, in milliseconds of evaluation
+   * (time waiting for a free worker does not count); what runs past it is an error (a Deny policy
+   * then denies). Default DEFAULT_CEL_TIME_BUDGET_MS.
+   */
+  celTimeBudgetMs?: number;
 }
 
-export function evaluatePolicies(
+/**
+ * The default time budget for all policies' CEL on one request. Typical expressions take
+ * microseconds; this bounds what an expensive one can hold up an admission, well inside the API
+ * server's webhook timeout.
+ */
+export const DEFAULT_CEL_TIME_BUDGET_MS = 40;
+
+/** What a policy's rules came to, before exceptions: undefined where the rule holds. */
+type Checked = { rule: string; violation: Violation | undefined }[];
+
+/** Runs every matching policy's CEL in one engine call; an engine failure is every rule's error. */
+async function celChecks(
+  engine: CelEngine,
+  policies: readonly CompiledPolicy[],
+  ctx: EvalContext,
+  budgetMs: number,
+): Promise<Checked[]> {
+  const plan = policies.map((p) =>
+    p.cel.map((r) => ({
+      e: r.expression,
+      ...(r.messageExpression ? { m: r.messageExpression } : {}),
+    })),
+  );
+  if (!plan.some((steps) => steps.length > 0)) return policies.map(() => []);
+  let outcomes: Outcome[][];
+  try {
+    outcomes = await engine.evaluate(celInputs(ctx), plan, budgetMs);
+  } catch (e) {
+    const message = `expression could not be evaluated: ${(e as Error).message}`;
+    return policies.map((p) =>
+      p.cel.map((r) => ({ rule: r.name, violation: { message, error: true, code: r.code } })),
+    );
+  }
+  return policies.map((p, i) =>
+    p.cel.map((r, j) => ({
+      rule: r.name,
+      violation: celViolation(r, outcomes[i]?.[j] ?? { cost: 0, err: 'no result' }),
+    })),
+  );
+}
+
+export async function evaluatePolicies(
+  engine: CelEngine,
   policies: readonly CompiledPolicy[],
   exceptions: readonly VirtualMachinePolicyException[],
   ctx: EvalContext,
   opts: EvaluateOptions = {},
-): RuleResult[] {
+): Promise<RuleResult[]> {
   const now = opts.now ?? Date.now();
+  const matching = policies.filter((p) => policyMatches(p.policy, ctx, opts.background));
+  const budgetMs = opts.celTimeBudgetMs ?? DEFAULT_CEL_TIME_BUDGET_MS;
+  const cel = await celChecks(engine, matching, ctx, budgetMs);
   const out: RuleResult[] = [];
   for (const p of policies) {
     const actions = [...(p.policy.spec.validationActions ?? [])] as Action[];
-    if (!policyMatches(p.policy, ctx, opts.background)) {
+    const m = matching.indexOf(p);
+    if (m < 0) {
       if (opts.includeSkips)
-        for (const r of p.rules)
+        for (const name of [...p.rules.map((r) => r.name), ...p.cel.map((r) => r.name)])
           out.push({
             policy: p.name,
-            rule: r.name,
+            rule: name,
             result: 'skip',
             message: 'policy does not match this VM or operation',
             actions,
           });
       continue;
     }
-    for (const r of p.rules) {
-      if (ctx.operation === 'DELETE' && !r.onDelete) continue;
-      const v = r.check(ctx);
+    const checked: Checked = [
+      ...p.rules
+        .filter((r) => ctx.operation !== 'DELETE' || r.onDelete)
+        .map((r) => ({ rule: r.name, violation: r.check(ctx) })),
+      ...(cel[m] ?? []),
+    ];
+    for (const { rule, violation: v } of checked) {
       if (!v) {
-        out.push({ policy: p.name, rule: r.name, result: 'pass', message: '', actions });
+        out.push({ policy: p.name, rule, result: 'pass', message: '', actions });
         continue;
       }
-      const ex = exceptions.find((e) => exceptionApplies(e, p.name, r.name, ctx, now));
+      const ex = exceptions.find((e) => exceptionApplies(e, p.name, rule, ctx, now));
       if (ex) {
         out.push({
           policy: p.name,
-          rule: r.name,
+          rule,
           result: 'skip',
           message: `${v.message} (waived by exception ${ex.metadata.namespace}/${ex.metadata.name}: ${ex.spec.reason})`,
           actions,
@@ -61,11 +126,12 @@ export function evaluatePolicies(
           : 'fail';
       out.push({
         policy: p.name,
-        rule: r.name,
+        rule,
         result,
         message: v.message,
         actions,
         ...(v.code ? { code: v.code } : {}),
+        ...(v.limit ? { limit: v.limit } : {}),
       });
     }
   }
@@ -86,8 +152,12 @@ export function admissionVerdict(results: readonly RuleResult[]): AdmissionVerdi
     if (r.exception) v.exceptionsUsed.push(r);
     if (r.result !== 'fail' && r.result !== 'warn' && r.result !== 'error') continue;
     const text = `policy "${r.policy}" rule ${r.rule}: ${r.message}`;
-    // A runtime error counts as a violation: guardrails fail closed.
-    if (r.actions.includes('Deny')) v.denials.push({ message: text, code: r.code ?? 403 });
+    // A runtime error counts as a violation: guardrails fail closed, and say so.
+    if (r.actions.includes('Deny'))
+      v.denials.push({
+        message: r.result === 'error' ? `${text} (Deny fails closed on an evaluation error)` : text,
+        code: r.code ?? 403,
+      });
     if (r.actions.includes('Warn')) v.warnings.push(text);
     if (r.actions.includes('Audit')) v.audits.push(r);
   }

@@ -1,21 +1,25 @@
-// The policy package: one engine for the validating webhook, the background audit, the offline
-// CLI and the plugin's preview. types → rules (built-in) and validations (CEL, on cel.ts) →
-// compile → match and exceptions → evaluate; context builds what a rule looks at.
+// The policy package: one engine for the validating webhook, the background audit and the offline
+// CLI. types → rules (built-in) and validations (CEL, in the Kubernetes CEL engine: kcel.ts in
+// this thread, cel-workers.ts in worker threads) → compile → match and exceptions → evaluate;
+// context builds what a rule looks at.
 export * from './types.ts';
 export { builtinRules, type Rules } from './rules.ts';
-export { celRules } from './validations.ts';
+export { celInputs, compileCelRules, type CelProblems } from './validations.ts';
+export { KubernetesCel, type CelEngine, type CelLimits } from './kcel.ts';
 export {
-  CEL_VARIABLES,
-  celRuntimeError,
-  compileCel,
-  type CelProgram,
-  type Compiled,
-} from './cel.ts';
+  CEL_DIR_ENV,
+  CelWorkers,
+  openCelEngine,
+  type CelEngineSource,
+  type CelWorkersOptions,
+} from './cel-workers.ts';
+export { celSchemas } from './schemas.ts';
 export { compilePolicy, PolicyCompiler } from './compile.ts';
 export { checksDeletes, policyMatches } from './match.ts';
 export { exceptionApplies } from './exceptions.ts';
 export {
   admissionVerdict,
+  DEFAULT_CEL_TIME_BUDGET_MS,
   evaluatePolicies,
   type AdmissionVerdict,
   type EvaluateOptions,

@@ -49,12 +49,16 @@ export interface RuleResult {
   exception?: string;
   /** HTTP code for a denial (from the CEL validation's reason). */
   code?: number;
+  /** For an error: the limit that ran out (the CEL cost budget, or the request's time budget). */
+  limit?: 'cost' | 'time';
 }
 
 export interface Violation {
   message: string;
   error?: boolean;
   code?: number;
+  /** An evaluation error because a limit ran out: the cost budget or the request's time budget. */
+  limit?: 'cost' | 'time';
 }
 
 export interface CompiledRule {
@@ -65,13 +69,28 @@ export interface CompiledRule {
   onDelete: boolean;
 }
 
+/** A CEL validation, compiled in the CEL engine; evaluated there with the others of a request. */
+export interface CelRule {
+  name: string;
+  expression: string;
+  messageExpression?: string;
+  message?: string;
+  /** HTTP code for a denial (from the validation's reason). */
+  code: number;
+}
+
 export interface CompiledPolicy {
   name: string;
   generation: number;
   policy: VirtualMachinePolicy;
+  /** Built-in rules, checked here. */
   rules: CompiledRule[];
+  /** CEL validations, after the built-in rules, in their order. */
+  cel: CelRule[];
   /** CEL that did not compile: `spec.validations[1].expression: ... at line 1, column 4`. */
   errors: string[];
+  /** CEL that compiles but fails the type check against the schemas. */
+  warnings: string[];
 }
 
 /** The VM a rule looks at: the new object, or on DELETE the one being deleted. */

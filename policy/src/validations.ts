@@ -1,14 +1,15 @@
-// A policy's CEL validations as rules: compiled once, evaluated over the ValidatingAdmissionPolicy
-// variables, with the validation's message, messageExpression and reason.
+// A policy's CEL validations: compiled by the Kubernetes CEL engine (once per policy generation),
+// evaluated together in one call per request over the ValidatingAdmissionPolicy variables, with
+// the validation's message, messageExpression and reason.
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
-import { celRuntimeError, compileCel, type CelProgram } from './cel.ts';
+import type { CelEngine, CelInputs, EnvType, ExpressionKey, Outcome } from './kcel.ts';
 import { celRuleName } from './names.ts';
-import type { CompiledRule, EvalContext } from './types.ts';
+import type { CelRule, EvalContext, Violation } from './types.ts';
 
 const REASON_CODES: Record<string, number> = { Forbidden: 403, Invalid: 422, Unauthorized: 401 };
 
 /** The CEL variables; absent ones are null, as in ValidatingAdmissionPolicy. */
-function celVars(ctx: EvalContext): Record<string, unknown> {
+export function celInputs(ctx: EvalContext): CelInputs {
   return {
     object: ctx.object ?? null,
     oldObject: ctx.oldObject ?? null,
@@ -19,56 +20,114 @@ function celVars(ctx: EvalContext): Record<string, unknown> {
   };
 }
 
-export function celRules(policy: VirtualMachinePolicy, errors: string[]): CompiledRule[] {
-  const out: CompiledRule[] = [];
-  for (const [i, v] of (policy.spec.validations ?? []).entries()) {
-    const name = celRuleName(v, i);
-    const compiled = compileCel(v.expression);
-    if (!compiled.ok) {
-      errors.push(`spec.validations[${i}].expression: ${compiled.error}`);
-      continue;
+/** What compiling a policy's CEL found, by field. */
+export interface CelProblems {
+  /** Refusals: does not compile, or its estimated cost is over the per-expression limit. */
+  errors: string[];
+  /** Type errors against the schemas (the expression fails at run time where it reaches them). */
+  warnings: string[];
+}
+
+type Validation = NonNullable<VirtualMachinePolicy['spec']['validations']>[number];
+
+/** The expressions a validation compiles (its message expression too). */
+function expressionsOf(v: Validation): { field: string; text: string; kind: 'bool' | 'string' }[] {
+  return [
+    { field: 'expression', text: v.expression, kind: 'bool' },
+    ...(v.messageExpression
+      ? [{ field: 'messageExpression', text: v.messageExpression, kind: 'string' as const }]
+      : []),
+  ];
+}
+
+/**
+ * Compiles a policy's validations. 'stored' (evaluation) only refuses what does not compile;
+ * 'new' (admitting a policy) also refuses an expression whose estimated worst-case cost is over
+ * the per-expression limit, and an expression unchanged from `old` compiles as stored, as the API
+ * server does for ValidatingAdmissionPolicy updates.
+ */
+export async function compileCelRules(
+  engine: CelEngine,
+  policy: VirtualMachinePolicy,
+  env: EnvType,
+  old?: VirtualMachinePolicy,
+): Promise<{ rules: CelRule[] } & CelProblems> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const rules: CelRule[] = [];
+  const unchanged = new Set(
+    (old?.spec.validations ?? []).flatMap((v) => expressionsOf(v).map((e) => e.text)),
+  );
+  const limit = engine.limits.perCallLimit;
+  const validations = policy.spec.validations ?? [];
+  const checked = await Promise.all(
+    validations.map((v) =>
+      Promise.all(
+        expressionsOf(v).map(async (e) => ({
+          ...e,
+          result: await engine.check(
+            e.text,
+            e.kind,
+            env === 'new' && unchanged.has(e.text) ? 'stored' : env,
+          ),
+        })),
+      ),
+    ),
+  );
+  for (const [i, v] of validations.entries()) {
+    let ok = true;
+    let messageOk = true;
+    for (const e of checked[i] ?? []) {
+      const field = `spec.validations[${i}].${e.field}`;
+      const r = e.result;
+      if (r.error !== undefined) {
+        errors.push(`${field}: ${r.error}`);
+        // A message expression that does not compile leaves the static message.
+        if (e.kind === 'string') messageOk = false;
+        else ok = false;
+        continue;
+      }
+      if (r.warning) warnings.push(`${field}: ${r.warning}`);
+      if (env === 'new' && r.maxCost !== undefined && r.maxCost > limit) {
+        errors.push(
+          `${field}: estimated cost ${r.maxCost} exceeds the per-expression limit of ${limit}; ` +
+            'bound the lists and strings it walks (maxItems, maxLength in the schema, or size() checks first) or walk fewer of them',
+        );
+        ok = false;
+      }
     }
-    let messageProgram: CelProgram | undefined;
-    if (v.messageExpression) {
-      const m = compileCel(v.messageExpression);
-      if (!m.ok) errors.push(`spec.validations[${i}].messageExpression: ${m.error}`);
-      else messageProgram = m.program;
-    }
-    const code = REASON_CODES[v.reason ?? 'Forbidden'] ?? 403;
-    out.push({
-      name,
-      onDelete: true,
-      check: (ctx) => {
-        const vars = celVars(ctx);
-        let value: unknown;
-        try {
-          value = compiled.program.run(vars);
-        } catch (e) {
-          return {
-            message: `expression could not be evaluated: ${celRuntimeError(e, v.expression)}`,
-            error: true,
-            code,
-          };
-        }
-        if (value === true) return undefined;
-        if (value !== false)
-          return {
-            message: `expression returned ${typeof value}, not a bool: ${v.expression}`,
-            error: true,
-            code,
-          };
-        let message = v.message ?? `failed: ${v.expression}`;
-        if (messageProgram) {
-          try {
-            const m = messageProgram.run(vars);
-            if (typeof m === 'string' && m.trim()) message = m;
-          } catch {
-            /* keep the static message, as Kubernetes does */
-          }
-        }
-        return { message, code };
-      },
+    if (!ok) continue;
+    rules.push({
+      name: celRuleName(v, i),
+      expression: v.expression,
+      ...(v.messageExpression && messageOk ? { messageExpression: v.messageExpression } : {}),
+      ...(v.message ? { message: v.message } : {}),
+      code: REASON_CODES[v.reason ?? 'Forbidden'] ?? 403,
     });
   }
-  return out;
+  return { rules, errors, warnings };
+}
+
+/** The engine cache keys of compiled rules, for CelEngine.retain. */
+export function ruleKeys(rules: readonly CelRule[]): ExpressionKey[] {
+  return rules.flatMap((r) => [
+    [r.expression, 'bool', 'stored'] as const,
+    ...(r.messageExpression ? [[r.messageExpression, 'string', 'stored'] as const] : []),
+  ]);
+}
+
+/** What one validation's outcome means: undefined when it holds. */
+export function celViolation(rule: CelRule, o: Outcome): Violation | undefined {
+  if (o.v === true) return undefined;
+  if (o.v === false)
+    return {
+      message: o.msg?.trim() ? o.msg : (rule.message ?? `failed: ${rule.expression}`),
+      code: rule.code,
+    };
+  return {
+    message: `expression could not be evaluated: ${o.err ?? 'no result'}`,
+    error: true,
+    code: rule.code,
+    ...(o.budget ? { limit: 'cost' as const } : o.timeout ? { limit: 'time' as const } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import { ensureBinaries, ensureKubernetesCel } from '../../cli/src/controlplane/
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/generate.ts';
+import { CEL_DIR_ENV } from '../../policy/src/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,8 +19,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (l: string): void => console.log(`[control plane] ${l}`);
   const binaries = await ensureBinaries(log);
-  // The Kubernetes CEL engine, for the policy tests (built once, like the binaries).
-  await ensureKubernetesCel(log);
+  // The Kubernetes CEL engine (built once, like the binaries): every webhook and audit a test
+  // starts finds it through $VMPLANE_CEL_DIR, which the test processes inherit.
+  process.env[CEL_DIR_ENV] = await ensureKubernetesCel(log);
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,

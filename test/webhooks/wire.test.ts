@@ -9,6 +9,10 @@ import { staticLookups } from '../../kube/src/lookups.ts';
 import { MAX_BODY_BYTES, SERVER_LIMITS, WebhookServer } from '../../webhooks/src/server.ts';
 import { connect as tlsConnect } from 'node:tls';
 import { vm as buildVm } from '../support/builders.ts';
+import { celEngine } from '../support/cel.ts';
+import { PolicyCompiler } from '../../policy/src/index.ts';
+
+const policies = new PolicyCompiler(await celEngine());
 
 const ca = createCertificateAuthority('wire-test-ca', 1);
 const tls = issueCertificate(ca, {
@@ -60,7 +64,13 @@ const lookups = staticLookups({
     },
   ],
 });
-const server = new WebhookServer({ lookups, lookupsReady: () => ready, tls, logger });
+const server = new WebhookServer({
+  lookups,
+  lookupsReady: () => ready,
+  tls,
+  logger,
+  policies,
+});
 let port = 0;
 
 beforeAll(async () => {
@@ -416,7 +426,7 @@ describe('bad input', () => {
 
 describe('draining', () => {
   it('finishes a request in flight when stopped, then refuses new connections', async () => {
-    const s = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger });
+    const s = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger, policies });
     const p = await s.start();
     const body = admissionReview({ uid: 'drain-1' });
     let stopped: Promise<void> | undefined;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { staticLookups } from '../../kube/src/lookups.ts';
 import { PolicyCompiler } from '../../policy/src/index.ts';
 import { API_VERSION, vm, vmClass } from '../../test/support/builders.ts';
+import { celEngine } from '../../test/support/cel.ts';
 import type { AdmissionRequest } from './admission.ts';
 import { handleMutation, handleValidation } from './handlers.ts';
 
@@ -101,27 +102,96 @@ describe('handleMutation', () => {
   });
 });
 
+const engine = await celEngine();
+const shared = new PolicyCompiler(engine);
+
+const celPolicy = (expression: string, name = 'p'): Record<string, unknown> => ({
+  apiVersion: API_VERSION,
+  kind: 'VirtualMachinePolicy',
+  metadata: { name },
+  spec: { validationActions: ['Deny'], validations: [{ expression }] },
+});
+
 describe('handleValidation', () => {
-  it('refuses a policy whose CEL does not compile, with the field and the error', () => {
-    const p = {
-      apiVersion: API_VERSION,
-      kind: 'VirtualMachinePolicy',
-      metadata: { name: 'p' },
-      spec: { validationActions: ['Deny'], validations: [{ expression: 'object.spec.(' }] },
-    };
-    const h = handleValidation(request('VirtualMachinePolicy', 'CREATE', p), staticLookups({}));
+  it('refuses a policy whose CEL does not compile, with the field, the error and its position', async () => {
+    const h = await handleValidation(
+      request('VirtualMachinePolicy', 'CREATE', celPolicy('object.spec.(')),
+      staticLookups({}),
+      shared,
+    );
     expect(h.outcome).toBe('denied');
     expect(h.response.status?.code).toBe(422);
     expect(h.response.status?.message).toMatch(
-      /^CEL does not compile: spec\.validations\[0\]\.expression: /,
+      /^CEL refused: spec\.validations\[0\]\.expression: Syntax error: .* at line 1, column 13$/,
     );
   });
 
-  it('refuses deleting a class that VMs use, naming them', () => {
+  it('refuses a policy whose estimated cost is over the per-expression limit, with both figures', async () => {
+    // Three nested walks over 256 labels (the estimate's bound) could cost ~1.2e8.
+    const h = await handleValidation(
+      request(
+        'VirtualMachinePolicy',
+        'CREATE',
+        celPolicy(
+          'object.metadata.labels.all(k, object.metadata.labels.all(j, object.metadata.labels.all(i, k == j || j != i)))',
+        ),
+      ),
+      staticLookups({}),
+      shared,
+    );
+    expect(h.outcome).toBe('denied');
+    expect(h.response.status?.message).toMatch(
+      /^CEL refused: spec\.validations\[0\]\.expression: estimated cost \d+ exceeds the per-expression limit of 1000000; /,
+    );
+    // One walk over a bounded list is well within it.
+    const ok = await handleValidation(
+      request(
+        'VirtualMachinePolicy',
+        'CREATE',
+        celPolicy("object.spec.disks.all(d, d.name != '')"),
+      ),
+      staticLookups({}),
+      shared,
+    );
+    expect(ok.outcome).toBe('allowed');
+  });
+
+  it('admits a policy with a type error against the VM schema, with a warning naming it', async () => {
+    const h = await handleValidation(
+      request('VirtualMachinePolicy', 'CREATE', celPolicy('object.spec.cpus > 2')),
+      staticLookups({}),
+      shared,
+    );
+    expect(h.outcome).toBe('warned');
+    expect(h.response.warnings).toEqual([
+      "spec.validations[0].expression: type check against the schemas: undefined field 'cpus' at line 1, column 12",
+    ]);
+  });
+
+  it('denies, failing closed and saying so, when the CEL time budget runs out', async () => {
+    const slow = new PolicyCompiler(engine, 1);
+    const p = celPolicy(
+      'object.spec.disks.all(a, object.spec.disks.all(b, object.spec.disks.all(c, [1, 2, 3, 4, 5, 6, 7, 8].all(x, [1, 2, 3, 4, 5, 6, 7, 8].all(y, a.name + b.name + c.name != string(x) + string(y))))))',
+      'slow',
+    );
+    const disks = Array.from({ length: 32 }, (_, i) => ({ name: `d${i}`, size: '1Gi' }));
+    const h = await handleValidation(
+      request('VirtualMachine', 'CREATE', vm('web', { disks }) as never),
+      staticLookups({ policies: [p as never] }),
+      slow,
+    );
+    expect(h.outcome).toBe('denied');
+    expect(h.response.status?.message).toMatch(
+      /policy "slow" rule cel-0: expression could not be evaluated: evaluation stopped: it exceeded the request's CEL time budget of 1 ms \(vmplane's bound on evaluation cost\) \(Deny fails closed on an evaluation error\)$/,
+    );
+  });
+
+  it('refuses deleting a class that VMs use, naming them', async () => {
     const l = staticLookups({ vms: [vm('web', { className: 'small' })] });
-    const h = handleValidation(
+    const h = await handleValidation(
       request('VirtualMachineClass', 'DELETE', undefined, { name: 'small', namespace: undefined }),
       l,
+      shared,
     );
     expect(h.response).toEqual({
       uid: 'u-1',
@@ -135,8 +205,8 @@ describe('handleValidation', () => {
     });
   });
 
-  it('runs the policies on a VM delete, and has no delete check for disks', () => {
-    const compiler = new PolicyCompiler();
+  it('runs the policies on a VM delete, and has no delete check for disks', async () => {
+    const compiler = shared;
     const deny = {
       apiVersion: API_VERSION,
       kind: 'VirtualMachinePolicy',
@@ -148,7 +218,7 @@ describe('handleValidation', () => {
       },
     };
     const l = staticLookups({ policies: [deny as never] });
-    const h = handleValidation(
+    const h = await handleValidation(
       request('VirtualMachine', 'DELETE', undefined, {
         name: 'web',
         oldObject: vm('web') as never,
@@ -158,7 +228,7 @@ describe('handleValidation', () => {
     );
     expect(h.response.status?.message).toBe('policy "keep" rule cel-0: VMs stay');
     expect(
-      handleValidation(
+      await handleValidation(
         request('VirtualMachineDisk', 'DELETE', undefined, { name: 'd' }),
         l,
         compiler,
@@ -166,14 +236,18 @@ describe('handleValidation', () => {
     ).toMatchObject({ outcome: 'ignored', notes: ['no delete check for VirtualMachineDisk'] });
   });
 
-  it('refuses an object that breaks its schema with the schema message', () => {
+  it('refuses an object that breaks its schema with the schema message', async () => {
     const bad = {
       apiVersion: API_VERSION,
       kind: 'VirtualMachineClass',
       metadata: { name: 'x' },
       spec: { hardware: { cpus: 'two', memory: '1Gi' } },
     };
-    const h = handleValidation(request('VirtualMachineClass', 'CREATE', bad), staticLookups({}));
+    const h = await handleValidation(
+      request('VirtualMachineClass', 'CREATE', bad),
+      staticLookups({}),
+      shared,
+    );
     expect(h.outcome).toBe('denied');
     expect(h.response.status?.code).toBe(422);
   });

@@ -10,12 +10,12 @@ import type {
 import { ObjectValidator } from '../../api/src/validate.ts';
 import { GROUP } from '../../api/src/wellknown.ts';
 import type { ImageKind, Lookups } from '../../kube/src/lookups.ts';
-import { PolicyCompiler } from '../../policy/src/index.ts';
+import type { PolicyCompiler } from '../../policy/src/index.ts';
 import { allowed, denied, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import { validateClassDelete } from './decisions/class.ts';
 import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './decisions/disk.ts';
 import { validateImageDelete } from './decisions/image.ts';
-import { policyCompileError, policyVerdict } from './decisions/policy.ts';
+import { policyCelProblems, policyVerdict } from './decisions/policy.ts';
 import {
   mutateVirtualMachine,
   validateVirtualMachine,
@@ -35,8 +35,6 @@ export interface Handled {
 }
 
 const validator = new ObjectValidator();
-/** Policies compile once per generation and are reused across requests. */
-export const sharedCompiler = new PolicyCompiler();
 
 function denialMessage(ds: Denial[]): string {
   return ds.map((d) => `${d.field}: ${d.message}`).join('; ');
@@ -108,16 +106,16 @@ function ignored(req: AdmissionRequest, why: string): Handled {
 }
 
 /** Policies in the same validating pass: their denials join the base checks' denials. */
-function withPolicies(
+async function withPolicies(
   req: AdmissionRequest,
   l: Lookups,
   compiler: PolicyCompiler,
   base: ValidationResult,
-): Handled {
+): Promise<Handled> {
   const object = req.object
     ? withMeta<VirtualMachine>(req.object as Record<string, unknown>, req)
     : undefined;
-  const { verdict, notes } = policyVerdict(req, object, l, compiler);
+  const { verdict, notes } = await policyVerdict(req, object, l, compiler);
   const warnings = [...base.warnings, ...verdict.warnings];
   if (base.denials.length || verdict.denials.length) {
     const parts = [
@@ -146,13 +144,13 @@ interface KindHandler {
     obj: Record<string, unknown>,
     l: Lookups,
     compiler: PolicyCompiler,
-  ): Handled;
+  ): Handled | Promise<Handled>;
   validateDelete?(
     req: AdmissionRequest,
     name: string,
     l: Lookups,
     compiler: PolicyCompiler,
-  ): Handled;
+  ): Handled | Promise<Handled>;
 }
 
 function deletedNamespace(req: AdmissionRequest): string | undefined {
@@ -215,12 +213,21 @@ const HANDLERS: Record<string, KindHandler> = {
   VirtualMachineImage: imageHandler('VirtualMachineImage'),
   ClusterVirtualMachineImage: imageHandler('ClusterVirtualMachineImage'),
   VirtualMachinePolicy: {
-    // A policy whose CEL does not compile never gets in.
-    validate: (req, obj) => {
-      const error = policyCompileError(obj as unknown as VirtualMachinePolicy);
-      return error
-        ? { response: denied(req.uid, 422, error), outcome: 'denied', notes: [] }
-        : { response: allowed(req.uid), outcome: 'allowed', notes: [] };
+    // A policy whose CEL does not compile, or could cost more than the API server allows one
+    // expression, never gets in; type errors against the schemas are warnings.
+    validate: async (req, obj, _l, compiler) => {
+      const { error, warnings } = await policyCelProblems(
+        compiler,
+        obj as unknown as VirtualMachinePolicy,
+        (req.oldObject ?? undefined) as VirtualMachinePolicy | undefined,
+      );
+      if (error)
+        return { response: denied(req.uid, 422, error, warnings), outcome: 'denied', notes: [] };
+      return {
+        response: allowed(req.uid, undefined, warnings),
+        outcome: warnings.length ? 'warned' : 'allowed',
+        notes: [],
+      };
     },
   },
 };
@@ -241,11 +248,11 @@ export function handleMutation(req: AdmissionRequest, l: Lookups): Handled {
 }
 
 /** The validating webhook. */
-export function handleValidation(
+export async function handleValidation(
   req: AdmissionRequest,
   l: Lookups,
-  compiler: PolicyCompiler = sharedCompiler,
-): Handled {
+  compiler: PolicyCompiler,
+): Promise<Handled> {
   if (req.kind.group !== GROUP) return ignored(req, 'not a vmplane kind');
   const kind = req.kind.kind;
   const handler = HANDLERS[kind];

@@ -30,7 +30,13 @@ import { DiskClaims } from './claims.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { Labels } from '../../api/src/wellknown.ts';
-import { checksDeletes } from '../../policy/src/index.ts';
+import {
+  celSchemas,
+  checksDeletes,
+  openCelEngine,
+  PolicyCompiler,
+  type CelEngineSource,
+} from '../../policy/src/index.ts';
 
 export interface WebhookOptions {
   kc: KubeConfig;
@@ -62,6 +68,13 @@ export interface WebhookOptions {
   dropVmStatus?: boolean;
   /** This replica's name in its certificate report (the Pod's name in a cluster). */
   identity?: string;
+  /**
+   * The Kubernetes CEL engine policies run in: an engine the caller owns, or worker threads
+   * started from a folder (default: $VMPLANE_CEL_DIR, two workers).
+   */
+  cel?: CelEngineSource;
+  /** The time budget for all policies' CEL on one request, in ms (default 50). */
+  celTimeBudgetMs?: number;
 }
 
 export interface RunningWebhooks {
@@ -211,6 +224,11 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
       ),
   });
 
+  const cel = await openCelEngine(o.cel, {
+    schemas: celSchemas(),
+    onRestart: (why) => log.warn({ why }, 'CEL worker replaced'),
+  });
+  const compiler = new PolicyCompiler(cel.engine, o.celTimeBudgetMs);
   const certs = await certSourceFor(o, rest, configNames, log);
 
   let server: WebhookServer | undefined;
@@ -229,6 +247,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     port: o.port ?? 0,
     logger: log,
     claims: new DiskClaims(rest),
+    policies: compiler,
   });
   const port = await server.start();
   await cache.start();
@@ -264,6 +283,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
       certs.stop();
       await cache.stop();
       rest.close();
+      if (cel.owned) await cel.engine.close();
     },
   };
 }
@@ -306,6 +326,10 @@ export async function main(): Promise<void> {
     certificates: env.VMPLANE_CERT_DIR
       ? { mode: 'files', dir: env.VMPLANE_CERT_DIR }
       : { mode: 'self' },
+    cel: { dir: env.VMPLANE_CEL_DIR ?? '/app/kcel', workers: Number(env.VMPLANE_CEL_WORKERS ?? 2) },
+    ...(env.VMPLANE_CEL_TIME_BUDGET_MS
+      ? { celTimeBudgetMs: Number(env.VMPLANE_CEL_TIME_BUDGET_MS) }
+      : {}),
     dnsNames: [
       service,
       `${service}.${namespace}`,

@@ -16,6 +16,7 @@ import {
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
 import { withDisks, type Lookups } from '../../kube/src/lookups.ts';
 import type { DiskClaims } from './claims.ts';
+import type { PolicyCompiler } from '../../policy/src/index.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
 export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface WebhookServerOptions {
    * Without it, only the cache check applies (unit tests of the wire format).
    */
   claims?: DiskClaims;
+  /** The policies in force, compiled in the CEL engine. */
+  policies: PolicyCompiler;
 }
 
 /** Limits of the webhook's HTTPS server. */
@@ -179,7 +182,7 @@ export class WebhookServer {
           await claims.missingDisks(r, (ns, n) => this.opts.lookups.disk(ns, n)),
         )
       : this.opts.lookups;
-    const handled = handleValidation(r, lookups);
+    const handled = await handleValidation(r, lookups, this.opts.policies);
     if (!handled.response.allowed || !this.opts.claims) return handled;
     const denial = await this.opts.claims.claim(r);
     if (!denial) return handled;

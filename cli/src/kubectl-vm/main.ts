@@ -618,7 +618,7 @@ await yargs(hideBin(process.argv))
           c
             .positional('dir', { type: 'string', demandOption: true })
             .example('$0 policy test examples/policies', ''),
-        (argv) => process.exit(policyTest(String(argv.dir))),
+        async (argv) => process.exit(await policyTest(String(argv.dir))),
       )
       .command(
         'eval',
@@ -629,9 +629,9 @@ await yargs(hideBin(process.argv))
             .option('policies', { type: 'string', array: true, demandOption: true })
             .option('namespace', { alias: 'n', type: 'string' })
             .option('namespace-labels', { type: 'string' }),
-        (argv) =>
+        async (argv) =>
           process.exit(
-            policyEval(
+            await policyEval(
               argv.f,
               argv.policies,
               argv.namespace,

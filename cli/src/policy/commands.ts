@@ -2,7 +2,18 @@
 import { readFileSync } from 'node:fs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseManifests } from '../../../kube/src/manifests.ts';
+import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../../policy/src/index.ts';
+import { ensureKubernetesCel } from '../controlplane/binaries.ts';
 import { evaluateVm, formatTable, loadWorld, runPolicyTests } from './offline.ts';
+
+/**
+ * The Kubernetes CEL engine in this process: from $VMPLANE_CEL_DIR, else built (once, with Go) into
+ * the cache; progress goes to stderr so output stays clean.
+ */
+export async function offlineEngine(): Promise<KubernetesCel> {
+  const dir = process.env[CEL_DIR_ENV] ?? (await ensureKubernetesCel((l) => console.error(l)));
+  return KubernetesCel.load(dir, celSchemas());
+}
 
 /** `k=v,k2=v2` -> {k: v, k2: v2}. */
 export function parseLabels(s: string | undefined): Record<string, string> {
@@ -15,9 +26,9 @@ export function parseLabels(s: string | undefined): Record<string, string> {
   return out;
 }
 
-export function policyTest(dir: string): number {
-  const world = loadWorld([dir]);
-  const { rows, problems } = runPolicyTests(world);
+export async function policyTest(dir: string): Promise<number> {
+  const world = await loadWorld(await offlineEngine(), [dir]);
+  const { rows, problems } = await runPolicyTests(world);
   const table = formatTable(
     ['RESOURCE', 'POLICY', 'RULE', 'EXPECTED', 'GOT', 'OK', 'MESSAGE'],
     rows.map((r) => [
@@ -32,6 +43,7 @@ export function policyTest(dir: string): number {
   );
   console.log(table);
   for (const p of problems) console.error(`error: ${p}`);
+  for (const w of world.warnings) console.error(`warning: ${w}`);
   const bad = rows.filter((r) => !r.ok).length;
   console.log(
     `\n${rows.length - bad} of ${rows.length} expectations met${problems.length ? `, ${problems.length} problems` : ''}`,
@@ -39,12 +51,12 @@ export function policyTest(dir: string): number {
   return bad || problems.length ? 1 : 0;
 }
 
-export function policyEval(
+export async function policyEval(
   file: string,
   policyDirs: string[],
   namespace: string | undefined,
   labels: Record<string, string>,
-): number {
+): Promise<number> {
   const vms = parseManifests(readFileSync(file, 'utf8'), file).filter(
     (m) => m.kind === 'VirtualMachine',
   ) as unknown as VirtualMachine[];
@@ -54,14 +66,15 @@ export function policyEval(
   }
   for (const vm of vms) if (namespace) vm.metadata.namespace = namespace;
   const nsNames = [...new Set(vms.map((v) => v.metadata.namespace ?? 'default'))];
-  const world = loadWorld(policyDirs, {
+  const world = await loadWorld(await offlineEngine(), policyDirs, {
     namespaceLabels: Object.fromEntries(nsNames.map((n) => [n, labels])),
   });
   world.data.vms = [...(world.data.vms ?? []), ...vms];
   for (const p of world.problems) console.error(`error: ${p}`);
+  for (const w of world.warnings) console.error(`warning: ${w}`);
   let violations = 0;
   for (const vm of vms) {
-    const results = evaluateVm(vm, world);
+    const results = await evaluateVm(vm, world);
     console.log(`${vm.metadata.namespace ?? 'default'}/${vm.metadata.name}:`);
     console.log(
       formatTable(

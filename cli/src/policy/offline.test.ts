@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../api/src/generate.ts';
+import { celEngine } from '../../../test/support/cel.ts';
 import { loadWorld, runPolicyTests } from './offline.ts';
+
+const engine = await celEngine();
 
 const run = promisify(execFile);
 const LIBRARY = join(REPO_ROOT, 'examples/policies');
@@ -27,9 +30,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('vmplane policy test', () => {
-  it('passes on the ready-made library, covering all six policies', () => {
-    const world = loadWorld([LIBRARY]);
-    const { rows, problems } = runPolicyTests(world);
+  it('passes on the ready-made library, covering all six policies', async () => {
+    const world = await loadWorld(engine, [LIBRARY]);
+    const { rows, problems } = await runPolicyTests(world);
+    expect(world.warnings).toEqual([]);
     expect(problems).toEqual([]);
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     expect(new Set(rows.map((r) => r.policy)).size).toBe(6);
@@ -62,7 +66,7 @@ describe('vmplane policy test', () => {
     expect(r.stdout).toContain('18 of 19 expectations met');
   });
 
-  it('reports a policy whose CEL does not compile, and a test naming a missing VM', () => {
+  it('reports a policy whose CEL does not compile, and a test naming a missing VM', async () => {
     const dir = join(scratch, 'broken');
     cpSync(LIBRARY, dir, { recursive: true });
     const p = join(dir, 'live-migratable-storage.yaml');
@@ -75,7 +79,7 @@ describe('vmplane policy test', () => {
       t,
       `${readFileSync(t, 'utf8')}  - {policy: memory-cap-64gi, rule: maxMemory, resources: [prod/ghost], result: pass}\n`,
     );
-    const { problems } = runPolicyTests(loadWorld([dir]));
+    const { problems } = await runPolicyTests(await loadWorld(engine, [dir]));
     expect(
       problems.some((x) =>
         x.startsWith(

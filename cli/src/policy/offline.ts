@@ -10,8 +10,10 @@ import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
 import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
 import {
   buildContext,
+  compileCelRules,
   compilePolicy,
   evaluatePolicies,
+  type CelEngine,
   type CompiledPolicy,
   type Result,
   type RuleResult,
@@ -41,12 +43,15 @@ const KIND_LISTS: Record<string, keyof LookupData> = {
 };
 
 export interface World {
+  engine: CelEngine;
   lookups: Lookups;
   data: LookupData;
   compiled: CompiledPolicy[];
   tests: TestEntry[];
-  /** Problems found while loading (invalid objects, uncompilable CEL). */
+  /** Problems found while loading (invalid objects, CEL admission would refuse). */
   problems: string[];
+  /** CEL that fails the type check against the schemas (admission warns). */
+  warnings: string[];
 }
 
 function yamlFiles(dir: string): string[] {
@@ -117,10 +122,11 @@ function completeNamespaces(
 }
 
 /** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
-export function loadWorld(
+export async function loadWorld(
+  engine: CelEngine,
   paths: string[],
   opts: { namespaceLabels?: Record<string, Record<string, string>> } = {},
-): World {
+): Promise<World> {
   const validator = new ObjectValidator();
   const data = emptyData();
   const tests: TestEntry[] = [];
@@ -139,10 +145,16 @@ export function loadWorld(
     }
   }
   completeNamespaces(data, opts.namespaceLabels);
-  const compiled = data.policies.map(compilePolicy);
-  for (const c of compiled)
-    for (const e of c.errors) problems.push(`VirtualMachinePolicy/${c.name}: ${e}`);
-  return { lookups: staticLookups(data), data, compiled, tests, problems };
+  const compiled = await Promise.all(data.policies.map((p) => compilePolicy(engine, p)));
+  // What admission would say about each policy: refusals are problems, type errors warnings.
+  const warnings: string[] = [];
+  for (const p of data.policies) {
+    const checked = await compileCelRules(engine, p, 'new');
+    const name = `VirtualMachinePolicy/${p.metadata.name}`;
+    for (const e of checked.errors) problems.push(`${name}: ${e}`);
+    for (const w of checked.warnings) warnings.push(`${name}: ${w}`);
+  }
+  return { engine, lookups: staticLookups(data), data, compiled, tests, problems, warnings };
 }
 
 /** A VM as admission would see it: defaulted by the mutating webhook's decisions. */
@@ -153,13 +165,14 @@ export function admitted(vm: VirtualMachine, l: Lookups): VirtualMachine {
   return m.denial ? copy : m.object;
 }
 
-export function evaluateVm(vm: VirtualMachine, world: World): RuleResult[] {
+export function evaluateVm(vm: VirtualMachine, world: World): Promise<RuleResult[]> {
   const object = admitted(vm, world.lookups);
   const ctx = buildContext(
     { operation: 'CREATE', object, namespace: object.metadata.namespace ?? 'default' },
     world.lookups,
   );
   return evaluatePolicies(
+    world.engine,
     world.compiled,
     world.lookups.exceptions(object.metadata.namespace),
     ctx,
@@ -177,7 +190,7 @@ export interface Row {
   message: string;
 }
 
-export function runPolicyTests(world: World): { rows: Row[]; problems: string[] } {
+export async function runPolicyTests(world: World): Promise<{ rows: Row[]; problems: string[] }> {
   const rows: Row[] = [];
   const problems = [...world.problems];
   if (world.tests.length === 0)
@@ -201,7 +214,7 @@ export function runPolicyTests(world: World): { rows: Row[]; problems: string[] 
       }
       let results = cache.get(resource);
       if (!results) {
-        results = evaluateVm(vm, world);
+        results = await evaluateVm(vm, world);
         cache.set(resource, results);
       }
       const r = results.find((x) => x.policy === t.policy && x.rule === t.rule);

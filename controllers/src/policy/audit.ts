@@ -6,7 +6,15 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
 import { KubeRest, isNotFound } from '../../../kube/src/rest.ts';
 import type { Lookups } from '../../../kube/src/lookups.ts';
-import { buildContext, evaluatePolicies, PolicyCompiler } from '../../../policy/src/index.ts';
+import {
+  buildContext,
+  celSchemas,
+  evaluatePolicies,
+  openCelEngine,
+  PolicyCompiler,
+  type CelEngine,
+  type CelEngineSource,
+} from '../../../policy/src/index.ts';
 import { auditInputs } from './inputs.ts';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { buildReports, isReportName, policyStatus, type VmResults } from './report.ts';
@@ -20,12 +28,23 @@ export interface AuditOptions {
   debounceMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /**
+   * The Kubernetes CEL engine: one the caller owns, or a worker thread started from a folder
+   * (default: $VMPLANE_CEL_DIR, one worker: the audit is not in a hurry).
+   */
+  cel?: CelEngineSource;
+  /** The time budget for one VM's CEL, in ms (default 1,000). */
+  celTimeBudgetMs?: number;
 }
+
+/** The audit's default time budget for all policies' CEL on one VM. */
+export const AUDIT_CEL_TIME_BUDGET_MS = 1_000;
 
 export class PolicyAuditor {
   private readonly o: AuditOptions;
   private readonly rest: KubeRest;
-  private readonly compiler = new PolicyCompiler();
+  private cel?: Promise<{ engine: CelEngine; owned: boolean }>;
+  private compiler?: PolicyCompiler;
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -85,7 +104,23 @@ export class PolicyAuditor {
     return this.running;
   }
 
+  /** The engine, opened at the first scan (a failure is logged, and tried again next scan). */
+  private async policyCompiler(): Promise<PolicyCompiler> {
+    this.cel ??= openCelEngine(this.o.cel ?? { workers: 1 }, {
+      schemas: celSchemas(),
+      onRestart: (why) => this.o.log?.('CEL worker replaced', { why }),
+    });
+    try {
+      this.compiler ??= new PolicyCompiler((await this.cel).engine);
+    } catch (e) {
+      this.cel = undefined;
+      throw e;
+    }
+    return this.compiler;
+  }
+
   private async scan(): Promise<void> {
+    const compiler = await this.policyCompiler();
     const l = this.o.lookups;
     // Changes that are only status (this audit's own writes, the controllers' VM status) change
     // no input: no scan, so an idle cluster stays quiet.
@@ -96,7 +131,7 @@ export class PolicyAuditor {
     const nowMs = (this.o.now ?? Date.now)();
     const now = new Date(nowMs).toISOString();
     const policies = l.policies();
-    const compiled = this.compiler.compiled(policies);
+    const compiled = await compiler.compiled(policies);
     const byNamespace = new Map<string, VmResults[]>();
     const all: VmResults[] = [];
     let evaluated = 0;
@@ -108,9 +143,10 @@ export class PolicyAuditor {
         { operation: 'UPDATE', object: vm, oldObject: vm, namespace: ns },
         l,
       );
-      const results = evaluatePolicies(compiled, l.exceptions(ns), ctx, {
+      const results = await evaluatePolicies(compiler.engine, compiled, l.exceptions(ns), ctx, {
         now: nowMs,
         background: true,
+        celTimeBudgetMs: this.o.celTimeBudgetMs ?? AUDIT_CEL_TIME_BUDGET_MS,
       });
       const entry = {
         namespace: ns,
@@ -212,6 +248,8 @@ export class PolicyAuditor {
     clearTimeout(this.debounce);
     await this.running;
     this.rest.close();
+    const cel = await this.cel?.catch(() => undefined);
+    if (cel?.owned) await cel.engine.close();
   }
 }
 

@@ -5,7 +5,7 @@ import type { Lookups } from '../../../kube/src/lookups.ts';
 import {
   admissionVerdict,
   buildContext,
-  compilePolicy,
+  compileCelRules,
   evaluatePolicies,
   type AdmissionVerdict,
   type Operation,
@@ -13,19 +13,29 @@ import {
 } from '../../../policy/src/index.ts';
 import type { AdmissionRequest } from '../admission.ts';
 
-/** The CEL of a policy that does not compile, as one message; undefined when it all compiles. */
-export function policyCompileError(policy: VirtualMachinePolicy): string | undefined {
-  const compiled = compilePolicy(policy);
-  return compiled.errors.length ? `CEL does not compile: ${compiled.errors.join('; ')}` : undefined;
+/**
+ * Admitting a policy: CEL that does not compile, or whose estimated cost is over the API server's
+ * per-expression limit, is refused (one message); type errors against the schemas are warnings.
+ */
+export async function policyCelProblems(
+  compiler: PolicyCompiler,
+  policy: VirtualMachinePolicy,
+  old?: VirtualMachinePolicy,
+): Promise<{ error?: string; warnings: string[] }> {
+  const c = await compileCelRules(compiler.engine, policy, 'new', old);
+  return {
+    ...(c.errors.length ? { error: `CEL refused: ${c.errors.join('; ')}` } : {}),
+    warnings: c.warnings,
+  };
 }
 
 /** What the policies in force say about a VM request. */
-export function policyVerdict(
+export async function policyVerdict(
   req: AdmissionRequest,
   object: VirtualMachine | undefined,
   l: Lookups,
   compiler: PolicyCompiler,
-): { verdict: AdmissionVerdict; notes: string[] } {
+): Promise<{ verdict: AdmissionVerdict; notes: string[] }> {
   const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
   const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
   const ctx = buildContext(
@@ -40,7 +50,13 @@ export function policyVerdict(
     l,
   );
   const verdict = admissionVerdict(
-    evaluatePolicies(compiler.compiled(l.policies()), l.exceptions(ns), ctx),
+    await evaluatePolicies(
+      compiler.engine,
+      await compiler.compiled(l.policies()),
+      l.exceptions(ns),
+      ctx,
+      compiler.celTimeBudgetMs !== undefined ? { celTimeBudgetMs: compiler.celTimeBudgetMs } : {},
+    ),
   );
   const notes = [
     ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
