@@ -1,5 +1,16 @@
 # One image for both roles; the chart passes the role: `webhooks` or `controllers`.
 # Build: docker build -t ghcr.io/vmplane/vmplane:0.1.0 .
+
+# The Kubernetes CEL engine policies run in: kube-apiserver v1.35.4's CEL (k8s.io/apiserver v0.35.4)
+# as WebAssembly, built from the Go module proxy like `vmplane` builds it on a workstation.
+FROM golang:1.25-bookworm AS kcel
+WORKDIR /src
+COPY policy/kcel/main.go ./
+RUN printf 'module vmplane.local/kcel\n\ngo 1.25\n\nrequire (\n\tk8s.io/apimachinery v0.35.4\n\tk8s.io/apiserver v0.35.4\n\tk8s.io/component-base v0.35.4\n)\n' > go.mod \
+ && GOOS=js GOARCH=wasm GOFLAGS=-mod=mod go mod tidy \
+ && CGO_ENABLED=0 GOOS=js GOARCH=wasm GOFLAGS=-mod=mod go build -trimpath -o /out/kcel.wasm . \
+ && cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" /out/
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -17,6 +28,8 @@ RUN npm run bundle
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /app
 COPY --from=build /src/dist/vmplane.mjs /app/vmplane.mjs
+COPY --from=kcel /out /app/kcel
+ENV VMPLANE_CEL_DIR=/app/kcel
 USER 65532:65532
 EXPOSE 8443 8080
 ENTRYPOINT ["/nodejs/bin/node", "/app/vmplane.mjs"]
