@@ -57,9 +57,12 @@ type compiled struct {
 
 var (
 	dynCompiler plugincel.Compiler
-	typed       *environment.EnvSet
-	roots       = map[string]*apiservercel.DeclType{}
-	cache       = map[string]*compiled{}
+	// The same environment as dynCompiler's (the API server's for admission policies), to plan
+	// programs with the patterns of matches() compiled once, not at every call.
+	dyn   *environment.EnvSet
+	typed *environment.EnvSet
+	roots = map[string]*apiservercel.DeclType{}
+	cache = map[string]*compiled{}
 )
 
 func reply(v any) string {
@@ -111,11 +114,33 @@ func compileOne(text, kind, env string) *compiled {
 		}
 		c.err = map[string]any{"error": detail, "type": string(r.Error.Type)}
 	} else {
-		c.prog = r.Program
+		c.prog = planned(text, env, r.Program)
 		estimate(c, text, env)
 	}
 	cache[key] = c
 	return c
+}
+
+// planned is the program of an expression the API server's compiler accepted, planned again with
+// its regular expression literals compiled once (the meaning is the same; the API server's own
+// plan compiles them at every call). Should that fail, the API server's own program is used.
+func planned(text, env string, fallback cel.Program) cel.Program {
+	e, err := dyn.Env(envType(env))
+	if err != nil {
+		return fallback
+	}
+	ast, issues := e.Compile(text)
+	if issues != nil {
+		return fallback
+	}
+	prog, err := e.Program(ast,
+		cel.InterruptCheckFrequency(celconfig.CheckFrequency),
+		cel.OptimizeRegex(interpreter.MatchesRegexOptimization),
+	)
+	if err != nil {
+		return fallback
+	}
+	return prog
 }
 
 // estimate compiles the expression once more with the variables typed by their schemas and
@@ -356,7 +381,7 @@ func evaluate(_ js.Value, args []js.Value) any {
 			}
 			if act.expired || time.Now().After(deadline) {
 				act.expired = true
-				o.Error, o.TimedOut = "not evaluated: the request's CEL time budget of " + budget + " (vmplane's bound on evaluation cost) had run out", true
+				o.Error, o.TimedOut = "not evaluated: the request's CEL time budget of "+budget+" (vmplane's bound on evaluation cost) had run out", true
 				continue
 			}
 			c := compileOne(s.Expression, "bool", "stored")
@@ -369,7 +394,7 @@ func evaluate(_ js.Value, args []js.Value) any {
 			remaining -= cost
 			switch {
 			case act.expired:
-				o.Error, o.TimedOut = "evaluation stopped: it exceeded the request's CEL time budget of " + budget + " (vmplane's bound on evaluation cost)", true
+				o.Error, o.TimedOut = "evaluation stopped: it exceeded the request's CEL time budget of "+budget+" (vmplane's bound on evaluation cost)", true
 				continue
 			case remaining < 0:
 				stopped = outOfBudget
@@ -435,6 +460,24 @@ func main() {
 		panic(err)
 	}
 	dynCompiler = plugincel.NewCompiler(ext)
+	requestType, namespaceType := plugincel.BuildRequestType(), plugincel.BuildNamespaceType()
+	dyn, err = ext.Extend(
+		environment.VersionedOptions{
+			IntroducedVersion: version.MajorMinor(1, 0),
+			EnvOptions: []cel.EnvOption{
+				cel.Variable("object", cel.DynType), cel.Variable("oldObject", cel.DynType),
+				cel.Variable("namespaceObject", namespaceType.CelType()),
+				cel.Variable("request", requestType.CelType()),
+				cel.Variable("authorizer", library.AuthorizerType),
+				cel.Variable("authorizer.requestResource", library.ResourceCheckType),
+			},
+			DeclTypes: []*apiservercel.DeclType{namespaceType, requestType},
+		},
+		environment.StrictCostOpt,
+	)
+	if err != nil {
+		panic(err)
+	}
 	api := js.Global().Get("Object").New()
 	api.Set("configure", js.FuncOf(configure))
 	api.Set("check", js.FuncOf(check))
