@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsBrowser, splitArgs } from './test-args.ts';
+import { needsBrowser, rootRuns, splitArgs } from './test-args.ts';
 
 describe('splitArgs', () => {
   it('runs both suites when nothing is asked for', () => {
@@ -34,5 +34,15 @@ describe('needsBrowser', () => {
     expect(needsBrowser(splitArgs(['plugin/src']))).toBe(false);
     expect(needsBrowser(splitArgs(['test/webhooks', '-t', 'denies']))).toBe(false);
     expect(needsBrowser(splitArgs(['api/src', 'cli/src/ui']))).toBe(false);
+  });
+});
+
+describe('rootRuns', () => {
+  it('runs the timing tests after the others, alone, in a whole run', () => {
+    expect(rootRuns([])).toEqual([['--exclude', '**/*.alone.test.ts'], ['.alone.test.ts']]);
+  });
+
+  it('runs what was asked once, timing tests included', () => {
+    expect(rootRuns(['test/webhooks'])).toEqual([['test/webhooks']]);
   });
 });

@@ -42,3 +42,18 @@ export function needsBrowser(plan: TestPlan): boolean {
     (a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox)/.test(a) || !a.includes('/'),
   );
 }
+
+/**
+ * Test files named `*.alone.test.ts` measure time (answers within so many milliseconds) and run
+ * after the others, with nothing else testing on the machine.
+ */
+export const ALONE_SUFFIX = '.alone.test.ts';
+
+/**
+ * The vitest runs of the main suite: a whole run is everything but the timing tests, then the
+ * timing tests alone; a run with arguments is those arguments, once.
+ */
+export function rootRuns(root: readonly string[]): string[][] {
+  if (root.length > 0) return [[...root]];
+  return [['--exclude', `**/*${ALONE_SUFFIX}`], [ALONE_SUFFIX]];
+}

@@ -1,6 +1,6 @@
 // `npm test`: the plugin's tests (its own vitest, jsdom), then every other test (unit and
-// integration) in one vitest run, then a leak check, then the plain `N passed, N failed` line CI
-// reads. Every process the run starts carries VMPLANE_RUN_ID in its environment, so leftovers are
+// integration) in one vitest run, then the timing tests (`*.alone.test.ts`) in a run of their own,
+// then a leak check, then the plain `N passed, N failed` line CI reads. Every process the run starts carries VMPLANE_RUN_ID in its environment, so leftovers are
 // found exactly, whatever else runs on the machine.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
-import { needsBrowser, splitArgs, type TestPlan } from './test-args.ts';
+import { needsBrowser, rootRuns, splitArgs, type TestPlan } from './test-args.ts';
 import {
   closingLine,
   countResults,
@@ -86,8 +86,9 @@ async function runRootTests(
   args: string[],
   scratch: string,
   env: NodeJS.ProcessEnv,
+  n: number,
 ): Promise<{ code: number; counts: Counts }> {
-  const summaryFile = join(scratch, 'summary.json');
+  const summaryFile = join(scratch, `summary-${n}.json`);
   const code = await run(join(REPO_ROOT, 'node_modules/.bin/vitest'), ['run', ...args], REPO_ROOT, {
     ...env,
     VMPLANE_SUMMARY_FILE: summaryFile,
@@ -138,8 +139,10 @@ async function main(): Promise<void> {
     code ||= r.code;
     add(summary, r.counts);
   }
-  if (plan.root && !interrupted) {
-    const r = await runRootTests(plan.root, scratch, env);
+  for (const [n, args] of (plan.root ? rootRuns(plan.root) : []).entries()) {
+    if (interrupted) break;
+    if (n > 0) console.log(`\ntiming tests, alone on the machine: vitest run ${args.join(' ')}`);
+    const r = await runRootTests(args, scratch, env, n);
     code ||= r.code;
     add(summary, r.counts);
   }

@@ -354,6 +354,9 @@ func run(c *compiled, act *activation) (ref.Val, int64, error) {
 // expression its per-call limit; all of them the time budget, counted from now: a comprehension
 // running past it stops, and what was not run yet is not.
 func evaluate(_ js.Value, args []js.Value) any {
+	// The budget counts from here: decoding a large object is part of what it bounds.
+	deadline := time.Now().Add(time.Duration(args[2].Float() * float64(time.Millisecond)))
+	budget := fmt.Sprintf("%g ms", args[2].Float())
 	var inputs map[string]any
 	if err := utiljson.Unmarshal([]byte(args[0].String()), &inputs); err != nil {
 		return reply(map[string]any{"error": "inputs: " + err.Error()})
@@ -362,8 +365,6 @@ func evaluate(_ js.Value, args []js.Value) any {
 	if err := json.Unmarshal([]byte(args[1].String()), &plan); err != nil {
 		return reply(map[string]any{"error": "plan: " + err.Error()})
 	}
-	deadline := time.Now().Add(time.Duration(args[2].Float() * float64(time.Millisecond)))
-	budget := fmt.Sprintf("%g ms", args[2].Float())
 	act := &activation{vars: map[string]any{"variables": map[string]any{}}, deadline: deadline}
 	for _, k := range []string{"object", "oldObject", "request", "namespaceObject", "vmClass", "image"} {
 		act.vars[k] = inputs[k]

@@ -271,7 +271,7 @@ export class CelWorkers implements CelEngine {
     plan: readonly Step[][],
     budgetMs: number,
   ): Promise<Outcome[][]> {
-    const answerMs = budgetMs + (this.opts.answerGraceMs ?? 20);
+    const answerMs = budgetMs + (this.opts.answerGraceMs ?? 15);
     const queueMs = this.opts.maxQueueMs ?? 1_000;
     const stop = `not evaluated within the request's CEL time budget of ${budgetMs} ms (vmplane's bound on evaluation cost)`;
     let timer: NodeJS.Timeout | undefined;

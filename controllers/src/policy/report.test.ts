@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { RuleResult } from '../../../policy/src/index.ts';
-import { buildReports, isReportName, MAX_RESULTS_PER_REPORT, reportName } from './report.ts';
+import type { CompiledPolicy, RuleResult } from '../../../policy/src/index.ts';
+import {
+  buildReports,
+  isReportName,
+  MAX_RESULTS_PER_REPORT,
+  policyStatus,
+  reportName,
+} from './report.ts';
 
 const result = (policy: string, rule: string): RuleResult =>
   ({
@@ -65,5 +71,29 @@ describe('PolicyReports of a namespace', () => {
     expect(isReportName('vmplane-vm-policies-7')).toBe(true);
     expect(isReportName('vmplane-vm-policies-x')).toBe(false);
     expect(isReportName('someone-elses')).toBe(false);
+  });
+});
+
+describe('policyStatus', () => {
+  it('counts built-in and CEL rules among those in force', () => {
+    const p = {
+      name: 'p',
+      generation: 3,
+      policy: { metadata: { name: 'p' }, spec: {} },
+      rules: [{ name: 'maxCPUs', onDelete: false, check: () => undefined }],
+      cel: [
+        { name: 'cel-0', expression: 'true', code: 403 },
+        { name: 'owner', expression: 'true', code: 403 },
+      ],
+      errors: [],
+      warnings: [],
+    } as unknown as CompiledPolicy;
+    const status = policyStatus(p, [], '2026-12-05T00:00:00Z');
+    expect(status.conditions[0]).toMatchObject({
+      type: 'Ready',
+      status: 'True',
+      message: 'all 3 rules are in force',
+      observedGeneration: 3,
+    });
   });
 });

@@ -147,7 +147,7 @@ export function policyStatus(
     status: (ready ? 'True' : 'False') as 'True' | 'False',
     reason: ready ? 'Compiled' : 'CompileError',
     message: ready
-      ? `all ${p.rules.length} rules are in force`
+      ? `all ${p.rules.length + p.cel.length} rules are in force`
       : `the rules below are NOT in force: ${p.errors.join('; ')}`,
     observedGeneration: p.generation,
   };
