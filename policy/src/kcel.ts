@@ -140,32 +140,15 @@ export const WARM_UP = {
 };
 
 function parsed<T>(json: string): T {
-  const out = JSON.parse(json) as T & { error?: string };
-  return out;
+  return JSON.parse(json) as T;
 }
 
-export function limitsOf(api: WasmApi): CelLimits {
+function limitsOf(api: WasmApi): CelLimits {
   return {
     perCallLimit: api.perCallLimit,
     runtimeBudget: api.runtimeBudget,
     compatibilityVersion: api.compatibilityVersion,
   };
-}
-
-/** Calls one export by name with JSON-ready arguments, as both engines do. */
-export function callWasm(api: WasmApi, op: string, args: unknown[]): string {
-  switch (op) {
-    case 'configure':
-      return api.configure(String(args[0]));
-    case 'check':
-      return api.check(String(args[0]), String(args[1]), String(args[2]));
-    case 'evaluate':
-      return api.evaluate(String(args[0]), String(args[1]), Number(args[2]));
-    case 'retain':
-      return api.retain(String(args[0]));
-    default:
-      throw new Error(`no such CEL engine call: ${op}`);
-  }
 }
 
 /** The engine in this thread: every call runs to its end before anything else here runs. */
