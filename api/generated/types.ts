@@ -128,7 +128,7 @@ export interface VirtualMachineSpec {
      */
     cloudInit?: {
       /**
-       * The user data itself, usually starting with #cloud-config. At most 32 KiB; larger data belongs in a Secret.
+       * The user data itself, usually starting with #cloud-config. At most 2048 bytes (KubeVirt's limit for inline data); larger data belongs in a Secret (secretRef).
        */
       userData?: string;
       /**
@@ -140,12 +140,12 @@ export interface VirtualMachineSpec {
          */
         name: string;
         /**
-         * The key in the Secret holding the user data.
+         * The key in the Secret holding the user data: userdata or userData, the keys KubeVirt reads.
          */
-        key?: string;
+        key?: 'userdata' | 'userData';
       };
       /**
-       * Optional cloud-init network configuration (version 1 or 2).
+       * Optional cloud-init network configuration (version 1 or 2). At most 2048 bytes (KubeVirt's limit for inline data).
        */
       networkData?: string;
     };
@@ -177,7 +177,7 @@ export interface VirtualMachineSpec {
     }[];
   };
   /**
-   * Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label).
+   * Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label). A label value: up to 63 letters, digits, -, _ and ., beginning and ending with a letter or digit.
    */
   zone?: string;
   /**

@@ -50,7 +50,7 @@ describe.each(kinds.map((k) => [k.kind, k] as const))('%s schema', (_name, def) 
 });
 
 describe('VirtualMachine printer columns', () => {
-  it('show what kubectl get vm promises', () => {
+  it('show what kubectl get vmpvm promises', () => {
     const vm = kinds.find((k) => k.kind === 'VirtualMachine');
     const shown = vm?.printerColumns.filter((c) => !c.priority).map((c) => c.name);
     expect(shown).toEqual(

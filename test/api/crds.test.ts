@@ -6,6 +6,9 @@ import { allKinds as kinds } from '../../api/src/v1alpha1/index.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { applyManifests, describeObject } from '../../kube/src/client.ts';
 import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
+import { installEngineCrds } from '../support/engine.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 describe('CRDs in a real kube-apiserver', () => {
   it('are all installed and Established', async () => {
@@ -28,7 +31,7 @@ describe('CRDs in a real kube-apiserver', () => {
       expect(r.stderr).toBe('');
       return r.stdout.replace(/\s+/g, ' ');
     };
-    const className = await explain('vm.spec.className');
+    const className = await explain('vmpvm.spec.className');
     expect(className).toContain('FIELD: className <string>');
     expect(className).toContain('The VirtualMachineClass that sizes the VM (kubectl get vmclass).');
     expect(await explain('vmdisk.spec.accessModes')).toContain(
@@ -40,6 +43,34 @@ describe('CRDs in a real kube-apiserver', () => {
     expect(await explain('vmpolicy.spec.validationActions')).toContain(
       'Deny and Warn cannot be combined',
     );
+  });
+
+  it("resolve every vmplane short name to vmplane's kind with KubeVirt's and CDI's real CRDs installed", async () => {
+    await installEngineCrds(kubeConfig());
+    // A fresh discovery cache: kubectl would otherwise answer from what it saw before the install.
+    const cache = mkdtempSync(join(tmpdir(), 'vmplane-kubectl-cache-'));
+    try {
+      const resolve = async (name: string): Promise<string> => {
+        const r = await kubectl(['explain', name, '--cache-dir', cache]);
+        expect(r.stderr, name).toBe('');
+        const group = /GROUP:\s+(\S+)/.exec(r.stdout)?.[1];
+        const kind = /KIND:\s+(\S+)/.exec(r.stdout)?.[1];
+        return `${kind}.${group}`;
+      };
+      const ours = kinds.filter((k) => !k.group);
+      expect(ours.length).toBeGreaterThan(5);
+      for (const k of ours)
+        for (const short of k.shortNames)
+          expect(await resolve(short), short).toBe(`${k.kind}.vmplane.io`);
+      // Why vmplane's VM is not `vm`: with KubeVirt installed, that name is KubeVirt's.
+      expect(await resolve('vm')).toBe('VirtualMachine.kubevirt.io');
+      expect(await resolve('dv')).toBe('DataVolume.cdi.kubevirt.io');
+      const all = await kubectl(['get', 'vmplane', '-A', '-o', 'name', '--cache-dir', cache]);
+      expect(all.stderr).toBe('');
+      expect(all.stdout).not.toContain('kubevirt.io');
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
@@ -67,8 +98,8 @@ describe('CRDs in a real kube-apiserver', () => {
     }
   });
 
-  it('print CLASS, IMAGE, POWER, STATUS, IP, NODE and AGE in kubectl get vm', async () => {
-    const r = await kubectl(['get', 'vm', '-n', 'demo']);
+  it('print CLASS, IMAGE, POWER, STATUS, IP, NODE and AGE in kubectl get vmpvm', async () => {
+    const r = await kubectl(['get', 'vmpvm', '-n', 'demo']);
     const table = parseTable(r.stdout);
     expect(table.header).toEqual([
       'NAME',

@@ -177,7 +177,7 @@ describe('policies through kube-apiserver', () => {
     expect(r.stderr).toContain(
       `admission webhook "vm.validate.vmplane.io.${scope}" denied the request: policy "${n('deny-big')}" rule maxCPUs: 16 vCPUs (class "${n('big')}") exceed the maximum of 8`,
     );
-    expect((await kubectl(['get', 'vm', 'huge', '-n', ns])).stderr).toContain('NotFound');
+    expect((await kubectl(['get', 'vmpvm', 'huge', '-n', ns])).stderr).toContain('NotFound');
   });
 
   it('Warn admits, and kubectl prints the warning', async () => {

@@ -40,12 +40,12 @@ const CHECKS: Record<string, (r: Ran) => void> = {
     ])
       expect(r.out).toContain(o);
   },
-  'kubectl get vm -n demo': (r) => {
+  'kubectl get vmpvm -n demo': (r) => {
     expectOk(r);
     expect(header(r)).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
     expect(names(r)).toEqual(['db-1', 'web-1']);
   },
-  'kubectl explain vm.spec.className': (r) => {
+  'kubectl explain vmpvm.spec.className': (r) => {
     expectOk(r);
     expect(r.out).toMatch(/GROUP:\s+vmplane\.io/);
     expect(r.out).toMatch(/FIELD:\s+className <string>/);
@@ -69,7 +69,7 @@ const CHECKS: Record<string, (r: Ran) => void> = {
     expectOk(r);
     expect(r.out).toMatch(/virtualmachine\.vmplane\.io\/web-1 (unchanged|configured)/);
   },
-  "kubectl get vm web-1 -n demo -o jsonpath='{.spec.bootDisk}'": (r) => {
+  "kubectl get vmpvm web-1 -n demo -o jsonpath='{.spec.bootDisk}'": (r) => {
     expectOk(r);
     const disk = JSON.parse(r.out) as Record<string, unknown>;
     expect(disk).toMatchObject({

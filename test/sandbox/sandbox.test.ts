@@ -58,7 +58,7 @@ describe('npm start (the sandbox)', () => {
     const kubeconfig = join(s.stateDir, 'kubeconfig');
     try {
       expect(s.output()).toContain(`kubeconfig: ${kubeconfig}`);
-      expect(s.output()).toContain('kubectl get vm -n demo');
+      expect(s.output()).toContain('kubectl get vmpvm -n demo');
       expect(record.children).toHaveLength(2);
       for (const pid of record.children) expect(isAlive(pid)).toBe(true);
 
@@ -115,7 +115,7 @@ describe('npm start (the sandbox)', () => {
     const record = readRecord(s.stateDir);
     const watch = spawn(
       join(s.stateDir, 'bin', 'kubectl'),
-      ['get', 'vm', '-A', '--watch', '--kubeconfig', join(s.stateDir, 'kubeconfig')],
+      ['get', 'vmpvm', '-A', '--watch', '--kubeconfig', join(s.stateDir, 'kubeconfig')],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let seen = '';

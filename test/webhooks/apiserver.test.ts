@@ -231,7 +231,7 @@ describe('through kube-apiserver', () => {
   it('warns that a class change on a running VM waits for the next power cycle', async () => {
     const r = await kubectl([
       'patch',
-      'vm',
+      'vmpvm',
       'web',
       '-n',
       ns,
@@ -251,7 +251,7 @@ describe('through kube-apiserver', () => {
     await waitUntil('cache to see the class', async () => webhooks.cache.vmClass(`${small}-b`));
     const w = await kubectl([
       'patch',
-      'vm',
+      'vmpvm',
       'web',
       '-n',
       ns,

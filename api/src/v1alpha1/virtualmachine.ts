@@ -16,6 +16,11 @@ import {
 import { accessModes, imageRef, volumeMode } from './common.ts';
 import { RESERVATIONS } from './virtualmachineclass.ts';
 
+/** A VM's name becomes a label value (vmplane.io/vm, kubevirt.io/domain) on its KubeVirt objects. */
+export const MAX_VM_NAME = 63;
+/** A Kubernetes label value (empty excluded): what a node's zone label can hold. */
+export const LABEL_VALUE = '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+
 export const POWER_STATES = ['PoweredOn', 'PoweredOff', 'Suspended'] as const;
 export const POWER_OFF_MODES = ['Hard', 'Soft', 'TrySoft'] as const;
 export const VM_PHASES = [
@@ -92,29 +97,49 @@ const disk = obj(
   },
 );
 
+/** KubeVirt's limit on cloud-init data given inline (virt-api refuses more). */
+export const INLINE_CLOUD_INIT_MAX_BYTES = 2048;
+
+const inlineLimit = (what: string, instead: string) => ({
+  rule: `bytes(self).size() <= ${INLINE_CLOUD_INIT_MAX_BYTES}`,
+  message: `must be at most ${INLINE_CLOUD_INIT_MAX_BYTES} bytes, KubeVirt's limit for ${what} given inline: ${instead}`,
+});
+
 const cloudInit = obj(
   'cloud-init data handed to the guest on its first boot (NoCloud data source).',
   {
     userData: str(
-      'The user data itself, usually starting with #cloud-config. At most 32 KiB; larger data belongs in a Secret.',
+      `The user data itself, usually starting with #cloud-config. At most ${INLINE_CLOUD_INIT_MAX_BYTES} bytes (KubeVirt's limit for inline data); larger data belongs in a Secret (secretRef).`,
       {
-        maxLength: 32768,
+        minLength: 1,
+        maxLength: 8192,
+        'x-kubernetes-validations': [
+          inlineLimit('user data', 'put it in a Secret and use bootstrap.cloudInit.secretRef'),
+        ],
       },
     ),
     secretRef: obj(
       "Read the user data from a Secret in the VM's namespace (for passwords and keys).",
       {
         name: objectName('The name of the Secret.'),
-        key: str('The key in the Secret holding the user data.', {
-          maxLength: 253,
-          default: 'userdata',
-        }),
+        key: enumOf(
+          'The key in the Secret holding the user data: userdata or userData, the keys KubeVirt reads.',
+          ['userdata', 'userData'],
+          { default: 'userdata' },
+        ),
       },
       { required: ['name'] },
     ),
-    networkData: str('Optional cloud-init network configuration (version 1 or 2).', {
-      maxLength: 32768,
-    }),
+    networkData: str(
+      `Optional cloud-init network configuration (version 1 or 2). At most ${INLINE_CLOUD_INIT_MAX_BYTES} bytes (KubeVirt's limit for inline data).`,
+      {
+        minLength: 1,
+        maxLength: 8192,
+        'x-kubernetes-validations': [
+          inlineLimit('network data', 'shorten it (vmplane takes network data inline only)'),
+        ],
+      },
+    ),
   },
   { 'x-kubernetes-validations': [exactlyOneOf(['userData', 'secretRef'])] },
 );
@@ -176,8 +201,17 @@ export const virtualMachine: KindDefinition = {
   kind: 'VirtualMachine',
   plural: 'virtualmachines',
   singular: 'virtualmachine',
-  shortNames: ['vm', 'vms'],
+  // KubeVirt's VirtualMachine claims vm and vms; on a cluster with both, kubectl would pick one
+  // by group order. vmplane's names are its own.
+  shortNames: ['vmpvm', 'vmpvms'],
   scope: 'Namespaced',
+  rules: [
+    {
+      rule: `self.metadata.name.size() <= ${MAX_VM_NAME}`,
+      message: `metadata.name: at most ${MAX_VM_NAME} characters: the name is a label value on the KubeVirt objects made for the VM`,
+      reason: 'FieldValueInvalid',
+    },
+  ],
   description:
     'A VirtualMachine is a VM declared like any Kubernetes object: a class for its size, an image to boot from, disks, networks and cloud-init. vmplane admits it against classes and policies and runs it on KubeVirt; status reports what the engine really does.',
   spec: obj(
@@ -226,8 +260,16 @@ export const virtualMachine: KindDefinition = {
         }),
       }),
       zone: str(
-        'Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label).',
-        { maxLength: 63 },
+        'Run the VM only on nodes of this zone (their topology.kubernetes.io/zone label). A label value: up to 63 letters, digits, -, _ and ., beginning and ending with a letter or digit.',
+        {
+          maxLength: 63,
+          'x-kubernetes-validations': [
+            {
+              rule: `self.matches(r'${LABEL_VALUE}')`,
+              messageExpression: `'"' + self + '" is not a label value (letters, digits, -, _ and ., beginning and ending with a letter or digit); nodes carry the zone in their topology.kubernetes.io/zone label'`,
+            },
+          ],
+        },
       ),
       readinessProbe: probe,
     },
@@ -237,6 +279,12 @@ export const virtualMachine: KindDefinition = {
           rule: 'has(self.image) != (has(self.disks) && self.disks.exists(d, has(d.boot) && d.boot))',
           message:
             'the VM needs exactly one boot source: set spec.image, or mark one entry of spec.disks with boot: true, but not both',
+        },
+        {
+          rule: '!has(self.readinessProbe) || has(self.readinessProbe.guestAgent) || !has(self.network) || !has(self.network.interfaces) || self.network.interfaces.size() == 0 || self.network.interfaces.exists(i, !has(i.network))',
+          message:
+            'tcpSocket and httpGet checks reach the guest over the pod network: add an interface without a network, or use guestAgent',
+          fieldPath: '.readinessProbe',
         },
         {
           rule: '!has(self.bootDisk) || has(self.image)',

@@ -150,7 +150,7 @@ export function etcdWrapper(root: string, version = ETCD_VERSION): WrapperModule
   };
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     return statSync(path).isFile() && (statSync(path).mode & 0o111) !== 0;
   } catch {
@@ -201,9 +201,9 @@ export function findGo(env: NodeJS.ProcessEnv = process.env): string {
   );
 }
 
-type Log = (line: string) => void;
+export type Log = (line: string) => void;
 
-function run(
+export function run(
   cmd: string,
   args: string[],
   cwd: string,
@@ -238,7 +238,7 @@ function run(
 }
 
 /** One build at a time per cache, across processes: a lock folder holding the owner's pid. */
-async function withLock<T>(root: string, log: Log, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(root: string, log: Log, fn: () => Promise<T>): Promise<T> {
   const lock = join(root, 'build.lock');
   mkdirSync(root, { recursive: true });
   let waited = false;
