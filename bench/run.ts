@@ -21,6 +21,7 @@ import { webhookConfigurations } from '../webhooks/src/registration.ts';
 import { deleteFleet } from '../test/support/fleet.ts';
 import { pluginBench } from './plugin.ts';
 import { benchVm, OBJECT_RULES } from './world.ts';
+import { deployKubeVirt, installEngineCrds } from '../test/support/engine.ts';
 
 const RESULTS = join(REPO_ROOT, 'bench/results');
 const children: ChildProcess[] = [];
@@ -503,7 +504,8 @@ async function controllers(
   sizes: number[],
   rssVms: number,
 ): Promise<Record<string, unknown>> {
-  await installCrds(kubeConfigFrom(kubeconfig), join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kubeConfigFrom(kubeconfig));
+  await deployKubeVirt(kubeConfigFrom(kubeconfig));
   const rows: Record<string, number>[] = [];
   let last: ChildProcess | undefined;
   let created = 0;

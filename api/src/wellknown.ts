@@ -90,6 +90,14 @@ export const VmConditions = {
   RestartPending: 'RestartPending',
   /** The power state asked for cannot be reached now (for example Suspended on a stopped VM). */
   PowerAction: 'PowerAction',
+  /** The API server took the KubeVirt VM vmplane wrote (False: it refused it, and why). */
+  EngineAccepted: 'EngineAccepted',
+} as const;
+
+/** Condition types on a VirtualMachineClass. */
+export const ClassConditions = {
+  /** The cluster's KubeVirt lets VMs have the class's GPUs and host devices. */
+  DevicesPermitted: 'DevicesPermitted',
 } as const;
 
 /** Condition types on a VirtualMachineDisk. */
@@ -112,6 +120,22 @@ export const StorageProfileConditions = {
 export const Reasons = {
   /** EngineAvailable=False: KubeVirt's CRDs are not installed. */
   KubeVirtNotInstalled: 'KubeVirtNotInstalled',
+  /** EngineAvailable=False: KubeVirt's CRDs are there but no KubeVirt CR is. */
+  KubeVirtNotDeployed: 'KubeVirtNotDeployed',
+  /** EngineAvailable=False: a KubeVirt CR exists but its phase is not Deployed. */
+  KubeVirtNotReady: 'KubeVirtNotReady',
+  /** EngineAvailable=True. */
+  KubeVirtDeployed: 'KubeVirtDeployed',
+  /** EngineAccepted=False: the API server (KubeVirt's webhook, its CRD) refused the KubeVirt VM. */
+  EngineRefused: 'EngineRefused',
+  /** EngineAccepted=True. */
+  Accepted: 'Accepted',
+  /** DevicesPermitted=False (class), ClassResolved=False (VM): KubeVirt does not permit a device. */
+  DevicesNotPermitted: 'DevicesNotPermitted',
+  /** DevicesPermitted=True. */
+  DevicesPermitted: 'DevicesPermitted',
+  /** DevicesPermitted=Unknown: no KubeVirt is deployed to ask. */
+  EngineUnknown: 'EngineUnknown',
   /** DisksReady=False: CDI's CRDs are not installed. */
   CDINotInstalled: 'CDINotInstalled',
   /** Ready=False: the class or image does not resolve, so no engine object is built. */

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
+import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
 import {
   ensureBinaries,
   ensureKubernetesCel,
@@ -233,6 +234,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   log('vmplane sandbox: starting');
   const binaries = await ensureBinaries((l) => log(l));
   const celDir = await ensureKubernetesCel((l) => log(l));
+  const conformance = await ensureConformance((l) => log(l));
   const binDir = join(stateDir, 'bin');
   linkBins(binDir, binaries.kubectl);
 
@@ -256,6 +258,12 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
     log(`installed ${crds.length} vmplane CRDs`);
+    // KubeVirt's real CRDs (from its own generators, at the release vmplane is checked with): the
+    // API the engine serves. No KubeVirt runs here, so VMs say KubeVirtNotDeployed.
+    const engineCrds = await installCrds(kc, conformance.crdDirs.kubevirt);
+    log(
+      `installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs (no KubeVirt runs here)`,
+    );
     await startParts(kc, stateDir, celDir, parts, log);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));

@@ -18,6 +18,7 @@ import {
   type Counts,
   type JsonReport,
 } from './test-summary.ts';
+import { ensureConformance } from './controlplane/conformance.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
@@ -34,6 +35,7 @@ async function prepare(plan: TestPlan): Promise<void> {
   // The binaries are built here, before vitest, so a first run shows the build's progress.
   await ensureBinaries((l) => console.log(l));
   await ensureHelm((l) => console.log(l));
+  await ensureConformance((l) => console.log(l));
   // The browser tests load the built plugin and harness page.
   ensurePluginBuilt((l) => console.log(l));
 }

@@ -13,6 +13,7 @@ import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { storageProfileController } from './storage/controller.ts';
+import { vmClassController } from './vmclass/controller.ts';
 import { vmController } from './vm/controller.ts';
 import type { TranslationOptions } from './vm/translate.ts';
 
@@ -68,6 +69,7 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   manager.add(storageProfileController(manager));
   manager.add(diskController(manager));
   manager.add(vmController(manager, o.translation));
+  manager.add(vmClassController(manager));
 
   let cache: ClusterCache | undefined;
   let auditor: PolicyAuditor | undefined;

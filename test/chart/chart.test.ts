@@ -17,6 +17,7 @@ import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
 const ALL_ON = join(CHART, 'ci/all-on-values.yaml');
@@ -67,7 +68,7 @@ beforeAll(async () => {
   // Stand-ins for the optional features and for KubeVirt/CDI (so `kubectl auth can-i` knows their
   // kinds); the chart's own CRDs come with helm install (below).
   await installCrds(kc, join(REPO_ROOT, 'test/fixtures/optional-crds'));
-  await installCrds(kc, join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kc);
   rest = new KubeRest(kc);
 }, 600_000);
 
@@ -220,9 +221,9 @@ describe('the Helm chart', () => {
     it('installs (CRDs included), and an upgrade keeps the certificates', async () => {
       const install = await helmRun(['install', 'vmplane', CHART, '-n', NS, '--create-namespace']);
       expect(install.code, install.stderr).toBe(0);
-      // NOTES.txt adapts to the cluster: the KubeVirt stand-in CRDs are there, so it says what to check next.
+      // NOTES.txt adapts to the cluster: KubeVirt's real CRDs are there, but no KubeVirt CR.
       expect(install.stdout).toContain(
-        'KubeVirt is installed. Check the StorageProfiles vmplane made',
+        "KubeVirt's CRDs are installed but no KubeVirt CR is deployed",
       );
       const crds = await rest.request<{ items: { metadata: { name: string } }[] }>(
         'GET',
@@ -239,6 +240,8 @@ describe('the Helm chart', () => {
         })
       ).webhooks[0]?.clientConfig.caBundle;
       expect(before).toBeTruthy();
+      // A KubeVirt outside the versions vmplane is checked with: the upgrade's notes say so.
+      await deployKubeVirt(kubeConfigFrom(kubeconfig), 'v1.5.2');
       const upgrade = await helmRun([
         'upgrade',
         'vmplane',
@@ -249,6 +252,10 @@ describe('the Helm chart', () => {
         'webhooks.replicas=3',
       ]);
       expect(upgrade.code, upgrade.stderr).toBe(0);
+      expect(upgrade.stdout).toContain('KubeVirt v1.5.2 is installed. Check the StorageProfiles');
+      expect(upgrade.stdout).toContain(
+        'WARNING: vmplane is checked with KubeVirt v1.7 and this cluster runs v1.5.2',
+      );
       const after = (
         await rest.get<{ webhooks: { clientConfig: { caBundle: string } }[] }>({
           apiVersion: 'admissionregistration.k8s.io/v1',

@@ -4,17 +4,16 @@
 // and the test playing KubeVirt (DataVolumes from the templates) and CDI (claims for
 // DataVolumes). At the end not one foreign object changed (same resourceVersion) or went, and
 // every vmplane object converged. The seed is printed; SEED=<n> replays a run.
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
-import { installCrds, waitUntil } from '../../kube/src/client.ts';
+import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import { dataVolumesFromTemplates } from '../support/builders.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const V = API_VERSION;
 const OPERATIONS = 300;
@@ -118,7 +117,7 @@ function foreignObjects(): [keyof typeof PATHS, object][] {
         apiVersion: 'kubevirt.io/v1',
         kind: 'VirtualMachine',
         metadata: { name, labels: { 'vmplane.io/vm': name } },
-        spec: { runStrategy: 'Halted', template: { spec: {} } },
+        spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } },
       },
     ]),
   ];
@@ -183,7 +182,8 @@ async function playEngine(foreignUids: Set<string>): Promise<void> {
 
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
-  await installCrds(kubeConfig(), join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kubeConfig());
+  await deployKubeVirt(kubeConfig());
   ns = await createNamespace('own');
   await rest.create({
     apiVersion: V,

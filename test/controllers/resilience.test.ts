@@ -14,6 +14,7 @@ import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
 import { BlackholeProxy } from '../support/blackhole.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const V = API_VERSION;
 let cp: ControlPlane;
@@ -135,7 +136,7 @@ afterAll(async () => {
 });
 
 describe('controllers under stress', () => {
-  it('report KubeVirtNotInstalled without crashing, and resume by themselves once KubeVirt appears', async () => {
+  it('report KubeVirtNotInstalled, then KubeVirtNotDeployed with only the CRDs, without crashing, and resume by themselves once KubeVirt is deployed', async () => {
     const r = startReplica('solo', {
       VMPLANE_SCOPE_NAMESPACES: 'engine',
       VMPLANE_LEADER_ELECT: 'false',
@@ -153,7 +154,20 @@ describe('controllers under stress', () => {
     );
     expect(cond.reason).toBe('KubeVirtNotInstalled');
     expect(r.child.exitCode).toBeNull();
-    await installCrds(kubeConfigFrom(kubeconfig), join(REPO_ROOT, 'test/fixtures'));
+    await installEngineCrds(kubeConfigFrom(kubeconfig));
+    // The real CRDs alone run nothing: the engine is judged by its KubeVirt CR.
+    const notDeployed = await waitUntil(
+      'EngineAvailable=False, KubeVirtNotDeployed',
+      async () =>
+        (await ourVms('engine'))[0]?.status?.conditions?.find(
+          (c) => c.type === 'EngineAvailable' && c.reason === 'KubeVirtNotDeployed',
+        ),
+      60_000,
+      200,
+    );
+    expect((notDeployed as { message?: string }).message).toContain('no KubeVirt CR');
+    expect(await kvVms('engine')).toEqual([]);
+    await deployKubeVirt(kubeConfigFrom(kubeconfig));
     await waitUntil(
       'the KubeVirt VM after KubeVirt appears',
       async () => (await kvVms('engine')).length === 1 || undefined,

@@ -1,11 +1,9 @@
 // The VM and disk controllers against a real API server with KubeVirt's and CDI's CRDs installed.
 // KubeVirt cannot run here, so the test plays the engine: it writes the status KubeVirt and CDI
 // would write, and checks that vmplane's status follows. Nothing here claims a VM booted.
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { installCrds, waitUntil } from '../../kube/src/client.ts';
+import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
@@ -13,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm, dataVolumesFromTemplates } from '../support/builders.ts';
 import { bootDataVolumeName, diskDataVolumeName } from '../../controllers/src/vm/names.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const V = API_VERSION;
 const s = randomBytes(3).toString('hex');
@@ -49,7 +48,8 @@ const condition = (
 
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
-  await installCrds(kubeConfig(), join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kubeConfig());
+  await deployKubeVirt(kubeConfig());
   ns = await createNamespace('ctl');
   await rest.create({
     apiVersion: V,
@@ -132,7 +132,7 @@ describe('VirtualMachine controller', () => {
     expect(condition(st, 'ClassResolved')).toMatchObject({ status: 'True' });
     expect(condition(st, 'EngineAvailable')).toMatchObject({
       status: 'True',
-      reason: 'KubeVirtInstalled',
+      reason: 'KubeVirtDeployed',
     });
     expect(condition(st, 'DisksReady')).toMatchObject({
       status: 'False',
@@ -166,14 +166,16 @@ describe('VirtualMachine controller', () => {
       'runStrategy Always',
       async () => (await get(kvPath('web')))?.spec.runStrategy === 'Always',
     );
-    // The engine starts it: a VMI appears on a node with an address, then the VM reports Running.
+    // The engine starts it: virt-controller makes a VMI from the VM's template, virt-handler
+    // writes its status through the main resource (the real VMI CRD has no status subresource).
+    const template = (await get(kvPath('web')))?.spec.template;
     await rest.create({
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
-      metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } },
-      spec: {},
+      metadata: { name: 'web', namespace: ns, labels: template.metadata.labels },
+      spec: template.spec,
     });
-    await merge(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/status`, {
+    await merge(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web`, {
       status: {
         phase: 'Running',
         nodeName: 'node-a',
@@ -188,6 +190,8 @@ describe('VirtualMachine controller', () => {
         guestOSInfo: { name: 'Ubuntu', version: '24.04', kernelRelease: '6.8.0' },
       },
     });
+    const statusPath = `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/status`;
+    await expect(get(statusPath)).resolves.toBeUndefined();
     await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
     const running = await until('vmplane status Running', async () => {
       const v = await get(vmPath('web'));
@@ -377,11 +381,12 @@ describe('VirtualMachine controller', () => {
 
   it("reports a failed pause when KubeVirt's subresource API is not served, instead of pretending", async () => {
     await merge(vmPath('web'), { spec: { powerState: 'Suspended' } });
+    const template = (await get(kvPath('web')))?.spec.template;
     await rest.create({
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
-      metadata: { name: 'web', namespace: ns, labels: { 'vmplane.io/vm': 'web' } },
-      spec: {},
+      metadata: { name: 'web', namespace: ns, labels: template.metadata.labels },
+      spec: template.spec,
     });
     await merge(`${kvPath('web')}/status`, { status: { printableStatus: 'Running', ready: true } });
     const v = await until('PowerAction condition while the engine reports Running', async () => {
@@ -396,6 +401,124 @@ describe('VirtualMachine controller', () => {
     });
     expect(condition(v, 'PowerAction')?.message).toContain('could not pause the VM');
     expect(v.status?.powerState).toBe('PoweredOn'); // it is not suspended, and status says so
+  });
+
+  it("makes a refusal of the KubeVirt VM visible on the VM: EngineAccepted=False with the API server's words, and a Warning Event", async () => {
+    // Stands in for KubeVirt's own webhook refusing a VM: an admission policy on kubevirt.io VMs.
+    const policy = `refuse-kv-${s}`;
+    await rest.create({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ['kubevirt.io'],
+              apiVersions: ['v1'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['virtualmachines'],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression: "!object.metadata.name.startsWith('refused-')",
+            message: 'this cluster refuses VMs named refused-*',
+          },
+        ],
+      },
+    });
+    await rest.create({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: policy },
+      spec: {
+        policyName: policy,
+        validationActions: ['Deny'],
+        matchResources: {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+        },
+      },
+    });
+    try {
+      await until('the admission policy in force', async () => {
+        try {
+          await rest.create(
+            {
+              apiVersion: 'kubevirt.io/v1',
+              kind: 'VirtualMachine',
+              metadata: { name: 'refused-probe', namespace: ns },
+              spec: { template: { spec: { domain: { devices: {} } } } },
+            } as never,
+            { dryRun: true },
+          );
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      await rest.create(vm('refused-1'));
+      const v = await until('EngineAccepted=False', async () => {
+        const x = await get(vmPath('refused-1'));
+        return condition(x, 'EngineAccepted')?.status === 'False' ? x : undefined;
+      });
+      expect(condition(v, 'EngineAccepted')).toMatchObject({ reason: 'EngineRefused' });
+      expect(condition(v, 'EngineAccepted')?.message).toContain(
+        'the API server refused the KubeVirt VirtualMachine vmplane made for this VM (HTTP 422)',
+      );
+      expect(condition(v, 'EngineAccepted')?.message).toContain(
+        'this cluster refuses VMs named refused-*',
+      );
+      expect(v.status).toMatchObject({ printableStatus: 'EngineRefused', phase: 'Failed' });
+      expect(condition(v, 'Ready')).toMatchObject({ status: 'False', reason: 'EngineRefused' });
+      const events = await until('the Warning Event', async () => {
+        const list = (
+          await rest.request<{ items: { reason: string; type: string; message: string }[] }>(
+            'GET',
+            `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=refused-1`,
+          )
+        ).body.items;
+        return list.find((e) => e.reason === 'EngineRefused');
+      });
+      expect(events.type).toBe('Warning');
+      expect(events.message).toContain('this cluster refuses VMs named refused-*');
+    } finally {
+      await rest.request(
+        'DELETE',
+        `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policy}`,
+      );
+      await rest.request(
+        'DELETE',
+        `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policy}`,
+      );
+    }
+  });
+
+  it('does not hand over a VM whose class has devices KubeVirt does not permit, and says which', async () => {
+    await rest.create({
+      apiVersion: V,
+      kind: 'VirtualMachineClass',
+      metadata: { name: `gpu-${s}` },
+      spec: {
+        hardware: {
+          cpus: 4,
+          memory: '8Gi',
+          devices: { gpus: [{ name: 'gpu', deviceName: 'nvidia.com/GA102GL_A10' }] },
+        },
+      },
+    });
+    await rest.create(vm('trainer', { className: `gpu-${s}` }));
+    const v = await until('ClassResolved=False', async () => {
+      const x = await get(vmPath('trainer'));
+      return condition(x, 'ClassResolved')?.status === 'False' ? x : undefined;
+    });
+    expect(condition(v, 'ClassResolved')).toMatchObject({ reason: 'DevicesNotPermitted' });
+    expect(condition(v, 'ClassResolved')?.message).toContain(
+      'nvidia.com/GA102GL_A10 is not in spec.configuration.permittedHostDevices of KubeVirt kubevirt/kubevirt',
+    );
+    expect(await get(kvPath('trainer'))).toBeUndefined();
   });
 });
 

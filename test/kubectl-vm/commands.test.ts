@@ -9,7 +9,7 @@ import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/generate.ts';
-import { installCrds, waitUntil } from '../../kube/src/client.ts';
+import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const s = `k${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': s };
@@ -62,7 +63,8 @@ const kvPath = (name: string): string =>
 
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
-  await installCrds(kubeConfig(), join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kubeConfig());
+  await deployKubeVirt(kubeConfig());
   ns = await createNamespace('kvm', { ...SCOPE, 'kvm-test': s });
   await merge(`/api/v1/namespaces/${ns}`, {
     metadata: { annotations: { 'vmplane.io/default-storage-class': `sc-${s}` } },
@@ -156,6 +158,15 @@ afterAll(async () => {
 });
 
 describe('kubectl vm against a real API server', () => {
+  it("engine says whether the cluster's KubeVirt runs and whether vmplane is checked with its version", async () => {
+    const r = await kvm(['engine']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'available (KubeVirtDeployed): KubeVirt v1.7.0 is deployed (kubevirt/kubevirt)\nvmplane is checked with KubeVirt v1.7; this cluster runs v1.7.0, which is supported\n',
+    );
+  });
+
   it('create prints a policy denial unchanged', async () => {
     const r = await kvm([
       'create',

@@ -17,6 +17,7 @@ import { startControllers, type RunningControllers } from '../../controllers/src
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
 
 const V = API_VERSION;
 const BIG_VMS = 400;
@@ -135,7 +136,8 @@ beforeAll(async () => {
   auditLog = ep.auditLogPath ?? '';
   const kc = kubeConfigFrom(kubeconfig);
   await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
-  await installCrds(kc, join(REPO_ROOT, 'test/fixtures'));
+  await installEngineCrds(kc);
+  await deployKubeVirt(kc);
   rest = new KubeRest(kc);
   const silent = pino({ level: 'silent' });
   webhooks = await startWebhooks({

@@ -44,7 +44,10 @@ export function kubeVirtCr(configuration: object = {}, version = `v${KUBEVIRT_VE
  * Plays virt-operator: a deployed KubeVirt CR in namespace kubevirt (made once, shared by the
  * test files on this control plane; its status is what says KubeVirt runs).
  */
-export async function deployKubeVirt(kc: KubeConfig): Promise<void> {
+export async function deployKubeVirt(
+  kc: KubeConfig,
+  version = `v${KUBEVIRT_VERSION}`,
+): Promise<void> {
   const rest = new KubeRest(kc);
   try {
     try {
@@ -53,7 +56,7 @@ export async function deployKubeVirt(kc: KubeConfig): Promise<void> {
       if ((e as { code?: number }).code !== 409) throw e;
     }
     const path = '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt';
-    const cr = kubeVirtCr() as { status: object };
+    const cr = kubeVirtCr({}, version) as { status: object };
     let current: { metadata: { resourceVersion: string } } | undefined;
     try {
       current = (await rest.request<typeof current>('GET', path)).body;

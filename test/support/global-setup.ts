@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries, ensureKubernetesCel } from '../../cli/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
+import { ensureConformance } from '../../cli/src/controlplane/conformance.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
@@ -22,6 +23,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The Kubernetes CEL engine (built once, like the binaries): every webhook and audit a test
   // starts finds it through $VMPLANE_CEL_DIR, which the test processes inherit.
   process.env[CEL_DIR_ENV] = await ensureKubernetesCel(log);
+  // KubeVirt's and CDI's CRDs and admission checks (built once): tests install the real CRDs.
+  await ensureConformance(log);
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,

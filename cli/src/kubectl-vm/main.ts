@@ -27,6 +27,13 @@ import {
 } from './actions.ts';
 import { runConsole } from './console.ts';
 import { reservationOf } from '../../../api/src/wellknown.ts';
+import {
+  activeKubeVirt,
+  engineCheck,
+  isSupportedKubeVirt,
+  SUPPORTED_KUBEVIRT_TEXT,
+  type KubeVirtCr,
+} from '../../../controllers/src/vm/engine.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 
@@ -332,6 +339,27 @@ async function releaseFinalizers(ctx: Ctx, all: boolean): Promise<void> {
   );
 }
 
+/** The cluster's KubeVirt CRs; undefined when KubeVirt's API is not there or may not be read. */
+async function kubeVirts(ctx: Ctx): Promise<KubeVirtCr[] | undefined> {
+  try {
+    return (
+      await ctx.rest.request<{ items: KubeVirtCr[] }>('GET', '/apis/kubevirt.io/v1/kubevirts')
+    ).body.items;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line on stderr when the cluster runs a KubeVirt vmplane is not checked with. */
+async function warnUnsupportedEngine(ctx: Ctx): Promise<void> {
+  const kv = activeKubeVirt((await kubeVirts(ctx)) ?? []);
+  const version = kv?.status?.observedKubeVirtVersion;
+  if (kv?.status?.phase === 'Deployed' && version && !isSupportedKubeVirt(version))
+    process.stderr.write(
+      `warning: this cluster runs KubeVirt ${version}; vmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT} (kubectl vm engine)\n`,
+    );
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('kubectl vm')
   .usage(
@@ -364,6 +392,7 @@ await yargs(hideBin(process.argv))
         : `${V}/namespaces/${ctx.namespace}/virtualmachines`;
       try {
         const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
+        if (!a.output) await warnUnsupportedEngine(ctx);
         print(list, a.output, () =>
           list.items.length
             ? vmRows(list.items, a.output === 'wide', a['all-namespaces'])
@@ -392,6 +421,23 @@ await yargs(hideBin(process.argv))
       const vm = await getVm(ctx, a.name);
       print(vm, a.output, () => vmRows([vm], a.output === 'wide', false));
       ctx.rest.close();
+    },
+  )
+  .command(
+    'engine',
+    "Say whether the cluster's KubeVirt runs, its version, and whether vmplane is checked with it.",
+    (y) => common(y),
+    async (a) => {
+      const ctx = context(a);
+      const crs = await kubeVirts(ctx);
+      const check = engineCheck(crs !== undefined, crs ?? []);
+      const kv = activeKubeVirt(crs ?? []);
+      const version = kv?.status?.observedKubeVirtVersion;
+      process.stdout.write(
+        `${check.ok ? 'available' : 'unavailable'} (${check.reason}): ${check.message}\nvmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT}${version ? `; this cluster runs ${version}${isSupportedKubeVirt(version) ? ', which is supported' : ', which is outside it'}` : ''}\n`,
+      );
+      ctx.rest.close();
+      if (!check.ok || (version && !isSupportedKubeVirt(version))) process.exitCode = 1;
     },
   )
   .command(powerCommand('start', 'Power a VM on (spec.powerState=PoweredOn).'))

@@ -50,6 +50,7 @@ import {
   VmConditions,
 } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
+import { activeKubeVirt, devicesCheck, engineCheck, type KubeVirtCr } from './engine.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 export const PATHS = {
@@ -62,6 +63,7 @@ export const PATHS = {
   kvVms: '/apis/kubevirt.io/v1/virtualmachines',
   kvVmis: '/apis/kubevirt.io/v1/virtualmachineinstances',
   dataVolumes: '/apis/cdi.kubevirt.io/v1beta1/datavolumes',
+  kubevirts: '/apis/kubevirt.io/v1/kubevirts',
 } as const;
 
 export const KUBEVIRT_CRD = 'virtualmachines.kubevirt.io';
@@ -90,6 +92,8 @@ interface EngineView {
   powerCheck?: Check;
   /** A foreign KubeVirt VM holds the name: nothing was written, and this says so. */
   foreignCheck?: Check;
+  /** Whether the API server took the KubeVirt VM written (absent when nothing was written). */
+  acceptedCheck?: Check;
 }
 
 const ok = (reason: string, message: string): Check => ({ ok: true, reason, message });
@@ -115,6 +119,7 @@ interface VmContext {
   kvVms: ResilientInformer<V1VirtualMachine & KubernetesObject>;
   kvVmis: ResilientInformer<V1VirtualMachineInstance & KubernetesObject>;
   dataVolumes: ResilientInformer<V1beta1DataVolume & KubernetesObject>;
+  kubevirts: ResilientInformer<KubeVirtCr & KubernetesObject>;
 }
 
 function contextOf(m: Manager, options: TranslationOptions | undefined): VmContext {
@@ -133,6 +138,7 @@ function contextOf(m: Manager, options: TranslationOptions | undefined): VmConte
       optional: true,
       labelSelector: Selectors.managed,
     }),
+    kubevirts: m.informer(PATHS.kubevirts, { optional: true }),
   };
 }
 
@@ -213,28 +219,30 @@ async function setPause(
 
 /** The VM's class, image and disks as they stand, and whether KubeVirt and CDI are there. */
 function resolve(c: VmContext, vm: VirtualMachine, namespace: string): Resolution {
-  const engine = established(c.crds, KUBEVIRT_CRD);
+  const kubevirts = c.kubevirts.list() as KubeVirtCr[];
+  const engineChecked = engineCheck(established(c.crds, KUBEVIRT_CRD), kubevirts);
+  const engine = engineChecked.ok;
   const cdi = established(c.crds, CDI_CRD);
   const klass = vm.spec.className
     ? (c.classes.get(vm.spec.className) as VirtualMachineClass | undefined)
     : undefined;
+  const devices =
+    klass && engine
+      ? devicesCheck(klass.spec.hardware.devices, activeKubeVirt(kubevirts))
+      : undefined;
   const classCheck = klass
-    ? ok(
-        'Resolved',
-        `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`,
-      )
+    ? devices && !devices.ok
+      ? fail(devices.reason, `class ${klass.metadata.name}: ${devices.message}`)
+      : ok(
+          'Resolved',
+          `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`,
+        )
     : fail(
         'ClassNotFound',
         `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`,
       );
   const { image, imageCheck } = resolveImage(c, vm, namespace);
   const { referenced, disksCheck, unclaimed } = resolveDisks(c, vm, namespace, cdi);
-  const engineCheck = engine
-    ? ok('KubeVirtInstalled', 'KubeVirt serves kubevirt.io/v1 VirtualMachines')
-    : fail(
-        'KubeVirtNotInstalled',
-        'KubeVirt is not installed in this cluster (no kubevirt.io/v1 VirtualMachine API): install KubeVirt; vmplane hands this VM over as soon as it is there',
-      );
   return {
     engine,
     ...(klass ? { klass } : {}),
@@ -244,7 +252,7 @@ function resolve(c: VmContext, vm: VirtualMachine, namespace: string): Resolutio
     classCheck,
     imageCheck,
     disksCheck,
-    engineCheck,
+    engineCheck: engineChecked,
   };
 }
 
@@ -486,27 +494,71 @@ async function syncEngine(
     : undefined;
   const current = r.klass ? effectiveClassOf(r.klass) : undefined;
   const applied = appliedClass(vm, isRunning(kv, vmi), current);
-  let powerCheck: Check | undefined;
-  if (r.engine && applied && r.imageCheck.ok && !r.unclaimed) {
-    const desired = translate({
-      vm,
-      vmClass: applied,
-      ...(r.image ? { image: r.image } : {}),
-      disks: r.referenced,
-      ...(c.options ? { options: c.options } : {}),
-    });
-    const written = await writeEngineVm(c, desired, kv, vm.metadata.uid);
-    if (written.foreign) return { foreignCheck: await nameInUse(c, vm, written.foreign) };
-    kv = written.kv;
-    powerCheck = await setPause(c, vm, vmi, kv);
-  }
-  return {
+  const view: EngineView = {
     ...(kv ? { kv } : {}),
     ...(vmi ? { vmi } : {}),
     ...(applied ? { applied } : {}),
     ...(current ? { current } : {}),
-    ...(powerCheck ? { powerCheck } : {}),
   };
+  // A class whose devices KubeVirt does not permit is not handed over: KubeVirt would refuse it,
+  // or the VM would never schedule.
+  const devicesRefused = r.classCheck.reason === Reasons.DevicesNotPermitted;
+  if (!r.engine || !applied || !r.imageCheck.ok || r.unclaimed || devicesRefused) return view;
+  return handOver(c, vm, r, view, applied);
+}
+
+/** Writes the translation (when it differs) and pauses or resumes; a refusal is said, not retried at once. */
+async function handOver(
+  c: VmContext,
+  vm: VirtualMachine,
+  r: Resolution,
+  view: EngineView,
+  applied: EffectiveClass,
+): Promise<EngineView> {
+  const desired = translate({
+    vm,
+    vmClass: applied,
+    ...(r.image ? { image: r.image } : {}),
+    disks: r.referenced,
+    ...(c.options ? { options: c.options } : {}),
+  });
+  let written: Awaited<ReturnType<typeof writeEngineVm>>;
+  try {
+    written = await writeEngineVm(c, desired, view.kv, vm.metadata.uid);
+  } catch (e) {
+    if (!isRefusal(e)) throw e;
+    return { ...view, acceptedCheck: await engineRefused(c, vm, e as ApiError) };
+  }
+  if (written.foreign) return { foreignCheck: await nameInUse(c, vm, written.foreign) };
+  const kv = written.kv;
+  const powerCheck = await setPause(c, vm, view.vmi, kv);
+  return {
+    ...view,
+    ...(kv ? { kv } : {}),
+    ...(powerCheck ? { powerCheck } : {}),
+    acceptedCheck: ok(
+      Reasons.Accepted,
+      'the API server took the KubeVirt VirtualMachine vmplane wrote',
+    ),
+  };
+}
+
+/** The API server refused the object outright (its schema, a webhook such as KubeVirt's): not worth a quick retry. */
+function isRefusal(e: unknown): boolean {
+  return e instanceof ApiError && [400, 403, 422].includes(e.code);
+}
+
+/** A refusal of the KubeVirt VM: said in EngineAccepted and in a Warning Event, with the API server's words. */
+async function engineRefused(c: VmContext, vm: VirtualMachine, e: ApiError): Promise<Check> {
+  const said = e.message.replace(/^HTTP \d+: /, '');
+  const message = `the API server refused the KubeVirt VirtualMachine vmplane made for this VM (HTTP ${e.code}): ${said}`;
+  await c.m.event(
+    { apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: vm.metadata } as KubernetesObject,
+    'Warning',
+    Reasons.EngineRefused,
+    message,
+  );
+  return fail(Reasons.EngineRefused, message);
 }
 
 /**
@@ -550,7 +602,7 @@ async function reconcile(
   }
   vm = await freshWhenDisksMissing(c, vm, path);
   const r = resolve(c, vm, namespace);
-  const { foreignCheck, ...engine } = await syncEngine(c, vm, namespace, name, r);
+  const { foreignCheck, acceptedCheck, ...engine } = await syncEngine(c, vm, namespace, name, r);
   const status = computeVmStatus({
     vm,
     now: new Date().toISOString(),
@@ -558,10 +610,13 @@ async function reconcile(
     imageCheck: r.imageCheck,
     disksCheck: r.disksCheck,
     engineCheck: foreignCheck ?? r.engineCheck,
+    ...(acceptedCheck ? { acceptedCheck } : {}),
     ...engine,
   });
   await writeStatus(c.m.rest, path, vm.status, status);
-  // Without KubeVirt, look again now and then (its CRD's arrival also triggers a reconcile).
+  // Without KubeVirt, look again now and then (its CRD's and CR's arrival also trigger a
+  // reconcile); after a refusal, try again in a while (a change to the VM retries at once).
+  if (acceptedCheck && !acceptedCheck.ok) return { requeueAfterMs: 300_000 };
   return r.engine ? undefined : { requeueAfterMs: 60_000 };
 }
 
@@ -612,6 +667,7 @@ export function vmController(m: Manager, options?: TranslationOptions): Controll
         keys: (o) =>
           [KUBEVIRT_CRD, CDI_CRD].includes(o.metadata?.name ?? '') ? keysWhere(() => true) : [],
       },
+      { path: PATHS.kubevirts, keys: () => keysWhere(() => true) },
       { path: PATHS.kvVms, labelSelector: Selectors.vm, keys: byVmLabel },
       { path: PATHS.kvVmis, labelSelector: Selectors.vm, keys: byVmLabel },
       { path: PATHS.dataVolumes, labelSelector: Selectors.managed, keys: byVmLabel },

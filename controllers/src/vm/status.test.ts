@@ -52,6 +52,26 @@ describe('computeVmStatus', () => {
     ]);
   });
 
+  it('says EngineRefused when the API server refused the KubeVirt VM, with its message, in a condition of its own', () => {
+    const refused = {
+      ok: false,
+      reason: 'EngineRefused',
+      message:
+        'the API server refused the KubeVirt VirtualMachine ...: metadata.labels: Invalid value',
+    };
+    const s = computeVmStatus({ ...base, acceptedCheck: refused });
+    expect(s).toMatchObject({ phase: 'Failed', printableStatus: 'EngineRefused' });
+    const byType = Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c]));
+    expect(byType.EngineAccepted).toMatchObject({ status: 'False', message: refused.message });
+    expect(byType.Ready).toMatchObject({ status: 'False', reason: 'EngineRefused' });
+    const accepted = computeVmStatus({
+      ...base,
+      acceptedCheck: { ok: true, reason: 'Accepted', message: 'taken' },
+    });
+    expect(accepted.printableStatus).toBe('Pending');
+    expect(accepted.conditions?.find((c) => c.type === 'EngineAccepted')?.status).toBe('True');
+  });
+
   it('mirrors a running VM: phase, power, node, IPs, interfaces, guest OS and the class applied', () => {
     const s = computeVmStatus({
       ...base,

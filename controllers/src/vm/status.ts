@@ -33,6 +33,8 @@ export interface StatusInputs {
   vmi?: V1VirtualMachineInstance;
   /** A power action (pause, unpause) the engine refused: becomes PowerAction=False. */
   powerCheck?: Check;
+  /** Whether the API server took the KubeVirt VM (EngineAccepted); absent when none was written. */
+  acceptedCheck?: Check;
 }
 
 const PHASES: Record<string, Phase> = {
@@ -119,6 +121,8 @@ function readyCheckOf(i: StatusInputs): Check {
         'the VM cannot be handed to the engine until its class and image resolve (see the conditions above)',
     };
   }
+  if (i.acceptedCheck && !i.acceptedCheck.ok)
+    return { ok: false, reason: i.acceptedCheck.reason, message: i.acceptedCheck.message };
   if (i.kv?.status?.ready)
     return { ok: true, reason: Reasons.Ready, message: 'the VM is running and ready' };
   return { ok: false, reason: printable ?? 'Pending', message: readyMessage(i.vm, printable) };
@@ -147,6 +151,7 @@ function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
     [VmConditions.Ready, readyCheckOf(i)],
     [VmConditions.RestartPending, restartCheckOf(i, pending)],
     ...(i.powerCheck ? [[VmConditions.PowerAction, i.powerCheck] as [string, Check]] : []),
+    ...(i.acceptedCheck ? [[VmConditions.EngineAccepted, i.acceptedCheck] as [string, Check]] : []),
   ];
   return checks.map(([type, check]) => condition(type, check, prev, i.now, gen));
 }
@@ -180,19 +185,24 @@ function instanceFields(vmi: V1VirtualMachineInstance | undefined): Partial<Virt
   return out;
 }
 
+/** The one-word summary: the engine's, or why the engine has not got the VM. */
+function printableOf(i: StatusInputs): string {
+  if (!i.engineCheck.ok)
+    return i.engineCheck.reason === Reasons.NameInUse ? 'NameInUse' : 'EngineUnavailable';
+  if (i.acceptedCheck && !i.acceptedCheck.ok) return Reasons.EngineRefused;
+  return i.kv?.status?.printableStatus ?? 'Pending';
+}
+
 export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
   const printable = i.kv?.status?.printableStatus;
+  const refused = !!i.acceptedCheck && !i.acceptedCheck.ok;
   const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
   const power = i.kv ? powerStateOf(printable) : undefined;
   const a = i.applied;
   return {
     observedGeneration: i.vm.metadata.generation ?? 0,
-    phase: i.engineCheck.ok ? phaseOf(printable) : 'Pending',
-    printableStatus: i.engineCheck.ok
-      ? (printable ?? 'Pending')
-      : i.engineCheck.reason === Reasons.NameInUse
-        ? 'NameInUse'
-        : 'EngineUnavailable',
+    phase: !i.engineCheck.ok ? 'Pending' : refused ? 'Failed' : phaseOf(printable),
+    printableStatus: printableOf(i),
     conditions: conditionsOf(i, pending),
     restartPending: pending,
     ...(power ? { powerState: power } : {}),
