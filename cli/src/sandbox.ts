@@ -224,6 +224,19 @@ function stopper(
   return { stop, onSignal };
 }
 
+/** vmplane's CRDs, and KubeVirt's real ones (from its own generators, at the release vmplane is
+ * checked with): the API an engine serves. No KubeVirt runs here, so VMs say KubeVirtNotDeployed. */
+async function installSandboxCrds(
+  kc: KubeConfig,
+  kubevirtCrds: string,
+  log: (l: string) => void,
+): Promise<void> {
+  const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+  log(`installed ${crds.length} vmplane CRDs`);
+  const engineCrds = await installCrds(kc, kubevirtCrds);
+  log(`installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs (no KubeVirt runs here)`);
+}
+
 export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const started = Date.now();
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -256,14 +269,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     const record: RunRecord = { pid: process.pid, children: cp.pids, tempDir: cp.tempDir };
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
-    const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
-    log(`installed ${crds.length} vmplane CRDs`);
-    // KubeVirt's real CRDs (from its own generators, at the release vmplane is checked with): the
-    // API the engine serves. No KubeVirt runs here, so VMs say KubeVirtNotDeployed.
-    const engineCrds = await installCrds(kc, conformance.crdDirs.kubevirt);
-    log(
-      `installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs (no KubeVirt runs here)`,
-    );
+    await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
     await startParts(kc, stateDir, celDir, parts, log);
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
