@@ -53,7 +53,8 @@ const ADMITTED: string[] = [
   `${list(40)}.all(x, ${list(40)}.all(y, ${list(40)}.all(z, x + y + z >= 0)))`,
   // RE2: linear time whatever the pattern, here over a 250,000-character annotation.
   "!has(object.metadata.annotations) || !('vmplane.test/blob' in object.metadata.annotations) || object.metadata.annotations['vmplane.test/blob'].matches('^(a|b)*$')",
-  // An exponential pattern for a backtracking engine, on the longest user data the schema allows.
+  // An exponential pattern for a backtracking engine, on the longest inline user data allowed
+  // (2,048 bytes, KubeVirt's limit).
   "!has(object.spec.bootstrap) || object.spec.bootstrap.cloudInit.userData.matches('^([a-z0-9]+-?)*$')",
   // The largest disk list, each name through a regular expression.
   "object.spec.disks.all(d, d.name.matches('^([a-z0-9]+-?)*$'))",
@@ -212,7 +213,7 @@ function hostileVm(name: string): Record<string, unknown> {
         size: '1Gi',
         storageClassName: storage,
       })),
-      bootstrap: { cloudInit: { userData: `${'a'.repeat(32_767)}!` } },
+      bootstrap: { cloudInit: { userData: `${'a'.repeat(2_047)}!` } },
     } as never,
     {
       namespace: hostileNs,
