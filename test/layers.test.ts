@@ -1,5 +1,5 @@
 // The import direction of the layers, checked by dependency-cruiser with the rules in
-// .dependency-cruiser.cjs: api <- kube <- policy <- webhooks, controllers <- cli, and the plugin
+// .dependency-cruiser.cjs: api <- kube <- policy <- webhooks, controllers, engine <- cli, and the plugin
 // uses api and policy only. A fixture tree that breaks three rules shows each is enforced.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ describe('layers', () => {
       'policy',
       'webhooks',
       'controllers',
+      'engine',
       'cli',
       'plugin/src',
       'plugin/harness',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsBrowser, rootRuns, splitArgs } from './test-args.ts';
+import { needsBrowser, needsQemu, rootRuns, splitArgs } from './test-args.ts';
 
 describe('splitArgs', () => {
   it('runs both suites when nothing is asked for', () => {
@@ -44,5 +44,15 @@ describe('rootRuns', () => {
 
   it('runs what was asked once, timing tests included', () => {
     expect(rootRuns(['test/webhooks'])).toEqual([['test/webhooks']]);
+  });
+});
+
+describe('needsQemu', () => {
+  it('is true for a whole run and for the engine tests, false for others and the plugin alone', () => {
+    expect(needsQemu(splitArgs([]))).toBe(true);
+    expect(needsQemu(splitArgs(['test/engine']))).toBe(true);
+    expect(needsQemu(splitArgs(['engine/src/cpio.test.ts']))).toBe(true);
+    expect(needsQemu(splitArgs(['test/webhooks']))).toBe(false);
+    expect(needsQemu(splitArgs(['plugin']))).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureBinaries, ensureHelm } from './controlplane/binaries.ts';
 import { processesTagged, tempDirsTagged } from './leaks.ts';
-import { needsBrowser, rootRuns, splitArgs, type TestPlan } from './test-args.ts';
+import { needsBrowser, needsQemu, rootRuns, splitArgs, type TestPlan } from './test-args.ts';
 import {
   closingLine,
   countResults,
@@ -19,6 +19,7 @@ import {
   type JsonReport,
 } from './test-summary.ts';
 import { ensureConformance } from './controlplane/conformance.ts';
+import { ensurePackage, QEMU } from './packages.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
@@ -27,6 +28,14 @@ async function prepare(plan: TestPlan): Promise<void> {
   // The browser tests need Chromium: installed here when allowed, else one line and no test run.
   if (needsBrowser(plan)) {
     const missing = ensureChromium((l) => console.log(l));
+    if (missing) {
+      console.error(missing);
+      process.exit(1);
+    }
+  }
+  // The engine tests boot real VMs: QEMU, installed here when allowed, else one line and no run.
+  if (needsQemu(plan)) {
+    const missing = ensurePackage(QEMU, (l) => console.log(l));
     if (missing) {
       console.error(missing);
       process.exit(1);

@@ -1,6 +1,6 @@
 // Debian's Chromium for the UI tests and benchmarks (never a downloaded browser).
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { onPath, runInstall } from '../packages.ts';
 
 /** Flags that work on this kind of machine: headless, no sandbox (root), no background traffic. */
 export const CHROMIUM_ARGS = [
@@ -74,10 +74,6 @@ export function planBrowser(f: BrowserFacts): BrowserPlan {
   };
 }
 
-function onPath(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 /**
  * Makes sure Chromium is there for the browser tests, installing Debian's package when allowed.
  * Returns an error line when it cannot, so the caller stops before running anything.
@@ -96,15 +92,9 @@ export function ensureChromium(
   if (plan.action === 'use') return undefined;
   if (plan.action === 'stop') return plan.message;
   log("installing Debian's chromium for the browser tests (first run, about a minute)...");
-  for (const [cmd, ...args] of plan.commands) {
-    log(`  ${[cmd, ...args].join(' ')}`);
-    const r = spawnSync(cmd!, args, {
-      stdio: 'inherit',
-      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (r.status !== 0)
-      return `\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? r.signal}); install Chromium by hand (apt-get install chromium), then npm test again`;
-  }
+  const failed = runInstall(plan.commands, env, log);
+  if (failed)
+    return `${failed}; install Chromium by hand (apt-get install chromium), then npm test again`;
   if (!existsSync(DEFAULT_CHROMIUM))
     return `apt-get installed chromium but ${DEFAULT_CHROMIUM} is missing; set VMPLANE_CHROMIUM to the browser's path`;
   log(`chromium installed at ${DEFAULT_CHROMIUM}`);

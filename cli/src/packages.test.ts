@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { planPackage, QEMU } from './packages.ts';
+
+describe('planPackage', () => {
+  it('uses what is there, installs with apt as root, else says what to run', () => {
+    expect(planPackage(QEMU, { present: true, root: false, apt: false })).toEqual({
+      action: 'use',
+    });
+    expect(planPackage(QEMU, { present: false, root: true, apt: true })).toEqual({
+      action: 'install',
+      commands: [
+        ['apt-get', 'update', '-qq'],
+        ['apt-get', 'install', '-y', '-qq', 'qemu-system-x86'],
+      ],
+    });
+    expect(planPackage(QEMU, { present: false, root: false, apt: true })).toEqual({
+      action: 'stop',
+      message:
+        'booting real VMs (the engine tests) needs qemu-system-x86_64: run `sudo apt-get install qemu-system-x86`, then try again',
+    });
+    expect(planPackage(QEMU, { present: false, root: false, apt: false })).toMatchObject({
+      message: expect.stringContaining('`brew install qemu`') as string,
+    });
+  });
+});

@@ -1,0 +1,94 @@
+// Debian packages a command needs (QEMU for the engine tests): used when there, installed with
+// apt when the run may (root with apt-get, as CI and a fresh machine of this project's kind are),
+// else one line saying what to run, before anything starts.
+import { spawnSync } from 'node:child_process';
+
+export interface PackageNeed {
+  /** What it is for, in the progress line: "QEMU for the engine tests". */
+  what: string;
+  /** The Debian package, and the command it provides. */
+  debian: string;
+  command: string;
+  /** The Homebrew formula, for the message on other systems. */
+  brew?: string;
+}
+
+export type PackagePlan =
+  | { action: 'use' }
+  | { action: 'install'; commands: string[][] }
+  | { action: 'stop'; message: string };
+
+export function planPackage(
+  need: PackageNeed,
+  f: { present: boolean; root: boolean; apt: boolean },
+): PackagePlan {
+  if (f.present) return { action: 'use' };
+  if (f.root && f.apt)
+    return {
+      action: 'install',
+      commands: [
+        ['apt-get', 'update', '-qq'],
+        ['apt-get', 'install', '-y', '-qq', need.debian],
+      ],
+    };
+  const how = f.apt
+    ? `sudo apt-get install ${need.debian}`
+    : need.brew
+      ? `brew install ${need.brew}`
+      : `install ${need.debian} from your system's packages`;
+  return {
+    action: 'stop',
+    message: `${need.what} needs ${need.command}: run \`${how}\`, then try again`,
+  };
+}
+
+export function onPath(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs install commands with progress lines; an error line when one fails. */
+export function runInstall(
+  commands: readonly string[][],
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): string | undefined {
+  for (const [cmd, ...args] of commands) {
+    log(`  ${[cmd, ...args].join(' ')}`);
+    const r = spawnSync(cmd!, args, {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      return `\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? r.signal})`;
+  }
+  return undefined;
+}
+
+/** The package's command, installed when allowed; an error line when it cannot be. */
+export function ensurePackage(
+  need: PackageNeed,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const plan = planPackage(need, {
+    present: onPath(need.command),
+    root: process.getuid?.() === 0,
+    apt: onPath('apt-get'),
+  });
+  if (plan.action === 'use') return undefined;
+  if (plan.action === 'stop') return plan.message;
+  log(`installing Debian's ${need.debian} (${need.what}; first run, about a minute)...`);
+  const failed = runInstall(plan.commands, env, log);
+  if (failed) return `${failed}; install ${need.debian} by hand, then try again`;
+  return onPath(need.command)
+    ? undefined
+    : `${need.debian} is installed but ${need.command} is not on PATH`;
+}
+
+/** QEMU: the local engine's VMs and the tests that boot them. */
+export const QEMU: PackageNeed = {
+  what: 'booting real VMs (the engine tests)',
+  debian: 'qemu-system-x86',
+  command: 'qemu-system-x86_64',
+  brew: 'qemu',
+};
