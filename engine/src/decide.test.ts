@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decide,
+  guestMemory,
+  printableStatus,
+  wantsInstance,
+  type InstanceView,
+  type VmView,
+} from './decide.ts';
+
+const none: InstanceView = { exists: false, process: false };
+const running: InstanceView = { exists: true, phase: 'Running', process: true };
+const vm = (runStrategy: VmView['runStrategy'], more: Partial<VmView> = {}): VmView => ({
+  runStrategy,
+  disksReady: true,
+  ...more,
+});
+
+describe('decide', () => {
+  it('starts an Always VM: instance first, then its process; nothing once it runs', () => {
+    expect(decide(vm('Always'), none)).toEqual([{ kind: 'createInstance' }]);
+    expect(decide(vm('Always'), { exists: true, phase: 'Pending', process: false })).toEqual([
+      { kind: 'startProcess' },
+    ]);
+    expect(decide(vm('Always'), running)).toEqual([]);
+  });
+
+  it('waits for the disks before making an instance', () => {
+    expect(decide(vm('Always', { disksReady: false }), none)).toEqual([]);
+    expect(printableStatus(vm('Always', { disksReady: false }), none)).toBe('Provisioning');
+  });
+
+  it('stops a Halted VM: the process first, then the instance', () => {
+    expect(decide(vm('Halted'), running)).toEqual([{ kind: 'stopProcess' }]);
+    expect(decide(vm('Halted'), { exists: true, phase: 'Succeeded', process: false })).toEqual([
+      { kind: 'deleteInstance' },
+    ]);
+    expect(decide(vm('Halted'), none)).toEqual([]);
+    expect(printableStatus(vm('Halted'), running)).toBe('Stopping');
+    expect(printableStatus(vm('Halted'), none)).toBe('Stopped');
+  });
+
+  it('replaces a finished instance for Always; RerunOnFailure only after a failure; Once never', () => {
+    const succeeded: InstanceView = { exists: true, phase: 'Succeeded', process: false };
+    const failed: InstanceView = { exists: true, phase: 'Failed', process: false };
+    expect(decide(vm('Always'), succeeded)).toEqual([{ kind: 'deleteInstance' }]);
+    expect(decide(vm('RerunOnFailure'), failed)).toEqual([{ kind: 'deleteInstance' }]);
+    expect(wantsInstance(vm('RerunOnFailure'), succeeded)).toBe(false);
+    expect(decide(vm('RerunOnFailure'), succeeded)).toEqual([{ kind: 'deleteInstance' }]);
+    expect(wantsInstance(vm('Once'), failed)).toBe(false);
+    expect(decide(vm('Once'), failed)).toEqual([]);
+    expect(wantsInstance(vm('Once'), none)).toBe(true);
+  });
+
+  it('leaves a Manual VM as it is', () => {
+    expect(decide(vm('Manual'), none)).toEqual([]);
+    expect(decide(vm('Manual'), running)).toEqual([]);
+  });
+
+  it('stops everything of a VM being deleted, and says Terminating', () => {
+    expect(decide(vm('Always', { deleting: true }), running)).toEqual([{ kind: 'stopProcess' }]);
+    expect(printableStatus(vm('Always', { deleting: true }), running)).toBe('Terminating');
+  });
+
+  it("prints KubeVirt's words: Starting, Running, Paused, CrashLoopBackOff", () => {
+    expect(printableStatus(vm('Always'), none)).toBe('Starting');
+    expect(printableStatus(vm('Always'), running)).toBe('Running');
+    expect(printableStatus(vm('Always'), { ...running, paused: true })).toBe('Paused');
+    expect(printableStatus(vm('Always'), { exists: true, phase: 'Failed', process: false })).toBe(
+      'CrashLoopBackOff',
+    );
+  });
+});
+
+describe('guestMemory', () => {
+  const GiB = 2 ** 30;
+  it('gives what is asked, capped, and refuses more than the machine has', () => {
+    expect(guestMemory(4 * GiB, undefined, 8 * GiB)).toEqual({ ok: true, bytes: 4 * GiB });
+    expect(guestMemory(4 * GiB, GiB / 2, 8 * GiB)).toEqual({ ok: true, bytes: GiB / 2 });
+    const refused = guestMemory(4 * GiB, 2 * GiB, GiB);
+    expect(refused).toEqual({
+      ok: false,
+      message:
+        'the VM needs 2048 MiB of guest memory (its 4096 MiB, capped) and this machine has 1024 MiB available: stop another VM or use a smaller class',
+    });
+  });
+});
