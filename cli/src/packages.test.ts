@@ -10,13 +10,13 @@ describe('planPackage', () => {
       action: 'install',
       commands: [
         ['apt-get', 'update', '-qq'],
-        ['apt-get', 'install', '-y', '-qq', 'qemu-system-x86'],
+        ['apt-get', 'install', '-y', '-qq', 'qemu-system-x86', 'qemu-utils'],
       ],
     });
     expect(planPackage(QEMU, { present: false, root: false, apt: true })).toEqual({
       action: 'stop',
       message:
-        'booting real VMs (the engine tests) needs qemu-system-x86_64: run `sudo apt-get install qemu-system-x86`, then try again',
+        'booting real VMs (the engine tests) needs qemu-system-x86_64 and qemu-img: run `sudo apt-get install qemu-system-x86 qemu-utils`, then try again',
     });
     expect(planPackage(QEMU, { present: false, root: false, apt: false })).toMatchObject({
       message: expect.stringContaining('`brew install qemu`') as string,

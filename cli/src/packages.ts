@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 export interface PackageNeed {
   /** What it is for, in the progress line: "QEMU for the engine tests". */
   what: string;
-  /** The Debian package, and the command it provides. */
-  debian: string;
-  command: string;
+  /** The Debian packages, and the commands they provide (each must be on PATH). */
+  debian: string[];
+  commands: string[];
   /** The Homebrew formula, for the message on other systems. */
   brew?: string;
 }
@@ -28,17 +28,17 @@ export function planPackage(
       action: 'install',
       commands: [
         ['apt-get', 'update', '-qq'],
-        ['apt-get', 'install', '-y', '-qq', need.debian],
+        ['apt-get', 'install', '-y', '-qq', ...need.debian],
       ],
     };
   const how = f.apt
-    ? `sudo apt-get install ${need.debian}`
+    ? `sudo apt-get install ${need.debian.join(' ')}`
     : need.brew
       ? `brew install ${need.brew}`
-      : `install ${need.debian} from your system's packages`;
+      : `install ${need.debian.join(' ')} from your system's packages`;
   return {
     action: 'stop',
-    message: `${need.what} needs ${need.command}: run \`${how}\`, then try again`,
+    message: `${need.what} needs ${need.commands.join(' and ')}: run \`${how}\`, then try again`,
   };
 }
 
@@ -71,24 +71,26 @@ export function ensurePackage(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const plan = planPackage(need, {
-    present: onPath(need.command),
+    present: need.commands.every(onPath),
     root: process.getuid?.() === 0,
     apt: onPath('apt-get'),
   });
   if (plan.action === 'use') return undefined;
   if (plan.action === 'stop') return plan.message;
-  log(`installing Debian's ${need.debian} (${need.what}; first run, about a minute)...`);
+  const packages = need.debian.join(' ');
+  log(`installing Debian's ${packages} (${need.what}; first run, about a minute)...`);
   const failed = runInstall(plan.commands, env, log);
-  if (failed) return `${failed}; install ${need.debian} by hand, then try again`;
-  return onPath(need.command)
-    ? undefined
-    : `${need.debian} is installed but ${need.command} is not on PATH`;
+  if (failed) return `${failed}; install ${packages} by hand, then try again`;
+  const missing = need.commands.filter((c) => !onPath(c));
+  return missing.length
+    ? `${packages} installed, but ${missing.join(', ')} not on PATH`
+    : undefined;
 }
 
 /** QEMU: the local engine's VMs and the tests that boot them. */
 export const QEMU: PackageNeed = {
   what: 'booting real VMs (the engine tests)',
-  debian: 'qemu-system-x86',
-  command: 'qemu-system-x86_64',
+  debian: ['qemu-system-x86', 'qemu-utils'],
+  commands: ['qemu-system-x86_64', 'qemu-img'],
   brew: 'qemu',
 };
