@@ -169,3 +169,33 @@ export async function startQemu(
     }
   }
 }
+
+/**
+ * Powers a VM off as KubeVirt does: ACPI power button first, and after the grace period (0 for a
+ * Hard power-off) QEMU is told to quit, then killed. Says which way it went.
+ */
+export async function powerOff(
+  vm: { child: ChildProcess; qmp: Qmp },
+  graceMs: number,
+): Promise<'soft' | 'hard'> {
+  const exited = (ms: number): Promise<boolean> =>
+    vm.child.exitCode !== null || vm.child.signalCode !== null
+      ? Promise.resolve(true)
+      : new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), ms);
+          vm.child.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+  if (graceMs > 0) {
+    await vm.qmp.execute('system_powerdown').catch(() => undefined);
+    if (await exited(graceMs)) return 'soft';
+  }
+  await vm.qmp.execute('quit').catch(() => undefined);
+  if (!(await exited(5_000))) {
+    vm.child.kill('SIGKILL');
+    await exited(5_000);
+  }
+  return 'hard';
+}
