@@ -195,6 +195,12 @@ export class Manager {
     this.controllers.push(entry);
   }
 
+  /** Queues a key for a controller from outside its watches (a process that exited, say). */
+  enqueue(controller: string, key: string): void {
+    if (!this.leading) return;
+    this.controllers.find((c) => c.def.name === controller)?.queue.add(key);
+  }
+
   get isLeader(): boolean {
     return this.leading;
   }
