@@ -455,6 +455,22 @@ async function writeEngineVm(
   };
 }
 
+/** A failed check the user must see: a Warning Event on the VM, and the check that says the same. */
+async function warning(
+  c: VmContext,
+  vm: VirtualMachine,
+  reason: string,
+  message: string,
+): Promise<Check> {
+  await c.m.event(
+    { apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: vm.metadata } as KubernetesObject,
+    'Warning',
+    reason,
+    message,
+  );
+  return fail(reason, message);
+}
+
 /** A KubeVirt VM of this name that is not this VM's: said in EngineAvailable and in an Event. */
 async function nameInUse(
   c: VmContext,
@@ -462,13 +478,7 @@ async function nameInUse(
   foreign: V1VirtualMachine,
 ): Promise<Check> {
   const message = `${describeForeign('KubeVirt VirtualMachine', foreign as KubernetesObject)} already has this name; vmplane leaves it alone: rename this VM or remove that one`;
-  await c.m.event(
-    { apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: vm.metadata } as KubernetesObject,
-    'Warning',
-    Reasons.NameInUse,
-    message,
-  );
-  return fail(Reasons.NameInUse, message);
+  return warning(c, vm, Reasons.NameInUse, message);
 }
 
 /** Hands the translation to KubeVirt when it differs from what runs, and pauses or resumes. */
@@ -552,13 +562,7 @@ function isRefusal(e: unknown): boolean {
 async function engineRefused(c: VmContext, vm: VirtualMachine, e: ApiError): Promise<Check> {
   const said = e.message.replace(/^HTTP \d+: /, '');
   const message = `the API server refused the KubeVirt VirtualMachine vmplane made for this VM (HTTP ${e.code}): ${said}`;
-  await c.m.event(
-    { apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: vm.metadata } as KubernetesObject,
-    'Warning',
-    Reasons.EngineRefused,
-    message,
-  );
-  return fail(Reasons.EngineRefused, message);
+  return warning(c, vm, Reasons.EngineRefused, message);
 }
 
 /**
