@@ -17,6 +17,12 @@ await yargs(hideBin(process.argv))
           default: true,
           describe: 'apply the manifests in examples/',
         })
+        .option('engine', {
+          type: 'boolean',
+          default: true,
+          describe:
+            'run VMs under QEMU with the local engine, when QEMU is installed (--no-engine: without)',
+        })
         .option('state-dir', {
           type: 'string',
           describe: 'where the kubeconfig goes (default: .vmplane in the repository)',
@@ -26,6 +32,7 @@ await yargs(hideBin(process.argv))
       try {
         await runSandbox({
           examples: argv.examples,
+          engine: argv.engine,
           ...(argv['state-dir'] ? { stateDir: argv['state-dir'] } : {}),
         });
       } catch (e) {

@@ -6,10 +6,14 @@ import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/generate.ts';
 import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
 import {
+  cacheRoot,
   ensureBinaries,
   ensureKubernetesCel,
   KUBERNETES_VERSION,
 } from './controlplane/binaries.ts';
+import { qemuMissing, startLocalEngine, type RunningLocalEngine } from '../../engine/src/main.ts';
+import { waitUntil } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { CelWorkers, celSchemas, type CelEngine } from '../../policy/src/index.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -26,8 +30,15 @@ export interface SandboxOptions {
   /** Where the kubeconfig and the run record go; `.vmplane` in the repository by default. */
   stateDir?: string;
   examples?: boolean;
+  /** Run VMs under QEMU with the local engine (when QEMU is installed); true by default. */
+  engine?: boolean;
   log?: (line: string) => void;
 }
+
+/** Guest RAM the sandbox gives a VM at most, whatever its class asks: VMs stay small here. */
+export const SANDBOX_GUEST_MEMORY = 256 * 2 ** 20;
+/** The example VM that boots in the sandbox. */
+export const DEMO_VM = { namespace: 'demo', name: 'tiny-1' };
 
 interface RunRecord {
   pid: number;
@@ -72,6 +83,20 @@ export function tryLines(kubeconfig: string, kubectlDir: string, cwd = process.c
   ];
 }
 
+/** What to try with a VM that runs: its console, its power. */
+export function vmLines(vm: { namespace: string; name: string }): string[] {
+  const n = `${vm.name} -n ${vm.namespace}`;
+  return [
+    `  kubectl vm console ${n}       # its serial console (Ctrl-] leaves)`,
+    `  kubectl vm pause ${n}         # pause, resume, stop, start, restart`,
+  ];
+}
+
+/** The line for a machine without QEMU: what to install, and that the rest works anyway. */
+export function noQemuLine(missing: string): string {
+  return `VMs will not run here: ${missing} not found (sudo apt-get install qemu-system-x86 qemu-utils, or brew install qemu); everything else works`;
+}
+
 /**
  * A previous sandbox killed hard (kill -9 of the whole tree) can leave its record behind; its
  * processes die with it (setpriv --pdeathsig), but be sure and clean up what is left.
@@ -103,6 +128,7 @@ function cleanStale(stateDir: string, log: (l: string) => void): void {
     }
     if (rec.tempDir) rmSync(rec.tempDir, { recursive: true, force: true });
   }
+  rmSync(join(stateDir, 'engine'), { recursive: true, force: true });
   rmSync(recordFile, { force: true });
 }
 
@@ -123,6 +149,7 @@ interface Parts {
   webhooks?: RunningWebhooks;
   auditor?: PolicyAuditor;
   controllers?: RunningControllers;
+  engine?: RunningLocalEngine;
   ui?: UiServer;
 }
 
@@ -163,9 +190,66 @@ async function startParts(
     kc,
     logger: fileLogger('vmplane-controllers', controllersLog),
   });
+  log(`controllers running: StorageProfiles, disks, VMs (log: ${controllersLog})`);
+}
+
+/**
+ * The local engine, when QEMU is installed: VMs really boot (the tiny Linux) under software
+ * emulation, with consoles and power actions through KubeVirt's subresource API.
+ */
+async function startEngine(
+  kc: KubeConfig,
+  stateDir: string,
+  parts: Parts,
+  log: (l: string) => void,
+): Promise<void> {
+  const missing = qemuMissing();
+  if (missing) {
+    log(noQemuLine(missing));
+    return;
+  }
+  const dest = join(stateDir, 'engine.log');
+  parts.engine = await startLocalEngine({
+    kc,
+    stateDir: join(stateDir, 'engine'),
+    cacheDir: cacheRoot(),
+    kubevirtVersion: `v${KUBEVIRT_VERSION}`,
+    memoryCapBytes: SANDBOX_GUEST_MEMORY,
+    maxGraceMs: 10_000,
+    logger: pino({ name: 'vmplane-engine' }, pino.destination({ dest, sync: false, mkdir: true })),
+    log,
+  });
   log(
-    `controllers running: StorageProfiles, disks, VMs (log: ${controllersLog}); KubeVirt is not installed here, so VMs report EngineAvailable=False`,
+    `local engine running: VMs boot under QEMU, at most ${SANDBOX_GUEST_MEMORY / 2 ** 20} MiB of guest memory each (log: ${dest})`,
   );
+}
+
+/** Waits for the demo VM to run, and says where it is; a VM that does not run is said too. */
+async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<void> {
+  const rest = new KubeRest(kc);
+  const path = `/apis/vmplane.io/v1alpha1/namespaces/${DEMO_VM.namespace}/virtualmachines/${DEMO_VM.name}`;
+  type Vm = { status?: { printableStatus?: string; primaryIP?: string } };
+  let last: Vm | undefined;
+  try {
+    const vm = await waitUntil(
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running`,
+      async () => {
+        last = (await rest.request<Vm>('GET', path).catch(() => undefined))?.body;
+        return last?.status?.printableStatus === 'Running' ? last : undefined;
+      },
+      120_000,
+      250,
+    );
+    log(
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running${vm.status?.primaryIP ? ` at ${vm.status.primaryIP}` : ''} (a real guest under QEMU)`,
+    );
+  } catch {
+    log(
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} is not running yet (${last?.status?.printableStatus ?? 'no status'}); kubectl vm list -n demo shows why`,
+    );
+  } finally {
+    rest.close();
+  }
 }
 
 /** The Headlamp plugin, served with Headlamp's shell and a proxy to this API server. */
@@ -194,12 +278,13 @@ function stopper(
   const stop = (why: string): Promise<void> => {
     if (stopping) return stopping;
     log(`\n${why}: stopping the sandbox`);
-    const { ui, controllers, auditor, webhooks } = parts;
+    const { ui, controllers, auditor, webhooks, engine } = parts;
     const graceful = Promise.allSettled([
       ui?.close(),
       controllers?.stop(),
       auditor?.stop(),
       webhooks?.stop(),
+      engine?.stop(),
     ])
       .then(() => parts.cel?.close())
       .then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
@@ -225,7 +310,7 @@ function stopper(
 }
 
 /** vmplane's CRDs, and KubeVirt's real ones (from its own generators, at the release vmplane is
- * checked with): the API an engine serves. No KubeVirt runs here, so VMs say KubeVirtNotDeployed. */
+ * checked with): the API the local engine serves. */
 async function installSandboxCrds(
   kc: KubeConfig,
   kubevirtCrds: string,
@@ -234,7 +319,27 @@ async function installSandboxCrds(
   const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
   log(`installed ${crds.length} vmplane CRDs`);
   const engineCrds = await installCrds(kc, kubevirtCrds);
-  log(`installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs (no KubeVirt runs here)`);
+  log(`installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs`);
+}
+
+/** What a newcomer needs to start: where things are, what to try, and the VM that runs. */
+async function announce(
+  at: { kc: KubeConfig; kubeconfigPath: string; binDir: string; server: string; ui: UiServer },
+  demoVm: boolean,
+  log: (l: string) => void,
+): Promise<void> {
+  log('');
+  // The address carries this start's token: the UI server admits only pages that bring it.
+  log(`UI (the Headlamp plugin): ${at.ui.urlWithToken('/c/sandbox/vmplane/vms')}`);
+  log(`kubeconfig: ${at.kubeconfigPath}`);
+  log(`API server: ${at.server}`);
+  for (const l of tryLines(at.kubeconfigPath, at.binDir)) log(l);
+  if (demoVm) {
+    for (const l of vmLines(DEMO_VM)) log(l);
+    log('');
+    await reportDemoVm(at.kc, log);
+  }
+  log('');
 }
 
 export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
@@ -256,6 +361,8 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   const parts: Parts = {};
   const removeFiles = (): void => {
     rmSync(kubeconfigPath, { force: true });
+    // The VMs' disks and sockets: the cluster that knew them is gone with etcd's temp folder.
+    rmSync(join(stateDir, 'engine'), { recursive: true, force: true });
     rmSync(join(stateDir, 'sandbox.json'), { force: true });
   };
   const { stop, onSignal } = stopper(cp, parts, removeFiles, log);
@@ -271,6 +378,8 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
     await startParts(kc, stateDir, celDir, parts, log);
+    if (opts.engine ?? true) await startEngine(kc, stateDir, parts, log);
+    else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(
@@ -280,13 +389,11 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
       log(`applied ${examples.length} objects from examples/`);
     }
     parts.ui = await startUi(kubeconfigPath, log);
-    log('');
-    // The address carries this start's token: the UI server admits only pages that bring it.
-    log(`UI (the Headlamp plugin): ${parts.ui.urlWithToken('/c/sandbox/vmplane/vms')}`);
-    log(`kubeconfig: ${kubeconfigPath}`);
-    log(`API server: ${ep.server}`);
-    for (const l of tryLines(kubeconfigPath, binDir)) log(l);
-    log('');
+    await announce(
+      { kc, kubeconfigPath, binDir, server: ep.server, ui: parts.ui },
+      !!parts.engine && (opts.examples ?? true),
+      log,
+    );
     log(
       `vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
     );

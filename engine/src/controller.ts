@@ -2,8 +2,11 @@
 // watches kubevirt.io/v1 VirtualMachines, makes and deletes their VirtualMachineInstances by
 // runStrategy, runs one QEMU process per running instance, and writes VM and VMI status the way
 // KubeVirt does (the VMI through its main resource: the real CRD has no status subresource).
-// First layer: every VM boots the tiny Linux image; disks, networks and cloud-init come next.
-import { mkdirSync, rmSync } from 'node:fs';
+// Every guest boots the tiny Linux kernel directly (KubeVirt's kernel boot); its volumes are
+// qcow2 files (see volumes.ts) and its first interface a card on QEMU's isolated user network.
+// The operations behind KubeVirt's subresources (pause, restart, start, stop, console, VNC) are
+// methods here, called by the subresource API server.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -19,9 +22,19 @@ import {
   type InstanceView,
   type RunStrategy,
 } from './decide.ts';
-import { powerOff, startQemu, type Qmp, type Serial } from './qemu.ts';
+import { createDisk } from './disks.ts';
+import { GUEST_NETWORK, powerOff, startQemu, vncSocket, type Qmp, type Serial } from './qemu.ts';
 import type { TinyLinux } from './tiny-linux.ts';
 import type { ChildProcess } from 'node:child_process';
+import {
+  claimRequest,
+  macFor,
+  planVolumes,
+  type DataVolumeTemplate,
+  type DiskFile,
+  type LibraryImage,
+  type VolumeSpec,
+} from './volumes.ts';
 
 const VMS = '/apis/kubevirt.io/v1/virtualmachines';
 const VMIS = '/apis/kubevirt.io/v1/virtualmachineinstances';
@@ -30,10 +43,17 @@ interface KvVm extends KubernetesObject {
   spec: {
     runStrategy?: RunStrategy;
     running?: boolean;
+    dataVolumeTemplates?: DataVolumeTemplate[];
     template?: {
       metadata?: { labels?: Record<string, string> };
       spec?: {
-        domain?: { memory?: { guest?: string }; cpu?: { cores?: number } };
+        domain?: {
+          memory?: { guest?: string };
+          cpu?: { cores?: number; sockets?: number; threads?: number };
+          resources?: { requests?: { memory?: string } };
+          devices?: { interfaces?: { name: string; macAddress?: string }[] };
+        };
+        volumes?: VolumeSpec[];
         terminationGracePeriodSeconds?: number;
       } & Record<string, unknown>;
     };
@@ -50,6 +70,19 @@ export interface Running {
   qmp: Qmp;
   serial: Serial;
   dir: string;
+  paused: boolean;
+  /** The instance's uid: a new instance is a new guest. */
+  instanceUid?: string;
+}
+
+/** An operation refused, with the HTTP status the subresource API answers. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface LocalEngineOptions {
@@ -63,6 +96,9 @@ export interface LocalEngineOptions {
   /** The longest ACPI grace before a hard stop (KubeVirt's default is 180 s). */
   maxGraceMs?: number;
   qemu?: string;
+  qemuImg?: string;
+  /** The images DataVolumes may start from, by source URL; the tiny Linux is one of them. */
+  library?: LibraryImage[];
 }
 
 export interface LocalEngine {
@@ -71,6 +107,17 @@ export interface LocalEngine {
   running: Map<string, Running>;
   /** Stops every VM at once (the engine is going away). */
   stopAll(): Promise<void>;
+  /** The guest's serial console (for the console subresource). */
+  serial(ns: string, name: string): Serial;
+  /** The guest's VNC socket. */
+  vnc(ns: string, name: string): string;
+  /** The guest's screen as PNG. */
+  screenshot(ns: string, name: string): Promise<Buffer>;
+  pause(ns: string, name: string): Promise<void>;
+  unpause(ns: string, name: string): Promise<void>;
+  start(ns: string, name: string): Promise<void>;
+  stop(ns: string, name: string, graceSeconds?: number): Promise<void>;
+  restart(ns: string, name: string, graceSeconds?: number): Promise<void>;
 }
 
 const NODE = hostname();
@@ -94,6 +141,13 @@ const vmPath = (ns: string, name: string): string =>
   `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`;
 const alive = (r: Running | undefined): boolean =>
   !!r && r.child.exitCode === null && r.child.signalCode === null;
+const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
+
+/** Where the VM's files live: its QEMU folder (sockets) goes with each instance, disks stay. */
+const instanceDir = (c: Ctx, ns: string, name: string): string =>
+  join(c.o.stateDir, 'vms', ns, name);
+const diskPath = (c: Ctx, ns: string, d: Pick<DiskFile, 'kind' | 'name'>): string =>
+  join(c.o.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', ns, `${d.name}.qcow2`);
 
 function writeVmi(c: Ctx, ns: string, name: string, status: object): Promise<unknown> {
   return c.m.rest.request('PATCH', vmiPath(ns, name), {
@@ -129,55 +183,143 @@ async function createInstance(c: Ctx, vm: KvVm, ns: string, name: string): Promi
   });
 }
 
-/** What virt-handler does: the guest's process, then the instance Running on this node. */
-async function startProcess(
+/** The disks the VM's volumes need, made when missing (a DataVolume's file outlives instances). */
+async function prepareDisks(
   c: Ctx,
   vm: KvVm,
-  key: string,
   ns: string,
-  name: string,
-): Promise<void> {
-  const asked = vm.spec.template?.spec?.domain?.memory?.guest ?? '128Mi';
-  const memory = guestMemory(
+): Promise<{ ok: true; disks: DiskFile[] } | { ok: false; reason: string; message: string }> {
+  const claims = new Map<string, number | undefined>();
+  for (const v of vm.spec.template?.spec?.volumes ?? []) {
+    const claim = v.persistentVolumeClaim?.claimName;
+    if (!claim) continue;
+    const pvc = await c.m.rest
+      .request<{ spec?: object }>('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`)
+      .then((r) => r.body)
+      .catch((e) => {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      });
+    claims.set(claim, claimRequest(pvc as never));
+  }
+  const plan = planVolumes(
+    vm.spec.template?.spec?.volumes ?? [],
+    vm.spec.dataVolumeTemplates ?? [],
+    c.o.library ?? [],
+    (n) => claims.get(n),
+  );
+  if (!plan.ok) return plan;
+  for (const d of plan.disks) {
+    const path = diskPath(c, ns, d);
+    if (existsSync(path)) continue;
+    mkdirSync(join(path, '..'), { recursive: true });
+    await createDisk({ path, sizeBytes: Math.max(d.sizeBytes, 2 ** 20) }, c.o.qemuImg);
+  }
+  return { ok: true, disks: plan.disks };
+}
+
+/** The guest memory the VM gets here, or why it cannot have it. */
+function memoryFor(c: Ctx, vm: KvVm): ReturnType<typeof guestMemory> {
+  const domain = vm.spec.template?.spec?.domain;
+  const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory ?? '128Mi';
+  return guestMemory(
     Number(parseQuantity(asked).asInteger()),
     c.o.memoryCapBytes,
     c.o.availableBytes(),
   );
-  if (!memory.ok) {
-    const ready = {
-      type: 'Ready',
-      status: 'False',
-      reason: 'InsufficientMemory',
-      message: memory.message,
-    };
-    await writeVmi(c, ns, name, {
-      phase: 'Failed',
-      reason: 'InsufficientMemory',
-      conditions: [ready],
-    });
-    return;
-  }
-  const dir = join(c.o.stateDir, 'vms', ns, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const vmRun = await startQemu(
-    {
-      dir,
-      memoryMiB: Math.max(64, Math.floor(memory.bytes / 2 ** 20)),
-      cpus: vm.spec.template?.spec?.domain?.cpu?.cores ?? 1,
-      kernel: c.o.image.kernel,
-      initrd: c.o.image.initrd,
-      append: 'console=ttyS0 panic=-1',
-    },
-    c.o.qemu,
-  );
-  c.running.set(key, { ...vmRun, dir });
-  // A guest that stops by itself (poweroff inside it) is a finished instance.
-  vmRun.child.once('exit', () => c.m.enqueue('local-engine', key));
-  await writeVmi(c, ns, name, {
+}
+
+/** The status virt-handler writes once the guest runs: node, interface, volumes. */
+function runningStatus(
+  iface: { name: string } | undefined,
+  mac: string,
+  disks: DiskFile[],
+): Record<string, unknown> {
+  return {
     phase: 'Running',
     nodeName: NODE,
     conditions: [{ type: 'Ready', status: 'True' }],
+    ...(iface
+      ? {
+          interfaces: [
+            {
+              name: iface.name,
+              mac,
+              ipAddress: GUEST_NETWORK.guestIp,
+              ipAddresses: [GUEST_NETWORK.guestIp],
+              infoSource: 'domain',
+            },
+          ],
+        }
+      : {}),
+    volumeStatus: disks.map((d) => ({
+      name: d.volume,
+      target: '',
+      size: d.sizeBytes,
+      ...(d.kind === 'claim' ? { persistentVolumeClaimInfo: { claimName: d.name } } : {}),
+    })),
+  };
+}
+
+/** What virt-handler does: the guest's process, then the instance Running on this node. */
+async function startProcess(
+  c: Ctx,
+  vm: KvVm,
+  vmi: KvVmi | undefined,
+  key: string,
+  ns: string,
+  name: string,
+): Promise<void> {
+  const memory = memoryFor(c, vm);
+  if (!memory.ok) return failInstance(c, ns, name, 'InsufficientMemory', memory.message);
+  const disks = await prepareDisks(c, vm, ns);
+  if (!disks.ok) return failInstance(c, ns, name, disks.reason, disks.message);
+  const dir = instanceDir(c, ns, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const domain = vm.spec.template?.spec?.domain;
+  const iface = domain?.devices?.interfaces?.[0];
+  const mac = iface?.macAddress ?? macFor(vm.metadata?.uid ?? key);
+  const cpu = domain?.cpu;
+  let vmRun: Awaited<ReturnType<typeof startQemu>>;
+  try {
+    vmRun = await startQemu(
+      {
+        dir,
+        memoryMiB: Math.max(64, Math.floor(memory.bytes / 2 ** 20)),
+        cpus: (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1),
+        kernel: c.o.image.kernel,
+        initrd: c.o.image.initrd,
+        append: 'console=tty0 console=ttyS0 panic=-1',
+        disks: disks.disks.map((d) => ({ path: diskPath(c, ns, d), format: 'qcow2' as const })),
+        ...(iface ? { nic: { mac } } : {}),
+        screen: true,
+      },
+      c.o.qemu,
+    );
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    return failInstance(c, ns, name, 'QemuFailed', `QEMU did not start: ${(e as Error).message}`);
+  }
+  c.running.set(key, { ...vmRun, dir, paused: false, instanceUid: vmi?.metadata?.uid });
+  // A guest that stops by itself (poweroff inside it) is a finished instance.
+  vmRun.child.once('exit', () => c.m.enqueue('local-engine', key));
+  await writeVmi(c, ns, name, runningStatus(iface, mac, disks.disks));
+}
+
+/** The instance could not run: Failed, with the reason on its Ready condition. */
+async function failInstance(
+  c: Ctx,
+  ns: string,
+  name: string,
+  reason: string,
+  message: string,
+): Promise<void> {
+  c.m.log.warn({ vm: keyOf(ns, name), reason }, `local engine: ${message}`);
+  await writeVmi(c, ns, name, {
+    phase: 'Failed',
+    reason,
+    conditions: [{ type: 'Ready', status: 'False', reason, message }],
   });
 }
 
@@ -197,10 +339,13 @@ async function stopProcess(
   key: string,
   ns: string,
   name: string,
+  graceSeconds?: number,
 ): Promise<void> {
   const r = c.running.get(key);
   if (!r) return;
-  const graceS = vm?.spec.template?.spec?.terminationGracePeriodSeconds ?? 180;
+  const graceS = graceSeconds ?? vm?.spec.template?.spec?.terminationGracePeriodSeconds ?? 180;
+  // A paused guest cannot hear the power button: it is resumed first.
+  if (r.paused && graceS > 0) await r.qmp.execute('cont').catch(() => undefined);
   const how = await powerOff(r, Math.min(graceS * 1000, c.o.maxGraceMs ?? 30_000));
   forget(c, key);
   c.m.log.info({ vm: key, how }, 'local engine: VM powered off');
@@ -219,6 +364,41 @@ async function deleteInstance(c: Ctx, ns: string, name: string, vmi: KvVmi): Pro
   }
 }
 
+/** A deleted VM's DataVolume files go with it (KubeVirt deletes the DataVolumes it made). */
+function removeDataVolumes(c: Ctx, ns: string, vm: KvVm | undefined): void {
+  for (const t of vm?.spec.dataVolumeTemplates ?? []) {
+    if (t.metadata?.name)
+      rmSync(diskPath(c, ns, { kind: 'dataVolume', name: t.metadata.name }), { force: true });
+  }
+}
+
+/** KubeVirt's own finalizer on VMs it runs: the VM stays until its guest and disks are gone. */
+export const VM_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
+
+async function setFinalizer(
+  c: Ctx,
+  vm: KvVm,
+  ns: string,
+  name: string,
+  present: boolean,
+): Promise<void> {
+  const list = vm.metadata?.finalizers ?? [];
+  if (list.includes(VM_FINALIZER) === present) return;
+  const next = present ? [...list, VM_FINALIZER] : list.filter((f) => f !== VM_FINALIZER);
+  // Guarded by the resourceVersion: another writer's finalizers are never lost.
+  await c.m.rest
+    .request('PATCH', vmPath(ns, name), {
+      body: {
+        metadata: { finalizers: next, resourceVersion: vm.metadata?.resourceVersion },
+      },
+      contentType: 'application/merge-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
+      c.m.enqueue('local-engine', keyOf(ns, name));
+    });
+}
+
 const deletionOf = (o: KubernetesObject | undefined): boolean =>
   !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp;
 
@@ -228,10 +408,27 @@ async function writeVmStatus(
   name: string,
   printable: string,
   created: boolean,
+  diskError: { reason: string; message: string } | undefined,
 ): Promise<void> {
+  const ready = printable === 'Running';
   await c.m.rest
     .request('PATCH', `${vmPath(ns, name)}/status`, {
-      body: { status: { printableStatus: printable, ready: printable === 'Running', created } },
+      body: {
+        status: {
+          printableStatus: printable,
+          ready,
+          created,
+          conditions: [
+            { type: 'Ready', status: ready ? 'True' : 'False' },
+            ...(printable === 'Paused'
+              ? [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }]
+              : []),
+            diskError
+              ? { type: 'DataVolumesReady', status: 'False', ...diskError }
+              : { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady' },
+          ],
+        },
+      },
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
@@ -239,19 +436,42 @@ async function writeVmStatus(
     });
 }
 
+/** A guest that stopped by itself, or whose instance was replaced, is finished. */
+async function reapFinished(c: Ctx, key: string, vmi: KvVmi | undefined): Promise<void> {
+  const r = c.running.get(key);
+  if (!r) return;
+  const replaced = !!vmi && !!r.instanceUid && vmi.metadata?.uid !== r.instanceUid;
+  if (alive(r) && !replaced) return;
+  if (alive(r)) await powerOff(r, 0);
+  forget(c, key);
+  const { namespace: ns = '', name } = splitKey(key);
+  if (vmi && !replaced) await writeVmi(c, ns, name, { phase: 'Succeeded' }).catch(() => undefined);
+}
+
+/** A VM being deleted: once its guest is down and its instance gone, its disks go and so may it. */
+async function finishDeletion(
+  c: Ctx,
+  vm: KvVm,
+  vmi: KvVmi | undefined,
+  key: string,
+): Promise<void> {
+  if (c.running.has(key) || vmi) return;
+  const { namespace: ns = '', name } = splitKey(key);
+  removeDataVolumes(c, ns, vm);
+  await setFinalizer(c, vm, ns, name, false);
+}
+
 async function reconcile(c: Ctx, key: string): Promise<undefined> {
   const { namespace: ns = '', name } = splitKey(key);
   const vm = c.vms.get(name, ns) as KvVm | undefined;
   const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
-  // The guest stopped by itself: its instance is finished.
-  if (c.running.has(key) && !alive(c.running.get(key))) {
-    forget(c, key);
-    if (vmi) await writeVmi(c, ns, name, { phase: 'Succeeded' }).catch(() => undefined);
-  }
+  await reapFinished(c, key, vmi);
+  const diskError = vm ? diskProblem(c, vm, key) : undefined;
   const view = {
     runStrategy: vm ? runStrategyOf(vm) : ('Halted' as const),
     deleting: !vm || deletionOf(vm),
-    disksReady: true,
+    disksReady: !diskError,
+    diskError: !!diskError,
   };
   const instance: InstanceView = {
     exists: !!vmi && !deletionOf(vmi),
@@ -260,14 +480,143 @@ async function reconcile(c: Ctx, key: string): Promise<undefined> {
   };
   for (const action of decide(view, instance)) {
     if (action.kind === 'createInstance' && vm) await createInstance(c, vm, ns, name);
-    if (action.kind === 'startProcess' && vm) await startProcess(c, vm, key, ns, name);
+    if (action.kind === 'startProcess' && vm) await startProcess(c, vm, vmi, key, ns, name);
     if (action.kind === 'stopProcess') await stopProcess(c, vm, key, ns, name);
     if (action.kind === 'deleteInstance' && vmi) await deleteInstance(c, ns, name, vmi);
   }
-  if (!vm || view.deleting) return undefined;
-  const now = { ...instance, process: alive(c.running.get(key)) };
-  await writeVmStatus(c, ns, name, printableStatus(view, now), instance.exists || now.process);
+  if (!vm) return undefined;
+  if (view.deleting)
+    return finishDeletion(c, vm, c.vmis.get(name, ns) as KvVmi | undefined, key).then(
+      () => undefined,
+    );
+  await setFinalizer(c, vm, ns, name, true);
+  const now = {
+    ...instance,
+    process: alive(c.running.get(key)),
+    paused: !!c.running.get(key)?.paused,
+  };
+  const printable = printableStatus(view, now);
+  await writeVmStatus(c, ns, name, printable, instance.exists || now.process, diskError);
   return undefined;
+}
+
+/** Whether the VM's volumes can be served here at all (checked before an instance is made). */
+function diskProblem(
+  c: Ctx,
+  vm: KvVm,
+  key: string,
+): { reason: string; message: string } | undefined {
+  const plan = planVolumes(
+    vm.spec.template?.spec?.volumes ?? [],
+    vm.spec.dataVolumeTemplates ?? [],
+    c.o.library ?? [],
+    () => 0, // claims are looked up when the guest starts
+  );
+  if (plan.ok) return undefined;
+  c.m.log.debug({ vm: key, reason: plan.reason }, plan.message);
+  return { reason: plan.reason, message: plan.message };
+}
+
+/** The running guest of an instance, or the answer KubeVirt gives when there is none. */
+function guest(c: Ctx, ns: string, name: string): Running {
+  const r = c.running.get(keyOf(ns, name));
+  if (!alive(r) || !r)
+    throw new EngineError(
+      c.vmis.get(name, ns) ? 409 : 404,
+      c.vmis.get(name, ns)
+        ? `VirtualMachineInstance ${ns}/${name} is not running`
+        : `virtualmachineinstance.kubevirt.io "${name}" not found`,
+    );
+  return r;
+}
+
+function vmOf(c: Ctx, ns: string, name: string): KvVm {
+  const vm = c.vms.get(name, ns) as KvVm | undefined;
+  if (!vm) throw new EngineError(404, `virtualmachine.kubevirt.io "${name}" not found`);
+  return vm;
+}
+
+async function setRunStrategy(c: Ctx, ns: string, name: string, s: RunStrategy): Promise<void> {
+  await c.m.rest.request('PATCH', vmPath(ns, name), {
+    body: { spec: { runStrategy: s, running: null } },
+    contentType: 'application/merge-patch+json',
+  });
+}
+
+async function setPaused(c: Ctx, ns: string, name: string, paused: boolean): Promise<void> {
+  const r = guest(c, ns, name);
+  if (r.paused === paused)
+    throw new EngineError(
+      409,
+      paused ? `VMI ${ns}/${name} is already paused` : `VMI ${ns}/${name} is not paused`,
+    );
+  await r.qmp.execute(paused ? 'stop' : 'cont');
+  r.paused = paused;
+  await writeVmi(c, ns, name, {
+    conditions: [
+      { type: 'Ready', status: paused ? 'False' : 'True' },
+      ...(paused
+        ? [
+            {
+              type: 'Paused',
+              status: 'True',
+              reason: 'PausedByUser',
+              message: 'VMI was paused by user',
+            },
+          ]
+        : []),
+    ],
+  });
+  c.m.enqueue('local-engine', keyOf(ns, name));
+}
+
+function operations(c: Ctx): Omit<LocalEngine, 'definition' | 'running' | 'stopAll'> {
+  return {
+    serial: (ns, name) => guest(c, ns, name).serial,
+    vnc: (ns, name) => vncSocket(guest(c, ns, name).dir),
+    async screenshot(ns, name) {
+      const r = guest(c, ns, name);
+      const file = join(r.dir, `screen-${Date.now()}.png`);
+      try {
+        await r.qmp.execute('screendump', { filename: file, format: 'png' });
+        return readFileSync(file);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+    pause: (ns, name) => setPaused(c, ns, name, true),
+    unpause: (ns, name) => setPaused(c, ns, name, false),
+    async start(ns, name) {
+      const vm = vmOf(c, ns, name);
+      const s = runStrategyOf(vm);
+      if (s === 'Always' || (s === 'Manual' && c.vmis.get(name, ns)))
+        throw new EngineError(409, `VM ${ns}/${name} is already running`);
+      if (s === 'Manual') await createInstance(c, vm, ns, name);
+      else await setRunStrategy(c, ns, name, 'Always');
+    },
+    async stop(ns, name, graceSeconds) {
+      const vm = vmOf(c, ns, name);
+      const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
+      if (runStrategyOf(vm) === 'Halted' && !vmi)
+        throw new EngineError(409, `VM ${ns}/${name} is not running`);
+      if (graceSeconds !== undefined)
+        await stopProcess(c, vm, keyOf(ns, name), ns, name, graceSeconds);
+      if (runStrategyOf(vm) === 'Manual') {
+        if (vmi) await deleteInstance(c, ns, name, vmi);
+      } else await setRunStrategy(c, ns, name, 'Halted');
+    },
+    async restart(ns, name, graceSeconds) {
+      const vm = vmOf(c, ns, name);
+      if (runStrategyOf(vm) === 'Halted')
+        throw new EngineError(409, `RunStrategy Halted does not support manual restart requests`);
+      const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
+      if (!vmi) throw new EngineError(409, `VM ${ns}/${name} is not running`);
+      // The guest goes down (gracefully unless asked otherwise), its instance is replaced.
+      await stopProcess(c, vm, keyOf(ns, name), ns, name, graceSeconds);
+      await deleteInstance(c, ns, name, vmi);
+      if (runStrategyOf(vm) === 'Manual') await createInstance(c, vm, ns, name);
+    },
+  };
 }
 
 export function localEngine(m: Manager, o: LocalEngineOptions): LocalEngine {
@@ -292,6 +641,7 @@ export function localEngine(m: Manager, o: LocalEngineOptions): LocalEngine {
   return {
     definition,
     running: c.running,
+    ...operations(c),
     async stopAll() {
       await Promise.all(
         [...c.running.entries()].map(async ([key, r]) => {

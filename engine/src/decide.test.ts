@@ -30,6 +30,19 @@ describe('decide', () => {
     expect(printableStatus(vm('Always', { disksReady: false }), none)).toBe('Provisioning');
   });
 
+  it('says DataVolumeError when a disk cannot be made, and makes no instance', () => {
+    const broken = vm('Always', { disksReady: false, diskError: true });
+    expect(decide(broken, none)).toEqual([]);
+    expect(printableStatus(broken, none)).toBe('DataVolumeError');
+    expect(printableStatus(vm('Halted', { disksReady: false, diskError: true }), none)).toBe(
+      'Stopped',
+    );
+  });
+
+  it('says Paused for a paused instance whose guest runs', () => {
+    expect(printableStatus(vm('Always'), { ...running, paused: true })).toBe('Paused');
+  });
+
   it('stops a Halted VM: the process first, then the instance', () => {
     expect(decide(vm('Halted'), running)).toEqual([{ kind: 'stopProcess' }]);
     expect(decide(vm('Halted'), { exists: true, phase: 'Succeeded', process: false })).toEqual([

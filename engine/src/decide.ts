@@ -22,6 +22,8 @@ export interface VmView {
   deleting?: boolean;
   /** The disks the VM needs are there (DataVolumes done, files made). */
   disksReady: boolean;
+  /** A disk cannot be made at all (an image the engine does not hold, a missing claim). */
+  diskError?: boolean;
 }
 
 export type Action =
@@ -74,6 +76,7 @@ export function printableStatus(vm: VmView, instance: InstanceView): string {
   const want = wantsInstance(vm, instance);
   if (!instance.exists) {
     if (!want) return 'Stopped';
+    if (vm.diskError) return 'DataVolumeError';
     return vm.disksReady ? 'Starting' : 'Provisioning';
   }
   if (instance.deleting || (!want && instance.process)) return 'Stopping';

@@ -1,6 +1,9 @@
-// One QEMU process per running VM: its command line (a pure function), its QMP control socket and
-// its serial console, both on Unix sockets in the VM's own folder (no TCP port, no address).
+// One QEMU process per running VM: its command line (a pure function), its QMP control socket, its
+// serial console and its VNC server, all on Unix sockets in the VM's own folder (no TCP port, no
+// address). Its network card sits on QEMU's user-mode network with restrict=on: the guest gets an
+// address by DHCP and can reach nothing outside the VM, neither this host nor any other.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 
@@ -15,12 +18,22 @@ export interface QemuSpec {
   disks?: { path: string; format: 'qcow2' | 'raw'; readOnly?: boolean }[];
   /** tcg (software, the default) or kvm (only after a probe boot succeeded). */
   accel?: 'tcg' | 'kvm';
+  /** A virtio network card with this MAC on an isolated user-mode network. */
+  nic?: { mac: string };
+  /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
+  screen?: boolean;
 }
+
+/** The guest's address on the user-mode network: QEMU's DHCP hands out the first one, always. */
+export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export const serialSocket = (dir: string): string => join(dir, 'serial.sock');
 export const qmpSocket = (dir: string): string => join(dir, 'qmp.sock');
+export const vncSocket = (dir: string): string => join(dir, 'vnc.sock');
 
-/** The command line for a VM: no defaults, no network, console and control on Unix sockets. */
+/** The command line for a VM: no defaults; console, control and screen on Unix sockets. */
 export function qemuArgs(s: QemuSpec): string[] {
   return [
     '-nodefaults',
@@ -39,6 +52,15 @@ export function qemuArgs(s: QemuSpec): string[] {
     'chardev:serial0',
     '-qmp',
     `unix:${qmpSocket(s.dir)},server=on,wait=off`,
+    ...(s.screen ? ['-vga', 'std', '-vnc', `unix:${vncSocket(s.dir)}`] : []),
+    ...(s.nic
+      ? [
+          '-netdev',
+          `user,id=net0,restrict=on,net=${GUEST_NETWORK.cidr}`,
+          '-device',
+          `virtio-net-pci,netdev=net0,mac=${s.nic.mac}`,
+        ]
+      : []),
     ...(s.kernel ? ['-kernel', s.kernel] : []),
     ...(s.initrd ? ['-initrd', s.initrd] : []),
     ...(s.append ? ['-append', s.append] : []),
@@ -98,13 +120,29 @@ export class Qmp {
   }
 }
 
-/** The serial console: what the guest printed so far, and a way to type. */
+/** What the serial console keeps of the guest's output (the tail; older output is dropped). */
+const SERIAL_KEEP = 1 << 20;
+
+/**
+ * The serial console: QEMU takes one client on its socket, so the engine holds that connection,
+ * keeps the tail of what the guest printed, and passes the bytes on to whoever listens (the
+ * console subresource's websocket).
+ */
 export class Serial {
   output = '';
+  private readonly listeners = new Set<(b: Buffer) => void>();
   private constructor(private readonly socket: Socket) {
     socket.on('data', (b: Buffer) => {
       this.output += b.toString('latin1');
+      if (this.output.length > SERIAL_KEEP * 2) this.output = this.output.slice(-SERIAL_KEEP);
+      for (const l of this.listeners) l(b);
     });
+  }
+
+  /** Calls `listener` with every chunk the guest prints from now on; returns how to stop. */
+  listen(listener: (b: Buffer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   static async open(path: string): Promise<Serial> {
@@ -115,7 +153,7 @@ export class Serial {
     return new Serial(socket);
   }
 
-  type(text: string): void {
+  type(text: string | Buffer): void {
     this.socket.write(text);
   }
 
@@ -143,7 +181,11 @@ export async function startQemu(
   s: QemuSpec,
   binary = 'qemu-system-x86_64',
 ): Promise<{ child: ChildProcess; qmp: Qmp; serial: Serial }> {
-  const child = spawn(binary, qemuArgs(s), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // setpriv --pdeathsig: the kernel kills QEMU if the engine dies, even by SIGKILL.
+  const [cmd, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...qemuArgs(s)]]
+    : [binary, qemuArgs(s)];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const exited = new Promise<never>((_, reject) =>

@@ -1,7 +1,9 @@
 // The tiny Linux the local engine boots without a network: Debian's cloud kernel and an
 // initramfs of busybox-static, both from Debian's packages, built on first use into the cache
 // (like the control plane's binaries) and reused afterwards. It boots to a root shell on the
-// serial console in seconds under software emulation.
+// serial console in seconds under software emulation. The kernel's virtio modules come along, so
+// the guest sees its disks (/dev/vda...) and its network card, which it configures by DHCP from
+// the engine's user-mode network.
 import { execFile } from 'node:child_process';
 import {
   existsSync,
@@ -23,8 +25,46 @@ const run = promisify(execFile);
 /** What a newcomer sees on the console once the guest is up; the shell prompt follows it. */
 export const TINY_BANNER = 'vmplane tiny linux: booted';
 export const TINY_PROMPT = 'tiny# ';
+/** Bumped when the image's contents change, so a cached older image is rebuilt. */
+const IMAGE_REVISION = 'r3';
 
-/** The guest's /init: mount what a shell needs, say so on the console, hand it a root shell. */
+/** The kernel modules the guest loads, in an order where each comes after what it depends on. */
+export const TINY_MODULES = [
+  'kernel/drivers/virtio/virtio_ring.ko',
+  'kernel/drivers/virtio/virtio.ko',
+  'kernel/drivers/virtio/virtio_pci_legacy_dev.ko',
+  'kernel/drivers/virtio/virtio_pci_modern_dev.ko',
+  'kernel/drivers/virtio/virtio_pci.ko',
+  'kernel/net/core/failover.ko',
+  'kernel/drivers/net/net_failover.ko',
+  'kernel/drivers/net/virtio_net.ko',
+  'kernel/drivers/block/virtio_blk.ko',
+];
+
+/** The names a module needs loaded first (its .modinfo "depends=" entry). */
+export function moduleDepends(ko: Buffer): string[] {
+  const at = ko.indexOf('\0depends=');
+  if (at < 0) return [];
+  const end = ko.indexOf(0, at + 1);
+  return ko
+    .subarray(at + '\0depends='.length, end)
+    .toString()
+    .split(',')
+    .filter(Boolean);
+}
+
+/** busybox udhcpc's hook: configure the address it was given and say it on the console. */
+const DHCP_SCRIPT = [
+  '#!/bin/sh',
+  '[ "$1" = bound ] || exit 0',
+  'ifconfig "$interface" "$ip" netmask "$subnet" up',
+  '[ -n "$router" ] && route add default gw "$router" "$interface"',
+  'echo "$interface: $ip" >/dev/console',
+  '',
+].join('\n');
+
+/** The guest's /init: mount what a shell needs, load the virtio drivers, say so on the console,
+ * ask for an address in the background and hand the console a root shell. */
 export function tinyInit(): string {
   return [
     '#!/bin/busybox sh',
@@ -33,26 +73,54 @@ export function tinyInit(): string {
     'mount -t sysfs sysfs /sys',
     'mount -t devtmpfs devtmpfs /dev 2>/dev/null',
     'hostname tiny',
+    ...TINY_MODULES.map((m) => `insmod /lib/modules/${m.split('/').pop()} 2>/dev/null`),
+    'ip link set lo up',
+    // The card appears once its driver probed it; then an address by DHCP, in the background.
+    // (A virtio network card is PCI device 1af4:1000 or 1af4:1041; without one, no waiting.)
+    "grep -qsE '0x10(00|41)' /sys/bus/pci/devices/*/device && for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done",
+    'if [ -e /sys/class/net/eth0 ]; then ip link set eth0 up; (udhcpc -i eth0 -s /etc/udhcpc.script -q -n -t 10 >/dev/null 2>&1 &); fi',
     `echo "${TINY_BANNER} (kernel $(uname -r))"`,
     `export PS1='${TINY_PROMPT}'`,
+    // A second shell on the screen (VNC), beside the one on the serial console.
+    `(while true; do setsid sh -c 'exec sh </dev/tty1 >/dev/tty1 2>&1'; done) &`,
     // A shell that owns the console (job control, Ctrl-C), again whenever it exits.
     'while true; do setsid cttyhack sh; done',
     '',
   ].join('\n');
 }
 
-/** The initramfs: busybox, /init and the folders they use. */
-export function tinyInitramfs(busybox: Buffer): Buffer {
+/** The initramfs: busybox, the modules, /init and the folders they use. */
+export function tinyInitramfs(busybox: Buffer, modules: Record<string, Buffer> = {}): Buffer {
   const entries: CpioEntry[] = [
-    ...['bin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc'].map(
+    ...['bin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'lib', 'lib/modules'].map(
       (path) => ({ type: 'dir', path }) as const,
     ),
     { type: 'char', path: 'dev/console', major: 5, minor: 1 },
     { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
+    { type: 'file', path: 'etc/udhcpc.script', data: DHCP_SCRIPT, mode: 0o755 },
+    ...Object.entries(modules).map(
+      ([name, data]) => ({ type: 'file', path: `lib/modules/${name}`, data }) as const,
+    ),
     { type: 'file', path: 'init', data: tinyInit(), mode: 0o755 },
   ];
   return newc(entries);
+}
+
+/** Reads the modules from an unpacked kernel package, checking the load order covers their needs. */
+function readModules(root: string, release: string): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const rel of TINY_MODULES) {
+    const name = rel.split('/').pop() ?? rel;
+    const ko = readFileSync(join(root, 'lib', 'modules', release, rel));
+    const missing = moduleDepends(ko).filter((d) => !(`${d}.ko` in out));
+    if (missing.length)
+      throw new Error(
+        `${name} needs ${missing.join(', ')} loaded first: the tiny Linux cannot load its drivers`,
+      );
+    out[name] = ko;
+  }
+  return out;
 }
 
 export interface TinyLinux {
@@ -96,7 +164,8 @@ export async function ensureTinyLinux(
 ): Promise<TinyLinux> {
   const kernelPkg = await cloudKernelPackage();
   const release = kernelPkg.replace(/^linux-image-/, '');
-  const dir = join(cacheDir, 'images', `tiny-linux-${release}`);
+  // The suffix changes whenever what goes into the image does.
+  const dir = join(cacheDir, 'images', `tiny-linux-${release}-${IMAGE_REVISION}`);
   const image = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), release };
   if (existsSync(image.kernel) && existsSync(image.initrd)) return image;
   log(`building the tiny Linux image (Debian kernel ${release}, busybox) into ${dir}`);
@@ -108,7 +177,7 @@ export async function ensureTinyLinux(
     renameSync(join(work, 'boot', `vmlinuz-${release}`), join(staged, 'vmlinuz'));
     writeFileSync(
       join(staged, 'initrd.img'),
-      tinyInitramfs(readFileSync(join(work, 'bin', 'busybox'))),
+      tinyInitramfs(readFileSync(join(work, 'bin', 'busybox')), readModules(work, release)),
     );
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, '..'), { recursive: true });

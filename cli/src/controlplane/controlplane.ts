@@ -96,6 +96,9 @@ export function kubeconfigYaml(
   });
 }
 
+/** The common name of the API server's front-proxy client certificate. */
+export const FRONT_PROXY_CLIENT = 'front-proxy-client';
+
 export function apiServerArgs(p: { etcdUrl: string; port: number; dir: string }): string[] {
   const f = (n: string): string => join(p.dir, n);
   return [
@@ -114,7 +117,61 @@ export function apiServerArgs(p: { etcdUrl: string; port: number; dir: string })
     `--service-account-issuer=https://127.0.0.1:${p.port}/`,
     `--service-account-key-file=${f('sa.pub')}`,
     `--service-account-signing-key-file=${f('sa.key')}`,
+    // The aggregation layer, as kubeadm sets it up: the API server proxies aggregated APIs (the
+    // local engine's subresources.kubevirt.io) with a front-proxy client certificate, and tells
+    // them who the user is in X-Remote-* headers; kube-system/extension-apiserver-authentication
+    // publishes the CA and names they check.
+    `--requestheader-client-ca-file=${f('front-proxy-ca.crt')}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${f('front-proxy-client.crt')}`,
+    `--proxy-client-key-file=${f('front-proxy-client.key')}`,
   ];
+}
+
+/** The API server's certificates and keys, written into its folder: its CA and the admin's. */
+function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair } {
+  const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
+  const serving = issueCertificate(ca, {
+    commonName: 'kube-apiserver',
+    dnsNames: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
+    ipAddresses: ['127.0.0.1', '10.0.0.1'],
+    usages: ['server'],
+    validityDays: 365,
+  });
+  const admin = issueCertificate(ca, {
+    commonName: 'vmplane-admin',
+    organization: ['system:masters'],
+    usages: ['client'],
+    validityDays: 365,
+  });
+  const sa = generateRsaKey();
+  const frontProxyCa = createCertificateAuthority('vmplane-sandbox-front-proxy-ca', 365);
+  const frontProxy = issueCertificate(frontProxyCa, {
+    commonName: FRONT_PROXY_CLIENT,
+    usages: ['client'],
+    validityDays: 365,
+  });
+  const files: Record<string, string> = {
+    'ca.crt': ca.certPem,
+    'front-proxy-ca.crt': frontProxyCa.certPem,
+    'front-proxy-client.crt': frontProxy.certPem,
+    'front-proxy-client.key': frontProxy.keyPem,
+    'apiserver.crt': serving.certPem,
+    'apiserver.key': serving.keyPem,
+    'sa.key': sa.privateKeyPem,
+    'sa.pub': sa.publicKeyPem,
+  };
+  for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c, { mode: 0o600 });
+  return { ca, admin };
 }
 
 export class ControlPlane {
@@ -156,35 +213,7 @@ export class ControlPlane {
   }
 
   private async startIn(dir: string): Promise<ControlPlaneEndpoints> {
-    const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
-    const serving = issueCertificate(ca, {
-      commonName: 'kube-apiserver',
-      dnsNames: [
-        'localhost',
-        'kubernetes',
-        'kubernetes.default',
-        'kubernetes.default.svc',
-        'kubernetes.default.svc.cluster.local',
-      ],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
-      usages: ['server'],
-      validityDays: 365,
-    });
-    const admin = issueCertificate(ca, {
-      commonName: 'vmplane-admin',
-      organization: ['system:masters'],
-      usages: ['client'],
-      validityDays: 365,
-    });
-    const sa = generateRsaKey();
-    const files: Record<string, string> = {
-      'ca.crt': ca.certPem,
-      'apiserver.crt': serving.certPem,
-      'apiserver.key': serving.keyPem,
-      'sa.key': sa.privateKeyPem,
-      'sa.pub': sa.publicKeyPem,
-    };
-    for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c, { mode: 0o600 });
+    const { ca, admin } = writeCertificates(dir);
 
     const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;

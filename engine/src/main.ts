@@ -1,0 +1,162 @@
+// The local engine as one piece: the controller that runs guests under QEMU, the aggregated
+// subresource API in front of it, and a KubeVirt CR that says an engine is deployed (made only
+// when the cluster has none: an installed KubeVirt is never touched). The sandbox starts it when
+// QEMU is installed; tests start it on their own control plane.
+import { spawnSync } from 'node:child_process';
+import { freemem } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { Manager } from '../../kube/src/manager.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
+import {
+  ENGINE_NAMESPACE,
+  ENGINE_SERVICE,
+  frontProxyAuth,
+  MANAGED_BY,
+  registerSubresourceApi,
+  startSubresourceServer,
+  unregisterSubresourceApi,
+  waitForAvailable,
+} from './api-server.ts';
+import { localEngine, type LocalEngine } from './controller.ts';
+import { ensureTinyLinux } from './tiny-linux.ts';
+import type { LibraryImage } from './volumes.ts';
+
+/** The URL by which images in the library ask for the tiny Linux (an .invalid name: it is never fetched). */
+export const TINY_LINUX_URL = 'http://images.local-engine.invalid/tiny-linux.qcow2';
+
+/** What is missing for the local engine, or undefined when QEMU is installed. */
+export function qemuMissing(qemu = 'qemu-system-x86_64', qemuImg = 'qemu-img'): string | undefined {
+  const missing = [qemu, qemuImg].filter(
+    (b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status !== 0,
+  );
+  return missing.length ? missing.join(' and ') : undefined;
+}
+
+export interface LocalEngineStartOptions {
+  kc: KubeConfig;
+  /** Where VM folders and disk files go. */
+  stateDir: string;
+  /** Where the tiny Linux image is built once. */
+  cacheDir: string;
+  /** The KubeVirt release whose API the engine plays (the one vmplane is checked with). */
+  kubevirtVersion: string;
+  memoryCapBytes?: number;
+  maxGraceMs?: number;
+  logger?: Logger;
+  log?: (line: string) => void;
+}
+
+export interface RunningLocalEngine {
+  engine: LocalEngine;
+  /** Whether the engine made the KubeVirt CR (false when one was already there). */
+  madeKubeVirt: boolean;
+  stop(): Promise<void>;
+}
+
+const KUBEVIRT_CR = `/apis/kubevirt.io/v1/namespaces/${ENGINE_NAMESPACE}/kubevirts/kubevirt`;
+
+/** A KubeVirt CR in phase Deployed, as virt-operator leaves it, saying who plays KubeVirt. */
+async function ensureKubeVirtCr(rest: KubeRest, version: string): Promise<boolean> {
+  const list = await rest.request<{ items: unknown[] }>('GET', '/apis/kubevirt.io/v1/kubevirts');
+  if (list.body.items.length) return false;
+  await rest.create({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'KubeVirt',
+    metadata: { name: 'kubevirt', namespace: ENGINE_NAMESPACE, labels: MANAGED_BY },
+    spec: { configuration: {} },
+  } as never);
+  await rest.request('PATCH', `${KUBEVIRT_CR}/status`, {
+    body: {
+      status: {
+        phase: 'Deployed',
+        observedKubeVirtVersion: version,
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'LocalEngine',
+            message: `vmplane's local engine runs VMs under QEMU on this machine, with KubeVirt ${version}'s API`,
+          },
+        ],
+      },
+    },
+    contentType: 'application/merge-patch+json',
+  });
+  return true;
+}
+
+async function removeKubeVirtCr(rest: KubeRest): Promise<void> {
+  try {
+    const cr = (
+      await rest.request<{ metadata: { uid: string; labels?: Record<string, string> } }>(
+        'GET',
+        KUBEVIRT_CR,
+      )
+    ).body;
+    if (
+      cr.metadata.labels?.['app.kubernetes.io/managed-by'] !==
+      MANAGED_BY['app.kubernetes.io/managed-by']
+    )
+      return;
+    await rest.request('DELETE', KUBEVIRT_CR, {
+      body: { preconditions: { uid: cr.metadata.uid } },
+    });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+export async function startLocalEngine(o: LocalEngineStartOptions): Promise<RunningLocalEngine> {
+  const log = o.log ?? (() => undefined);
+  const image = await ensureTinyLinux(o.cacheDir, log);
+  const library: LibraryImage[] = [{ name: 'tiny-linux', url: TINY_LINUX_URL }];
+  const rest = new KubeRest(o.kc);
+  const logger = o.logger ?? pino({ level: 'silent' });
+  const manager = new Manager({ kc: o.kc, logger });
+  const engine = localEngine(manager, {
+    stateDir: o.stateDir,
+    image,
+    library,
+    availableBytes: () => freemem(),
+    ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
+    ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
+  });
+  const ca = createCertificateAuthority('vmplane-local-engine-ca', 365);
+  const serving = issueCertificate(ca, {
+    commonName: ENGINE_SERVICE,
+    dnsNames: [`${ENGINE_SERVICE}.${ENGINE_NAMESPACE}.svc`, 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usages: ['server'],
+    validityDays: 365,
+  });
+  const server = await startSubresourceServer({
+    rest,
+    engine,
+    serving,
+    auth: await frontProxyAuth(rest),
+    log: (l) => logger.info(l),
+  });
+  let madeKubeVirt = false;
+  const stop = async (): Promise<void> => {
+    await manager.stop();
+    await engine.stopAll();
+    await server.close();
+    await unregisterSubresourceApi(rest).catch(() => undefined);
+    if (madeKubeVirt) await removeKubeVirtCr(rest).catch(() => undefined);
+    rest.close();
+  };
+  try {
+    await registerSubresourceApi(rest, server.port, ca.certPem);
+    await waitForAvailable(rest);
+    madeKubeVirt = await ensureKubeVirtCr(rest, o.kubevirtVersion);
+    manager.add(engine.definition);
+    await manager.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { engine, madeKubeVirt, stop };
+}
