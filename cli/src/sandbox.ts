@@ -32,6 +32,10 @@ export interface SandboxOptions {
   examples?: boolean;
   /** Run VMs under QEMU with the local engine (when QEMU is installed); true by default. */
   engine?: boolean;
+  /** Serve the UI and print the newcomer's lines; true by default. */
+  ui?: boolean;
+  /** Called as soon as the sandbox can be stopped, with its signal handler. */
+  onStopper?: (onSignal: (sig: NodeJS.Signals) => void) => void;
   log?: (line: string) => void;
 }
 
@@ -86,9 +90,10 @@ export function tryLines(kubeconfig: string, kubectlDir: string, cwd = process.c
 /** What to try with a VM that runs: its console, its power. */
 export function vmLines(vm: { namespace: string; name: string }): string[] {
   const n = `${vm.name} -n ${vm.namespace}`;
+  const line = (cmd: string, what: string): string => `  ${cmd}`.padEnd(41) + `# ${what}`;
   return [
-    `  kubectl vm console ${n}       # its serial console (Ctrl-] leaves)`,
-    `  kubectl vm pause ${n}         # pause, resume, stop, start, restart`,
+    line(`kubectl vm console ${n}`, 'its serial console (Ctrl-] leaves)'),
+    line(`kubectl vm pause ${n}`, 'pause, resume, stop, start, restart'),
   ];
 }
 
@@ -143,7 +148,7 @@ function linkBins(binDir: string, kubectl: string): void {
 }
 
 /** The parts the sandbox runs in-process, each set once it started. */
-interface Parts {
+export interface Parts {
   /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
   cel?: CelEngine;
   webhooks?: RunningWebhooks;
@@ -241,11 +246,11 @@ async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<v
       250,
     );
     log(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running${vm.status?.primaryIP ? ` at ${vm.status.primaryIP}` : ''} (a real guest under QEMU)`,
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running${vm.status?.primaryIP ? ` at ${vm.status.primaryIP}` : ''}: a real guest under QEMU; try:`,
     );
   } catch {
     log(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} is not running yet (${last?.status?.printableStatus ?? 'no status'}); kubectl vm list -n demo shows why`,
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} is not running yet (${last?.status?.printableStatus ?? 'no status'}); kubectl vm list -n demo shows why; then try:`,
     );
   } finally {
     rest.close();
@@ -335,14 +340,23 @@ async function announce(
   log(`API server: ${at.server}`);
   for (const l of tryLines(at.kubeconfigPath, at.binDir)) log(l);
   if (demoVm) {
-    for (const l of vmLines(DEMO_VM)) log(l);
     log('');
     await reportDemoVm(at.kc, log);
+    for (const l of vmLines(DEMO_VM)) log(l);
   }
   log('');
 }
 
-export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
+/** A started sandbox, for `npm start` and for tests that run it in-process. */
+export interface Sandbox {
+  kubeconfigPath: string;
+  server: string;
+  parts: Parts;
+  stop(why: string): Promise<void>;
+  onSignal(sig: NodeJS.Signals): void;
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const started = Date.now();
   const log = opts.log ?? ((l: string) => console.log(l));
   const stateDir = opts.stateDir ?? stateDirFrom();
@@ -366,8 +380,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
     rmSync(join(stateDir, 'sandbox.json'), { force: true });
   };
   const { stop, onSignal } = stopper(cp, parts, removeFiles, log);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-
+  opts.onStopper?.(onSignal);
   try {
     log(
       `starting etcd and kube-apiserver v${KUBERNETES_VERSION} (binaries from ${binaries.source})`,
@@ -388,19 +401,31 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
       );
       log(`applied ${examples.length} objects from examples/`);
     }
-    parts.ui = await startUi(kubeconfigPath, log);
-    await announce(
-      { kc, kubeconfigPath, binDir, server: ep.server, ui: parts.ui },
-      !!parts.engine && (opts.examples ?? true),
-      log,
-    );
+    if (opts.ui ?? true) {
+      parts.ui = await startUi(kubeconfigPath, log);
+      await announce(
+        { kc, kubeconfigPath, binDir, server: ep.server, ui: parts.ui },
+        !!parts.engine && (opts.examples ?? true),
+        log,
+      );
+    }
     log(
       `vmplane sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
     );
+    return { kubeconfigPath, server: ep.server, parts, stop, onSignal };
   } catch (e) {
     await stop('start-up failed');
     throw e;
   }
+}
+
+/** `npm start`: the sandbox until a signal stops it. */
+export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
+  // Signals are handled from the very start, so Ctrl-C during start-up stops what started.
+  let handler: ((sig: NodeJS.Signals) => void) | undefined;
+  const early = (sig: NodeJS.Signals): void => (handler ? handler(sig) : process.exit(130));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, early);
+  await startSandbox({ ...opts, onStopper: (h) => (handler = h) });
   // Keep running until a signal arrives.
   await new Promise<never>(() => {});
 }

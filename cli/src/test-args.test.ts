@@ -30,6 +30,9 @@ describe('needsBrowser', () => {
     expect(needsBrowser(splitArgs(['-t', 'denies']))).toBe(true);
     expect(needsBrowser(splitArgs(['browser']))).toBe(true);
   });
+  it('is true for the engine tests (the console of a real guest in the browser)', () => {
+    expect(needsBrowser(splitArgs(['test/engine']))).toBe(true);
+  });
   it('is false for runs that cannot reach a browser test', () => {
     expect(needsBrowser(splitArgs(['plugin/src']))).toBe(false);
     expect(needsBrowser(splitArgs(['test/webhooks', '-t', 'denies']))).toBe(false);
@@ -48,9 +51,10 @@ describe('rootRuns', () => {
 });
 
 describe('needsQemu', () => {
-  it('is true for a whole run and for the engine tests, false for others and the plugin alone', () => {
+  it('is true for a whole run, the engine tests and the sandbox tests, false for others and the plugin alone', () => {
     expect(needsQemu(splitArgs([]))).toBe(true);
     expect(needsQemu(splitArgs(['test/engine']))).toBe(true);
+    expect(needsQemu(splitArgs(['test/sandbox/sandbox.test.ts']))).toBe(true);
     expect(needsQemu(splitArgs(['engine/src/cpio.test.ts']))).toBe(true);
     expect(needsQemu(splitArgs(['test/webhooks']))).toBe(false);
     expect(needsQemu(splitArgs(['plugin']))).toBe(false);

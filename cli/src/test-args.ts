@@ -28,31 +28,31 @@ const VALUED = new Set([
   '--outputFile',
 ]);
 
-/**
- * Whether the plan may run browser tests: all of test/, a path under test/plugin or test/sandbox,
- * or a bare file-name filter (it may match one of them).
- */
 /** The file filters of the root run (arguments that are neither options nor their values). */
 function fileFilters(root: readonly string[]): string[] {
   return root.filter((a, i) => !a.startsWith('-') && !VALUED.has(root[i - 1] ?? ''));
 }
 
+/**
+ * Whether the plan may run browser tests: all of test/, a path under test/plugin, test/sandbox
+ * or test/engine, or a bare file-name filter (it may match one of them).
+ */
 export function needsBrowser(plan: TestPlan): boolean {
   if (!plan.root) return false;
   const filters = fileFilters(plan.root);
   if (filters.length === 0) return true;
   return filters.some(
-    (a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox)/.test(a) || !a.includes('/'),
+    (a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox|engine)/.test(a) || !a.includes('/'),
   );
 }
 
-/** Whether the run includes the engine tests, which boot VMs under QEMU. */
+/** Whether the run includes tests that boot VMs under QEMU: the engine's and the sandbox's. */
 export function needsQemu(plan: TestPlan): boolean {
   if (!plan.root) return false;
   const filters = fileFilters(plan.root);
   if (filters.length === 0) return true;
   return filters.some(
-    (a) => /^(\.\/)?test\/?$|^(\.\/)?(test\/)?engine/.test(a) || !a.includes('/'),
+    (a) => /^(\.\/)?test\/?$|^(\.\/)?(test\/)?(engine|sandbox)/.test(a) || !a.includes('/'),
   );
 }
 

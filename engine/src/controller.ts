@@ -15,6 +15,7 @@ import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import type { ResilientInformer } from '../../kube/src/informer.ts';
 import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
+import { isSubset } from '../../kube/src/objects.ts';
 import {
   decide,
   guestMemory,
@@ -402,33 +403,36 @@ async function setFinalizer(
 const deletionOf = (o: KubernetesObject | undefined): boolean =>
   !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp;
 
-async function writeVmStatus(
-  c: Ctx,
-  ns: string,
-  name: string,
+/** The VM's status as KubeVirt writes it (what this engine knows of it). */
+function vmStatusOf(
   printable: string,
   created: boolean,
   diskError: { reason: string; message: string } | undefined,
-): Promise<void> {
+): Record<string, unknown> {
   const ready = printable === 'Running';
+  return {
+    printableStatus: printable,
+    ready,
+    created,
+    conditions: [
+      { type: 'Ready', status: ready ? 'True' : 'False' },
+      ...(printable === 'Paused'
+        ? [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }]
+        : []),
+      diskError
+        ? { type: 'DataVolumesReady', status: 'False', ...diskError }
+        : { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady' },
+    ],
+  };
+}
+
+/** Writes the VM's status when it changed: an idle VM costs no write. */
+async function writeVmStatus(c: Ctx, vm: KvVm, status: Record<string, unknown>): Promise<void> {
+  if (isSubset(status, vm.status ?? {})) return;
+  const { namespace: ns = '', name = '' } = vm.metadata ?? {};
   await c.m.rest
     .request('PATCH', `${vmPath(ns, name)}/status`, {
-      body: {
-        status: {
-          printableStatus: printable,
-          ready,
-          created,
-          conditions: [
-            { type: 'Ready', status: ready ? 'True' : 'False' },
-            ...(printable === 'Paused'
-              ? [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }]
-              : []),
-            diskError
-              ? { type: 'DataVolumesReady', status: 'False', ...diskError }
-              : { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady' },
-          ],
-        },
-      },
+      body: { status },
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
@@ -496,7 +500,7 @@ async function reconcile(c: Ctx, key: string): Promise<undefined> {
     paused: !!c.running.get(key)?.paused,
   };
   const printable = printableStatus(view, now);
-  await writeVmStatus(c, ns, name, printable, instance.exists || now.process, diskError);
+  await writeVmStatus(c, vm, vmStatusOf(printable, instance.exists || now.process, diskError));
   return undefined;
 }
 

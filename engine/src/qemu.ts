@@ -194,16 +194,20 @@ export async function startQemu(
     ),
   );
   exited.catch(() => undefined);
+  // Each socket takes one client: a connection that succeeded is kept, never opened twice (a
+  // second serial connection would wait behind the first and never see the guest's output).
   const deadline = Date.now() + 10_000;
+  let qmp: Qmp | undefined;
+  let serial: Serial | undefined;
   for (;;) {
     try {
-      const [qmp, serial] = await Promise.race([
-        Promise.all([Qmp.open(qmpSocket(s.dir)), Serial.open(serialSocket(s.dir))]),
-        exited,
-      ]);
+      serial ??= await Promise.race([Serial.open(serialSocket(s.dir)), exited]);
+      qmp ??= await Promise.race([Qmp.open(qmpSocket(s.dir)), exited]);
       return { child, qmp, serial };
     } catch (e) {
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        serial?.close();
+        qmp?.close();
         child.kill('SIGKILL');
         throw e;
       }

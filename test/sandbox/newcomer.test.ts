@@ -43,7 +43,10 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   'kubectl get vmpvm -n demo': (r) => {
     expectOk(r);
     expect(header(r)).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
-    expect(names(r)).toEqual(['db-1', 'web-1']);
+    expect(names(r)).toEqual(['db-1', 'tiny-1', 'web-1']);
+    expect(r.out).toMatch(
+      /tiny-1\s+best-effort-small\s+tiny-linux\s+PoweredOn\s+Running\s+10\.0\.2\.15/,
+    );
   },
   'kubectl explain vmpvm.spec.className': (r) => {
     expectOk(r);
@@ -59,7 +62,8 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   'kubectl vm list -n demo': (r) => {
     expectOk(r);
     expect(header(r)).toEqual(['NAME', 'STATUS', 'CLASS', 'IMAGE', 'IP', 'NODE', 'AGE']);
-    expect(names(r)).toEqual(['db-1', 'web-1']);
+    expect(names(r)).toEqual(['db-1', 'tiny-1', 'web-1']);
+    expect(r.out).toMatch(/tiny-1\s+Running\s+best-effort-small\s+tiny-linux\s+10\.0\.2\.15/);
   },
   'kubectl vm classes -n demo': (r) => {
     expectOk(r);
@@ -185,13 +189,13 @@ beforeAll(async () => {
   });
   sandbox.stdout?.on('data', (b: Buffer) => (printed += b.toString()));
   sandbox.stderr?.on('data', (b: Buffer) => (printed += b.toString()));
-  const deadline = Date.now() + 150_000;
+  const deadline = Date.now() + 270_000;
   while (!printed.includes('vmplane sandbox ready')) {
     if (sandbox.exitCode !== null) throw new Error(`npm start exited early:\n${printed}`);
     if (Date.now() > deadline) throw new Error(`npm start not ready in time:\n${printed}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   if (sandbox && sandbox.exitCode === null) {
@@ -212,6 +216,53 @@ function printedTryLines(): { exportLine: string; commands: string[] } {
   }
   const cmds = commandsOf(block.join('\n'));
   return { exportLine: cmds[0]!, commands: cmds.slice(1) };
+}
+
+/** The commands the sandbox prints for the VM that runs (after "VM demo/tiny-1 Running ...; try:"). */
+function printedVmLines(): { header: string; commands: string[] } {
+  const lines = printed.split('\n');
+  const start = lines.findIndex((l) => /^VM \S+ .*; (then )?try:$/.test(l));
+  const block: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith('  ')) break;
+    block.push(l);
+  }
+  return { header: lines[start] ?? '', commands: commandsOf(block.join('\n')) };
+}
+
+/**
+ * Runs an interactive command under a pseudo-terminal (util-linux `script`), typing `input` once
+ * `ready` shows, and Ctrl-] once `done` shows; resolves with what the terminal showed.
+ */
+function runInTerminal(
+  exportLine: string,
+  command: string,
+  steps: { ready: string; input: string; done: string },
+): Promise<Ran> {
+  const child = spawn('script', ['-qfc', `bash -c '${exportLine}; ${command}'`, '/dev/null'], {
+    cwd: clone,
+    env: { ...process.env, KUBECONFIG: '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let typed = false;
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const onData = (b: Buffer): void => {
+    out += b.toString('latin1');
+    if (!typed && out.includes(steps.ready)) {
+      typed = true;
+      child.stdin.write(steps.input);
+    }
+    if (typed && out.includes(steps.done)) child.stdin.write('\x1d');
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ command, code, out });
+    }),
+  );
 }
 
 function runAsWritten(exportLine: string, command: string): Ran {
@@ -243,6 +294,29 @@ describe('a newcomer after npm start', () => {
       check!(runAsWritten(exportLine, c));
     }
   });
+
+  it('boots the example VM before ready, and its printed commands work: the console answers, pause pauses', async () => {
+    const { header, commands } = printedVmLines();
+    expect(header).toBe('VM demo/tiny-1 Running at 10.0.2.15: a real guest under QEMU; try:');
+    expect(commands).toEqual([
+      'kubectl vm console tiny-1 -n demo',
+      'kubectl vm pause tiny-1 -n demo',
+    ]);
+    const { exportLine } = printedTryLines();
+    const console_ = await runInTerminal(exportLine, commands[0]!, {
+      ready: 'Escape sequence is ^]',
+      input: 'echo newcomer-$((6*7))\r',
+      done: 'newcomer-42',
+    });
+    expect(console_.code, console_.out).toBe(0);
+    expect(console_.out).toContain('newcomer-42');
+    expect(console_.out).toContain('Disconnected.');
+    const paused = runAsWritten(exportLine, `${commands[1]} --wait`);
+    expect(paused.code, paused.out).toBe(0);
+    expect(paused.out).toContain('virtualmachine/tiny-1 is Paused');
+    const resumed = runAsWritten(exportLine, 'kubectl vm resume tiny-1 -n demo --wait');
+    expect(resumed.code, resumed.out).toBe(0);
+  }, 120_000);
 
   it("runs every command of the README's sandbox blocks, as written", () => {
     const { exportLine } = printedTryLines();

@@ -1,6 +1,6 @@
 // `npm start` end to end: the sandbox comes up with the examples applied, prints what it promised,
 // and a signal stops every process it started and removes its files.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,18 +19,19 @@ interface Started {
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function startSandbox(opts: { until?: string } = {}): Promise<Started> {
+async function startSandbox(opts: { until?: string; args?: string[] } = {}): Promise<Started> {
   const stateDir = mkdtempSync(join(tmpdir(), 'vmplane-test-sandbox-state-'));
   dirs.push(stateDir);
   let out = '';
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'cli/bootstrap.mjs'), 'sandbox'], {
+  const argv = [join(REPO_ROOT, 'cli/bootstrap.mjs'), 'sandbox', ...(opts.args ?? [])];
+  const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 240_000;
   while (!out.includes(opts.until ?? 'sandbox ready')) {
     if (child.exitCode !== null) throw new Error(`sandbox exited early:\n${out}`);
     if (Date.now() > deadline) {
@@ -56,6 +57,7 @@ describe('npm start (the sandbox)', () => {
       tempDir: string;
     };
     const kubeconfig = join(s.stateDir, 'kubeconfig');
+    let qemu: number[] | undefined;
     try {
       expect(s.output()).toContain(`kubeconfig: ${kubeconfig}`);
       expect(s.output()).toContain('kubectl get vmpvm -n demo');
@@ -68,18 +70,33 @@ describe('npm start (the sandbox)', () => {
         '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines',
       );
       rest.close();
-      expect(vms.body.items.map((v) => v.metadata.name).sort()).toEqual(['db-1', 'web-1']);
+      expect(vms.body.items.map((v) => v.metadata.name).sort()).toEqual([
+        'db-1',
+        'tiny-1',
+        'web-1',
+      ]);
       for (const bin of ['kubectl', 'kubectl-vm', 'vmplane'])
         expect(existsSync(join(s.stateDir, 'bin', bin)), bin).toBe(true);
+      // The example VM boots under the local engine before "ready", and says where it is.
+      expect(s.output()).toContain('VM demo/tiny-1 Running at 10.0.2.15: a real guest under QEMU');
+      expect(s.output()).toContain('kubectl vm console tiny-1 -n demo');
+      qemu = qemuPids(s.stateDir);
+      expect(qemu, 'one QEMU process').toHaveLength(1);
+      expect(existsSync(join(s.stateDir, 'engine'))).toBe(true);
     } finally {
+      const stopped = Date.now();
       expect(await stopWith(s, 'SIGINT')).toBe(0);
+      console.log(`sandbox stop with a VM running: ${Date.now() - stopped} ms`);
+      expect(Date.now() - stopped).toBeLessThan(5_000);
     }
     expect(s.output()).toContain('sandbox stopped');
+    for (const pid of qemu ?? []) expect(isAlive(pid), `QEMU ${pid}`).toBe(false);
+    expect(existsSync(join(s.stateDir, 'engine'))).toBe(false);
     for (const pid of record.children) expect(isAlive(pid), `process ${pid}`).toBe(false);
     expect(existsSync(record.tempDir)).toBe(false);
     expect(existsSync(kubeconfig)).toBe(false);
     expect(existsSync(join(s.stateDir, 'sandbox.json'))).toBe(false);
-  });
+  }, 300_000);
 
   it('stops cleanly on SIGTERM too', async () => {
     const s = await startSandbox();
@@ -90,13 +107,15 @@ describe('npm start (the sandbox)', () => {
     expect(await stopWith(s, 'SIGTERM')).toBe(0);
     for (const pid of record.children) expect(isAlive(pid)).toBe(false);
     expect(existsSync(record.tempDir)).toBe(false);
-  });
+    expect(qemuPids(s.stateDir)).toEqual([]);
+  }, 300_000);
 
   // Ctrl-C must take seconds whatever the sandbox is doing; right after "ready" it once took 38 s.
   it('stops within 5 s right after ready, ten times in a row, leaving nothing behind', async () => {
     const took: number[] = [];
+    // Without the engine (the first test stops one with a VM running): ten boots cost CPU.
     for (let i = 0; i < 10; i++) {
-      const s = await startSandbox();
+      const s = await startSandbox({ args: ['--no-engine'] });
       const record = readRecord(s.stateDir);
       took.push(await timedStop(s, i % 2 ? 'SIGTERM' : 'SIGINT'));
       expectNothingLeft(s, record);
@@ -106,12 +125,12 @@ describe('npm start (the sandbox)', () => {
   }, 300_000);
 
   it('stops within 5 s while starting up and while serving a watch', async () => {
-    const starting = await startSandbox({ until: 'installed' });
+    const starting = await startSandbox({ until: 'installed', args: ['--no-engine'] });
     const startRecord = readRecord(starting.stateDir);
     expect(await timedStop(starting, 'SIGINT')).toBeLessThan(5_000);
     expectNothingLeft(starting, startRecord);
 
-    const s = await startSandbox();
+    const s = await startSandbox({ args: ['--no-engine'] });
     const record = readRecord(s.stateDir);
     const watch = spawn(
       join(s.stateDir, 'bin', 'kubectl'),
@@ -129,6 +148,12 @@ describe('npm start (the sandbox)', () => {
     expectNothingLeft(s, record);
   }, 120_000);
 });
+
+/** The QEMU processes whose VM folders are under this sandbox's state folder. */
+function qemuPids(stateDir: string): number[] {
+  const out = spawnSync('pgrep', ['-f', `qemu-system-x86_64.*${stateDir}`], { encoding: 'utf8' });
+  return out.stdout.split('\n').filter(Boolean).map(Number);
+}
 
 interface Record_ {
   children: number[];

@@ -24,13 +24,18 @@ export interface PluginInBrowser {
 }
 
 export async function openPluginInBrowser(
-  opts: { override?: UiServerOptions['override']; height?: number } = {},
+  opts: {
+    override?: UiServerOptions['override'];
+    height?: number;
+    /** Another API server than the shared one (a test's own sandbox). */
+    kubeconfig?: string;
+  } = {},
 ): Promise<PluginInBrowser> {
   const pluginDir = join(REPO_ROOT, 'plugin', 'dist');
   if (!existsSync(join(pluginDir, 'main.js')))
     throw new Error('plugin/dist/main.js is missing: npm test builds it before the tests');
   const ui = await startUiServer({
-    kubeconfig: inject('kubeconfig'),
+    kubeconfig: opts.kubeconfig ?? inject('kubeconfig'),
     clusterName: CLUSTER,
     harnessDir: join(REPO_ROOT, 'plugin', 'harness', 'dist'),
     pluginDir,

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { discovery, forbiddenMessage, remoteUser, route, SERVED, status } from './subresources.ts';
+
+const base = '/apis/subresources.kubevirt.io/v1/namespaces/demo';
+
+describe('route', () => {
+  it('maps each served path to the attributes KubeVirt’s ClusterRoles grant', () => {
+    const r = route('GET', `${base}/virtualmachineinstances/web-1/console`);
+    expect(r).toEqual({
+      ok: true,
+      route: {
+        namespace: 'demo',
+        name: 'web-1',
+        resource: 'virtualmachineinstances',
+        operation: 'console',
+        stream: true,
+        access: {
+          namespace: 'demo',
+          name: 'web-1',
+          verb: 'get',
+          group: 'subresources.kubevirt.io',
+          version: 'v1',
+          resource: 'virtualmachineinstances',
+          subresource: 'console',
+        },
+      },
+    });
+    const restart = route('PUT', `${base}/virtualmachines/web-1/restart`);
+    expect(restart.ok && restart.route.access).toMatchObject({
+      verb: 'update',
+      resource: 'virtualmachines',
+      subresource: 'restart',
+    });
+    const shot = route('GET', `${base}/virtualmachineinstances/web-1/vnc/screenshot`);
+    expect(shot.ok && shot.route).toMatchObject({ stream: false, operation: 'vnc/screenshot' });
+  });
+
+  it('refuses unknown paths with what is served, and the wrong method with the right one', () => {
+    const unknown = route('PUT', `${base}/virtualmachineinstances/web-1/freeze`);
+    expect(unknown).toMatchObject({ ok: false, code: 404 });
+    expect(unknown.ok || unknown.message).toContain('virtualmachineinstances/NAME/pause');
+    expect(route('GET', `${base}/virtualmachineinstances/web-1/pause`)).toMatchObject({
+      ok: false,
+      code: 405,
+      message: 'virtualmachineinstances/pause accepts PUT, not GET',
+    });
+    expect(route('GET', '/apis/other/v1/x')).toMatchObject({ ok: false, code: 404 });
+    expect(route('PUT', `${base}/virtualmachines//start`)).toMatchObject({ ok: false, code: 404 });
+  });
+});
+
+describe('discovery', () => {
+  it('lists the group, its version and every served subresource', () => {
+    expect(discovery('/apis')).toMatchObject({
+      kind: 'APIGroupList',
+      groups: [{ name: 'subresources.kubevirt.io' }],
+    });
+    expect(discovery('/apis/subresources.kubevirt.io/')).toMatchObject({ kind: 'APIGroup' });
+    const list = discovery('/apis/subresources.kubevirt.io/v1') as {
+      resources: { name: string }[];
+    };
+    expect(list.resources.map((r) => r.name)).toEqual(
+      SERVED.map((s) => `${s.resource}/${s.operation}`),
+    );
+    expect(discovery('/apis/subresources.kubevirt.io/v2')).toBeUndefined();
+  });
+});
+
+describe('remoteUser', () => {
+  it('reads the user, every group and the extras the front proxy sends', () => {
+    expect(
+      remoteUser({
+        'x-remote-user': ['alice'],
+        'x-remote-group': ['dev', 'system:authenticated'],
+        'x-remote-extra-scopes%2fa': ['one', 'two'],
+        'x-other': ['x'],
+      }),
+    ).toEqual({
+      user: 'alice',
+      groups: ['dev', 'system:authenticated'],
+      extra: { 'scopes/a': ['one', 'two'] },
+    });
+    expect(remoteUser({ 'x-remote-group': ['dev'] })).toBeUndefined();
+  });
+});
+
+describe('messages', () => {
+  it('phrases a refusal as kube-apiserver does, and wraps errors in a Status', () => {
+    const r = route('GET', `${base}/virtualmachineinstances/web-1/vnc`);
+    if (!r.ok) throw new Error('no route');
+    expect(forbiddenMessage({ user: 'bob', groups: [], extra: {} }, r.route)).toBe(
+      'virtualmachineinstances.subresources.kubevirt.io "web-1" is forbidden: User "bob" cannot get resource "virtualmachineinstances/vnc" in API group "subresources.kubevirt.io" in the namespace "demo"',
+    );
+    expect(status(409, 'VMI demo/web-1 is not paused')).toMatchObject({
+      kind: 'Status',
+      code: 409,
+      reason: 'Conflict',
+    });
+  });
+});

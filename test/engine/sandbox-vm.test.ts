@@ -1,0 +1,348 @@
+// A VM's whole life in the sandbox, as a user lives it: the sandbox's own assembly (a real API
+// server, vmplane's webhooks and controllers, the local engine, QEMU under TCG) runs in this
+// process. A vmplane VM made from the local image boots; its serial console, reached through the
+// API server's aggregated subresources.kubevirt.io, shows the boot and answers a command; it is
+// paused and resumed (QMP's own status checked), stopped (its QEMU process gone), started again
+// and deleted (no process, no disk file left). The console and VNC refuse users RBAC does not
+// allow; the VNC screen and the plugin's console page of the real guest are saved in test-results.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { REPO_ROOT } from '../../api/src/generate.ts';
+import { startSandbox, type Sandbox } from '../../cli/src/sandbox.ts';
+import { consoleUrl } from '../../cli/src/kubectl-vm/console.ts';
+import { kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
+import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
+import type { LocalEngine } from '../../engine/src/controller.ts';
+import { TINY_BANNER, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
+import { openPluginInBrowser, SHOTS } from '../support/browser.ts';
+import { captureScreen, toPng } from '../support/rfb.ts';
+
+const RESULTS = join(REPO_ROOT, 'test-results', 'engine');
+const VMP = '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines';
+const SUB = '/apis/subresources.kubevirt.io/v1/namespaces/demo';
+
+let stateDir = '';
+let sandbox: Sandbox;
+let kc: KubeConfig;
+let rest: KubeRest;
+let engine: LocalEngine;
+const logged: string[] = [];
+
+type Vm = { status?: { printableStatus?: string; primaryIP?: string; nodeName?: string } };
+const vmStatus = async (name: string): Promise<Vm['status'] | undefined> => {
+  try {
+    return (await rest.request<Vm>('GET', `${VMP}/${name}`)).body.status;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+};
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
+  waitUntil(what, probe as () => Promise<T | undefined>, 120_000, 200);
+const untilStatus = (name: string, printable: string): Promise<Vm['status']> =>
+  until(`VM ${name} ${printable}`, async () => {
+    const s = await vmStatus(name);
+    return s?.printableStatus === printable ? s : undefined;
+  });
+const setPower = (name: string, powerState: string): Promise<unknown> =>
+  rest.request('PATCH', `${VMP}/${name}`, {
+    body: { spec: { powerState } },
+    contentType: 'application/merge-patch+json',
+  });
+const pidOf = (name: string): number | undefined => engine.running.get(`demo/${name}`)?.child.pid;
+
+/** The serial console through the API server, as `kubectl vm console` opens it. */
+async function openConsole(
+  name: string,
+  headers: Record<string, string> = {},
+): Promise<{ text: () => string; type: (s: string) => void; close: () => void }> {
+  const opts: Record<string, unknown> = {};
+  await kc.applyToHTTPSOptions(opts as never);
+  const server = kc.getCurrentCluster()?.server ?? '';
+  const ws = new WebSocket(consoleUrl(server, 'demo', name), ['plain.kubevirt.io'], {
+    ...(opts as WebSocket.ClientOptions),
+    headers,
+  });
+  let out = '';
+  ws.on('message', (d: Buffer) => (out += d.toString('latin1')));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${body}`)));
+    });
+    ws.once('error', reject);
+  });
+  return { text: () => out, type: (s) => ws.send(Buffer.from(s)), close: () => ws.close() };
+}
+
+/** Types a command on the console and waits for its answer. */
+async function ask(name: string, command: string, answer: string): Promise<string> {
+  const c = await openConsole(name);
+  try {
+    await until('the shell prompt', async () => c.text().includes(TINY_PROMPT)).catch(
+      (e: Error) => {
+        const guest = engine.running.get(`demo/${name}`)?.serial.output ?? '(no guest)';
+        throw new Error(
+          `${e.message}; the console showed:\n${c.text().slice(-1500)}\nthe guest printed:\n${guest.slice(-1500)}`,
+        );
+      },
+    );
+    const from = c.text().length;
+    c.type(`${command}\n`);
+    return await until(`"${answer}" on the console`, async () => {
+      const tail = c.text().slice(from);
+      return tail.includes(answer) ? tail : undefined;
+    });
+  } finally {
+    c.close();
+  }
+}
+
+/** A request through the API server with the sandbox admin's credentials, as another user if asked. */
+async function call(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ code: number; body: Buffer }> {
+  const opts: Record<string, unknown> = {};
+  await kc.applyToHTTPSOptions(opts as never);
+  const url = new URL(path, kc.getCurrentCluster()?.server);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...opts, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (b: Buffer) => chunks.push(b));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(method === 'PUT' ? '{}' : undefined);
+  });
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(
+    join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'local'}-sandbox-vm-`),
+  );
+  mkdirSync(RESULTS, { recursive: true });
+  sandbox = await startSandbox({ stateDir, ui: false, log: (l) => logged.push(l) });
+  if (!sandbox.parts.engine)
+    throw new Error(
+      `the sandbox started no local engine (is QEMU installed?):\n${logged.join('\n')}`,
+    );
+  engine = sandbox.parts.engine.engine;
+  kc = kubeConfigFrom(sandbox.kubeconfigPath);
+  rest = new KubeRest(kc);
+}, 600_000);
+
+afterAll(async () => {
+  rest?.close();
+  await sandbox?.stop('the test is done');
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('a VM in the sandbox, on the local engine', () => {
+  it('boots from the local image: Running with an address, the boot and a shell on its console, a command answered', async () => {
+    await rest.request('POST', VMP, {
+      body: {
+        apiVersion: 'vmplane.io/v1alpha1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'tiny-2', labels: { 'vmplane.io/owner': 'team-web' } },
+        spec: {
+          className: 'best-effort-small',
+          image: { kind: 'ClusterVirtualMachineImage', name: 'tiny-linux' },
+          disks: [{ name: 'data', size: '512Mi' }],
+        },
+      },
+    });
+    const running = await untilStatus('tiny-2', 'Running');
+    expect(running?.primaryIP).toBe('10.0.2.15');
+    expect(running?.nodeName).toBeTruthy();
+    const c = await openConsole('tiny-2');
+    try {
+      await until('the boot on the console', async () => c.text().includes(TINY_BANNER));
+      expect(c.text()).toMatch(/Linux version \d/);
+    } finally {
+      c.close();
+    }
+    // The boot disk (from the image) and the data disk are the guest's virtio disks.
+    const answer = await ask('tiny-2', 'echo disks: $(ls /dev/vd*); echo sum-$((40+2))', 'sum-42');
+    expect(answer).toContain('disks: /dev/vda /dev/vdb');
+  }, 300_000);
+
+  it('pauses and resumes: QEMU says paused, then running, and the guest answers again', async () => {
+    await setPower('tiny-2', 'Suspended');
+    await untilStatus('tiny-2', 'Paused');
+    const qmp = engine.running.get('demo/tiny-2')?.qmp;
+    expect(await qmp?.execute('query-status')).toMatchObject({ status: 'paused', running: false });
+    await setPower('tiny-2', 'PoweredOn');
+    await untilStatus('tiny-2', 'Running');
+    expect(await qmp?.execute('query-status')).toMatchObject({ status: 'running', running: true });
+    await ask('tiny-2', 'echo resumed-$((1+1))', 'resumed-2');
+  }, 120_000);
+
+  it('stops (the QEMU process is gone), starts again and answers', async () => {
+    const pid = pidOf('tiny-2');
+    expect(pid).toBeDefined();
+    await setPower('tiny-2', 'PoweredOff');
+    await untilStatus('tiny-2', 'Stopped');
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(engine.running.has('demo/tiny-2')).toBe(false);
+    await setPower('tiny-2', 'PoweredOn');
+    await untilStatus('tiny-2', 'Running');
+    expect(pidOf('tiny-2')).not.toBe(pid);
+    await ask('tiny-2', 'echo again-$((2*3))', 'again-6');
+  }, 180_000);
+
+  it('refuses the console, pause and the screen to a user RBAC does not allow, and allows them once a Role does', async () => {
+    const eve = { 'Impersonate-User': 'eve' };
+    await expect(openConsole('tiny-2', eve)).rejects.toThrow(
+      /HTTP 403: .*User \\?"eve\\?" cannot get resource \\?"virtualmachineinstances\/console\\?" in API group \\?"subresources.kubevirt.io\\?"/,
+    );
+    const paused = await call('PUT', `${SUB}/virtualmachineinstances/tiny-2/pause`, eve);
+    expect(paused.code).toBe(403);
+    expect(JSON.parse(paused.body.toString())).toMatchObject({
+      kind: 'Status',
+      reason: 'Forbidden',
+    });
+    expect(
+      (await call('GET', `${SUB}/virtualmachineinstances/tiny-2/vnc/screenshot`, eve)).code,
+    ).toBe(403);
+    await rest.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'vm-console', namespace: 'demo' },
+      rules: [
+        {
+          apiGroups: ['subresources.kubevirt.io'],
+          resources: ['virtualmachineinstances/console'],
+          verbs: ['get'],
+        },
+      ],
+    } as never);
+    await rest.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'eve-console', namespace: 'demo' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vm-console' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'eve' }],
+    } as never);
+    const c = await until('eve’s console', () => openConsole('tiny-2', eve).catch(() => undefined));
+    c.close();
+    // The console only: pausing stays refused.
+    expect((await call('PUT', `${SUB}/virtualmachineinstances/tiny-2/pause`, eve)).code).toBe(403);
+  }, 120_000);
+
+  it('refuses callers other than the API server’s front proxy', async () => {
+    const port = (
+      await rest.request<{ spec: { ports: { port: number }[] } }>(
+        'GET',
+        '/api/v1/namespaces/kubevirt/services/vmplane-local-engine',
+      )
+    ).body.spec.ports[0]?.port;
+    const answer = await new Promise<{ code: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `${SUB}/virtualmachineinstances/tiny-2/pause`,
+          method: 'PUT',
+          rejectUnauthorized: false,
+          headers: { 'X-Remote-User': 'system:admin', 'X-Remote-Group': 'system:masters' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (b: Buffer) => (body += b.toString()));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(answer.code).toBe(401);
+    expect(answer.body).toContain('front proxy');
+    expect(await engine.running.get('demo/tiny-2')?.qmp.execute('query-status')).toMatchObject({
+      status: 'running',
+    });
+  });
+
+  it('serves the screen over VNC through the API server; the picture is saved', async () => {
+    const opts: Record<string, unknown> = {};
+    await kc.applyToHTTPSOptions(opts as never);
+    const url = consoleUrl(kc.getCurrentCluster()?.server ?? '', 'demo', 'tiny-2').replace(
+      /\/console$/,
+      '/vnc',
+    );
+    const ws = new WebSocket(url, ['plain.kubevirt.io'], opts as WebSocket.ClientOptions);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    try {
+      const screen = await captureScreen(ws);
+      expect(screen.width).toBeGreaterThanOrEqual(640);
+      writeFileSync(join(RESULTS, 'vnc-tiny-2.png'), toPng(screen));
+      // Text on the screen: both dark and lit pixels.
+      const lit = new Set<number>();
+      for (let i = 0; i < screen.rgba.length; i += 4) lit.add(screen.rgba[i]! > 128 ? 1 : 0);
+      expect([...lit].sort()).toEqual([0, 1]);
+    } finally {
+      ws.close();
+    }
+    const shot = await call('GET', `${SUB}/virtualmachineinstances/tiny-2/vnc/screenshot`);
+    expect(shot.code).toBe(200);
+    expect(shot.body.subarray(1, 4).toString()).toBe('PNG');
+    writeFileSync(join(RESULTS, 'screenshot-tiny-2.png'), shot.body);
+  }, 60_000);
+
+  it("shows the real guest's console in the plugin, and what is typed there runs in the guest", async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const web = await openPluginInBrowser({ kubeconfig: sandbox.kubeconfigPath, height: 1000 });
+    try {
+      const { page } = web;
+      await page.goto(`${web.ui.url}/c/test/vmplane/vms/demo/tiny-1`);
+      await page
+        .getByTestId('console-state')
+        .filter({ hasText: 'Connected' })
+        .waitFor({ timeout: 60_000 });
+      const terminal = page.getByTestId('console');
+      await terminal.scrollIntoViewIfNeeded();
+      await terminal.getByText(TINY_BANNER).waitFor({ timeout: 30_000 });
+      await terminal.click();
+      await page.keyboard.type('echo browser-$((6*7))');
+      await page.keyboard.press('Enter');
+      await terminal.getByText('browser-42').first().waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: join(SHOTS, 'console-real-guest.png') });
+      expect(web.pageErrors).toEqual([]);
+    } finally {
+      await web.close();
+    }
+  }, 180_000);
+
+  it('deletes it: no QEMU process, no folder and no disk file left', async () => {
+    const pid = pidOf('tiny-2');
+    const files = (): string[] => {
+      const dir = join(stateDir, 'engine', 'datavolumes', 'demo');
+      return existsSync(dir) ? readdirSync(dir).filter((f) => f.includes('tiny-2')) : [];
+    };
+    expect(files().length).toBe(2);
+    await rest.request('DELETE', `${VMP}/tiny-2`);
+    await until('the KubeVirt VM gone', async () => {
+      try {
+        await rest.request('GET', '/apis/kubevirt.io/v1/namespaces/demo/virtualmachines/tiny-2');
+        return false;
+      } catch (e) {
+        return isNotFound(e);
+      }
+    });
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(engine.running.has('demo/tiny-2')).toBe(false);
+    expect(files()).toEqual([]);
+    expect(existsSync(join(stateDir, 'engine', 'vms', 'demo', 'tiny-2'))).toBe(false);
+  }, 120_000);
+});
