@@ -2,7 +2,8 @@
 // machines are noisy; ratios matter more than absolute times). Writes bench/results/results.json
 // and results.md and prints the table. Sizes: BENCH_E2E_VMS (1000), BENCH_VMS (controllers:
 // 1000,5000), BENCH_RSS_VMS (VMs cached when memory is read: 10000), BENCH_UI_VMS (the plugin's
-// VM list: 5000). BENCH_ONLY=webhook,startup,e2e,controllers,plugin runs some sections only.
+// VM list: 5000). BENCH_ONLY=webhook,startup,e2e,controllers,plugin,sandbox runs some sections
+// only (sandbox: npm start to the first VM Running under the local engine, which needs QEMU).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -20,6 +21,7 @@ import { ResilientInformer } from '../kube/src/informer.ts';
 import { webhookConfigurations } from '../webhooks/src/registration.ts';
 import { deleteFleet } from '../test/support/fleet.ts';
 import { pluginBench } from './plugin.ts';
+import { sandboxBench } from './sandbox.ts';
 import { benchVm, OBJECT_RULES } from './world.ts';
 import { deployKubeVirt, installEngineCrds } from '../test/support/engine.ts';
 
@@ -673,6 +675,21 @@ function table(r: Record<string, any>): string {
       '',
     );
   }
+  const sb = r.sandbox;
+  if (sb) {
+    const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    lines.push(
+      `| npm start (median of ${sb.runs}) | from the command |`,
+      '|---|---|',
+      `| floor: ready without the engine (--no-engine) | ${s(sb.floorReadyMs)} |`,
+      `| with the engine: demo/tiny-1 Running | ${s(sb.vmRunningMs)} |`,
+      `| ... of which after the examples were applied (hand-over, instance, QEMU, boot) | ${s(sb.vmAfterExamplesMs)} |`,
+      `| with the engine: ready | ${s(sb.readyMs)} |`,
+      '',
+      `First use only: the tiny Linux image built into an empty cache (download, unpack, initramfs) in ${s(sb.imageBuildMs)}.`,
+      '',
+    );
+  }
   const p = r.plugin;
   if (p) {
     const kb = (b: number): string => `${Math.round(b / 1024)} KB`;
@@ -709,7 +726,7 @@ async function main(): Promise<void> {
     },
   };
   const only = new Set(
-    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin')
+    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox')
       .split(',')
       .map((x) => x.trim()),
   );
@@ -723,6 +740,7 @@ async function main(): Promise<void> {
     ),
   );
   if (only.has('webhook')) results.webhook = await webhookAlone();
+  if (only.has('sandbox')) results.sandbox = await sandboxBench();
 
   const cp = new ControlPlane({ binaries: await ensureBinaries(), tempPrefix: 'vmplane-bench-' });
   controlPlane = cp;

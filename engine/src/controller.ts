@@ -20,8 +20,11 @@ import {
   decide,
   guestMemory,
   printableStatus,
+  startBackoffMs,
+  wantsInstance,
   type InstanceView,
   type RunStrategy,
+  type VmView,
 } from './decide.ts';
 import { createDisk } from './disks.ts';
 import { GUEST_NETWORK, powerOff, startQemu, vncSocket, type Qmp, type Serial } from './qemu.ts';
@@ -100,6 +103,8 @@ export interface LocalEngineOptions {
   qemuImg?: string;
   /** The images DataVolumes may start from, by source URL; the tiny Linux is one of them. */
   library?: LibraryImage[];
+  /** How often a VM the machine had no memory for is tried again (30 s by default). */
+  unschedulableRetryMs?: number;
 }
 
 export interface LocalEngine {
@@ -134,7 +139,14 @@ interface Ctx {
   vms: ResilientInformer<KvVm>;
   vmis: ResilientInformer<KvVmi>;
   running: Map<string, Running>;
+  /** Failed starts by key, and when the next may be tried (CrashLoopBackOff). */
+  failures: Map<string, { count: number; until: number }>;
+  /** VMs the machine had no memory for, and when to look again (ErrorUnschedulable). */
+  unschedulable: Map<string, number>;
 }
+
+/** How often a VM the machine has no room for is tried again, by default. */
+const UNSCHEDULABLE_RETRY_MS = 30_000;
 
 const vmiPath = (ns: string, name: string): string =>
   `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${name}`;
@@ -272,7 +284,8 @@ async function startProcess(
   name: string,
 ): Promise<void> {
   const memory = memoryFor(c, vm);
-  if (!memory.ok) return failInstance(c, ns, name, 'InsufficientMemory', memory.message);
+  if (!memory.ok) return unschedulable(c, key, memory.message);
+  c.unschedulable.delete(key);
   const disks = await prepareDisks(c, vm, ns);
   if (!disks.ok) return failInstance(c, ns, name, disks.reason, disks.message);
   const dir = instanceDir(c, ns, name);
@@ -303,12 +316,13 @@ async function startProcess(
     return failInstance(c, ns, name, 'QemuFailed', `QEMU did not start: ${(e as Error).message}`);
   }
   c.running.set(key, { ...vmRun, dir, paused: false, instanceUid: vmi?.metadata?.uid });
+  c.failures.delete(key);
   // A guest that stops by itself (poweroff inside it) is a finished instance.
   vmRun.child.once('exit', () => c.m.enqueue('local-engine', key));
   await writeVmi(c, ns, name, runningStatus(iface, mac, disks.disks));
 }
 
-/** The instance could not run: Failed, with the reason on its Ready condition. */
+/** The instance could not run: Failed, with the reason on its Ready condition; the next start waits. */
 async function failInstance(
   c: Ctx,
   ns: string,
@@ -316,11 +330,27 @@ async function failInstance(
   reason: string,
   message: string,
 ): Promise<void> {
-  c.m.log.warn({ vm: keyOf(ns, name), reason }, `local engine: ${message}`);
+  const key = keyOf(ns, name);
+  const count = (c.failures.get(key)?.count ?? 0) + 1;
+  c.failures.set(key, { count, until: Date.now() + startBackoffMs(count) });
+  c.m.log.warn({ vm: key, reason, failures: count }, `local engine: ${message}`);
   await writeVmi(c, ns, name, {
     phase: 'Failed',
     reason,
     conditions: [{ type: 'Ready', status: 'False', reason, message }],
+  });
+}
+
+/** No room for the guest now: the instance waits, Pending and unschedulable, as a pod would. */
+async function unschedulable(c: Ctx, key: string, message: string): Promise<void> {
+  c.unschedulable.set(key, Date.now() + (c.o.unschedulableRetryMs ?? UNSCHEDULABLE_RETRY_MS));
+  const { namespace: ns = '', name } = splitKey(key);
+  await writeVmi(c, ns, name, {
+    phase: 'Pending',
+    conditions: [
+      { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message },
+      { type: 'Ready', status: 'False', reason: 'Unschedulable', message },
+    ],
   });
 }
 
@@ -465,18 +495,35 @@ async function finishDeletion(
   await setFinalizer(c, vm, ns, name, false);
 }
 
-async function reconcile(c: Ctx, key: string): Promise<undefined> {
+/** What the engine knows of the VM for its decisions, and how long a start must wait. */
+function viewOf(
+  c: Ctx,
+  key: string,
+  vm: KvVm | undefined,
+): { view: VmView; diskError?: { reason: string; message: string }; waitMs: number } {
+  const diskError = vm ? diskProblem(c, vm, key) : undefined;
+  const waitMs = Math.max(
+    (c.failures.get(key)?.until ?? 0) - Date.now(),
+    (c.unschedulable.get(key) ?? 0) - Date.now(),
+    0,
+  );
+  const view: VmView = {
+    runStrategy: vm ? runStrategyOf(vm) : 'Halted',
+    deleting: !vm || deletionOf(vm),
+    disksReady: !diskError,
+    diskError: !!diskError,
+    backoff: waitMs > 0,
+    unschedulable: c.unschedulable.has(key),
+  };
+  return { view, ...(diskError ? { diskError } : {}), waitMs };
+}
+
+async function reconcile(c: Ctx, key: string): Promise<{ requeueAfterMs: number } | undefined> {
   const { namespace: ns = '', name } = splitKey(key);
   const vm = c.vms.get(name, ns) as KvVm | undefined;
   const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
   await reapFinished(c, key, vmi);
-  const diskError = vm ? diskProblem(c, vm, key) : undefined;
-  const view = {
-    runStrategy: vm ? runStrategyOf(vm) : ('Halted' as const),
-    deleting: !vm || deletionOf(vm),
-    disksReady: !diskError,
-    diskError: !!diskError,
-  };
+  const { view, diskError, waitMs } = viewOf(c, key, vm);
   const instance: InstanceView = {
     exists: !!vmi && !deletionOf(vmi),
     process: alive(c.running.get(key)),
@@ -487,6 +534,10 @@ async function reconcile(c: Ctx, key: string): Promise<undefined> {
     if (action.kind === 'startProcess' && vm) await startProcess(c, vm, vmi, key, ns, name);
     if (action.kind === 'stopProcess') await stopProcess(c, vm, key, ns, name);
     if (action.kind === 'deleteInstance' && vmi) await deleteInstance(c, ns, name, vmi);
+  }
+  if (!vm || !wantsInstance(view, instance)) {
+    c.failures.delete(key);
+    c.unschedulable.delete(key);
   }
   if (!vm) return undefined;
   if (view.deleting)
@@ -501,7 +552,7 @@ async function reconcile(c: Ctx, key: string): Promise<undefined> {
   };
   const printable = printableStatus(view, now);
   await writeVmStatus(c, vm, vmStatusOf(printable, instance.exists || now.process, diskError));
-  return undefined;
+  return waitMs > 0 ? { requeueAfterMs: waitMs } : undefined;
 }
 
 /** Whether the VM's volumes can be served here at all (checked before an instance is made). */
@@ -630,6 +681,8 @@ export function localEngine(m: Manager, o: LocalEngineOptions): LocalEngine {
     vms: m.informer<KvVm>(VMS),
     vmis: m.informer<KvVmi>(VMIS),
     running: new Map<string, Running>(),
+    failures: new Map(),
+    unschedulable: new Map(),
   };
   const inScope = (obj: KubernetesObject): string[] => (m.inScope(obj) ? [objectKey(obj)] : []);
   const definition: ControllerDefinition = {

@@ -3,6 +3,7 @@ import {
   decide,
   guestMemory,
   printableStatus,
+  startBackoffMs,
   wantsInstance,
   type InstanceView,
   type VmView,
@@ -37,6 +38,33 @@ describe('decide', () => {
     expect(printableStatus(vm('Halted', { disksReady: false, diskError: true }), none)).toBe(
       'Stopped',
     );
+  });
+
+  it('starts nothing while backing off after a failed start, and says CrashLoopBackOff', () => {
+    const waiting = vm('Always', { backoff: true });
+    const failed: InstanceView = { exists: true, phase: 'Failed', process: false };
+    expect(decide(waiting, failed)).toEqual([{ kind: 'deleteInstance' }]);
+    expect(decide(waiting, none)).toEqual([]);
+    expect(printableStatus(waiting, none)).toBe('CrashLoopBackOff');
+    expect(decide(vm('Always'), none)).toEqual([{ kind: 'createInstance' }]);
+    // A stop still stops.
+    expect(decide(vm('Halted', { backoff: true }), running)).toEqual([{ kind: 'stopProcess' }]);
+  });
+
+  it('says ErrorUnschedulable while the machine has no room, and waits to try again', () => {
+    const pending: InstanceView = { exists: true, phase: 'Pending', process: false };
+    const full = vm('Always', { unschedulable: true, backoff: true });
+    expect(decide(full, pending)).toEqual([]);
+    expect(printableStatus(full, pending)).toBe('ErrorUnschedulable');
+    expect(decide(vm('Always', { unschedulable: true }), pending)).toEqual([
+      { kind: 'startProcess' },
+    ]);
+  });
+
+  it('waits 10 s after the first failed start, doubling up to 5 minutes', () => {
+    expect([0, 1, 2, 3, 6, 10].map(startBackoffMs)).toEqual([
+      0, 10_000, 20_000, 40_000, 300_000, 300_000,
+    ]);
   });
 
   it('says Paused for a paused instance whose guest runs', () => {

@@ -24,6 +24,17 @@ export interface VmView {
   disksReady: boolean;
   /** A disk cannot be made at all (an image the engine does not hold, a missing claim). */
   diskError?: boolean;
+  /** The engine waits before the next start: after a failed one (KubeVirt's CrashLoopBackOff),
+   * or until a VM the machine had no room for is tried again. */
+  backoff?: boolean;
+  /** The machine cannot give the VM its memory now (KubeVirt's ErrorUnschedulable). */
+  unschedulable?: boolean;
+}
+
+/** How long the engine waits before starting a guest again after `failures` failed starts. */
+export function startBackoffMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(10_000 * 2 ** (failures - 1), 300_000);
 }
 
 export type Action =
@@ -54,6 +65,14 @@ export function wantsInstance(vm: VmView, instance: InstanceView): boolean {
 
 /** The next steps for the VM, in order; none when it is where it should be. */
 export function decide(vm: VmView, instance: InstanceView): Action[] {
+  const actions = steps(vm, instance);
+  // While backing off (after a failed start, or until a VM with no room is tried again),
+  // nothing new is started.
+  if (!vm.backoff) return actions;
+  return actions.filter((a) => a.kind !== 'createInstance' && a.kind !== 'startProcess');
+}
+
+function steps(vm: VmView, instance: InstanceView): Action[] {
   const want = wantsInstance(vm, instance);
   const finished = instance.phase === 'Succeeded' || instance.phase === 'Failed';
   if (!want) {
@@ -74,6 +93,10 @@ export function decide(vm: VmView, instance: InstanceView): Action[] {
 export function printableStatus(vm: VmView, instance: InstanceView): string {
   if (vm.deleting) return 'Terminating';
   const want = wantsInstance(vm, instance);
+  if (want && !instance.process) {
+    if (vm.unschedulable) return 'ErrorUnschedulable';
+    if (vm.backoff) return 'CrashLoopBackOff';
+  }
   if (!instance.exists) {
     if (!want) return 'Stopped';
     if (vm.diskError) return 'DataVolumeError';

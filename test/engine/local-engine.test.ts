@@ -21,6 +21,8 @@ let rest: KubeRest;
 let manager: Manager;
 let engine: LocalEngine;
 let stateDir = '';
+/** What the machine can give VMs, as the engine is told (os.freemem in the sandbox). */
+let available = 8 * 2 ** 30;
 
 type Obj = {
   metadata: { uid?: string };
@@ -57,8 +59,9 @@ beforeAll(async () => {
     stateDir,
     image,
     memoryCapBytes: 256 * 2 ** 20,
-    availableBytes: () => 8 * 2 ** 30,
+    availableBytes: () => available,
     maxGraceMs: 1_000,
+    unschedulableRetryMs: 500,
   });
   manager.add(engine.definition);
   await manager.start();
@@ -138,5 +141,45 @@ describe('the local engine', () => {
     await until('the process gone', async () => !engine.running.has(`${ns}/tiny`));
     expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
     expect(existsSync(join(stateDir, 'vms', ns, 'tiny'))).toBe(false);
+  }, 120_000);
+
+  it('keeps a VM the machine has no memory for Pending, says why, and runs it once memory is there', async () => {
+    available = 64 * 2 ** 20;
+    const path = `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/big`;
+    await rest.create({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachine',
+      metadata: { name: 'big', namespace: ns },
+      spec: {
+        runStrategy: 'Always',
+        template: { spec: { domain: { devices: {}, memory: { guest: '1Gi' } } } },
+      },
+    } as never);
+    const vm = await until('the VM ErrorUnschedulable', async () => {
+      const x = await get(path);
+      return x?.status?.printableStatus === 'ErrorUnschedulable' ? x : undefined;
+    });
+    expect(vm.status?.ready).toBe(false);
+    const vmi = await get(`/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/big`);
+    expect(vmi?.status?.phase).toBe('Pending');
+    expect(vmi?.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'PodScheduled',
+        status: 'False',
+        reason: 'Unschedulable',
+        message: expect.stringContaining(
+          'the VM needs 256 MiB of guest memory (its 1024 MiB, capped) and this machine has 64 MiB available',
+        ),
+      }),
+    );
+    expect(engine.running.has(`${ns}/big`)).toBe(false);
+    available = 8 * 2 ** 30;
+    await until(
+      'Running once memory is there',
+      async () => (await get(path))?.status?.printableStatus === 'Running',
+    );
+    expect(engine.running.has(`${ns}/big`)).toBe(true);
+    await rest.request('DELETE', path);
+    await until('the process gone', async () => !engine.running.has(`${ns}/big`));
   }, 120_000);
 });

@@ -5,7 +5,17 @@
 // paused and resumed (QMP's own status checked), stopped (its QEMU process gone), started again
 // and deleted (no process, no disk file left). The console and VNC refuse users RBAC does not
 // allow; the VNC screen and the plugin's console page of the real guest are saved in test-results.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +132,23 @@ async function call(
     });
     req.on('error', reject);
     req.end(method === 'PUT' ? '{}' : undefined);
+  });
+}
+
+const KUBECTL_VM = ['--import', 'tsx', join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts')];
+
+/** `kubectl vm ...` against the sandbox, as a user runs it. */
+function kubectlVm(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...KUBECTL_VM, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, out }));
   });
 }
 
@@ -297,7 +324,39 @@ describe('a VM in the sandbox, on the local engine', () => {
     const shot = await call('GET', `${SUB}/virtualmachineinstances/tiny-2/vnc/screenshot`);
     expect(shot.code).toBe(200);
     expect(shot.body.subarray(1, 4).toString()).toBe('PNG');
-    writeFileSync(join(RESULTS, 'screenshot-tiny-2.png'), shot.body);
+  }, 60_000);
+
+  it('kubectl vm vnc saves a screenshot, and gives a VNC viewer a local port', async () => {
+    const file = join(RESULTS, 'screenshot-tiny-2.png');
+    rmSync(file, { force: true });
+    const saved = await kubectlVm(['vnc', 'tiny-2', '-n', 'demo', '--screenshot', file]);
+    expect(saved.out).toContain(`saved the screen of virtualmachine/tiny-2 to ${file}`);
+    expect(readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+    const proxy = spawn(process.execPath, [...KUBECTL_VM, 'vnc', 'tiny-2', '-n', 'demo'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let printed = '';
+      proxy.stdout.on('data', (b: Buffer) => (printed += b.toString()));
+      const port = await until('the printed port', async () => {
+        const p = /at 127\.0\.0\.1:(\d+)/.exec(printed)?.[1];
+        return p ? Number(p) : undefined;
+      });
+      const greeting = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('data', (b: Buffer) => {
+          socket.destroy();
+          resolve(b.toString('latin1'));
+        });
+        socket.once('error', reject);
+      });
+      // QEMU's VNC server, reached through the API server: the RFB greeting.
+      expect(greeting).toBe('RFB 003.008\n');
+    } finally {
+      proxy.kill('SIGKILL');
+    }
   }, 60_000);
 
   it("shows the real guest's console in the plugin, and what is typed there runs in the guest", async () => {

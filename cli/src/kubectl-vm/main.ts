@@ -26,6 +26,7 @@ import {
   type PowerAction,
 } from './actions.ts';
 import { runConsole } from './console.ts';
+import { proxyVnc, saveScreenshot } from './vnc.ts';
 import { reservationOf } from '../../../api/src/wellknown.ts';
 import {
   activeKubeVirt,
@@ -469,6 +470,52 @@ await yargs(hideBin(process.argv))
       });
       ctx.rest.close();
       process.exit(code);
+    },
+  )
+  .command(
+    'vnc <name>',
+    "The VM's screen: a local port for any VNC viewer, or a screenshot (--screenshot FILE).",
+    (y) =>
+      common(y)
+        .positional('name', { type: 'string', demandOption: true })
+        .option('port', {
+          type: 'number',
+          default: 0,
+          describe: 'the loopback port to listen on (0: any free port)',
+        })
+        .option('screenshot', {
+          type: 'string',
+          describe: 'save the screen as PNG to this file and exit',
+        })
+        .example('$0 vnc web-1', 'then point a VNC viewer at the printed address')
+        .example('$0 vnc web-1 --screenshot web-1.png', 'what the screen shows now'),
+    async (a) => {
+      const ctx = context(a);
+      const vm = await getVm(ctx, a.name);
+      const status = vm.status?.printableStatus;
+      if (status !== 'Running' && status !== 'Paused') {
+        process.stderr.write(
+          `error: virtualmachine/${a.name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${a.name} --wait\n`,
+        );
+        process.exit(1);
+      }
+      ctx.rest.close();
+      if (a.screenshot) {
+        await saveScreenshot(ctx.kc, ctx.namespace, a.name, a.screenshot).catch((e: Error) => {
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exit(1);
+        });
+        process.stdout.write(`saved the screen of virtualmachine/${a.name} to ${a.screenshot}\n`);
+        return;
+      }
+      const server = await proxyVnc(ctx.kc, ctx.namespace, a.name, a.port, (m) =>
+        process.stderr.write(`${m}\n`),
+      );
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : a.port;
+      process.stdout.write(
+        `VNC of virtualmachine/${a.name} at 127.0.0.1:${port}: point a VNC viewer at it (for example vncviewer 127.0.0.1::${port}); Ctrl-C stops\n`,
+      );
     },
   )
   .command(
