@@ -208,22 +208,31 @@ async function startEngine(
   parts: Parts,
   log: (l: string) => void,
 ): Promise<void> {
-  const missing = qemuMissing();
+  const qemu = process.env.VMPLANE_QEMU || 'qemu-system-x86_64';
+  const missing = qemuMissing(qemu);
   if (missing) {
     log(noQemuLine(missing));
     return;
   }
   const dest = join(stateDir, 'engine.log');
-  parts.engine = await startLocalEngine({
+  // The engine is the sandbox's extra: if it cannot start (no apt to build the image from, say),
+  // the rest runs and the line says why.
+  const engine = await startLocalEngine({
     kc,
     stateDir: join(stateDir, 'engine'),
     cacheDir: cacheRoot(),
     kubevirtVersion: `v${KUBEVIRT_VERSION}`,
     memoryCapBytes: SANDBOX_GUEST_MEMORY,
     maxGraceMs: 10_000,
+    qemu,
     logger: pino({ name: 'vmplane-engine' }, pino.destination({ dest, sync: false, mkdir: true })),
     log,
+  }).catch((e: Error) => {
+    log(`VMs will not run here: the local engine did not start: ${e.message}`);
+    return undefined;
   });
+  if (!engine) return;
+  parts.engine = engine;
   log(
     `local engine running: VMs boot under QEMU, at most ${SANDBOX_GUEST_MEMORY / 2 ** 20} MiB of guest memory each (log: ${dest})`,
   );

@@ -45,6 +45,8 @@ export interface LocalEngineStartOptions {
   kubevirtVersion: string;
   memoryCapBytes?: number;
   maxGraceMs?: number;
+  /** The QEMU binary (qemu-system-x86_64 on PATH by default). */
+  qemu?: string;
   logger?: Logger;
   log?: (line: string) => void;
 }
@@ -123,6 +125,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     availableBytes: () => freemem(),
     ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
     ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
+    ...(o.qemu ? { qemu: o.qemu } : {}),
   });
   const ca = createCertificateAuthority('vmplane-local-engine-ca', 365);
   const serving = issueCertificate(ca, {

@@ -19,14 +19,16 @@ interface Started {
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function startSandbox(opts: { until?: string; args?: string[] } = {}): Promise<Started> {
+async function startSandbox(
+  opts: { until?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Started> {
   const stateDir = mkdtempSync(join(tmpdir(), 'vmplane-test-sandbox-state-'));
   dirs.push(stateDir);
   let out = '';
   const argv = [join(REPO_ROOT, 'cli/bootstrap.mjs'), 'sandbox', ...(opts.args ?? [])];
   const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
-    env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0' },
+    env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
@@ -96,6 +98,32 @@ describe('npm start (the sandbox)', () => {
     expect(existsSync(record.tempDir)).toBe(false);
     expect(existsSync(kubeconfig)).toBe(false);
     expect(existsSync(join(s.stateDir, 'sandbox.json'))).toBe(false);
+  }, 300_000);
+
+  it('runs without VMs where QEMU is missing, and says in one line how to install it', async () => {
+    const s = await startSandbox({ env: { VMPLANE_QEMU: '/nonexistent/qemu-system-x86_64' } });
+    try {
+      const said = s
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('VMs will not run here'));
+      expect(said).toEqual([
+        'VMs will not run here: /nonexistent/qemu-system-x86_64 not found (sudo apt-get install qemu-system-x86 qemu-utils, or brew install qemu); everything else works',
+      ]);
+      expect(s.output()).not.toContain('VM demo/tiny-1 Running');
+      const rest = new KubeRest(kubeConfigFrom(join(s.stateDir, 'kubeconfig')));
+      const vm = await rest.request<{ status?: { printableStatus?: string } }>(
+        'GET',
+        '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines/tiny-1',
+      );
+      rest.close();
+      expect(['Pending', 'EngineUnavailable', undefined]).toContain(
+        vm.body.status?.printableStatus,
+      );
+      expect(qemuPids(s.stateDir)).toEqual([]);
+    } finally {
+      expect(await stopWith(s, 'SIGINT')).toBe(0);
+    }
   }, 300_000);
 
   it('stops cleanly on SIGTERM too', async () => {
