@@ -46,15 +46,15 @@ export async function frontProxyAuth(rest: KubeRest): Promise<FrontProxyAuth> {
     throw new Error(
       'the API server has no front-proxy configuration (--requestheader-client-ca-file): it cannot serve aggregated APIs such as subresources.kubevirt.io',
     );
-  const list = (k: string, fallback: string): string[] =>
-    JSON.parse(d[k] ?? `[${JSON.stringify(fallback)}]`) as string[];
+  const first = (k: string, fallback: string): string =>
+    ((JSON.parse(d[k] ?? '[]') as string[])[0] ?? fallback).toLowerCase();
   return {
     clientCaPem: ca,
     allowedNames: JSON.parse(d['requestheader-allowed-names'] ?? '[]') as string[],
     headers: {
-      user: list('requestheader-username-headers', 'X-Remote-User')[0]!.toLowerCase(),
-      group: list('requestheader-group-headers', 'X-Remote-Group')[0]!.toLowerCase(),
-      extraPrefix: list('requestheader-extra-headers-prefix', 'X-Remote-Extra-')[0]!.toLowerCase(),
+      user: first('requestheader-username-headers', 'X-Remote-User'),
+      group: first('requestheader-group-headers', 'X-Remote-Group'),
+      extraPrefix: first('requestheader-extra-headers-prefix', 'X-Remote-Extra-'),
     },
   };
 }

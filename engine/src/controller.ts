@@ -32,6 +32,7 @@ import type { TinyLinux } from './tiny-linux.ts';
 import type { ChildProcess } from 'node:child_process';
 import {
   claimRequest,
+  isObjectName,
   macFor,
   planVolumes,
   type DataVolumeTemplate,
@@ -398,7 +399,7 @@ async function deleteInstance(c: Ctx, ns: string, name: string, vmi: KvVmi): Pro
 /** A deleted VM's DataVolume files go with it (KubeVirt deletes the DataVolumes it made). */
 function removeDataVolumes(c: Ctx, ns: string, vm: KvVm | undefined): void {
   for (const t of vm?.spec.dataVolumeTemplates ?? []) {
-    if (t.metadata?.name)
+    if (t.metadata?.name && isObjectName(t.metadata.name))
       rmSync(diskPath(c, ns, { kind: 'dataVolume', name: t.metadata.name }), { force: true });
   }
 }

@@ -99,6 +99,24 @@ describe('planVolumes', () => {
       ),
     ).toBe('ImportUnsupported');
   });
+
+  it('refuses names that are not object names, so no path leaves the state folder', () => {
+    const plan = planVolumes(
+      [{ name: 'd', dataVolume: { name: '../../etc/x' } }],
+      [template('../../etc/x', { source: { blank: {} }, storage: storage('1Gi') })],
+      library,
+      () => 1,
+    );
+    expect(plan).toMatchObject({ ok: false, reason: 'InvalidName' });
+    expect(
+      planVolumes(
+        [{ name: 'd', persistentVolumeClaim: { claimName: 'a/b' } }],
+        [],
+        library,
+        () => 1,
+      ),
+    ).toMatchObject({ ok: false, reason: 'InvalidName' });
+  });
 });
 
 describe('claimRequest and macFor', () => {

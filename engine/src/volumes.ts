@@ -47,6 +47,11 @@ export interface DiskFile {
   image?: string;
 }
 
+/** A Kubernetes object name (DNS subdomain): only such names become file names. */
+export function isObjectName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+}
+
 export type VolumePlan =
   | { ok: true; disks: DiskFile[]; ignored: string[] }
   | { ok: false; reason: string; message: string };
@@ -71,6 +76,13 @@ export function planVolumes(
   const ignored: string[] = [];
   const held = library.map((i) => `${i.name} (${i.url})`).join(', ') || 'none';
   for (const v of volumes) {
+    const named = v.dataVolume?.name ?? v.persistentVolumeClaim?.claimName;
+    if (named !== undefined && !isObjectName(named))
+      return {
+        ok: false,
+        reason: 'InvalidName',
+        message: `volume ${v.name}: "${named}" is not a valid object name (lowercase letters, digits, '-' and '.')`,
+      };
     if (v.dataVolume) {
       const t = templates.find((x) => x.metadata?.name === v.dataVolume?.name);
       if (!t)
