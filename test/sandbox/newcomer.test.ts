@@ -246,14 +246,20 @@ function runInTerminal(
   });
   let out = '';
   let typed = false;
+  let left = false;
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  // The terminal may be gone by the time a write lands: that is the command ending, not an error.
+  child.stdin.on('error', () => undefined);
   const onData = (b: Buffer): void => {
     out += b.toString('latin1');
     if (!typed && out.includes(steps.ready)) {
       typed = true;
       child.stdin.write(steps.input);
     }
-    if (typed && out.includes(steps.done)) child.stdin.write('\x1d');
+    if (typed && !left && out.includes(steps.done)) {
+      left = true;
+      child.stdin.write('\x1d');
+    }
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
