@@ -298,6 +298,59 @@ describe('a VM in the sandbox, on the local engine', () => {
     });
   });
 
+  it('asks the API server itself whether the user the front proxy names may do it', async () => {
+    // The API server authorizes a subresource path before it proxies it; the engine asks again,
+    // as virt-api does. Here the engine is called with the front proxy's own certificate (from
+    // the control plane's folder), so only its SubjectAccessReview stands between eve and the
+    // screen.
+    const { tempDir } = JSON.parse(readFileSync(join(stateDir, 'sandbox.json'), 'utf8')) as {
+      tempDir: string;
+    };
+    const port = (
+      await rest.request<{ spec: { ports: { port: number }[] } }>(
+        'GET',
+        '/api/v1/namespaces/kubevirt/services/vmplane-local-engine',
+      )
+    ).body.spec.ports[0]?.port;
+    const asProxy = (
+      headers: Record<string, string | string[]>,
+    ): Promise<{ code: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: `${SUB}/virtualmachineinstances/tiny-2/vnc/screenshot`,
+            method: 'GET',
+            rejectUnauthorized: false,
+            cert: readFileSync(join(tempDir, 'front-proxy-client.crt')),
+            key: readFileSync(join(tempDir, 'front-proxy-client.key')),
+            headers,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (b: Buffer) => (body += b.toString()));
+            res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const eve = await asProxy({ 'X-Remote-User': 'eve', 'X-Remote-Group': 'system:authenticated' });
+    expect(eve.code).toBe(403);
+    expect(JSON.parse(eve.body)).toMatchObject({
+      reason: 'Forbidden',
+      message:
+        'virtualmachineinstances.subresources.kubevirt.io "tiny-2" is forbidden: User "eve" cannot get resource "virtualmachineinstances/vnc/screenshot" in API group "subresources.kubevirt.io" in the namespace "demo"',
+    });
+    // Every group counts (one header each): system:masters may.
+    const admin = await asProxy({
+      'X-Remote-User': 'root',
+      'X-Remote-Group': ['system:authenticated', 'system:masters'],
+    });
+    expect(admin.code).toBe(200);
+  });
+
   it('serves the screen over VNC through the API server; the picture is saved', async () => {
     const opts: Record<string, unknown> = {};
     await kc.applyToHTTPSOptions(opts as never);
