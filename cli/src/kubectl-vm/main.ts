@@ -44,6 +44,17 @@ interface Ctx {
   namespace: string;
 }
 
+/** The console and the screen need a running (or paused) VM: otherwise say so and exit 1. */
+async function exitUnlessRunning(ctx: Ctx, name: string): Promise<void> {
+  const vm = await getVm(ctx, name);
+  const status = vm.status?.printableStatus;
+  if (status === 'Running' || status === 'Paused') return;
+  process.stderr.write(
+    `error: virtualmachine/${name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${name} --wait\n`,
+  );
+  process.exit(1);
+}
+
 function context(argv: { kubeconfig?: string; context?: string; namespace?: string }): Ctx {
   const kc = new KubeConfig();
   if (argv.kubeconfig) kc.loadFromFile(argv.kubeconfig);
@@ -455,14 +466,7 @@ await yargs(hideBin(process.argv))
         .example('$0 console web-1', 'log in on the serial console'),
     async (a) => {
       const ctx = context(a);
-      const vm = await getVm(ctx, a.name);
-      const status = vm.status?.printableStatus;
-      if (status !== 'Running' && status !== 'Paused') {
-        process.stderr.write(
-          `error: virtualmachine/${a.name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${a.name} --wait\n`,
-        );
-        process.exit(1);
-      }
+      await exitUnlessRunning(ctx, a.name);
       const code = await runConsole(ctx.kc, ctx.namespace, a.name, {
         input: process.stdin,
         output: process.stdout,
@@ -491,14 +495,7 @@ await yargs(hideBin(process.argv))
         .example('$0 vnc web-1 --screenshot web-1.png', 'what the screen shows now'),
     async (a) => {
       const ctx = context(a);
-      const vm = await getVm(ctx, a.name);
-      const status = vm.status?.printableStatus;
-      if (status !== 'Running' && status !== 'Paused') {
-        process.stderr.write(
-          `error: virtualmachine/${a.name} is not running (status: ${status ?? 'Pending'}${readyHint(vm)}); start it with: kubectl vm start ${a.name} --wait\n`,
-        );
-        process.exit(1);
-      }
+      await exitUnlessRunning(ctx, a.name);
       ctx.rest.close();
       if (a.screenshot) {
         await saveScreenshot(ctx.kc, ctx.namespace, a.name, a.screenshot).catch((e: Error) => {
