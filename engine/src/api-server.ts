@@ -303,22 +303,36 @@ async function getOrUndefined<T>(rest: KubeRest, path: string): Promise<T | unde
   }
 }
 
+type Labelled = { metadata?: { labels?: Record<string, string>; resourceVersion?: string } };
+
+/** Creates the object, or replaces it if it is the engine's own; someone else's is refused. */
+async function putOurs(rest: KubeRest, path: string, obj: Labelled, what: string): Promise<void> {
+  const current = await getOrUndefined<Labelled>(rest, path);
+  if (current && !ours(current))
+    throw new Error(
+      `${what} already exists and is not the local engine's (KubeVirt's virt-api makes it): the local engine does not replace it`,
+    );
+  if (!current) {
+    await rest.create(obj as never);
+    return;
+  }
+  const metadata = { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion };
+  await rest.request('PUT', path, { body: { ...obj, metadata } });
+}
+
 /**
  * Registers the API: an ExternalName Service of localhost with the server's port, and the
  * APIService pointing at it with the serving CA. Objects someone else made (KubeVirt's virt-api
- * registration) are never replaced: registration fails and says whose they are.
+ * registration) are never replaced: registration fails and says whose they are, before the
+ * engine writes anything.
  */
 export async function registerSubresourceApi(
   rest: KubeRest,
   port: number,
   caPem: string,
 ): Promise<void> {
-  const svcPath = `/api/v1/namespaces/${ENGINE_NAMESPACE}/services/${ENGINE_SERVICE}`;
   const apiPath = `/apis/apiregistration.k8s.io/v1/apiservices/${APISERVICE}`;
-  const existing = await getOrUndefined<{ metadata?: { labels?: Record<string, string> } }>(
-    rest,
-    apiPath,
-  );
+  const existing = await getOrUndefined<Labelled>(rest, apiPath);
   if (existing && !ours(existing))
     throw new Error(
       `APIService ${APISERVICE} already exists and is not the local engine's (KubeVirt's virt-api registers it): the local engine does not replace it`,
@@ -328,59 +342,39 @@ export async function registerSubresourceApi(
     .catch((e) => {
       if ((e as { code?: number }).code !== 409) throw e;
     });
-  const svc = await getOrUndefined<{ metadata?: { labels?: Record<string, string> } }>(
+  await putOurs(
     rest,
-    svcPath,
+    `/api/v1/namespaces/${ENGINE_NAMESPACE}/services/${ENGINE_SERVICE}`,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: ENGINE_SERVICE, namespace: ENGINE_NAMESPACE, labels: MANAGED_BY },
+      spec: {
+        type: 'ExternalName',
+        externalName: 'localhost',
+        ports: [{ name: 'https', port, protocol: 'TCP' }],
+      },
+    } as Labelled,
+    `Service ${ENGINE_NAMESPACE}/${ENGINE_SERVICE}`,
   );
-  if (svc && !ours(svc))
-    throw new Error(
-      `Service ${ENGINE_NAMESPACE}/${ENGINE_SERVICE} exists and is not the local engine's: the local engine does not replace it`,
-    );
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: ENGINE_SERVICE, namespace: ENGINE_NAMESPACE, labels: MANAGED_BY },
-    spec: {
-      type: 'ExternalName',
-      externalName: 'localhost',
-      ports: [{ name: 'https', port, protocol: 'TCP' }],
-    },
-  };
-  if (svc)
-    await rest.request('PUT', svcPath, {
-      body: {
-        ...service,
-        metadata: {
-          ...service.metadata,
-          resourceVersion: (svc.metadata as { resourceVersion?: string }).resourceVersion,
-        },
+  await putOurs(
+    rest,
+    apiPath,
+    {
+      apiVersion: 'apiregistration.k8s.io/v1',
+      kind: 'APIService',
+      metadata: { name: APISERVICE, labels: MANAGED_BY },
+      spec: {
+        group: GROUP,
+        version: VERSION,
+        groupPriorityMinimum: 1000,
+        versionPriority: 15,
+        service: { namespace: ENGINE_NAMESPACE, name: ENGINE_SERVICE, port },
+        caBundle: Buffer.from(caPem).toString('base64'),
       },
-    });
-  else await rest.create(service as never);
-  const apiService = {
-    apiVersion: 'apiregistration.k8s.io/v1',
-    kind: 'APIService',
-    metadata: { name: APISERVICE, labels: MANAGED_BY },
-    spec: {
-      group: GROUP,
-      version: VERSION,
-      groupPriorityMinimum: 1000,
-      versionPriority: 15,
-      service: { namespace: ENGINE_NAMESPACE, name: ENGINE_SERVICE, port },
-      caBundle: Buffer.from(caPem).toString('base64'),
-    },
-  };
-  if (existing)
-    await rest.request('PUT', apiPath, {
-      body: {
-        ...apiService,
-        metadata: {
-          ...apiService.metadata,
-          resourceVersion: (existing.metadata as { resourceVersion?: string }).resourceVersion,
-        },
-      },
-    });
-  else await rest.create(apiService as never);
+    } as Labelled,
+    `APIService ${APISERVICE}`,
+  );
 }
 
 /** Waits until the API server says the APIService is Available (it reached the server). */
