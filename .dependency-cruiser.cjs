@@ -1,77 +1,141 @@
 // The import direction of vmplane's layers, checked by dependency-cruiser in npm test
-// (test/layers.test.ts): api <- kube <- policy <- webhooks, controllers, engine <- cli; the plugin uses
-// api and policy only. Tests may import the test support folder; bench and test are consumers.
+// (test/layers.test.ts):
+//
+//   api <- kube <- policy <- decisions <- webhooks, controllers <- cli (the user's programs)
+//   api <- kube <- engine (the local KubeVirt-compatible engine)
+//   everything above <- harness (the development harness) <- bench, test
+//
+// The plugin uses api and policy only. Unit tests beside the code may import the shared test
+// support folder; bench and test are consumers of everything, the harness included.
 const source = (dir) => ({ path: `^${dir}/`, pathNot: '\\.test\\.tsx?$' });
+const rule = (name, from, forbidden, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: source(from),
+  to: { path: `^(${forbidden.join('|')})/` },
+});
 
 module.exports = {
   forbidden: [
+    rule(
+      'api-imports-nothing-of-vmplane',
+      'api',
+      [
+        'kube',
+        'policy',
+        'decisions',
+        'webhooks',
+        'controllers',
+        'engine',
+        'cli',
+        'harness',
+        'plugin',
+        'bench',
+        'test',
+      ],
+      'api/ is the one source of the API: it depends on no other part of vmplane.',
+    ),
+    rule(
+      'kube-imports-only-api',
+      'kube',
+      [
+        'policy',
+        'decisions',
+        'webhooks',
+        'controllers',
+        'engine',
+        'cli',
+        'harness',
+        'plugin',
+        'bench',
+        'test',
+      ],
+      'kube/ talks to Kubernetes for everyone above it; it knows api/ and nothing else of vmplane.',
+    ),
+    rule(
+      'policy-imports-only-api-and-kube',
+      'policy',
+      [
+        'decisions',
+        'webhooks',
+        'controllers',
+        'engine',
+        'cli',
+        'harness',
+        'plugin',
+        'bench',
+        'test',
+      ],
+      'policy/ is shared by the webhook, the audit, the CLI and the plugin: it sits below all of them.',
+    ),
+    rule(
+      'decisions-are-below-webhooks-controllers-and-clis',
+      'decisions',
+      ['webhooks', 'controllers', 'engine', 'cli', 'harness', 'plugin', 'bench', 'test'],
+      'decisions/ holds the pure rules of what a VM may be: every caller imports them from here, and they import no caller.',
+    ),
+    rule(
+      'webhooks-do-not-import-controllers-or-clis',
+      'webhooks',
+      ['controllers', 'engine', 'cli', 'harness', 'plugin', 'bench', 'test'],
+      'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/, policy/ or decisions/.',
+    ),
+    rule(
+      'controllers-do-not-import-webhooks-or-clis',
+      'controllers',
+      ['webhooks', 'engine', 'cli', 'harness', 'plugin', 'bench', 'test'],
+      'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/, policy/ or decisions/.',
+    ),
+    rule(
+      'engine-imports-only-api-and-kube',
+      'engine',
+      [
+        'policy',
+        'decisions',
+        'webhooks',
+        'controllers',
+        'cli',
+        'harness',
+        'plugin',
+        'bench',
+        'test',
+      ],
+      'engine/ is the local KubeVirt-compatible engine: a client of the Kubernetes API like any engine, so it knows api/ and kube/ only.',
+    ),
+    rule(
+      'cli-never-imports-the-harness',
+      'cli',
+      ['harness', 'engine', 'plugin', 'bench', 'test'],
+      "cli/ is the user's programs (kubectl vm, vmplane, the krew bundle, the image's entry point): they ship without the development harness.",
+    ),
+    rule(
+      'harness-does-not-import-tests-or-bench',
+      'harness',
+      ['plugin', 'bench', 'test'],
+      'harness/ (control plane, sandbox, UI server, test runner) is used by bench/ and test/, never the other way round.',
+    ),
+    rule(
+      'plugin-imports-only-api-and-policy',
+      'plugin',
+      ['kube', 'decisions', 'webhooks', 'controllers', 'engine', 'cli', 'harness', 'bench', 'test'],
+      'The Headlamp plugin runs in the browser: of vmplane it may use api/ and policy/ only.',
+    ),
     {
-      name: 'api-imports-nothing-of-vmplane',
-      comment: 'api/ is the one source of the API: it depends on no other part of vmplane.',
+      name: 'bench-imports-only-test-support-of-tests',
+      comment: 'The benchmarks share the test builders (test/support), never a test file.',
       severity: 'error',
-      from: source('api'),
-      to: { path: '^(kube|policy|webhooks|controllers|engine|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'kube-imports-only-api',
-      comment:
-        'kube/ talks to Kubernetes for everyone above it; it knows api/ and nothing else of vmplane.',
-      severity: 'error',
-      from: source('kube'),
-      to: { path: '^(policy|webhooks|controllers|engine|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'policy-imports-only-api-and-kube',
-      comment:
-        'policy/ is shared by the webhook, the audit, the CLI and the plugin: it sits below all of them.',
-      severity: 'error',
-      from: source('policy'),
-      to: { path: '^(webhooks|controllers|engine|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'webhooks-do-not-import-controllers-or-cli',
-      comment:
-        'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
-      severity: 'error',
-      from: source('webhooks'),
-      to: { path: '^(controllers|engine|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'controllers-do-not-import-webhooks-or-cli',
-      comment:
-        'webhooks/ and controllers/ are peers: what both need belongs in api/, kube/ or policy/.',
-      severity: 'error',
-      from: source('controllers'),
-      to: { path: '^(webhooks|engine|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'engine-imports-only-api-and-kube',
-      comment:
-        'engine/ is the local KubeVirt-compatible engine: a client of the Kubernetes API like any engine, so it knows api/ and kube/ only.',
-      severity: 'error',
-      from: source('engine'),
-      to: { path: '^(policy|webhooks|controllers|cli|plugin|bench|test)/' },
-    },
-    {
-      name: 'cli-does-not-import-tests-or-bench',
-      severity: 'error',
-      from: source('cli'),
-      to: { path: '^(plugin|bench|test)/' },
-    },
-    {
-      name: 'plugin-imports-only-api-and-policy',
-      comment:
-        'The Headlamp plugin runs in the browser: of vmplane it may use api/ and policy/ only.',
-      severity: 'error',
-      from: source('plugin'),
-      to: { path: '^(kube|webhooks|controllers|engine|cli|bench|test)/' },
+      from: { path: '^bench/' },
+      to: { path: '^test/', pathNot: '^test/support/' },
     },
     {
       name: 'tests-in-layers-import-only-test-support',
       comment:
         'A unit test beside the code may use the shared test builders, nothing else of test/.',
       severity: 'error',
-      from: { path: '^(api|kube|policy|webhooks|controllers|engine|cli)/.+\\.test\\.tsx?$' },
+      from: {
+        path: '^(api|kube|policy|decisions|webhooks|controllers|engine|cli|harness)/.+\\.test\\.tsx?$',
+      },
       to: { path: '^test/', pathNot: '^test/support/' },
     },
     {

@@ -18,6 +18,7 @@ RUN npm ci --no-audit --no-fund
 COPY api ./api
 COPY kube ./kube
 COPY policy ./policy
+COPY decisions ./decisions
 COPY webhooks ./webhooks
 COPY controllers ./controllers
 COPY cli ./cli

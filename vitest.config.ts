@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 // file isolates itself in its own namespace.
 export default defineConfig({
   test: {
-    include: ['{api,kube,policy,webhooks,controllers,engine,cli,test}/**/*.test.ts'],
+    include: [
+      '{api,kube,policy,decisions,webhooks,controllers,engine,cli,harness,test}/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', 'plugin/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,

@@ -5,12 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../api/src/generate.ts';
+import { REPO_ROOT } from '../api/src/paths.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
-import { ensurePluginBuilt } from '../cli/src/ui/build.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../cli/src/ui/browser.ts';
-import { TOKEN_COOKIE } from '../cli/src/ui/guard.ts';
-import { startUiServer } from '../cli/src/ui/server.ts';
+import { ensurePluginBuilt } from '../harness/src/ui/build.ts';
+import { CHROMIUM_ARGS, chromiumPath } from '../harness/src/ui/browser.ts';
+import { TOKEN_COOKIE } from '../harness/src/ui/guard.ts';
+import { startUiServer } from '../harness/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
 
 const median = (xs: number[]): number =>

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../api/src/generate.ts';
+import { REPO_ROOT } from '../api/src/paths.ts';
 import { ensureTinyLinux } from '../engine/src/tiny-linux.ts';
 
 export interface SandboxBench {
@@ -30,7 +30,7 @@ async function startOnce(args: string[], lines: string[]): Promise<Record<string
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'cli/bootstrap.mjs'), 'sandbox', ...args],
+    [join(REPO_ROOT, 'harness/bootstrap.mjs'), 'sandbox', ...args],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0' },

@@ -1,10 +1,12 @@
 // The import direction of the layers, checked by dependency-cruiser with the rules in
-// .dependency-cruiser.cjs: api <- kube <- policy <- webhooks, controllers, engine <- cli, and the plugin
-// uses api and policy only. A fixture tree that breaks three rules shows each is enforced.
+// .dependency-cruiser.cjs: api <- kube <- policy <- decisions <- webhooks, controllers <- cli (the
+// user's programs); api <- kube <- engine; everything <- harness (the development harness) <- bench,
+// test. The plugin uses api and policy only. A fixture tree that breaks five rules shows each is
+// enforced.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../api/src/generate.ts';
+import { REPO_ROOT } from '../api/src/paths.ts';
 
 const DEPCRUISE = join(REPO_ROOT, 'node_modules/.bin/depcruise');
 const CONFIG = join(REPO_ROOT, '.dependency-cruiser.cjs');
@@ -24,10 +26,13 @@ describe('layers', () => {
       'api',
       'kube',
       'policy',
+      'decisions',
       'webhooks',
       'controllers',
       'engine',
       'cli',
+      'harness',
+      'bench',
       'plugin/src',
       'plugin/harness',
     ]);
@@ -39,8 +44,11 @@ describe('layers', () => {
     const r = cruise(join(REPO_ROOT, 'test/fixtures/layers-broken'), [
       'api',
       'kube',
+      'decisions',
       'webhooks',
       'controllers',
+      'cli',
+      'harness',
       'plugin',
     ]);
     expect(r.code).not.toBe(0);
@@ -50,7 +58,9 @@ describe('layers', () => {
       .map((l) => l.trim())
       .sort();
     expect(errors).toEqual([
+      'error cli-never-imports-the-harness: cli/src/tool.ts → harness/src/sandbox.ts',
       'error controllers-do-not-import-webhooks-or-cli: controllers/src/reconcile.ts → webhooks/src/handler.ts',
+      'error decisions-are-below-webhooks-controllers-and-clis: decisions/src/rule.ts → webhooks/src/handler.ts',
       'error kube-imports-only-api: kube/src/client.ts → webhooks/src/handler.ts',
       'error plugin-imports-only-api-and-policy: plugin/src/page.ts → controllers/src/reconcile.ts',
     ]);

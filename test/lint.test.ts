@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../api/src/generate.ts';
+import { REPO_ROOT } from '../api/src/paths.ts';
 
 function run(bin: string, args: string[], cwd = REPO_ROOT): { code: number | null; out: string } {
   const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 240_000 });

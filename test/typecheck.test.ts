@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../api/src/generate.ts';
+import { REPO_ROOT } from '../api/src/paths.ts';
 
 describe('TypeScript', () => {
   it('type-checks the whole project in strict mode', async () => {

@@ -2,7 +2,8 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findDrift, GENERATED_DIRS, REPO_ROOT } from './generate.ts';
+import { findDrift, GENERATED_DIRS } from './generate.ts';
+import { REPO_ROOT } from './paths.ts';
 import { TYPES_FILE } from './render.ts';
 
 describe('generated files', () => {

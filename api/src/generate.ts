@@ -3,10 +3,10 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './paths.ts';
 import { renderAll } from './render.ts';
 import { allKinds } from './v1alpha1/index.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Folders whose every file is generated; stray files there are stale too. */
 export const GENERATED_DIRS = ['charts/vmplane/crds', 'api/generated/schemas'];
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
-import { REPO_ROOT } from './generate.ts';
+import { REPO_ROOT } from './paths.ts';
 import { fieldPath, ObjectValidator } from './validate.ts';
 import { API_VERSION } from './wellknown.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { buildKrew } from './build.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'vmplane-krew-'));
@@ -28,6 +28,9 @@ describe('krew plugin', () => {
     expect(manifest.spec.platforms[0]?.uri).toBe('https://example.com/kubectl-vm.tar.gz');
     const files = execFileSync('tar', ['-tzf', r.archive]).toString().trim().split('\n');
     expect(files).toEqual([manifest.spec.platforms[0]?.bin]);
+    // The user's program only: the development harness stays out of the bundle.
+    expect(r.sources).toContain('cli/src/kubectl-vm/main.ts');
+    expect(r.sources.filter((p) => /^(harness|test|bench)\//.test(p))).toEqual([]);
     // It runs with nothing but Node: unpacked away from the repository and its node_modules.
     const run = join(out, 'run');
     execFileSync('mkdir', ['-p', run]);

@@ -5,12 +5,14 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 
 export interface KrewBuild {
   archive: string;
   manifest: string;
   sha256: string;
+  /** The repository's files bundled into the archive (none of the development harness). */
+  sources: string[];
 }
 
 export async function buildKrew(
@@ -22,7 +24,8 @@ export async function buildKrew(
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   const bin = join(stage, 'kubectl-vm');
-  await build({
+  const bundled = await build({
+    metafile: true,
     entryPoints: [join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts')],
     bundle: true,
     platform: 'node',
@@ -54,7 +57,8 @@ export async function buildKrew(
     .join('\n');
   writeFileSync(manifest, rendered);
   rmSync(stage, { recursive: true, force: true });
-  return { archive, manifest, sha256 };
+  const sources = Object.keys(bundled.metafile.inputs).filter((p) => !p.includes('node_modules/'));
+  return { archive, manifest, sha256, sources };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {

@@ -1,46 +1,11 @@
-// The vmplane command line. Commands arrive with their issues: the sandbox today; policy tests
-// and the kubectl plugin next.
+// The vmplane command line for policy teams: test and evaluate policies offline. (The sandbox is
+// the development harness's: `npm start`; the cluster commands are `kubectl vm`.)
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseLabels, policyEval, policyTest } from './policy/commands.ts';
-import { runSandbox } from './sandbox.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('vmplane')
-  .command(
-    'sandbox',
-    'Start a local control plane with vmplane installed and the examples applied (no cluster needed).',
-    (y) =>
-      y
-        .option('examples', {
-          type: 'boolean',
-          default: true,
-          describe: 'apply the manifests in examples/',
-        })
-        .option('engine', {
-          type: 'boolean',
-          default: true,
-          describe:
-            'run VMs under QEMU with the local engine, when QEMU is installed (--no-engine: without)',
-        })
-        .option('state-dir', {
-          type: 'string',
-          describe: 'where the kubeconfig goes (default: .vmplane in the repository)',
-        })
-        .example('$0 sandbox', 'start it; Ctrl-C stops everything'),
-    async (argv) => {
-      try {
-        await runSandbox({
-          examples: argv.examples,
-          engine: argv.engine,
-          ...(argv['state-dir'] ? { stateDir: argv['state-dir'] } : {}),
-        });
-      } catch (e) {
-        console.error(`vmplane sandbox: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    },
-  )
   .command(
     'policy',
     'Offline tools for policy teams: test and evaluate VirtualMachinePolicies without a cluster.',

@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 
 const run = promisify(execFile);
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { ClusterCache } from '../../kube/src/cache.ts';
+import type { CelEvaluatorSource } from '../../policy/src/index.ts';
 import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
 import { Manager } from '../../kube/src/manager.ts';
@@ -30,9 +31,19 @@ export interface ControllerOptions {
   };
   /** Reconcile only objects in these namespaces (cluster-scoped ones: only those with this label). */
   scope?: { namespaces: string[]; clusterLabel?: [string, string] };
-  audit?: boolean;
+  /**
+   * The policy audit: on (the controllers' own cache and CEL worker), or on with a cache and a CEL
+   * engine shared with the webhooks running in the same process (the sandbox).
+   */
+  audit?: boolean | SharedAudit;
   translation?: TranslationOptions;
   resyncMs?: number;
+}
+
+export interface SharedAudit {
+  cache: ClusterCache;
+  cel: CelEvaluatorSource;
+  intervalMs?: number;
 }
 
 export interface RunningControllers {
@@ -71,19 +82,23 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   manager.add(vmController(manager, o.translation));
   manager.add(vmClassController(manager));
 
-  let cache: ClusterCache | undefined;
+  let owned: ClusterCache | undefined;
   let auditor: PolicyAuditor | undefined;
   if (o.audit) {
+    const shared = typeof o.audit === 'object' ? o.audit : undefined;
     // The audit reads the manager's informers: one list and watch, one copy in memory.
-    cache = new ClusterCache(o.kc, { informers: (path) => manager.informer(path) });
-    const c = cache;
+    owned = shared
+      ? undefined
+      : new ClusterCache(o.kc, { informers: (path) => manager.informer(path) });
+    const c = shared?.cache ?? (owned as ClusterCache);
     manager.whileLeading(
       () => {
         auditor = new PolicyAuditor({
           kc: o.kc,
           lookups: c,
-          onChange: (h) => c.onChange(['policies', 'exceptions', 'vms'], h),
+          onChange: (h) => c.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
           log: (m, f) => log.info(f ?? {}, m),
+          ...(shared ? { cel: shared.cel, intervalMs: shared.intervalMs ?? 60_000 } : {}),
         });
         auditor.start();
       },
@@ -99,7 +114,7 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
     async stop() {
       await manager.stop();
       await auditor?.stop();
-      await cache?.stop();
+      await owned?.stop();
     },
   };
 }

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import {
   WARM_UP,
-  type CelEngine,
+  type CelEvaluator,
   type CelInputs,
   type CelLimits,
   type CelSchemas,
@@ -89,7 +89,7 @@ interface Slot {
   dead: boolean;
 }
 
-export class CelWorkers implements CelEngine {
+export class CelWorkers implements CelEvaluator {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
@@ -340,17 +340,17 @@ export class CelWorkers implements CelEngine {
 export const CEL_DIR_ENV = 'VMPLANE_CEL_DIR';
 
 /** An engine to use: one the caller owns, or worker threads to start from a folder. */
-export type CelEngineSource = CelEngine | { dir?: string; workers?: number };
+export type CelEvaluatorSource = CelEvaluator | { dir?: string; workers?: number };
 
 /**
  * The engine the webhooks and the audit evaluate with: the caller's, or CelWorkers started from
  * `dir` (else $VMPLANE_CEL_DIR). `owned` says whether closing it is the caller's job.
  */
 export async function openCelEngine(
-  source: CelEngineSource | undefined,
+  source: CelEvaluatorSource | undefined,
   opts: Omit<CelWorkersOptions, 'size'> = {},
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ engine: CelEngine; owned: boolean }> {
+): Promise<{ engine: CelEvaluator; owned: boolean }> {
   if (source && 'evaluate' in source) return { engine: source, owned: false };
   const dir = source?.dir ?? env[CEL_DIR_ENV];
   if (!dir)

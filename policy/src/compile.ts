@@ -1,14 +1,14 @@
 // Compiling policies: built-in rules become rule functions, CEL validations are compiled in the
 // CEL engine, once per policy generation.
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
-import type { CelEngine } from './kcel.ts';
+import type { CelEvaluator } from './kcel.ts';
 import { builtinRules } from './rules.ts';
 import type { CompiledPolicy } from './types.ts';
 import { compileCelRules, ruleKeys } from './validations.ts';
 
 /** A stored policy, compiled for evaluation. */
 export async function compilePolicy(
-  engine: CelEngine,
+  engine: CelEvaluator,
   policy: VirtualMachinePolicy,
 ): Promise<CompiledPolicy> {
   const cel = await compileCelRules(engine, policy, 'stored');
@@ -32,7 +32,7 @@ export class PolicyCompiler {
   private liveKeys = '';
 
   constructor(
-    readonly engine: CelEngine,
+    readonly engine: CelEvaluator,
     /** The time budget for all policies' CEL on one request (evaluatePolicies' default if unset). */
     readonly celTimeBudgetMs?: number,
   ) {}

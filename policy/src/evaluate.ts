@@ -3,7 +3,7 @@
 import type { VirtualMachinePolicyException } from '../../api/generated/types.ts';
 import { exceptionApplies } from './exceptions.ts';
 import { policyMatches } from './match.ts';
-import type { CelEngine, Outcome } from './kcel.ts';
+import type { CelEvaluator, Outcome } from './kcel.ts';
 import type {
   Action,
   CompiledPolicy,
@@ -40,7 +40,7 @@ type Checked = { rule: string; violation: Violation | undefined }[];
 
 /** Runs every matching policy's CEL in one engine call; an engine failure is every rule's error. */
 async function celChecks(
-  engine: CelEngine,
+  engine: CelEvaluator,
   policies: readonly CompiledPolicy[],
   ctx: EvalContext,
   budgetMs: number,
@@ -70,7 +70,7 @@ async function celChecks(
 }
 
 export async function evaluatePolicies(
-  engine: CelEngine,
+  engine: CelEvaluator,
   policies: readonly CompiledPolicy[],
   exceptions: readonly VirtualMachinePolicyException[],
   ctx: EvalContext,

@@ -5,12 +5,12 @@
 export * from './types.ts';
 export { builtinRules, type Rules } from './rules.ts';
 export { celInputs, compileCelRules, type CelProblems } from './validations.ts';
-export { KubernetesCel, type CelEngine, type CelLimits } from './kcel.ts';
+export { KubernetesCel, type CelEvaluator, type CelLimits } from './kcel.ts';
 export {
   CEL_DIR_ENV,
   CelWorkers,
   openCelEngine,
-  type CelEngineSource,
+  type CelEvaluatorSource,
   type CelWorkersOptions,
 } from './cel-workers.ts';
 export { celSchemas } from './schemas.ts';

@@ -2,7 +2,7 @@
 // (cel-go with Kubernetes' libraries, its cost model and limits), built from the Go modules of the
 // Kubernetes release vmplane targets and compiled to WebAssembly (policy/kcel/main.go).
 //
-// Two ways to run it, one interface (CelEngine):
+// Two ways to run it, one interface (CelEvaluator):
 // - KubernetesCel runs the module in this thread (the offline CLI and unit tests).
 // - CelWorkers (cel-workers.ts) runs it in worker threads, so the webhook and the audit keep
 //   answering whatever an expression does.
@@ -77,7 +77,7 @@ export interface CelLimits {
 }
 
 /** The engine as vmplane's policy code uses it, wherever it runs. */
-export interface CelEngine {
+export interface CelEvaluator {
   readonly limits: CelLimits;
   check(expression: string, kind: ExpressionKind, env: EnvType): Promise<Checked>;
   /**
@@ -152,7 +152,7 @@ function limitsOf(api: WasmApi): CelLimits {
 }
 
 /** The engine in this thread: every call runs to its end before anything else here runs. */
-export class KubernetesCel implements CelEngine {
+export class KubernetesCel implements CelEvaluator {
   private constructor(
     private readonly api: WasmApi,
     readonly limits: CelLimits,

@@ -2,7 +2,7 @@
 // evaluated together in one call per request over the ValidatingAdmissionPolicy variables, with
 // the validation's message, messageExpression and reason.
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
-import type { CelEngine, CelInputs, EnvType, ExpressionKey, Outcome } from './kcel.ts';
+import type { CelEvaluator, CelInputs, EnvType, ExpressionKey, Outcome } from './kcel.ts';
 import { celRuleName } from './names.ts';
 import type { CelRule, EvalContext, Violation } from './types.ts';
 
@@ -47,7 +47,7 @@ function expressionsOf(v: Validation): { field: string; text: string; kind: 'boo
  * server does for ValidatingAdmissionPolicy updates.
  */
 export async function compileCelRules(
-  engine: CelEngine,
+  engine: CelEvaluator,
   policy: VirtualMachinePolicy,
   env: EnvType,
   old?: VirtualMachinePolicy,
@@ -108,7 +108,7 @@ export async function compileCelRules(
   return { rules, errors, warnings };
 }
 
-/** The engine cache keys of compiled rules, for CelEngine.retain. */
+/** The engine cache keys of compiled rules, for CelEvaluator.retain. */
 export function ruleKeys(rules: readonly CelRule[]): ExpressionKey[] {
   return rules.flatMap((r) => [
     [r.expression, 'bool', 'stored'] as const,

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { allKinds as kinds } from '../../api/src/v1alpha1/index.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { applyManifests, describeObject } from '../../kube/src/client.ts';
 import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
-import { installEngineCrds } from '../support/engine.ts';
+import { installEngineCrds } from '../support/kubevirt.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 

@@ -6,18 +6,18 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import {
   ensureBinaries,
   ensureHelm,
-  KUBERNETES_VERSION,
   type Binaries,
-} from '../../cli/src/controlplane/binaries.ts';
-import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
+} from '../../harness/src/controlplane/binaries.ts';
+import { KUBERNETES_VERSION } from '../../kube/src/go-build.ts';
+import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
-import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
 const ALL_ON = join(CHART, 'ci/all-on-values.yaml');

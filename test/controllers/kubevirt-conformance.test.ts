@@ -19,7 +19,7 @@ import type {
   VirtualMachineDisk,
   VirtualMachineImage,
 } from '../../api/generated/types.ts';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
@@ -29,10 +29,10 @@ import {
   unregisterWebhooks,
   type RunningWebhooks,
 } from '../../webhooks/src/main.ts';
-import type { EngineChecks } from '../../cli/src/controlplane/conformance.ts';
+import type { EngineChecks } from '../../harness/src/controlplane/conformance.ts';
 import { clusterImageArb, vmArb, vmClassArb, type World } from '../support/arbitrary.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
-import { engineCauses, engineChecks, installEngineCrds, kubeVirtCr } from '../support/engine.ts';
+import { engineCauses, engineChecks, installEngineCrds, kubeVirtCr } from '../support/kubevirt.ts';
 
 /** Generated VMs per run (the issue asks for at least 2,000). */
 const RUNS = Number(process.env.VMPLANE_CONFORMANCE_RUNS ?? 2000);

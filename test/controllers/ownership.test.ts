@@ -13,7 +13,7 @@ import { startControllers, type RunningControllers } from '../../controllers/src
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
 import { dataVolumesFromTemplates } from '../support/builders.ts';
-import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const V = API_VERSION;
 const OPERATIONS = 300;

@@ -5,16 +5,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
-import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
+import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
 import { BlackholeProxy } from '../support/blackhole.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const V = API_VERSION;
 let cp: ControlPlane;

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm, dataVolumesFromTemplates } from '../support/builders.ts';
 import { bootDataVolumeName, diskDataVolumeName } from '../../controllers/src/vm/names.ts';
-import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const V = API_VERSION;
 const s = randomBytes(3).toString('hex');

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheRoot } from '../../cli/src/controlplane/binaries.ts';
+import { cacheRoot } from '../../kube/src/go-build.ts';
 import { localEngine, type LocalEngine } from '../../engine/src/controller.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
-import { installEngineCrds } from '../support/engine.ts';
+import { installEngineCrds } from '../support/kubevirt.ts';
 
 let ns = '';
 let rest: KubeRest;

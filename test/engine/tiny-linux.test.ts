@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheRoot } from '../../cli/src/controlplane/binaries.ts';
+import { cacheRoot } from '../../kube/src/go-build.ts';
 import {
   ensureTinyLinux,
   TINY_BANNER,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
@@ -19,7 +19,7 @@ import {
 } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
-import { deployKubeVirt, installEngineCrds } from '../support/engine.ts';
+import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const s = `k${randomBytes(3).toString('hex')}`;
 const SCOPE = { 'vmplane.io/webhook-scope': s };

@@ -15,7 +15,7 @@ import { runConsole } from '../../cli/src/kubectl-vm/console.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { stringify } from 'yaml';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const ca = createCertificateAuthority('console-double', 1);

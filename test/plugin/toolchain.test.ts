@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PLUGIN_DIR } from '../../cli/src/ui/build.ts';
+import { PLUGIN_DIR } from '../../harness/src/ui/build.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-package-`));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

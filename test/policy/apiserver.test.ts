@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { REPORT_NAME } from '../../controllers/src/policy/report.ts';
 import { waitUntil } from '../../kube/src/client.ts';

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 
 describe('the closing line', () => {
   it('counts a file that fails to load and the tests a failed hook kept from running', () => {

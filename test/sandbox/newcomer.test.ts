@@ -20,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../../cli/src/ui/browser.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { CHROMIUM_ARGS, chromiumPath } from '../../harness/src/ui/browser.ts';
 
 interface Ran {
   command: string;

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { isAlive } from '../../cli/src/controlplane/controlplane.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { isAlive } from '../../harness/src/controlplane/controlplane.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { kubeConfigFrom } from '../../kube/src/client.ts';
 
@@ -25,7 +25,7 @@ async function startSandbox(
   const stateDir = mkdtempSync(join(tmpdir(), 'vmplane-test-sandbox-state-'));
   dirs.push(stateDir);
   let out = '';
-  const argv = [join(REPO_ROOT, 'cli/bootstrap.mjs'), 'sandbox', ...(opts.args ?? [])];
+  const argv = [join(REPO_ROOT, 'harness/bootstrap.mjs'), 'sandbox', ...(opts.args ?? [])];
   const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0', ...opts.env },

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { TOKEN_COOKIE } from '../../cli/src/ui/guard.ts';
-import { startUiServer, type UiServer } from '../../cli/src/ui/server.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { TOKEN_COOKIE } from '../../harness/src/ui/guard.ts';
+import { startUiServer, type UiServer } from '../../harness/src/ui/server.ts';
 
 let ui: UiServer;
 let port: number;

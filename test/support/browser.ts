@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../../cli/src/ui/browser.ts';
-import { TOKEN_COOKIE } from '../../cli/src/ui/guard.ts';
-import { startUiServer, type UiServer, type UiServerOptions } from '../../cli/src/ui/server.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { CHROMIUM_ARGS, chromiumPath } from '../../harness/src/ui/browser.ts';
+import { TOKEN_COOKIE } from '../../harness/src/ui/guard.ts';
+import { startUiServer, type UiServer, type UiServerOptions } from '../../harness/src/ui/server.ts';
 
 /** The cluster name in the UI's URLs (/c/test/...). */
 export const CLUSTER = 'test';

@@ -1,6 +1,6 @@
 // The Kubernetes CEL engine in the test's own thread (the global setup built it and exported
 // its folder); for unit tests of the policy code and the offline CLI.
-import { ensureKubernetesCel } from '../../cli/src/controlplane/binaries.ts';
+import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../policy/src/index.ts';
 
 /** The folder holding kcel.wasm. */

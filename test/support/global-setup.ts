@@ -2,11 +2,12 @@
 // Integration tests reach it through inject('kubeconfig'); each isolates itself in a namespace.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureBinaries, ensureKubernetesCel } from '../../cli/src/controlplane/binaries.ts';
-import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
-import { ensureConformance } from '../../cli/src/controlplane/conformance.ts';
+import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
+import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
+import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
+import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
 
 declare module 'vitest' {

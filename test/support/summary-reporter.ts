@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
-import { closingLine, countResults, type FileResult } from '../../cli/src/test-summary.ts';
+import { closingLine, countResults, type FileResult } from '../../harness/src/test-summary.ts';
 
 /**
  * Ends the run with the plain line CI reads: `N passed, N failed` (and `, N skipped` when any).

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';

@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/generate.ts';
-import { ensureBinaries } from '../../cli/src/controlplane/binaries.ts';
-import { ControlPlane } from '../../cli/src/controlplane/controlplane.ts';
+import { REPO_ROOT } from '../../api/src/paths.ts';
+import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
+import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';

@@ -12,17 +12,17 @@ import { GROUP } from '../../api/src/wellknown.ts';
 import type { ImageKind, Lookups } from '../../kube/src/lookups.ts';
 import type { PolicyCompiler } from '../../policy/src/index.ts';
 import { allowed, denied, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
-import { validateClassDelete } from './decisions/class.ts';
-import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './decisions/disk.ts';
-import { validateImageDelete } from './decisions/image.ts';
-import { policyCelProblems, policyVerdict } from './decisions/policy.ts';
+import { validateClassDelete } from '../../decisions/src/class.ts';
+import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from '../../decisions/src/disk.ts';
+import { validateImageDelete } from '../../decisions/src/image.ts';
+import { policyCelProblems, policyVerdict } from './policy-verdict.ts';
 import {
   mutateVirtualMachine,
   validateVirtualMachine,
   type Denial,
   type MutationResult,
   type ValidationResult,
-} from './decisions/vm.ts';
+} from '../../decisions/src/vm.ts';
 
 const { compare } = fastJsonPatch;
 export { GROUP };

@@ -26,7 +26,7 @@ import {
   type Endpoint,
 } from './registration.ts';
 import { WebhookServer } from './server.ts';
-import { DiskClaims } from './claims.ts';
+import { DiskClaims } from './disk-claims.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { Labels } from '../../api/src/wellknown.ts';
@@ -35,7 +35,7 @@ import {
   checksDeletes,
   openCelEngine,
   PolicyCompiler,
-  type CelEngineSource,
+  type CelEvaluatorSource,
 } from '../../policy/src/index.ts';
 
 export interface WebhookOptions {
@@ -72,7 +72,7 @@ export interface WebhookOptions {
    * The Kubernetes CEL engine policies run in: an engine the caller owns, or worker threads
    * started from a folder (default: $VMPLANE_CEL_DIR, two workers).
    */
-  cel?: CelEngineSource;
+  cel?: CelEvaluatorSource;
   /** The time budget for all policies' CEL on one request, in ms (default 50). */
   celTimeBudgetMs?: number;
 }

@@ -15,7 +15,7 @@ import {
 } from './admission.ts';
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
 import { withDisks, type Lookups } from '../../kube/src/lookups.ts';
-import type { DiskClaims } from './claims.ts';
+import type { DiskClaims } from './disk-claims.ts';
 import type { PolicyCompiler } from '../../policy/src/index.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */

@@ -11,7 +11,7 @@ import type {
   VirtualMachineClass,
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
-import { classAvailableIn } from '../../../webhooks/src/decisions/vm.ts';
+import { classAvailableIn } from '../../../decisions/src/vm.ts';
 import { staticLookups } from '../../../kube/src/lookups.ts';
 import { parseLabels, policyEval, policyTest } from '../policy/commands.ts';
 import { formatTable } from '../policy/offline.ts';
@@ -34,7 +34,7 @@ import {
   isSupportedKubeVirt,
   SUPPORTED_KUBEVIRT_TEXT,
   type KubeVirtCr,
-} from '../../../controllers/src/vm/engine.ts';
+} from '../../../decisions/src/kubevirt-install.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseManifests } from '../../../kube/src/manifests.ts';
 import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../../policy/src/index.ts';
-import { ensureKubernetesCel } from '../controlplane/binaries.ts';
+import { ensureKubernetesCel } from '../../../policy/src/kcel-build.ts';
 import { evaluateVm, formatTable, loadWorld, runPolicyTests } from './offline.ts';
 
 /**

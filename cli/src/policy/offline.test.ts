@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../api/src/generate.ts';
+import { REPO_ROOT } from '../../../api/src/paths.ts';
 import { celEngine } from '../../../test/support/cel.ts';
 import { loadWorld, runPolicyTests } from './offline.ts';
 

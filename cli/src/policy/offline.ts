@@ -6,14 +6,14 @@ import { join, relative } from 'node:path';
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { ObjectValidator } from '../../../api/src/validate.ts';
-import { mutateVirtualMachine } from '../../../webhooks/src/decisions/vm.ts';
+import { mutateVirtualMachine } from '../../../decisions/src/vm.ts';
 import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
 import {
   buildContext,
   compileCelRules,
   compilePolicy,
   evaluatePolicies,
-  type CelEngine,
+  type CelEvaluator,
   type CompiledPolicy,
   type Result,
   type RuleResult,
@@ -43,7 +43,7 @@ const KIND_LISTS: Record<string, keyof LookupData> = {
 };
 
 export interface World {
-  engine: CelEngine;
+  engine: CelEvaluator;
   lookups: Lookups;
   data: LookupData;
   compiled: CompiledPolicy[];
@@ -123,7 +123,7 @@ function completeNamespaces(
 
 /** Loads every object of a folder (and its subfolders) into a world to evaluate in. */
 export async function loadWorld(
-  engine: CelEngine,
+  engine: CelEvaluator,
   paths: string[],
   opts: { namespaceLabels?: Record<string, Record<string, string>> } = {},
 ): Promise<World> {

@@ -36,7 +36,7 @@ import {
   Reasons,
   Selectors,
 } from '../../../api/src/wellknown.ts';
-import { claimUpkeep, formatClaim, parseClaim } from '../../../api/src/claims.ts';
+import { claimUpkeep, formatClaim, parseClaim } from '../../../api/src/attach-claim.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
 
 import {

@@ -12,8 +12,8 @@ import {
   evaluatePolicies,
   openCelEngine,
   PolicyCompiler,
-  type CelEngine,
-  type CelEngineSource,
+  type CelEvaluator,
+  type CelEvaluatorSource,
 } from '../../../policy/src/index.ts';
 import { auditInputs } from './inputs.ts';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
@@ -32,7 +32,7 @@ export interface AuditOptions {
    * The Kubernetes CEL engine: one the caller owns, or a worker thread started from a folder
    * (default: $VMPLANE_CEL_DIR, one worker: the audit is not in a hurry).
    */
-  cel?: CelEngineSource;
+  cel?: CelEvaluatorSource;
   /** The time budget for one VM's CEL, in ms (default 1,000). */
   celTimeBudgetMs?: number;
 }
@@ -43,7 +43,7 @@ export const AUDIT_CEL_TIME_BUDGET_MS = 1_000;
 export class PolicyAuditor {
   private readonly o: AuditOptions;
   private readonly rest: KubeRest;
-  private cel?: Promise<{ engine: CelEngine; owned: boolean }>;
+  private cel?: Promise<{ engine: CelEvaluator; owned: boolean }>;
   private compiler?: PolicyCompiler;
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;

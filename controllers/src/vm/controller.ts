@@ -21,7 +21,8 @@ import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, isSubset, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
-import { isRunning, computeVmStatus, type Check } from './status.ts';
+import { isRunning, computeVmStatus } from './status.ts';
+import type { Check } from '../../../decisions/src/check.ts';
 import {
   effectiveClassOf,
   translate,
@@ -50,7 +51,12 @@ import {
   VmConditions,
 } from '../../../api/src/wellknown.ts';
 import { isEstablished } from '../../../kube/src/conditions.ts';
-import { activeKubeVirt, devicesCheck, engineCheck, type KubeVirtCr } from './engine.ts';
+import {
+  activeKubeVirt,
+  devicesCheck,
+  engineCheck,
+  type KubeVirtCr,
+} from '../../../decisions/src/kubevirt-install.ts';
 
 const V = '/apis/vmplane.io/v1alpha1';
 export const PATHS = {

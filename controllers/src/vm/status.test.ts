@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { vm } from '../../../test/support/builders.ts';
-import { computeVmStatus, phaseOf, powerStateOf, restartPending, type Check } from './status.ts';
+import { computeVmStatus, phaseOf, powerStateOf, restartPending } from './status.ts';
+import type { Check } from '../../../decisions/src/check.ts';
 
 const good: Check = { ok: true, reason: 'Resolved', message: 'ok' };
 const small = {

@@ -6,17 +6,12 @@ import type {
 } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
+import type { Check } from '../../../decisions/src/check.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 import { Reasons, VmConditions } from '../../../api/src/wellknown.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
-
-export interface Check {
-  ok: boolean;
-  reason: string;
-  message: string;
-}
 
 export interface StatusInputs {
   vm: VirtualMachine;

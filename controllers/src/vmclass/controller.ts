@@ -6,7 +6,11 @@ import { ClassConditions } from '../../../api/src/wellknown.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { writeStatus } from '../../../kube/src/objects.ts';
-import { activeKubeVirt, devicesCheck, type KubeVirtCr } from '../vm/engine.ts';
+import {
+  activeKubeVirt,
+  devicesCheck,
+  type KubeVirtCr,
+} from '../../../decisions/src/kubevirt-install.ts';
 
 const CLASSES = '/apis/vmplane.io/v1alpha1/virtualmachineclasses';
 export const KUBEVIRTS = '/apis/kubevirt.io/v1/kubevirts';

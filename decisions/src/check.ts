@@ -1,0 +1,8 @@
+// The outcome of one check on a VM (its class, image, disks, engine, power, acceptance): passed or
+// not, with the condition reason and message that say why. The controllers turn checks into
+// conditions; the decisions that judge produce them.
+export interface Check {
+  ok: boolean;
+  reason: string;
+  message: string;
+}

@@ -1,0 +1,68 @@
+// Admitting a VirtualMachinePolicy, and running the policies in force over a VM request: Deny
+// denies, Warn warns, Audit and exceptions go to the decision log.
+import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
+import type { Lookups } from '../../kube/src/lookups.ts';
+import {
+  admissionVerdict,
+  buildContext,
+  compileCelRules,
+  evaluatePolicies,
+  type AdmissionVerdict,
+  type Operation,
+  type PolicyCompiler,
+} from '../../policy/src/index.ts';
+import type { AdmissionRequest } from './admission.ts';
+
+/**
+ * Admitting a policy: CEL that does not compile, or whose estimated cost is over the API server's
+ * per-expression limit, is refused (one message); type errors against the schemas are warnings.
+ */
+export async function policyCelProblems(
+  compiler: PolicyCompiler,
+  policy: VirtualMachinePolicy,
+  old?: VirtualMachinePolicy,
+): Promise<{ error?: string; warnings: string[] }> {
+  const c = await compileCelRules(compiler.engine, policy, 'new', old);
+  return {
+    ...(c.errors.length ? { error: `CEL refused: ${c.errors.join('; ')}` } : {}),
+    warnings: c.warnings,
+  };
+}
+
+/** What the policies in force say about a VM request. */
+export async function policyVerdict(
+  req: AdmissionRequest,
+  object: VirtualMachine | undefined,
+  l: Lookups,
+  compiler: PolicyCompiler,
+): Promise<{ verdict: AdmissionVerdict; notes: string[] }> {
+  const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
+  const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
+  const ctx = buildContext(
+    {
+      operation: req.operation as Operation,
+      ...(object ? { object } : {}),
+      ...(oldObject ? { oldObject } : {}),
+      namespace: ns,
+      userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
+      dryRun: req.dryRun ?? false,
+    },
+    l,
+  );
+  const verdict = admissionVerdict(
+    await evaluatePolicies(
+      compiler.engine,
+      await compiler.compiled(l.policies()),
+      l.exceptions(ns),
+      ctx,
+      compiler.celTimeBudgetMs !== undefined ? { celTimeBudgetMs: compiler.celTimeBudgetMs } : {},
+    ),
+  );
+  const notes = [
+    ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
+    ...verdict.exceptionsUsed.map(
+      (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
+    ),
+  ];
+  return { verdict, notes };
+}
