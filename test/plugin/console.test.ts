@@ -23,7 +23,12 @@ const ns = `console-${randomBytes(3).toString('hex')}`;
 const CONSOLE_PATH = `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/console`;
 
 const ca = createCertificateAuthority('console-double', 1);
-const cert = issueCertificate(ca, { commonName: 'double', ipAddresses: ['127.0.0.1'], usages: ['server'], validityDays: 1 });
+const cert = issueCertificate(ca, {
+  commonName: 'double',
+  ipAddresses: ['127.0.0.1'],
+  usages: ['server'],
+  validityDays: 1,
+});
 let double: Server;
 let wss: WebSocketServer;
 const sessions: { protocol: string; received: string[]; socket: WebSocket }[] = [];
@@ -36,18 +41,34 @@ const xtermLoads: string[] = [];
 async function vm(name: string, printableStatus: string): Promise<void> {
   const base = `/apis/${V}/namespaces/${ns}/virtualmachines`;
   await rest.request('POST', base, {
-    body: { apiVersion: V, kind: 'VirtualMachine', metadata: { name, namespace: ns }, spec: { className: 'small', image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } } },
+    body: {
+      apiVersion: V,
+      kind: 'VirtualMachine',
+      metadata: { name, namespace: ns },
+      spec: { className: 'small', image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } },
+    },
   });
   await rest.request('PATCH', `${base}/${name}/status`, {
-    body: { status: { printableStatus, phase: printableStatus, ...(printableStatus === 'Running' ? { nodeName: 'node-1', primaryIP: '10.0.0.5' } : {}) } },
+    body: {
+      status: {
+        printableStatus,
+        phase: printableStatus,
+        ...(printableStatus === 'Running' ? { nodeName: 'node-1', primaryIP: '10.0.0.5' } : {}),
+      },
+    },
     contentType: 'application/merge-patch+json',
   });
 }
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  double = createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => res.writeHead(404).end());
-  wss = new WebSocketServer({ noServer: true, handleProtocols: (p) => (p.has('plain.kubevirt.io') ? 'plain.kubevirt.io' : false) });
+  double = createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) =>
+    res.writeHead(404).end(),
+  );
+  wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (p) => (p.has('plain.kubevirt.io') ? 'plain.kubevirt.io' : false),
+  });
   double.on('upgrade', (req, socket, head) => {
     if (req.url !== CONSOLE_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
@@ -61,7 +82,11 @@ beforeAll(async () => {
         ws.send(d); // the guest echoes what is typed, as a login prompt does
       });
       // The guest's serial port, as KubeVirt relays it: raw bytes in binary frames.
-      ws.send(Buffer.from(`\r\nUbuntu 24.04 LTS web ttyS0 (session ${sessions.length})\r\n\r\nweb login: `));
+      ws.send(
+        Buffer.from(
+          `\r\nUbuntu 24.04 LTS web ttyS0 (session ${sessions.length})\r\n\r\nweb login: `,
+        ),
+      );
     });
   });
   await new Promise<void>((r) => double.listen(0, '127.0.0.1', () => r()));
@@ -73,7 +98,11 @@ beforeAll(async () => {
 
   web = await openPluginInBrowser({
     height: 1000,
-    override: { prefix: '/apis/subresources.kubevirt.io/', target: `https://127.0.0.1:${(double.address() as AddressInfo).port}`, ca: ca.certPem },
+    override: {
+      prefix: '/apis/subresources.kubevirt.io/',
+      target: `https://127.0.0.1:${(double.address() as AddressInfo).port}`,
+      ca: ca.certPem,
+    },
   });
   page = web.page;
   page.on('request', (r) => {
@@ -86,7 +115,9 @@ afterAll(async () => {
   wss?.close();
   await new Promise((r) => double?.close(r));
   if (rest) {
-    await rest.request('DELETE', `/apis/${V}/namespaces/${ns}/virtualmachines`).catch(() => undefined);
+    await rest
+      .request('DELETE', `/apis/${V}/namespaces/${ns}/virtualmachines`)
+      .catch(() => undefined);
     await rest.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
     rest.close();
   }
@@ -108,7 +139,11 @@ describe('the serial console in the browser', () => {
     await terminal.click();
     await page.keyboard.type('root');
     await page.keyboard.press('Enter');
-    await waitUntil('the guest to receive the typed login', async () => sessions[0]!.received.join('') === 'root\r', 10_000);
+    await waitUntil(
+      'the guest to receive the typed login',
+      async () => sessions[0]!.received.join('') === 'root\r',
+      10_000,
+    );
     await terminal.getByText('web login: root').waitFor();
     await page.screenshot({ path: join(SHOTS, 'console-connected.png') });
 
@@ -128,7 +163,11 @@ describe('the serial console in the browser', () => {
   it('explains that a stopped VM has no console, and opens none', async () => {
     const before = sessions.length;
     await page.goto(`${web.ui.url}/c/test/vmplane/vms/${ns}/db`);
-    await page.getByText('The serial console is available while the VM runs; it is Stopped. Start it to connect.').waitFor({ timeout: 30_000 });
+    await page
+      .getByText(
+        'The serial console is available while the VM runs; it is Stopped. Start it to connect.',
+      )
+      .waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('console').count()).toBe(0);
     expect(sessions).toHaveLength(before);
   });

@@ -40,18 +40,36 @@ describe(`the VM list with ${COUNT} VMs`, () => {
     // Other test files share the API server, so the list may hold a few of their VMs too.
     const counter = page.getByText(/^\d+\D\d+ of [\d,]+$/).first();
     await expect
-      .poll(async () => Number(((await counter.textContent({ timeout: 1000 }).catch(() => '')) ?? '').split(' of ')[1]?.replace(/,/g, '') ?? 0), { timeout: 120_000 })
+      .poll(
+        async () =>
+          Number(
+            ((await counter.textContent({ timeout: 1000 }).catch(() => '')) ?? '')
+              .split(' of ')[1]
+              ?.replace(/,/g, '') ?? 0,
+          ),
+        { timeout: 120_000 },
+      )
       .toBeGreaterThanOrEqual(COUNT);
     const renderedMs = Date.now() - started;
     await page.screenshot({ path: join(SHOTS, 'vm-list-5000.png'), fullPage: true });
-    console.log(`[fleet] VM list with ${COUNT} VMs rendered in ${renderedMs} ms (measured, not asserted)`);
+    console.log(
+      `[fleet] VM list with ${COUNT} VMs rendered in ${renderedMs} ms (measured, not asserted)`,
+    );
 
     // Search narrows 5,000 rows to the one asked for, with its status and size.
     const wanted = fleetVm(ns, 4321);
     const name = wanted.vm.metadata.name ?? '';
-    await page.getByRole('button', { name: /search/i }).first().click();
-    await page.getByPlaceholder(/search/i).first().fill(name);
-    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
+    await page
+      .getByRole('button', { name: /search/i })
+      .first()
+      .click();
+    await page
+      .getByPlaceholder(/search/i)
+      .first()
+      .fill(name);
+    const row = page
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name, exact: true }) });
     await row.waitFor();
     const text = await row.innerText();
     expect(text).toContain(wanted.status.printableStatus ?? '');

@@ -10,7 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PLUGIN_DIR } from '../../harness/src/ui/build.ts';
 
-const scratch = mkdtempSync(join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-package-`));
+const scratch = mkdtempSync(
+  join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'x'}-package-`),
+);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function npm(args: string[]): { status: number | null; output: string } {
@@ -33,29 +35,51 @@ describe('the plugin toolchain', () => {
     const pkgFile = join(scratch, 'artifacthub-pkg.yml');
     const r = npm(['run', 'package', '--', '--out', scratch, '--pkg', pkgFile]);
     expect(r.status, r.output).toBe(0);
-    const version = (JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (
+      JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string }
+    ).version;
     const tarball = join(scratch, `vmplane-${version}.tar.gz`);
 
     // One top folder named after the plugin, with the bundle, the terminal it loads on demand,
     // package.json and translations.
-    const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     expect(listing).toEqual(
-      expect.arrayContaining(['vmplane/main.js', 'vmplane/xterm.js', 'vmplane/package.json', 'vmplane/locales/en/translation.json']),
+      expect.arrayContaining([
+        'vmplane/main.js',
+        'vmplane/xterm.js',
+        'vmplane/package.json',
+        'vmplane/locales/en/translation.json',
+      ]),
     );
     expect(listing.every((p) => p.startsWith('vmplane/'))).toBe(true);
 
-    const meta = parse(readFileSync(pkgFile, 'utf8')) as { version: string; name: string; annotations: Record<string, string> };
+    const meta = parse(readFileSync(pkgFile, 'utf8')) as {
+      version: string;
+      name: string;
+      annotations: Record<string, string>;
+    };
     const sha = createHash('sha256').update(readFileSync(tarball)).digest('hex');
     expect(meta.name).toBe('vmplane');
     expect(meta.version).toBe(version);
     expect(meta.annotations['headlamp/plugin/archive-checksum']).toBe(`SHA256:${sha}`);
-    expect(meta.annotations['headlamp/plugin/archive-url']).toMatch(new RegExp(`/vmplane-${version.replace(/\./g, '\\.')}\\.tar\\.gz$`));
+    expect(meta.annotations['headlamp/plugin/archive-url']).toMatch(
+      new RegExp(`/vmplane-${version.replace(/\./g, '\\.')}\\.tar\\.gz$`),
+    );
   });
 
   it('the committed artifacthub-pkg.yml describes this version', () => {
-    const committed = parse(readFileSync(join(PLUGIN_DIR, 'artifacthub-pkg.yml'), 'utf8')) as { version: string; annotations: Record<string, string> };
-    const version = (JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+    const committed = parse(readFileSync(join(PLUGIN_DIR, 'artifacthub-pkg.yml'), 'utf8')) as {
+      version: string;
+      annotations: Record<string, string>;
+    };
+    const version = (
+      JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string }
+    ).version;
     expect(committed.version).toBe(version);
-    expect(committed.annotations['headlamp/plugin/archive-checksum']).toMatch(/^SHA256:[0-9a-f]{64}$/);
+    expect(committed.annotations['headlamp/plugin/archive-checksum']).toMatch(
+      /^SHA256:[0-9a-f]{64}$/,
+    );
   });
 });
