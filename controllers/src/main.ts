@@ -4,15 +4,15 @@
 // leader election, a /metrics and /healthz endpoint, and a graceful stop on SIGTERM.
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import type { CelEvaluatorSource } from '../../policy/src/index.ts';
 import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
+import type { LeaseSettings } from '../../kube/src/leader.ts';
 import { Manager } from '../../kube/src/manager.ts';
+import { isProgram, stopOnSignals } from '../../kube/src/process.ts';
 import { storageProfileController } from './storage/controller.ts';
 import { vmClassController } from './vmclass/controller.ts';
 import { vmController } from './vm/controller.ts';
@@ -21,14 +21,9 @@ import type { TranslationOptions } from './vm/translate.ts';
 export interface ControllerOptions {
   kc: KubeConfig;
   logger?: Logger;
-  leaderElection?: {
-    namespace: string;
-    name?: string;
-    identity?: string;
-    leaseDurationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  /** The Lease's name defaults to vmplane-controllers, the identity to host and process id. */
+  leaderElection?: Omit<LeaseSettings, 'name' | 'identity'> &
+    Partial<Pick<LeaseSettings, 'name' | 'identity'>>;
   /** Reconcile only objects in these namespaces (cluster-scoped ones: only those with this label). */
   scope?: { namespaces: string[]; clusterLabel?: [string, string] };
   /**
@@ -95,6 +90,7 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
       () => {
         auditor = new PolicyAuditor({
           kc: o.kc,
+          rest: manager.rest,
           lookups: c,
           onChange: (h) => c.onChange(['policies', 'exceptions', 'vms', 'classes'], h),
           log: (m, f) => log.info(f ?? {}, m),
@@ -157,28 +153,15 @@ export async function main(): Promise<void> {
       } else res.writeHead(404).end();
     }).listen(port);
   }
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    server?.close();
-    await running.stop();
-    process.exit(0);
-  };
   running.manager.onLeadershipLost = () => {
     // Like client-go: a replica that lost the lease exits, and is restarted clean.
     running.manager.log.warn('leadership lost: exiting');
     process.exit(1);
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  stopOnSignals(async () => {
+    server?.close();
+    await running.stop();
+  });
 }
 
-// Run when started as a script; in a bundle every module shares one URL, so check the name too.
-if (
-  process.argv[1] &&
-  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
-  import.meta.url.endsWith('/controllers/src/main.ts')
-) {
-  await main();
-}
+if (isProgram(import.meta.url, '/controllers/src/main.ts')) await main();

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, isNotFound, type KubeRest } from '../../kube/src/rest.ts';
 import type { KeyPair } from '../../kube/src/pki.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import type { LocalEngine } from './controller.ts';
 import { EngineError } from './controller.ts';
 import {
@@ -294,20 +295,11 @@ const ours = (o: { metadata?: { labels?: Record<string, string> } } | undefined)
   o?.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
   MANAGED_BY['app.kubernetes.io/managed-by'];
 
-async function getOrUndefined<T>(rest: KubeRest, path: string): Promise<T | undefined> {
-  try {
-    return (await rest.request<T>('GET', path)).body;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
-
 type Labelled = { metadata?: { labels?: Record<string, string>; resourceVersion?: string } };
 
 /** Creates the object, or replaces it if it is the engine's own; someone else's is refused. */
 async function putOurs(rest: KubeRest, path: string, obj: Labelled, what: string): Promise<void> {
-  const current = await getOrUndefined<Labelled>(rest, path);
+  const current = await getLive<Labelled>(rest, path);
   if (current && !ours(current))
     throw new Error(
       `${what} already exists and is not the local engine's (KubeVirt's virt-api makes it): the local engine does not replace it`,
@@ -332,7 +324,7 @@ export async function registerSubresourceApi(
   caPem: string,
 ): Promise<void> {
   const apiPath = `/apis/apiregistration.k8s.io/v1/apiservices/${APISERVICE}`;
-  const existing = await getOrUndefined<Labelled>(rest, apiPath);
+  const existing = await getLive<Labelled>(rest, apiPath);
   if (existing && !ours(existing))
     throw new Error(
       `APIService ${APISERVICE} already exists and is not the local engine's (KubeVirt's virt-api registers it): the local engine does not replace it`,
@@ -383,7 +375,7 @@ export async function waitForAvailable(rest: KubeRest, timeoutMs = 30_000): Prom
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const a = await getOrUndefined<{
+    const a = await getLive<{
       status?: { conditions?: { type: string; status: string; message?: string }[] };
     }>(rest, path);
     const cond = a?.status?.conditions?.find((x) => x.type === 'Available');
@@ -402,7 +394,7 @@ export async function unregisterSubresourceApi(rest: KubeRest): Promise<void> {
     `/apis/apiregistration.k8s.io/v1/apiservices/${APISERVICE}`,
     `/api/v1/namespaces/${ENGINE_NAMESPACE}/services/${ENGINE_SERVICE}`,
   ]) {
-    const o = await getOrUndefined<{
+    const o = await getLive<{
       metadata?: { uid?: string; labels?: Record<string, string> };
     }>(rest, path);
     if (!ours(o)) continue;

@@ -17,6 +17,7 @@ import type { ResilientInformer } from '../../kube/src/informer.ts';
 import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
 import { isSubset } from '../../kube/src/objects.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import {
   decide,
   guestMemory,
@@ -208,13 +209,10 @@ async function prepareDisks(
   for (const v of vm.spec.template?.spec?.volumes ?? []) {
     const claim = v.persistentVolumeClaim?.claimName;
     if (!claim) continue;
-    const pvc = await c.m.rest
-      .request<{ spec?: object }>('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`)
-      .then((r) => r.body)
-      .catch((e) => {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      });
+    const pvc = await getLive<{ spec?: object }>(
+      c.m.rest,
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`,
+    );
     claims.set(claim, claimRequest(pvc as never));
   }
   const plan = planVolumes(

@@ -18,6 +18,7 @@ import type {
 } from '../../api/generated/types.ts';
 import { dropStatus, ResilientInformer } from './informer.ts';
 import type { Lookups } from './lookups.ts';
+import type { KubeRest } from './rest.ts';
 
 const VMPLANE = '/apis/vmplane.io/v1alpha1';
 
@@ -47,6 +48,8 @@ export interface ClusterCacheOptions {
    * at it). Not when the policy audit reads the cache too.
    */
   dropVmStatus?: boolean;
+  /** The process's connections to the API server, shared by the cache's informers. */
+  rest?: KubeRest;
 }
 
 export class ClusterCache implements Lookups {
@@ -64,6 +67,7 @@ export class ClusterCache implements Lookups {
         path: CACHED_PATHS[key],
         ...(key === 'vms' && opts.dropVmStatus ? { transform: dropStatus } : {}),
         ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
+        ...(opts.rest ? { rest: opts.rest } : {}),
         onError: (err, retry) => opts.onError?.(key, err, retry),
       });
     this.informers = Object.fromEntries(

@@ -10,7 +10,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { ApiError, KubeRest } from './rest.ts';
+import { ApiError, type KubeRest, sharedOrOwnRest } from './rest.ts';
 
 export interface InformerOptions {
   /** Collection path, e.g. /apis/vmplane.io/v1alpha1/virtualmachineclasses. */
@@ -30,6 +30,8 @@ export interface InformerOptions {
    * keeps only what its readers use. managedFields are always dropped.
    */
   transform?: (obj: KubernetesObject) => void;
+  /** The process's connections to the API server, shared (else the informer opens its own). */
+  rest?: KubeRest;
 }
 
 /** The annotation `kubectl apply` keeps: a whole copy of the object as last applied. */
@@ -107,10 +109,11 @@ type Handler<T> = (obj: T) => void;
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
   private readonly opts: Required<
-    Omit<InformerOptions, 'onError' | 'transform' | 'labelSelector'>
+    Omit<InformerOptions, 'onError' | 'transform' | 'labelSelector' | 'rest'>
   > &
     Pick<InformerOptions, 'onError' | 'labelSelector'>;
   private readonly rest: KubeRest;
+  private readonly releaseRest: () => void;
   private stopped = true;
   private failures = 0;
   private errorsSeen = 0;
@@ -121,9 +124,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly syncWaiters: (() => void)[] = [];
 
   constructor(kc: KubeConfig, opts: InformerOptions) {
-    const { transform, ...rest } = opts;
+    const { transform, rest: shared, ...rest } = opts;
     this.opts = { resyncMs: 5 * 60_000, backoffMinMs: 200, backoffMaxMs: 10_000, ...rest };
-    this.rest = new KubeRest(kc);
+    ({ rest: this.rest, release: this.releaseRest } = sharedOrOwnRest(kc, shared));
     const trim = (o: T): void => {
       dropManagedFields(o);
       transform?.(o);
@@ -178,7 +181,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     clearTimeout(this.restartTimer);
     clearInterval(this.resyncTimer);
     await this.informer.stop();
-    this.rest.close();
+    this.releaseRest();
   }
 
   private async run(): Promise<void> {

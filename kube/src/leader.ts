@@ -6,14 +6,18 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeRest, isNotFound } from './rest.ts';
 
-export interface LeaderOptions {
-  kc: KubeConfig;
+/** Which Lease to hold, as whom, and how long a leader may stay silent. */
+export interface LeaseSettings {
   namespace: string;
   name: string;
   identity: string;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+}
+
+export interface LeaderOptions extends LeaseSettings {
+  kc: KubeConfig;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;

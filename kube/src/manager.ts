@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KubeRest } from './rest.ts';
 import { dropCrdSchemas, ResilientInformer } from './informer.ts';
-import { LeaderElector } from './leader.ts';
+import { LeaderElector, type LeaseSettings } from './leader.ts';
 import { WorkQueue } from './queue.ts';
 import { RecentKeys } from './recent.ts';
 
@@ -32,14 +32,7 @@ export interface ManagerOptions {
   kc: KubeConfig;
   logger?: Logger;
   registry?: Registry;
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  leaderElection?: LeaseSettings;
   resyncMs?: number;
   /** Only these objects are reconciled (tests sharing one API server scope themselves by namespace or label). */
   scope?: (obj: KubernetesObject) => boolean;
@@ -135,6 +128,7 @@ export class Manager {
     let inf = this.informers.get(key);
     if (!inf) {
       inf = new ResilientInformer(this.kc, {
+        rest: this.rest,
         path,
         ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
         ...(this.opts.resyncMs ? { resyncMs: this.opts.resyncMs } : {}),

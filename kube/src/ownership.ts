@@ -62,10 +62,7 @@ export async function deleteExactly(
 }
 
 /** Reads an object live (not from a cache); undefined when there is none. */
-export async function getLive<T extends KubernetesObject>(
-  rest: KubeRest,
-  path: string,
-): Promise<T | undefined> {
+export async function getLive<T>(rest: KubeRest, path: string): Promise<T | undefined> {
   try {
     return (await rest.request<T>('GET', path)).body;
   } catch (e) {

@@ -219,3 +219,17 @@ export class KubeRest {
     this.agent.destroy();
   }
 }
+
+/**
+ * The connections a component talks through: the process's own KubeRest when the caller shares
+ * it (one pool of connections and one discovery cache per process; the caller closes it), else a
+ * new one the component owns and closes when it stops.
+ */
+export function sharedOrOwnRest(
+  kc: KubeConfig,
+  shared?: KubeRest,
+): { rest: KubeRest; release(): void } {
+  if (shared) return { rest: shared, release: () => {} };
+  const rest = new KubeRest(kc);
+  return { rest, release: () => rest.close() };
+}

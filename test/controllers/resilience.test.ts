@@ -9,7 +9,8 @@ import { REPO_ROOT } from '../../api/src/paths.ts';
 import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
-import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
 import { BlackholeProxy } from '../support/blackhole.ts';
@@ -262,21 +263,13 @@ describe('controllers under stress', () => {
 
   it('with two replicas, only the leader reconciles; killing it hands over within the lease time', async () => {
     const a = startReplica('replica-a', { VMPLANE_SCOPE_NAMESPACES: 'ha' });
-    const holder = async (): Promise<string | undefined> => {
-      try {
-        return (
-          (
-            await rest.request<{ spec: { holderIdentity?: string } }>(
-              'GET',
-              '/apis/coordination.k8s.io/v1/namespaces/vmplane-system/leases/vmplane-controllers',
-            )
-          ).body.spec.holderIdentity || undefined
-        );
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
-    };
+    const holder = async (): Promise<string | undefined> =>
+      (
+        await getLive<{ spec: { holderIdentity?: string } }>(
+          rest,
+          '/apis/coordination.k8s.io/v1/namespaces/vmplane-system/leases/vmplane-controllers',
+        )
+      )?.spec.holderIdentity || undefined;
     await waitUntil(
       'replica-a to lead',
       async () => (await holder()) === 'replica-a' || undefined,
@@ -343,25 +336,20 @@ describe('controllers under stress', () => {
     const result = await waitUntil(
       'the PolicyReport',
       async () => {
-        try {
-          const r = await rest.request<{
-            results: {
-              policy: string;
-              rule: string;
-              result: string;
-              resources: { name: string }[];
-            }[];
-          }>(
-            'GET',
-            '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies',
-          );
-          return r.body.results.find(
-            (x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless',
-          );
-        } catch (e) {
-          if (isNotFound(e)) return undefined;
-          throw e;
-        }
+        const report = await getLive<{
+          results: {
+            policy: string;
+            rule: string;
+            result: string;
+            resources: { name: string }[];
+          }[];
+        }>(
+          rest,
+          '/apis/wgpolicyk8s.io/v1alpha2/namespaces/audited/policyreports/vmplane-vm-policies',
+        );
+        return report?.results.find(
+          (x) => x.policy === 'owners' && x.resources[0]?.name === 'nameless',
+        );
       },
       60_000,
       500,

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../kube/src/client.ts';
-import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { ApiError, KubeRest } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { kubeConfig } from '../support/cluster.ts';
 
@@ -44,17 +45,11 @@ async function profile(
   return waitUntil(
     `StorageProfile ${name}`,
     async () => {
-      try {
-        const p = await rest.get<Profile>({
-          apiVersion: 'vmplane.io/v1alpha1',
-          kind: 'StorageProfile',
-          metadata: { name: `${name}-${scope}` },
-        });
-        return ready(p) ? p : undefined;
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
+      const p = await getLive<Profile>(
+        rest,
+        `/apis/vmplane.io/v1alpha1/storageprofiles/${name}-${scope}`,
+      );
+      return p && ready(p) ? p : undefined;
     },
     30_000,
     100,

@@ -12,7 +12,8 @@ import { localEngine, type LocalEngine } from '../../engine/src/controller.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { Manager } from '../../kube/src/manager.ts';
-import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
 
@@ -31,14 +32,7 @@ type Obj = {
 };
 const vmPath = (): string => `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/tiny`;
 const vmiPath = (): string => `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/tiny`;
-const get = async (path: string): Promise<Obj | undefined> => {
-  try {
-    return (await rest.request<Obj>('GET', path)).body;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-};
+const get = (path: string): Promise<Obj | undefined> => getLive<Obj>(rest, path);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
   waitUntil(what, probe as () => Promise<T | undefined>, 90_000, 200);
 

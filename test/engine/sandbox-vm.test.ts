@@ -27,6 +27,7 @@ import { startSandbox, type Sandbox } from '../../harness/src/sandbox.ts';
 import { consoleUrl } from '../../cli/src/kubectl-vm/console.ts';
 import { kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import type { LocalEngine } from '../../engine/src/controller.ts';
 import { TINY_BANNER, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { openPluginInBrowser, SHOTS } from '../support/browser.ts';
@@ -44,14 +45,8 @@ let engine: LocalEngine;
 const logged: string[] = [];
 
 type Vm = { status?: { printableStatus?: string; primaryIP?: string; nodeName?: string } };
-const vmStatus = async (name: string): Promise<Vm['status'] | undefined> => {
-  try {
-    return (await rest.request<Vm>('GET', `${VMP}/${name}`)).body.status;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-};
+const vmStatus = async (name: string): Promise<Vm['status'] | undefined> =>
+  (await getLive<Vm>(rest, `${VMP}/${name}`))?.status;
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
   waitUntil(what, probe as () => Promise<T | undefined>, 120_000, 200);
 const untilStatus = (name: string, printable: string): Promise<Vm['status']> =>

@@ -9,7 +9,8 @@ import { PolicyAuditor } from '../../controllers/src/policy/audit.ts';
 import { REPORT_NAME } from '../../controllers/src/policy/report.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
-import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
+import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import {
   startWebhooks,
   unregisterWebhooks,
@@ -68,17 +69,11 @@ interface Report {
   }[];
 }
 
-async function report(): Promise<Report | undefined> {
-  try {
-    return await rest.get<Report>({
-      apiVersion: 'wgpolicyk8s.io/v1alpha2',
-      kind: 'PolicyReport',
-      metadata: { name: REPORT_NAME, namespace: ns },
-    });
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+function report(): Promise<Report | undefined> {
+  return getLive<Report>(
+    rest,
+    `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns}/policyreports/${REPORT_NAME}`,
+  );
 }
 
 async function waitForResult(

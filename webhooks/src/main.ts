@@ -1,13 +1,12 @@
 // Starting the webhooks: caches, certificates, the HTTPS server and (optionally) registration.
 // The sandbox and the tests call startWebhooks() in-process; in a cluster, `node webhooks/src/main.ts`
 // runs it as its own process with settings from the environment, and SIGTERM drains it.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import { getLive } from '../../kube/src/ownership.ts';
+import { isProgram, stopOnSignals } from '../../kube/src/process.ts';
 import {
   DEFAULT_POLICY,
   caSerialOf,
@@ -215,6 +214,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
   };
 
   const cache = new ClusterCache(o.kc, {
+    rest,
     ...(o.cacheResyncMs ? { resyncMs: o.cacheResyncMs } : {}),
     ...(o.dropVmStatus ? { dropVmStatus: true } : {}),
     onError: (what, err, retry) =>
@@ -344,20 +344,10 @@ export async function main(): Promise<void> {
     // The standalone webhook process is the cache's only reader: VM status is never looked at.
     dropVmStatus: true,
   });
-  const stop = async (): Promise<void> => {
+  stopOnSignals(async () => {
     await running.stop();
     flush();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  });
 }
 
-// Run when started as a script; in a bundle every module shares one URL, so check the name too.
-if (
-  process.argv[1] &&
-  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
-  import.meta.url.endsWith('/webhooks/src/main.ts')
-) {
-  await main();
-}
+if (isProgram(import.meta.url, '/webhooks/src/main.ts')) await main();

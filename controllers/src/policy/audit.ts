@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
-import { KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import { type KubeRest, isNotFound, sharedOrOwnRest } from '../../../kube/src/rest.ts';
 import type { Lookups } from '../../../kube/src/lookups.ts';
 import {
   buildContext,
@@ -21,6 +21,8 @@ import { buildReports, isReportName, policyStatus, type VmResults } from './repo
 
 export interface AuditOptions {
   kc: KubeConfig;
+  /** The process's connections to the API server, shared (else the audit opens its own). */
+  rest?: KubeRest;
   lookups: Lookups;
   /** Subscribe to changes of policies, exceptions and VMs (the cache's onChange). */
   onChange?: (handler: () => void) => void;
@@ -43,6 +45,7 @@ export const AUDIT_CEL_TIME_BUDGET_MS = 1_000;
 export class PolicyAuditor {
   private readonly o: AuditOptions;
   private readonly rest: KubeRest;
+  private readonly releaseRest: () => void;
   private cel?: Promise<{ engine: CelEvaluator; owned: boolean }>;
   private compiler?: PolicyCompiler;
   private timer?: NodeJS.Timeout;
@@ -62,7 +65,7 @@ export class PolicyAuditor {
 
   constructor(o: AuditOptions) {
     this.o = o;
-    this.rest = new KubeRest(o.kc);
+    ({ rest: this.rest, release: this.releaseRest } = sharedOrOwnRest(o.kc, o.rest));
   }
 
   start(): void {
@@ -247,7 +250,7 @@ export class PolicyAuditor {
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     await this.running;
-    this.rest.close();
+    this.releaseRest();
     const cel = await this.cel?.catch(() => undefined);
     if (cel?.owned) await cel.engine.close();
   }
