@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import type { V1VirtualMachine } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
@@ -24,11 +23,8 @@ import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { effectiveClassOf, translate } from '../../controllers/src/vm/translate.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import type { EngineChecks } from '../../harness/src/controlplane/conformance.ts';
 import { clusterImageArb, vmArb, vmClassArb, type World } from '../support/arbitrary.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
@@ -112,12 +108,7 @@ beforeAll(async () => {
       metadata: { name: d, namespace: ns },
       spec: { size: '10Gi' },
     } as never);
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
-    logger: pino({ level: 'silent' }),
-  });
+  webhooks = await startScopedWebhooks(scope);
   await waitUntil('the webhook cache to see the classes and images', async () =>
     [...classes.keys()].every((n) => webhooks.cache.vmClass(n)),
   );
@@ -125,10 +116,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await checks?.close();
-  if (webhooks) {
-    await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-    await webhooks.stop();
-  }
+  await stopScopedWebhooks(webhooks);
   for (const c of classes.keys())
     await rest
       .request('DELETE', `/apis/${API_VERSION}/virtualmachineclasses/${c}`)

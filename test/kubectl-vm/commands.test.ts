@@ -12,11 +12,8 @@ import { REPO_ROOT } from '../../api/src/paths.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
@@ -130,12 +127,7 @@ beforeAll(async () => {
   ]) {
     await rest.create(o as never);
   }
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${s}`,
-    register: { endpoint: 'self', scope: s },
-    logger: pino({ level: 'silent' }),
-  });
+  webhooks = await startScopedWebhooks(s);
   await waitUntil(
     'policies cached',
     async () =>
@@ -151,8 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctl.stop();
-  await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-  await webhooks.stop();
+  await stopScopedWebhooks(webhooks);
   rest.close();
   rmSync(dir, { recursive: true, force: true });
 });

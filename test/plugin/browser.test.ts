@@ -11,11 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import { CLUSTER, openPluginInBrowser, SHOTS, type PluginInBrowser } from '../support/browser.ts';
 import { kubeConfig } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
@@ -94,12 +91,7 @@ beforeAll(async () => {
   ] as KubeObjectLike[]) {
     await rest.create(o);
   }
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
-    logger: pino({ level: 'silent' }),
-  });
+  webhooks = await startScopedWebhooks(scope);
   await waitUntil('the webhook to see the policy', async () =>
     webhooks.cache.policies().some((p) => p.metadata.name === n('max-4-cpus')),
   );
@@ -115,10 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await web?.close();
   await controllers?.stop();
-  if (webhooks) {
-    await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-    await webhooks.stop();
-  }
+  await stopScopedWebhooks(webhooks);
   rest?.close();
 }, 60_000);
 

@@ -11,11 +11,8 @@ import { waitUntil } from '../../kube/src/client.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { vm as buildVm } from '../support/builders.ts';
@@ -123,10 +120,7 @@ beforeAll(async () => {
   ] as KubeObjectLike[]) {
     await rest.create(f);
   }
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
+  webhooks = await startScopedWebhooks(scope, {
     logger: pino(
       { level: 'info' },
       { write: (l: string) => void decisions.push(JSON.parse(l) as (typeof decisions)[number]) },
@@ -145,8 +139,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await auditor.stop();
-  await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-  await webhooks.stop();
+  await stopScopedWebhooks(webhooks);
   rest.close();
 });
 

@@ -8,6 +8,7 @@ import type {
   ClusterVirtualMachineImage,
 } from '../../api/generated/types.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import type { AdmissionRequest, AdmissionReview } from '../../webhooks/src/admission.ts';
 
 export { API_VERSION };
 
@@ -108,4 +109,24 @@ export function dataVolumesFromTemplates(kv: {
     },
     spec: {},
   }));
+}
+
+/**
+ * An admission.k8s.io/v1 AdmissionReview as the API server sends it: by default the CREATE of a
+ * vmplane VirtualMachine; `request` gives the rest (uid, object, namespace…) and overrides.
+ */
+export function admissionReview(
+  request: Partial<AdmissionRequest> & Record<string, unknown>,
+): AdmissionReview {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'uid-1',
+      kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' },
+      resource: { group: 'vmplane.io', version: 'v1alpha1', resource: 'virtualmachines' },
+      operation: 'CREATE',
+      ...request,
+    },
+  };
 }

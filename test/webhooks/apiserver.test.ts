@@ -1,14 +1,10 @@
 // The webhooks as kubectl users meet them: registered in the real kube-apiserver, called by it.
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { waitUntil } from '../../kube/src/client.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import { createNamespace, kubeConfig, kubectl } from '../support/cluster.ts';
 import { Finalizers } from '../../api/src/wellknown.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
@@ -70,12 +66,7 @@ beforeAll(async () => {
     },
   ];
   for (const f of fixtures) await rest.create(f);
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
-    logger: pino({ level: 'silent' }),
-  });
+  webhooks = await startScopedWebhooks(scope);
   await waitUntil(
     'webhook cache to see the fixtures',
     async () =>
@@ -85,8 +76,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-  await webhooks.stop();
+  await stopScopedWebhooks(webhooks);
   rest.close();
 });
 

@@ -7,17 +7,13 @@
 // within 50 ms.
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpsRequest } from 'node:https';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
-import { vm as buildVm } from '../support/builders.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
+import { admissionReview, vm as buildVm } from '../support/builders.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 
 const scope = `s${randomBytes(3).toString('hex')}`;
@@ -108,12 +104,7 @@ beforeAll(async () => {
       }[f.kind] ?? '',
     );
   }
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
-    logger: pino({ level: 'silent' }),
-  });
+  webhooks = await startScopedWebhooks(scope);
   const cfg = await rest.request<{ webhooks: { clientConfig: { caBundle: string } }[] }>(
     'GET',
     `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${webhooks.configNames.validating}`,
@@ -129,10 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const path of made) await rest.request('DELETE', path).catch(() => undefined);
-  if (webhooks) {
-    await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-    await webhooks.stop();
-  }
+  await stopScopedWebhooks(webhooks);
   for (const ns of [hostileNs, calmNs])
     await rest?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
   rest?.close();
@@ -183,21 +171,14 @@ function call(
 }
 
 function review(uid: string, object: Record<string, unknown>, namespace: string): object {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' },
-      resource: { group: 'vmplane.io', version: 'v1alpha1', resource: 'virtualmachines' },
-      name: (object.metadata as { name: string }).name,
-      namespace,
-      operation: 'CREATE',
-      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
-      object,
-      dryRun: true,
-    },
-  };
+  return admissionReview({
+    uid,
+    name: (object.metadata as { name: string }).name,
+    namespace,
+    userInfo: { username: 'mallory', groups: ['system:authenticated'] },
+    object,
+    dryRun: true,
+  });
 }
 
 /** A VM as large as the schema and the API server allow where the policies look. */

@@ -6,11 +6,8 @@ import { connect } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeRest } from '../../kube/src/rest.ts';
-import {
-  startWebhooks,
-  unregisterWebhooks,
-  type RunningWebhooks,
-} from '../../webhooks/src/main.ts';
+import { type RunningWebhooks } from '../../webhooks/src/main.ts';
+import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
 import { SecretCertManager } from '../../webhooks/src/certs.ts';
 import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
@@ -24,10 +21,7 @@ beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('rot', { 'vmplane.io/webhook-scope': scope });
   await createLoadFixtures(rest, scope);
-  webhooks = await startWebhooks({
-    kc: kubeConfig(),
-    namespace: `vmplane-${scope}`,
-    register: { endpoint: 'self', scope },
+  webhooks = await startScopedWebhooks(scope, {
     certificates: {
       mode: 'self',
       checkIntervalMs: 200,
@@ -44,8 +38,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await unregisterWebhooks(kubeConfig(), webhooks.configNames);
-  await webhooks.stop();
+  await stopScopedWebhooks(webhooks);
   rest.close();
 });
 

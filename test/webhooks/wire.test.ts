@@ -8,7 +8,7 @@ import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki
 import { staticLookups } from '../../kube/src/lookups.ts';
 import { MAX_BODY_BYTES, SERVER_LIMITS, WebhookServer } from '../../webhooks/src/server.ts';
 import { connect as tlsConnect } from 'node:tls';
-import { vm as buildVm } from '../support/builders.ts';
+import { admissionReview, vm as buildVm } from '../support/builders.ts';
 import { celEngine } from '../support/cel.ts';
 import { PolicyCompiler } from '../../policy/src/index.ts';
 
@@ -141,20 +141,10 @@ function send(
 const vm = (spec: Record<string, unknown>): Record<string, unknown> =>
   buildVm('web', { image: { name: 'ubuntu' }, ...spec }) as unknown as Record<string, unknown>;
 
-function admissionReview(request: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'uid-1',
-      kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' },
-      operation: 'CREATE',
-      namespace: 'team-a',
-      object: vm({ className: 'small' }),
-      ...request,
-    },
-  });
-}
+const reviewOf = (request: Record<string, unknown>): string =>
+  JSON.stringify(
+    admissionReview({ namespace: 'team-a', object: vm({ className: 'small' }), ...request }),
+  );
 
 describe('health, readiness and metrics', () => {
   it('is healthy at once, and ready only once its caches are', async () => {
@@ -168,7 +158,7 @@ describe('health, readiness and metrics', () => {
   });
 
   it('exports request counts and latency in Prometheus format', async () => {
-    await send('POST', '/validate', admissionReview({ uid: 'metrics-1' }));
+    await send('POST', '/validate', reviewOf({ uid: 'metrics-1' }));
     const m = await send('GET', '/metrics');
     expect(m.status).toBe(200);
     expect(m.text).toMatch(
@@ -191,7 +181,7 @@ describe('admission', () => {
     const r = await send(
       'POST',
       '/mutate',
-      admissionReview({ uid: 'm-1', object: vm({ className: 'small' }) }),
+      reviewOf({ uid: 'm-1', object: vm({ className: 'small' }) }),
     );
     expect(r.status).toBe(200);
     expect(r.json?.response.uid).toBe('m-1');
@@ -210,7 +200,7 @@ describe('admission', () => {
     // With labels present, keys are added one by one, '/' escaped as ~1.
     const labelled = vm({ className: 'small' });
     (labelled.metadata as Record<string, unknown>).labels = { app: 'web' };
-    const r2 = await send('POST', '/mutate', admissionReview({ uid: 'm-2', object: labelled }));
+    const r2 = await send('POST', '/mutate', reviewOf({ uid: 'm-2', object: labelled }));
     const ops2 = JSON.parse(Buffer.from(r2.json?.response.patch ?? '', 'base64').toString()) as {
       op: string;
       path: string;
@@ -220,13 +210,13 @@ describe('admission', () => {
   });
 
   it('sends no patch when nothing changes (its own output)', async () => {
-    const first = await send('POST', '/mutate', admissionReview({ uid: 'i-1' }));
+    const first = await send('POST', '/mutate', reviewOf({ uid: 'i-1' }));
     const ops = JSON.parse(
       Buffer.from(first.json?.response.patch ?? '', 'base64').toString(),
     ) as Parameters<typeof import('fast-json-patch').applyPatch>[1];
     const { applyPatch } = (await import('fast-json-patch')).default;
     const mutated = applyPatch(vm({ className: 'small' }), ops, true, false).newDocument;
-    const again = await send('POST', '/mutate', admissionReview({ uid: 'i-2', object: mutated }));
+    const again = await send('POST', '/mutate', reviewOf({ uid: 'i-2', object: mutated }));
     expect(again.json?.response).toEqual({ uid: 'i-2', allowed: true });
   });
 
@@ -234,7 +224,7 @@ describe('admission', () => {
     const r = await send(
       'POST',
       '/validate',
-      admissionReview({ uid: 'd-1', object: vm({ className: 'huge' }) }),
+      reviewOf({ uid: 'd-1', object: vm({ className: 'huge' }) }),
     );
     expect(r.status).toBe(200);
     expect(r.json?.response).toMatchObject({
@@ -252,7 +242,7 @@ describe('admission', () => {
     await send(
       'POST',
       '/validate',
-      admissionReview({ uid: 'log-uid-42', object: vm({ className: 'huge' }) }),
+      reviewOf({ uid: 'log-uid-42', object: vm({ className: 'huge' }) }),
     );
     const line = logLines.find((l) => l.uid === 'log-uid-42');
     expect(line).toMatchObject({
@@ -268,12 +258,8 @@ describe('admission', () => {
   });
 });
 
-const ok = admissionReview({});
-const big = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: { uid: 'x', pad: 'a'.repeat(MAX_BODY_BYTES) },
-});
+const ok = reviewOf({});
+const big = JSON.stringify(admissionReview({ uid: 'x', pad: 'a'.repeat(MAX_BODY_BYTES) }));
 const deep = '['.repeat(200_000) + ']'.repeat(200_000);
 
 // [what, path, body, headers, expected status, words in the reason (400) or the denial]
@@ -306,27 +292,20 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
     400,
     'request: required',
   ],
-  ['no uid', '/validate', admissionReview({ uid: undefined }), {}, 400, 'request.uid: required'],
+  ['no uid', '/validate', reviewOf({ uid: undefined }), {}, 400, 'request.uid: required'],
   [
     'an empty uid',
     '/validate',
-    admissionReview({ uid: '' }),
+    reviewOf({ uid: '' }),
     {},
     400,
     'request.uid: must NOT have fewer than 1 characters',
   ],
-  [
-    'a numeric uid',
-    '/validate',
-    admissionReview({ uid: 7 }),
-    {},
-    400,
-    'request.uid: must be string',
-  ],
+  ['a numeric uid', '/validate', reviewOf({ uid: 7 }), {}, 400, 'request.uid: must be string'],
   [
     'an unknown operation',
     '/validate',
-    admissionReview({ operation: 'PATCH' }),
+    reviewOf({ operation: 'PATCH' }),
     {},
     400,
     'request.operation: must be one of CREATE, UPDATE, DELETE, CONNECT',
@@ -334,7 +313,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'a kind with no version',
     '/validate',
-    admissionReview({ kind: { group: 'vmplane.io', kind: 'VirtualMachine' } }),
+    reviewOf({ kind: { group: 'vmplane.io', kind: 'VirtualMachine' } }),
     {},
     400,
     'request.kind.version: required',
@@ -342,7 +321,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'an object that is a string',
     '/validate',
-    admissionReview({ object: 'vm' }),
+    reviewOf({ object: 'vm' }),
     {},
     400,
     'request.object: must be object,null',
@@ -350,7 +329,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'a CREATE without object',
     '/mutate',
-    admissionReview({ object: null }),
+    reviewOf({ object: null }),
     {},
     400,
     'request.object: required for CREATE',
@@ -358,7 +337,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'an UPDATE without oldObject',
     '/validate',
-    admissionReview({ operation: 'UPDATE' }),
+    reviewOf({ operation: 'UPDATE' }),
     {},
     400,
     'request.oldObject: required for UPDATE',
@@ -376,7 +355,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'a VM whose spec breaks the schema',
     '/validate',
-    admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
+    reviewOf({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
     {},
     200,
     'spec.powerState: must be one of PoweredOn, PoweredOff, Suspended',
@@ -384,7 +363,7 @@ const bad: [string, string, string | Buffer, Record<string, string>, number, str
   [
     'a VM with no spec at all',
     '/validate',
-    admissionReview({
+    reviewOf({
       object: {
         apiVersion: 'vmplane.io/v1alpha1',
         kind: 'VirtualMachine',
@@ -418,7 +397,7 @@ describe('bad input', () => {
     const r = await send(
       'POST',
       '/mutate',
-      admissionReview({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
+      reviewOf({ object: vm({ className: 'small', powerState: 'Sideways' }) }),
     );
     expect(r.json?.response).toEqual({ uid: 'uid-1', allowed: true });
   });
@@ -428,7 +407,7 @@ describe('draining', () => {
   it('finishes a request in flight when stopped, then refuses new connections', async () => {
     const s = new WebhookServer({ lookups, lookupsReady: () => true, tls, logger, policies });
     const p = await s.start();
-    const body = admissionReview({ uid: 'drain-1' });
+    const body = reviewOf({ uid: 'drain-1' });
     let stopped: Promise<void> | undefined;
     const reply = new Promise<number>((resolve, reject) => {
       const req = request(
@@ -519,14 +498,14 @@ describe('slow clients', () => {
       );
       expect(held).toHaveLength(fits);
       expect(refused).toHaveLength(25 - fits);
-      const r = await send('POST', '/validate', admissionReview({ uid: 'small-one' }));
+      const r = await send('POST', '/validate', reviewOf({ uid: 'small-one' }));
       expect(r.status).toBe(200);
     } finally {
       for (const { c } of conns) c.destroy();
     }
     // The room comes back once those connections are gone.
     await new Promise((r) => setTimeout(r, 200));
-    const again = await send('POST', '/validate', admissionReview({ uid: 'after' }));
+    const again = await send('POST', '/validate', reviewOf({ uid: 'after' }));
     expect(again.status).toBe(200);
   }, 30_000);
 
@@ -556,7 +535,7 @@ describe('slow clients', () => {
       const latencies: number[] = [];
       for (let i = 0; i < 20; i++) {
         const t = Date.now();
-        const r = await send('POST', '/validate', admissionReview({ uid: `slow-${i}` }));
+        const r = await send('POST', '/validate', reviewOf({ uid: `slow-${i}` }));
         expect(r.status).toBe(200);
         expect(r.json?.response?.allowed).toBe(true);
         latencies.push(Date.now() - t);
