@@ -3,8 +3,8 @@ import type { Lookups } from '../../kube/src/lookups.ts';
 import { inUse } from './in-use.ts';
 import type { Denial } from './vm.ts';
 
-export function validateClassDelete(name: string, l: Lookups): Denial | undefined {
-  const users = l
+export function validateClassDelete(name: string, lookups: Lookups): Denial | undefined {
+  const users = lookups
     .vms()
     .filter((v) => v.spec.className === name)
     .map((v) => `${v.metadata.namespace}/${v.metadata.name}`)

@@ -20,11 +20,11 @@ export interface NamespaceDefaults {
   storageClassName?: NamespaceDefault;
 }
 
-export function namespaceDefaults(namespace: string, l: Lookups): NamespaceDefaults {
-  const ns = l.namespace(namespace);
+export function namespaceDefaults(namespace: string, lookups: Lookups): NamespaceDefaults {
+  const ns = lookups.namespace(namespace);
   const labels = ns?.metadata?.labels ?? {};
   const out: NamespaceDefaults = {};
-  const policies = [...l.policies()].sort((a, b) =>
+  const policies = [...lookups.policies()].sort((a, b) =>
     (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
   );
   for (const p of policies) {

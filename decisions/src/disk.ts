@@ -5,13 +5,13 @@ import { applyStorage, storageContext, type MutationResult, type ValidationResul
 
 export function mutateVirtualMachineDisk(
   input: VirtualMachineDisk,
-  l: Lookups,
+  lookups: Lookups,
 ): MutationResult<VirtualMachineDisk> {
   const disk = structuredClone(input);
   const notes: string[] = [];
   const denial = applyStorage(
     disk.spec,
-    storageContext(disk.metadata.namespace ?? '', l),
+    storageContext(disk.metadata.namespace ?? '', lookups),
     'spec',
     notes,
   );
@@ -22,14 +22,14 @@ export function mutateVirtualMachineDisk(
 export function validateVirtualMachineDisk(
   disk: VirtualMachineDisk,
   old: VirtualMachineDisk | undefined,
-  l: Lookups,
+  lookups: Lookups,
 ): ValidationResult {
   const out: ValidationResult = { denials: [], warnings: [] };
   const ns = disk.metadata.namespace ?? '';
   const img = disk.spec.source?.image;
   if (img && !old) {
     const kind = (img.kind ?? 'VirtualMachineImage') as ImageKind;
-    if (!findImage(l, kind, ns, img.name)) {
+    if (!findImage(lookups, kind, ns, img.name)) {
       out.denials.push({
         field: 'spec.source.image.name',
         code: 422,
@@ -39,7 +39,12 @@ export function validateVirtualMachineDisk(
   }
   if (!disk.spec.storageClassName || !disk.spec.accessModes?.length || !disk.spec.volumeMode) {
     const notes: string[] = [];
-    const denial = applyStorage(structuredClone(disk.spec), storageContext(ns, l), 'spec', notes);
+    const denial = applyStorage(
+      structuredClone(disk.spec),
+      storageContext(ns, lookups),
+      'spec',
+      notes,
+    );
     if (denial) out.denials.push(denial);
   }
   return out;

@@ -7,7 +7,7 @@ export function validateImageDelete(
   kind: ImageKind,
   namespace: string | undefined,
   name: string,
-  l: Lookups,
+  lookups: Lookups,
 ): Denial | undefined {
   const sameImage = (
     ref: { kind?: string; name: string } | undefined,
@@ -18,11 +18,11 @@ export function validateImageDelete(
     return refKind === kind && (kind === 'ClusterVirtualMachineImage' || ns === namespace);
   };
   const users = [
-    ...l
+    ...lookups
       .vms()
       .filter((v) => sameImage(v.spec.image, v.metadata.namespace))
       .map((v) => `${v.metadata.namespace}/${v.metadata.name}`),
-    ...l
+    ...lookups
       .disks()
       .filter((d) => sameImage(d.spec.source?.image, d.metadata.namespace))
       .map((d) => `disk ${d.metadata.namespace}/${d.metadata.name}`),

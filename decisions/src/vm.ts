@@ -34,11 +34,11 @@ export interface ValidationResult {
   warnings: string[];
 }
 
-export function storageContext(namespace: string, l: Lookups): StorageContext {
-  const d = namespaceDefaults(namespace, l).storageClassName;
+export function storageContext(namespace: string, lookups: Lookups): StorageContext {
+  const d = namespaceDefaults(namespace, lookups).storageClassName;
   return {
-    storageClasses: l.storageClasses().map(storageClassInfo),
-    profile: (name) => storageProfileInfo(l.storageProfile(name)),
+    storageClasses: lookups.storageClasses().map(storageClassInfo),
+    profile: (name) => storageProfileInfo(lookups.storageProfile(name)),
     ...(d ? { namespaceDefault: { storageClassName: d.value, from: d.from } } : {}),
   };
 }
@@ -84,16 +84,16 @@ function setLabel(vm: VirtualMachine, key: string, value: string | undefined): v
  */
 export function mutateVirtualMachine(
   input: VirtualMachine,
-  l: Lookups,
+  lookups: Lookups,
   opts: { creating?: boolean } = {},
 ): MutationResult<VirtualMachine> {
   const vm = structuredClone(input);
   const notes: string[] = [];
   const ns = vm.metadata.namespace ?? '';
   if (opts.creating) defaultFinalizer(vm, notes);
-  defaultPowerAndClass(vm, ns, l, notes);
-  defaultImageKind(vm.spec, ns, l, notes);
-  const denial = defaultStorage(vm.spec, ns, l, notes);
+  defaultPowerAndClass(vm, ns, lookups, notes);
+  defaultImageKind(vm.spec, ns, lookups, notes);
+  const denial = defaultStorage(vm.spec, ns, lookups, notes);
   if (denial) return { object: input, denial, notes };
   setLabel(vm, Labels.class, vm.spec.className);
   setLabel(vm, Labels.image, vm.spec.image?.name);
@@ -106,14 +106,19 @@ function defaultFinalizer(vm: VirtualMachine, notes: string[]): void {
   notes.push(`metadata.finalizers+=${Finalizers.vmCleanup}`);
 }
 
-function defaultPowerAndClass(vm: VirtualMachine, ns: string, l: Lookups, notes: string[]): void {
+function defaultPowerAndClass(
+  vm: VirtualMachine,
+  ns: string,
+  lookups: Lookups,
+  notes: string[],
+): void {
   const spec = vm.spec;
   if (!spec.powerState) {
     spec.powerState = 'PoweredOn';
     notes.push('spec.powerState=PoweredOn (default)');
   }
   if (spec.className) return;
-  const d = namespaceDefaults(ns, l).className;
+  const d = namespaceDefaults(ns, lookups).className;
   if (!d) return;
   spec.className = d.value;
   notes.push(`spec.className=${d.value} (${d.from})`);
@@ -123,13 +128,13 @@ function defaultPowerAndClass(vm: VirtualMachine, ns: string, l: Lookups, notes:
 function defaultImageKind(
   spec: VirtualMachine['spec'],
   ns: string,
-  l: Lookups,
+  lookups: Lookups,
   notes: string[],
 ): void {
   if (!spec.image || spec.image.kind) return;
-  if (findImage(l, 'VirtualMachineImage', ns, spec.image.name))
+  if (findImage(lookups, 'VirtualMachineImage', ns, spec.image.name))
     spec.image.kind = 'VirtualMachineImage';
-  else if (findImage(l, 'ClusterVirtualMachineImage', ns, spec.image.name))
+  else if (findImage(lookups, 'ClusterVirtualMachineImage', ns, spec.image.name))
     spec.image.kind = 'ClusterVirtualMachineImage';
   if (spec.image.kind) notes.push(`spec.image.kind=${spec.image.kind}`);
 }
@@ -138,13 +143,15 @@ function defaultImageKind(
 function defaultStorage(
   spec: VirtualMachine['spec'],
   ns: string,
-  l: Lookups,
+  lookups: Lookups,
   notes: string[],
 ): Denial | undefined {
-  const storage = storageContext(ns, l);
+  const storage = storageContext(ns, lookups);
   if (spec.image) {
     spec.bootDisk ??= {};
-    const img = spec.image.kind ? findImage(l, spec.image.kind, ns, spec.image.name) : undefined;
+    const img = spec.image.kind
+      ? findImage(lookups, spec.image.kind, ns, spec.image.name)
+      : undefined;
     if (!spec.bootDisk.size && img?.spec.size) {
       spec.bootDisk.size = img.spec.size;
       notes.push(`spec.bootDisk.size=${img.spec.size} (image size)`);
@@ -160,25 +167,29 @@ function defaultStorage(
   return undefined;
 }
 
-export function classAvailableIn(c: VirtualMachineClass, namespace: string, l: Lookups): boolean {
-  const labels = l.namespace(namespace)?.metadata?.labels ?? {
+export function classAvailableIn(
+  c: VirtualMachineClass,
+  namespace: string,
+  lookups: Lookups,
+): boolean {
+  const labels = lookups.namespace(namespace)?.metadata?.labels ?? {
     'kubernetes.io/metadata.name': namespace,
   };
   return matchesSelector(c.spec.namespaceSelector as LabelSelector | undefined, labels);
 }
 
-export function availableClasses(namespace: string, l: Lookups): string[] {
-  return l
+export function availableClasses(namespace: string, lookups: Lookups): string[] {
+  return lookups
     .classes()
-    .filter((c) => classAvailableIn(c, namespace, l))
+    .filter((c) => classAvailableIn(c, namespace, lookups))
     .map((c) => c.metadata.name ?? '')
     .sort();
 }
 
-function availableImages(namespace: string, l: Lookups): string[] {
+function availableImages(namespace: string, lookups: Lookups): string[] {
   return [
-    ...l.namespacedImages(namespace).map((i) => `${i.metadata.name} (VirtualMachineImage)`),
-    ...l.clusterImages().map((i) => `${i.metadata.name} (ClusterVirtualMachineImage)`),
+    ...lookups.namespacedImages(namespace).map((i) => `${i.metadata.name} (VirtualMachineImage)`),
+    ...lookups.clusterImages().map((i) => `${i.metadata.name} (ClusterVirtualMachineImage)`),
   ].sort();
 }
 
@@ -187,7 +198,7 @@ const list = (xs: string[]): string => (xs.length ? xs.join(', ') : '(none)');
 function checkClass(
   vm: VirtualMachine,
   old: VirtualMachine | undefined,
-  l: Lookups,
+  lookups: Lookups,
   out: ValidationResult,
 ): void {
   const ns = vm.metadata.namespace ?? '';
@@ -196,26 +207,26 @@ function checkClass(
     out.denials.push({
       field: 'spec.className',
       code: 422,
-      message: `required: namespace "${ns}" has no default class (set one with the namespace annotation vmplane.io/default-class or a VirtualMachinePolicy's spec.defaults.className); available here: ${list(availableClasses(ns, l))}`,
+      message: `required: namespace "${ns}" has no default class (set one with the namespace annotation vmplane.io/default-class or a VirtualMachinePolicy's spec.defaults.className); available here: ${list(availableClasses(ns, lookups))}`,
     });
     return;
   }
   const changed = !old || old.spec.className !== name;
   if (!changed) return; // a VM keeps the class it was admitted with, even if the class's audience changed since
-  const c = l.vmClass(name);
+  const c = lookups.vmClass(name);
   if (!c) {
     out.denials.push({
       field: 'spec.className',
       code: 422,
-      message: `class "${name}" does not exist; available in namespace "${ns}": ${list(availableClasses(ns, l))}`,
+      message: `class "${name}" does not exist; available in namespace "${ns}": ${list(availableClasses(ns, lookups))}`,
     });
     return;
   }
-  if (!classAvailableIn(c, ns, l)) {
+  if (!classAvailableIn(c, ns, lookups)) {
     out.denials.push({
       field: 'spec.className',
       code: 403,
-      message: `class "${name}" is not available in namespace "${ns}"; available: ${list(availableClasses(ns, l))}`,
+      message: `class "${name}" is not available in namespace "${ns}"; available: ${list(availableClasses(ns, lookups))}`,
     });
     return;
   }
@@ -229,7 +240,7 @@ function checkClass(
 function checkImage(
   vm: VirtualMachine,
   old: VirtualMachine | undefined,
-  l: Lookups,
+  lookups: Lookups,
   out: ValidationResult,
 ): void {
   const img = vm.spec.image;
@@ -238,9 +249,9 @@ function checkImage(
   const kind = img.kind as ImageKind | undefined;
   // Without a kind (the mutating webhook did not run), look where mutation would have looked.
   const found = kind
-    ? findImage(l, kind, ns, img.name)
-    : (findImage(l, 'VirtualMachineImage', ns, img.name) ??
-      findImage(l, 'ClusterVirtualMachineImage', ns, img.name));
+    ? findImage(lookups, kind, ns, img.name)
+    : (findImage(lookups, 'VirtualMachineImage', ns, img.name) ??
+      findImage(lookups, 'ClusterVirtualMachineImage', ns, img.name));
   if (!found) {
     const where =
       kind === 'ClusterVirtualMachineImage'
@@ -251,7 +262,7 @@ function checkImage(
     out.denials.push({
       field: 'spec.image.name',
       code: 422,
-      message: `image "${img.name}" does not exist ${where}; available: ${list(availableImages(ns, l))}`,
+      message: `image "${img.name}" does not exist ${where}; available: ${list(availableImages(ns, lookups))}`,
     });
   }
 }
@@ -265,7 +276,7 @@ function diskRefs(vm: VirtualMachine | undefined): string[] {
 function checkDisks(
   vm: VirtualMachine,
   old: VirtualMachine | undefined,
-  l: Lookups,
+  lookups: Lookups,
   out: ValidationResult,
 ): void {
   const ns = vm.metadata.namespace ?? '';
@@ -273,8 +284,8 @@ function checkDisks(
   for (const [i, d] of (vm.spec.disks ?? []).entries()) {
     const ref = d.virtualMachineDiskName;
     if (!ref || before.has(ref)) continue;
-    if (!l.disk(ns, ref)) {
-      const here = l
+    if (!lookups.disk(ns, ref)) {
+      const here = lookups
         .disks(ns)
         .map((x) => x.metadata.name ?? '')
         .sort();
@@ -285,7 +296,7 @@ function checkDisks(
       });
       continue;
     }
-    const other = l
+    const other = lookups
       .vms(ns)
       .find((o) => o.metadata.name !== vm.metadata.name && diskRefs(o).includes(ref));
     if (other) {
@@ -298,10 +309,10 @@ function checkDisks(
   }
 }
 
-function checkStorage(vm: VirtualMachine, l: Lookups, out: ValidationResult): void {
+function checkStorage(vm: VirtualMachine, lookups: Lookups, out: ValidationResult): void {
   // The mutating webhook settles storage; re-check the final object in case it did not run.
   const ns = vm.metadata.namespace ?? '';
-  const ctx = storageContext(ns, l);
+  const ctx = storageContext(ns, lookups);
   const targets: [
     string,
     (
@@ -324,12 +335,12 @@ function checkStorage(vm: VirtualMachine, l: Lookups, out: ValidationResult): vo
 export function validateVirtualMachine(
   vm: VirtualMachine,
   old: VirtualMachine | undefined,
-  l: Lookups,
+  lookups: Lookups,
 ): ValidationResult {
   const out: ValidationResult = { denials: [], warnings: [] };
-  checkClass(vm, old, l, out);
-  checkImage(vm, old, l, out);
-  checkDisks(vm, old, l, out);
-  checkStorage(vm, l, out);
+  checkClass(vm, old, lookups, out);
+  checkImage(vm, old, lookups, out);
+  checkDisks(vm, old, lookups, out);
+  checkStorage(vm, lookups, out);
   return out;
 }

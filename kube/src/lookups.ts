@@ -85,14 +85,14 @@ export function storageProfileInfo(p: StorageProfile | undefined): StorageProfil
 }
 
 export function findImage(
-  l: Lookups,
+  lookups: Lookups,
   kind: ImageKind,
   namespace: string,
   name: string,
 ): AnyImage | undefined {
   return kind === 'VirtualMachineImage'
-    ? l.namespacedImages(namespace).find((i) => i.metadata.name === name)
-    : l.clusterImages().find((i) => i.metadata.name === name);
+    ? lookups.namespacedImages(namespace).find((i) => i.metadata.name === name)
+    : lookups.clusterImages().find((i) => i.metadata.name === name);
 }
 
 /** What the storage decisions need of a StorageClass. */
@@ -115,19 +115,20 @@ export interface StorageProfileInfo {
  * Lookups with disks read live added: a disk created a moment ago that the cache has not seen
  * yet (one `kubectl apply` with a disk and the VM using it) is found all the same.
  */
-export function withDisks(l: Lookups, extra: VirtualMachineDisk[]): Lookups {
-  if (!extra.length) return l;
+export function withDisks(lookups: Lookups, extra: VirtualMachineDisk[]): Lookups {
+  if (!extra.length) return lookups;
   const inNs = (ns: string | undefined): VirtualMachineDisk[] =>
     extra.filter((x) => ns === undefined || x.metadata.namespace === ns);
   const overrides: Partial<Lookups> = {
     disk: (ns, n) =>
-      l.disk(ns, n) ?? extra.find((x) => x.metadata.namespace === ns && x.metadata.name === n),
+      lookups.disk(ns, n) ??
+      extra.find((x) => x.metadata.namespace === ns && x.metadata.name === n),
     disks: (ns) => [
-      ...l.disks(ns),
-      ...inNs(ns).filter((x) => !l.disk(x.metadata.namespace ?? '', x.metadata.name ?? '')),
+      ...lookups.disks(ns),
+      ...inNs(ns).filter((x) => !lookups.disk(x.metadata.namespace ?? '', x.metadata.name ?? '')),
     ],
   };
-  return new Proxy(l, {
+  return new Proxy(lookups, {
     get(target, prop) {
       const own = overrides[prop as keyof Lookups];
       if (own) return own;

@@ -18,14 +18,14 @@ type Input = {
 function resolveImage(
   spec: VirtualMachine['spec'] | undefined,
   ns: string,
-  l: Lookups,
+  lookups: Lookups,
 ): AnyImage | undefined {
   if (!spec?.image) return undefined;
   const kinds: ImageKind[] = spec.image.kind
     ? [spec.image.kind]
     : ['VirtualMachineImage', 'ClusterVirtualMachineImage'];
   let image: AnyImage | undefined;
-  for (const k of kinds) image ??= findImage(l, k, ns, spec.image.name);
+  for (const k of kinds) image ??= findImage(lookups, k, ns, spec.image.name);
   return image;
 }
 
@@ -34,7 +34,7 @@ function resolveDisks(
   spec: VirtualMachine['spec'] | undefined,
   image: AnyImage | undefined,
   ns: string,
-  l: Lookups,
+  lookups: Lookups,
 ): ResolvedDisk[] {
   const disks: ResolvedDisk[] = [];
   if (spec?.image) {
@@ -49,7 +49,7 @@ function resolveDisks(
   for (const [i, d] of (spec?.disks ?? []).entries()) {
     const field = `spec.disks[${i}]`;
     if (d.virtualMachineDiskName) {
-      const existing = l.disk(ns, d.virtualMachineDiskName)?.spec;
+      const existing = lookups.disk(ns, d.virtualMachineDiskName)?.spec;
       disks.push({
         field,
         diskName: d.virtualMachineDiskName,
@@ -70,13 +70,13 @@ function resolveDisks(
 }
 
 /** Resolves everything a policy may look at for one request, from the lookups. */
-export function buildContext(input: Input, l: Lookups): EvalContext {
+export function buildContext(input: Input, lookups: Lookups): EvalContext {
   const vm = input.object ?? input.oldObject;
   const ns = input.namespace || vm?.metadata.namespace || '';
-  const image = resolveImage(vm?.spec, ns, l);
-  const namespaceObject = l.namespace(ns) as V1Namespace | undefined;
+  const image = resolveImage(vm?.spec, ns, lookups);
+  const namespaceObject = lookups.namespace(ns) as V1Namespace | undefined;
   const vmClass = vm?.spec.className
-    ? (l.vmClass(vm.spec.className) as VirtualMachineClass | undefined)
+    ? (lookups.vmClass(vm.spec.className) as VirtualMachineClass | undefined)
     : undefined;
   const user = input.userInfo;
   return {
@@ -93,6 +93,6 @@ export function buildContext(input: Input, l: Lookups): EvalContext {
     ...(namespaceObject ? { namespaceObject } : {}),
     ...(vmClass ? { vmClass } : {}),
     ...(image ? { image } : {}),
-    disks: resolveDisks(vm?.spec, image, ns, l),
+    disks: resolveDisks(vm?.spec, image, ns, lookups),
   };
 }

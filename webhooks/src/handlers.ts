@@ -108,14 +108,14 @@ function ignored(req: AdmissionRequest, why: string): Handled {
 /** Policies in the same validating pass: their denials join the base checks' denials. */
 async function withPolicies(
   req: AdmissionRequest,
-  l: Lookups,
+  lookups: Lookups,
   compiler: PolicyCompiler,
   base: ValidationResult,
 ): Promise<Handled> {
   const object = req.object
     ? withMeta<VirtualMachine>(req.object as Record<string, unknown>, req)
     : undefined;
-  const { verdict, notes } = await policyVerdict(req, object, l, compiler);
+  const { verdict, notes } = await policyVerdict(req, object, lookups, compiler);
   const warnings = [...base.warnings, ...verdict.warnings];
   if (base.denials.length || verdict.denials.length) {
     const parts = [
@@ -138,17 +138,17 @@ async function withPolicies(
 
 interface KindHandler {
   /** CREATE or UPDATE, on an object that matches its schema. */
-  mutate?(req: AdmissionRequest, obj: Record<string, unknown>, l: Lookups): Handled;
+  mutate?(req: AdmissionRequest, obj: Record<string, unknown>, lookups: Lookups): Handled;
   validate?(
     req: AdmissionRequest,
     obj: Record<string, unknown>,
-    l: Lookups,
+    lookups: Lookups,
     compiler: PolicyCompiler,
   ): Handled | Promise<Handled>;
   validateDelete?(
     req: AdmissionRequest,
     name: string,
-    l: Lookups,
+    lookups: Lookups,
     compiler: PolicyCompiler,
   ): Handled | Promise<Handled>;
 }
@@ -235,7 +235,7 @@ const HANDLERS: Record<string, KindHandler> = {
 const writes = (op: string): boolean => op === 'CREATE' || op === 'UPDATE';
 
 /** The mutating webhook. */
-export function handleMutation(req: AdmissionRequest, l: Lookups): Handled {
+export function handleMutation(req: AdmissionRequest, lookups: Lookups): Handled {
   if (req.kind.group !== GROUP || !writes(req.operation)) return ignored(req, 'not mutated');
   const handler = HANDLERS[req.kind.kind]?.mutate;
   if (!handler) return ignored(req, `no mutation for ${req.kind.kind}`);
@@ -244,13 +244,13 @@ export function handleMutation(req: AdmissionRequest, l: Lookups): Handled {
   // after mutation, refuses it with the schema's message.
   if (!validator.validate(obj).valid)
     return ignored(req, 'object does not match its schema; left to the API server');
-  return handler(req, obj, l);
+  return handler(req, obj, lookups);
 }
 
 /** The validating webhook. */
 export async function handleValidation(
   req: AdmissionRequest,
-  l: Lookups,
+  lookups: Lookups,
   compiler: PolicyCompiler,
 ): Promise<Handled> {
   if (req.kind.group !== GROUP) return ignored(req, 'not a vmplane kind');
@@ -262,7 +262,7 @@ export async function handleValidation(
       req.name ??
       (req.oldObject as { metadata?: { name?: string } } | undefined)?.metadata?.name ??
       '';
-    return handler.validateDelete(req, name, l, compiler);
+    return handler.validateDelete(req, name, lookups, compiler);
   }
   if (!writes(req.operation)) return ignored(req, `no check for ${req.operation}`);
   const obj = req.object as Record<string, unknown>;
@@ -274,5 +274,5 @@ export async function handleValidation(
       notes: [],
     };
   if (!handler?.validate) return ignored(req, `no check for ${kind}`);
-  return handler.validate(req, obj, l, compiler);
+  return handler.validate(req, obj, lookups, compiler);
 }

@@ -33,7 +33,7 @@ export async function policyCelProblems(
 export async function policyVerdict(
   req: AdmissionRequest,
   object: VirtualMachine | undefined,
-  l: Lookups,
+  lookups: Lookups,
   compiler: PolicyCompiler,
 ): Promise<{ verdict: AdmissionVerdict; notes: string[] }> {
   const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
@@ -47,13 +47,13 @@ export async function policyVerdict(
       userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
       dryRun: req.dryRun ?? false,
     },
-    l,
+    lookups,
   );
   const verdict = admissionVerdict(
     await evaluatePolicies(
       compiler.engine,
-      await compiler.compiled(l.policies()),
-      l.exceptions(ns),
+      await compiler.compiled(lookups.policies()),
+      lookups.exceptions(ns),
       ctx,
       compiler.celTimeBudgetMs !== undefined ? { celTimeBudgetMs: compiler.celTimeBudgetMs } : {},
     ),

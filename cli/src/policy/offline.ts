@@ -158,10 +158,10 @@ export async function loadWorld(
 }
 
 /** A VM as admission would see it: defaulted by the mutating webhook's decisions. */
-export function admitted(vm: VirtualMachine, l: Lookups): VirtualMachine {
+export function admitted(vm: VirtualMachine, lookups: Lookups): VirtualMachine {
   const copy = structuredClone(vm);
   copy.metadata.namespace ??= 'default';
-  const m = mutateVirtualMachine(copy, l);
+  const m = mutateVirtualMachine(copy, lookups);
   return m.denial ? copy : m.object;
 }
 

@@ -24,21 +24,21 @@ function part(kind: string, o: Meta): string {
   return `${kind}|${m.namespace ?? ''}|${m.name ?? ''}|${m.uid ?? ''}|${version}|${JSON.stringify(m.labels ?? {})}|${JSON.stringify(m.annotations ?? {})}`;
 }
 
-export function auditInputs(l: Lookups): string {
+export function auditInputs(lookups: Lookups): string {
   const parts: string[] = [];
   const add = (kind: string, list: readonly Meta[]): void => {
     for (const o of list) parts.push(part(kind, o));
   };
-  add('vm', l.vms());
-  add('policy', l.policies());
-  add('exception', l.exceptions());
-  add('class', l.classes());
-  add('clusterimage', l.clusterImages());
-  add('disk', l.disks());
-  const namespaces = new Set(l.vms().map((v) => v.metadata.namespace ?? ''));
+  add('vm', lookups.vms());
+  add('policy', lookups.policies());
+  add('exception', lookups.exceptions());
+  add('class', lookups.classes());
+  add('clusterimage', lookups.clusterImages());
+  add('disk', lookups.disks());
+  const namespaces = new Set(lookups.vms().map((v) => v.metadata.namespace ?? ''));
   for (const ns of namespaces) {
-    add('image', l.namespacedImages(ns));
-    const n = l.namespace(ns);
+    add('image', lookups.namespacedImages(ns));
+    const n = lookups.namespace(ns);
     if (n) add('namespace', [n as Meta]);
   }
   parts.sort();
