@@ -136,9 +136,9 @@ function runStrategyOf(vm: KvVm): RunStrategy {
   return vm.spec.running ? 'Always' : 'Halted';
 }
 
-interface Ctx {
-  m: Manager;
-  o: LocalEngineOptions;
+interface EngineContext {
+  manager: Manager;
+  options: LocalEngineOptions;
   vms: ResilientInformer<KvVm>;
   vmis: ResilientInformer<KvVmi>;
   running: Map<string, Running>;
@@ -160,48 +160,57 @@ const alive = (r: Running | undefined): boolean =>
 const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
 
 /** Where the VM's files live: its QEMU folder (sockets) goes with each instance, disks stay. */
-const instanceDir = (c: Ctx, ns: string, name: string): string =>
-  join(c.o.stateDir, 'vms', ns, name);
-const diskPath = (c: Ctx, ns: string, d: Pick<DiskFile, 'kind' | 'name'>): string =>
-  join(c.o.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', ns, `${d.name}.qcow2`);
+const instanceDir = (ctx: EngineContext, ns: string, name: string): string =>
+  join(ctx.options.stateDir, 'vms', ns, name);
+const diskPath = (ctx: EngineContext, ns: string, d: Pick<DiskFile, 'kind' | 'name'>): string =>
+  join(ctx.options.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', ns, `${d.name}.qcow2`);
 
-function writeVmi(c: Ctx, ns: string, name: string, status: object): Promise<unknown> {
-  return c.m.rest.request('PATCH', vmiPath(ns, name), {
+function writeVmi(ctx: EngineContext, ns: string, name: string, status: object): Promise<unknown> {
+  return ctx.manager.rest.request('PATCH', vmiPath(ns, name), {
     body: { status },
     contentType: 'application/merge-patch+json',
   });
 }
 
 /** What virt-controller does: an instance from the VM's template, owned by the VM. */
-async function createInstance(c: Ctx, vm: KvVm, ns: string, name: string): Promise<void> {
-  await c.m.rest.request('POST', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`, {
-    body: {
-      apiVersion: 'kubevirt.io/v1',
-      kind: 'VirtualMachineInstance',
-      metadata: {
-        name,
-        namespace: ns,
-        labels: vm.spec.template?.metadata?.labels ?? {},
-        ownerReferences: [
-          {
-            apiVersion: 'kubevirt.io/v1',
-            kind: 'VirtualMachine',
-            name,
-            uid: vm.metadata?.uid,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+async function createInstance(
+  ctx: EngineContext,
+  vm: KvVm,
+  ns: string,
+  name: string,
+): Promise<void> {
+  await ctx.manager.rest.request(
+    'POST',
+    `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`,
+    {
+      body: {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+        metadata: {
+          name,
+          namespace: ns,
+          labels: vm.spec.template?.metadata?.labels ?? {},
+          ownerReferences: [
+            {
+              apiVersion: 'kubevirt.io/v1',
+              kind: 'VirtualMachine',
+              name,
+              uid: vm.metadata?.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: vm.spec.template?.spec ?? { domain: { devices: {} } },
+        status: { phase: 'Pending' },
       },
-      spec: vm.spec.template?.spec ?? { domain: { devices: {} } },
-      status: { phase: 'Pending' },
     },
-  });
+  );
 }
 
 /** The disks the VM's volumes need, made when missing (a DataVolume's file outlives instances). */
 async function prepareDisks(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm,
   ns: string,
 ): Promise<{ ok: true; disks: DiskFile[] } | { ok: false; reason: string; message: string }> {
@@ -210,7 +219,7 @@ async function prepareDisks(
     const claim = v.persistentVolumeClaim?.claimName;
     if (!claim) continue;
     const pvc = await getLive<{ spec?: object }>(
-      c.m.rest,
+      ctx.manager.rest,
       `/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`,
     );
     claims.set(claim, claimRequest(pvc as never));
@@ -218,27 +227,27 @@ async function prepareDisks(
   const plan = planVolumes(
     vm.spec.template?.spec?.volumes ?? [],
     vm.spec.dataVolumeTemplates ?? [],
-    c.o.library ?? [],
+    ctx.options.library ?? [],
     (n) => claims.get(n),
   );
   if (!plan.ok) return plan;
   for (const d of plan.disks) {
-    const path = diskPath(c, ns, d);
+    const path = diskPath(ctx, ns, d);
     if (existsSync(path)) continue;
     mkdirSync(join(path, '..'), { recursive: true });
-    await createDisk({ path, sizeBytes: Math.max(d.sizeBytes, 2 ** 20) }, c.o.qemuImg);
+    await createDisk({ path, sizeBytes: Math.max(d.sizeBytes, 2 ** 20) }, ctx.options.qemuImg);
   }
   return { ok: true, disks: plan.disks };
 }
 
 /** The guest memory the VM gets here, or why it cannot have it. */
-function memoryFor(c: Ctx, vm: KvVm): ReturnType<typeof guestMemory> {
+function memoryFor(ctx: EngineContext, vm: KvVm): ReturnType<typeof guestMemory> {
   const domain = vm.spec.template?.spec?.domain;
   const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory ?? '128Mi';
   return guestMemory(
     Number(parseQuantity(asked).asInteger()),
-    c.o.memoryCapBytes,
-    c.o.availableBytes(),
+    ctx.options.memoryCapBytes,
+    ctx.options.availableBytes(),
   );
 }
 
@@ -276,19 +285,19 @@ function runningStatus(
 
 /** What virt-handler does: the guest's process, then the instance Running on this node. */
 async function startProcess(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm,
   vmi: KvVmi | undefined,
   key: string,
   ns: string,
   name: string,
 ): Promise<void> {
-  const memory = memoryFor(c, vm);
-  if (!memory.ok) return unschedulable(c, key, memory.message);
-  c.unschedulable.delete(key);
-  const disks = await prepareDisks(c, vm, ns);
-  if (!disks.ok) return failInstance(c, ns, name, disks.reason, disks.message);
-  const dir = instanceDir(c, ns, name);
+  const memory = memoryFor(ctx, vm);
+  if (!memory.ok) return unschedulable(ctx, key, memory.message);
+  ctx.unschedulable.delete(key);
+  const disks = await prepareDisks(ctx, vm, ns);
+  if (!disks.ok) return failInstance(ctx, ns, name, disks.reason, disks.message);
+  const dir = instanceDir(ctx, ns, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const domain = vm.spec.template?.spec?.domain;
@@ -302,39 +311,39 @@ async function startProcess(
         dir,
         memoryMiB: Math.max(64, Math.floor(memory.bytes / 2 ** 20)),
         cpus: (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1),
-        kernel: c.o.image.kernel,
-        initrd: c.o.image.initrd,
+        kernel: ctx.options.image.kernel,
+        initrd: ctx.options.image.initrd,
         append: 'console=tty0 console=ttyS0 panic=-1',
-        disks: disks.disks.map((d) => ({ path: diskPath(c, ns, d), format: 'qcow2' as const })),
+        disks: disks.disks.map((d) => ({ path: diskPath(ctx, ns, d), format: 'qcow2' as const })),
         ...(iface ? { nic: { mac } } : {}),
         screen: true,
       },
-      c.o.qemu,
+      ctx.options.qemu,
     );
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
-    return failInstance(c, ns, name, 'QemuFailed', `QEMU did not start: ${(e as Error).message}`);
+    return failInstance(ctx, ns, name, 'QemuFailed', `QEMU did not start: ${(e as Error).message}`);
   }
-  c.running.set(key, { ...vmRun, dir, paused: false, instanceUid: vmi?.metadata?.uid });
-  c.failures.delete(key);
+  ctx.running.set(key, { ...vmRun, dir, paused: false, instanceUid: vmi?.metadata?.uid });
+  ctx.failures.delete(key);
   // A guest that stops by itself (poweroff inside it) is a finished instance.
-  vmRun.child.once('exit', () => c.m.enqueue('local-engine', key));
-  await writeVmi(c, ns, name, runningStatus(iface, mac, disks.disks));
+  vmRun.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
+  await writeVmi(ctx, ns, name, runningStatus(iface, mac, disks.disks));
 }
 
 /** The instance could not run: Failed, with the reason on its Ready condition; the next start waits. */
 async function failInstance(
-  c: Ctx,
+  ctx: EngineContext,
   ns: string,
   name: string,
   reason: string,
   message: string,
 ): Promise<void> {
   const key = keyOf(ns, name);
-  const count = (c.failures.get(key)?.count ?? 0) + 1;
-  c.failures.set(key, { count, until: Date.now() + startBackoffMs(count) });
-  c.m.log.warn({ vm: key, reason, failures: count }, `local engine: ${message}`);
-  await writeVmi(c, ns, name, {
+  const count = (ctx.failures.get(key)?.count ?? 0) + 1;
+  ctx.failures.set(key, { count, until: Date.now() + startBackoffMs(count) });
+  ctx.manager.log.warn({ vm: key, reason, failures: count }, `local engine: ${message}`);
+  await writeVmi(ctx, ns, name, {
     phase: 'Failed',
     reason,
     conditions: [{ type: 'Ready', status: 'False', reason, message }],
@@ -342,10 +351,13 @@ async function failInstance(
 }
 
 /** No room for the guest now: the instance waits, Pending and unschedulable, as a pod would. */
-async function unschedulable(c: Ctx, key: string, message: string): Promise<void> {
-  c.unschedulable.set(key, Date.now() + (c.o.unschedulableRetryMs ?? UNSCHEDULABLE_RETRY_MS));
+async function unschedulable(ctx: EngineContext, key: string, message: string): Promise<void> {
+  ctx.unschedulable.set(
+    key,
+    Date.now() + (ctx.options.unschedulableRetryMs ?? UNSCHEDULABLE_RETRY_MS),
+  );
   const { namespace: ns = '', name } = splitKey(key);
-  await writeVmi(c, ns, name, {
+  await writeVmi(ctx, ns, name, {
     phase: 'Pending',
     conditions: [
       { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message },
@@ -354,40 +366,45 @@ async function unschedulable(c: Ctx, key: string, message: string): Promise<void
   });
 }
 
-function forget(c: Ctx, key: string): Running | undefined {
-  const r = c.running.get(key);
+function forget(ctx: EngineContext, key: string): Running | undefined {
+  const r = ctx.running.get(key);
   if (!r) return undefined;
   r.qmp.close();
   r.serial.close();
-  c.running.delete(key);
+  ctx.running.delete(key);
   rmSync(r.dir, { recursive: true, force: true });
   return r;
 }
 
 async function stopProcess(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm | undefined,
   key: string,
   ns: string,
   name: string,
   graceSeconds?: number,
 ): Promise<void> {
-  const r = c.running.get(key);
+  const r = ctx.running.get(key);
   if (!r) return;
   const graceS = graceSeconds ?? vm?.spec.template?.spec?.terminationGracePeriodSeconds ?? 180;
   // A paused guest cannot hear the power button: it is resumed first.
   if (r.paused && graceS > 0) await r.qmp.execute('cont').catch(() => undefined);
-  const how = await powerOff(r, Math.min(graceS * 1000, c.o.maxGraceMs ?? 30_000));
-  forget(c, key);
-  c.m.log.info({ vm: key, how }, 'local engine: VM powered off');
-  await writeVmi(c, ns, name, { phase: 'Succeeded' }).catch((e) => {
+  const how = await powerOff(r, Math.min(graceS * 1000, ctx.options.maxGraceMs ?? 30_000));
+  forget(ctx, key);
+  ctx.manager.log.info({ vm: key, how }, 'local engine: VM powered off');
+  await writeVmi(ctx, ns, name, { phase: 'Succeeded' }).catch((e) => {
     if (!isNotFound(e)) throw e;
   });
 }
 
-async function deleteInstance(c: Ctx, ns: string, name: string, vmi: KvVmi): Promise<void> {
+async function deleteInstance(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+  vmi: KvVmi,
+): Promise<void> {
   try {
-    await c.m.rest.request('DELETE', vmiPath(ns, name), {
+    await ctx.manager.rest.request('DELETE', vmiPath(ns, name), {
       body: { preconditions: { uid: vmi.metadata?.uid } },
     });
   } catch (e) {
@@ -396,10 +413,10 @@ async function deleteInstance(c: Ctx, ns: string, name: string, vmi: KvVmi): Pro
 }
 
 /** A deleted VM's DataVolume files go with it (KubeVirt deletes the DataVolumes it made). */
-function removeDataVolumes(c: Ctx, ns: string, vm: KvVm | undefined): void {
+function removeDataVolumes(ctx: EngineContext, ns: string, vm: KvVm | undefined): void {
   for (const t of vm?.spec.dataVolumeTemplates ?? []) {
     if (t.metadata?.name && isObjectName(t.metadata.name))
-      rmSync(diskPath(c, ns, { kind: 'dataVolume', name: t.metadata.name }), { force: true });
+      rmSync(diskPath(ctx, ns, { kind: 'dataVolume', name: t.metadata.name }), { force: true });
   }
 }
 
@@ -407,7 +424,7 @@ function removeDataVolumes(c: Ctx, ns: string, vm: KvVm | undefined): void {
 export const VM_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
 
 async function setFinalizer(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm,
   ns: string,
   name: string,
@@ -417,7 +434,7 @@ async function setFinalizer(
   if (list.includes(VM_FINALIZER) === present) return;
   const next = present ? [...list, VM_FINALIZER] : list.filter((f) => f !== VM_FINALIZER);
   // Guarded by the resourceVersion: another writer's finalizers are never lost.
-  await c.m.rest
+  await ctx.manager.rest
     .request('PATCH', vmPath(ns, name), {
       body: {
         metadata: { finalizers: next, resourceVersion: vm.metadata?.resourceVersion },
@@ -426,7 +443,7 @@ async function setFinalizer(
     })
     .catch((e) => {
       if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
-      c.m.enqueue('local-engine', keyOf(ns, name));
+      ctx.manager.enqueue('local-engine', keyOf(ns, name));
     });
 }
 
@@ -457,10 +474,14 @@ function vmStatusOf(
 }
 
 /** Writes the VM's status when it changed: an idle VM costs no write. */
-async function writeVmStatus(c: Ctx, vm: KvVm, status: Record<string, unknown>): Promise<void> {
+async function writeVmStatus(
+  ctx: EngineContext,
+  vm: KvVm,
+  status: Record<string, unknown>,
+): Promise<void> {
   if (isSubset(status, vm.status ?? {})) return;
   const { namespace: ns = '', name = '' } = vm.metadata ?? {};
-  await c.m.rest
+  await ctx.manager.rest
     .request('PATCH', `${vmPath(ns, name)}/status`, {
       body: { status },
       contentType: 'application/merge-patch+json',
@@ -471,40 +492,45 @@ async function writeVmStatus(c: Ctx, vm: KvVm, status: Record<string, unknown>):
 }
 
 /** A guest that stopped by itself, or whose instance was replaced, is finished. */
-async function reapFinished(c: Ctx, key: string, vmi: KvVmi | undefined): Promise<void> {
-  const r = c.running.get(key);
+async function reapFinished(
+  ctx: EngineContext,
+  key: string,
+  vmi: KvVmi | undefined,
+): Promise<void> {
+  const r = ctx.running.get(key);
   if (!r) return;
   const replaced = !!vmi && !!r.instanceUid && vmi.metadata?.uid !== r.instanceUid;
   if (alive(r) && !replaced) return;
   if (alive(r)) await powerOff(r, 0);
-  forget(c, key);
+  forget(ctx, key);
   const { namespace: ns = '', name } = splitKey(key);
-  if (vmi && !replaced) await writeVmi(c, ns, name, { phase: 'Succeeded' }).catch(() => undefined);
+  if (vmi && !replaced)
+    await writeVmi(ctx, ns, name, { phase: 'Succeeded' }).catch(() => undefined);
 }
 
 /** A VM being deleted: once its guest is down and its instance gone, its disks go and so may it. */
 async function finishDeletion(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm,
   vmi: KvVmi | undefined,
   key: string,
 ): Promise<void> {
-  if (c.running.has(key) || vmi) return;
+  if (ctx.running.has(key) || vmi) return;
   const { namespace: ns = '', name } = splitKey(key);
-  removeDataVolumes(c, ns, vm);
-  await setFinalizer(c, vm, ns, name, false);
+  removeDataVolumes(ctx, ns, vm);
+  await setFinalizer(ctx, vm, ns, name, false);
 }
 
 /** What the engine knows of the VM for its decisions, and how long a start must wait. */
 function viewOf(
-  c: Ctx,
+  ctx: EngineContext,
   key: string,
   vm: KvVm | undefined,
 ): { view: VmView; diskError?: { reason: string; message: string }; waitMs: number } {
-  const diskError = vm ? diskProblem(c, vm, key) : undefined;
+  const diskError = vm ? diskProblem(ctx, vm, key) : undefined;
   const waitMs = Math.max(
-    (c.failures.get(key)?.until ?? 0) - Date.now(),
-    (c.unschedulable.get(key) ?? 0) - Date.now(),
+    (ctx.failures.get(key)?.until ?? 0) - Date.now(),
+    (ctx.unschedulable.get(key) ?? 0) - Date.now(),
     0,
   );
   const view: VmView = {
@@ -513,93 +539,106 @@ function viewOf(
     disksReady: !diskError,
     diskError: !!diskError,
     backoff: waitMs > 0,
-    unschedulable: c.unschedulable.has(key),
+    unschedulable: ctx.unschedulable.has(key),
   };
   return { view, ...(diskError ? { diskError } : {}), waitMs };
 }
 
-async function reconcile(c: Ctx, key: string): Promise<{ requeueAfterMs: number } | undefined> {
+async function reconcile(
+  ctx: EngineContext,
+  key: string,
+): Promise<{ requeueAfterMs: number } | undefined> {
   const { namespace: ns = '', name } = splitKey(key);
-  const vm = c.vms.get(name, ns) as KvVm | undefined;
-  const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
-  await reapFinished(c, key, vmi);
-  const { view, diskError, waitMs } = viewOf(c, key, vm);
+  const vm = ctx.vms.get(name, ns) as KvVm | undefined;
+  const vmi = ctx.vmis.get(name, ns) as KvVmi | undefined;
+  await reapFinished(ctx, key, vmi);
+  const { view, diskError, waitMs } = viewOf(ctx, key, vm);
   const instance: InstanceView = {
     exists: !!vmi && !deletionOf(vmi),
-    process: alive(c.running.get(key)),
+    process: alive(ctx.running.get(key)),
     ...(vmi?.status?.phase ? { phase: vmi.status.phase } : {}),
   };
   for (const action of decide(view, instance)) {
-    if (action.kind === 'createInstance' && vm) await createInstance(c, vm, ns, name);
-    if (action.kind === 'startProcess' && vm) await startProcess(c, vm, vmi, key, ns, name);
-    if (action.kind === 'stopProcess') await stopProcess(c, vm, key, ns, name);
-    if (action.kind === 'deleteInstance' && vmi) await deleteInstance(c, ns, name, vmi);
+    if (action.kind === 'createInstance' && vm) await createInstance(ctx, vm, ns, name);
+    if (action.kind === 'startProcess' && vm) await startProcess(ctx, vm, vmi, key, ns, name);
+    if (action.kind === 'stopProcess') await stopProcess(ctx, vm, key, ns, name);
+    if (action.kind === 'deleteInstance' && vmi) await deleteInstance(ctx, ns, name, vmi);
   }
   if (!vm || !wantsInstance(view, instance)) {
-    c.failures.delete(key);
-    c.unschedulable.delete(key);
+    ctx.failures.delete(key);
+    ctx.unschedulable.delete(key);
   }
   if (!vm) return undefined;
   if (view.deleting)
-    return finishDeletion(c, vm, c.vmis.get(name, ns) as KvVmi | undefined, key).then(
+    return finishDeletion(ctx, vm, ctx.vmis.get(name, ns) as KvVmi | undefined, key).then(
       () => undefined,
     );
-  await setFinalizer(c, vm, ns, name, true);
+  await setFinalizer(ctx, vm, ns, name, true);
   const now = {
     ...instance,
-    process: alive(c.running.get(key)),
-    paused: !!c.running.get(key)?.paused,
+    process: alive(ctx.running.get(key)),
+    paused: !!ctx.running.get(key)?.paused,
   };
   const printable = printableStatus(view, now);
-  await writeVmStatus(c, vm, vmStatusOf(printable, instance.exists || now.process, diskError));
+  await writeVmStatus(ctx, vm, vmStatusOf(printable, instance.exists || now.process, diskError));
   return waitMs > 0 ? { requeueAfterMs: waitMs } : undefined;
 }
 
 /** Whether the VM's volumes can be served here at all (checked before an instance is made). */
 function diskProblem(
-  c: Ctx,
+  ctx: EngineContext,
   vm: KvVm,
   key: string,
 ): { reason: string; message: string } | undefined {
   const plan = planVolumes(
     vm.spec.template?.spec?.volumes ?? [],
     vm.spec.dataVolumeTemplates ?? [],
-    c.o.library ?? [],
+    ctx.options.library ?? [],
     () => 0, // claims are looked up when the guest starts
   );
   if (plan.ok) return undefined;
-  c.m.log.debug({ vm: key, reason: plan.reason }, plan.message);
+  ctx.manager.log.debug({ vm: key, reason: plan.reason }, plan.message);
   return { reason: plan.reason, message: plan.message };
 }
 
 /** The running guest of an instance, or the answer KubeVirt gives when there is none. */
-function guest(c: Ctx, ns: string, name: string): Running {
-  const r = c.running.get(keyOf(ns, name));
+function guest(ctx: EngineContext, ns: string, name: string): Running {
+  const r = ctx.running.get(keyOf(ns, name));
   if (!alive(r) || !r)
     throw new EngineError(
-      c.vmis.get(name, ns) ? 409 : 404,
-      c.vmis.get(name, ns)
+      ctx.vmis.get(name, ns) ? 409 : 404,
+      ctx.vmis.get(name, ns)
         ? `VirtualMachineInstance ${ns}/${name} is not running`
         : `virtualmachineinstance.kubevirt.io "${name}" not found`,
     );
   return r;
 }
 
-function vmOf(c: Ctx, ns: string, name: string): KvVm {
-  const vm = c.vms.get(name, ns) as KvVm | undefined;
+function vmOf(ctx: EngineContext, ns: string, name: string): KvVm {
+  const vm = ctx.vms.get(name, ns) as KvVm | undefined;
   if (!vm) throw new EngineError(404, `virtualmachine.kubevirt.io "${name}" not found`);
   return vm;
 }
 
-async function setRunStrategy(c: Ctx, ns: string, name: string, s: RunStrategy): Promise<void> {
-  await c.m.rest.request('PATCH', vmPath(ns, name), {
+async function setRunStrategy(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+  s: RunStrategy,
+): Promise<void> {
+  await ctx.manager.rest.request('PATCH', vmPath(ns, name), {
     body: { spec: { runStrategy: s, running: null } },
     contentType: 'application/merge-patch+json',
   });
 }
 
-async function setPaused(c: Ctx, ns: string, name: string, paused: boolean): Promise<void> {
-  const r = guest(c, ns, name);
+async function setPaused(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+  paused: boolean,
+): Promise<void> {
+  const r = guest(ctx, ns, name);
   if (r.paused === paused)
     throw new EngineError(
       409,
@@ -607,7 +646,7 @@ async function setPaused(c: Ctx, ns: string, name: string, paused: boolean): Pro
     );
   await r.qmp.execute(paused ? 'stop' : 'cont');
   r.paused = paused;
-  await writeVmi(c, ns, name, {
+  await writeVmi(ctx, ns, name, {
     conditions: [
       { type: 'Ready', status: paused ? 'False' : 'True' },
       ...(paused
@@ -622,15 +661,15 @@ async function setPaused(c: Ctx, ns: string, name: string, paused: boolean): Pro
         : []),
     ],
   });
-  c.m.enqueue('local-engine', keyOf(ns, name));
+  ctx.manager.enqueue('local-engine', keyOf(ns, name));
 }
 
-function operations(c: Ctx): Omit<LocalEngine, 'definition' | 'running' | 'stopAll'> {
+function operations(ctx: EngineContext): Omit<LocalEngine, 'definition' | 'running' | 'stopAll'> {
   return {
-    serial: (ns, name) => guest(c, ns, name).serial,
-    vnc: (ns, name) => vncSocket(guest(c, ns, name).dir),
+    serial: (ns, name) => guest(ctx, ns, name).serial,
+    vnc: (ns, name) => vncSocket(guest(ctx, ns, name).dir),
     async screenshot(ns, name) {
-      const r = guest(c, ns, name);
+      const r = guest(ctx, ns, name);
       const file = join(r.dir, `screen-${Date.now()}.png`);
       try {
         await r.qmp.execute('screendump', { filename: file, format: 'png' });
@@ -639,52 +678,53 @@ function operations(c: Ctx): Omit<LocalEngine, 'definition' | 'running' | 'stopA
         rmSync(file, { force: true });
       }
     },
-    pause: (ns, name) => setPaused(c, ns, name, true),
-    unpause: (ns, name) => setPaused(c, ns, name, false),
+    pause: (ns, name) => setPaused(ctx, ns, name, true),
+    unpause: (ns, name) => setPaused(ctx, ns, name, false),
     async start(ns, name) {
-      const vm = vmOf(c, ns, name);
+      const vm = vmOf(ctx, ns, name);
       const s = runStrategyOf(vm);
-      if (s === 'Always' || (s === 'Manual' && c.vmis.get(name, ns)))
+      if (s === 'Always' || (s === 'Manual' && ctx.vmis.get(name, ns)))
         throw new EngineError(409, `VM ${ns}/${name} is already running`);
-      if (s === 'Manual') await createInstance(c, vm, ns, name);
-      else await setRunStrategy(c, ns, name, 'Always');
+      if (s === 'Manual') await createInstance(ctx, vm, ns, name);
+      else await setRunStrategy(ctx, ns, name, 'Always');
     },
     async stop(ns, name, graceSeconds) {
-      const vm = vmOf(c, ns, name);
-      const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
+      const vm = vmOf(ctx, ns, name);
+      const vmi = ctx.vmis.get(name, ns) as KvVmi | undefined;
       if (runStrategyOf(vm) === 'Halted' && !vmi)
         throw new EngineError(409, `VM ${ns}/${name} is not running`);
       if (graceSeconds !== undefined)
-        await stopProcess(c, vm, keyOf(ns, name), ns, name, graceSeconds);
+        await stopProcess(ctx, vm, keyOf(ns, name), ns, name, graceSeconds);
       if (runStrategyOf(vm) === 'Manual') {
-        if (vmi) await deleteInstance(c, ns, name, vmi);
-      } else await setRunStrategy(c, ns, name, 'Halted');
+        if (vmi) await deleteInstance(ctx, ns, name, vmi);
+      } else await setRunStrategy(ctx, ns, name, 'Halted');
     },
     async restart(ns, name, graceSeconds) {
-      const vm = vmOf(c, ns, name);
+      const vm = vmOf(ctx, ns, name);
       if (runStrategyOf(vm) === 'Halted')
         throw new EngineError(409, `RunStrategy Halted does not support manual restart requests`);
-      const vmi = c.vmis.get(name, ns) as KvVmi | undefined;
+      const vmi = ctx.vmis.get(name, ns) as KvVmi | undefined;
       if (!vmi) throw new EngineError(409, `VM ${ns}/${name} is not running`);
       // The guest goes down (gracefully unless asked otherwise), its instance is replaced.
-      await stopProcess(c, vm, keyOf(ns, name), ns, name, graceSeconds);
-      await deleteInstance(c, ns, name, vmi);
-      if (runStrategyOf(vm) === 'Manual') await createInstance(c, vm, ns, name);
+      await stopProcess(ctx, vm, keyOf(ns, name), ns, name, graceSeconds);
+      await deleteInstance(ctx, ns, name, vmi);
+      if (runStrategyOf(vm) === 'Manual') await createInstance(ctx, vm, ns, name);
     },
   };
 }
 
-export function localEngine(m: Manager, o: LocalEngineOptions): LocalEngine {
-  const c: Ctx = {
-    m,
-    o,
-    vms: m.informer<KvVm>(VMS),
-    vmis: m.informer<KvVmi>(VMIS),
+export function localEngine(manager: Manager, options: LocalEngineOptions): LocalEngine {
+  const ctx: EngineContext = {
+    manager,
+    options,
+    vms: manager.informer<KvVm>(VMS),
+    vmis: manager.informer<KvVmi>(VMIS),
     running: new Map<string, Running>(),
     failures: new Map(),
     unschedulable: new Map(),
   };
-  const inScope = (obj: KubernetesObject): string[] => (m.inScope(obj) ? [objectKey(obj)] : []);
+  const inScope = (obj: KubernetesObject): string[] =>
+    manager.inScope(obj) ? [objectKey(obj)] : [];
   const definition: ControllerDefinition = {
     name: 'local-engine',
     concurrency: 4,
@@ -692,18 +732,18 @@ export function localEngine(m: Manager, o: LocalEngineOptions): LocalEngine {
       { path: VMS, keys: inScope },
       { path: VMIS, keys: inScope },
     ],
-    allKeys: () => [...new Set([...c.vms.list(), ...c.vmis.list()].flatMap(inScope))],
-    reconcile: (key) => reconcile(c, key),
+    allKeys: () => [...new Set([...ctx.vms.list(), ...ctx.vmis.list()].flatMap(inScope))],
+    reconcile: (key) => reconcile(ctx, key),
   };
   return {
     definition,
-    running: c.running,
-    ...operations(c),
+    running: ctx.running,
+    ...operations(ctx),
     async stopAll() {
       await Promise.all(
-        [...c.running.entries()].map(async ([key, r]) => {
+        [...ctx.running.entries()].map(async ([key, r]) => {
           await powerOff(r, 0);
-          forget(c, key);
+          forget(ctx, key);
         }),
       );
     },
