@@ -26,7 +26,7 @@ import type { ResilientInformer } from '../../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../../kube/src/manager.ts';
 import { addFinalizer, removeFinalizer, writeStatus } from '../../../kube/src/objects.ts';
-import { CDI_CRD, PATHS } from '../vm/controller.ts';
+import { CDI_CRD, PATHS } from '../vm/context.ts';
 import {
   Annotations,
   API_VERSION,

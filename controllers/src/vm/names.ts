@@ -5,6 +5,7 @@
 // limit CDI puts on DataVolume names.
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { Annotations, Labels } from '../../../api/src/wellknown.ts';
 import { isOwnedBy } from '../../../kube/src/ownership.ts';
 
@@ -25,6 +26,17 @@ export function generatedName(vm: string, role: string): string {
 export const bootDataVolumeName = (vm: string): string => generatedName(vm, 'boot');
 export const diskDataVolumeName = (vm: string, disk: string): string => generatedName(vm, disk);
 
+/** The DataVolumes a VM makes: its boot disk and its inline disks. */
+export function dataVolumeNames(vm: VirtualMachine): string[] {
+  const name = vm.metadata.name ?? '';
+  return [
+    ...(vm.spec.image ? [bootDataVolumeName(name)] : []),
+    ...(vm.spec.disks ?? [])
+      .filter((disk) => disk.size)
+      .map((disk) => diskDataVolumeName(name, disk.name)),
+  ];
+}
+
 /**
  * Whether a DataVolume is the VM's: owned by the vmplane VM or its KubeVirt VM, or carrying the
  * VM's label and UID annotation (KubeVirt copies them from the template). A namesake is not.
@@ -35,10 +47,10 @@ export function isVmDataVolume(
   kubevirtUid?: string,
 ): boolean {
   if (isOwnedBy(dv, [vm.uid, kubevirtUid])) return true;
-  const m = dv.metadata;
+  const metadata = dv.metadata;
   return (
     !!vm.uid &&
-    m?.labels?.[Labels.vm] === vm.name &&
-    m.annotations?.[Annotations.ownerUid] === vm.uid
+    metadata?.labels?.[Labels.vm] === vm.name &&
+    metadata.annotations?.[Annotations.ownerUid] === vm.uid
   );
 }

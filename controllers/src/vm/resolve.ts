@@ -1,0 +1,213 @@
+// What a VM needs before it is handed over, as the caches have it: its class (and whether
+// KubeVirt permits the class's devices), its image, its disks (VirtualMachineDisks it references,
+// DataVolumes it makes, one lost after it was ready) and whether KubeVirt and CDI are there. Each
+// becomes a check; nothing is written here.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { V1beta1DataVolume } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
+import type {
+  VirtualMachine,
+  VirtualMachineClass,
+  VirtualMachineDisk,
+} from '../../../api/generated/types.ts';
+import type { AnyImage } from '../../../kube/src/lookups.ts';
+import { describeForeign, isControlledBy } from '../../../kube/src/ownership.ts';
+import { Reasons, reservationOf, VmConditions } from '../../../api/src/wellknown.ts';
+import type { Check } from '../../../decisions/src/check.ts';
+import {
+  activeKubeVirt,
+  devicesCheck,
+  engineCheck,
+  type KubeVirtCr,
+} from '../../../decisions/src/kubevirt-install.ts';
+import { fail, ok } from './checks.ts';
+import { CDI_CRD, established, KUBEVIRT_CRD, type VmContext } from './context.ts';
+import { dataVolumeNames, isVmDataVolume } from './names.ts';
+
+/** What a VM resolves to, before anything is written. */
+export interface Resolution {
+  engine: boolean;
+  klass?: VirtualMachineClass;
+  image?: AnyImage;
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  /** A VirtualMachineDisk the VM uses has no claim of its own yet: the VM is not handed over. */
+  unclaimed: boolean;
+  classCheck: Check;
+  imageCheck: Check;
+  disksCheck: Check;
+  engineCheck: Check;
+}
+
+/** The VM's class, image and disks as they stand, and whether KubeVirt and CDI are there. */
+export function resolve(context: VmContext, vm: VirtualMachine, namespace: string): Resolution {
+  const kubevirts = context.kubevirts.list() as KubeVirtCr[];
+  const engineChecked = engineCheck(established(context.crds, KUBEVIRT_CRD), kubevirts);
+  const engine = engineChecked.ok;
+  const cdi = established(context.crds, CDI_CRD);
+  const klass = vm.spec.className
+    ? (context.classes.get(vm.spec.className) as VirtualMachineClass | undefined)
+    : undefined;
+  const devices =
+    klass && engine
+      ? devicesCheck(klass.spec.hardware.devices, activeKubeVirt(kubevirts))
+      : undefined;
+  const classCheck = klass
+    ? devices && !devices.ok
+      ? fail(devices.reason, `class ${klass.metadata.name}: ${devices.message}`)
+      : ok(
+          'Resolved',
+          `class ${klass.metadata.name}: ${klass.spec.hardware.cpus} vCPUs, ${klass.spec.hardware.memory}, ${reservationOf(klass)}`,
+        )
+    : fail(
+        'ClassNotFound',
+        `VirtualMachineClass "${vm.spec.className ?? ''}" does not exist: create it or set spec.className to an existing class (kubectl get vmclass)`,
+      );
+  const { image, imageCheck } = resolveImage(context, vm, namespace);
+  const { referenced, disksCheck, unclaimed } = resolveDisks(context, vm, namespace, cdi);
+  return {
+    engine,
+    ...(klass ? { klass } : {}),
+    ...(image ? { image } : {}),
+    referenced,
+    unclaimed,
+    classCheck,
+    imageCheck,
+    disksCheck,
+    engineCheck: engineChecked,
+  };
+}
+
+function resolveImage(
+  context: VmContext,
+  vm: VirtualMachine,
+  namespace: string,
+): { image?: AnyImage; imageCheck: Check } {
+  if (!vm.spec.image) return { imageCheck: ok('NoImage', 'the VM boots from a disk') };
+  const kind = vm.spec.image.kind ?? 'VirtualMachineImage';
+  const image = (
+    kind === 'VirtualMachineImage'
+      ? context.images.get(vm.spec.image.name, namespace)
+      : context.clusterImages.get(vm.spec.image.name)
+  ) as AnyImage | undefined;
+  if (image) return { image, imageCheck: ok('Resolved', `${kind} ${vm.spec.image.name}`) };
+  return {
+    imageCheck: fail(
+      'ImageNotFound',
+      `${kind} "${vm.spec.image.name}" does not exist${kind === 'VirtualMachineImage' ? ` in namespace ${namespace}` : ''}`,
+    ),
+  };
+}
+
+/** The VirtualMachineDisks a VM references, and which of them are missing or not ready. */
+function referencedDisks(
+  context: VmContext,
+  vm: VirtualMachine,
+  namespace: string,
+): {
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  problems: string[];
+  unclaimed: boolean;
+} {
+  const referenced: Record<string, VirtualMachineDisk | undefined> = {};
+  const problems: string[] = [];
+  let unclaimed = false;
+  for (const vmDisk of vm.spec.disks ?? []) {
+    if (!vmDisk.virtualMachineDiskName) continue;
+    const disk = context.disks.get(vmDisk.virtualMachineDiskName, namespace) as
+      VirtualMachineDisk | undefined;
+    referenced[vmDisk.virtualMachineDiskName] = disk;
+    // Without the disk's own claim there is nothing the VM may mount (a namesake is not it).
+    if (!disk?.status?.claimName) unclaimed = true;
+    if (!disk) problems.push(`VirtualMachineDisk ${vmDisk.virtualMachineDiskName} does not exist`);
+    else if (disk.status?.phase !== 'Ready')
+      problems.push(
+        `VirtualMachineDisk ${vmDisk.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`,
+      );
+  }
+  return { referenced, problems, unclaimed };
+}
+
+/**
+ * Whether every disk of the VM was ready at its current generation (so a DataVolume gone now was
+ * lost, not new). Once a loss is reported it stays reported until the spec changes.
+ */
+export function disksWereReady(vm: VirtualMachine): boolean {
+  return !!vm.status?.conditions?.some(
+    (condition) =>
+      condition.type === VmConditions.DisksReady &&
+      (condition.status === 'True' || condition.reason === Reasons.ClaimLost) &&
+      condition.observedGeneration === vm.metadata.generation,
+  );
+}
+
+/**
+ * The DataVolumes made with the VM (boot disk, inline disks) that are not its own, have not
+ * succeeded yet, or were deleted outside vmplane after they were ready (`lost`: KubeVirt makes
+ * them again from the template, empty, so the VM says so).
+ */
+function dataVolumeProblems(
+  context: VmContext,
+  vm: VirtualMachine,
+  namespace: string,
+): { problems: string[]; lost: boolean } {
+  const problems: string[] = [];
+  let lost = false;
+  const vmRef = { name: vm.metadata.name ?? '', uid: vm.metadata.uid };
+  const wereReady = disksWereReady(vm);
+  for (const dvName of dataVolumeNames(vm)) {
+    const dv = context.dataVolumes.get(dvName, namespace) as V1beta1DataVolume | undefined;
+    if (dv && !isVmDataVolume(dv as KubernetesObject, vmRef, ownerKvUid(context, vm, namespace))) {
+      problems.push(
+        `${describeForeign('DataVolume', dv as KubernetesObject)} is in the way (NameInUse); vmplane leaves it alone`,
+      );
+      continue;
+    }
+    if (!dv && wereReady) {
+      lost = true;
+      problems.push(
+        `DataVolume ${dvName} was deleted outside vmplane after the disk was ready; KubeVirt makes it again from the VM's template, empty (or imported afresh for a boot disk): restore its data from a backup or snapshot`,
+      );
+      continue;
+    }
+    const phase = dv?.status?.phase;
+    if (phase !== 'Succeeded')
+      problems.push(
+        `DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`,
+      );
+  }
+  return { problems, lost };
+}
+
+/** The UID of the VM's own KubeVirt VM, when the cache has one. */
+function ownerKvUid(context: VmContext, vm: VirtualMachine, namespace: string): string | undefined {
+  const kv = context.kvVms.get(vm.metadata.name ?? '', namespace) as KubernetesObject | undefined;
+  return kv && isControlledBy(kv, vm.metadata.uid) ? kv.metadata?.uid : undefined;
+}
+
+function resolveDisks(
+  context: VmContext,
+  vm: VirtualMachine,
+  namespace: string,
+  cdi: boolean,
+): {
+  referenced: Record<string, VirtualMachineDisk | undefined>;
+  disksCheck: Check;
+  unclaimed: boolean;
+} {
+  const { referenced, problems, unclaimed } = referencedDisks(context, vm, namespace);
+  const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((disk) => disk.size);
+  if (needsCdi && !cdi)
+    problems.push(
+      'CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI',
+    );
+  const dvs = cdi ? dataVolumeProblems(context, vm, namespace) : { problems: [], lost: false };
+  problems.push(...dvs.problems);
+  const reason = dvs.lost
+    ? Reasons.ClaimLost
+    : cdi || !needsCdi
+      ? 'DisksNotReady'
+      : 'CDINotInstalled';
+  const disksCheck = problems.length
+    ? fail(reason, problems.join('; '))
+    : ok('AllDisksReady', 'every disk is ready');
+  return { referenced, disksCheck, unclaimed };
+}
