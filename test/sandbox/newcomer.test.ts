@@ -1,7 +1,8 @@
 // A newcomer's first ten minutes, as written: a fresh copy of the repository, `npm start` in the
-// background, then every command the sandbox prints and every command of the README's sandbox
-// blocks (marked `<!-- newcomer -->`), run with bash exactly as written after the printed export,
-// each output checked against what the README and the sandbox say it shows.
+// background, then every command the sandbox prints and every command of the sandbox blocks
+// marked `<!-- newcomer -->` in the README and in docs/*.md, run with bash exactly as written after
+// the printed export, each output checked against what the documentation and the sandbox say it
+// shows.
 //
 // The copy holds the repository's files as a clone would (tracked and new files, not ignored
 // ones); the npm dependencies are linked and the built plugin copied from this checkout, so the
@@ -12,6 +13,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -148,10 +150,26 @@ export function commandsOf(block: string): string[] {
   return out;
 }
 
-/** The README's shell blocks marked `<!-- newcomer -->`. */
-function readmeBlocks(): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/<!-- newcomer -->\n```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+/** The pages a newcomer reads, relative to `root`: the README, then docs/*.md by name. */
+function docPages(root: string): string[] {
+  const docs = existsSync(join(root, 'docs'))
+    ? readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .sort()
+        .map((f) => `docs/${f}`)
+    : [];
+  return ['README.md', ...docs];
+}
+
+/** The shell blocks marked `<!-- newcomer -->` in the README and docs/*.md, with their page. */
+function newcomerBlocks(): { page: string; block: string }[] {
+  return docPages(REPO_ROOT).flatMap((page) => {
+    const text = readFileSync(join(REPO_ROOT, page), 'utf8');
+    return [...text.matchAll(/<!-- newcomer -->\n```sh\n([\s\S]*?)```/g)].map((m) => ({
+      page,
+      block: m[1]!,
+    }));
+  });
 }
 
 function freshCopy(): string {
@@ -282,10 +300,12 @@ function runAsWritten(exportLine: string, command: string): Ran {
 }
 
 describe('a newcomer after npm start', () => {
-  it('prints the export line the README shows', () => {
+  it('prints the export line the documentation shows', () => {
     const { exportLine } = printedTryLines();
     expect(exportLine).toBe('export KUBECONFIG=.vmplane/kubeconfig PATH=.vmplane/bin:$PATH');
-    expect(readFileSync(join(clone, 'README.md'), 'utf8')).toContain(exportLine);
+    const pages = docPages(clone);
+    const showing = pages.filter((p) => readFileSync(join(clone, p), 'utf8').includes(exportLine));
+    expect(showing, `none of ${pages.join(', ')} shows \`${exportLine}\``).not.toEqual([]);
   });
 
   it('runs every command the sandbox prints, as printed', () => {
@@ -324,17 +344,19 @@ describe('a newcomer after npm start', () => {
     expect(resumed.code, resumed.out).toBe(0);
   }, 120_000);
 
-  it("runs every command of the README's sandbox blocks, as written", () => {
+  it('runs every command of the sandbox blocks in the README and docs/, as written', () => {
     const { exportLine } = printedTryLines();
-    const blocks = readmeBlocks();
+    const blocks = newcomerBlocks();
     expect(blocks.length).toBeGreaterThanOrEqual(2);
-    for (const c of blocks.flatMap(commandsOf)) {
+    for (const { page, c } of blocks.flatMap((b) =>
+      commandsOf(b.block).map((c) => ({ page: b.page, c })),
+    )) {
       if (c.startsWith('export ')) {
-        expect(c).toBe(exportLine);
+        expect(c, page).toBe(exportLine);
         continue;
       }
       const check = CHECKS[c] ?? HEREDOC_CHECKS[c.split('\n')[0]!];
-      expect(check, `the README shows \`${c}\`, which this test does not check yet`).toBeDefined();
+      expect(check, `${page} shows \`${c}\`, which this test does not check yet`).toBeDefined();
       check!(runAsWritten(exportLine, c));
     }
   });
