@@ -6,3 +6,9 @@ export interface Check {
   reason: string;
   message: string;
 }
+
+/** A check that passed, with the condition reason and message that say so. */
+export const ok = (reason: string, message: string): Check => ({ ok: true, reason, message });
+
+/** A check that failed, with the condition reason and message that say why. */
+export const fail = (reason: string, message: string): Check => ({ ok: false, reason, message });

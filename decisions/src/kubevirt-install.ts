@@ -5,7 +5,7 @@ import type { VirtualMachineClass } from '../../api/generated/types.ts';
 import { Reasons } from '../../api/src/wellknown.ts';
 import type { Check } from './check.ts';
 
-/** The KubeVirt minor releases vmplane's translation is checked against (README: supported versions). */
+/** The KubeVirt minor releases vmplane's translation is checked against (docs/kubevirt.md: supported versions). */
 export const SUPPORTED_KUBEVIRT = { major: 1, minors: [7] } as const;
 export const SUPPORTED_KUBEVIRT_TEXT = 'v1.7';
 

@@ -9,7 +9,8 @@ import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { API_VERSION } from '../../api/src/wellknown.ts';
 import { waitUntil } from '../../kube/src/client.ts';
-import { KubeRest, isNotFound } from '../../kube/src/rest.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { vm as buildVm } from './builders.ts';
 import { createNamespace, kubeConfig } from './cluster.ts';
@@ -77,14 +78,7 @@ export const vmPath = (name: string): string =>
   `/apis/${API_VERSION}/namespaces/${ns}/virtualmachines/${name}`;
 export const kvPath = (name: string): string =>
   `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines/${name}`;
-export const get = async (path: string): Promise<Obj | undefined> => {
-  try {
-    return (await rest.request<Obj>('GET', path)).body;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-};
+export const get = (path: string): Promise<Obj | undefined> => getLive<Obj>(rest, path);
 export const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
   waitUntil(what, probe as () => Promise<T | undefined>, 30_000, 100);
 export const merge = (path: string, body: unknown): Promise<unknown> =>

@@ -21,7 +21,7 @@ import {
 } from '../../../kube/src/ownership.ts';
 import { API_VERSION, DEFAULT_RESERVATION, Reasons } from '../../../api/src/wellknown.ts';
 import type { Check } from '../../../decisions/src/check.ts';
-import { fail, ok } from './checks.ts';
+import { fail, ok } from '../../../decisions/src/check.ts';
 import { kvCollection, vmPath, type VmContext } from './context.ts';
 import type { Resolution } from './resolve.ts';
 import { isRunning } from './status.ts';

@@ -19,7 +19,7 @@ import {
   engineCheck,
   type KubeVirtCr,
 } from '../../../decisions/src/kubevirt-install.ts';
-import { fail, ok } from './checks.ts';
+import { fail, ok } from '../../../decisions/src/check.ts';
 import { CDI_CRD, established, KUBEVIRT_CRD, type VmContext } from './context.ts';
 import { dataVolumeNames, isVmDataVolume } from './names.ts';
 

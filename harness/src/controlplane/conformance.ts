@@ -16,7 +16,7 @@ import {
   type Log,
 } from '../../../kube/src/go-build.ts';
 
-/** The engine releases vmplane is checked with (the README's supported-versions line). */
+/** The engine releases vmplane is checked with (docs/kubevirt.md, supported versions). */
 export const KUBEVIRT_VERSION = '1.7.0';
 export const CDI_VERSION = '1.65.0';
 
