@@ -5,7 +5,7 @@ import { SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Box, Button, Stack, Step, StepLabel, Stepper } from '@mui/material';
 import { useState } from 'react';
 import { useHistory } from 'react-router-dom';
-import { call } from '../api';
+import { call } from '../cluster-calls';
 import { denialReasons } from '../logic/policy';
 import {
   buildVm,

@@ -1,7 +1,7 @@
 import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { Alert, AlertTitle, Box, CircularProgress, Typography } from '@mui/material';
 import { ReactNode } from 'react';
-import { useVmplaneInstalled } from '../api';
+import { useVmplaneInstalled } from '../cluster-calls';
 
 /** Renders its children when vmplane's API is served; otherwise how to install it. */
 export function InstallCheck({ children }: { children: ReactNode }) {

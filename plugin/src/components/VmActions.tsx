@@ -2,7 +2,7 @@ import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { ConfirmDialog } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Alert, Box, Button, Stack } from '@mui/material';
 import { useMemo, useState } from 'react';
-import { call, useCanI } from '../api';
+import { call, useCanI } from '../cluster-calls';
 import { displayStatus } from '../logic/format';
 import { actionButtons, actionRequest, DESTRUCTIVE, type PowerAction } from '../logic/requests';
 import { VirtualMachine } from '../resources';

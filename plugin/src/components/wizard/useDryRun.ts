@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { VirtualMachine as VmJson } from '../../../../api/generated/types.ts';
-import { call, CallError } from '../../api';
+import { call, CallError } from '../../cluster-calls';
 import { denialReasons } from '../../logic/policy';
 import { buildVm, type WizardState } from '../../logic/wizard';
 import { vmPath } from '../../resources';
