@@ -14,15 +14,13 @@ import {
   issuerFingerprint,
   planCertificates,
   replicasBehind,
-  reportName,
-  reportOf,
   shouldInject,
   caSerialOf,
   toCaSecretData,
   toTlsSecretData,
   type CertPolicy,
-  type ServingReport,
 } from './certs.ts';
+import type { ServingReport } from './certs/serving-reports.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const DAY = 86_400_000;
@@ -172,26 +170,6 @@ describe('certificate plan', () => {
     expect(shouldInject(0, undefined, true)).toBe(true);
     expect(caSerialOf({ metadata: { annotations: { 'vmplane.io/ca-serial': '7' } } })).toBe(7);
     expect(caSerialOf({ metadata: {} })).toBeUndefined();
-  });
-
-  it('names reports after the replica, as a DNS subdomain, and reads them back', () => {
-    expect(reportName('Webhooks-7f9c_Pod')).toBe('vmplane-webhook-serving-webhooks-7f9c-pod');
-    expect(reportName('---')).toBe('vmplane-webhook-serving-replica');
-    expect(
-      reportOf({
-        metadata: { name: 'x', annotations: { 'vmplane.io/serving-ca': 'AB:CD' } },
-        spec: {
-          holderIdentity: 'pod-a',
-          leaseDurationSeconds: 60,
-          renewTime: '2026-11-30T06:00:00.000000Z',
-        },
-      }),
-    ).toEqual({
-      identity: 'pod-a',
-      caFingerprint: 'AB:CD',
-      expiresAt: Date.parse('2026-11-30T06:01:00Z'),
-    });
-    expect(reportOf({ metadata: { name: 'x' }, spec: {} })).toBeUndefined();
   });
 });
 

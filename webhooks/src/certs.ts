@@ -20,6 +20,14 @@ import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { microTime } from '../../kube/src/leader.ts';
 import { deleteExactly } from '../../kube/src/ownership.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../kube/src/pki.ts';
+import {
+  reportName,
+  reportOf,
+  SERVING_CA_ANNOTATION,
+  SERVING_REPORT_LABEL,
+  type Lease,
+  type ServingReport,
+} from './certs/serving-reports.ts';
 
 export interface StoredCerts {
   ca: KeyPair;
@@ -54,15 +62,6 @@ export interface CertPolicy {
    * heard from for this long counts as gone.
    */
   reportDurationMs: number;
-}
-
-/** What one replica serves, from its Lease. */
-export interface ServingReport {
-  identity: string;
-  /** SHA-256 fingerprint of the CA that issued the certificate the replica serves. */
-  caFingerprint: string;
-  /** Until when the report holds (last renewal plus the lease duration). */
-  expiresAt: number;
 }
 
 export const DEFAULT_POLICY: Omit<CertPolicy, 'dnsNames' | 'ipAddresses'> = {
@@ -315,10 +314,6 @@ export interface SecretCertOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** The label on the replicas' serving reports (Leases). */
-export const SERVING_REPORT_LABEL = 'vmplane.io/webhook-serving';
-/** On a serving report: the SHA-256 fingerprint of the CA that issued what the replica serves. */
-export const SERVING_CA_ANNOTATION = 'vmplane.io/serving-ca';
 /** Reports expired this long are deleted (a Pod that went away). */
 const FORGET_AFTER_MS = 60 * 60_000;
 
@@ -336,36 +331,6 @@ export function caSerialOf(cfg: WebhookConfigurationLike): number | undefined {
 interface SecretBody {
   data?: Record<string, string>;
   metadata: { resourceVersion: string };
-}
-
-interface Lease {
-  metadata: {
-    name: string;
-    uid?: string;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-  };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
-}
-
-/** A name for this replica's report: the identity, as a DNS subdomain. */
-export function reportName(identity: string): string {
-  const clean = identity
-    .toLowerCase()
-    .replace(/[^a-z0-9.-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return `vmplane-webhook-serving-${clean || 'replica'}`.slice(0, 253);
-}
-
-export function reportOf(l: Lease): ServingReport | undefined {
-  const renewed = Date.parse(l.spec?.renewTime ?? '');
-  const fp = l.metadata.annotations?.[SERVING_CA_ANNOTATION];
-  if (!fp || !Number.isFinite(renewed)) return undefined;
-  return {
-    identity: l.spec?.holderIdentity ?? l.metadata.name,
-    caFingerprint: fp,
-    expiresAt: renewed + (l.spec?.leaseDurationSeconds ?? 0) * 1000,
-  };
 }
 
 /** Self-managed certificates kept in Secrets (the default). */
