@@ -11,7 +11,6 @@
 // A serving certificate near expiry is simply re-issued by the current CA. The plan is a pure
 // function of the stored state, the replicas' reports and the clock; the manager only reads,
 // writes and injects.
-import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -19,7 +18,18 @@ import { hostname } from 'node:os';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { microTime } from '../../kube/src/leader.ts';
 import { deleteExactly } from '../../kube/src/ownership.ts';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../kube/src/pki.ts';
+import type { KeyPair } from '../../kube/src/pki.ts';
+import {
+  applyAction,
+  caBundle,
+  issuerFingerprint,
+  planCertificates,
+  replicasBehind,
+  type CertAction,
+  type CertPolicy,
+  type StoredCerts,
+} from './certs/plan.ts';
+import { b64, issuedBy, unb64 } from './certs/pem.ts';
 import {
   reportName,
   reportOf,
@@ -28,187 +38,6 @@ import {
   type Lease,
   type ServingReport,
 } from './certs/serving-reports.ts';
-
-export interface StoredCerts {
-  ca: KeyPair;
-  serving: KeyPair;
-  /** A CA introduced into the bundle, waiting to sign the serving certificate. */
-  nextCa?: KeyPair;
-  nextCaSince?: string;
-  /** A CA no longer signing, still trusted until every replica has reloaded. */
-  oldCaPem?: string;
-  oldCaSince?: string;
-  /**
-   * Counts changes to the CAs (and so to the bundle). The bundle injected into the webhook
-   * configurations carries it, so a replica acting on an older state never overwrites a newer
-   * bundle.
-   */
-  serial?: number;
-}
-
-export interface CertPolicy {
-  dnsNames: string[];
-  ipAddresses: string[];
-  caValidityDays: number;
-  servingValidityDays: number;
-  /** Re-issue the serving certificate when it has less than this left. */
-  servingRenewBeforeDays: number;
-  /** Start a CA rotation when the CA has less than this left. */
-  caRenewBeforeDays: number;
-  /** How long a caBundle change is given to reach the API server (and replicas) before relying on it. */
-  propagationMs: number;
-  /**
-   * How long a replica's report of what it serves holds. Renewed every third of it; a replica not
-   * heard from for this long counts as gone.
-   */
-  reportDurationMs: number;
-}
-
-export const DEFAULT_POLICY: Omit<CertPolicy, 'dnsNames' | 'ipAddresses'> = {
-  caValidityDays: 365,
-  servingValidityDays: 90,
-  servingRenewBeforeDays: 30,
-  caRenewBeforeDays: 60,
-  propagationMs: 2 * 60_000,
-  reportDurationMs: 15 * 60_000,
-};
-
-export type CertAction =
-  'create' | 'introduce-ca' | 'switch-serving' | 'retire-old-ca' | 'renew-serving' | 'none';
-
-const DAY = 86_400_000;
-const expiry = (pem: string): number => new Date(new X509Certificate(pem).validTo).getTime();
-
-function servingCovers(pem: string, p: CertPolicy): boolean {
-  const x = new X509Certificate(pem);
-  return (
-    p.dnsNames.every((n) => x.checkHost(n, { subject: 'never' }) === n) &&
-    p.ipAddresses.every((ip) => x.checkIP(ip) === ip)
-  );
-}
-
-export const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256;
-
-function issuedBy(servingPem: string, caPem: string): boolean {
-  if (!servingPem) return false;
-  const ca = new X509Certificate(caPem);
-  const cert = new X509Certificate(servingPem);
-  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-}
-
-/**
- * The fingerprint of the CA that issued the serving certificate, among the CAs of the state;
- * 'unknown' when none did (which keeps any old CA in the bundle).
- */
-export function issuerFingerprint(s: StoredCerts): string {
-  const cas = [s.ca.certPem, s.nextCa?.certPem, s.oldCaPem].filter((x): x is string => !!x);
-  const issuer = cas.find((ca) => issuedBy(s.serving.certPem, ca));
-  return issuer ? fingerprintOf(issuer) : 'unknown';
-}
-
-/** Whether a base64 caBundle holds the CA that issued the certificate. */
-export function bundleTrusts(bundleB64: string | undefined, certPem: string): boolean {
-  const pems =
-    unb64(bundleB64).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return pems.some((ca) => issuedBy(certPem, ca));
-}
-
-/**
- * The replicas that still serve a certificate of another CA than the current one, among those
- * heard from within their lease. Empty: the old CA may go.
- */
-export function replicasBehind(s: StoredCerts, reports: ServingReport[], now: number): string[] {
-  const current = fingerprintOf(s.ca.certPem);
-  return reports
-    .filter((r) => r.expiresAt > now && r.caFingerprint !== current)
-    .map((r) => r.identity);
-}
-
-/** What to do next. Called periodically; each step is one write. */
-export function planCertificates(
-  s: StoredCerts | undefined,
-  now: number,
-  p: CertPolicy,
-  reports: ServingReport[] = [],
-): CertAction {
-  if (!s) return 'create';
-  if (!issuedBy(s.serving.certPem, s.ca.certPem)) return 'renew-serving';
-  if (s.nextCa && now - Date.parse(s.nextCaSince ?? '') >= p.propagationMs) return 'switch-serving';
-  if (
-    s.oldCaPem &&
-    now - Date.parse(s.oldCaSince ?? '') >= p.propagationMs &&
-    replicasBehind(s, reports, now).length === 0
-  )
-    return 'retire-old-ca';
-  if (!s.nextCa && !s.oldCaPem && expiry(s.ca.certPem) - now < p.caRenewBeforeDays * DAY)
-    return 'introduce-ca';
-  if (
-    expiry(s.serving.certPem) - now < p.servingRenewBeforeDays * DAY ||
-    !servingCovers(s.serving.certPem, p)
-  )
-    return 'renew-serving';
-  return 'none';
-}
-
-function serving(ca: KeyPair, p: CertPolicy, now: number): KeyPair {
-  return issueCertificate(ca, {
-    commonName: p.dnsNames[0] ?? p.ipAddresses[0] ?? 'vmplane-webhooks',
-    dnsNames: p.dnsNames,
-    ipAddresses: p.ipAddresses,
-    usages: ['server'],
-    validityDays: p.servingValidityDays,
-    notBefore: new Date(now - 60_000),
-  });
-}
-
-/** Carries out one action; pure apart from key generation. */
-export function applyAction(
-  action: CertAction,
-  s: StoredCerts | undefined,
-  now: number,
-  p: CertPolicy,
-): StoredCerts | undefined {
-  const ts = new Date(now).toISOString();
-  const newCa = (): KeyPair =>
-    createCertificateAuthority('vmplane-webhook-ca', p.caValidityDays, new Date(now - 60_000));
-  const serial = (s?.serial ?? 0) + 1;
-  switch (action) {
-    case 'create': {
-      const ca = newCa();
-      return { ca, serving: serving(ca, p, now), serial };
-    }
-    case 'introduce-ca':
-      return s && { ...s, nextCa: newCa(), nextCaSince: ts, serial };
-    case 'switch-serving':
-      if (!s?.nextCa) return s;
-      return {
-        ca: s.nextCa,
-        serving: serving(s.nextCa, p, now),
-        oldCaPem: s.ca.certPem,
-        oldCaSince: ts,
-        serial,
-      };
-    case 'retire-old-ca':
-      return s && { ca: s.ca, serving: s.serving, serial };
-    case 'renew-serving':
-      return s && { ...s, serving: serving(s.ca, p, now) };
-    default:
-      return s;
-  }
-}
-
-/** Every CA clients should trust right now. */
-export function caBundle(s: StoredCerts): string {
-  return [s.ca.certPem, s.nextCa?.certPem, s.oldCaPem]
-    .filter((x): x is string => !!x)
-    .map((x) => x.trim())
-    .join('\n')
-    .concat('\n');
-}
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const unb64 = (s: string | undefined): string =>
-  s ? Buffer.from(s, 'base64').toString('utf8') : '';
 
 /** The CA Secret: the CA and its key, a CA being introduced or retired, and the bundle. */
 export function toCaSecretData(s: StoredCerts): Record<string, string> {
@@ -264,6 +93,13 @@ export function fromSecretData(
   const serial = Number(unb64(d.serial));
   if (Number.isSafeInteger(serial) && serial > 0) s.serial = serial;
   return s;
+}
+
+/** Whether a base64 caBundle holds the CA that issued the certificate. */
+export function bundleTrusts(bundleB64: string | undefined, certPem: string): boolean {
+  const pems =
+    unb64(bundleB64).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return pems.some((ca) => issuedBy(certPem, ca));
 }
 
 /** On the webhook configurations: the serial of the CA state their caBundle comes from. */

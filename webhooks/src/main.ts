@@ -9,15 +9,14 @@ import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import {
-  DEFAULT_POLICY,
   caSerialOf,
   CA_SERIAL_ANNOTATION,
   FileCertSource,
   SecretCertManager,
   type WebhookConfigurationLike,
-  type CertPolicy,
   type CertSource,
 } from './certs.ts';
+import { DEFAULT_POLICY, type CertPolicy } from './certs/plan.ts';
 import { bufferedLogger } from './log.ts';
 import {
   MUTATING_NAME,
