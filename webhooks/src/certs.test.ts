@@ -2,15 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  bundleTrusts,
-  FileCertSource,
-  fromSecretData,
-  shouldInject,
-  caSerialOf,
-  toCaSecretData,
-  toTlsSecretData,
-} from './certs.ts';
+import { bundleTrusts, FileCertSource, shouldInject, caSerialOf } from './certs.ts';
 import { applyAction, caBundle, DEFAULT_POLICY, type CertPolicy } from './certs/plan.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
@@ -35,29 +27,6 @@ describe('certificate plan', () => {
     expect(bundleTrusts(bundle, switched.serving.certPem)).toBe(true);
     expect(bundleTrusts(bundle, stranger.serving.certPem)).toBe(false);
     expect(bundleTrusts(undefined, switched.serving.certPem)).toBe(false);
-  });
-
-  it('round-trips through the two Secrets, and only the CA Secret holds the CA key', () => {
-    const introduced = applyAction('introduce-ca', created, t0, policy)!;
-    const ca = toCaSecretData(introduced);
-    const tls = toTlsSecretData(introduced);
-    expect(fromSecretData(ca, tls)).toEqual(introduced);
-    expect(Object.keys(tls).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-    expect(Object.values(tls).join()).not.toContain(ca['ca.key']);
-    expect(fromSecretData({}, {})).toBeUndefined();
-    expect(fromSecretData(undefined, undefined)).toBeUndefined();
-  });
-
-  it('reads the one-Secret layout of earlier versions, CA key included', () => {
-    const legacy = { ...toTlsSecretData(created!), ...toCaSecretData(created!) };
-    expect(fromSecretData(undefined, legacy)).toEqual(created);
-  });
-
-  it('keeps the count of changes to the CAs in the CA Secret', () => {
-    const introduced = applyAction('introduce-ca', created, t0, policy)!;
-    const switched = applyAction('switch-serving', introduced, t0, policy)!;
-    const retired = applyAction('retire-old-ca', switched, t0, policy)!;
-    expect(fromSecretData(toCaSecretData(retired), toTlsSecretData(retired))?.serial).toBe(4);
   });
 
   it('never replaces a bundle by an older state', () => {
