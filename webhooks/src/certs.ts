@@ -29,7 +29,14 @@ import {
   type CertPolicy,
   type StoredCerts,
 } from './certs/plan.ts';
-import { b64, issuedBy, unb64 } from './certs/pem.ts';
+import { b64 } from './certs/pem.ts';
+import {
+  bundleTrusts,
+  caSerialOf,
+  CA_SERIAL_ANNOTATION,
+  shouldInject,
+  type WebhookConfigurationLike,
+} from './certs/injection.ts';
 import { fromSecretData, toCaSecretData, toTlsSecretData } from './certs/secret-data.ts';
 import {
   reportName,
@@ -39,29 +46,6 @@ import {
   type Lease,
   type ServingReport,
 } from './certs/serving-reports.ts';
-
-/** Whether a base64 caBundle holds the CA that issued the certificate. */
-export function bundleTrusts(bundleB64: string | undefined, certPem: string): boolean {
-  const pems =
-    unb64(bundleB64).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return pems.some((ca) => issuedBy(certPem, ca));
-}
-
-/** On the webhook configurations: the serial of the CA state their caBundle comes from. */
-export const CA_SERIAL_ANNOTATION = 'vmplane.io/ca-serial';
-
-/**
- * Whether a configuration's caBundle should be replaced with the one of a state with this serial:
- * never by an older state (a replica that read the Secrets before another one changed them).
- */
-export function shouldInject(
-  ours: number,
-  theirs: number | undefined,
-  bundlesMatch: boolean,
-): boolean {
-  if (theirs !== undefined && ours < theirs) return false;
-  return !bundlesMatch || theirs !== ours;
-}
 
 const sameData = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
   !!a &&
@@ -97,17 +81,6 @@ export interface SecretCertOptions {
 
 /** Reports expired this long are deleted (a Pod that went away). */
 const FORGET_AFTER_MS = 60 * 60_000;
-
-export interface WebhookConfigurationLike {
-  metadata: { resourceVersion?: string; annotations?: Record<string, string> };
-  webhooks?: { name: string; clientConfig?: { caBundle?: string } }[];
-}
-
-/** The serial a configuration's caBundle was injected from; undefined when none was recorded. */
-export function caSerialOf(cfg: WebhookConfigurationLike): number | undefined {
-  const v = Number(cfg.metadata.annotations?.[CA_SERIAL_ANNOTATION]);
-  return Number.isSafeInteger(v) ? v : undefined;
-}
 
 interface SecretBody {
   data?: Record<string, string>;

@@ -8,14 +8,12 @@ import pino, { type Logger } from 'pino';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import { getLive } from '../../kube/src/ownership.ts';
+import { FileCertSource, SecretCertManager, type CertSource } from './certs.ts';
 import {
   caSerialOf,
   CA_SERIAL_ANNOTATION,
-  FileCertSource,
-  SecretCertManager,
   type WebhookConfigurationLike,
-  type CertSource,
-} from './certs.ts';
+} from './certs/injection.ts';
 import { DEFAULT_POLICY, type CertPolicy } from './certs/plan.ts';
 import { bufferedLogger } from './log.ts';
 import {
