@@ -11,8 +11,6 @@
 // A serving certificate near expiry is simply re-issued by the current CA. The plan is a pure
 // function of the stored state, the replicas' reports and the clock; the manager only reads,
 // writes and injects.
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
@@ -30,6 +28,7 @@ import {
   type StoredCerts,
 } from './certs/plan.ts';
 import { b64 } from './certs/pem.ts';
+import type { CertSource } from './certs/cert-source.ts';
 import {
   bundleTrusts,
   caSerialOf,
@@ -51,13 +50,6 @@ const sameData = (a: Record<string, string> | undefined, b: Record<string, strin
   !!a &&
   Object.keys(a).length === Object.keys(b).length &&
   Object.entries(b).every(([k, v]) => a[k] === v);
-
-export interface CertSource {
-  /** The serving pair now. */
-  current(): { certPem: string; keyPem: string };
-  start(onChange: (c: { certPem: string; keyPem: string }) => void): Promise<void>;
-  stop(): void;
-}
 
 export interface SecretCertOptions {
   kc: KubeConfig;
@@ -374,57 +366,5 @@ export class SecretCertManager implements CertSource {
   stop(): void {
     clearInterval(this.timer);
     this.rest.close();
-  }
-}
-
-/**
- * Certificates issued by someone else (cert-manager), mounted as files. No self-management: the
- * files are re-read when they change, and cert-manager's CA injector keeps caBundle current.
- */
-export class FileCertSource implements CertSource {
-  private readonly dir: string;
-  private readonly intervalMs: number;
-  private timer?: NodeJS.Timeout;
-  private mtime = 0;
-  private pair?: { certPem: string; keyPem: string };
-
-  constructor(dir: string, intervalMs = 5000) {
-    this.dir = dir;
-    this.intervalMs = intervalMs;
-  }
-
-  private load(): boolean {
-    const m = Math.max(
-      statSync(join(this.dir, 'tls.crt')).mtimeMs,
-      statSync(join(this.dir, 'tls.key')).mtimeMs,
-    );
-    if (m === this.mtime && this.pair) return false;
-    this.pair = {
-      certPem: readFileSync(join(this.dir, 'tls.crt'), 'utf8'),
-      keyPem: readFileSync(join(this.dir, 'tls.key'), 'utf8'),
-    };
-    this.mtime = m;
-    return true;
-  }
-
-  current(): { certPem: string; keyPem: string } {
-    if (!this.pair) this.load();
-    return this.pair as { certPem: string; keyPem: string };
-  }
-
-  async start(onChange: (c: { certPem: string; keyPem: string }) => void): Promise<void> {
-    this.load();
-    this.timer = setInterval(() => {
-      try {
-        if (this.load() && this.pair) onChange(this.pair);
-      } catch {
-        /* mid-rotation: files briefly missing; next tick */
-      }
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
   }
 }

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileCertSource } from './certs.ts';
-import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+import { FileCertSource } from './file-source.ts';
+import { createCertificateAuthority, issueCertificate } from '../../../kube/src/pki.ts';
 
 describe('certificates from files (cert-manager)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmplane-certs-'));
