@@ -11,7 +11,7 @@ import {
   unregisterWebhooks,
   type RunningWebhooks,
 } from '../../webhooks/src/main.ts';
-import { SecretCertManager } from '../../webhooks/src/certs.ts';
+import { SecretCertManager } from '../../webhooks/src/certs/secret-manager.ts';
 import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 

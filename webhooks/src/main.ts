@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import { getLive } from '../../kube/src/ownership.ts';
-import { SecretCertManager } from './certs.ts';
+import { SecretCertManager } from './certs/secret-manager.ts';
 import type { CertSource } from './certs/cert-source.ts';
 import { FileCertSource } from './certs/file-source.ts';
 import {

@@ -1,22 +1,16 @@
-// Certificates that manage themselves. The CA (with its key) lives in a Secret of its own, the
-// serving pair in the TLS Secret every replica loads, so every replica serves the same pair and
-// nothing that reads the serving Secret gets the CA key. Rotation never breaks admission:
-//   1. a new CA is added next to the current one in the webhook configurations' caBundle,
-//   2. once the API server has had time to pick that up, the serving certificate is re-issued by
-//      the new CA (the old CA stays trusted, for replicas that have not reloaded yet),
-//   3. the old CA is dropped from the bundle only when every replica serves a certificate of the
-//      new CA: each replica says which CA issued what it serves in a Lease of its own, renewed
-//      now and then; a replica not heard from for a lease duration counts as gone (and its
-//      /readyz fails before then, so it leaves the Service first).
-// A serving certificate near expiry is simply re-issued by the current CA. The plan is a pure
-// function of the stored state, the replicas' reports and the clock; the manager only reads,
-// writes and injects.
+// Certificates that manage themselves, kept in two Secrets (secret-data.ts) that every replica
+// reads. Each pass reads both Secrets, asks the plan (plan.ts) for the next step, writes at most
+// that one step (the CA Secret first, each write conditional on what was read, so replicas never
+// interleave), keeps the webhook configurations' caBundle current (injection.ts), hands the
+// server a new serving pair once the configurations trust its CA, and says in this replica's
+// serving report (serving-reports.ts) which CA issued what it serves. The decisions are pure and
+// live in those files; this one only reads, writes and injects.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
-import { microTime } from '../../kube/src/leader.ts';
-import { deleteExactly } from '../../kube/src/ownership.ts';
-import type { KeyPair } from '../../kube/src/pki.ts';
+import { ApiError, KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import { microTime } from '../../../kube/src/leader.ts';
+import { deleteExactly } from '../../../kube/src/ownership.ts';
+import type { KeyPair } from '../../../kube/src/pki.ts';
 import {
   applyAction,
   caBundle,
@@ -26,17 +20,17 @@ import {
   type CertAction,
   type CertPolicy,
   type StoredCerts,
-} from './certs/plan.ts';
-import { b64 } from './certs/pem.ts';
-import type { CertSource } from './certs/cert-source.ts';
+} from './plan.ts';
+import { b64 } from './pem.ts';
+import type { CertSource } from './cert-source.ts';
 import {
   bundleTrusts,
   caSerialOf,
   CA_SERIAL_ANNOTATION,
   shouldInject,
   type WebhookConfigurationLike,
-} from './certs/injection.ts';
-import { fromSecretData, toCaSecretData, toTlsSecretData } from './certs/secret-data.ts';
+} from './injection.ts';
+import { fromSecretData, toCaSecretData, toTlsSecretData } from './secret-data.ts';
 import {
   reportName,
   reportOf,
@@ -44,7 +38,7 @@ import {
   SERVING_REPORT_LABEL,
   type Lease,
   type ServingReport,
-} from './certs/serving-reports.ts';
+} from './serving-reports.ts';
 
 const sameData = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
   !!a &&
