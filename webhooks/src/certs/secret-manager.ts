@@ -7,9 +7,9 @@
 // live in those files; this one only reads, writes and injects.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { ApiError, KubeRest, isNotFound } from '../../../kube/src/rest.ts';
+import { ApiError, KubeRest } from '../../../kube/src/rest.ts';
 import { microTime } from '../../../kube/src/leader.ts';
-import { deleteExactly } from '../../../kube/src/ownership.ts';
+import { deleteExactly, getLive } from '../../../kube/src/ownership.ts';
 import type { KeyPair } from '../../../kube/src/pki.ts';
 import {
   applyAction,
@@ -133,12 +133,7 @@ export class SecretCertManager implements CertSource {
   }
 
   private async readSecret(name: string): Promise<SecretBody | undefined> {
-    try {
-      return (await this.rest.request<SecretBody>('GET', `${this.ns}/secrets/${name}`)).body;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    return getLive<SecretBody>(this.rest, `${this.ns}/secrets/${name}`);
   }
 
   private async read(): Promise<{ certs?: StoredCerts; ca?: SecretBody; tls?: SecretBody }> {
@@ -202,12 +197,7 @@ export class SecretCertManager implements CertSource {
     if (this.reported?.caFingerprint === caFingerprint && now - this.reported.at < due) return;
     const name = reportName(this.identity);
     const path = `${this.leases}/${name}`;
-    let existing: Lease | undefined;
-    try {
-      existing = (await this.rest.request<Lease>('GET', path)).body;
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    const existing = await getLive<Lease>(this.rest, path);
     const body = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -294,13 +284,8 @@ export class SecretCertManager implements CertSource {
     let trusted = true;
     for (const c of this.o.webhookConfigurations) {
       const path = `/apis/admissionregistration.k8s.io/v1/${c.kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations'}/${c.name}`;
-      let cfg: WebhookConfigurationLike;
-      try {
-        cfg = (await this.rest.request<WebhookConfigurationLike>('GET', path)).body;
-      } catch (e) {
-        if (isNotFound(e)) continue; // not registered (yet)
-        throw e;
-      }
+      const cfg = await getLive<WebhookConfigurationLike>(this.rest, path);
+      if (!cfg) continue; // not registered (yet)
       const hooks = cfg.webhooks ?? [];
       const theirs = caSerialOf(cfg);
       const match = hooks.every((w) => w.clientConfig?.caBundle === want);
