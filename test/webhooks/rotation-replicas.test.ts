@@ -10,7 +10,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
-import { SecretCertManager, type CertPolicy } from '../../webhooks/src/certs.ts';
+import { SecretCertManager } from '../../webhooks/src/certs/secret-manager.ts';
+import type { CertPolicy } from '../../webhooks/src/certs/plan.ts';
 import {
   startWebhooks,
   unregisterWebhooks,

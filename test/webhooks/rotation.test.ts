@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
-import { SecretCertManager } from '../../webhooks/src/certs.ts';
+import { SecretCertManager } from '../../webhooks/src/certs/secret-manager.ts';
 import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 

@@ -7,16 +7,15 @@ import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { isProgram, stopOnSignals } from '../../kube/src/process.ts';
+import { SecretCertManager } from './certs/secret-manager.ts';
+import type { CertSource } from './certs/cert-source.ts';
+import { FileCertSource } from './certs/file-source.ts';
 import {
-  DEFAULT_POLICY,
   caSerialOf,
   CA_SERIAL_ANNOTATION,
-  FileCertSource,
-  SecretCertManager,
   type WebhookConfigurationLike,
-  type CertPolicy,
-  type CertSource,
-} from './certs.ts';
+} from './certs/injection.ts';
+import { DEFAULT_POLICY, type CertPolicy } from './certs/plan.ts';
 import { bufferedLogger } from './log.ts';
 import {
   MUTATING_NAME,

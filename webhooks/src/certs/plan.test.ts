@@ -1,29 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   applyAction,
-  bundleTrusts,
   caBundle,
   DEFAULT_POLICY,
-  FileCertSource,
-  fingerprintOf,
-  fromSecretData,
   issuerFingerprint,
   planCertificates,
   replicasBehind,
-  reportName,
-  reportOf,
-  shouldInject,
-  caSerialOf,
-  toCaSecretData,
-  toTlsSecretData,
   type CertPolicy,
-  type ServingReport,
-} from './certs.ts';
-import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+} from './plan.ts';
+import { fingerprintOf } from './pem.ts';
+import type { ServingReport } from './serving-reports.ts';
 
 const DAY = 86_400_000;
 const policy: CertPolicy = {
@@ -122,12 +109,6 @@ describe('certificate plan', () => {
     );
     const stranger = applyAction('create', undefined, t0, policy)!;
     expect(issuerFingerprint({ ...switched, serving: stranger.serving })).toBe('unknown');
-    // A bundle trusts a certificate only when it holds the CA that issued it.
-    const bundle = Buffer.from(caBundle(switched)).toString('base64');
-    expect(bundleTrusts(bundle, created!.serving.certPem)).toBe(true); // old CA still in it
-    expect(bundleTrusts(bundle, switched.serving.certPem)).toBe(true);
-    expect(bundleTrusts(bundle, stranger.serving.certPem)).toBe(false);
-    expect(bundleTrusts(undefined, switched.serving.certPem)).toBe(false);
   });
 
   it('re-issues a serving certificate that the current CA did not issue (a write cut short)', () => {
@@ -139,23 +120,7 @@ describe('certificate plan', () => {
     ).toBe('renew-serving');
   });
 
-  it('round-trips through the two Secrets, and only the CA Secret holds the CA key', () => {
-    const introduced = applyAction('introduce-ca', created, t0, policy)!;
-    const ca = toCaSecretData(introduced);
-    const tls = toTlsSecretData(introduced);
-    expect(fromSecretData(ca, tls)).toEqual(introduced);
-    expect(Object.keys(tls).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-    expect(Object.values(tls).join()).not.toContain(ca['ca.key']);
-    expect(fromSecretData({}, {})).toBeUndefined();
-    expect(fromSecretData(undefined, undefined)).toBeUndefined();
-  });
-
-  it('reads the one-Secret layout of earlier versions, CA key included', () => {
-    const legacy = { ...toTlsSecretData(created!), ...toCaSecretData(created!) };
-    expect(fromSecretData(undefined, legacy)).toEqual(created);
-  });
-
-  it('counts every change to the CAs, and a bundle is never replaced by an older state', () => {
+  it('counts every change to the CAs', () => {
     const introduced = applyAction('introduce-ca', created, t0, policy)!;
     const switched = applyAction('switch-serving', introduced, t0, policy)!;
     const retired = applyAction('retire-old-ca', switched, t0, policy)!;
@@ -163,60 +128,5 @@ describe('certificate plan', () => {
     expect([created, introduced, switched, retired, renewed].map((x) => x?.serial)).toEqual([
       1, 2, 3, 4, 4,
     ]);
-    expect(fromSecretData(toCaSecretData(retired), toTlsSecretData(retired))?.serial).toBe(4);
-    // A replica still at serial 3 leaves alone what serial 4 injected, even if it differs.
-    expect(shouldInject(3, 4, false)).toBe(false);
-    expect(shouldInject(4, 3, true)).toBe(true); // same bundle, but record the newer serial
-    expect(shouldInject(4, 4, true)).toBe(false);
-    expect(shouldInject(4, 4, false)).toBe(true); // someone applied a stale bundle: put it back
-    expect(shouldInject(0, undefined, true)).toBe(true);
-    expect(caSerialOf({ metadata: { annotations: { 'vmplane.io/ca-serial': '7' } } })).toBe(7);
-    expect(caSerialOf({ metadata: {} })).toBeUndefined();
-  });
-
-  it('names reports after the replica, as a DNS subdomain, and reads them back', () => {
-    expect(reportName('Webhooks-7f9c_Pod')).toBe('vmplane-webhook-serving-webhooks-7f9c-pod');
-    expect(reportName('---')).toBe('vmplane-webhook-serving-replica');
-    expect(
-      reportOf({
-        metadata: { name: 'x', annotations: { 'vmplane.io/serving-ca': 'AB:CD' } },
-        spec: {
-          holderIdentity: 'pod-a',
-          leaseDurationSeconds: 60,
-          renewTime: '2026-11-30T06:00:00.000000Z',
-        },
-      }),
-    ).toEqual({
-      identity: 'pod-a',
-      caFingerprint: 'AB:CD',
-      expiresAt: Date.parse('2026-11-30T06:01:00Z'),
-    });
-    expect(reportOf({ metadata: { name: 'x' }, spec: {} })).toBeUndefined();
-  });
-});
-
-describe('certificates from files (cert-manager)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vmplane-certs-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('loads them and reloads when they change', async () => {
-    const ca = createCertificateAuthority('cm', 1);
-    const a = issueCertificate(ca, { commonName: 'a', usages: ['server'], validityDays: 1 });
-    const b = issueCertificate(ca, { commonName: 'b', usages: ['server'], validityDays: 1 });
-    writeFileSync(join(dir, 'tls.crt'), a.certPem);
-    writeFileSync(join(dir, 'tls.key'), a.keyPem);
-    const src = new FileCertSource(dir, 20);
-    const changes: string[] = [];
-    await src.start((c) => changes.push(c.certPem));
-    expect(src.current().certPem).toBe(a.certPem);
-    await new Promise((r) => setTimeout(r, 30));
-    writeFileSync(join(dir, 'tls.crt'), b.certPem);
-    writeFileSync(join(dir, 'tls.key'), b.keyPem);
-    const deadline = Date.now() + 2000;
-    while (!changes.includes(b.certPem) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    src.stop();
-    expect(changes).toContain(b.certPem);
-    expect(src.current().certPem).toBe(b.certPem);
   });
 });
