@@ -109,6 +109,7 @@ async function certSourceFor(
   if (o.createNamespace !== false) await ensureNamespace(rest, o.namespace);
   return new SecretCertManager({
     kc: o.kc,
+    rest,
     namespace: o.namespace,
     secretName: certMode.secretName ?? 'vmplane-webhook-tls',
     caSecretName: certMode.secretName ? `${certMode.secretName}-ca` : 'vmplane-webhook-ca',

@@ -7,7 +7,7 @@
 // live in those files; this one only reads, writes and injects.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { ApiError, KubeRest } from '../../../kube/src/rest.ts';
+import { ApiError, type KubeRest, sharedOrOwnRest } from '../../../kube/src/rest.ts';
 import { microTime } from '../../../kube/src/leader.ts';
 import { deleteExactly, getLive } from '../../../kube/src/ownership.ts';
 import type { KeyPair } from '../../../kube/src/pki.ts';
@@ -47,6 +47,8 @@ const sameData = (a: Record<string, string> | undefined, b: Record<string, strin
 
 export interface SecretCertOptions {
   kc: KubeConfig;
+  /** The process's connections to the API server, shared (else the manager opens its own). */
+  rest?: KubeRest;
   namespace: string;
   /** The Secret the replicas serve from (serving pair and CA certificate). */
   secretName: string;
@@ -77,6 +79,7 @@ interface SecretBody {
 export class SecretCertManager implements CertSource {
   private readonly o: SecretCertOptions;
   private readonly rest: KubeRest;
+  private readonly releaseRest: () => void;
   private readonly identity: string;
   private state?: StoredCerts;
   private timer?: NodeJS.Timeout;
@@ -91,7 +94,7 @@ export class SecretCertManager implements CertSource {
 
   constructor(o: SecretCertOptions) {
     this.o = o;
-    this.rest = new KubeRest(o.kc);
+    ({ rest: this.rest, release: this.releaseRest } = sharedOrOwnRest(o.kc, o.rest));
     this.identity = o.identity ?? `${hostname()}-${process.pid}`;
   }
 
@@ -344,6 +347,6 @@ export class SecretCertManager implements CertSource {
 
   stop(): void {
     clearInterval(this.timer);
-    this.rest.close();
+    this.releaseRest();
   }
 }
