@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import type {
   ClusterVirtualMachineImage,
   VirtualMachine,
@@ -13,7 +12,8 @@ import type {
 } from '../../../api/generated/types.ts';
 import { classAvailableIn } from '../../../decisions/src/vm.ts';
 import { staticLookups } from '../../../kube/src/lookups.ts';
-import { parseLabels, policyEval, policyTest } from '../policy/commands.ts';
+import { parseLabels, registerPolicyCommands } from '../policy/commands.ts';
+import { runProgram } from '../run.ts';
 import { formatTable } from '../policy/offline.ts';
 import { ApiError, KubeRest, isNotFound } from '../../../kube/src/rest.ts';
 import {
@@ -372,370 +372,338 @@ async function warnUnsupportedEngine(ctx: Ctx): Promise<void> {
     );
 }
 
-await yargs(hideBin(process.argv))
-  .scriptName('kubectl vm')
-  .usage(
-    'kubectl vm COMMAND: run and check vmplane VMs. Honours --kubeconfig, --context and -n like kubectl.',
-  )
-  .command(
-    ['list', 'ls'],
-    'List VMs with status, class, image, IP and node.',
-    (y) =>
-      common(y)
-        .option('all-namespaces', {
-          alias: 'A',
-          type: 'boolean',
-          default: false,
-          describe: 'every namespace',
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['wide', 'yaml', 'json'] as const,
-          describe: 'output format',
-        })
-        .example(
-          '$0 list -A -o wide',
-          'every VM, with power state, CPUs, memory and the actions allowed now',
-        ),
-    async (a) => {
-      const ctx = context(a);
-      const path = a['all-namespaces']
-        ? `${V}/virtualmachines`
-        : `${V}/namespaces/${ctx.namespace}/virtualmachines`;
-      try {
-        const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
-        if (!a.output) await warnUnsupportedEngine(ctx);
-        print(list, a.output, () =>
-          list.items.length
-            ? vmRows(list.items, a.output === 'wide', a['all-namespaces'])
-            : `No VMs found${a['all-namespaces'] ? '' : ` in namespace ${ctx.namespace}`}.`,
-        );
-      } catch (e) {
-        await fail(ctx, e, {
-          verb: 'list',
-          resource: 'virtualmachines',
-          ...(a['all-namespaces'] ? {} : { namespace: ctx.namespace }),
-        });
-      }
-      ctx.rest.close();
-    },
-  )
-  .command(
-    'get <name>',
-    'Show one VM.',
-    (y) =>
-      common(y)
-        .positional('name', { type: 'string', demandOption: true })
-        .option('output', { alias: 'o', choices: ['wide', 'yaml', 'json'] as const })
-        .example('$0 get web-1 -o yaml', 'the whole object, status included'),
-    async (a) => {
-      const ctx = context(a);
-      const vm = await getVm(ctx, a.name);
-      print(vm, a.output, () => vmRows([vm], a.output === 'wide', false));
-      ctx.rest.close();
-    },
-  )
-  .command(
-    'engine',
-    "Say whether the cluster's KubeVirt runs, its version, and whether vmplane is checked with it.",
-    (y) => common(y),
-    async (a) => {
-      const ctx = context(a);
-      const crs = await kubeVirts(ctx);
-      const check = engineCheck(crs !== undefined, crs ?? []);
-      const kv = activeKubeVirt(crs ?? []);
-      const version = kv?.status?.observedKubeVirtVersion;
-      process.stdout.write(
-        `${check.ok ? 'available' : 'unavailable'} (${check.reason}): ${check.message}\nvmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT}${version ? `; this cluster runs ${version}${isSupportedKubeVirt(version) ? ', which is supported' : ', which is outside it'}` : ''}\n`,
-      );
-      ctx.rest.close();
-      if (!check.ok || (version && !isSupportedKubeVirt(version))) process.exitCode = 1;
-    },
-  )
-  .command(powerCommand('start', 'Power a VM on (spec.powerState=PoweredOn).'))
-  .command(powerCommand('stop', 'Power a VM off (spec.powerState=PoweredOff); --force cuts power.'))
-  .command(powerCommand('restart', 'Restart a running VM through KubeVirt.'))
-  .command(powerCommand('pause', 'Suspend a running VM in memory (spec.powerState=Suspended).'))
-  .command(powerCommand('resume', 'Resume a suspended VM (spec.powerState=PoweredOn).'))
-  .command(
-    'console <name>',
-    'Attach to the serial console (Ctrl-] leaves).',
-    (y) =>
-      common(y)
-        .positional('name', { type: 'string', demandOption: true })
-        .example('$0 console web-1', 'log in on the serial console'),
-    async (a) => {
-      const ctx = context(a);
-      await exitUnlessRunning(ctx, a.name);
-      const code = await runConsole(ctx.kc, ctx.namespace, a.name, {
-        input: process.stdin,
-        output: process.stdout,
-        err: process.stderr,
-      });
-      ctx.rest.close();
-      process.exit(code);
-    },
-  )
-  .command(
-    'vnc <name>',
-    "The VM's screen: a local port for any VNC viewer, or a screenshot (--screenshot FILE).",
-    (y) =>
-      common(y)
-        .positional('name', { type: 'string', demandOption: true })
-        .option('port', {
-          type: 'number',
-          default: 0,
-          describe: 'the loopback port to listen on (0: any free port)',
-        })
-        .option('screenshot', {
-          type: 'string',
-          describe: 'save the screen as PNG to this file and exit',
-        })
-        .example('$0 vnc web-1', 'then point a VNC viewer at the printed address')
-        .example('$0 vnc web-1 --screenshot web-1.png', 'what the screen shows now'),
-    async (a) => {
-      const ctx = context(a);
-      await exitUnlessRunning(ctx, a.name);
-      ctx.rest.close();
-      if (a.screenshot) {
-        await saveScreenshot(ctx.kc, ctx.namespace, a.name, a.screenshot).catch((e: Error) => {
-          process.stderr.write(`error: ${e.message}\n`);
-          process.exit(1);
-        });
-        process.stdout.write(`saved the screen of virtualmachine/${a.name} to ${a.screenshot}\n`);
-        return;
-      }
-      const server = await proxyVnc(ctx.kc, ctx.namespace, a.name, a.port, (m) =>
-        process.stderr.write(`${m}\n`),
-      );
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : a.port;
-      process.stdout.write(
-        `VNC of virtualmachine/${a.name} at 127.0.0.1:${port}: point a VNC viewer at it (for example vncviewer 127.0.0.1::${port}); Ctrl-C stops\n`,
-      );
-    },
-  )
-  .command(
-    'create <name>',
-    'Create a VM from a class and an image; shows every policy denial and warning.',
-    (y) =>
-      common(y)
-        .positional('name', { type: 'string', demandOption: true })
-        .option('class', {
-          type: 'string',
-          describe: 'the VirtualMachineClass (default: the namespace default)',
-        })
-        .option('image', { type: 'string', describe: 'the image to boot from' })
-        .option('image-kind', {
-          choices: ['VirtualMachineImage', 'ClusterVirtualMachineImage'] as const,
-          describe: 'where the image lives (default: namespace first, then the cluster library)',
-        })
-        .option('disk', {
-          type: 'string',
-          array: true,
-          describe:
-            'a disk: size=20Gi[,storageClass=x][,accessMode=M][,volumeMode=M][,name=N], or existing=DISK[,name=N]',
-        })
-        .option('cloud-init', { type: 'string', describe: 'a file with cloud-init user data' })
-        .option('label', { type: 'string', describe: 'labels, KEY=VALUE,KEY=VALUE' })
-        .option('powered-off', {
-          type: 'boolean',
-          default: false,
-          describe: 'create it powered off',
-        })
-        .option('dry-run', {
-          choices: ['none', 'server'] as const,
-          default: 'none' as const,
-          describe: 'server: run every admission check and policy, create nothing',
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['yaml', 'json'] as const,
-          describe: 'print the VM as admitted (defaults filled in)',
-        })
-        .example(
-          '$0 create web-2 --class best-effort-small --image ubuntu-24.04 --disk size=20Gi --dry-run=server',
-          'see what policies say, create nothing',
-        ),
-    async (a) => {
-      const ctx = context(a);
-      let vm: VirtualMachine;
-      try {
-        vm = buildVm({
-          name: a.name,
-          namespace: ctx.namespace,
-          ...(a.class ? { className: a.class } : {}),
-          ...(a.image ? { image: a.image } : {}),
-          ...(a['image-kind'] ? { imageKind: a['image-kind'] } : {}),
-          ...(a.disk ? { disks: a.disk } : {}),
-          ...(a['cloud-init'] ? { cloudInit: readFileSync(a['cloud-init'], 'utf8') } : {}),
-          ...(a['powered-off'] ? { powerState: 'PoweredOff' as const } : {}),
-          labels: parseLabels(a.label),
-        });
-      } catch (e) {
-        process.stderr.write(`error: ${(e as Error).message}\n`);
-        process.exit(2);
-      }
-      const dry = a['dry-run'] === 'server';
-      try {
-        const r = await ctx.rest.request<VirtualMachine>(
-          'POST',
-          `${V}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`,
-          { body: vm },
-        );
-        for (const w of parseWarnings(r.headers.warning)) process.stderr.write(`Warning: ${w}\n`);
-        if (a.output) print(r.body, a.output, () => '');
-        else
-          process.stdout.write(
-            `virtualmachine/${a.name} created${dry ? ' (server dry run)' : ''}\n`,
+await runProgram('kubectl vm', (program) => {
+  program
+    .usage(
+      'kubectl vm COMMAND: run and check vmplane VMs. Honours --kubeconfig, --context and -n like kubectl.',
+    )
+    .command(
+      ['list', 'ls'],
+      'List VMs with status, class, image, IP and node.',
+      (y) =>
+        common(y)
+          .option('all-namespaces', {
+            alias: 'A',
+            type: 'boolean',
+            default: false,
+            describe: 'every namespace',
+          })
+          .option('output', {
+            alias: 'o',
+            choices: ['wide', 'yaml', 'json'] as const,
+            describe: 'output format',
+          })
+          .example(
+            '$0 list -A -o wide',
+            'every VM, with power state, CPUs, memory and the actions allowed now',
+          ),
+      async (a) => {
+        const ctx = context(a);
+        const path = a['all-namespaces']
+          ? `${V}/virtualmachines`
+          : `${V}/namespaces/${ctx.namespace}/virtualmachines`;
+        try {
+          const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
+          if (!a.output) await warnUnsupportedEngine(ctx);
+          print(list, a.output, () =>
+            list.items.length
+              ? vmRows(list.items, a.output === 'wide', a['all-namespaces'])
+              : `No VMs found${a['all-namespaces'] ? '' : ` in namespace ${ctx.namespace}`}.`,
           );
-      } catch (e) {
-        if (e instanceof ApiError && e.code !== 403 && e.code !== 404) {
-          process.stderr.write(
-            `error: ${explainError(e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace })}\n`,
-          );
-          process.exit(1);
+        } catch (e) {
+          await fail(ctx, e, {
+            verb: 'list',
+            resource: 'virtualmachines',
+            ...(a['all-namespaces'] ? {} : { namespace: ctx.namespace }),
+          });
         }
-        await fail(ctx, e, {
-          verb: 'create',
-          resource: 'virtualmachines',
-          namespace: ctx.namespace,
-        });
-      }
-      ctx.rest.close();
-    },
-  )
-  .command(
-    'classes',
-    'The VM classes available in the namespace: CPUs, memory, reservation.',
-    (y) => common(y).example('$0 classes -n team-a', 'what team-a may use'),
-    async (a) => {
-      const ctx = context(a);
-      try {
-        const [classes, ns] = await Promise.all([
-          ctx.rest.request<{ items: VirtualMachineClass[] }>('GET', `${V}/virtualmachineclasses`),
-          ctx.rest
-            .request<V1Namespace>('GET', `/api/v1/namespaces/${ctx.namespace}`)
-            .catch(() => undefined),
-        ]);
-        const l = staticLookups({
-          classes: classes.body.items,
-          ...(ns ? { namespaces: [ns.body] } : {}),
-        });
-        const usable = classes.body.items.filter((c) => classAvailableIn(c, ctx.namespace, l));
-        const rows = usable.map((c) => [
-          c.metadata.name ?? '',
-          String(c.spec.hardware.cpus),
-          c.spec.hardware.memory,
-          reservationOf(c),
-          String(
-            (c.spec.hardware.devices?.gpus ?? []).reduce((n, g) => n + (g.count ?? 1), 0) || '',
-          ),
-          c.spec.description ?? '',
-        ]);
+        ctx.rest.close();
+      },
+    )
+    .command(
+      'get <name>',
+      'Show one VM.',
+      (y) =>
+        common(y)
+          .positional('name', { type: 'string', demandOption: true })
+          .option('output', { alias: 'o', choices: ['wide', 'yaml', 'json'] as const })
+          .example('$0 get web-1 -o yaml', 'the whole object, status included'),
+      async (a) => {
+        const ctx = context(a);
+        const vm = await getVm(ctx, a.name);
+        print(vm, a.output, () => vmRows([vm], a.output === 'wide', false));
+        ctx.rest.close();
+      },
+    )
+    .command(
+      'engine',
+      "Say whether the cluster's KubeVirt runs, its version, and whether vmplane is checked with it.",
+      (y) => common(y),
+      async (a) => {
+        const ctx = context(a);
+        const crs = await kubeVirts(ctx);
+        const check = engineCheck(crs !== undefined, crs ?? []);
+        const kv = activeKubeVirt(crs ?? []);
+        const version = kv?.status?.observedKubeVirtVersion;
         process.stdout.write(
-          `${rows.length ? formatTable(['NAME', 'CPUS', 'MEMORY', 'RESERVATION', 'GPUS', 'DESCRIPTION'], rows) : `No class is available in namespace ${ctx.namespace}.`}\n`,
+          `${check.ok ? 'available' : 'unavailable'} (${check.reason}): ${check.message}\nvmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT}${version ? `; this cluster runs ${version}${isSupportedKubeVirt(version) ? ', which is supported' : ', which is outside it'}` : ''}\n`,
         );
-      } catch (e) {
-        await fail(ctx, e, { verb: 'list', resource: 'virtualmachineclasses' });
-      }
-      ctx.rest.close();
-    },
-  )
-  .command(
-    'images',
-    'The images usable from the namespace: its own and the cluster library.',
-    (y) => common(y),
-    async (a) => {
-      const ctx = context(a);
-      try {
-        const [own, lib] = await Promise.all([
-          ctx.rest.request<{ items: VirtualMachineImage[] }>(
-            'GET',
-            `${V}/namespaces/${ctx.namespace}/virtualmachineimages`,
-          ),
-          ctx.rest.request<{ items: ClusterVirtualMachineImage[] }>(
-            'GET',
-            `${V}/clustervirtualmachineimages`,
-          ),
-        ]);
-        const rows = [
-          ...own.body.items.map((i) => ['VirtualMachineImage', i] as const),
-          ...lib.body.items.map((i) => ['ClusterVirtualMachineImage', i] as const),
-        ].map(([kind, i]) => [
-          i.metadata.name ?? '',
-          kind,
-          i.spec.osInfo?.name ?? '',
-          i.spec.osInfo?.version ?? '',
-          i.spec.size ?? '',
-        ]);
-        process.stdout.write(
-          `${rows.length ? formatTable(['NAME', 'KIND', 'OS', 'VERSION', 'SIZE'], rows) : 'No image is available.'}\n`,
-        );
-      } catch (e) {
-        await fail(ctx, e, {
-          verb: 'list',
-          resource: 'virtualmachineimages',
-          namespace: ctx.namespace,
+        ctx.rest.close();
+        if (!check.ok || (version && !isSupportedKubeVirt(version))) process.exitCode = 1;
+      },
+    )
+    .command(powerCommand('start', 'Power a VM on (spec.powerState=PoweredOn).'))
+    .command(
+      powerCommand('stop', 'Power a VM off (spec.powerState=PoweredOff); --force cuts power.'),
+    )
+    .command(powerCommand('restart', 'Restart a running VM through KubeVirt.'))
+    .command(powerCommand('pause', 'Suspend a running VM in memory (spec.powerState=Suspended).'))
+    .command(powerCommand('resume', 'Resume a suspended VM (spec.powerState=PoweredOn).'))
+    .command(
+      'console <name>',
+      'Attach to the serial console (Ctrl-] leaves).',
+      (y) =>
+        common(y)
+          .positional('name', { type: 'string', demandOption: true })
+          .example('$0 console web-1', 'log in on the serial console'),
+      async (a) => {
+        const ctx = context(a);
+        await exitUnlessRunning(ctx, a.name);
+        const code = await runConsole(ctx.kc, ctx.namespace, a.name, {
+          input: process.stdin,
+          output: process.stdout,
+          err: process.stderr,
         });
-      }
-      ctx.rest.close();
-    },
-  )
-  .command(
-    'release-finalizers',
-    "Take vmplane's finalizers off VMs and disks, before uninstalling vmplane (helm uninstall), so deleting them, their namespaces or the CRDs never waits for controllers that are gone.",
-    (y) =>
-      common(y)
-        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false })
-        .example('$0 release-finalizers -A && helm uninstall vmplane -n vmplane-system', ''),
-    async (argv) => {
-      const ctx = context(argv);
-      try {
-        await releaseFinalizers(ctx, argv['all-namespaces']);
-      } catch (e) {
-        await fail(ctx, e, { verb: 'patch', resource: 'virtualmachines' });
-      }
-      ctx.rest.close();
-    },
-  )
-  .command('policy', 'Offline policy tools (no cluster needed): test and eval.', (y) =>
-    y
-      .command(
-        'test <dir>',
-        "Check a folder's PolicyTest expectations; exits 1 on a mismatch.",
-        (c) =>
-          c
-            .positional('dir', { type: 'string', demandOption: true })
-            .example('$0 policy test examples/policies', ''),
-        async (argv) => process.exit(await policyTest(String(argv.dir))),
-      )
-      .command(
-        'eval',
-        'Evaluate VMs from a file against policies.',
-        (c) =>
-          c
-            .option('f', { alias: 'filename', type: 'string', demandOption: true })
-            .option('policies', { type: 'string', array: true, demandOption: true })
-            .option('namespace', { alias: 'n', type: 'string' })
-            .option('namespace-labels', { type: 'string' }),
-        async (argv) =>
-          process.exit(
-            await policyEval(
-              argv.f,
-              argv.policies,
-              argv.namespace,
-              parseLabels(argv['namespace-labels']),
+        ctx.rest.close();
+        process.exit(code);
+      },
+    )
+    .command(
+      'vnc <name>',
+      "The VM's screen: a local port for any VNC viewer, or a screenshot (--screenshot FILE).",
+      (y) =>
+        common(y)
+          .positional('name', { type: 'string', demandOption: true })
+          .option('port', {
+            type: 'number',
+            default: 0,
+            describe: 'the loopback port to listen on (0: any free port)',
+          })
+          .option('screenshot', {
+            type: 'string',
+            describe: 'save the screen as PNG to this file and exit',
+          })
+          .example('$0 vnc web-1', 'then point a VNC viewer at the printed address')
+          .example('$0 vnc web-1 --screenshot web-1.png', 'what the screen shows now'),
+      async (a) => {
+        const ctx = context(a);
+        await exitUnlessRunning(ctx, a.name);
+        ctx.rest.close();
+        if (a.screenshot) {
+          await saveScreenshot(ctx.kc, ctx.namespace, a.name, a.screenshot).catch((e: Error) => {
+            process.stderr.write(`error: ${e.message}\n`);
+            process.exit(1);
+          });
+          process.stdout.write(`saved the screen of virtualmachine/${a.name} to ${a.screenshot}\n`);
+          return;
+        }
+        const server = await proxyVnc(ctx.kc, ctx.namespace, a.name, a.port, (m) =>
+          process.stderr.write(`${m}\n`),
+        );
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : a.port;
+        process.stdout.write(
+          `VNC of virtualmachine/${a.name} at 127.0.0.1:${port}: point a VNC viewer at it (for example vncviewer 127.0.0.1::${port}); Ctrl-C stops\n`,
+        );
+      },
+    )
+    .command(
+      'create <name>',
+      'Create a VM from a class and an image; shows every policy denial and warning.',
+      (y) =>
+        common(y)
+          .positional('name', { type: 'string', demandOption: true })
+          .option('class', {
+            type: 'string',
+            describe: 'the VirtualMachineClass (default: the namespace default)',
+          })
+          .option('image', { type: 'string', describe: 'the image to boot from' })
+          .option('image-kind', {
+            choices: ['VirtualMachineImage', 'ClusterVirtualMachineImage'] as const,
+            describe: 'where the image lives (default: namespace first, then the cluster library)',
+          })
+          .option('disk', {
+            type: 'string',
+            array: true,
+            describe:
+              'a disk: size=20Gi[,storageClass=x][,accessMode=M][,volumeMode=M][,name=N], or existing=DISK[,name=N]',
+          })
+          .option('cloud-init', { type: 'string', describe: 'a file with cloud-init user data' })
+          .option('label', { type: 'string', describe: 'labels, KEY=VALUE,KEY=VALUE' })
+          .option('powered-off', {
+            type: 'boolean',
+            default: false,
+            describe: 'create it powered off',
+          })
+          .option('dry-run', {
+            choices: ['none', 'server'] as const,
+            default: 'none' as const,
+            describe: 'server: run every admission check and policy, create nothing',
+          })
+          .option('output', {
+            alias: 'o',
+            choices: ['yaml', 'json'] as const,
+            describe: 'print the VM as admitted (defaults filled in)',
+          })
+          .example(
+            '$0 create web-2 --class best-effort-small --image ubuntu-24.04 --disk size=20Gi --dry-run=server',
+            'see what policies say, create nothing',
+          ),
+      async (a) => {
+        const ctx = context(a);
+        let vm: VirtualMachine;
+        try {
+          vm = buildVm({
+            name: a.name,
+            namespace: ctx.namespace,
+            ...(a.class ? { className: a.class } : {}),
+            ...(a.image ? { image: a.image } : {}),
+            ...(a['image-kind'] ? { imageKind: a['image-kind'] } : {}),
+            ...(a.disk ? { disks: a.disk } : {}),
+            ...(a['cloud-init'] ? { cloudInit: readFileSync(a['cloud-init'], 'utf8') } : {}),
+            ...(a['powered-off'] ? { powerState: 'PoweredOff' as const } : {}),
+            labels: parseLabels(a.label),
+          });
+        } catch (e) {
+          process.stderr.write(`error: ${(e as Error).message}\n`);
+          process.exit(2);
+        }
+        const dry = a['dry-run'] === 'server';
+        try {
+          const r = await ctx.rest.request<VirtualMachine>(
+            'POST',
+            `${V}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`,
+            { body: vm },
+          );
+          for (const w of parseWarnings(r.headers.warning)) process.stderr.write(`Warning: ${w}\n`);
+          if (a.output) print(r.body, a.output, () => '');
+          else
+            process.stdout.write(
+              `virtualmachine/${a.name} created${dry ? ' (server dry run)' : ''}\n`,
+            );
+        } catch (e) {
+          if (e instanceof ApiError && e.code !== 403 && e.code !== 404) {
+            process.stderr.write(
+              `error: ${explainError(e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace })}\n`,
+            );
+            process.exit(1);
+          }
+          await fail(ctx, e, {
+            verb: 'create',
+            resource: 'virtualmachines',
+            namespace: ctx.namespace,
+          });
+        }
+        ctx.rest.close();
+      },
+    )
+    .command(
+      'classes',
+      'The VM classes available in the namespace: CPUs, memory, reservation.',
+      (y) => common(y).example('$0 classes -n team-a', 'what team-a may use'),
+      async (a) => {
+        const ctx = context(a);
+        try {
+          const [classes, ns] = await Promise.all([
+            ctx.rest.request<{ items: VirtualMachineClass[] }>('GET', `${V}/virtualmachineclasses`),
+            ctx.rest
+              .request<V1Namespace>('GET', `/api/v1/namespaces/${ctx.namespace}`)
+              .catch(() => undefined),
+          ]);
+          const l = staticLookups({
+            classes: classes.body.items,
+            ...(ns ? { namespaces: [ns.body] } : {}),
+          });
+          const usable = classes.body.items.filter((c) => classAvailableIn(c, ctx.namespace, l));
+          const rows = usable.map((c) => [
+            c.metadata.name ?? '',
+            String(c.spec.hardware.cpus),
+            c.spec.hardware.memory,
+            reservationOf(c),
+            String(
+              (c.spec.hardware.devices?.gpus ?? []).reduce((n, g) => n + (g.count ?? 1), 0) || '',
             ),
-          ),
-      )
-      .demandCommand(1),
-  )
-  .completion(
+            c.spec.description ?? '',
+          ]);
+          process.stdout.write(
+            `${rows.length ? formatTable(['NAME', 'CPUS', 'MEMORY', 'RESERVATION', 'GPUS', 'DESCRIPTION'], rows) : `No class is available in namespace ${ctx.namespace}.`}\n`,
+          );
+        } catch (e) {
+          await fail(ctx, e, { verb: 'list', resource: 'virtualmachineclasses' });
+        }
+        ctx.rest.close();
+      },
+    )
+    .command(
+      'images',
+      'The images usable from the namespace: its own and the cluster library.',
+      (y) => common(y),
+      async (a) => {
+        const ctx = context(a);
+        try {
+          const [own, lib] = await Promise.all([
+            ctx.rest.request<{ items: VirtualMachineImage[] }>(
+              'GET',
+              `${V}/namespaces/${ctx.namespace}/virtualmachineimages`,
+            ),
+            ctx.rest.request<{ items: ClusterVirtualMachineImage[] }>(
+              'GET',
+              `${V}/clustervirtualmachineimages`,
+            ),
+          ]);
+          const rows = [
+            ...own.body.items.map((i) => ['VirtualMachineImage', i] as const),
+            ...lib.body.items.map((i) => ['ClusterVirtualMachineImage', i] as const),
+          ].map(([kind, i]) => [
+            i.metadata.name ?? '',
+            kind,
+            i.spec.osInfo?.name ?? '',
+            i.spec.osInfo?.version ?? '',
+            i.spec.size ?? '',
+          ]);
+          process.stdout.write(
+            `${rows.length ? formatTable(['NAME', 'KIND', 'OS', 'VERSION', 'SIZE'], rows) : 'No image is available.'}\n`,
+          );
+        } catch (e) {
+          await fail(ctx, e, {
+            verb: 'list',
+            resource: 'virtualmachineimages',
+            namespace: ctx.namespace,
+          });
+        }
+        ctx.rest.close();
+      },
+    )
+    .command(
+      'release-finalizers',
+      "Take vmplane's finalizers off VMs and disks, before uninstalling vmplane (helm uninstall), so deleting them, their namespaces or the CRDs never waits for controllers that are gone.",
+      (y) =>
+        common(y)
+          .option('all-namespaces', { alias: 'A', type: 'boolean', default: false })
+          .example('$0 release-finalizers -A && helm uninstall vmplane -n vmplane-system', ''),
+      async (argv) => {
+        const ctx = context(argv);
+        try {
+          await releaseFinalizers(ctx, argv['all-namespaces']);
+        } catch (e) {
+          await fail(ctx, e, { verb: 'patch', resource: 'virtualmachines' });
+        }
+        ctx.rest.close();
+      },
+    );
+  registerPolicyCommands(program);
+  program.completion(
     'completion',
     'Print a bash/zsh completion script: kubectl vm completion >> ~/.bashrc',
-  )
-  .demandCommand(1, 'name a command; --help lists them')
-  .strict()
-  .help()
-  .parseAsync();
+  );
+});
