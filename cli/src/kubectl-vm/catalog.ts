@@ -11,7 +11,7 @@ import { reservationOf } from '../../../api/src/wellknown.ts';
 import { classAvailableIn } from '../../../decisions/src/vm.ts';
 import { staticLookups } from '../../../kube/src/lookups.ts';
 import { formatTable } from '../policy/offline.ts';
-import { clusterContext, clusterOptions, fail, VMPLANE, type ClusterContext } from './cluster.ts';
+import { clusterOptions, VMPLANE, withCluster, type ClusterContext } from './cluster.ts';
 
 async function printClasses(ctx: ClusterContext): Promise<void> {
   const [classes, ns] = await Promise.all([
@@ -77,32 +77,26 @@ export function registerCatalogCommands(program: Argv): void {
       'classes',
       'The VM classes available in the namespace: CPUs, memory, reservation.',
       (command) => clusterOptions(command).example('$0 classes -n team-a', 'what team-a may use'),
-      async (argv) => {
-        const ctx = clusterContext(argv);
-        try {
-          await printClasses(ctx);
-        } catch (e) {
-          await fail(ctx, e, { verb: 'list', resource: 'virtualmachineclasses' });
-        }
-        ctx.rest.close();
-      },
+      async (argv) =>
+        withCluster(
+          argv,
+          () => ({ verb: 'list', resource: 'virtualmachineclasses' }),
+          printClasses,
+        ),
     )
     .command(
       'images',
       'The images usable from the namespace: its own and the cluster library.',
       (command) => clusterOptions(command),
-      async (argv) => {
-        const ctx = clusterContext(argv);
-        try {
-          await printImages(ctx);
-        } catch (e) {
-          await fail(ctx, e, {
+      async (argv) =>
+        withCluster(
+          argv,
+          (ctx) => ({
             verb: 'list',
             resource: 'virtualmachineimages',
             namespace: ctx.namespace,
-          });
-        }
-        ctx.rest.close();
-      },
+          }),
+          printImages,
+        ),
     );
 }

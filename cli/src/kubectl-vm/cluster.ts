@@ -77,3 +77,21 @@ export async function fail(ctx: ClusterContext, e: unknown, what: FailedRequest)
   ctx.rest.close();
   process.exit(1);
 }
+
+/**
+ * Runs a command's work against the cluster the flags name: an error is told as `fail` tells it
+ * (exit 1), and the client is closed once the work is done.
+ */
+export async function withCluster(
+  argv: ClusterOptions,
+  what: (ctx: ClusterContext) => FailedRequest,
+  work: (ctx: ClusterContext) => Promise<void>,
+): Promise<void> {
+  const ctx = clusterContext(argv);
+  try {
+    await work(ctx);
+  } catch (e) {
+    await fail(ctx, e, what(ctx));
+  }
+  ctx.rest.close();
+}

@@ -5,9 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseLabels } from '../policy/commands.ts';
-import { ApiError } from '../../../kube/src/rest.ts';
-import { buildVm, explainError, parseWarnings } from './actions.ts';
-import { clusterContext, clusterOptions, fail, VMPLANE } from './cluster.ts';
+import { buildVm, parseWarnings } from './actions.ts';
+import { clusterOptions, VMPLANE, withCluster } from './cluster.ts';
 import { print } from './show.ts';
 
 interface CreateFlags {
@@ -86,37 +85,26 @@ export function registerCreateCommand(program: Argv): void {
     'create <name>',
     'Create a VM from a class and an image; shows every policy denial and warning.',
     createOptions,
-    async (argv) => {
-      const ctx = clusterContext(argv);
-      const vm = vmFromFlags(argv, ctx.namespace);
-      const dry = argv['dry-run'] === 'server';
-      try {
-        const created = await ctx.rest.request<VirtualMachine>(
-          'POST',
-          `${VMPLANE}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`,
-          { body: vm },
-        );
-        for (const warning of parseWarnings(created.headers.warning))
-          process.stderr.write(`Warning: ${warning}\n`);
-        if (argv.output) print(created.body, argv.output, () => '');
-        else
-          process.stdout.write(
-            `virtualmachine/${argv.name} created${dry ? ' (server dry run)' : ''}\n`,
+    async (argv) =>
+      withCluster(
+        argv,
+        (ctx) => ({ verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace }),
+        async (ctx) => {
+          const vm = vmFromFlags(argv, ctx.namespace);
+          const dry = argv['dry-run'] === 'server';
+          const created = await ctx.rest.request<VirtualMachine>(
+            'POST',
+            `${VMPLANE}/namespaces/${ctx.namespace}/virtualmachines${dry ? '?dryRun=All' : ''}`,
+            { body: vm },
           );
-      } catch (e) {
-        if (e instanceof ApiError && e.code !== 403 && e.code !== 404) {
-          process.stderr.write(
-            `error: ${explainError(e, { verb: 'create', resource: 'virtualmachines', namespace: ctx.namespace })}\n`,
-          );
-          process.exit(1);
-        }
-        await fail(ctx, e, {
-          verb: 'create',
-          resource: 'virtualmachines',
-          namespace: ctx.namespace,
-        });
-      }
-      ctx.rest.close();
-    },
+          for (const warning of parseWarnings(created.headers.warning))
+            process.stderr.write(`Warning: ${warning}\n`);
+          if (argv.output) print(created.body, argv.output, () => '');
+          else
+            process.stdout.write(
+              `virtualmachine/${argv.name} created${dry ? ' (server dry run)' : ''}\n`,
+            );
+        },
+      ),
   );
 }

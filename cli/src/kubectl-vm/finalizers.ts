@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { ApiError, isNotFound, type KubeRest } from '../../../kube/src/rest.ts';
 import { withoutVmplaneFinalizers } from './actions.ts';
-import { clusterContext, clusterOptions, fail, VMPLANE, type ClusterContext } from './cluster.ts';
+import { clusterOptions, VMPLANE, withCluster, type ClusterContext } from './cluster.ts';
 
 interface Finalized {
   metadata: { name?: string; namespace?: string; resourceVersion?: string; finalizers?: string[] };
@@ -54,14 +54,11 @@ export function registerReleaseFinalizersCommand(program: Argv): void {
       clusterOptions(command)
         .option('all-namespaces', { alias: 'A', type: 'boolean', default: false })
         .example('$0 release-finalizers -A && helm uninstall vmplane -n vmplane-system', ''),
-    async (argv) => {
-      const ctx = clusterContext(argv);
-      try {
-        await releaseFinalizers(ctx, argv['all-namespaces']);
-      } catch (e) {
-        await fail(ctx, e, { verb: 'patch', resource: 'virtualmachines' });
-      }
-      ctx.rest.close();
-    },
+    async (argv) =>
+      withCluster(
+        argv,
+        () => ({ verb: 'patch', resource: 'virtualmachines' }),
+        (ctx) => releaseFinalizers(ctx, argv['all-namespaces']),
+      ),
   );
 }

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { formatTable } from '../policy/offline.ts';
 import { allowedActions } from './actions.ts';
-import { clusterContext, clusterOptions, fail, VMPLANE } from './cluster.ts';
+import { clusterContext, clusterOptions, VMPLANE, withCluster } from './cluster.ts';
 import { warnUnsupportedEngine } from './engine.ts';
 import { getVm } from './vm.ts';
 
@@ -83,26 +83,27 @@ export function registerShowCommands(program: Argv): void {
             'every VM, with power state, CPUs, memory and the actions allowed now',
           ),
       async (argv) => {
-        const ctx = clusterContext(argv);
-        const path = argv['all-namespaces']
-          ? `${VMPLANE}/virtualmachines`
-          : `${VMPLANE}/namespaces/${ctx.namespace}/virtualmachines`;
-        try {
-          const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
-          if (!argv.output) await warnUnsupportedEngine(ctx);
-          print(list, argv.output, () =>
-            list.items.length
-              ? vmRows(list.items, argv.output === 'wide', argv['all-namespaces'])
-              : `No VMs found${argv['all-namespaces'] ? '' : ` in namespace ${ctx.namespace}`}.`,
-          );
-        } catch (e) {
-          await fail(ctx, e, {
+        const allNs = argv['all-namespaces'];
+        await withCluster(
+          argv,
+          (ctx) => ({
             verb: 'list',
             resource: 'virtualmachines',
-            ...(argv['all-namespaces'] ? {} : { namespace: ctx.namespace }),
-          });
-        }
-        ctx.rest.close();
+            ...(allNs ? {} : { namespace: ctx.namespace }),
+          }),
+          async (ctx) => {
+            const path = allNs
+              ? `${VMPLANE}/virtualmachines`
+              : `${VMPLANE}/namespaces/${ctx.namespace}/virtualmachines`;
+            const list = (await ctx.rest.request<{ items: VirtualMachine[] }>('GET', path)).body;
+            if (!argv.output) await warnUnsupportedEngine(ctx);
+            print(list, argv.output, () =>
+              list.items.length
+                ? vmRows(list.items, argv.output === 'wide', allNs)
+                : `No VMs found${allNs ? '' : ` in namespace ${ctx.namespace}`}.`,
+            );
+          },
+        );
       },
     )
     .command(
