@@ -1,7 +1,11 @@
-// The serial console: KubeVirt's websocket subresource (protocol plain.kubevirt.io) wired to the
-// terminal in raw mode. Ctrl-] leaves and restores the terminal, as virtctl and telnet do.
+// The serial console, `kubectl vm console`: KubeVirt's websocket subresource (protocol
+// plain.kubevirt.io) wired to the terminal in raw mode. Ctrl-] leaves and restores the terminal, as
+// virtctl and telnet do.
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import type { Argv } from 'yargs';
+import { clusterContext, clusterOptions } from './cluster.ts';
+import { exitUnlessRunning } from './vm.ts';
 
 export const ESCAPE = 0x1d; // Ctrl-]
 
@@ -107,4 +111,26 @@ export async function runConsole(
     });
     ws.on('close', () => finish(0));
   });
+}
+
+export function registerConsoleCommand(program: Argv): void {
+  program.command(
+    'console <name>',
+    'Attach to the serial console (Ctrl-] leaves).',
+    (command) =>
+      clusterOptions(command)
+        .positional('name', { type: 'string', demandOption: true })
+        .example('$0 console web-1', 'log in on the serial console'),
+    async (argv) => {
+      const ctx = clusterContext(argv);
+      await exitUnlessRunning(ctx, argv.name);
+      const code = await runConsole(ctx.kc, ctx.namespace, argv.name, {
+        input: process.stdin,
+        output: process.stdout,
+        err: process.stderr,
+      });
+      ctx.rest.close();
+      process.exit(code);
+    },
+  );
 }

@@ -1,12 +1,15 @@
-// The VM's screen: a local VNC port bridged to KubeVirt's vnc subresource (a websocket through the
-// API server), for any VNC viewer, as `virtctl vnc --proxy-only` offers; and a screenshot (PNG)
-// from the vnc/screenshot subresource.
+// The VM's screen, `kubectl vm vnc`: a local VNC port bridged to KubeVirt's vnc subresource (a
+// websocket through the API server), for any VNC viewer, as `virtctl vnc --proxy-only` offers; and
+// a screenshot (PNG) from the vnc/screenshot subresource.
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import type { Argv } from 'yargs';
+import { clusterContext, clusterOptions } from './cluster.ts';
 import { consoleUrl } from './console.ts';
+import { exitUnlessRunning } from './vm.ts';
 
 const subresource = (kc: KubeConfig, ns: string, name: string, sub: string): string =>
   consoleUrl(kc.getCurrentCluster()?.server ?? '', ns, name).replace(/\/console$/, `/${sub}`);
@@ -87,4 +90,50 @@ export async function proxyVnc(
     server.listen(port, '127.0.0.1', resolve);
   });
   return server;
+}
+
+export function registerVncCommand(program: Argv): void {
+  program.command(
+    'vnc <name>',
+    "The VM's screen: a local port for any VNC viewer, or a screenshot (--screenshot FILE).",
+    (command) =>
+      clusterOptions(command)
+        .positional('name', { type: 'string', demandOption: true })
+        .option('port', {
+          type: 'number',
+          default: 0,
+          describe: 'the loopback port to listen on (0: any free port)',
+        })
+        .option('screenshot', {
+          type: 'string',
+          describe: 'save the screen as PNG to this file and exit',
+        })
+        .example('$0 vnc web-1', 'then point a VNC viewer at the printed address')
+        .example('$0 vnc web-1 --screenshot web-1.png', 'what the screen shows now'),
+    async (argv) => {
+      const ctx = clusterContext(argv);
+      await exitUnlessRunning(ctx, argv.name);
+      ctx.rest.close();
+      if (argv.screenshot) {
+        await saveScreenshot(ctx.kc, ctx.namespace, argv.name, argv.screenshot).catch(
+          (e: Error) => {
+            process.stderr.write(`error: ${e.message}\n`);
+            process.exit(1);
+          },
+        );
+        process.stdout.write(
+          `saved the screen of virtualmachine/${argv.name} to ${argv.screenshot}\n`,
+        );
+        return;
+      }
+      const server = await proxyVnc(ctx.kc, ctx.namespace, argv.name, argv.port, (message) =>
+        process.stderr.write(`${message}\n`),
+      );
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : argv.port;
+      process.stdout.write(
+        `VNC of virtualmachine/${argv.name} at 127.0.0.1:${port}: point a VNC viewer at it (for example vncviewer 127.0.0.1::${port}); Ctrl-C stops\n`,
+      );
+    },
+  );
 }

@@ -1,5 +1,7 @@
-// The offline policy commands, shared by `vmplane policy` and `kubectl vm policy`.
+// The offline policy commands, `policy test` and `policy eval`, defined once here for both
+// `vmplane policy` and `kubectl vm policy`.
 import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseManifests } from '../../../kube/src/manifests.ts';
 import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../../policy/src/index.ts';
@@ -87,4 +89,74 @@ export async function policyEval(
     ).length;
   }
   return world.problems.length ? 2 : violations ? 1 : 0;
+}
+
+/** Registers `policy test` and `policy eval` on a program; the examples name it ($0). */
+export function registerPolicyCommands(program: Argv): void {
+  program.command(
+    'policy',
+    'Offline tools for policy teams: test and evaluate VirtualMachinePolicies without a cluster.',
+    (policy) =>
+      policy
+        .command(
+          'test <dir>',
+          'Check the expected results of a folder (a PolicyTest file beside policies, exceptions, classes, images and VMs). Exits 1 on any mismatch.',
+          (command) =>
+            command
+              .positional('dir', {
+                type: 'string',
+                demandOption: true,
+                describe: 'folder with policies, fixtures and a PolicyTest file',
+              })
+              .example('$0 policy test examples/policies', "run the ready-made library's tests"),
+          async (argv) => process.exit(await policyTest(String(argv.dir))),
+        )
+        .command(
+          'eval',
+          "Evaluate VMs from a file against policies and print each rule's result. Exits 1 when a rule fails or warns.",
+          (command) =>
+            command
+              .option('f', {
+                alias: 'filename',
+                type: 'string',
+                demandOption: true,
+                describe: 'YAML file with one or more VirtualMachines',
+              })
+              .option('policies', {
+                type: 'string',
+                array: true,
+                demandOption: true,
+                describe: 'folders or files with policies (and classes, images, exceptions)',
+              })
+              .option('namespace', {
+                alias: 'n',
+                type: 'string',
+                describe: 'evaluate as if the VMs were in this namespace',
+              })
+              .option('namespace-labels', {
+                type: 'string',
+                describe: 'labels of that namespace, KEY=VALUE,KEY=VALUE',
+              })
+              .example(
+                '$0 policy eval -f vm.yaml --policies examples/policies --namespace-labels vmplane.io/tier=production',
+                'how would production treat this VM?',
+              ),
+          async (argv) => {
+            try {
+              process.exit(
+                await policyEval(
+                  argv.f,
+                  argv.policies,
+                  argv.namespace,
+                  parseLabels(argv['namespace-labels']),
+                ),
+              );
+            } catch (e) {
+              console.error(`error: ${(e as Error).message}`);
+              process.exit(2);
+            }
+          },
+        )
+        .demandCommand(1, 'policy test or policy eval'),
+  );
 }
