@@ -1,104 +1,14 @@
-import type { V1Namespace, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type {
-  ClusterVirtualMachineImage,
-  VirtualMachine,
-  VirtualMachineClass,
-  VirtualMachineDisk,
-  VirtualMachineImage,
-  VirtualMachinePolicy,
-} from '../../api/generated/types.ts';
-import { staticLookups, type LookupData } from '../../kube/src/lookups.ts';
+import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
 import { validateClassDelete } from './class.ts';
 import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './disk.ts';
 import { validateImageDelete } from './image.ts';
 import { mutateVirtualMachine, validateVirtualMachine } from './vm.ts';
-import { Finalizers } from '../../api/src/wellknown.ts';
-import { API_VERSION } from '../../api/src/wellknown.ts';
-import { vm as buildVm } from '../../test/support/builders.ts';
+import { API_VERSION, Finalizers } from '../../api/src/wellknown.ts';
+import { disk, l, vm, world } from '../../test/support/decisions.ts';
 
 const V = API_VERSION;
-const ns = (
-  name: string,
-  labels: Record<string, string> = {},
-  annotations: Record<string, string> = {},
-): V1Namespace => ({
-  metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations },
-});
-const cls = (
-  name: string,
-  selector?: VirtualMachineClass['spec']['namespaceSelector'],
-): VirtualMachineClass => ({
-  apiVersion: V,
-  kind: 'VirtualMachineClass',
-  metadata: { name },
-  spec: {
-    hardware: { cpus: 2, memory: '4Gi' },
-    ...(selector ? { namespaceSelector: selector } : {}),
-  },
-});
-const cimg = (name: string, size?: string): ClusterVirtualMachineImage => ({
-  apiVersion: V,
-  kind: 'ClusterVirtualMachineImage',
-  metadata: { name },
-  spec: { source: { http: { url: 'https://x/y.img' } }, ...(size ? { size } : {}) },
-});
-const nimg = (namespace: string, name: string): VirtualMachineImage => ({
-  apiVersion: V,
-  kind: 'VirtualMachineImage',
-  metadata: { name, namespace },
-  spec: { source: { http: { url: 'https://x/y.img' } } },
-});
-const sclass = (name: string, provisioner: string, isDefault = false): V1StorageClass => ({
-  metadata: {
-    name,
-    annotations: isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {},
-  },
-  provisioner,
-});
-const disk = (
-  namespace: string,
-  name: string,
-  spec: Partial<VirtualMachineDisk['spec']> = {},
-): VirtualMachineDisk => ({
-  apiVersion: V,
-  kind: 'VirtualMachineDisk',
-  metadata: { name, namespace },
-  spec: { size: '10Gi', ...spec },
-});
-const vm = (
-  name: string,
-  spec: Partial<VirtualMachine['spec']>,
-  namespace = 'team-a',
-): VirtualMachine => buildVm(name, { image: { name: 'ubuntu' }, ...spec }, { namespace });
-
-const world: LookupData = {
-  namespaces: [
-    ns('team-a'),
-    ns('ml', { 'vmplane.io/workload': 'ml' }),
-    ns('annotated', {}, { 'vmplane.io/default-class': 'best-effort-small' }),
-  ],
-  classes: [
-    cls('best-effort-small'),
-    cls('guaranteed-medium'),
-    cls('gpu-large', { matchLabels: { 'vmplane.io/workload': 'ml' } }),
-  ],
-  clusterImages: [cimg('ubuntu', '10Gi'), cimg('fedora')],
-  images: [nimg('team-a', 'team-base')],
-  storageClasses: [
-    sclass('local', 'rancher.io/local-path', true),
-    sclass('ceph', 'rbd.csi.ceph.com'),
-    sclass('vendor', 'block.csi.example.com'),
-  ],
-  disks: [disk('team-a', 'data'), disk('team-a', 'shared')],
-  vms: [
-    vm('holder', {
-      className: 'best-effort-small',
-      disks: [{ name: 'd', virtualMachineDiskName: 'shared' }],
-    }),
-  ],
-};
-const l = staticLookups(world);
 
 describe('VM mutation', () => {
   it('fills power state, image kind, boot disk size and storage, and labels', () => {
