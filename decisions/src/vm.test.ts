@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { staticLookups } from '../../kube/src/lookups.ts';
-import { validateClassDelete } from './class.ts';
-import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './disk.ts';
-import { validateImageDelete } from './image.ts';
 import { mutateVirtualMachine, validateVirtualMachine } from './vm.ts';
 import { API_VERSION, Finalizers } from '../../api/src/wellknown.ts';
-import { disk, l, vm, world } from '../../test/support/decisions.ts';
+import { l, vm, world } from '../../test/support/decisions.ts';
 
 const V = API_VERSION;
 
@@ -220,52 +217,5 @@ describe('VM validation', () => {
     const next = structuredClone(old);
     next.spec.powerState = 'PoweredOff';
     expect(validateVirtualMachine(next, old, l).denials).toEqual([]);
-  });
-});
-
-describe('disks and deletion guards', () => {
-  it('defaults a disk from the StorageProfile and validates its image', () => {
-    const r = mutateVirtualMachineDisk(disk('team-a', 'x', { storageClassName: 'ceph' }), l);
-    expect(r.object.spec).toMatchObject({
-      storageClassName: 'ceph',
-      accessModes: ['ReadWriteMany'],
-      volumeMode: 'Block',
-    });
-    const bad = disk('team-a', 'y', {
-      source: { image: { kind: 'ClusterVirtualMachineImage', name: 'gone' } },
-    });
-    expect(
-      validateVirtualMachineDisk(mutateVirtualMachineDisk(bad, l).object, undefined, l).denials,
-    ).toEqual([
-      {
-        field: 'spec.source.image.name',
-        code: 422,
-        message: 'ClusterVirtualMachineImage "gone" does not exist',
-      },
-    ]);
-  });
-
-  it('refuses to delete a class in use, listing the first VMs', () => {
-    const many = Array.from({ length: 7 }, (_, i) => vm(`vm-${i}`, { className: 'busy' }));
-    const d = validateClassDelete('busy', staticLookups({ vms: many }));
-    expect(d?.message).toBe(
-      'VirtualMachineClass "busy" is still used by 7 VMs or disks: team-a/vm-0, team-a/vm-1, team-a/vm-2, team-a/vm-3, team-a/vm-4 and 2 more; move them to another one or delete them first',
-    );
-    expect(validateClassDelete('idle', staticLookups({ vms: many }))).toBeUndefined();
-  });
-
-  it('refuses to delete an image that VMs or disks were made from', () => {
-    const lk = staticLookups({
-      vms: [mutateVirtualMachine(vm('w', {}), l).object],
-      disks: [
-        disk('team-a', 'root', {
-          source: { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } },
-        }),
-      ],
-    });
-    expect(
-      validateImageDelete('ClusterVirtualMachineImage', undefined, 'ubuntu', lk)?.message,
-    ).toContain('still used by 2 VMs or disks: disk team-a/root, team-a/w');
-    expect(validateImageDelete('VirtualMachineImage', 'team-a', 'ubuntu', lk)).toBeUndefined();
   });
 });
