@@ -1,104 +1,11 @@
-import type { V1Namespace, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type {
-  ClusterVirtualMachineImage,
-  VirtualMachine,
-  VirtualMachineClass,
-  VirtualMachineDisk,
-  VirtualMachineImage,
-  VirtualMachinePolicy,
-} from '../../api/generated/types.ts';
-import { staticLookups, type LookupData } from '../../kube/src/lookups.ts';
-import { validateClassDelete } from './class.ts';
-import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from './disk.ts';
-import { validateImageDelete } from './image.ts';
+import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { staticLookups } from '../../kube/src/lookups.ts';
 import { mutateVirtualMachine, validateVirtualMachine } from './vm.ts';
-import { Finalizers } from '../../api/src/wellknown.ts';
-import { API_VERSION } from '../../api/src/wellknown.ts';
-import { vm as buildVm } from '../../test/support/builders.ts';
+import { API_VERSION, Finalizers } from '../../api/src/wellknown.ts';
+import { l, vm, world } from '../../test/support/decisions.ts';
 
 const V = API_VERSION;
-const ns = (
-  name: string,
-  labels: Record<string, string> = {},
-  annotations: Record<string, string> = {},
-): V1Namespace => ({
-  metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations },
-});
-const cls = (
-  name: string,
-  selector?: VirtualMachineClass['spec']['namespaceSelector'],
-): VirtualMachineClass => ({
-  apiVersion: V,
-  kind: 'VirtualMachineClass',
-  metadata: { name },
-  spec: {
-    hardware: { cpus: 2, memory: '4Gi' },
-    ...(selector ? { namespaceSelector: selector } : {}),
-  },
-});
-const cimg = (name: string, size?: string): ClusterVirtualMachineImage => ({
-  apiVersion: V,
-  kind: 'ClusterVirtualMachineImage',
-  metadata: { name },
-  spec: { source: { http: { url: 'https://x/y.img' } }, ...(size ? { size } : {}) },
-});
-const nimg = (namespace: string, name: string): VirtualMachineImage => ({
-  apiVersion: V,
-  kind: 'VirtualMachineImage',
-  metadata: { name, namespace },
-  spec: { source: { http: { url: 'https://x/y.img' } } },
-});
-const sclass = (name: string, provisioner: string, isDefault = false): V1StorageClass => ({
-  metadata: {
-    name,
-    annotations: isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {},
-  },
-  provisioner,
-});
-const disk = (
-  namespace: string,
-  name: string,
-  spec: Partial<VirtualMachineDisk['spec']> = {},
-): VirtualMachineDisk => ({
-  apiVersion: V,
-  kind: 'VirtualMachineDisk',
-  metadata: { name, namespace },
-  spec: { size: '10Gi', ...spec },
-});
-const vm = (
-  name: string,
-  spec: Partial<VirtualMachine['spec']>,
-  namespace = 'team-a',
-): VirtualMachine => buildVm(name, { image: { name: 'ubuntu' }, ...spec }, { namespace });
-
-const world: LookupData = {
-  namespaces: [
-    ns('team-a'),
-    ns('ml', { 'vmplane.io/workload': 'ml' }),
-    ns('annotated', {}, { 'vmplane.io/default-class': 'best-effort-small' }),
-  ],
-  classes: [
-    cls('best-effort-small'),
-    cls('guaranteed-medium'),
-    cls('gpu-large', { matchLabels: { 'vmplane.io/workload': 'ml' } }),
-  ],
-  clusterImages: [cimg('ubuntu', '10Gi'), cimg('fedora')],
-  images: [nimg('team-a', 'team-base')],
-  storageClasses: [
-    sclass('local', 'rancher.io/local-path', true),
-    sclass('ceph', 'rbd.csi.ceph.com'),
-    sclass('vendor', 'block.csi.example.com'),
-  ],
-  disks: [disk('team-a', 'data'), disk('team-a', 'shared')],
-  vms: [
-    vm('holder', {
-      className: 'best-effort-small',
-      disks: [{ name: 'd', virtualMachineDiskName: 'shared' }],
-    }),
-  ],
-};
-const l = staticLookups(world);
 
 describe('VM mutation', () => {
   it('fills power state, image kind, boot disk size and storage, and labels', () => {
@@ -310,52 +217,5 @@ describe('VM validation', () => {
     const next = structuredClone(old);
     next.spec.powerState = 'PoweredOff';
     expect(validateVirtualMachine(next, old, l).denials).toEqual([]);
-  });
-});
-
-describe('disks and deletion guards', () => {
-  it('defaults a disk from the StorageProfile and validates its image', () => {
-    const r = mutateVirtualMachineDisk(disk('team-a', 'x', { storageClassName: 'ceph' }), l);
-    expect(r.object.spec).toMatchObject({
-      storageClassName: 'ceph',
-      accessModes: ['ReadWriteMany'],
-      volumeMode: 'Block',
-    });
-    const bad = disk('team-a', 'y', {
-      source: { image: { kind: 'ClusterVirtualMachineImage', name: 'gone' } },
-    });
-    expect(
-      validateVirtualMachineDisk(mutateVirtualMachineDisk(bad, l).object, undefined, l).denials,
-    ).toEqual([
-      {
-        field: 'spec.source.image.name',
-        code: 422,
-        message: 'ClusterVirtualMachineImage "gone" does not exist',
-      },
-    ]);
-  });
-
-  it('refuses to delete a class in use, listing the first VMs', () => {
-    const many = Array.from({ length: 7 }, (_, i) => vm(`vm-${i}`, { className: 'busy' }));
-    const d = validateClassDelete('busy', staticLookups({ vms: many }));
-    expect(d?.message).toBe(
-      'VirtualMachineClass "busy" is still used by 7 VMs or disks: team-a/vm-0, team-a/vm-1, team-a/vm-2, team-a/vm-3, team-a/vm-4 and 2 more; move them to another one or delete them first',
-    );
-    expect(validateClassDelete('idle', staticLookups({ vms: many }))).toBeUndefined();
-  });
-
-  it('refuses to delete an image that VMs or disks were made from', () => {
-    const lk = staticLookups({
-      vms: [mutateVirtualMachine(vm('w', {}), l).object],
-      disks: [
-        disk('team-a', 'root', {
-          source: { image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' } },
-        }),
-      ],
-    });
-    expect(
-      validateImageDelete('ClusterVirtualMachineImage', undefined, 'ubuntu', lk)?.message,
-    ).toContain('still used by 2 VMs or disks: disk team-a/root, team-a/w');
-    expect(validateImageDelete('VirtualMachineImage', 'team-a', 'ubuntu', lk)).toBeUndefined();
   });
 });
