@@ -1,0 +1,179 @@
+// The controllers (BENCH_ONLY=controllers): the production bundle's controllers converge N VMs
+// against KubeVirt's CRDs, beside a plain client creating the same VMs and writing what the
+// controllers wrote; and their memory with many VMs in the informer caches.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { REPO_ROOT } from '../api/src/paths.ts';
+import { kubeConfigFrom } from '../kube/src/client.ts';
+import { ResilientInformer } from '../kube/src/informer.ts';
+import type { KubeObjectLike, KubeRest } from '../kube/src/rest.ts';
+import { deployKubeVirt, installEngineCrds } from '../test/support/kubevirt.ts';
+import { timed } from './measure.ts';
+import { rssMb, stop, track } from './processes.ts';
+import { registerWebhooks } from './registration.ts';
+import { RESULTS } from './results.ts';
+import { benchVm } from './world.ts';
+
+type WithConditions = KubernetesObject & {
+  status?: { conditions?: { type: string; status: string }[] };
+};
+
+/** Resolves once n VMs in the namespace say EngineAvailable and n KubeVirt VMs exist, told by watches (no relisting under load). */
+async function watchConvergence(
+  kubeconfig: string,
+  ns: string,
+  n: number,
+): Promise<{ converged: Promise<void>; stop: () => Promise<void> }> {
+  const kc = kubeConfigFrom(kubeconfig);
+  const vms = new ResilientInformer<WithConditions>(kc, {
+    path: `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines`,
+  });
+  const engine = new ResilientInformer<KubernetesObject>(kc, {
+    path: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`,
+  });
+  const ready = new Set<string>();
+  const exist = new Set<string>();
+  let done: () => void = () => undefined;
+  const converged = new Promise<void>((r) => (done = r));
+  const check = (): void => {
+    if (ready.size === n && exist.size === n) done();
+  };
+  const onVm = (o: WithConditions): void => {
+    const name = o.metadata?.name ?? '';
+    if (o.status?.conditions?.some((c) => c.type === 'EngineAvailable' && c.status === 'True'))
+      ready.add(name);
+    else ready.delete(name);
+    check();
+  };
+  vms.on('add', onVm);
+  vms.on('update', onVm);
+  vms.on('delete', (o) => ready.delete(o.metadata?.name ?? ''));
+  engine.on('add', (o) => {
+    exist.add(o.metadata?.name ?? '');
+    check();
+  });
+  engine.on('delete', (o) => exist.delete(o.metadata?.name ?? ''));
+  await Promise.all([vms.start(), engine.start()]);
+  return { converged, stop: () => Promise.all([vms.stop(), engine.stop()]).then(() => undefined) };
+}
+
+/**
+ * Controllers. For each size N, three figures from the same API server:
+ * - floor: a plain client creates N VMs (no webhooks), the issue's baseline;
+ * - the controllers (production bundle, own process) converge N VMs created through vmplane's
+ *   webhooks, as in a cluster where vmplane is installed: time from process start until every
+ *   KubeVirt VM exists and every VM's status says the engine has it;
+ * - the same writes by a plain client: the N KubeVirt VMs and N statuses the controllers wrote,
+ *   written again to the floor's VMs (what converging costs the API server, with no controller).
+ * RSS is read with all VMs of the run (and more, up to rssVms) in the informer caches.
+ */
+export async function controllers(
+  kubeconfig: string,
+  rest: KubeRest,
+  sizes: number[],
+  rssVms: number,
+): Promise<Record<string, unknown>> {
+  await installEngineCrds(kubeConfigFrom(kubeconfig));
+  await deployKubeVirt(kubeConfigFrom(kubeconfig));
+  const rows: Record<string, number>[] = [];
+  let last: ChildProcess | undefined;
+  let created = 0;
+  for (const n of sizes) {
+    const ns = `ctl-${n}`;
+    const floorNs = `ctl-${n}-floor`;
+    for (const name of [ns, floorNs])
+      await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const floor = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, floorNs) as never));
+    const { unregister } = await registerWebhooks(kubeconfig, rest);
+    const viaWebhooks = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+    if (floor.errors || viaWebhooks.errors)
+      throw new Error(`${floor.errors + viaWebhooks.errors} of ${2 * n} VM creates failed`);
+    created += 2 * n;
+    last?.kill('SIGKILL');
+    const watch = await watchConvergence(kubeconfig, ns, n);
+    const t0 = performance.now();
+    // BENCH_PROFILE=1: a CPU profile of the controllers (bench/results/*.cpuprofile, written at exit).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
+    const child = spawn(
+      process.execPath,
+      [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), 'controllers'],
+      {
+        env: {
+          ...process.env,
+          KUBECONFIG: kubeconfig,
+          VMPLANE_LEADER_ELECT: 'false',
+          VMPLANE_SCOPE_NAMESPACES: ns,
+          VMPLANE_AUDIT: 'false',
+        },
+        stdio: 'ignore',
+      },
+    );
+    track(child);
+    last = child;
+    await watch.converged;
+    const converge = (performance.now() - t0) / 1000;
+    await watch.stop();
+    await unregister();
+
+    // The same writes by a plain client, to the floor's VMs.
+    const kv = (
+      await rest.request<{ items: KubeObjectLike[] }>(
+        'GET',
+        `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`,
+      )
+    ).body.items;
+    const ours = (
+      await rest.request<{ items: { metadata: { name: string }; status?: unknown }[] }>(
+        'GET',
+        `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines`,
+      )
+    ).body.items;
+    const writes = await timed(n, 16, async (i) => {
+      const k = kv[i] as KubeObjectLike & { spec?: unknown };
+      await rest.apply(
+        {
+          apiVersion: k.apiVersion,
+          kind: k.kind,
+          metadata: { name: k.metadata.name, namespace: floorNs, labels: k.metadata.labels ?? {} },
+          spec: k.spec,
+        } as never,
+        { fieldManager: 'bench' },
+      );
+      const o = ours[i];
+      await rest.request(
+        'PATCH',
+        `/apis/vmplane.io/v1alpha1/namespaces/${floorNs}/virtualmachines/${o?.metadata.name}/status`,
+        { body: { status: o?.status }, contentType: 'application/merge-patch+json' },
+      );
+    });
+    if (writes.errors) throw new Error(`${writes.errors} of ${n} plain-client writes failed`);
+    const s1 = (x: number): number => Math.round(x * 10) / 10;
+    const row = {
+      vms: n,
+      floorSeconds: s1(floor.seconds),
+      viaWebhooksSeconds: s1(viaWebhooks.seconds),
+      convergeSeconds: s1(converge),
+      ratio: Math.round((converge / floor.seconds) * 100) / 100,
+      sameWritesSeconds: s1(writes.seconds),
+      ratioToSameWrites: Math.round((converge / writes.seconds) * 100) / 100,
+      rssMb: rssMb(child.pid ?? 0),
+    };
+    rows.push(row);
+    console.log(
+      `controllers ${n} VMs: plain client creates ${row.floorSeconds} s (through webhooks ${row.viaWebhooksSeconds} s); converged in ${row.convergeSeconds} s (ratio ${row.ratio}); ` +
+        `the same writes by a plain client ${row.sameWritesSeconds} s (ratio ${row.ratioToSameWrites}); RSS ${row.rssMb} MB`,
+    );
+  }
+  // Memory with rssVms VMs in the caches: fill up to that many (outside the reconciled scope).
+  const extra = Math.max(0, rssVms - created);
+  if (extra > 0) {
+    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ctl-cache' } });
+    await timed(extra, 16, (i) => rest.create(benchVm(`vm-${i}`, 'ctl-cache') as never));
+  }
+  await new Promise((r) => setTimeout(r, 5000)); // let the watches deliver them
+  const rss = last?.pid ? rssMb(last.pid) : 0;
+  console.log(`controllers RSS with ${Math.max(rssVms, created)} VMs cached: ${rss} MB`);
+  if (last) await stop(last); // SIGTERM: a profile is written as the process exits
+  return { rows, rss: { vmsCached: Math.max(rssVms, created), rssMb: rss } };
+}

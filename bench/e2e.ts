@@ -1,0 +1,131 @@
+// Through kube-apiserver (BENCH_ONLY=e2e): N VMs created then updated by a plain client, with no
+// admission beyond the API server's own, with the same object rules as a
+// ValidatingAdmissionPolicy, through vmplane's webhooks, and through a no-op webhook behind the
+// same registrations. The p99 ratios between them are the figures; the webhook process's CPU per
+// write is read beside them.
+import type { KubeRest } from '../kube/src/rest.ts';
+import { stats, timed, type Stats } from './measure.ts';
+import { cpuMs } from './processes.ts';
+import { registerWebhooks } from './registration.ts';
+import { benchVm, OBJECT_RULES } from './world.ts';
+
+async function endToEnd(
+  rest: KubeRest,
+  n: number,
+  label: string,
+): Promise<{ create: Stats; update: Stats }> {
+  const ns = `e2e-${label}`;
+  await rest.create({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: ns, labels: { tier: 'production' } },
+  });
+  const c = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+  const u = await timed(n, 16, (i) =>
+    rest.request('PATCH', `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/vm-${i}`, {
+      body: { spec: { powerState: 'PoweredOff' } },
+      contentType: 'application/merge-patch+json',
+    }),
+  );
+  const r = {
+    create: stats(c.times, c.seconds, c.errors),
+    update: stats(u.times, u.seconds, u.errors),
+  };
+  console.log(
+    `e2e      ${label.padEnd(10)} create p50 ${r.create.p50} p99 ${r.create.p99} ms ${r.create.rps}/s errors ${r.create.errors} | update p50 ${r.update.p50} p99 ${r.update.p99} ms ${r.update.rps}/s errors ${r.update.errors}`,
+  );
+  return r;
+}
+
+export async function throughApiServer(
+  kubeconfig: string,
+  rest: KubeRest,
+  n: number,
+): Promise<Record<string, unknown>> {
+  const none = await endToEnd(rest, n, 'none');
+  // (c) the same object rules as a ValidatingAdmissionPolicy, evaluated inside the API server.
+  await rest.create({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: 'bench-vap' },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['vmplane.io'],
+            apiVersions: ['v1alpha1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['virtualmachines'],
+          },
+        ],
+      },
+      validations: OBJECT_RULES.map((r) => ({ expression: r.expression, message: r.name })),
+    },
+  } as never);
+  await rest.create({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: 'bench-vap' },
+    spec: { policyName: 'bench-vap', validationActions: ['Deny'] },
+  } as never);
+  await new Promise((r) => setTimeout(r, 3000)); // the API server loads policies asynchronously
+  const vap = await endToEnd(rest, n, 'vap');
+  await rest.request(
+    'DELETE',
+    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/bench-vap',
+  );
+  await rest.request(
+    'DELETE',
+    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/bench-vap',
+  );
+
+  // (a) vmplane's webhooks in their own process, with the same rules as one VirtualMachinePolicy.
+  await rest.create({
+    apiVersion: 'vmplane.io/v1alpha1',
+    kind: 'VirtualMachinePolicy',
+    metadata: { name: 'bench-rules' },
+    spec: {
+      validationActions: ['Deny'],
+      validations: OBJECT_RULES.map((r) => ({ name: r.name, expression: r.expression })),
+    },
+  });
+  const wh = await registerWebhooks(kubeconfig, rest);
+  // The webhook process's CPU per write (both calls), measured around a run.
+  const perWrite = async <T>(pid: number, run: () => Promise<T>): Promise<[T, number]> => {
+    const before = cpuMs(pid);
+    const r = await run();
+    return [r, Math.round(((cpuMs(pid) - before) / (2 * n)) * 100) / 100];
+  };
+  const [vmplane, vmplaneCpuMsPerWrite] = await perWrite(wh.pid, () =>
+    endToEnd(rest, n, 'vmplane'),
+  );
+  await wh.unregister();
+  await rest.request('DELETE', '/apis/vmplane.io/v1alpha1/virtualmachinepolicies/bench-rules');
+  // (d) a no-op webhook behind the same two registrations: what any webhook costs here.
+  const nw = await registerWebhooks(kubeconfig, rest, 'noop');
+  const [noop, noopCpuMsPerWrite] = await perWrite(nw.pid, () => endToEnd(rest, n, 'noop'));
+  await nw.unregister();
+  console.log(
+    `e2e      webhook process CPU per write (mutate + validate): vmplane ${vmplaneCpuMsPerWrite} ms, no-op ${noopCpuMsPerWrite} ms`,
+  );
+  const ratio = (a: number, b: number): number => Math.round((a / Math.max(0.001, b)) * 100) / 100;
+  return {
+    requests: n,
+    concurrency: 16,
+    none,
+    vap,
+    vmplane,
+    noop,
+    webhookCpuMsPerWrite: { vmplane: vmplaneCpuMsPerWrite, noop: noopCpuMsPerWrite },
+    ratios: {
+      createP99NoopVsNone: ratio(noop.create.p99, none.create.p99),
+      createP99VsNoop: ratio(vmplane.create.p99, noop.create.p99),
+      updateP99VsNoop: ratio(vmplane.update.p99, noop.update.p99),
+      createP99VsNone: ratio(vmplane.create.p99, none.create.p99),
+      createP99VsVap: ratio(vmplane.create.p99, vap.create.p99),
+      updateP99VsNone: ratio(vmplane.update.p99, none.update.p99),
+      updateP99VsVap: ratio(vmplane.update.p99, vap.update.p99),
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// The processes a benchmark runs beside itself (bench servers that print `READY <port>`, the
+// production bundle's webhooks and controllers) and what they cost, read from /proc. Every child
+// is tracked, so that the run kills them all when it ends or is interrupted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { REPO_ROOT } from '../api/src/paths.ts';
+
+const children: ChildProcess[] = [];
+
+/** Counts a child among those killChildren kills. */
+export function track(child: ChildProcess): void {
+  children.push(child);
+}
+
+/** SIGKILL to every child this run started (on exit, and on Ctrl-C or SIGTERM). */
+export function killChildren(): void {
+  children.forEach((c) => c.kill('SIGKILL'));
+}
+
+/** Node with these arguments, resolved with the port once the child prints `READY <port>`. */
+export function startChild(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    track(child);
+    child.stdout?.on('data', (b: Buffer) => {
+      const m = /READY (\d+)/.exec(b.toString());
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** The resident set size of a process, in MB. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
