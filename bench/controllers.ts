@@ -1,18 +1,15 @@
 // The controllers (BENCH_ONLY=controllers): the production bundle's controllers converge N VMs
 // against KubeVirt's CRDs, beside a plain client creating the same VMs and writing what the
 // controllers wrote; and their memory with many VMs in the informer caches.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { REPO_ROOT } from '../api/src/paths.ts';
 import { kubeConfigFrom } from '../kube/src/client.ts';
 import { ResilientInformer } from '../kube/src/informer.ts';
 import type { KubeObjectLike, KubeRest } from '../kube/src/rest.ts';
 import { deployKubeVirt, installEngineCrds } from '../test/support/kubevirt.ts';
 import { timed } from './measure.ts';
-import { rssMb, stop, track } from './processes.ts';
+import { rssMb, startBundle, stop } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
-import { RESULTS } from './results.ts';
 import { benchVm } from './world.ts';
 
 type WithConditions = KubernetesObject & {
@@ -93,23 +90,12 @@ export async function controllers(
     last?.kill('SIGKILL');
     const watch = await watchConvergence(kubeconfig, ns, n);
     const t0 = performance.now();
-    // BENCH_PROFILE=1: a CPU profile of the controllers (bench/results/*.cpuprofile, written at exit).
-    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
-    const child = spawn(
-      process.execPath,
-      [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), 'controllers'],
-      {
-        env: {
-          ...process.env,
-          KUBECONFIG: kubeconfig,
-          VMPLANE_LEADER_ELECT: 'false',
-          VMPLANE_SCOPE_NAMESPACES: ns,
-          VMPLANE_AUDIT: 'false',
-        },
-        stdio: 'ignore',
-      },
-    );
-    track(child);
+    const child = startBundle('controllers', {
+      KUBECONFIG: kubeconfig,
+      VMPLANE_LEADER_ELECT: 'false',
+      VMPLANE_SCOPE_NAMESPACES: ns,
+      VMPLANE_AUDIT: 'false',
+    });
     last = child;
     await watch.converged;
     const converge = (performance.now() - t0) / 1000;

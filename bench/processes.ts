@@ -3,7 +3,9 @@
 // is tracked, so that the run kills them all when it ends or is interrupted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../api/src/paths.ts';
+import { RESULTS } from './results.ts';
 
 const children: ChildProcess[] = [];
 
@@ -37,6 +39,29 @@ export function startChild(
   });
 }
 
+/**
+ * A command of the production bundle (dist/vmplane.mjs webhooks, controllers) in its own process,
+ * with these variables added to the environment. BENCH_PROFILE=1: its CPU profile goes to
+ * bench/results (*.cpuprofile, written as it exits).
+ */
+export function startBundle(
+  command: 'webhooks' | 'controllers',
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), command],
+    {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    },
+  );
+  track(child);
+  return child;
+}
+
+/** SIGTERM, and the child's exit awaited (at once if it has already exited). */
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));

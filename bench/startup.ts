@@ -1,14 +1,11 @@
 // The production bundle's webhooks process (dist/vmplane.mjs webhooks), started and awaited until
 // /readyz answers 200, and the start-up benchmark (BENCH_ONLY=startup) that times exactly that:
 // with a fresh certificate to issue, and with the one a previous start left in its Secret.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../api/src/paths.ts';
 import { freePort } from '../harness/src/controlplane/controlplane.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
-import { stop, track } from './processes.ts';
-import { RESULTS } from './results.ts';
+import { startBundle, stop } from './processes.ts';
 
 function getStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -28,24 +25,13 @@ export async function startWebhookProcess(
 ): Promise<{ child: ChildProcess; port: number; ms: number }> {
   const port = await freePort();
   const t0 = performance.now();
-  // BENCH_PROFILE=1: CPU profiles of the webhook processes too (written as each one exits).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), 'webhooks'],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        VMPLANE_NAMESPACE: namespace,
-        VMPLANE_PORT: String(port),
-        VMPLANE_LISTEN_HOST: '127.0.0.1',
-        VMPLANE_CERT_IPS: '127.0.0.1',
-      },
-      stdio: 'ignore',
-    },
-  );
-  track(child);
+  const child = startBundle('webhooks', {
+    KUBECONFIG: kubeconfig,
+    VMPLANE_NAMESPACE: namespace,
+    VMPLANE_PORT: String(port),
+    VMPLANE_LISTEN_HOST: '127.0.0.1',
+    VMPLANE_CERT_IPS: '127.0.0.1',
+  });
   while ((await getStatus(`https://127.0.0.1:${port}/readyz`)) !== 200) {
     if (child.exitCode !== null) throw new Error('webhook process exited');
     await new Promise((r) => setTimeout(r, 5));
