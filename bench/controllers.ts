@@ -7,7 +7,7 @@ import { kubeConfigFrom } from '../kube/src/client.ts';
 import { ResilientInformer } from '../kube/src/informer.ts';
 import type { KubeObjectLike, KubeRest } from '../kube/src/rest.ts';
 import { deployKubeVirt, installEngineCrds } from '../test/support/kubevirt.ts';
-import { timed } from './measure.ts';
+import { round, timed } from './measure.ts';
 import { rssMb, startBundle, stop } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
 import { benchVm } from './world.ts';
@@ -134,15 +134,15 @@ export async function controllers(
       );
     });
     if (writes.errors) throw new Error(`${writes.errors} of ${n} plain-client writes failed`);
-    const s1 = (x: number): number => Math.round(x * 10) / 10;
+    const s1 = (x: number): number => round(x, 1);
     const row = {
       vms: n,
       floorSeconds: s1(floor.seconds),
       viaWebhooksSeconds: s1(viaWebhooks.seconds),
       convergeSeconds: s1(converge),
-      ratio: Math.round((converge / floor.seconds) * 100) / 100,
+      ratio: round(converge / floor.seconds, 2),
       sameWritesSeconds: s1(writes.seconds),
-      ratioToSameWrites: Math.round((converge / writes.seconds) * 100) / 100,
+      ratioToSameWrites: round(converge / writes.seconds, 2),
       rssMb: rssMb(child.pid ?? 0),
     };
     rows.push(row);

@@ -4,7 +4,7 @@
 // same registrations. The p99 ratios between them are the figures; the webhook process's CPU per
 // write is read beside them.
 import type { KubeRest } from '../kube/src/rest.ts';
-import { stats, timed, type Stats } from './measure.ts';
+import { ratio, round, stats, timed, type Stats } from './measure.ts';
 import { cpuMs } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
 import { benchVm, OBJECT_RULES } from './world.ts';
@@ -95,7 +95,7 @@ export async function throughApiServer(
   const perWrite = async <T>(pid: number, run: () => Promise<T>): Promise<[T, number]> => {
     const before = cpuMs(pid);
     const r = await run();
-    return [r, Math.round(((cpuMs(pid) - before) / (2 * n)) * 100) / 100];
+    return [r, round((cpuMs(pid) - before) / (2 * n), 2)];
   };
   const [vmplane, vmplaneCpuMsPerWrite] = await perWrite(wh.pid, () =>
     endToEnd(rest, n, 'vmplane'),
@@ -109,7 +109,6 @@ export async function throughApiServer(
   console.log(
     `e2e      webhook process CPU per write (mutate + validate): vmplane ${vmplaneCpuMsPerWrite} ms, no-op ${noopCpuMsPerWrite} ms`,
   );
-  const ratio = (a: number, b: number): number => Math.round((a / Math.max(0.001, b)) * 100) / 100;
   return {
     requests: n,
     concurrency: 16,

@@ -12,9 +12,7 @@ import { CHROMIUM_ARGS, chromiumPath } from '../harness/src/ui/browser.ts';
 import { TOKEN_COOKIE } from '../harness/src/ui/guard.ts';
 import { startUiServer } from '../harness/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
-
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+import { median } from './measure.ts';
 
 export interface PluginResults {
   bundle: { bytes: number; gzipBytes: number; xtermBytes: number };

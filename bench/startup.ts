@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
 import { freePort } from '../harness/src/controlplane/controlplane.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
+import { median } from './measure.ts';
 import { startBundle, stop } from './processes.ts';
 
 function getStatus(url: string): Promise<number> {
@@ -53,7 +54,6 @@ export async function startup(kubeconfig: string, rest: KubeRest): Promise<Recor
     existing.push(b.ms);
     await stop(b.child);
   }
-  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[1] ?? 0;
   const r = { freshCertificateMs: median(fresh), existingCertificateMs: median(existing) };
   console.log(
     `start-up to /readyz: fresh certificate ${r.freshCertificateMs} ms, existing certificate ${r.existingCertificateMs} ms (median of 3)`,

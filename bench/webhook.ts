@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../api/src/paths.ts';
-import { stats, type Stats } from './measure.ts';
+import { ratio, round, stats, type Stats } from './measure.ts';
 import { cpuMs, startChild } from './processes.ts';
 import { benchVm } from './world.ts';
 
@@ -76,8 +76,7 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
       const cpu0 = cpuMs(child.pid ?? 0);
       const s = await load(port, c, 4);
       // The server's CPU time per answered request (user + system, whole process).
-      const cpuMsPerRequest =
-        Math.round(((cpuMs(child.pid ?? 0) - cpu0) / Math.max(1, s.n)) * 1000) / 1000;
+      const cpuMsPerRequest = round((cpuMs(child.pid ?? 0) - cpu0) / Math.max(1, s.n), 3);
       rows.push({ server: name, concurrency: c, ...s, cpuMsPerRequest });
       console.log(
         `webhook  ${name.padEnd(22)} c=${String(c).padEnd(3)} p50 ${s.p50} ms  p95 ${s.p95} ms  p99 ${s.p99} ms  ${s.rps} req/s  errors ${s.errors}  CPU ${cpuMsPerRequest} ms/request`,
@@ -89,7 +88,6 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
     }
     child.kill('SIGKILL');
   }
-  const ratio =
-    (fixed['vmplane, 50 policies']?.p99 ?? 0) / Math.max(0.001, fixed['no-op floor']?.p99 ?? 0);
-  return { rows, at1000rps: fixed, p99RatioAt1000rps: Math.round(ratio * 100) / 100 };
+  const p99Ratio = ratio(fixed['vmplane, 50 policies']?.p99 ?? 0, fixed['no-op floor']?.p99 ?? 0);
+  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio };
 }
