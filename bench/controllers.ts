@@ -7,10 +7,10 @@ import { kubeConfigFrom } from '../kube/src/client.ts';
 import { ResilientInformer } from '../kube/src/informer.ts';
 import type { KubeObjectLike, KubeRest } from '../kube/src/rest.ts';
 import { deployKubeVirt, installEngineCrds } from '../test/support/kubevirt.ts';
+import { createNamespace, createVms } from './cluster.ts';
 import { round, timed } from './measure.ts';
 import { rssMb, startBundle, stop } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
-import { benchVm } from './world.ts';
 
 type WithConditions = KubernetesObject & {
   status?: { conditions?: { type: string; status: string }[] };
@@ -79,11 +79,10 @@ export async function controllers(
   for (const n of sizes) {
     const ns = `ctl-${n}`;
     const floorNs = `ctl-${n}-floor`;
-    for (const name of [ns, floorNs])
-      await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    const floor = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, floorNs) as never));
+    for (const name of [ns, floorNs]) await createNamespace(rest, name);
+    const floor = await createVms(rest, n, floorNs);
     const { unregister } = await registerWebhooks(kubeconfig, rest);
-    const viaWebhooks = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+    const viaWebhooks = await createVms(rest, n, ns);
     if (floor.errors || viaWebhooks.errors)
       throw new Error(`${floor.errors + viaWebhooks.errors} of ${2 * n} VM creates failed`);
     created += 2 * n;
@@ -154,8 +153,8 @@ export async function controllers(
   // Memory with rssVms VMs in the caches: fill up to that many (outside the reconciled scope).
   const extra = Math.max(0, rssVms - created);
   if (extra > 0) {
-    await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ctl-cache' } });
-    await timed(extra, 16, (i) => rest.create(benchVm(`vm-${i}`, 'ctl-cache') as never));
+    await createNamespace(rest, 'ctl-cache');
+    await createVms(rest, extra, 'ctl-cache');
   }
   await new Promise((r) => setTimeout(r, 5000)); // let the watches deliver them
   const rss = last?.pid ? rssMb(last.pid) : 0;

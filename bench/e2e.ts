@@ -4,10 +4,11 @@
 // same registrations. The p99 ratios between them are the figures; the webhook process's CPU per
 // write is read beside them.
 import type { KubeRest } from '../kube/src/rest.ts';
+import { createNamespace, createVms } from './cluster.ts';
 import { ratio, round, stats, timed, type Stats } from './measure.ts';
 import { cpuMs } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
-import { benchVm, OBJECT_RULES } from './world.ts';
+import { OBJECT_RULES } from './world.ts';
 
 async function endToEnd(
   rest: KubeRest,
@@ -15,12 +16,8 @@ async function endToEnd(
   label: string,
 ): Promise<{ create: Stats; update: Stats }> {
   const ns = `e2e-${label}`;
-  await rest.create({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: ns, labels: { tier: 'production' } },
-  });
-  const c = await timed(n, 16, (i) => rest.create(benchVm(`vm-${i}`, ns) as never));
+  await createNamespace(rest, ns, { tier: 'production' });
+  const c = await createVms(rest, n, ns);
   const u = await timed(n, 16, (i) =>
     rest.request('PATCH', `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/vm-${i}`, {
       body: { spec: { powerState: 'PoweredOff' } },

@@ -15,6 +15,7 @@ import { ControlPlane } from '../harness/src/controlplane/controlplane.ts';
 import { installCrds, kubeConfigFrom } from '../kube/src/client.ts';
 import { ApiError, KubeRest } from '../kube/src/rest.ts';
 import { deleteFleet } from '../test/support/fleet.ts';
+import { createNamespace, createWorld } from './cluster.ts';
 import { controllers } from './controllers.ts';
 import { throughApiServer } from './e2e.ts';
 import { pluginBench } from './plugin.ts';
@@ -78,33 +79,8 @@ async function main(): Promise<void> {
       );
       await deleteFleet(rest, 'ui-fleet');
     }
-    for (const ns of ['vmplane-start', 'vmplane-bench'])
-      await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    for (const o of [
-      {
-        apiVersion: 'vmplane.io/v1alpha1',
-        kind: 'VirtualMachineClass',
-        metadata: { name: 'small' },
-        spec: { hardware: { cpus: 2, memory: '4Gi' }, reservation: 'Guaranteed' },
-      },
-      {
-        apiVersion: 'vmplane.io/v1alpha1',
-        kind: 'ClusterVirtualMachineImage',
-        metadata: { name: 'ubuntu-24.04' },
-        spec: { source: { http: { url: 'https://x/u.img' } }, size: '10Gi' },
-      },
-      {
-        apiVersion: 'storage.k8s.io/v1',
-        kind: 'StorageClass',
-        metadata: {
-          name: 'local',
-          annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
-        },
-        provisioner: 'rancher.io/local-path',
-      },
-    ]) {
-      await rest.create(o as never);
-    }
+    for (const ns of ['vmplane-start', 'vmplane-bench']) await createNamespace(rest, ns);
+    await createWorld(rest);
     if (only.has('startup')) results.startup = await startup(ep.kubeconfigPath, rest);
     if (only.has('e2e')) results.endToEnd = await throughApiServer(ep.kubeconfigPath, rest, n);
     const sizes = (process.env.BENCH_VMS ?? '1000,5000')
