@@ -10,11 +10,11 @@ import { cpuMs } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
 import { OBJECT_RULES } from './world.ts';
 
-async function endToEnd(
-  rest: KubeRest,
-  n: number,
-  label: string,
-): Promise<{ create: Stats; update: Stats }> {
+/** Create and update latency of N VMs at a concurrency of 16. */
+type Timings = { create: Stats; update: Stats };
+
+/** N VMs created, then each one updated (powered off), in a new namespace e2e-<label>. */
+async function endToEnd(rest: KubeRest, n: number, label: string): Promise<Timings> {
   const ns = `e2e-${label}`;
   await createNamespace(rest, ns, { tier: 'production' });
   const c = await createVms(rest, n, ns);
@@ -34,13 +34,8 @@ async function endToEnd(
   return r;
 }
 
-export async function throughApiServer(
-  kubeconfig: string,
-  rest: KubeRest,
-  n: number,
-): Promise<Record<string, unknown>> {
-  const none = await endToEnd(rest, n, 'none');
-  // (c) the same object rules as a ValidatingAdmissionPolicy, evaluated inside the API server.
+/** (c) The same object rules as a ValidatingAdmissionPolicy, evaluated inside the API server. */
+async function throughVap(rest: KubeRest, n: number): Promise<Timings> {
   await rest.create({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -76,8 +71,33 @@ export async function throughApiServer(
     'DELETE',
     '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/bench-vap',
   );
+  return vap;
+}
 
-  // (a) vmplane's webhooks in their own process, with the same rules as one VirtualMachinePolicy.
+/**
+ * The run through registered webhooks (registration.ts), with the webhook process's CPU per
+ * write (both calls, mutate and validate) measured around it.
+ */
+async function throughWebhooks(
+  kubeconfig: string,
+  rest: KubeRest,
+  n: number,
+  server: 'vmplane' | 'noop',
+): Promise<[Timings, number]> {
+  const wh = await registerWebhooks(kubeconfig, rest, server);
+  const before = cpuMs(wh.pid);
+  const r = await endToEnd(rest, n, server);
+  const cpuMsPerWrite = round((cpuMs(wh.pid) - before) / (2 * n), 2);
+  await wh.unregister();
+  return [r, cpuMsPerWrite];
+}
+
+/** (a) vmplane's webhooks in their own process, with the same rules as one VirtualMachinePolicy. */
+async function throughVmplane(
+  kubeconfig: string,
+  rest: KubeRest,
+  n: number,
+): Promise<[Timings, number]> {
   await rest.create({
     apiVersion: 'vmplane.io/v1alpha1',
     kind: 'VirtualMachinePolicy',
@@ -87,22 +107,36 @@ export async function throughApiServer(
       validations: OBJECT_RULES.map((r) => ({ name: r.name, expression: r.expression })),
     },
   });
-  const wh = await registerWebhooks(kubeconfig, rest);
-  // The webhook process's CPU per write (both calls), measured around a run.
-  const perWrite = async <T>(pid: number, run: () => Promise<T>): Promise<[T, number]> => {
-    const before = cpuMs(pid);
-    const r = await run();
-    return [r, round((cpuMs(pid) - before) / (2 * n), 2)];
-  };
-  const [vmplane, vmplaneCpuMsPerWrite] = await perWrite(wh.pid, () =>
-    endToEnd(rest, n, 'vmplane'),
-  );
-  await wh.unregister();
+  const result = await throughWebhooks(kubeconfig, rest, n, 'vmplane');
   await rest.request('DELETE', '/apis/vmplane.io/v1alpha1/virtualmachinepolicies/bench-rules');
+  return result;
+}
+
+function p99Ratios(
+  r: Record<'none' | 'vap' | 'vmplane' | 'noop', Timings>,
+): Record<string, number> {
+  const { none, vap, vmplane, noop } = r;
+  return {
+    createP99NoopVsNone: ratio(noop.create.p99, none.create.p99),
+    createP99VsNoop: ratio(vmplane.create.p99, noop.create.p99),
+    updateP99VsNoop: ratio(vmplane.update.p99, noop.update.p99),
+    createP99VsNone: ratio(vmplane.create.p99, none.create.p99),
+    createP99VsVap: ratio(vmplane.create.p99, vap.create.p99),
+    updateP99VsNone: ratio(vmplane.update.p99, none.update.p99),
+    updateP99VsVap: ratio(vmplane.update.p99, vap.update.p99),
+  };
+}
+
+export async function throughApiServer(
+  kubeconfig: string,
+  rest: KubeRest,
+  n: number,
+): Promise<Record<string, unknown>> {
+  const none = await endToEnd(rest, n, 'none');
+  const vap = await throughVap(rest, n);
+  const [vmplane, vmplaneCpuMsPerWrite] = await throughVmplane(kubeconfig, rest, n);
   // (d) a no-op webhook behind the same two registrations: what any webhook costs here.
-  const nw = await registerWebhooks(kubeconfig, rest, 'noop');
-  const [noop, noopCpuMsPerWrite] = await perWrite(nw.pid, () => endToEnd(rest, n, 'noop'));
-  await nw.unregister();
+  const [noop, noopCpuMsPerWrite] = await throughWebhooks(kubeconfig, rest, n, 'noop');
   console.log(
     `e2e      webhook process CPU per write (mutate + validate): vmplane ${vmplaneCpuMsPerWrite} ms, no-op ${noopCpuMsPerWrite} ms`,
   );
@@ -114,14 +148,6 @@ export async function throughApiServer(
     vmplane,
     noop,
     webhookCpuMsPerWrite: { vmplane: vmplaneCpuMsPerWrite, noop: noopCpuMsPerWrite },
-    ratios: {
-      createP99NoopVsNone: ratio(noop.create.p99, none.create.p99),
-      createP99VsNoop: ratio(vmplane.create.p99, noop.create.p99),
-      updateP99VsNoop: ratio(vmplane.update.p99, noop.update.p99),
-      createP99VsNone: ratio(vmplane.create.p99, none.create.p99),
-      createP99VsVap: ratio(vmplane.create.p99, vap.create.p99),
-      updateP99VsNone: ratio(vmplane.update.p99, none.update.p99),
-      updateP99VsVap: ratio(vmplane.update.p99, vap.update.p99),
-    },
+    ratios: p99Ratios({ none, vap, vmplane, noop }),
   };
 }
