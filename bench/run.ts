@@ -35,24 +35,28 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function main(): Promise<void> {
-  createResultsDir();
-  const n = Number(process.env.BENCH_E2E_VMS ?? 1000);
-  const results: Record<string, unknown> = {
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      node: process.version,
-      date: new Date().toISOString(),
-    },
-  };
-  const only = new Set(
+type Results = Record<string, unknown>;
+
+/** The sections to run: BENCH_ONLY's list, or all of them. */
+function chosenSections(): Set<string> {
+  return new Set(
     (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox')
       .split(',')
       .map((x) => x.trim()),
   );
-  // Every webhook and audit this run starts (in-process, children, the bundle) finds the CEL engine here.
-  process.env[CEL_DIR_ENV] ??= await ensureKubernetesCel((l) => console.log(l));
+}
+
+function machine(): Record<string, unknown> {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** dist/vmplane.mjs, the production bundle whose webhooks and controllers are measured. */
+async function buildBundle(): Promise<void> {
   console.log('building the production bundle (dist/vmplane.mjs)');
   await new Promise<void>((resolve, reject) =>
     spawn('npm', ['run', 'bundle', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).on(
@@ -60,6 +64,48 @@ async function main(): Promise<void> {
       (c) => (c === 0 ? resolve() : reject(new Error('bundle failed'))),
     ),
   );
+}
+
+/** The sections that need the API server, in this order, with vmplane's CRDs installed. */
+async function againstApiServer(
+  kubeconfig: string,
+  only: Set<string>,
+  results: Results,
+): Promise<void> {
+  const kc = kubeConfigFrom(kubeconfig);
+  await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+  const rest = new KubeRest(kc);
+  // First, while the API server holds no other VM: the plugin's list counts all of them.
+  if (only.has('plugin')) {
+    results.plugin = await pluginBench(kubeconfig, rest, Number(process.env.BENCH_UI_VMS ?? 5000));
+    await deleteFleet(rest, 'ui-fleet');
+  }
+  for (const ns of ['vmplane-start', 'vmplane-bench']) await createNamespace(rest, ns);
+  await createWorld(rest);
+  if (only.has('startup')) results.startup = await startup(kubeconfig, rest);
+  const n = Number(process.env.BENCH_E2E_VMS ?? 1000);
+  if (only.has('e2e')) results.endToEnd = await throughApiServer(kubeconfig, rest, n);
+  const sizes = (process.env.BENCH_VMS ?? '1000,5000')
+    .split(',')
+    .map(Number)
+    .filter((x) => x > 0);
+  if (only.has('controllers'))
+    results.controllers = await controllers(
+      kubeconfig,
+      rest,
+      sizes,
+      Number(process.env.BENCH_RSS_VMS ?? 10000),
+    );
+  rest.close();
+}
+
+async function main(): Promise<void> {
+  createResultsDir();
+  const results: Results = { machine: machine() };
+  const only = chosenSections();
+  // Every webhook and audit this run starts (in-process, children, the bundle) finds the CEL engine here.
+  process.env[CEL_DIR_ENV] ??= await ensureKubernetesCel((l) => console.log(l));
+  await buildBundle();
   if (only.has('webhook')) results.webhook = await webhookAlone();
   if (only.has('sandbox')) results.sandbox = await sandboxBench();
 
@@ -67,34 +113,7 @@ async function main(): Promise<void> {
   controlPlane = cp;
   const ep = await cp.start();
   try {
-    const kc = kubeConfigFrom(ep.kubeconfigPath);
-    await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
-    const rest = new KubeRest(kc);
-    // First, while the API server holds no other VM: the plugin's list counts all of them.
-    if (only.has('plugin')) {
-      results.plugin = await pluginBench(
-        ep.kubeconfigPath,
-        rest,
-        Number(process.env.BENCH_UI_VMS ?? 5000),
-      );
-      await deleteFleet(rest, 'ui-fleet');
-    }
-    for (const ns of ['vmplane-start', 'vmplane-bench']) await createNamespace(rest, ns);
-    await createWorld(rest);
-    if (only.has('startup')) results.startup = await startup(ep.kubeconfigPath, rest);
-    if (only.has('e2e')) results.endToEnd = await throughApiServer(ep.kubeconfigPath, rest, n);
-    const sizes = (process.env.BENCH_VMS ?? '1000,5000')
-      .split(',')
-      .map(Number)
-      .filter((x) => x > 0);
-    if (only.has('controllers'))
-      results.controllers = await controllers(
-        ep.kubeconfigPath,
-        rest,
-        sizes,
-        Number(process.env.BENCH_RSS_VMS ?? 10000),
-      );
-    rest.close();
+    await againstApiServer(ep.kubeconfigPath, only, results);
   } catch (e) {
     if (e instanceof ApiError) console.error(e.message);
     throw e;
