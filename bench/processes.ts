@@ -61,11 +61,11 @@ export function startBundle(
   return child;
 }
 
-/** SIGTERM, and the child's exit awaited (at once if it has already exited). */
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+/** The signal (SIGTERM unless told), and the child's exit awaited; at once if it has already exited. */
+export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+  child.kill(signal);
   await gone;
 }
 

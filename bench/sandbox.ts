@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../api/src/paths.ts';
 import { ensureTinyLinux } from '../engine/src/tiny-linux.ts';
 import { median } from './measure.ts';
+import { stop } from './processes.ts';
 
 export interface SandboxBench {
   runs: number;
@@ -54,9 +55,7 @@ async function startOnce(args: string[], lines: string[]): Promise<Record<string
     }
     return seen;
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
+    await stop(child, 'SIGINT');
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
