@@ -1,4 +1,4 @@
-// The processes a benchmark runs beside itself (bench servers that print `READY <port>`, the
+// The processes a benchmark runs beside itself (bench/servers.ts's admission servers, the
 // production bundle's webhooks and controllers) and what they cost, read from /proc. Every child
 // is tracked, so that the run kills them all when it ends or is interrupted.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +20,7 @@ export function killChildren(): void {
 }
 
 /** Node with these arguments, resolved with the port once the child prints `READY <port>`. */
-export function startChild(
+function startChild(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; port: number }> {
@@ -37,6 +37,14 @@ export function startChild(
     });
     child.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
   });
+}
+
+/** An admission server of bench/servers.ts (`noop`, `vmplane N`), once it listens. */
+export function startBenchServer(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; port: number }> {
+  return startChild(['--import', 'tsx', join(REPO_ROOT, 'bench/servers.ts'), ...args], env);
 }
 
 /**

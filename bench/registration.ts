@@ -4,10 +4,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { REPO_ROOT } from '../api/src/paths.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { webhookConfigurations } from '../webhooks/src/registration.ts';
-import { startChild, stop } from './processes.ts';
+import { startBenchServer, stop } from './processes.ts';
 import { RESULTS } from './results.ts';
 import { startWebhookProcess } from './startup.ts';
 
@@ -25,9 +24,7 @@ export async function registerWebhooks(
   let bundle: string;
   if (server === 'noop') {
     const caFile = join(RESULTS, 'noop-ca.pem');
-    wh = await startChild(['--import', 'tsx', join(REPO_ROOT, 'bench/servers.ts'), 'noop'], {
-      BENCH_CA_FILE: caFile,
-    });
+    wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
     bundle = readFileSync(caFile, 'utf8');
     rmSync(caFile);
   } else {

@@ -2,11 +2,9 @@
 // bench/servers.ts, each in its own process. vmplane's server with 0, 10 and 50 policies beside the
 // no-op floor (the same Node, express, JSON and TLS, answering without looking): latency at three
 // concurrencies, the server's CPU per request, and the p99 ratio to the floor at 1,000 req/s.
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { REPO_ROOT } from '../api/src/paths.ts';
 import { ratio, round, stats, type Stats } from './measure.ts';
-import { cpuMs, startChild } from './processes.ts';
+import { cpuMs, startBenchServer } from './processes.ts';
 import { benchVm } from './world.ts';
 
 function review(uid: string): string {
@@ -65,12 +63,7 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
   ];
   const fixed: Record<string, Stats> = {};
   for (const [name, args] of configs) {
-    const { child, port } = await startChild([
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'bench/servers.ts'),
-      ...args,
-    ]);
+    const { child, port } = await startBenchServer(args);
     await load(port, 16, 2); // warm-up (JIT, TLS sessions)
     for (const c of [1, 16, 64]) {
       const cpu0 = cpuMs(child.pid ?? 0);
