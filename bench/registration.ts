@@ -10,6 +10,31 @@ import { startBenchServer, stop } from './processes.ts';
 import { RESULTS } from './results.ts';
 import { startWebhookProcess } from './startup.ts';
 
+/** The webhook server in its own process, and the CA bundle that verifies its certificate. */
+async function startServer(
+  kubeconfig: string,
+  rest: KubeRest,
+  server: 'vmplane' | 'noop',
+): Promise<{ child: ChildProcess; port: number; bundle: string }> {
+  if (server === 'noop') {
+    const caFile = join(RESULTS, 'noop-ca.pem');
+    const wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
+    const bundle = readFileSync(caFile, 'utf8');
+    rmSync(caFile);
+    return { ...wh, bundle };
+  }
+  const wh = await startWebhookProcess(kubeconfig, 'vmplane-bench');
+  const secret = await rest.request<{ data: Record<string, string> }>(
+    'GET',
+    '/api/v1/namespaces/vmplane-bench/secrets/vmplane-webhook-tls',
+  );
+  return {
+    child: wh.child,
+    port: wh.port,
+    bundle: Buffer.from(secret.body.data['ca-bundle.crt'] ?? '', 'base64').toString(),
+  };
+}
+
 /**
  * Starts webhooks in their own process and registers them with vmplane's configurations; the
  * returned function undoes both. `noop`: the bench's no-op server (answers "allowed" without
@@ -20,24 +45,10 @@ export async function registerWebhooks(
   rest: KubeRest,
   server: 'vmplane' | 'noop' = 'vmplane',
 ): Promise<{ pid: number; unregister: () => Promise<void> }> {
-  let wh: { child: ChildProcess; port: number };
-  let bundle: string;
-  if (server === 'noop') {
-    const caFile = join(RESULTS, 'noop-ca.pem');
-    wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
-    bundle = readFileSync(caFile, 'utf8');
-    rmSync(caFile);
-  } else {
-    wh = await startWebhookProcess(kubeconfig, 'vmplane-bench');
-    const secret = await rest.request<{ data: Record<string, string> }>(
-      'GET',
-      '/api/v1/namespaces/vmplane-bench/secrets/vmplane-webhook-tls',
-    );
-    bundle = Buffer.from(secret.body.data['ca-bundle.crt'] ?? '', 'base64').toString();
-  }
+  const wh = await startServer(kubeconfig, rest, server);
   for (const cfg of webhookConfigurations({
     endpoint: { url: `https://127.0.0.1:${wh.port}` },
-    caBundlePem: bundle,
+    caBundlePem: wh.bundle,
     ownNamespace: 'vmplane-bench',
   }))
     await rest.apply(cfg as never);
