@@ -10,7 +10,7 @@ import { RESULTS } from './results.ts';
 const children: ChildProcess[] = [];
 
 /** Counts a child among those killChildren kills. */
-export function track(child: ChildProcess): void {
+function track(child: ChildProcess): void {
   children.push(child);
 }
 
