@@ -4,17 +4,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../api/src/paths.ts';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { ensurePluginBuilt } from '../harness/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../harness/src/ui/browser.ts';
 import { TOKEN_COOKIE } from '../harness/src/ui/guard.ts';
 import { startUiServer } from '../harness/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
-
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+import { median } from './measure.ts';
+import { RESULTS } from './results.ts';
 
 export interface PluginResults {
   bundle: { bytes: number; gzipBytes: number; xtermBytes: number };
@@ -28,6 +26,90 @@ export interface PluginResults {
   backMs: number;
   /** Opening the app on another plugin page: Headlamp's lib and the plugin loading. */
   bootMs: number;
+}
+
+type UiServer = { url: string; token: string };
+
+/** One run's figures, in ms. */
+interface Run {
+  boot: number;
+  open: number;
+  back: number;
+  floor: number;
+}
+
+/** One of the plugin's entries in Headlamp's sidebar. */
+function sidebarButton(page: Page, name: 'VMs' | 'Classes'): Locator {
+  return page
+    .getByRole('navigation', { name: 'Navigation' })
+    .getByRole('button', { name, exact: true });
+}
+
+/** The ms these steps take. */
+async function msFor(steps: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await steps();
+  return performance.now() - t0;
+}
+
+/** Clicks VMs in the sidebar and waits until the table counts all the VMs. */
+async function openList(page: Page, counted: RegExp): Promise<void> {
+  await sidebarButton(page, 'VMs').click();
+  await page.getByText(counted).first().waitFor({ timeout: 120_000 });
+}
+
+/**
+ * First open of the list: fetched from the API server and rendered. With profile, a CPU profile
+ * of it goes to bench/results/vm-list.cpuprofile (for Chrome DevTools).
+ */
+async function firstOpen(page: Page, counted: RegExp, profile: boolean): Promise<number> {
+  const cdp = profile ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  const ms = await msFor(() => openList(page, counted));
+  if (cdp) {
+    const { profile } = await cdp.send('Profiler.stop');
+    writeFileSync(join(RESULTS, 'vm-list.cpuprofile'), JSON.stringify(profile));
+  }
+  return ms;
+}
+
+/** The floor, in the page: the list the table needs, fetched and parsed, no UI. */
+function listFloor(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const s = performance.now();
+    const r = await fetch('/clusters/bench/apis/vmplane.io/v1alpha1/virtualmachines');
+    const body = (await r.json()) as { items: unknown[] };
+    if (!body.items.length) throw new Error('empty list');
+    return performance.now() - s;
+  });
+}
+
+/** One run in a new page: the app's boot, the list's first open, back to it, then the floor. */
+async function oneRun(
+  browser: Browser,
+  ui: UiServer,
+  counted: RegExp,
+  profile: boolean,
+): Promise<Run> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.context().addCookies([{ name: TOKEN_COOKIE, value: ui.token, url: ui.url }]);
+  // The app and the plugin load on another page first (Classes): boot time, not the list's.
+  const boot = await msFor(async () => {
+    await page.goto(`${ui.url}/c/bench/vmplane/classes`);
+    await page.getByText('VM Classes').first().waitFor({ timeout: 60_000 });
+  });
+  const open = await firstOpen(page, counted, profile);
+  // Back to the list later: Headlamp keeps it (and its watch), so this is render only.
+  await sidebarButton(page, 'Classes').click();
+  await page.getByText('VM Classes').first().waitFor();
+  const back = await msFor(() => openList(page, counted));
+  const floor = await listFloor(page);
+  await page.close();
+  return { boot, open, back, floor };
 }
 
 export async function pluginBench(
@@ -46,86 +128,28 @@ export async function pluginBench(
   const ui = await startUiServer({ kubeconfig, clusterName: 'bench', ...built });
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   const counted = new RegExp(`of ${n.toLocaleString('en-US')}\\b|of ${n}\\b`);
-  const floor: number[] = [];
-  const boot: number[] = [];
-  const open: number[] = [];
-  const back: number[] = [];
-  // The plugin's entries in Headlamp's sidebar.
-  const vmsLink = (page: Page) =>
-    page
-      .getByRole('navigation', { name: 'Navigation' })
-      .getByRole('button', { name: 'VMs', exact: true });
-  const classesLink = (page: Page) =>
-    page
-      .getByRole('navigation', { name: 'Navigation' })
-      .getByRole('button', { name: 'Classes', exact: true });
+  const done: Run[] = [];
   try {
     for (let run = 0; run < runs; run++) {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      await page.context().addCookies([{ name: TOKEN_COOKIE, value: ui.token, url: ui.url }]);
-      // The app and the plugin load on another page first (Classes): boot time, not the list's.
-      let t0 = performance.now();
-      await page.goto(`${ui.url}/c/bench/vmplane/classes`);
-      await page.getByText('VM Classes').first().waitFor({ timeout: 60_000 });
-      boot.push(performance.now() - t0);
-
-      // First open of the list: fetched from the API server and rendered. BENCH_PROFILE=1 keeps
-      // a CPU profile of the first one (bench/results/vm-list.cpuprofile, for Chrome DevTools).
-      const cdp =
-        run === 0 && process.env.BENCH_PROFILE
-          ? await page.context().newCDPSession(page)
-          : undefined;
-      if (cdp) {
-        await cdp.send('Profiler.enable');
-        await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-        await cdp.send('Profiler.start');
-      }
-      t0 = performance.now();
-      await vmsLink(page).click();
-      await page.getByText(counted).first().waitFor({ timeout: 120_000 });
-      open.push(performance.now() - t0);
-      if (cdp) {
-        const { profile } = await cdp.send('Profiler.stop');
-        writeFileSync(
-          join(REPO_ROOT, 'bench', 'results', 'vm-list.cpuprofile'),
-          JSON.stringify(profile),
-        );
-      }
-
-      // Back to the list later: Headlamp keeps it (and its watch), so this is render only.
-      await classesLink(page).click();
-      await page.getByText('VM Classes').first().waitFor();
-      t0 = performance.now();
-      await vmsLink(page).click();
-      await page.getByText(counted).first().waitFor({ timeout: 120_000 });
-      back.push(performance.now() - t0);
-
-      // The floor, in the same page: the list the table needs, fetched and parsed, no UI.
-      floor.push(
-        await page.evaluate(async () => {
-          const s = performance.now();
-          const r = await fetch('/clusters/bench/apis/vmplane.io/v1alpha1/virtualmachines');
-          const body = (await r.json()) as { items: unknown[] };
-          if (!body.items.length) throw new Error('empty list');
-          return performance.now() - s;
-        }),
-      );
-      await page.close();
+      // BENCH_PROFILE=1 keeps a CPU profile of the first run's first open.
+      const r = await oneRun(browser, ui, counted, run === 0 && !!process.env.BENCH_PROFILE);
+      done.push(r);
       console.log(
-        `plugin run ${run + 1}: boot ${Math.round(boot[run]!)} ms, open the list ${Math.round(open[run]!)} ms, back to it ${Math.round(back[run]!)} ms, list floor ${Math.round(floor[run]!)} ms`,
+        `plugin run ${run + 1}: boot ${Math.round(r.boot)} ms, open the list ${Math.round(r.open)} ms, back to it ${Math.round(r.back)} ms, list floor ${Math.round(r.floor)} ms`,
       );
     }
   } finally {
     await browser.close();
     await ui.close();
   }
+  const ms = (k: keyof Run): number => Math.round(median(done.map((r) => r[k])));
   return {
     bundle: { bytes: bundle.length, gzipBytes: gzipSync(bundle).length, xtermBytes: xterm.length },
     vms: n,
     runs,
-    listFloorMs: Math.round(median(floor)),
-    openMs: Math.round(median(open)),
-    backMs: Math.round(median(back)),
-    bootMs: Math.round(median(boot)),
+    listFloorMs: ms('floor'),
+    openMs: ms('open'),
+    backMs: ms('back'),
+    bootMs: ms('boot'),
   };
 }

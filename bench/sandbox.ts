@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../api/src/paths.ts';
 import { ensureTinyLinux } from '../engine/src/tiny-linux.ts';
+import { median } from './measure.ts';
+import { stop } from './processes.ts';
 
 export interface SandboxBench {
   runs: number;
@@ -21,8 +23,6 @@ export interface SandboxBench {
   /** The tiny Linux image built into an empty cache (download, unpack, initramfs). */
   imageBuildMs: number;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One `npm start` (the sandbox command itself), with the time each awaited line appeared. */
 async function startOnce(args: string[], lines: string[]): Promise<Record<string, number>> {
@@ -55,9 +55,7 @@ async function startOnce(args: string[], lines: string[]): Promise<Record<string
     }
     return seen;
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
+    await stop(child, 'SIGINT');
     rmSync(stateDir, { recursive: true, force: true });
   }
 }

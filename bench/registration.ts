@@ -1,0 +1,67 @@
+// Webhooks registered with the benchmark's API server: vmplane's (the production bundle, own
+// process) or the bench's no-op server, behind the same two configurations vmplane installs.
+// The end-to-end and controllers benchmarks write through them.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { KubeRest } from '../kube/src/rest.ts';
+import { webhookConfigurations } from '../webhooks/src/registration.ts';
+import { startBenchServer, stop } from './processes.ts';
+import { RESULTS } from './results.ts';
+import { startWebhookProcess } from './startup.ts';
+
+/** The webhook server in its own process, and the CA bundle that verifies its certificate. */
+async function startServer(
+  kubeconfig: string,
+  rest: KubeRest,
+  server: 'vmplane' | 'noop',
+): Promise<{ child: ChildProcess; port: number; bundle: string }> {
+  if (server === 'noop') {
+    const caFile = join(RESULTS, 'noop-ca.pem');
+    const wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
+    const bundle = readFileSync(caFile, 'utf8');
+    rmSync(caFile);
+    return { ...wh, bundle };
+  }
+  const wh = await startWebhookProcess(kubeconfig, 'vmplane-bench');
+  const secret = await rest.request<{ data: Record<string, string> }>(
+    'GET',
+    '/api/v1/namespaces/vmplane-bench/secrets/vmplane-webhook-tls',
+  );
+  return {
+    child: wh.child,
+    port: wh.port,
+    bundle: Buffer.from(secret.body.data['ca-bundle.crt'] ?? '', 'base64').toString(),
+  };
+}
+
+/**
+ * Starts webhooks in their own process and registers them with vmplane's configurations; the
+ * returned function undoes both. `noop`: the bench's no-op server (answers "allowed" without
+ * looking) behind the same registrations, the floor any webhook pays.
+ */
+export async function registerWebhooks(
+  kubeconfig: string,
+  rest: KubeRest,
+  server: 'vmplane' | 'noop' = 'vmplane',
+): Promise<{ pid: number; unregister: () => Promise<void> }> {
+  const wh = await startServer(kubeconfig, rest, server);
+  for (const cfg of webhookConfigurations({
+    endpoint: { url: `https://127.0.0.1:${wh.port}` },
+    caBundlePem: wh.bundle,
+    ownNamespace: 'vmplane-bench',
+  }))
+    await rest.apply(cfg as never);
+  await new Promise((r) => setTimeout(r, 2000)); // the API server loads webhook configurations asynchronously
+  const unregister = async (): Promise<void> => {
+    // Unregister before the webhook goes, or every later write would be refused.
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      await rest.request(
+        'DELETE',
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${kind.startsWith('mutating') ? 'vmplane-mutating' : 'vmplane-validating'}`,
+      );
+    }
+    await stop(wh.child);
+  };
+  return { pid: wh.child.pid ?? 0, unregister };
+}

@@ -1,0 +1,86 @@
+// The webhook alone (BENCH_ONLY=webhook): HTTPS load straight at the admission servers of
+// bench/servers.ts, each in its own process. vmplane's server with 0, 10 and 50 policies beside the
+// no-op floor (the same Node, express, JSON and TLS, answering without looking): latency at three
+// concurrencies, the server's CPU per request, and the p99 ratio to the floor at 1,000 req/s.
+import autocannon from 'autocannon';
+import { ratio, round, stats, type Stats } from './measure.ts';
+import { cpuMs, startBenchServer } from './processes.ts';
+import { benchVm } from './world.ts';
+
+function review(uid: string): string {
+  const vm = benchVm('web');
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' },
+      resource: { group: 'vmplane.io', version: 'v1alpha1', resource: 'virtualmachines' },
+      operation: 'CREATE',
+      namespace: 'bench',
+      name: 'web',
+      object: vm,
+      userInfo: { username: 'bench' },
+    },
+  });
+}
+
+async function load(
+  port: number,
+  connections: number,
+  seconds: number,
+  overallRate?: number,
+): Promise<Stats> {
+  const times: number[] = [];
+  let errors = 0;
+  const instance = autocannon({
+    url: `https://127.0.0.1:${port}/validate`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: review('bench-uid'),
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    tlsOptions: { rejectUnauthorized: false },
+  } as never) as unknown as Promise<unknown> & {
+    on(ev: 'response', cb: (c: unknown, status: number, bytes: number, ms: number) => void): void;
+  };
+  instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
+    if (status === 200) times.push(ms);
+    else errors++;
+  });
+  const result = (await instance) as unknown as { errors: number; timeouts: number };
+  return stats(times, seconds, errors + result.errors + result.timeouts);
+}
+
+export async function webhookAlone(): Promise<Record<string, unknown>> {
+  const rows: Record<string, unknown>[] = [];
+  const configs: [string, string[]][] = [
+    ['no-op floor', ['noop']],
+    ['vmplane, 0 policies', ['vmplane', '0']],
+    ['vmplane, 10 policies', ['vmplane', '10']],
+    ['vmplane, 50 policies', ['vmplane', '50']],
+  ];
+  const fixed: Record<string, Stats> = {};
+  for (const [name, args] of configs) {
+    const { child, port } = await startBenchServer(args);
+    await load(port, 16, 2); // warm-up (JIT, TLS sessions)
+    for (const c of [1, 16, 64]) {
+      const cpu0 = cpuMs(child.pid ?? 0);
+      const s = await load(port, c, 4);
+      // The server's CPU time per answered request (user + system, whole process).
+      const cpuMsPerRequest = round((cpuMs(child.pid ?? 0) - cpu0) / Math.max(1, s.n), 3);
+      rows.push({ server: name, concurrency: c, ...s, cpuMsPerRequest });
+      console.log(
+        `webhook  ${name.padEnd(22)} c=${String(c).padEnd(3)} p50 ${s.p50} ms  p95 ${s.p95} ms  p99 ${s.p99} ms  ${s.rps} req/s  errors ${s.errors}  CPU ${cpuMsPerRequest} ms/request`,
+      );
+    }
+    if (name === 'no-op floor' || name === 'vmplane, 50 policies') {
+      fixed[name] = await load(port, 16, 5, 1000);
+      console.log(`webhook  ${name.padEnd(22)} at 1000 req/s: p99 ${fixed[name]?.p99} ms`);
+    }
+    child.kill('SIGKILL');
+  }
+  const p99Ratio = ratio(fixed['vmplane, 50 policies']?.p99 ?? 0, fixed['no-op floor']?.p99 ?? 0);
+  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio };
+}
