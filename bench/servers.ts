@@ -10,6 +10,7 @@ import { bufferedLogger } from '../webhooks/src/log.ts';
 import { staticLookups } from '../kube/src/lookups.ts';
 import { createCertificateAuthority, issueCertificate } from '../kube/src/pki.ts';
 import { WebhookServer } from '../webhooks/src/server.ts';
+import { review } from '../webhooks/src/admission.ts';
 import { celSchemas, openCelEngine, PolicyCompiler } from '../policy/src/index.ts';
 import { benchPolicies, benchWorld } from './world.ts';
 
@@ -31,11 +32,7 @@ if (kind === 'noop') {
     express.json({ limit: 3.5 * 1024 * 1024, type: () => true }),
     (req, res) => {
       const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? '';
-      res.json({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        response: { uid, allowed: true },
-      });
+      res.json(review({ uid, allowed: true }));
     },
   );
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, app);

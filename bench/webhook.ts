@@ -6,23 +6,18 @@ import autocannon from 'autocannon';
 import { ratio, round, stats, type Stats } from './measure.ts';
 import { cpuMs, startBenchServer } from './processes.ts';
 import { benchVm } from './world.ts';
+import { admissionReview } from '../test/support/builders.ts';
 
 function review(uid: string): string {
-  const vm = benchVm('web');
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
+  return JSON.stringify(
+    admissionReview({
       uid,
-      kind: { group: 'vmplane.io', version: 'v1alpha1', kind: 'VirtualMachine' },
-      resource: { group: 'vmplane.io', version: 'v1alpha1', resource: 'virtualmachines' },
-      operation: 'CREATE',
       namespace: 'bench',
       name: 'web',
-      object: vm,
+      object: benchVm('web') as unknown as Record<string, unknown>,
       userInfo: { username: 'bench' },
-    },
-  });
+    }),
+  );
 }
 
 async function load(
