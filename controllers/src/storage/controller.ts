@@ -12,10 +12,35 @@ import { Labels, STORAGEPROFILE_MANAGER } from '../../../api/src/wellknown.ts';
 const SC_PATH = '/apis/storage.k8s.io/v1/storageclasses';
 const SP_PATH = '/apis/vmplane.io/v1alpha1/storageprofiles';
 
-export function storageProfileController(m: Manager): ControllerDefinition {
-  const classes = m.informer<V1StorageClass>(SC_PATH);
-  const profiles = m.informer<StorageProfile & KubernetesObject>(SP_PATH);
-  const byName = (o: KubernetesObject): string[] => (m.inScope(o) ? [o.metadata?.name ?? ''] : []);
+/** Creates the profile of a StorageClass; one made meanwhile (409) is read instead. */
+async function createProfile(manager: Manager, sc: V1StorageClass): Promise<StorageProfile> {
+  const name = sc.metadata?.name ?? '';
+  try {
+    return (
+      await manager.rest.request<StorageProfile>('POST', SP_PATH, {
+        // The profile carries its class's labels, so whatever selects the class selects it too.
+        body: {
+          apiVersion: 'vmplane.io/v1alpha1',
+          kind: 'StorageProfile',
+          metadata: {
+            name,
+            labels: { ...sc.metadata?.labels, [Labels.managedBy]: STORAGEPROFILE_MANAGER },
+          },
+          spec: {},
+        },
+      })
+    ).body;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+    return (await manager.rest.request<StorageProfile>('GET', `${SP_PATH}/${name}`)).body;
+  }
+}
+
+export function storageProfileController(manager: Manager): ControllerDefinition {
+  const classes = manager.informer<V1StorageClass>(SC_PATH);
+  const profiles = manager.informer<StorageProfile & KubernetesObject>(SP_PATH);
+  const byName = (o: KubernetesObject): string[] =>
+    manager.inScope(o) ? [o.metadata?.name ?? ''] : [];
 
   return {
     name: 'storageprofile',
@@ -26,14 +51,15 @@ export function storageProfileController(m: Manager): ControllerDefinition {
     allKeys: () => [
       ...new Set(
         [...classes.list(), ...profiles.list()]
-          .filter((o) => m.inScope(o))
+          .filter((o) => manager.inScope(o))
           .map((o) => o.metadata?.name ?? ''),
       ),
     ],
     reconcile: async (name) => {
       const sc = classes.get(name);
       let profile = profiles.get(name) as StorageProfile | undefined;
-      if (sc ? !m.inScope(sc) : !m.inScope(profile as KubernetesObject | undefined)) return;
+      if (sc ? !manager.inScope(sc) : !manager.inScope(profile as KubernetesObject | undefined))
+        return;
       if (!sc) {
         // The class is gone: so is its profile (ours, or one that described a class that existed).
         if (
@@ -42,35 +68,15 @@ export function storageProfileController(m: Manager): ControllerDefinition {
             profile.status?.storageClass)
         ) {
           try {
-            await m.rest.request('DELETE', `${SP_PATH}/${name}`);
-            m.log.info({ profile: name }, 'StorageProfile removed with its StorageClass');
+            await manager.rest.request('DELETE', `${SP_PATH}/${name}`);
+            manager.log.info({ profile: name }, 'StorageProfile removed with its StorageClass');
           } catch (e) {
             if (!isNotFound(e)) throw e;
           }
         }
         return;
       }
-      if (!profile) {
-        try {
-          profile = (
-            await m.rest.request<StorageProfile>('POST', SP_PATH, {
-              // The profile carries its class's labels, so whatever selects the class selects it too.
-              body: {
-                apiVersion: 'vmplane.io/v1alpha1',
-                kind: 'StorageProfile',
-                metadata: {
-                  name,
-                  labels: { ...sc.metadata?.labels, [Labels.managedBy]: STORAGEPROFILE_MANAGER },
-                },
-                spec: {},
-              },
-            })
-          ).body;
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 409)) throw e;
-          profile = (await m.rest.request<StorageProfile>('GET', `${SP_PATH}/${name}`)).body;
-        }
-      }
+      profile ??= await createProfile(manager, sc);
       const status = profileStatus({
         storageClass: { name, provisioner: sc.provisioner, parameters: sc.parameters ?? {} },
         spec: profile.spec as {
@@ -81,10 +87,10 @@ export function storageProfileController(m: Manager): ControllerDefinition {
         previousConditions: profile.status?.conditions,
         now: new Date().toISOString(),
       });
-      await writeStatus(m.rest, `${SP_PATH}/${name}`, profile.status, status);
+      await writeStatus(manager.rest, `${SP_PATH}/${name}`, profile.status, status);
       const recognized = status.conditions[0];
       if (recognized?.status === 'False') {
-        await m.event(
+        await manager.event(
           { apiVersion: 'vmplane.io/v1alpha1', kind: 'StorageProfile', metadata: profile.metadata },
           'Warning',
           recognized.reason,

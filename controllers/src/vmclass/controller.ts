@@ -43,26 +43,26 @@ export function classStatus(
   return { observedGeneration: generation, conditions: [...others, condition] };
 }
 
-export function vmClassController(m: Manager): ControllerDefinition {
-  const classes = m.informer<VirtualMachineClass & KubernetesObject>(CLASSES);
-  const kubevirts = m.informer<KubeVirtCr & KubernetesObject>(KUBEVIRTS, { optional: true });
+export function vmClassController(manager: Manager): ControllerDefinition {
+  const classes = manager.informer<VirtualMachineClass & KubernetesObject>(CLASSES);
+  const kubevirts = manager.informer<KubeVirtCr & KubernetesObject>(KUBEVIRTS, { optional: true });
   const all = (): string[] =>
     classes
       .list()
-      .filter((c) => m.inScope(c))
+      .filter((c) => manager.inScope(c))
       .map((c) => c.metadata?.name ?? '');
   return {
     name: 'virtualmachineclass',
     watches: [
-      { path: CLASSES, keys: (o) => (m.inScope(o) ? [o.metadata?.name ?? ''] : []) },
+      { path: CLASSES, keys: (o) => (manager.inScope(o) ? [o.metadata?.name ?? ''] : []) },
       { path: KUBEVIRTS, keys: () => all() },
     ],
     allKeys: all,
     reconcile: async (name) => {
       const klass = classes.get(name) as VirtualMachineClass | undefined;
-      if (!klass || !m.inScope(klass as KubernetesObject)) return;
+      if (!klass || !manager.inScope(klass as KubernetesObject)) return;
       const status = classStatus(klass, kubevirts.list() as KubeVirtCr[], new Date().toISOString());
-      await writeStatus(m.rest, `${CLASSES}/${name}`, klass.status, status);
+      await writeStatus(manager.rest, `${CLASSES}/${name}`, klass.status, status);
     },
   };
 }
