@@ -59,7 +59,7 @@ describe('layers', () => {
       .sort();
     expect(errors).toEqual([
       'error cli-never-imports-the-harness: cli/src/tool.ts → harness/src/sandbox.ts',
-      'error controllers-do-not-import-webhooks-or-cli: controllers/src/reconcile.ts → webhooks/src/handler.ts',
+      'error controllers-do-not-import-webhooks-or-clis: controllers/src/reconcile.ts → webhooks/src/handler.ts',
       'error decisions-are-below-webhooks-controllers-and-clis: decisions/src/rule.ts → webhooks/src/handler.ts',
       'error kube-imports-only-api: kube/src/client.ts → webhooks/src/handler.ts',
       'error plugin-imports-only-api-and-policy: plugin/src/page.ts → controllers/src/reconcile.ts',
