@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bundleTrusts, caSerialOf, shouldInject } from './injection.ts';
-import { applyAction, caBundle, DEFAULT_POLICY, type CertPolicy } from './plan.ts';
+import { applyAction, caBundle } from './plan.ts';
+import { testCertPolicy as policy } from '../../../test/support/certs.ts';
 
-const policy: CertPolicy = {
-  ...DEFAULT_POLICY,
-  dnsNames: ['vmplane-webhooks.vmplane.svc'],
-  ipAddresses: [],
-  propagationMs: 60_000,
-};
 const t0 = Date.now();
 
 describe('the caBundle of the webhook configurations', () => {

@@ -3,22 +3,15 @@ import { describe, expect, it } from 'vitest';
 import {
   applyAction,
   caBundle,
-  DEFAULT_POLICY,
   issuerFingerprint,
   planCertificates,
   replicasBehind,
-  type CertPolicy,
 } from './plan.ts';
 import { fingerprintOf } from './pem.ts';
 import type { ServingReport } from './serving-reports.ts';
+import { testCertPolicy as policy } from '../../../test/support/certs.ts';
 
 const DAY = 86_400_000;
-const policy: CertPolicy = {
-  ...DEFAULT_POLICY,
-  dnsNames: ['vmplane-webhooks.vmplane.svc'],
-  ipAddresses: [],
-  propagationMs: 60_000,
-};
 const t0 = Date.now();
 
 describe('certificate plan', () => {

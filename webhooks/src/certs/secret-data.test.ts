@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyAction, DEFAULT_POLICY, type CertPolicy } from './plan.ts';
+import { applyAction } from './plan.ts';
+import { testCertPolicy as policy } from '../../../test/support/certs.ts';
 import { fromSecretData, toCaSecretData, toTlsSecretData } from './secret-data.ts';
 
-const policy: CertPolicy = {
-  ...DEFAULT_POLICY,
-  dnsNames: ['vmplane-webhooks.vmplane.svc'],
-  ipAddresses: [],
-  propagationMs: 60_000,
-};
 const t0 = Date.now();
 
 describe('certificates in two Secrets', () => {
