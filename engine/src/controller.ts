@@ -1,12 +1,10 @@
-// The local engine's controller: plays KubeVirt's virt-controller (virt-controller.ts: instances
-// for VMs by runStrategy, the VM's status) and virt-handler (virt-handler.ts: disks, one QEMU
-// process per running instance, the instance's status) for one machine, and offers the operations
-// behind KubeVirt's subresources (operations.ts) to the subresource API server. Every guest boots
-// the tiny Linux kernel directly (KubeVirt's kernel boot); its volumes are qcow2 files (volumes.ts)
-// and its first interface a card on QEMU's isolated user network.
+// The local engine's controller: plays KubeVirt's virt-controller (virt-controller.ts: DataVolumes
+// and instances for VMs, the VM's status) and virt-handler (virt-handler.ts: disks, one QEMU
+// process per instance, the instance's status from what was observed) on one machine, and offers
+// the operations behind KubeVirt's subresources (operations.ts) to the subresource API server.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
-import { objectKey } from '../../kube/src/manager.ts';
+import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import {
   VMIS,
   VMS,
@@ -19,8 +17,8 @@ import {
 } from './engine-context.ts';
 import { operations } from './operations.ts';
 import { powerOff } from './qemu.ts';
-import { reconcile } from './virt-controller.ts';
-import { forget } from './virt-handler.ts';
+import { reconcileVm } from './virt-controller.ts';
+import { forget, reconcileInstance } from './virt-handler.ts';
 
 export {
   EngineError,
@@ -29,6 +27,27 @@ export {
   type Running,
 } from './engine-context.ts';
 
+/** The sooner of two requeues. */
+function sooner(
+  a: { requeueAfterMs: number } | undefined,
+  b: { requeueAfterMs: number } | undefined,
+): { requeueAfterMs: number } | undefined {
+  if (!a || !b) return a ?? b;
+  return a.requeueAfterMs <= b.requeueAfterMs ? a : b;
+}
+
+/** One pass for a VM and its instance (same name): virt-handler's part, then virt-controller's. */
+async function reconcile(
+  ctx: EngineContext,
+  key: string,
+): Promise<{ requeueAfterMs: number } | undefined> {
+  const { namespace: ns = '', name } = splitKey(key);
+  const handled = await reconcileInstance(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined);
+  const vm = ctx.vms.get(name, ns) as KvVm | undefined;
+  if (!vm) return handled;
+  return sooner(handled, await reconcileVm(ctx, vm, ctx.vmis.get(name, ns) as KvVmi | undefined));
+}
+
 export function localEngine(manager: Manager, options: LocalEngineOptions): LocalEngine {
   const ctx: EngineContext = {
     manager,
@@ -36,8 +55,7 @@ export function localEngine(manager: Manager, options: LocalEngineOptions): Loca
     vms: manager.informer<KvVm>(VMS),
     vmis: manager.informer<KvVmi>(VMIS),
     running: new Map<string, Running>(),
-    failures: new Map(),
-    unschedulable: new Map(),
+    started: new Set(),
   };
   const inScope = (obj: KubernetesObject): string[] =>
     manager.inScope(obj) ? [objectKey(obj)] : [];

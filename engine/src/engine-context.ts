@@ -2,11 +2,13 @@
 // running guests, the engine's options and state, and where each VM's files live.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ResilientInformer } from '../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
-import { type InstanceView, type RunStrategy } from './decide.ts';
+import type { ChangeRequest, RunStrategy } from './decide.ts';
+import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
 import { type Qmp, type Serial } from './qemu.ts';
 import type { TinyLinux } from './tiny-linux.ts';
 import {
@@ -24,25 +26,58 @@ export interface KvVm extends KubernetesObject {
     runStrategy?: RunStrategy;
     running?: boolean;
     dataVolumeTemplates?: DataVolumeTemplate[];
+    instancetype?: { name: string; kind?: string };
+    preference?: { name: string; kind?: string };
     template?: {
-      metadata?: { labels?: Record<string, string> };
-      spec?: {
-        domain?: {
-          memory?: { guest?: string };
-          cpu?: { cores?: number; sockets?: number; threads?: number };
-          resources?: { requests?: { memory?: string } };
-          devices?: { interfaces?: { name: string; macAddress?: string }[] };
-        };
-        volumes?: VolumeSpec[];
-        terminationGracePeriodSeconds?: number;
-      } & Record<string, unknown>;
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: VmiSpec;
     };
   };
-  status?: Record<string, unknown>;
+  status?: Record<string, unknown> & {
+    stateChangeRequests?: ChangeRequest[];
+    runStrategy?: RunStrategy;
+    startFailure?: {
+      consecutiveFailCount: number;
+      lastFailedVMIUID?: string;
+      retryAfterTimestamp?: string;
+    };
+    conditions?: Condition[];
+  };
+}
+
+export interface VmiSpec extends Record<string, unknown> {
+  domain?: {
+    memory?: { guest?: string };
+    cpu?: { cores?: number; sockets?: number; threads?: number };
+    resources?: { requests?: { memory?: string } };
+    devices?: {
+      interfaces?: {
+        name: string;
+        macAddress?: string;
+        masquerade?: object;
+        bridge?: object;
+        bootOrder?: number;
+      }[];
+      disks?: { name: string; bootOrder?: number }[];
+    };
+    firmware?: { kernelBoot?: { kernelArgs?: string } };
+  };
+  networks?: { name: string; pod?: object }[];
+  volumes?: VolumeSpec[];
+  terminationGracePeriodSeconds?: number;
+  startStrategy?: 'Paused';
+  readinessProbe?: Partial<Record<ProbeKind, object>> & { initialDelaySeconds?: number };
 }
 
 export interface KvVmi extends KubernetesObject {
-  status?: { phase?: InstanceView['phase']; nodeName?: string };
+  spec: VmiSpec;
+  status?: {
+    phase?: VmiPhase;
+    nodeName?: string;
+    conditions?: Condition[];
+    phaseTransitionTimestamps?: PhaseTransition[];
+    interfaces?: unknown[];
+  };
 }
 
 export interface Running {
@@ -50,9 +85,18 @@ export interface Running {
   qmp: Qmp;
   serial: Serial;
   dir: string;
+  /** QMP said the guest is paused (by the user). */
   paused: boolean;
   /** The instance's uid: a new instance is a new guest. */
   instanceUid?: string;
+  /** Guest memory the instance holds (counted against the engine's budget). */
+  memoryBytes: number;
+  /** The first interface, its MAC, and the address the engine saw the guest take. */
+  iface?: { name: string; mac: string; ip?: string };
+  /** Where QEMU records the first card's traffic until the guest's DHCP exchange was seen. */
+  dumpFile?: string;
+  /** When the guest's process started (the readiness probe's initial delay counts from it). */
+  startedAt: number;
 }
 
 /** An operation refused, with the HTTP status the subresource API answers. */
@@ -60,6 +104,8 @@ export class EngineError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    /** Answered as plain text, as virt-api does for some GETs (go-restful's WriteError). */
+    readonly plain = false,
   ) {
     super(message);
   }
@@ -71,15 +117,22 @@ export interface LocalEngineOptions {
   image: TinyLinux;
   /** Guest RAM is capped at this (the sandbox keeps VMs small). */
   memoryCapBytes?: number;
-  /** Memory this machine can give VMs now (os.freemem by default). */
-  availableBytes: () => number;
-  /** The longest ACPI grace before a hard stop (KubeVirt's default is 180 s). */
+  /**
+   * Guest memory the engine may give its VMs in all (a share of the machine's memory in the
+   * sandbox); each running guest's memory is counted against it.
+   */
+  memoryBudgetBytes: () => number;
+  /** vCPUs one VM may have (the machine's CPUs by default). */
+  maxCpus?: number;
+  /** VMs that may run at once (16 by default). */
+  maxVms?: number;
+  /** The longest ACPI grace before a hard stop (KubeVirt's default grace is 30 s). */
   maxGraceMs?: number;
   qemu?: string;
   qemuImg?: string;
   /** The images DataVolumes may start from, by source URL; the tiny Linux is one of them. */
   library?: LibraryImage[];
-  /** How often a VM the machine had no memory for is tried again (30 s by default). */
+  /** How often an instance waiting for room or for a claim is looked at again (5 s by default). */
   unschedulableRetryMs?: number;
 }
 
@@ -89,17 +142,32 @@ export interface LocalEngine {
   running: Map<string, Running>;
   /** Stops every VM at once (the engine is going away). */
   stopAll(): Promise<void>;
-  /** The guest's serial console (for the console subresource). */
-  serial(ns: string, name: string): Serial;
-  /** The guest's VNC socket. */
-  vnc(ns: string, name: string): string;
+  /** The guest's serial console (for the console subresource), after virt-api's checks. */
+  serial(ns: string, name: string): Promise<Serial>;
+  /** The guest's VNC socket, after virt-api's checks. */
+  vnc(ns: string, name: string): Promise<string>;
   /** The guest's screen as PNG. */
   screenshot(ns: string, name: string): Promise<Buffer>;
-  pause(ns: string, name: string): Promise<void>;
-  unpause(ns: string, name: string): Promise<void>;
-  start(ns: string, name: string): Promise<void>;
-  stop(ns: string, name: string, graceSeconds?: number): Promise<void>;
-  restart(ns: string, name: string, graceSeconds?: number): Promise<void>;
+  pause(ns: string, name: string, o?: { dryRun?: boolean }): Promise<void>;
+  unpause(ns: string, name: string, o?: { dryRun?: boolean }): Promise<void>;
+  start(ns: string, name: string, o?: StartOptions): Promise<void>;
+  stop(ns: string, name: string, o?: StopOptions): Promise<void>;
+  restart(ns: string, name: string, o?: RestartOptions): Promise<void>;
+  /** guestosinfo, userlist, filesystemlist: what the guest agent would answer. */
+  guestAgent(ns: string, name: string): Promise<never>;
+}
+
+export interface StartOptions {
+  paused?: boolean;
+  dryRun?: boolean;
+}
+export interface StopOptions {
+  gracePeriod?: number;
+  dryRun?: boolean;
+}
+export interface RestartOptions {
+  gracePeriodSeconds?: number;
+  dryRun?: boolean;
 }
 
 export const NODE = hostname();
@@ -115,14 +183,9 @@ export interface EngineContext {
   vms: ResilientInformer<KvVm>;
   vmis: ResilientInformer<KvVmi>;
   running: Map<string, Running>;
-  /** Failed starts by key, and when the next may be tried (CrashLoopBackOff). */
-  failures: Map<string, { count: number; until: number }>;
-  /** VMs the machine had no memory for, and when to look again (ErrorUnschedulable). */
-  unschedulable: Map<string, number>;
+  /** Instances whose guest this engine started (a process that went away means the guest finished). */
+  started: Set<string>;
 }
-
-/** How often a VM the machine has no room for is tried again, by default. */
-export const UNSCHEDULABLE_RETRY_MS = 30_000;
 
 export const vmiPath = (ns: string, name: string): string =>
   `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${name}`;
@@ -132,15 +195,15 @@ export const alive = (r: Running | undefined): boolean =>
   !!r && r.child.exitCode === null && r.child.signalCode === null;
 export const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
 
-/** Where the VM's files live: its QEMU folder (sockets) goes with each instance, disks stay. */
-export const instanceDir = (ctx: EngineContext, ns: string, name: string): string =>
-  join(ctx.options.stateDir, 'vms', ns, name);
-export const diskPath = (
-  ctx: EngineContext,
-  ns: string,
-  d: Pick<DiskFile, 'kind' | 'name'>,
-): string =>
-  join(ctx.options.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', ns, `${d.name}.qcow2`);
+/**
+ * An instance's own folder (QEMU's sockets): short and private, named by a hash of the key so that
+ * no namespace or name makes a socket path longer than Unix allows (108 bytes).
+ */
+export const instanceDir = (ctx: EngineContext, key: string): string =>
+  join(ctx.options.stateDir, 'vms', createHash('sha256').update(key).digest('hex').slice(0, 16));
+/** A disk's file, keyed by the UID of its claim or DataVolume: two objects never share one. */
+export const diskPath = (ctx: EngineContext, d: Pick<DiskFile, 'kind' | 'uid'>): string =>
+  join(ctx.options.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', `${d.uid}.qcow2`);
 
 export function writeVmi(
   ctx: EngineContext,

@@ -1,36 +1,56 @@
-// The local engine as virt-controller: instances made and deleted for VMs by their runStrategy,
-// KubeVirt's VM finalizer, and the VM's status.
-import { splitKey } from '../../kube/src/manager.ts';
+// The local engine as virt-controller for VMs: their DataVolumes (made from the templates and,
+// playing CDI for the sources it can give, filled), their instances by runStrategy and
+// status.stateChangeRequests, KubeVirt's VM finalizer, and the VM's status.
+// Follows KubeVirt v1.7.0's pkg/virt-controller/watch/vm/vm.go (sync, syncRunStrategy,
+// startVMI, updateStatus, syncConditions, syncStartFailureStatus, handleDataVolumes).
+import { rmSync } from 'node:fs';
 import { isSubset } from '../../kube/src/objects.ts';
+import { getLive } from '../../kube/src/ownership.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
 import {
-  decide,
+  dvPath,
+  ownedBy,
+  ownerRef,
+  syncDataVolumes,
+  templateDisk,
+  type DataVolume,
+} from './cdi.ts';
+import {
   printableStatus,
-  wantsInstance,
+  startBackoffMs,
+  vmActions,
   type InstanceView,
+  type VmAction,
   type VmView,
 } from './decide.ts';
 import {
-  alive,
   deletionOf,
-  keyOf,
+  diskPath,
   runStrategyOf,
-  vmPath,
   vmiPath,
+  vmPath,
   type EngineContext,
   type KvVm,
   type KvVmi,
 } from './engine-context.ts';
-import { reapFinished, removeDataVolumes, startProcess, stopProcess } from './virt-handler.ts';
-import { planVolumes } from './volumes.ts';
+import type { Condition } from './instance-status.ts';
+import { VM_CONTROLLER_FINALIZER, VMI_FINALIZER } from './virt-handler.ts';
+
+/** KubeVirt's own finalizer on VMs: the VM stays until its instance is gone. */
+export const VM_FINALIZER = VM_CONTROLLER_FINALIZER;
 
 /** What virt-controller does: an instance from the VM's template, owned by the VM. */
-export async function createInstance(
-  ctx: EngineContext,
-  vm: KvVm,
-  ns: string,
-  name: string,
-): Promise<void> {
+async function createInstance(ctx: EngineContext, vm: KvVm, paused: boolean): Promise<void> {
+  const { namespace: ns = '', name = '' } = vm.metadata ?? {};
+  const spec = { ...(vm.spec.template?.spec ?? { domain: { devices: {} } }) };
+  // KubeVirt's default: a card on the pod network when the template names none.
+  if (!spec.networks?.length && !spec.domain?.devices?.interfaces?.length) {
+    spec.networks = [{ name: 'default', pod: {} }];
+    spec.domain = {
+      ...spec.domain,
+      devices: { ...spec.domain?.devices, interfaces: [{ name: 'default', bridge: {} }] },
+    };
+  }
   await ctx.manager.rest.request(
     'POST',
     `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`,
@@ -42,30 +62,30 @@ export async function createInstance(
           name,
           namespace: ns,
           labels: vm.spec.template?.metadata?.labels ?? {},
-          ownerReferences: [
+          annotations: {
+            ...vm.spec.template?.metadata?.annotations,
+            'kubevirt.io/vm-generation': String(vm.metadata?.generation ?? 1),
+          },
+          finalizers: [VM_CONTROLLER_FINALIZER, VMI_FINALIZER],
+          ownerReferences: [ownerRef(vm)],
+        },
+        spec: { ...spec, ...(paused ? { startStrategy: 'Paused' } : {}) },
+        status: {
+          phase: 'Pending',
+          phaseTransitionTimestamps: [
             {
-              apiVersion: 'kubevirt.io/v1',
-              kind: 'VirtualMachine',
-              name,
-              uid: vm.metadata?.uid,
-              controller: true,
-              blockOwnerDeletion: true,
+              phase: 'Pending',
+              phaseTransitionTimestamp: `${new Date().toISOString().slice(0, 19)}Z`,
             },
           ],
         },
-        spec: vm.spec.template?.spec ?? { domain: { devices: {} } },
-        status: { phase: 'Pending' },
       },
     },
   );
 }
 
-export async function deleteInstance(
-  ctx: EngineContext,
-  ns: string,
-  name: string,
-  vmi: KvVmi,
-): Promise<void> {
+export async function deleteInstance(ctx: EngineContext, vmi: KvVmi): Promise<void> {
+  const { namespace: ns = '', name = '' } = vmi.metadata ?? {};
   try {
     await ctx.manager.rest.request('DELETE', vmiPath(ns, name), {
       body: { preconditions: { uid: vmi.metadata?.uid } },
@@ -75,67 +95,153 @@ export async function deleteInstance(
   }
 }
 
-/** KubeVirt's own finalizer on VMs it runs: the VM stays until its guest and disks are gone. */
-export const VM_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
+/** A JSON patch of the VM's status, guarded by a test of the requests it read. */
+async function patchRequests(ctx: EngineContext, vm: KvVm, next: unknown[]): Promise<void> {
+  const { namespace: ns = '', name = '' } = vm.metadata ?? {};
+  const current = vm.status?.stateChangeRequests;
+  await ctx.manager.rest
+    .request('PATCH', `${vmPath(ns, name)}/status`, {
+      body: [
+        ...(current ? [{ op: 'test', path: '/status/stateChangeRequests', value: current }] : []),
+        next.length
+          ? { op: current ? 'replace' : 'add', path: '/status/stateChangeRequests', value: next }
+          : { op: 'remove', path: '/status/stateChangeRequests' },
+      ],
+      contentType: 'application/json-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e) && ![409, 422].includes((e as { code?: number }).code ?? 0)) throw e;
+    });
+}
 
-export async function setFinalizer(
+async function act(
   ctx: EngineContext,
   vm: KvVm,
-  ns: string,
-  name: string,
-  present: boolean,
+  vmi: KvVmi | undefined,
+  a: VmAction,
 ): Promise<void> {
+  const requests = vm.status?.stateChangeRequests ?? [];
+  const { namespace: ns = '', name = '' } = vm.metadata ?? {};
+  switch (a.kind) {
+    case 'createInstance':
+      return createInstance(ctx, vm, a.paused);
+    case 'deleteInstance':
+      return vmi ? deleteInstance(ctx, vmi) : undefined;
+    case 'trimRequest':
+      return patchRequests(ctx, vm, requests.slice(1));
+    case 'appendStart':
+      return patchRequests(ctx, vm, [...requests, { action: 'Start' }]);
+    case 'setAlways':
+      await ctx.manager.rest.request('PATCH', vmPath(ns, name), {
+        body:
+          vm.spec.running !== undefined
+            ? { spec: { running: true } }
+            : { spec: { runStrategy: 'Always' } },
+        contentType: 'application/merge-patch+json',
+      });
+  }
+}
+
+/** KubeVirt's VM finalizer, added while the VM lives and removed once its instance is gone. */
+async function setFinalizer(ctx: EngineContext, vm: KvVm, present: boolean): Promise<void> {
   const list = vm.metadata?.finalizers ?? [];
   if (list.includes(VM_FINALIZER) === present) return;
   const next = present ? [...list, VM_FINALIZER] : list.filter((f) => f !== VM_FINALIZER);
+  const { namespace: ns = '', name = '' } = vm.metadata ?? {};
   // Guarded by the resourceVersion: another writer's finalizers are never lost.
   await ctx.manager.rest
     .request('PATCH', vmPath(ns, name), {
-      body: {
-        metadata: { finalizers: next, resourceVersion: vm.metadata?.resourceVersion },
-      },
+      body: { metadata: { finalizers: next, resourceVersion: vm.metadata?.resourceVersion } },
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
       if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
-      ctx.manager.enqueue('local-engine', keyOf(ns, name));
+      ctx.manager.enqueue('local-engine', `${ns}/${name}`);
     });
 }
 
-/** The VM's status as KubeVirt writes it (what this engine knows of it). */
-export function vmStatusOf(
-  printable: string,
-  created: boolean,
-  diskError: { reason: string; message: string } | undefined,
-): Record<string, unknown> {
-  const ready = printable === 'Running';
+/** The instance as the VM's side reads it. */
+export function instanceView(vmi: KvVmi | undefined): InstanceView {
+  if (!vmi) return { exists: false };
+  const has = (type: string, reason?: string): boolean =>
+    !!vmi.status?.conditions?.some(
+      (c) =>
+        c.type === type &&
+        (reason ? c.status === 'False' && c.reason === reason : c.status === 'True'),
+    );
   return {
-    printableStatus: printable,
-    ready,
-    created,
-    conditions: [
-      { type: 'Ready', status: ready ? 'True' : 'False' },
-      ...(printable === 'Paused'
-        ? [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }]
-        : []),
-      diskError
-        ? { type: 'DataVolumesReady', status: 'False', ...diskError }
-        : { type: 'DataVolumesReady', status: 'True', reason: 'AllDVsReady' },
-    ],
+    exists: true,
+    ...(vmi.metadata?.uid ? { uid: vmi.metadata.uid } : {}),
+    deleting: deletionOf(vmi),
+    phase: vmi.status?.phase ?? 'Pending',
+    paused: has('Paused'),
+    claimMissing: has('Synchronized', 'FailedPvcNotFound'),
+    unschedulable: has('PodScheduled', 'Unschedulable'),
   };
 }
 
+type StartFailure = NonNullable<NonNullable<KvVm['status']>['startFailure']>;
+
+/** startFailure as syncStartFailureStatus keeps it. */
+function startFailure(vm: KvVm, vmi: KvVmi | undefined, now: number): StartFailure | undefined {
+  const s = runStrategyOf(vm);
+  const prev = vm.status?.startFailure;
+  if (s === 'Manual' || s === 'Halted') return undefined;
+  if (!vmi) return prev;
+  const ran = vmi.status?.phaseTransitionTimestamps?.some((p) => p.phase === 'Running');
+  if (ran) return undefined;
+  const final = vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
+  if (!final || prev?.lastFailedVMIUID === vmi.metadata?.uid) return prev;
+  const count = (prev?.consecutiveFailCount ?? 0) + 1;
+  return {
+    consecutiveFailCount: count,
+    lastFailedVMIUID: vmi.metadata?.uid ?? '',
+    retryAfterTimestamp: `${new Date(now + startBackoffMs(count)).toISOString().slice(0, 19)}Z`,
+  };
+}
+
+/** The VM's conditions: Ready from the instance, the instance's others copied (syncConditions). */
+function vmConditions(
+  vm: KvVm,
+  vmi: KvVmi | undefined,
+  failure?: { reason: string; message: string },
+): Condition[] {
+  const skip = new Set(['Ready', 'Failure', 'RestartRequired']);
+  const ready: Condition = !vmi
+    ? { type: 'Ready', status: 'False', reason: 'VMINotExists', message: 'VMI does not exist' }
+    : (vmi.status?.conditions?.find((c) => c.type === 'Ready') ?? {
+        type: 'Ready',
+        status: 'False',
+        reason: 'VMIConditionMissing',
+        message: 'VMI is missing the Ready condition',
+      });
+  // With no instance, the copied conditions stay as they were.
+  const copied = (vmi ? (vmi.status?.conditions ?? []) : (vm.status?.conditions ?? [])).filter(
+    (c) => !skip.has(c.type),
+  );
+  return [
+    ready,
+    ...copied,
+    ...(failure ? [{ type: 'Failure', status: 'True' as const, ...failure }] : []),
+  ];
+}
+
+/** The VM status fields this engine writes (others, like stateChangeRequests, are not its own). */
+const OWNED = ['printableStatus', 'ready', 'created', 'conditions', 'startFailure', 'runStrategy'];
+
 /** Writes the VM's status when it changed: an idle VM costs no write. */
-export async function writeVmStatus(
+async function writeVmStatus(
   ctx: EngineContext,
   vm: KvVm,
   status: Record<string, unknown>,
 ): Promise<void> {
-  if (isSubset(status, vm.status ?? {})) return;
+  const current = vm.status ?? {};
+  const gone = OWNED.filter((k) => k in current && !(k in status));
+  if (isSubset(status, current) && !gone.length) return;
   const { namespace: ns = '', name = '' } = vm.metadata ?? {};
   await ctx.manager.rest
     .request('PATCH', `${vmPath(ns, name)}/status`, {
-      body: { status },
+      body: { status: { ...Object.fromEntries(gone.map((k) => [k, null])), ...status } },
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
@@ -143,95 +249,73 @@ export async function writeVmStatus(
     });
 }
 
-/** A VM being deleted: once its guest is down and its instance gone, its disks go and so may it. */
-export async function finishDeletion(
+/** A VM being deleted: its instance goes, then its DataVolumes' files, then its finalizer. */
+async function finishDeletion(ctx: EngineContext, vm: KvVm, vmi: KvVmi | undefined): Promise<void> {
+  if (vmi) return;
+  const ns = vm.metadata?.namespace ?? '';
+  for (const t of vm.spec.dataVolumeTemplates ?? []) {
+    const name = t.metadata?.name ?? '';
+    rmSync(diskPath(ctx, templateDisk(vm.metadata?.uid ?? '', name)), { force: true });
+    const dv = await getLive<DataVolume>(ctx.manager.rest, dvPath(ns, name));
+    if (dv?.metadata?.uid && ownedBy(dv, vm))
+      rmSync(diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata.uid }), { force: true });
+  }
+  await setFinalizer(ctx, vm, false);
+}
+
+/** What the VM's side knows of the VM for its decisions. */
+function vmView(
+  vm: KvVm,
+  dvs: Awaited<ReturnType<typeof syncDataVolumes>>,
+  failed: StartFailure | undefined,
+): VmView {
+  const retryAt = failed?.retryAfterTimestamp ? Date.parse(failed.retryAfterTimestamp) : 0;
+  return {
+    runStrategy: runStrategyOf(vm),
+    requests: vm.status?.stateChangeRequests ?? [],
+    ...(vm.status?.runStrategy ? { lastRunStrategy: vm.status.runStrategy } : {}),
+    failCount: failed?.consecutiveFailCount ?? 0,
+    backoffLeftMs: Math.max(0, retryAt - Date.now()),
+    dataVolumes: dvs.state,
+    ...(dvs.failure ? { failure: dvs.failure } : {}),
+  };
+}
+
+/** One pass of virt-controller for a VM. */
+export async function reconcileVm(
   ctx: EngineContext,
   vm: KvVm,
   vmi: KvVmi | undefined,
-  key: string,
-): Promise<void> {
-  if (ctx.running.has(key) || vmi) return;
-  const { namespace: ns = '', name } = splitKey(key);
-  removeDataVolumes(ctx, ns, vm);
-  await setFinalizer(ctx, vm, ns, name, false);
-}
-
-/** What the engine knows of the VM for its decisions, and how long a start must wait. */
-export function viewOf(
-  ctx: EngineContext,
-  key: string,
-  vm: KvVm | undefined,
-): { view: VmView; diskError?: { reason: string; message: string }; waitMs: number } {
-  const diskError = vm ? diskProblem(ctx, vm, key) : undefined;
-  const waitMs = Math.max(
-    (ctx.failures.get(key)?.until ?? 0) - Date.now(),
-    (ctx.unschedulable.get(key) ?? 0) - Date.now(),
-    0,
-  );
-  const view: VmView = {
-    runStrategy: vm ? runStrategyOf(vm) : 'Halted',
-    deleting: !vm || deletionOf(vm),
-    disksReady: !diskError,
-    diskError: !!diskError,
-    backoff: waitMs > 0,
-    unschedulable: ctx.unschedulable.has(key),
-  };
-  return { view, ...(diskError ? { diskError } : {}), waitMs };
-}
-
-export async function reconcile(
-  ctx: EngineContext,
-  key: string,
 ): Promise<{ requeueAfterMs: number } | undefined> {
-  const { namespace: ns = '', name } = splitKey(key);
-  const vm = ctx.vms.get(name, ns) as KvVm | undefined;
-  const vmi = ctx.vmis.get(name, ns) as KvVmi | undefined;
-  await reapFinished(ctx, key, vmi);
-  const { view, diskError, waitMs } = viewOf(ctx, key, vm);
-  const instance: InstanceView = {
-    exists: !!vmi && !deletionOf(vmi),
-    process: alive(ctx.running.get(key)),
-    ...(vmi?.status?.phase ? { phase: vmi.status.phase } : {}),
-  };
-  for (const action of decide(view, instance)) {
-    if (action.kind === 'createInstance' && vm) await createInstance(ctx, vm, ns, name);
-    if (action.kind === 'startProcess' && vm) await startProcess(ctx, vm, vmi, key, ns, name);
-    if (action.kind === 'stopProcess') await stopProcess(ctx, vm, key, ns, name);
-    if (action.kind === 'deleteInstance' && vmi) await deleteInstance(ctx, ns, name, vmi);
-  }
-  if (!vm || !wantsInstance(view, instance)) {
-    ctx.failures.delete(key);
-    ctx.unschedulable.delete(key);
-  }
-  if (!vm) return undefined;
-  if (view.deleting)
-    return finishDeletion(ctx, vm, ctx.vmis.get(name, ns) as KvVmi | undefined, key).then(
-      () => undefined,
-    );
-  await setFinalizer(ctx, vm, ns, name, true);
-  const now = {
-    ...instance,
-    process: alive(ctx.running.get(key)),
-    paused: !!ctx.running.get(key)?.paused,
-  };
-  const printable = printableStatus(view, now);
-  await writeVmStatus(ctx, vm, vmStatusOf(printable, instance.exists || now.process, diskError));
-  return waitMs > 0 ? { requeueAfterMs: waitMs } : undefined;
-}
-
-/** Whether the VM's volumes can be served here at all (checked before an instance is made). */
-export function diskProblem(
-  ctx: EngineContext,
-  vm: KvVm,
-  key: string,
-): { reason: string; message: string } | undefined {
-  const plan = planVolumes(
-    vm.spec.template?.spec?.volumes ?? [],
-    vm.spec.dataVolumeTemplates ?? [],
-    ctx.options.library ?? [],
-    () => 0, // claims are looked up when the guest starts
+  // An instance not controlled by this VM is not the VM's (a VMI someone made by hand).
+  const mine = vmi?.metadata?.ownerReferences?.some(
+    (o) => o.controller && o.uid === vm.metadata?.uid,
   );
-  if (plan.ok) return undefined;
-  ctx.manager.log.debug({ vm: key, reason: plan.reason }, plan.message);
-  return { reason: plan.reason, message: plan.message };
+  const instance = mine ? vmi : undefined;
+  const deleting = deletionOf(vm);
+  if (deleting) {
+    if (instance && !deletionOf(instance)) await deleteInstance(ctx, instance);
+    await finishDeletion(ctx, vm, instance);
+    return undefined;
+  }
+  await setFinalizer(ctx, vm, true);
+  const dvs = await syncDataVolumes(ctx, vm);
+  const failed = startFailure(vm, instance, Date.now());
+  const view = vmView(vm, dvs, failed);
+  const iv = instanceView(instance);
+  for (const a of vmActions(view, iv)) await act(ctx, vm, instance, a);
+  const created = iv.exists;
+  await writeVmStatus(ctx, vm, {
+    printableStatus: printableStatus(view, iv),
+    ...(created &&
+    instance?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+      ? { ready: true }
+      : {}),
+    ...(created ? { created: true } : {}),
+    conditions: vmConditions(vm, instance, dvs.failure),
+    ...(failed ? { startFailure: failed } : {}),
+    ...(created || vm.status?.runStrategy ? { runStrategy: view.runStrategy } : {}),
+  });
+  if (view.backoffLeftMs) return { requeueAfterMs: view.backoffLeftMs };
+  return dvs.state === 'provisioning' ? { requeueAfterMs: 500 } : undefined;
 }

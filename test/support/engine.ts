@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { localEngine, type LocalEngine } from '../../engine/src/controller.ts';
-import { TINY_LINUX_URL } from '../../engine/src/main.ts';
+import { TINY_LINUX_URL, tinyLinuxLibrary } from '../../engine/src/main.ts';
 import { ensureTinyLinux } from '../../engine/src/tiny-linux.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { cacheRoot } from '../../kube/src/go-build.ts';
@@ -53,9 +53,9 @@ export async function startTestEngine(prefix: string): Promise<TestEngine> {
   const engine = localEngine(manager, {
     stateDir,
     image,
-    library: [{ name: 'tiny-linux', url: TINY_LINUX_URL }],
+    library: [tinyLinuxLibrary(image)],
     memoryCapBytes: 256 * 2 ** 20,
-    availableBytes: () => machine.availableBytes,
+    memoryBudgetBytes: () => machine.availableBytes,
     maxGraceMs: 1_000,
     unschedulableRetryMs: 500,
   });
