@@ -10,7 +10,7 @@ import { getLive } from '../../kube/src/ownership.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
 import type { VmView } from './decide.ts';
 import { createDisk } from './disks.ts';
-import { diskPath, type EngineContext, type KvVm } from './engine-context.ts';
+import { diskOverBudget, diskPath, type EngineContext, type KvVm } from './engine-context.ts';
 import { dataVolumeSource, type DataVolumeTemplate, type SourcePlan } from './volumes.ts';
 
 export const dvPath = (ns: string, name?: string): string =>
@@ -59,6 +59,16 @@ type DvState = {
   failure?: { reason: string; message: string };
 };
 
+/** A DataVolume the engine cannot fill: CDI's waiting phase, not ready, and why. */
+const waiting = (phase: string, message: string): object => ({
+  phase,
+  progress: 'N/A',
+  conditions: [
+    { type: 'Ready', status: 'False', reason: phase },
+    { type: 'Running', status: 'False', reason: 'Error', message },
+  ],
+});
+
 /** Makes the disk file of a DataVolume from its source: blank, or over a library image. */
 async function fill(
   ctx: EngineContext,
@@ -103,17 +113,16 @@ async function provideObject(
   if (dv.status?.phase === 'Succeeded') return { state: 'ready' };
   const source = dataVolumeSource(t.spec, ctx.options.library ?? []);
   if (!source.ok) {
-    await writeDvStatus(ctx, ns, name, {
-      phase: source.phase,
-      progress: 'N/A',
-      conditions: [
-        { type: 'Ready', status: 'False', reason: source.phase },
-        { type: 'Running', status: 'False', reason: 'Error', message: source.message },
-      ],
-    });
+    await writeDvStatus(ctx, ns, name, waiting(source.phase, source.message));
     return { state: 'error' };
   }
-  await fill(ctx, diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata?.uid ?? '' }), source);
+  const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata?.uid ?? '' });
+  const over = diskOverBudget(ctx, source.sizeBytes, path);
+  if (over) {
+    await writeDvStatus(ctx, ns, name, waiting('ImportScheduled', over));
+    return { state: 'error' };
+  }
+  await fill(ctx, path, source);
   await writeDvStatus(ctx, ns, name, provided);
   return { state: 'ready' };
 }
@@ -132,7 +141,14 @@ async function provideFile(ctx: EngineContext, vm: KvVm, t: DataVolumeTemplate):
       failure: { reason: 'FailedCreate', message: `DataVolume ${name}: ${source.message}` },
     };
   const path = diskPath(ctx, templateDisk(vm.metadata?.uid ?? '', name));
-  if (!existsSync(path)) await fill(ctx, path, source);
+  if (existsSync(path)) return { state: 'ready' };
+  const over = diskOverBudget(ctx, source.sizeBytes, path);
+  if (over)
+    return {
+      state: 'error',
+      failure: { reason: 'FailedCreate', message: `DataVolume ${name}: ${over}` },
+    };
+  await fill(ctx, path, source);
   return { state: 'ready' };
 }
 

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { defaultDiskBudget, overBudget, usedBytes } from './disk-budget.ts';
 import type { ResilientInformer } from '../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import type { ChangeRequest, RunStrategy } from './decide.ts';
@@ -124,6 +125,8 @@ export interface LocalEngineOptions {
   memoryBudgetBytes: () => number;
   /** vCPUs one VM may have (the machine's CPUs by default). */
   maxCpus?: number;
+  /** Disk space the engine's disks may take in all (half the free space of stateDir by default). */
+  diskBudgetBytes?: number;
   /** VMs that may run at once (16 by default). */
   maxVms?: number;
   /** The longest ACPI grace before a hard stop (KubeVirt's default grace is 30 s). */
@@ -201,6 +204,22 @@ export const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
  */
 export const instanceDir = (ctx: EngineContext, key: string): string =>
   join(ctx.options.stateDir, 'vms', createHash('sha256').update(key).digest('hex').slice(0, 16));
+/** The folders of the engine's disk files. */
+export const diskFolders = (ctx: EngineContext): string[] => [
+  join(ctx.options.stateDir, 'datavolumes'),
+  join(ctx.options.stateDir, 'claims'),
+];
+
+/** Why a disk of `bytes` (replacing the file at `path`, if any) would not fit the disk budget. */
+export function diskOverBudget(
+  ctx: EngineContext,
+  bytes: number,
+  path: string,
+): string | undefined {
+  const budget = ctx.options.diskBudgetBytes ?? defaultDiskBudget(ctx.options.stateDir);
+  return overBudget(usedBytes(diskFolders(ctx), path), bytes, budget);
+}
+
 /** A disk's file, keyed by the UID of its claim or DataVolume: two objects never share one. */
 export const diskPath = (ctx: EngineContext, d: Pick<DiskFile, 'kind' | 'uid'>): string =>
   join(ctx.options.stateDir, d.kind === 'claim' ? 'claims' : 'datavolumes', `${d.uid}.qcow2`);

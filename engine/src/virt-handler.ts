@@ -17,6 +17,7 @@ import {
   NODE,
   alive,
   deletionOf,
+  diskOverBudget,
   diskPath,
   instanceDir,
   keyOf,
@@ -125,7 +126,9 @@ async function lookupVolume(
 async function prepareDisks(
   ctx: EngineContext,
   vmi: KvVmi,
-): Promise<{ ok: true; disks: DiskFile[] } | { ok: false; missingClaim: string }> {
+): Promise<
+  { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; noRoom?: string }
+> {
   const ns = vmi.metadata?.namespace ?? '';
   const volumes = vmi.spec.volumes ?? [];
   const found = new Map<string, VolumeObject | undefined>();
@@ -144,6 +147,8 @@ async function prepareDisks(
     const path = diskPath(ctx, d);
     mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
     const size = Math.max(d.sizeBytes, 2 ** 20);
+    const over = diskOverBudget(ctx, size, path);
+    if (over) return { ok: false, noRoom: `claim ${ns}/${d.name}: ${over}` };
     if (!existsSync(path)) await createDisk({ path, sizeBytes: size }, ctx.options.qemuImg);
     else await growDisk(path, size, ctx.options.qemuImg);
   }
@@ -227,7 +232,13 @@ function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
 async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<void> {
   const disks = await prepareDisks(ctx, vmi);
   if (!disks.ok) {
-    await writeStatus(ctx, vmi, { phase: 'Pending', claimMissing: disks.missingClaim });
+    await writeStatus(
+      ctx,
+      vmi,
+      disks.missingClaim
+        ? { phase: 'Pending', claimMissing: disks.missingClaim }
+        : { phase: 'Scheduling', ...(disks.noRoom ? { unschedulable: disks.noRoom } : {}) },
+    );
     return;
   }
   const room = roomFor(ctx, vmi);
