@@ -3,6 +3,7 @@
 // process per instance, the instance's status from what was observed) on one machine, and offers
 // the operations behind KubeVirt's subresources (operations.ts) to the subresource API server.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { mkdirSync } from 'node:fs';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import {
@@ -15,6 +16,7 @@ import {
   type LocalEngineOptions,
   type Running,
 } from './engine-context.ts';
+import { defaultDiskBudget } from './disk-budget.ts';
 import { operations } from './operations.ts';
 import { powerOff } from './qemu.ts';
 import { reconcileVm } from './virt-controller.ts';
@@ -48,7 +50,13 @@ async function reconcile(
   return sooner(handled, await reconcileVm(ctx, vm, ctx.vmis.get(name, ns) as KvVmi | undefined));
 }
 
-export function localEngine(manager: Manager, options: LocalEngineOptions): LocalEngine {
+export function localEngine(manager: Manager, given: LocalEngineOptions): LocalEngine {
+  // The engine's folder is private; the disk budget is fixed when the engine starts.
+  mkdirSync(given.stateDir, { recursive: true, mode: 0o700 });
+  const options: LocalEngineOptions = {
+    ...given,
+    diskBudgetBytes: given.diskBudgetBytes ?? defaultDiskBudget(given.stateDir),
+  };
   const ctx: EngineContext = {
     manager,
     options,
