@@ -2,7 +2,6 @@
 // with what it printed, in the background, or as a console session without a terminal. Every
 // process started here is remembered until it exits, so a test can stop whatever is left.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitUntil } from '../../kube/src/client.ts';
 
 export interface VirtctlResult {
   code: number | null;
@@ -88,20 +87,24 @@ export class Virtctl {
         r(c);
       }),
     );
-    const wait = (what: string, ok: () => boolean, ms: number): Promise<unknown> =>
-      waitUntil(
-        what,
-        async () => {
-          if (exited !== undefined && !ok()) throw new Error(`the command ended (exit ${exited})`);
-          return ok() || undefined;
-        },
-        ms,
-        200,
-      ).catch((e: Error) => {
-        throw new Error(
-          `${e.message} (waiting for ${what})\nstdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr}`,
-        );
-      });
+    // Waits for `ok`, giving up at once when the command ends first.
+    const wait = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        if (ok()) return;
+        const why =
+          exited !== undefined
+            ? `the command ended (exit ${exited})`
+            : Date.now() > deadline
+              ? `timed out after ${ms / 1000} s`
+              : undefined;
+        if (why)
+          throw new Error(
+            `${why} waiting for ${what}\nstdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr}`,
+          );
+        await sleep(200);
+      }
+    };
     try {
       await wait('the console connected', () => stderr.includes(s.connected), 240_000);
       let nudged = 0;
