@@ -203,7 +203,11 @@ export const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
  * no namespace or name makes a socket path longer than Unix allows (108 bytes).
  */
 export const instanceDir = (ctx: EngineContext, key: string): string =>
-  join(ctx.options.stateDir, 'vms', createHash('sha256').update(key).digest('hex').slice(0, 16));
+  join(ctx.options.stateDir, 'vms', instanceFolderName(key));
+
+/** The name of an instance's folder: a hash of namespace/name, short whatever the names. */
+export const instanceFolderName = (key: string): string =>
+  createHash('sha256').update(key).digest('hex').slice(0, 16);
 /** The folders of the engine's disk files. */
 export const diskFolders = (ctx: EngineContext): string[] => [
   join(ctx.options.stateDir, 'datavolumes'),

@@ -29,7 +29,9 @@ import {
   ENGINE_SERVICE,
   type SubresourceServer,
 } from '../../engine/src/api-server.ts';
+import { tinyLinuxLibrary } from '../../engine/src/main.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
+import { KUBEVIRT_VERSION } from '../../harness/src/controlplane/conformance.ts';
 import { ensureVirtctl } from '../../harness/src/controlplane/virtctl.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { waitUntil } from '../../kube/src/client.ts';
@@ -37,6 +39,7 @@ import { Manager } from '../../kube/src/manager.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
+import { tinyDataVolume } from '../support/engine.ts';
 import { Virtctl } from '../support/virtctl.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
 
@@ -224,7 +227,8 @@ beforeAll(async () => {
     image,
     memoryCapBytes: 256 * 2 ** 20,
     // "tiny" (128 MiB) fits, "big" (capped at 256 MiB) never does: its instance stays Pending.
-    availableBytes: () => 192 * 2 ** 20,
+    memoryBudgetBytes: () => 192 * 2 ** 20,
+    library: [tinyLinuxLibrary(image)],
     maxGraceMs: GRACE_S * 1000,
     unschedulableRetryMs: 1_000,
   });
@@ -243,6 +247,7 @@ beforeAll(async () => {
     serving,
     auth: await frontProxyAuth(rest),
     log: () => undefined,
+    kubevirtVersion: `v${KUBEVIRT_VERSION}`,
   });
   await registerSubresourceApi(rest, server.port, ca.certPem);
   registered = true;
@@ -255,10 +260,16 @@ beforeAll(async () => {
     metadata: { name, namespace: ns },
     spec: {
       runStrategy,
+      // It boots the library's tiny Linux from its DataVolume.
+      dataVolumeTemplates: [tinyDataVolume(`${name}-root`)],
       template: {
         spec: {
           terminationGracePeriodSeconds: GRACE_S,
-          domain: { devices: {}, memory: { guest: memory } },
+          domain: {
+            devices: { disks: [{ name: 'root', disk: { bus: 'virtio' } }] },
+            memory: { guest: memory },
+          },
+          volumes: [{ name: 'root', dataVolume: { name: `${name}-root` } }],
         },
       },
     },
@@ -622,9 +633,10 @@ describe('virtctl v1.7.0 against the local engine', () => {
       },
     } as never);
     try {
-      await until('the instance of big, Pending', async () => {
+      // No room for it: the instance waits to be scheduled (pkg/virt-controller/watch/vmi).
+      await until('the instance of big, Scheduling', async () => {
         const x = await get(VMI('big'));
-        return x?.status?.phase === 'Pending' ? x : undefined;
+        return x?.status?.phase === 'Scheduling' ? x : undefined;
       });
       // pkg/virt-api/rest/console.go validateVMIForConsole: not Running -> 400 "VMI is not
       // running", a Status written before the websocket upgrade (streamer.go Handle).
