@@ -32,17 +32,68 @@ import {
   type EngineContext,
   type KvVm,
   type KvVmi,
+  type VmiSpec,
 } from './engine-context.ts';
 import type { Condition } from './instance-status.ts';
+import {
+  applyInstancetype,
+  instancetypeAnnotations,
+  lookupPath,
+  type InstancetypeRef,
+  type InstancetypeSpec,
+  type PreferenceSpec,
+} from './instancetype.ts';
 import { VM_CONTROLLER_FINALIZER, VMI_FINALIZER } from './virt-handler.ts';
+
+interface Expanded {
+  spec: VmiSpec;
+  annotations: Record<string, string>;
+}
+
+/**
+ * The instance's spec from the VM's template with its instance type and preference applied, as
+ * virt-controller does; one that does not exist is the VM's Failure (FailedFindInstancetype).
+ */
+async function expand(
+  ctx: EngineContext,
+  vm: KvVm,
+): Promise<Expanded | { failure: { reason: string; message: string } }> {
+  const ns = vm.metadata?.namespace ?? '';
+  const spec: VmiSpec = vm.spec.template?.spec ?? { domain: { devices: {} } };
+  const found = async <T>(
+    ref: InstancetypeRef | undefined,
+    what: 'instancetype' | 'preference',
+  ): Promise<{ spec?: T } | { failure: { reason: string; message: string } } | undefined> => {
+    if (!ref) return undefined;
+    const at = lookupPath(ref, ns, what);
+    const obj = await getLive<{ spec?: T }>(ctx.manager.rest, at.path);
+    if (obj) return obj;
+    const reason = what === 'instancetype' ? 'FailedFindInstancetype' : 'FailedFindPreference';
+    return { failure: { reason, message: at.notFound } };
+  };
+  const it = await found<InstancetypeSpec>(vm.spec.instancetype, 'instancetype');
+  const pref = await found<PreferenceSpec>(vm.spec.preference, 'preference');
+  if (it && 'failure' in it) return it;
+  if (pref && 'failure' in pref) return pref;
+  const annotations = instancetypeAnnotations(vm.spec.instancetype, vm.spec.preference);
+  if (!it?.spec) return { spec, annotations };
+  const applied = applyInstancetype(spec, it.spec, pref?.spec);
+  if (!applied.ok) return { failure: { reason: 'FailedCreate', message: applied.message } };
+  return { spec: applied.spec, annotations };
+}
 
 /** KubeVirt's own finalizer on VMs: the VM stays until its instance is gone. */
 export const VM_FINALIZER = VM_CONTROLLER_FINALIZER;
 
 /** What virt-controller does: an instance from the VM's template, owned by the VM. */
-async function createInstance(ctx: EngineContext, vm: KvVm, paused: boolean): Promise<void> {
+async function createInstance(
+  ctx: EngineContext,
+  vm: KvVm,
+  paused: boolean,
+  expanded: Expanded,
+): Promise<void> {
   const { namespace: ns = '', name = '' } = vm.metadata ?? {};
-  const spec = { ...(vm.spec.template?.spec ?? { domain: { devices: {} } }) };
+  const spec = { ...expanded.spec };
   // KubeVirt's default: a card on the pod network when the template names none.
   if (!spec.networks?.length && !spec.domain?.devices?.interfaces?.length) {
     spec.networks = [{ name: 'default', pod: {} }];
@@ -64,6 +115,7 @@ async function createInstance(ctx: EngineContext, vm: KvVm, paused: boolean): Pr
           labels: vm.spec.template?.metadata?.labels ?? {},
           annotations: {
             ...vm.spec.template?.metadata?.annotations,
+            ...expanded.annotations,
             'kubevirt.io/vm-generation': String(vm.metadata?.generation ?? 1),
           },
           finalizers: [VM_CONTROLLER_FINALIZER, VMI_FINALIZER],
@@ -119,12 +171,13 @@ async function act(
   vm: KvVm,
   vmi: KvVmi | undefined,
   a: VmAction,
+  expanded: Expanded | undefined,
 ): Promise<void> {
   const requests = vm.status?.stateChangeRequests ?? [];
   const { namespace: ns = '', name = '' } = vm.metadata ?? {};
   switch (a.kind) {
     case 'createInstance':
-      return createInstance(ctx, vm, a.paused);
+      return expanded ? createInstance(ctx, vm, a.paused, expanded) : undefined;
     case 'deleteInstance':
       return vmi ? deleteInstance(ctx, vmi) : undefined;
     case 'trimRequest':
@@ -299,11 +352,16 @@ export async function reconcileVm(
     return undefined;
   }
   await setFinalizer(ctx, vm, true);
+  const expanded = await expand(ctx, vm);
   const dvs = await syncDataVolumes(ctx, vm);
+  const failure = 'failure' in expanded ? expanded.failure : dvs.failure;
   const failed = startFailure(vm, instance, Date.now());
-  const view = vmView(vm, dvs, failed);
+  const view = vmView(vm, { ...dvs, ...(failure ? { failure } : {}) }, failed);
   const iv = instanceView(instance);
-  for (const a of vmActions(view, iv)) await act(ctx, vm, instance, a);
+  // A VM whose instance type is missing makes no instance (its Failure says why); it may still
+  // drop requests and delete one.
+  const template = 'failure' in expanded ? undefined : expanded;
+  for (const a of vmActions(view, iv)) await act(ctx, vm, instance, a, template);
   const created = iv.exists;
   await writeVmStatus(ctx, vm, {
     printableStatus: printableStatus(view, iv),
@@ -312,7 +370,7 @@ export async function reconcileVm(
       ? { ready: true }
       : {}),
     ...(created ? { created: true } : {}),
-    conditions: vmConditions(vm, instance, dvs.failure),
+    conditions: vmConditions(vm, instance, failure),
     ...(failed ? { startFailure: failed } : {}),
     ...(created || vm.status?.runStrategy ? { runStrategy: view.runStrategy } : {}),
   });

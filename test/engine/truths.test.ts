@@ -188,3 +188,68 @@ describe('a VM whose claim does not exist', () => {
     expect(t.engine.running.has(`${t.ns}/claimless`)).toBe(false);
   }, 60_000);
 });
+
+describe('instance types, as virt-controller applies them', () => {
+  it('a VM whose instance type does not exist gets no instance, and its Failure names it', async () => {
+    await t.rest.create({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachine',
+      metadata: { name: 'typeless', namespace: t.ns },
+      spec: {
+        runStrategy: 'Always',
+        instancetype: { name: `nowhere-${t.ns}` },
+        template: { spec: { domain: { devices: {} } } },
+      },
+    } as never);
+    // pkg/instancetype/controller/vm: FailedFindInstancetype with the API server's not-found text.
+    const vm = await t.until('the VM’s Failure', async () => {
+      const x = await t.get(t.vmPath('typeless'));
+      return condition(x, 'Failure') ? x : undefined;
+    });
+    expect(condition(vm, 'Failure')).toMatchObject({
+      status: 'True',
+      reason: 'FailedFindInstancetype',
+      message: `virtualmachineclusterinstancetypes.instancetype.kubevirt.io "nowhere-${t.ns}" not found`,
+    });
+    expect(vm.status?.printableStatus).toBe('Stopped');
+    expect(await t.get(t.vmiPath('typeless'))).toBeUndefined();
+  }, 60_000);
+
+  it('one that exists gives the instance its vCPUs (as sockets) and memory, and names it', async () => {
+    const typeName = `small-${t.ns}`;
+    await t.rest.create({
+      apiVersion: 'instancetype.kubevirt.io/v1beta1',
+      kind: 'VirtualMachineClusterInstancetype',
+      metadata: { name: typeName },
+      spec: { cpu: { guest: 2 }, memory: { guest: '96Mi' } },
+    } as never);
+    try {
+      await t.rest.create({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'typed', namespace: t.ns },
+        spec: {
+          runStrategy: 'Always',
+          instancetype: { name: typeName },
+          template: { spec: { domain: { devices: {} } } },
+        },
+      } as never);
+      const vmi = await t.until('the instance', () => t.get(t.vmiPath('typed')));
+      const spec = vmi.spec as { domain: { cpu: object; memory: object } };
+      expect(spec.domain.cpu).toEqual({ sockets: 2, cores: 1, threads: 1 });
+      expect(spec.domain.memory).toEqual({ guest: '96Mi' });
+      expect((vmi.metadata as { annotations?: object }).annotations).toMatchObject({
+        'kubevirt.io/cluster-instancetype-name': typeName,
+      });
+    } finally {
+      await t.rest.request(
+        'DELETE',
+        `/apis/kubevirt.io/v1/namespaces/${t.ns}/virtualmachines/typed`,
+      );
+      await t.rest.request(
+        'DELETE',
+        `/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterinstancetypes/${typeName}`,
+      );
+    }
+  }, 60_000);
+});
