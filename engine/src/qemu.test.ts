@@ -1,0 +1,36 @@
+// The command line of a guest, read back as QEMU reads it: every value is what the spec asked,
+// and no value adds an option or a property of its own.
+import { describe, expect, it } from 'vitest';
+import { parseQemuArgs, type ParsedOption } from './qemu-options.ts';
+import { qemuArgs, type QemuSpec } from './qemu.ts';
+
+const spec = (more: Partial<QemuSpec> = {}): QemuSpec => ({
+  dir: '/run/vmplane/vm1',
+  memoryMiB: 256,
+  cpus: 1,
+  ...more,
+});
+
+/** The command line QEMU would read, or the error the builder refused the spec with. */
+function build(s: QemuSpec): { options?: ParsedOption[]; error?: string } {
+  try {
+    return { options: parseQemuArgs(qemuArgs(s)) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+const devices = (options: ParsedOption[] | undefined, driver: string): ParsedOption['props'][] =>
+  (options ?? [])
+    .filter((o) => o.name === '-device' && o.props?.driver === driver)
+    .map((o) => o.props);
+
+describe('the network card', () => {
+  it('puts nothing but a MAC address into mac=', () => {
+    const built = build(spec({ nic: { mac: '52:54:00:00:00:01,romfile=/some/file' } }));
+    expect(devices(built.options, 'virtio-net-pci'), 'the card QEMU would see').toEqual([]);
+    expect(built.error).toMatch(
+      /nic\.mac.*"52:54:00:00:00:01,romfile=\/some\/file".*xx:xx:xx:xx:xx:xx/,
+    );
+  });
+});
