@@ -33,4 +33,17 @@ describe('the network card', () => {
       /nic\.mac.*"52:54:00:00:00:01,romfile=\/some\/file".*xx:xx:xx:xx:xx:xx/,
     );
   });
+
+  it('takes unicast MAC addresses only', () => {
+    expect(
+      devices(build(spec({ nic: { mac: '52:54:00:AB:cd:01' } })).options, 'virtio-net-pci'),
+    ).toMatchObject([{ mac: '52:54:00:AB:cd:01' }]);
+    for (const mac of [
+      '01:00:5e:00:00:01',
+      '00:00:00:00:00:00',
+      '52:54:00:00:00',
+      '52-54-00-00-00-01',
+    ])
+      expect(build(spec({ nic: { mac } })).error).toMatch(/^nic\.mac: .* unicast MAC address/);
+  });
 });

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { checkMac } from './qemu-spec.ts';
 
 export interface QemuSpec {
   /** The VM's own folder: sockets live here. */
@@ -62,7 +63,7 @@ export function qemuArgs(s: QemuSpec): string[] {
           `user,id=net0,restrict=on,net=${GUEST_NETWORK.cidr}`,
           '-device',
           // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
-          `virtio-net-pci,netdev=net0,mac=${s.nic.mac}${s.nic.bootable ? '' : ',romfile='}`,
+          `virtio-net-pci,netdev=net0,mac=${checkMac('nic.mac', s.nic.mac)}${s.nic.bootable ? '' : ',romfile='}`,
           ...(s.nic.dumpFile
             ? ['-object', `filter-dump,id=net0dump,netdev=net0,file=${s.nic.dumpFile}`]
             : []),
