@@ -20,6 +20,14 @@ function build(s: QemuSpec): { options?: ParsedOption[]; error?: string } {
   }
 }
 
+/** Every value on the command line that is a path (a socket's `unix:` prefix taken off). */
+const paths = (options: ParsedOption[] | undefined): string[] =>
+  (options ?? [])
+    .flatMap((o) => (o.value !== undefined ? [o.value] : Object.values(o.props ?? {})))
+    .map((v) => v.replace(/^unix:/, ''))
+    .filter((v) => v.startsWith('/'))
+    .sort();
+
 const devices = (options: ParsedOption[] | undefined, driver: string): ParsedOption['props'][] =>
   (options ?? [])
     .filter((o) => o.name === '-device' && o.props?.driver === driver)
@@ -45,5 +53,17 @@ describe('the network card', () => {
       '52-54-00-00-00-01',
     ])
       expect(build(spec({ nic: { mac } })).error).toMatch(/^nic\.mac: .* unicast MAC address/);
+  });
+});
+
+describe('paths', () => {
+  it('stay whole when they hold commas: a folder or a disk cannot add options', () => {
+    const dir = '/run/a,b=c';
+    const disk = '/d/x.qcow2,file.locking=off';
+    const built = build(spec({ dir, screen: true, disks: [{ path: disk, format: 'qcow2' }] }));
+    expect(paths(built.options), 'the paths QEMU would see').toEqual(
+      [disk, `${dir}/qmp.sock`, `${dir}/serial.sock`, `${dir}/vnc.sock`].sort(),
+    );
+    expect(built.error).toBeUndefined();
   });
 });
