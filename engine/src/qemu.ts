@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { optionString } from './qemu-options.ts';
 import { checkMac } from './qemu-spec.ts';
 
 export interface QemuSpec {
@@ -37,13 +38,16 @@ export const serialSocket = (dir: string): string => join(dir, 'serial.sock');
 export const qmpSocket = (dir: string): string => join(dir, 'qmp.sock');
 export const vncSocket = (dir: string): string => join(dir, 'vnc.sock');
 
-/** The command line for a VM: no defaults; console, control and screen on Unix sockets. */
+/** The command line for a VM: no defaults; console, control and screen on Unix sockets. Every
+ * key=value option is written by optionString, so a comma in a path stays in its value. */
 export function qemuArgs(s: QemuSpec): string[] {
+  const socket = (id: string, path: string): string =>
+    optionString('socket', { id, path, server: true, wait: false });
   return [
     '-nodefaults',
     '-no-user-config',
     '-machine',
-    `q35,accel=${s.accel ?? 'tcg'}`,
+    optionString('q35', { accel: s.accel ?? 'tcg' }),
     '-m',
     `${s.memoryMiB}M`,
     '-smp',
@@ -51,21 +55,36 @@ export function qemuArgs(s: QemuSpec): string[] {
     '-display',
     'none',
     '-chardev',
-    `socket,id=serial0,path=${serialSocket(s.dir)},server=on,wait=off`,
+    socket('serial0', serialSocket(s.dir)),
     '-serial',
     'chardev:serial0',
-    '-qmp',
-    `unix:${qmpSocket(s.dir)},server=on,wait=off`,
-    ...(s.screen ? ['-vga', 'std', '-vnc', `unix:${vncSocket(s.dir)}`] : []),
+    '-chardev',
+    socket('qmp0', qmpSocket(s.dir)),
+    '-mon',
+    optionString(undefined, { chardev: 'qmp0', mode: 'control' }),
+    ...(s.screen
+      ? ['-vga', 'std', '-vnc', optionString(undefined, { vnc: `unix:${vncSocket(s.dir)}` })]
+      : []),
     ...(s.nic
       ? [
           '-netdev',
-          `user,id=net0,restrict=on,net=${GUEST_NETWORK.cidr}`,
+          optionString('user', { id: 'net0', restrict: true, net: GUEST_NETWORK.cidr }),
           '-device',
-          // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
-          `virtio-net-pci,netdev=net0,mac=${checkMac('nic.mac', s.nic.mac)}${s.nic.bootable ? '' : ',romfile='}`,
+          optionString('virtio-net-pci', {
+            netdev: 'net0',
+            mac: checkMac('nic.mac', s.nic.mac),
+            // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
+            romfile: s.nic.bootable ? undefined : '',
+          }),
           ...(s.nic.dumpFile
-            ? ['-object', `filter-dump,id=net0dump,netdev=net0,file=${s.nic.dumpFile}`]
+            ? [
+                '-object',
+                optionString('filter-dump', {
+                  id: 'net0dump',
+                  netdev: 'net0',
+                  file: s.nic.dumpFile,
+                }),
+              ]
             : []),
         ]
       : []),
@@ -75,7 +94,13 @@ export function qemuArgs(s: QemuSpec): string[] {
     ...(s.append ? ['-append', s.append] : []),
     ...(s.disks ?? []).flatMap((d, i) => [
       '-drive',
-      `file=${d.path},format=${d.format},if=virtio,index=${i}${d.readOnly ? ',readonly=on' : ''}`,
+      optionString(undefined, {
+        file: d.path,
+        format: d.format,
+        if: 'virtio',
+        index: i,
+        readonly: d.readOnly ? true : undefined,
+      }),
     ]),
   ];
 }
