@@ -67,3 +67,21 @@ describe('paths', () => {
     expect(built.error).toBeUndefined();
   });
 });
+
+describe('the sandbox', () => {
+  it('runs QEMU under its seccomp sandbox: no obsolete calls, no privileges, no processes, no resource control', () => {
+    const sandbox = (build(spec()).options ?? []).filter((o) => o.name === '-sandbox');
+    expect(sandbox, 'the -sandbox options').toEqual([
+      {
+        name: '-sandbox',
+        props: {
+          enable: 'on',
+          obsolete: 'deny',
+          elevateprivileges: 'deny',
+          spawn: 'deny',
+          resourcecontrol: 'deny',
+        },
+      },
+    ]);
+  });
+});
