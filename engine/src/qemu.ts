@@ -27,7 +27,21 @@ export interface QemuSpec {
   paused?: boolean;
   /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
   screen?: boolean;
+  /**
+   * QEMU's seccomp sandbox, on unless this is false (only for a QEMU built without seccomp, which
+   * refuses -sandbox): no obsolete system calls, no privileges gained, no processes spawned, no
+   * scheduling or CPU-affinity changes.
+   */
+  sandbox?: boolean;
 }
+
+/** The sandbox QEMU runs in: what it denies, in -sandbox's words. */
+export const QEMU_SANDBOX = {
+  obsolete: 'deny',
+  elevateprivileges: 'deny',
+  spawn: 'deny',
+  resourcecontrol: 'deny',
+} as const;
 
 /** The guest's address on the user-mode network: QEMU's DHCP hands out the first one, always. */
 export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
@@ -46,6 +60,7 @@ export function qemuArgs(s: QemuSpec): string[] {
   return [
     '-nodefaults',
     '-no-user-config',
+    ...(s.sandbox === false ? [] : ['-sandbox', optionString('on', QEMU_SANDBOX)]),
     '-machine',
     optionString('q35', { accel: s.accel ?? 'tcg' }),
     '-m',
