@@ -1,9 +1,18 @@
 // The VM's folder holds its console, control and screen sockets: whoever can reach them owns the
 // guest, so the folder is the owner's alone and so are the sockets in it.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkPrivateFolder, makePrivateFolder } from './qemu-folder.ts';
 import { powerOff, startQemu } from './qemu.ts';
 
 const root = mkdtempSync(
@@ -36,4 +45,24 @@ describe("the VM's folder", () => {
       vm.serial.close();
     }
   }, 30_000);
+});
+
+describe('checkPrivateFolder / makePrivateFolder', () => {
+  it('makes a missing folder and its parents, and tightens an open one', () => {
+    const dir = join(root, 'a', 'b');
+    makePrivateFolder(dir);
+    expect(mode(dir)).toBe('700');
+    chmodSync(dir, 0o777);
+    expect(() => checkPrivateFolder(dir)).toThrow(/has mode 0777, not 0700/);
+    makePrivateFolder(dir);
+    expect(mode(dir)).toBe('700');
+  });
+
+  it('refuses a link in place of the folder', () => {
+    const target = join(root, 'elsewhere');
+    mkdirSync(target, { mode: 0o700 });
+    const link = join(root, 'link');
+    symlinkSync(target, link);
+    expect(() => makePrivateFolder(link)).toThrow(/link\b.* is not a folder/);
+  });
 });

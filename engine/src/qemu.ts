@@ -6,11 +6,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { checkPrivateFolder, makePrivateFolder, makeSocketsPrivate } from './qemu-folder.ts';
 import { optionString } from './qemu-options.ts';
 import { checkMac } from './qemu-spec.ts';
 
 export interface QemuSpec {
-  /** The VM's own folder: sockets live here. */
+  /**
+   * The VM's own folder: sockets live here. startQemu makes it (and its parents) if it is missing
+   * and makes it 0700 (makePrivateFolder): QEMU starts only in a folder no one else can enter.
+   */
   dir: string;
   memoryMiB: number;
   cpus: number;
@@ -230,10 +234,12 @@ export async function startQemu(
   s: QemuSpec,
   binary = 'qemu-system-x86_64',
 ): Promise<{ child: ChildProcess; qmp: Qmp; serial: Serial }> {
+  const args = qemuArgs(s);
+  makePrivateFolder(s.dir);
   // setpriv --pdeathsig: the kernel kills QEMU if the engine dies, even by SIGKILL.
   const [cmd, argv] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...qemuArgs(s)]]
-    : [binary, qemuArgs(s)];
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]]
+    : [binary, args];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
@@ -249,12 +255,18 @@ export async function startQemu(
   let qmp: Qmp | undefined;
   let serial: Serial | undefined;
   for (;;) {
+    let opened = false;
     try {
       serial ??= await Promise.race([Serial.open(serialSocket(s.dir)), exited]);
       qmp ??= await Promise.race([Qmp.open(qmpSocket(s.dir)), exited]);
+      opened = true;
+      // The folder kept them from others all along; now they are the owner's alone as well.
+      makeSocketsPrivate(s.dir);
+      checkPrivateFolder(s.dir);
       return { child, qmp, serial };
     } catch (e) {
-      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const over = opened || child.exitCode !== null || child.signalCode !== null;
+      if (over || Date.now() > deadline) {
         serial?.close();
         qmp?.close();
         child.kill('SIGKILL');
