@@ -85,3 +85,12 @@ describe('the sandbox', () => {
     ]);
   });
 });
+
+describe('socket paths', () => {
+  it('refuse a folder whose sockets do not fit in a Unix socket address (sun_path, 108 bytes)', () => {
+    const dir = `/var/lib/vmplane/vms/${'n'.repeat(76)}`; // 97 bytes; its serial.sock has 109
+    const built = build(spec({ dir }));
+    expect(built.options, 'the command line it built').toBeUndefined();
+    expect(built.error).toMatch(/^dir: .*serial\.sock" is 109 bytes.*108/);
+  });
+});
