@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkPrivateFolder, makePrivateFolder } from './qemu-folder.ts';
+import { checkPrivateFolder, instanceFolder, makePrivateFolder } from './qemu-folder.ts';
 import { powerOff, startQemu } from './qemu.ts';
 
 const root = mkdtempSync(
@@ -64,5 +64,41 @@ describe('checkPrivateFolder / makePrivateFolder', () => {
     const link = join(root, 'link');
     symlinkSync(target, link);
     expect(() => makePrivateFolder(link)).toThrow(/link\b.* is not a folder/);
+  });
+});
+
+describe('instanceFolder', () => {
+  const key = { namespace: 'team-a', name: 'web', uid: '6b1f0f3e-0d9e-4a51-9f0e-3c0a5f1d2e7a' };
+
+  it('is short and the same for the same instance, whatever the length of its names', () => {
+    const dir = instanceFolder('/var/lib/vmplane', key);
+    expect(dir).toMatch(/^\/var\/lib\/vmplane\/run\/[0-9a-f]{20}$/);
+    expect(instanceFolder('/var/lib/vmplane', { ...key })).toBe(dir);
+    const long = instanceFolder('/var/lib/vmplane', {
+      namespace: 'n'.repeat(63),
+      name: 'v'.repeat(253),
+    });
+    expect(long.length).toBe(dir.length);
+  });
+
+  it('differs for another namespace, name or instance', () => {
+    const folders = [
+      key,
+      { ...key, uid: undefined },
+      { ...key, uid: 'another' },
+      { ...key, name: 'web2' },
+      { ...key, namespace: 'team-b' },
+      { namespace: 'team-aw', name: 'eb', uid: key.uid },
+    ].map((k) => instanceFolder('/s', k));
+    expect(new Set(folders).size).toBe(folders.length);
+  });
+
+  it('says how long the state folder may be when even a short folder is too long', () => {
+    const deep = `/${'d'.repeat(69)}`; // 70 bytes: its serial.sock has 107
+    expect(instanceFolder(deep, key)).toHaveLength(95);
+    expect(() => instanceFolder(`${deep}x`, key)).toThrow(
+      /^stateDir: "\/d+x" is not accepted; accepted: a state folder of at most 70 bytes.*sun_path, 108 bytes/,
+    );
+    expect(() => instanceFolder('state', key)).toThrow(/^stateDir: "state" .* absolute path/);
   });
 });

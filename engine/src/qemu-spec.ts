@@ -29,3 +29,23 @@ export function checkMac(field: string, mac: unknown): string {
     );
   return mac;
 }
+
+/** Linux's PATH_MAX (4096 bytes, with the terminating NUL). */
+const PATH_MAX = 4096;
+
+/** An absolute path of at most 4095 bytes, without control characters (a comma is fine: it is
+ * escaped on the command line). */
+export function checkPath(field: string, path: unknown): string {
+  const ok =
+    typeof path === 'string' &&
+    path.startsWith('/') &&
+    !/\p{Cc}/u.test(path) &&
+    Buffer.byteLength(path) < PATH_MAX;
+  if (!ok)
+    throw new QemuSpecError(
+      field,
+      path,
+      `an absolute path (starting with /) of at most ${PATH_MAX - 1} bytes, without control characters`,
+    );
+  return path;
+}

@@ -5,8 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { checkPrivateFolder, makePrivateFolder, makeSocketsPrivate } from './qemu-folder.ts';
+import {
+  checkPrivateFolder,
+  checkSocketFolder,
+  makePrivateFolder,
+  makeSocketsPrivate,
+  qmpSocket,
+  serialSocket,
+  vncSocket,
+} from './qemu-folder.ts';
 import { optionString } from './qemu-options.ts';
 import { checkMac } from './qemu-spec.ts';
 
@@ -52,13 +59,12 @@ export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-export const serialSocket = (dir: string): string => join(dir, 'serial.sock');
-export const qmpSocket = (dir: string): string => join(dir, 'qmp.sock');
-export const vncSocket = (dir: string): string => join(dir, 'vnc.sock');
+export { serialSocket, qmpSocket, vncSocket } from './qemu-folder.ts';
 
 /** The command line for a VM: no defaults; console, control and screen on Unix sockets. Every
  * key=value option is written by optionString, so a comma in a path stays in its value. */
 export function qemuArgs(s: QemuSpec): string[] {
+  checkSocketFolder('dir', s.dir);
   const socket = (id: string, path: string): string =>
     optionString('socket', { id, path, server: true, wait: false });
   return [
