@@ -94,3 +94,70 @@ describe('socket paths', () => {
     expect(built.error).toMatch(/^dir: .*serial\.sock" is 109 bytes.*108/);
   });
 });
+
+describe('disks', () => {
+  it('are -blockdev nodes (a file node and a format node each) behind virtio-blk devices with stable ids', () => {
+    const built = build(
+      spec({
+        disks: [
+          { path: '/d/root.qcow2', format: 'qcow2' },
+          { path: '/d/seed.img', format: 'raw', readOnly: true },
+        ],
+      }),
+    );
+    const disks = (built.options ?? []).filter(
+      (o) =>
+        o.name === '-drive' ||
+        o.name === '-blockdev' ||
+        (o.name === '-device' && o.props?.driver === 'virtio-blk-pci'),
+    );
+    const cache = { 'cache.direct': 'off', 'cache.no-flush': 'off' };
+    expect(disks, 'the disks QEMU would see').toEqual([
+      {
+        name: '-blockdev',
+        props: {
+          driver: 'file',
+          'node-name': 'file-disk0',
+          filename: '/d/root.qcow2',
+          aio: 'threads',
+          ...cache,
+          'read-only': 'off',
+        },
+      },
+      {
+        name: '-blockdev',
+        props: {
+          driver: 'qcow2',
+          'node-name': 'fmt-disk0',
+          file: 'file-disk0',
+          ...cache,
+          'read-only': 'off',
+          discard: 'unmap',
+        },
+      },
+      { name: '-device', props: { driver: 'virtio-blk-pci', drive: 'fmt-disk0', id: 'ua-disk0' } },
+      {
+        name: '-blockdev',
+        props: {
+          driver: 'file',
+          'node-name': 'file-disk1',
+          filename: '/d/seed.img',
+          aio: 'threads',
+          ...cache,
+          'read-only': 'on',
+        },
+      },
+      {
+        name: '-blockdev',
+        props: {
+          driver: 'raw',
+          'node-name': 'fmt-disk1',
+          file: 'file-disk1',
+          ...cache,
+          'read-only': 'on',
+        },
+      },
+      { name: '-device', props: { driver: 'virtio-blk-pci', drive: 'fmt-disk1', id: 'ua-disk1' } },
+    ]);
+  });
+});
