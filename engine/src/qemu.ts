@@ -14,6 +14,7 @@ import {
   serialSocket,
   vncSocket,
 } from './qemu-folder.ts';
+import { diskArgs, type QemuDisk } from './qemu-disks.ts';
 import { optionString } from './qemu-options.ts';
 import { checkMac } from './qemu-spec.ts';
 
@@ -28,7 +29,9 @@ export interface QemuSpec {
   kernel?: string;
   initrd?: string;
   append?: string;
-  disks?: { path: string; format: 'qcow2' | 'raw'; readOnly?: boolean }[];
+  /** In order: the first is /dev/vda. Each a -blockdev file node, a format node and a
+   * virtio-blk-pci device named after the volume (see QemuDisk, diskNames). */
+  disks?: QemuDisk[];
   /** tcg (software, the default) or kvm (only after a probe boot succeeded). */
   accel?: 'tcg' | 'kvm';
   /** A virtio network card with this MAC on an isolated user-mode network; its traffic is
@@ -60,6 +63,7 @@ export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export { serialSocket, qmpSocket, vncSocket } from './qemu-folder.ts';
+export type { QemuDisk } from './qemu-disks.ts';
 
 /** The command line for a VM: no defaults; console, control and screen on Unix sockets. Every
  * key=value option is written by optionString, so a comma in a path stays in its value. */
@@ -117,16 +121,7 @@ export function qemuArgs(s: QemuSpec): string[] {
     ...(s.kernel ? ['-kernel', s.kernel] : []),
     ...(s.initrd ? ['-initrd', s.initrd] : []),
     ...(s.append ? ['-append', s.append] : []),
-    ...(s.disks ?? []).flatMap((d, i) => [
-      '-drive',
-      optionString(undefined, {
-        file: d.path,
-        format: d.format,
-        if: 'virtio',
-        index: i,
-        readonly: d.readOnly ? true : undefined,
-      }),
-    ]),
+    ...diskArgs(s.disks ?? []),
   ];
 }
 
