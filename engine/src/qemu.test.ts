@@ -161,3 +161,30 @@ describe('disks', () => {
     ]);
   });
 });
+
+describe('values', () => {
+  it('are refused, naming the field, the value and what is accepted, when they are not what QEMU should get', () => {
+    const cases: [Partial<QemuSpec>, RegExp][] = [
+      [{ memoryMiB: -1 }, /^memoryMiB: -1 .*whole number of MiB from 1 to \d+/],
+      [{ memoryMiB: 1.5 }, /^memoryMiB: 1\.5 /],
+      [{ memoryMiB: NaN }, /^memoryMiB: NaN /],
+      [{ memoryMiB: 2 ** 40 }, /^memoryMiB: 1099511627776 /],
+      [{ cpus: 0 }, /^cpus: 0 .*whole number of vCPUs from 1 to \d+/],
+      [{ cpus: 100_000 }, /^cpus: 100000 /],
+      [{ kernel: 'vmlinuz' }, /^kernel: "vmlinuz" .*absolute path/],
+      [
+        { kernel: '/k', initrd: '/boot/initrd\n-S' },
+        /^initrd: "\/boot\/initrd\\n-S" .*without control characters/,
+      ],
+      [{ kernel: '/k', append: 'console=ttyS0\u0000' }, /^append: .*without control characters/],
+      [{ accel: 'xen' as 'tcg' }, /^accel: "xen" .*tcg or kvm/],
+      [
+        { nic: { mac: '52:54:00:00:00:01', dumpFile: 'net0.pcap' } },
+        /^nic\.dumpFile: "net0\.pcap" .*absolute path/,
+      ],
+      [{ dir: 'vms/a' }, /^dir: "vms\/a" .*absolute path/],
+    ];
+    const results = cases.map(([more]) => build(spec(more)).error ?? 'accepted');
+    expect(results).toEqual(cases.map(([, re]) => expect.stringMatching(re)));
+  });
+});
