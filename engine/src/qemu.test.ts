@@ -183,6 +183,10 @@ describe('values', () => {
         /^nic\.dumpFile: "net0\.pcap" .*absolute path/,
       ],
       [{ dir: 'vms/a' }, /^dir: "vms\/a" .*absolute path/],
+      [{ initrd: '/boot/initrd' }, /^initrd: "\/boot\/initrd" .*nothing without a kernel/],
+      [{ kernel: '/k', append: 'x'.repeat(2048) }, /^append: .*at most 2047 bytes/],
+      [{ cpus: 3, limits: { maxCpus: 2 } }, /^cpus: 3 .*from 1 to 2$/],
+      [{ memoryMiB: 513, limits: { maxMemoryMiB: 512 } }, /^memoryMiB: 513 .*from 1 to 512$/],
     ];
     const results = cases.map(([more]) => build(spec(more)).error ?? 'accepted');
     expect(results).toEqual(cases.map(([, re]) => expect.stringMatching(re)));

@@ -5,125 +5,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { qemuArgs, type QemuSpec } from './qemu-args.ts';
 import {
   checkPrivateFolder,
-  checkSocketFolder,
   makePrivateFolder,
   makeSocketsPrivate,
   qmpSocket,
   serialSocket,
-  vncSocket,
 } from './qemu-folder.ts';
-import { diskArgs, type QemuDisk } from './qemu-disks.ts';
-import { optionString } from './qemu-options.ts';
-import { checkMac } from './qemu-spec.ts';
-
-export interface QemuSpec {
-  /**
-   * The VM's own folder: sockets live here. startQemu makes it (and its parents) if it is missing
-   * and makes it 0700 (makePrivateFolder): QEMU starts only in a folder no one else can enter.
-   */
-  dir: string;
-  memoryMiB: number;
-  cpus: number;
-  kernel?: string;
-  initrd?: string;
-  append?: string;
-  /** In order: the first is /dev/vda. Each a -blockdev file node, a format node and a
-   * virtio-blk-pci device named after the volume (see QemuDisk, diskNames). */
-  disks?: QemuDisk[];
-  /** tcg (software, the default) or kvm (only after a probe boot succeeded). */
-  accel?: 'tcg' | 'kvm';
-  /** A virtio network card with this MAC on an isolated user-mode network; its traffic is
-   * recorded to dumpFile (pcap) when given, until the engine removes the recorder (net0dump). */
-  nic?: { mac: string; dumpFile?: string; bootable?: boolean };
-  /** Start with the guest's CPUs stopped (KubeVirt's startStrategy Paused). */
-  paused?: boolean;
-  /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
-  screen?: boolean;
-  /**
-   * QEMU's seccomp sandbox, on unless this is false (only for a QEMU built without seccomp, which
-   * refuses -sandbox): no obsolete system calls, no privileges gained, no processes spawned, no
-   * scheduling or CPU-affinity changes.
-   */
-  sandbox?: boolean;
-}
-
-/** The sandbox QEMU runs in: what it denies, in -sandbox's words. */
-export const QEMU_SANDBOX = {
-  obsolete: 'deny',
-  elevateprivileges: 'deny',
-  spawn: 'deny',
-  resourcecontrol: 'deny',
-} as const;
-
-/** The guest's address on the user-mode network: QEMU's DHCP hands out the first one, always. */
-export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export { serialSocket, qmpSocket, vncSocket } from './qemu-folder.ts';
 export type { QemuDisk } from './qemu-disks.ts';
-
-/** The command line for a VM: no defaults; console, control and screen on Unix sockets. Every
- * key=value option is written by optionString, so a comma in a path stays in its value. */
-export function qemuArgs(s: QemuSpec): string[] {
-  checkSocketFolder('dir', s.dir);
-  const socket = (id: string, path: string): string =>
-    optionString('socket', { id, path, server: true, wait: false });
-  return [
-    '-nodefaults',
-    '-no-user-config',
-    ...(s.sandbox === false ? [] : ['-sandbox', optionString('on', QEMU_SANDBOX)]),
-    '-machine',
-    optionString('q35', { accel: s.accel ?? 'tcg' }),
-    '-m',
-    `${s.memoryMiB}M`,
-    '-smp',
-    String(s.cpus),
-    '-display',
-    'none',
-    '-chardev',
-    socket('serial0', serialSocket(s.dir)),
-    '-serial',
-    'chardev:serial0',
-    '-chardev',
-    socket('qmp0', qmpSocket(s.dir)),
-    '-mon',
-    optionString(undefined, { chardev: 'qmp0', mode: 'control' }),
-    ...(s.screen
-      ? ['-vga', 'std', '-vnc', optionString(undefined, { vnc: `unix:${vncSocket(s.dir)}` })]
-      : []),
-    ...(s.nic
-      ? [
-          '-netdev',
-          optionString('user', { id: 'net0', restrict: true, net: GUEST_NETWORK.cidr }),
-          '-device',
-          optionString('virtio-net-pci', {
-            netdev: 'net0',
-            mac: checkMac('nic.mac', s.nic.mac),
-            // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
-            romfile: s.nic.bootable ? undefined : '',
-          }),
-          ...(s.nic.dumpFile
-            ? [
-                '-object',
-                optionString('filter-dump', {
-                  id: 'net0dump',
-                  netdev: 'net0',
-                  file: s.nic.dumpFile,
-                }),
-              ]
-            : []),
-        ]
-      : []),
-    ...(s.paused ? ['-S'] : []),
-    ...(s.kernel ? ['-kernel', s.kernel] : []),
-    ...(s.initrd ? ['-initrd', s.initrd] : []),
-    ...(s.append ? ['-append', s.append] : []),
-    ...diskArgs(s.disks ?? []),
-  ];
-}
+export { GUEST_NETWORK, NET_DUMP_ID, QEMU_SANDBOX, qemuArgs, type QemuSpec } from './qemu-args.ts';
+export { QEMU_LIMITS, QemuSpecError, type QemuLimits } from './qemu-spec.ts';
 
 /** QMP: one command at a time, answers in order; events are kept apart. */
 export class Qmp {

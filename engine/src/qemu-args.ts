@@ -1,0 +1,156 @@
+// The QEMU command line of a guest (pure): no defaults, console, control and screen on Unix
+// sockets in the VM's folder, the disks as -blockdev nodes behind virtio-blk devices, a virtio
+// network card on QEMU's isolated user-mode network, all under QEMU's seccomp sandbox. Every value
+// is checked before it goes on the line (a QemuSpecError names the field, the value and what is
+// accepted) and every key=value option is written by optionString, so a value stays one value.
+import { diskArgs, type QemuDisk } from './qemu-disks.ts';
+import { checkSocketFolder, qmpSocket, serialSocket, vncSocket } from './qemu-folder.ts';
+import { optionString } from './qemu-options.ts';
+import {
+  checkAppend,
+  checkCount,
+  checkMac,
+  checkOneOf,
+  checkPath,
+  QEMU_LIMITS,
+  QemuSpecError,
+  type QemuLimits,
+} from './qemu-spec.ts';
+
+export interface QemuSpec {
+  /**
+   * The VM's own folder (absolute; its sockets' paths within 107 bytes: instanceFolder gives such
+   * folders). startQemu makes it if it is missing and makes it 0700 (makePrivateFolder): QEMU
+   * starts only in a folder no one else can enter.
+   */
+  dir: string;
+  /** Guest memory in MiB: a whole number from 1 to limits.maxMemoryMiB. */
+  memoryMiB: number;
+  /** vCPUs: a whole number from 1 to limits.maxCpus. */
+  cpus: number;
+  /** A kernel to boot directly (absolute path; QEMU takes it as it is, commas included). */
+  kernel?: string;
+  /** Its initramfs (absolute path); only with a kernel. */
+  initrd?: string;
+  /** Its command line (at most 2047 bytes, no control characters); only with a kernel. */
+  append?: string;
+  /** In order: the first is /dev/vda. Each a -blockdev file node, a format node and a
+   * virtio-blk-pci device named after the volume (see QemuDisk, diskNames). */
+  disks?: QemuDisk[];
+  /** tcg (software, the default) or kvm (only after a probe boot succeeded). */
+  accel?: 'tcg' | 'kvm';
+  /**
+   * A virtio network card with this MAC (unicast, xx:xx:xx:xx:xx:xx) on an isolated user-mode
+   * network. With dumpFile (an absolute path), its traffic is recorded there (pcap, filter-dump
+   * NET_DUMP_ID) until the engine removes the recorder (stopNetDump) once it saw the guest's DHCP
+   * exchange. bootable keeps the card's option ROM (KubeVirt drops it without a bootOrder).
+   */
+  nic?: { mac: string; dumpFile?: string; bootable?: boolean };
+  /** Start with the guest's CPUs stopped (KubeVirt's startStrategy Paused). */
+  paused?: boolean;
+  /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
+  screen?: boolean;
+  /**
+   * QEMU's seccomp sandbox, on unless this is false (only for a QEMU built without seccomp, which
+   * refuses -sandbox): no obsolete system calls, no privileges gained, no processes spawned, no
+   * scheduling or CPU-affinity changes.
+   */
+  sandbox?: boolean;
+  /** The most memory and vCPUs a guest may have; QEMU_LIMITS (this machine's) where not given. */
+  limits?: Partial<QemuLimits>;
+}
+
+/** The sandbox QEMU runs in: what it denies, in -sandbox's words. */
+export const QEMU_SANDBOX = {
+  obsolete: 'deny',
+  elevateprivileges: 'deny',
+  spawn: 'deny',
+  resourcecontrol: 'deny',
+} as const;
+
+/** The guest's address on the user-mode network: QEMU's DHCP hands out the first one, always. */
+export const GUEST_NETWORK = { cidr: '10.0.2.0/24', guestIp: '10.0.2.15' };
+
+/** The id of the network card's recorder (-object filter-dump), which object-del removes. */
+export const NET_DUMP_ID = 'net0dump';
+
+/** Console (serial0) and control (QMP, qmp0) sockets, and the screen's when there is one. */
+function socketArgs(dir: string, screen: boolean | undefined): string[] {
+  const socket = (id: string, path: string): string =>
+    optionString('socket', { id, path, server: true, wait: false });
+  return [
+    '-chardev',
+    socket('serial0', serialSocket(dir)),
+    '-serial',
+    'chardev:serial0',
+    '-chardev',
+    socket('qmp0', qmpSocket(dir)),
+    '-mon',
+    optionString(undefined, { chardev: 'qmp0', mode: 'control' }),
+    ...(screen
+      ? ['-vga', 'std', '-vnc', optionString(undefined, { vnc: `unix:${vncSocket(dir)}` })]
+      : []),
+  ];
+}
+
+function nicArgs(nic: QemuSpec['nic']): string[] {
+  if (!nic) return [];
+  const dumpFile = nic.dumpFile === undefined ? undefined : checkPath('nic.dumpFile', nic.dumpFile);
+  return [
+    '-netdev',
+    optionString('user', { id: 'net0', restrict: true, net: GUEST_NETWORK.cidr }),
+    '-device',
+    optionString('virtio-net-pci', {
+      netdev: 'net0',
+      mac: checkMac('nic.mac', nic.mac),
+      // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
+      romfile: nic.bootable ? undefined : '',
+    }),
+    ...(dumpFile
+      ? [
+          '-object',
+          optionString('filter-dump', { id: NET_DUMP_ID, netdev: 'net0', file: dumpFile }),
+        ]
+      : []),
+  ];
+}
+
+/** -kernel, -initrd and -append take their argument whole: checked, never escaped. */
+function kernelArgs(s: QemuSpec): string[] {
+  if (s.kernel === undefined) {
+    for (const field of ['initrd', 'append'] as const)
+      if (s[field] !== undefined)
+        throw new QemuSpecError(field, s[field], 'nothing without a kernel to boot');
+    return [];
+  }
+  return [
+    '-kernel',
+    checkPath('kernel', s.kernel),
+    ...(s.initrd !== undefined ? ['-initrd', checkPath('initrd', s.initrd)] : []),
+    ...(s.append !== undefined ? ['-append', checkAppend('append', s.append)] : []),
+  ];
+}
+
+/** The command line for a VM (without the binary). Throws a QemuSpecError for a value it refuses. */
+export function qemuArgs(s: QemuSpec): string[] {
+  const limits = { ...QEMU_LIMITS, ...s.limits };
+  checkSocketFolder('dir', s.dir);
+  return [
+    '-nodefaults',
+    '-no-user-config',
+    ...(s.sandbox === false ? [] : ['-sandbox', optionString('on', QEMU_SANDBOX)]),
+    '-machine',
+    optionString('q35', { accel: checkOneOf('accel', s.accel ?? 'tcg', ['tcg', 'kvm']) }),
+    '-m',
+    `${checkCount('memoryMiB', s.memoryMiB, limits.maxMemoryMiB, 'MiB')}M`,
+    '-smp',
+    String(checkCount('cpus', s.cpus, limits.maxCpus, 'vCPUs')),
+    '-display',
+    'none',
+    ...socketArgs(s.dir, s.screen),
+    ...nicArgs(s.nic),
+    ...(s.paused ? ['-S'] : []),
+    ...kernelArgs(s),
+    ...diskArgs(s.disks ?? []),
+  ];
+}
