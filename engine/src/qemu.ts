@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { qemuArgs, type QemuSpec } from './qemu-args.ts';
+import { NET_DUMP_ID, qemuArgs, type QemuSpec } from './qemu-args.ts';
 import {
   checkPrivateFolder,
   makePrivateFolder,
@@ -172,6 +172,14 @@ export async function startQemu(
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/**
+ * Stops recording the network card's traffic (QemuSpec.nic.dumpFile): QMP object-del of the
+ * filter-dump object, after which QEMU has closed the file and the caller may remove it.
+ */
+export async function stopNetDump(qmp: Qmp): Promise<void> {
+  await qmp.execute('object-del', { id: NET_DUMP_ID });
 }
 
 /**
