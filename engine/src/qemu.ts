@@ -16,8 +16,18 @@ import {
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-export { serialSocket, qmpSocket, vncSocket } from './qemu-folder.ts';
-export type { QemuDisk } from './qemu-disks.ts';
+export {
+  checkPrivateFolder,
+  instanceFolder,
+  makePrivateFolder,
+  qmpSocket,
+  serialSocket,
+  SUN_PATH_MAX,
+  vncSocket,
+  type InstanceKey,
+} from './qemu-folder.ts';
+export { diskNames, NODE_NAME_MAX, type DiskNames, type QemuDisk } from './qemu-disks.ts';
+export { parseQemuArgs, type ParsedOption } from './qemu-options.ts';
 export { GUEST_NETWORK, NET_DUMP_ID, QEMU_SANDBOX, qemuArgs, type QemuSpec } from './qemu-args.ts';
 export { QEMU_LIMITS, QemuSpecError, type QemuLimits } from './qemu-spec.ts';
 
