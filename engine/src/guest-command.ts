@@ -19,6 +19,8 @@ export interface GuestCommandInput {
   mac: string;
   /** Where the first card's traffic is recorded until the guest's address is seen. */
   dumpFile?: string;
+  /** The engine's caps (vCPUs per VM, guest memory) the command line is checked against. */
+  limits?: QemuSpec['limits'];
 }
 
 /** The disk the guest boots from: the lowest bootOrder, else the first disk. */
@@ -45,6 +47,7 @@ export function guestCommand(i: GuestCommandInput): QemuSpec {
     disks: i.disks.map((d) => ({
       path: d.path,
       format: 'qcow2' as const,
+      name: d.volume,
       ...(d.readOnly ? { readOnly: true } : {}),
     })),
     ...(card
@@ -57,6 +60,7 @@ export function guestCommand(i: GuestCommandInput): QemuSpec {
         }
       : {}),
     screen: true,
+    ...(i.limits ? { limits: i.limits } : {}),
     ...(i.vmi.spec.startStrategy === 'Paused' ? { paused: true } : {}),
   };
 }

@@ -32,28 +32,62 @@ export { GUEST_NETWORK, NET_DUMP_ID, QEMU_SANDBOX, qemuArgs, type QemuSpec } fro
 export { QEMU_LIMITS, QemuSpecError, type QemuLimits } from './qemu-spec.ts';
 
 /** QMP: one command at a time, answers in order; events are kept apart. */
+/** How long a QMP command may take before the engine stops waiting for it. */
+const QMP_TIMEOUT_MS = 10_000;
+/** The QMP events kept (the latest; older ones are dropped). */
+const QMP_EVENTS_KEPT = 100;
+
+/**
+ * QMP: one command at a time, answers in order; events are kept apart (the latest few). A command
+ * QEMU does not answer within 10 s, or sent once the connection closed, fails: nothing waits on
+ * QEMU forever. A late answer still goes to the command it answers.
+ */
 export class Qmp {
   private buffer = '';
-  private readonly waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
+  private readonly waiting: {
+    resolve: (v: unknown) => void;
+    reject: (e: Error) => void;
+    done: boolean;
+  }[] = [];
   readonly events: { event: string; data?: unknown }[] = [];
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (b: Buffer) => {
       this.buffer += b.toString();
       for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
-        const msg = JSON.parse(this.buffer.slice(0, nl)) as Record<string, unknown>;
+        const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
-        if ('event' in msg) this.events.push(msg as { event: string });
-        else if ('QMP' in msg) continue;
-        else if ('error' in msg) {
-          const err = msg.error as { class?: string; desc?: string };
-          this.waiting.shift()?.reject(new Error(`QMP ${err.class}: ${err.desc}`));
-        } else this.waiting.shift()?.resolve(msg.return);
+        this.received(line);
       }
     });
+    socket.on('error', () => undefined);
     socket.on('close', () => {
+      this.closed = true;
       for (const w of this.waiting.splice(0)) w.reject(new Error('QMP connection closed'));
     });
+  }
+
+  private received(line: string): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if ('event' in msg) {
+      this.events.push(msg as { event: string });
+      if (this.events.length > QMP_EVENTS_KEPT) this.events.shift();
+      return;
+    }
+    if ('QMP' in msg) return;
+    const w = this.waiting.shift();
+    if (!w || w.done) return;
+    w.done = true;
+    if ('error' in msg) {
+      const err = msg.error as { class?: string; desc?: string };
+      w.reject(new Error(`QMP ${err.class}: ${err.desc}`));
+    } else w.resolve(msg.return);
   }
 
   static async open(path: string): Promise<Qmp> {
@@ -67,8 +101,27 @@ export class Qmp {
   }
 
   execute<T = unknown>(command: string, args?: object): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`QMP ${command}: the connection is closed`));
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ resolve: resolve as (v: unknown) => void, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const w = {
+        done: false,
+        resolve: (v: unknown) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      timer = setTimeout(() => {
+        if (w.done) return;
+        w.done = true; // its answer, if it comes, is read and dropped
+        reject(new Error(`QMP ${command}: no answer from QEMU within ${QMP_TIMEOUT_MS / 1000} s`));
+      }, QMP_TIMEOUT_MS);
+      timer.unref();
+      this.waiting.push(w);
       this.socket.write(
         `${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`,
       );
@@ -76,6 +129,7 @@ export class Qmp {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.destroy();
   }
 }

@@ -35,7 +35,7 @@ import {
 } from './instance-status.ts';
 import { hasDataVolumeApi, templateDisk } from './cdi.ts';
 import { observeDhcp } from './dhcp-watch.ts';
-import { powerOff, startQemu } from './qemu.ts';
+import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
 import { guestCommand } from './guest-command.ts';
 import {
   claimRequest,
@@ -182,7 +182,7 @@ function roomFor(
   if (!memory.ok) return memory;
   const cpu = vmi.spec.domain?.cpu;
   const cpus = (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1);
-  const maxCpus = ctx.options.maxCpus ?? 4;
+  const maxCpus = ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus;
   if (cpus > maxCpus)
     return {
       ok: false,
@@ -264,6 +264,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
         disks: disks.disks.map((d) => ({ ...d, path: diskPath(ctx, d) })),
         mac,
         ...(dumpFile ? { dumpFile } : {}),
+        limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
       }),
       ctx.options.qemu,
     );
@@ -294,9 +295,12 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   // A guest that stops by itself (poweroff inside it) is a finished instance.
   vmRun.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
   const state = await vmRun.qmp.execute<{ status: string }>('query-status');
-  r.paused = state.status === 'paused' || state.status === 'prelaunch';
+  r.paused = pausedState(state.status);
   await writeStatus(ctx, vmi, observeRunning(vmi, r));
 }
+
+/** QMP's run states of a guest whose CPUs are stopped: paused, or never started (-S). */
+const pausedState = (status: string): boolean => status === 'paused' || status === 'prelaunch';
 
 /** Forgets a guest whose process is gone: sockets closed, its folder removed. */
 export function forget(ctx: EngineContext, key: string): Running | undefined {
@@ -313,14 +317,30 @@ export function forget(ctx: EngineContext, key: string): Running | undefined {
 async function shutdown(ctx: EngineContext, vmi: KvVmi, key: string): Promise<VmiPhase> {
   const r = ctx.running.get(key);
   if (!r) return 'Succeeded';
-  const graceS = vmi.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_S;
-  // A paused guest cannot hear the power button: it is resumed first.
-  if (r.paused && graceS > 0) await r.qmp.execute('cont').catch(() => undefined);
-  const how = await powerOff(r, Math.min(graceS * 1000, ctx.options.maxGraceMs ?? 30_000));
+  const { namespace: ns = '', name = '' } = vmi.metadata ?? {};
+  // The grace period as the instance has it now: a stop --force --grace-period=0 shortens it
+  // while the guest is shutting down (virt-handler looks again at least every 5 s).
+  const graceS = (): number =>
+    (ctx.vmis.get(name, ns) as KvVmi | undefined)?.spec.terminationGracePeriodSeconds ??
+    vmi.spec.terminationGracePeriodSeconds ??
+    DEFAULT_GRACE_S;
+  const began = Date.now();
+  const deadline = (): number =>
+    began + Math.min(graceS() * 1000, ctx.options.maxGraceMs ?? 30_000);
+  let how: 'soft' | 'hard' = 'hard';
+  if (graceS() > 0) {
+    // A paused guest cannot hear the power button: it is resumed first.
+    if (r.paused) await r.qmp.execute('cont').catch(() => undefined);
+    await r.qmp.execute('system_powerdown').catch(() => undefined);
+    while (alive(r) && Date.now() < deadline())
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    if (!alive(r)) how = 'soft';
+  }
+  if (alive(r)) await powerOff(r, 0);
   forget(ctx, key);
   ctx.manager.log.info({ vm: key, how }, 'local engine: VM powered off');
   // A guest killed after ignoring the power button failed; one stopped with no grace did not.
-  return how === 'hard' && graceS > 0 ? 'Failed' : 'Succeeded';
+  return how === 'hard' && graceS() > 0 ? 'Failed' : 'Succeeded';
 }
 
 /** The guest is gone: the final phase, and the instance's finalizers when it is being deleted. */
@@ -383,13 +403,13 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
     if (ip) {
       r.iface.ip = ip;
       // The address is known: the traffic is no longer recorded.
-      await r.qmp.execute('object-del', { id: 'net0dump' }).catch(() => undefined);
+      await stopNetDump(r.qmp).catch(() => undefined);
       rmSync(r.dumpFile, { force: true });
       delete r.dumpFile;
     }
   }
   const state = await r.qmp.execute<{ status: string }>('query-status').catch(() => undefined);
-  if (state) r.paused = state.status === 'paused';
+  if (state) r.paused = pausedState(state.status);
   await writeStatus(ctx, vmi, observeRunning(vmi, r));
   return true;
 }
