@@ -4,49 +4,36 @@
 // Follows KubeVirt v1.7.0's pkg/virt-handler/vm.go (start, graceful shutdown with the instance's
 // terminationGracePeriodSeconds, the final phase) and pkg/virt-controller/watch/vmi/ (Pending while
 // a claim is missing, Scheduling while no node has room).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseQuantity } from '../../api/src/quantity.ts';
 import { splitKey } from '../../kube/src/manager.ts';
 import { isSubset } from '../../kube/src/objects.ts';
-import { getLive } from '../../kube/src/ownership.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
 import { guestAction, guestMemory } from './decide.ts';
-import { createDisk, growDisk } from './disks.ts';
+import { observeDhcp } from './dhcp-watch.ts';
 import {
-  NODE,
   alive,
   deletionOf,
-  diskOverBudget,
   diskPath,
   instanceDir,
   keyOf,
+  NODE,
   vmiPath,
   type EngineContext,
-  type KvVm,
   type KvVmi,
   type Running,
 } from './engine-context.ts';
+import { guestCommand } from './guest-command.ts';
+import { prepareDisks } from './guest-disks.ts';
 import {
   instanceStatus,
   type InstanceObservation,
   type Readiness,
   type VmiPhase,
 } from './instance-status.ts';
-import { hasDataVolumeApi, templateDisk } from './cdi.ts';
-import { observeDhcp } from './dhcp-watch.ts';
 import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
-import { guestCommand } from './guest-command.ts';
-import {
-  claimRequest,
-  dataVolumeSource,
-  macFor,
-  planDisks,
-  type DataVolumeSpec,
-  type DiskFile,
-  type LibraryImage,
-  type VolumeObject,
-} from './volumes.ts';
+import { macFor } from './volumes.ts';
 
 /** The finalizer virt-api puts on every instance: it goes once the guest is down. */
 export const VMI_FINALIZER = 'kubevirt.io/foregroundDeleteVirtualMachine';
@@ -79,80 +66,6 @@ async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservatio
     .catch((e) => {
       if (!isNotFound(e)) throw e;
     });
-}
-
-/** The claim or DataVolume behind a volume, as the API server has it now. */
-async function lookupVolume(
-  ctx: EngineContext,
-  vmi: KvVmi,
-  ref: { kind: 'dataVolume' | 'claim'; name: string },
-): Promise<VolumeObject | undefined> {
-  const ns = vmi.metadata?.namespace ?? '';
-  if (ref.kind === 'claim') {
-    const pvc = await getLive<{ metadata?: { uid?: string }; spec?: object }>(
-      ctx.manager.rest,
-      `/api/v1/namespaces/${ns}/persistentvolumeclaims/${ref.name}`,
-    );
-    if (!pvc?.metadata?.uid) return undefined;
-    return { uid: pvc.metadata.uid, sizeBytes: claimRequest(pvc as never) ?? 0 };
-  }
-  // A DataVolume the engine provided (its file is there once it is Succeeded); the image it was
-  // made from says how the guest boots.
-  const library = ctx.options.library ?? [];
-  const imageOf = (spec: DataVolumeSpec | undefined): { image?: LibraryImage } => {
-    const source = dataVolumeSource(spec, library);
-    return source.ok && source.image ? { image: source.image } : {};
-  };
-  if (!(await hasDataVolumeApi(ctx))) {
-    const owner = vmi.metadata?.ownerReferences?.find((o) => o.controller);
-    const d = templateDisk(owner?.uid ?? '', ref.name);
-    const vm = owner ? (ctx.vms.get(owner.name, ns) as KvVm | undefined) : undefined;
-    const t = vm?.spec.dataVolumeTemplates?.find((x) => x.metadata?.name === ref.name);
-    return existsSync(diskPath(ctx, d))
-      ? { uid: d.uid, sizeBytes: 0, ...imageOf(t?.spec) }
-      : undefined;
-  }
-  const dv = await getLive<{
-    metadata?: { uid?: string };
-    spec?: DataVolumeSpec;
-    status?: { phase?: string };
-  }>(ctx.manager.rest, `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${ref.name}`);
-  if (!dv?.metadata?.uid || dv.status?.phase !== 'Succeeded') return undefined;
-  const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata.uid });
-  return existsSync(path) ? { uid: dv.metadata.uid, sizeBytes: 0, ...imageOf(dv.spec) } : undefined;
-}
-
-/** The disks of the instance: claims get their file (made, or grown with the claim). */
-async function prepareDisks(
-  ctx: EngineContext,
-  vmi: KvVmi,
-): Promise<
-  { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; noRoom?: string }
-> {
-  const ns = vmi.metadata?.namespace ?? '';
-  const volumes = vmi.spec.volumes ?? [];
-  const found = new Map<string, VolumeObject | undefined>();
-  for (const v of volumes) {
-    const ref = v.dataVolume
-      ? { kind: 'dataVolume' as const, name: v.dataVolume.name }
-      : v.persistentVolumeClaim
-        ? { kind: 'claim' as const, name: v.persistentVolumeClaim.claimName }
-        : undefined;
-    if (ref) found.set(`${ref.kind}/${ref.name}`, await lookupVolume(ctx, vmi, ref));
-  }
-  const plan = planDisks(volumes, (r) => found.get(`${r.kind}/${r.name}`));
-  if (!plan.ok) return { ok: false, missingClaim: `${ns}/${plan.missingClaim}` };
-  for (const d of plan.disks) {
-    if (d.kind !== 'claim') continue;
-    const path = diskPath(ctx, d);
-    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-    const size = Math.max(d.sizeBytes, 2 ** 20);
-    const over = diskOverBudget(ctx, size, path);
-    if (over) return { ok: false, noRoom: `claim ${ns}/${d.name}: ${over}` };
-    if (!existsSync(path)) await createDisk({ path, sizeBytes: size }, ctx.options.qemuImg);
-    else await growDisk(path, size, ctx.options.qemuImg);
-  }
-  return { ok: true, disks: plan.disks };
 }
 
 /** Guest memory the engine's running guests hold now. */
@@ -288,6 +201,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     memoryBytes: room.memoryBytes,
     ...(ifaceSpec ? { iface: { name: ifaceSpec.name, mac } } : {}),
     ...(dumpFile ? { dumpFile } : {}),
+    claimFiles: disks.disks.filter((d) => d.kind === 'claim').map((d) => diskPath(ctx, d)),
     startedAt: Date.now(),
   };
   ctx.running.set(key, r);
