@@ -30,6 +30,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (t)
+    await t.rest
+      .request('DELETE', `/apis/storage.k8s.io/v1/storageclasses/expandable-${t.ns}`)
+      .catch(() => undefined);
   await t?.stop();
 });
 
@@ -83,9 +87,26 @@ describe('claim disks', () => {
   const claim = (size: string): object => ({
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: { name: 'data', namespace: t.ns },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+    metadata: {
+      name: 'data',
+      namespace: t.ns,
+      annotations: { 'volume.kubernetes.io/storage-provisioner': 'disks.test.vmplane.io' },
+    },
+    // Named for a volume and bound by hand: no kube-controller-manager binds claims here, and only
+    // a bound claim may grow.
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: size } },
+      volumeName: `pv-${t.ns}`,
+      storageClassName: `expandable-${t.ns}`,
+    },
   });
+  const bind = async (): Promise<void> => {
+    await t.rest.request('PATCH', `${pvcPath('data')}/status`, {
+      body: { status: { phase: 'Bound', capacity: { storage: '1Gi' } } },
+      contentType: 'application/merge-patch+json',
+    });
+  };
   const runOnce = async (): Promise<void> => {
     await t.engine.start(t.ns, 'claimer');
     await t.until('the instance Running', async () => {
@@ -98,7 +119,16 @@ describe('claim disks', () => {
 
   it('follows its claim: named by the claim’s UID, grown with it, a new disk for a new claim', async () => {
     vm.metadata.namespace = t.ns;
+    // A class that lets claims grow (the API server's resize admission asks for one).
+    await t.rest.create({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: `expandable-${t.ns}` },
+      provisioner: 'disks.test.vmplane.io',
+      allowVolumeExpansion: true,
+    } as never);
     await t.rest.create(claim('8Mi') as never);
+    await bind();
     await t.rest.create(vm as never);
     await runOnce();
     const first = await uidOf(pvcPath('data'));
