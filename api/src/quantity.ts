@@ -15,7 +15,9 @@ const DECIMAL: Record<string, number> = {
   P: 15,
   E: 18,
 };
-const PATTERN = /^([+-]?)(\d+)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
+// A number (digits before or after the point, as Kubernetes accepts .5Gi) and an optional suffix.
+const PATTERN =
+  /^([+-]?)(?=\.?\d)(\d*)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
 
 export class Quantity {
   /** The value in nano-units (10^-9). */
@@ -58,8 +60,8 @@ export function parseQuantity(input: string | number): Quantity {
     throw new Error(
       `"${s}" is not a quantity: write a number with an optional suffix, such as 16Gi, 500M, 1.5, 100m or 1e3`,
     );
-  const [, sign, whole = '0', frac = '', suffix, exp] = m;
-  let mantissa = BigInt(whole + frac);
+  const [, sign, whole = '', frac = '', suffix, exp] = m;
+  let mantissa = BigInt(`${whole}${frac}` || '0');
   let pow10 = 9 - frac.length;
   let binary = 0n;
   if (suffix && suffix in BINARY) binary = BigInt(10 * (BINARY[suffix] ?? 0));

@@ -4,6 +4,7 @@
 // kernel (the tiny Linux) boots that kernel directly, as KubeVirt's kernel boot does; any other
 // guest gets firmware only and boots whatever its disks hold (a blank disk boots nothing, as on
 // KubeVirt).
+import { parseQuantity } from '../../api/src/quantity.ts';
 import type { KvVmi } from './engine-context.ts';
 import type { QemuSpec } from './qemu.ts';
 import type { DiskFile } from './volumes.ts';
@@ -36,6 +37,57 @@ export function bootDisk<T extends { volume: string }>(
   )[0];
 }
 
+/** What the instance asks for, read as KubeVirt reads it, or why it cannot be read. */
+export type Resources =
+  | { ok: true; memoryBytes: number; cpus: number; mac: string | undefined }
+  | { ok: false; message: string };
+
+/**
+ * The instance's guest memory (domain.memory.guest, else the memory request), its vCPUs (cores ×
+ * sockets × threads, 0 or unset meaning 1, as KubeVirt reads an unset uint32) and its first card's
+ * MAC (an empty one is none). Pure.
+ */
+export function instanceResources(vmi: KvVmi): Resources {
+  const domain = vmi.spec.domain;
+  const field = domain?.memory?.guest
+    ? 'spec.domain.memory.guest'
+    : 'spec.domain.resources.requests.memory';
+  const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory;
+  if (!asked) return { ok: false, message: 'the instance asks for no memory' };
+  let memoryBytes: number;
+  try {
+    memoryBytes = Number(parseQuantity(asked).asInteger());
+  } catch {
+    return { ok: false, message: `${field}: "${asked}" is not a quantity the engine can read` };
+  }
+  const cpu = domain?.cpu;
+  const cpus = (cpu?.cores || 1) * (cpu?.sockets || 1) * (cpu?.threads || 1);
+  return {
+    ok: true,
+    memoryBytes,
+    cpus,
+    mac: domain?.devices?.interfaces?.[0]?.macAddress || undefined,
+  };
+}
+
+/** Whether the guest sees a volume's disk read-only: the claim says so, or its domain disk does. */
+export function readOnlyDisk(vmi: KvVmi, d: DiskFile): boolean {
+  const disk = vmi.spec.domain?.devices?.disks?.find((x) => x.name === d.volume) as
+    | {
+        disk?: { readonly?: boolean };
+        cdrom?: { readonly?: boolean };
+        lun?: { readonly?: boolean };
+      }
+    | undefined;
+  // A cdrom is read-only unless it says otherwise (KubeVirt's default).
+  return (
+    !!d.readOnly ||
+    !!disk?.disk?.readonly ||
+    !!disk?.lun?.readonly ||
+    (!!disk?.cdrom && disk.cdrom.readonly !== false)
+  );
+}
+
 export function guestCommand(i: GuestCommandInput): QemuSpec {
   const kernel = bootDisk(i.vmi, i.disks)?.image?.kernelBoot;
   const card = i.vmi.spec.domain?.devices?.interfaces?.[0];
@@ -48,7 +100,7 @@ export function guestCommand(i: GuestCommandInput): QemuSpec {
       path: d.path,
       format: 'qcow2' as const,
       name: d.volume,
-      ...(d.readOnly ? { readOnly: true } : {}),
+      ...(readOnlyDisk(i.vmi, d) ? { readOnly: true } : {}),
     })),
     ...(card
       ? {

@@ -6,7 +6,6 @@
 // a claim is missing, Scheduling while no node has room).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseQuantity } from '../../api/src/quantity.ts';
 import { splitKey } from '../../kube/src/manager.ts';
 import { isSubset } from '../../kube/src/objects.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
@@ -24,7 +23,7 @@ import {
   type KvVmi,
   type Running,
 } from './engine-context.ts';
-import { guestCommand } from './guest-command.ts';
+import { guestCommand, instanceResources } from './guest-command.ts';
 import { prepareDisks } from './guest-disks.ts';
 import {
   instanceStatus,
@@ -72,17 +71,6 @@ async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservatio
 const heldMemory = (ctx: EngineContext): number =>
   [...ctx.running.values()].reduce((sum, r) => sum + (alive(r) ? r.memoryBytes : 0), 0);
 
-function memoryFor(ctx: EngineContext, vmi: KvVmi): ReturnType<typeof guestMemory> {
-  const domain = vmi.spec.domain;
-  const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory;
-  if (!asked) return { ok: false, message: 'the instance asks for no memory' };
-  return guestMemory(
-    Number(parseQuantity(asked).asInteger()),
-    ctx.options.memoryCapBytes,
-    ctx.options.memoryBudgetBytes() - heldMemory(ctx),
-  );
-}
-
 /**
  * Whether this machine has room for the guest, as the scheduler would say it: the engine's memory
  * budget less what its running guests hold, its vCPU cap per VM, and its cap on VMs at once.
@@ -91,10 +79,15 @@ function roomFor(
   ctx: EngineContext,
   vmi: KvVmi,
 ): { ok: true; memoryBytes: number; cpus: number } | { ok: false; message: string } {
-  const memory = memoryFor(ctx, vmi);
+  const asked = instanceResources(vmi);
+  if (!asked.ok) return asked;
+  const memory = guestMemory(
+    asked.memoryBytes,
+    ctx.options.memoryCapBytes,
+    ctx.options.memoryBudgetBytes() - heldMemory(ctx),
+  );
   if (!memory.ok) return memory;
-  const cpu = vmi.spec.domain?.cpu;
-  const cpus = (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1);
+  const cpus = asked.cpus;
   const maxCpus = ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus;
   if (cpus > maxCpus)
     return {
@@ -164,7 +157,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const domain = vmi.spec.domain;
   const ifaceSpec = domain?.devices?.interfaces?.[0];
-  const mac = ifaceSpec?.macAddress ?? macFor(vmi.metadata?.uid ?? key);
+  const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
   const dumpFile = ifaceSpec ? join(dir, 'net0.pcap') : undefined;
   let vmRun: Awaited<ReturnType<typeof startQemu>>;
   try {

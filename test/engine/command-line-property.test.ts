@@ -7,19 +7,21 @@
 // as QEMU reads it (parseQemuArgs) and must hold exactly what the VM asked for: every option, every
 // key, nothing more; or the engine refuses the value with a QemuSpecError naming the field and the
 // value. A sample of the lines built then really boots the tiny Linux.
+import fc from 'fast-check';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQuantity } from '../../api/src/quantity.ts';
-import type { EngineChecks } from '../../harness/src/controlplane/conformance.ts';
-import { cacheRoot } from '../../kube/src/go-build.ts';
 import { createDisk } from '../../engine/src/disks.ts';
 import type { KvVm, KvVmi, VmiSpec } from '../../engine/src/engine-context.ts';
-import { guestCommand, type GuestCommandInput } from '../../engine/src/guest-command.ts';
+import {
+  guestCommand,
+  instanceResources,
+  readOnlyDisk,
+  type GuestCommandInput,
+} from '../../engine/src/guest-command.ts';
 import { tinyLinuxLibrary } from '../../engine/src/main.ts';
 import {
   diskNames,
@@ -35,8 +37,10 @@ import {
 } from '../../engine/src/qemu.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { macFor, planDisks, type DiskFile } from '../../engine/src/volumes.ts';
-import { engineChecks } from '../support/kubevirt.ts';
+import type { EngineChecks } from '../../harness/src/controlplane/conformance.ts';
+import { cacheRoot } from '../../kube/src/go-build.ts';
 import { kubevirtVmArb } from '../support/kubevirt-vm-arbitrary.ts';
+import { engineChecks } from '../support/kubevirt.ts';
 
 const RUNS = 1000;
 const SEED = 20250707;
@@ -83,24 +87,27 @@ function engineInput(
     sizeBytes: 0,
   }));
   if (!plan.ok) return { ok: false, waits: 'a claim no object can be (Pending)' };
-  const domain = vmi.spec.domain;
-  const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory;
-  if (!asked) return { ok: false, waits: 'no memory asked (Scheduling)' };
-  const cpu = domain?.cpu;
-  const cpus = (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1);
-  const card = domain?.devices?.interfaces?.[0];
+  // What the engine reads of the instance: its own function (engine/src/guest-command.ts).
+  const asked = instanceResources(vmi);
+  if (!asked.ok) return { ok: false, waits: `${asked.message} (Scheduling)` };
+  const card = vmi.spec.domain?.devices?.interfaces?.[0];
   const dir = join(root, 'run', `i${n}`);
-  const disks = plan.disks.map((d) => ({ ...d, path: diskFile(root, d) }));
+  // Read-only as the engine reads it: the claim, or the domain's disk (readonly, a cdrom).
+  const disks = plan.disks.map((d) => ({
+    ...d,
+    readOnly: readOnlyDisk(vmi, d),
+    path: diskFile(root, d),
+  }));
   return {
     ok: true,
     disks,
     input: {
       dir,
       vmi,
-      memoryBytes: Number(parseQuantity(asked).asInteger()),
-      cpus,
+      memoryBytes: asked.memoryBytes,
+      cpus: asked.cpus,
       disks,
-      mac: card?.macAddress ?? macFor(vm.metadata.uid),
+      mac: asked.mac ?? macFor(vm.metadata.uid),
       ...(card ? { dumpFile: join(dir, 'net0.pcap') } : {}),
       limits: { maxCpus: QEMU_LIMITS.maxCpus },
     },
@@ -120,7 +127,7 @@ function expectedOptions(vm: KvVm, e: Extract<EngineInput, { ok: true }>): Parse
   const { dir, memoryBytes, cpus, disks } = e.input;
   const spec = instanceSpec(vm);
   const card = spec.domain?.devices?.interfaces?.[0];
-  const mac = card?.macAddress ?? macFor((vm.metadata as { uid: string }).uid);
+  const mac = card?.macAddress || macFor((vm.metadata as { uid: string }).uid);
   return [
     { name: '-nodefaults' },
     { name: '-no-user-config' },
@@ -218,7 +225,7 @@ function checkLine(vm: KvVm, e: Extract<EngineInput, { ok: true }>, args: string
   const nics = of('-device').filter((o) => o.props?.driver === 'virtio-net-pci');
   expect(nics).toHaveLength(card ? 1 : 0);
   if (card) {
-    const wanted = card.macAddress ?? macFor((vm.metadata as { uid: string }).uid);
+    const wanted = card.macAddress || macFor((vm.metadata as { uid: string }).uid);
     expect(nics[0]?.props?.mac?.toLowerCase()).toBe(wanted.toLowerCase());
     expect(nics[0]?.props?.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i);
   }
@@ -477,9 +484,8 @@ function lineOf(vm: KvVm & { metadata: { uid: string } }): ParsedOption[] {
 }
 
 // What KubeVirt v1.7.0 admits and runs, and the engine does not follow: each VM is admitted by the
-// real admitter (checked here), and each it.fails states what KubeVirt does; it passes once the
-// engine does the same (then drop .fails).
-describe('known divergences from KubeVirt (it.fails until the engine follows)', () => {
+// real admitter (checked here); each was a known divergence (it.fails) until the engine followed.
+describe('what KubeVirt admits and the engine once read otherwise', () => {
   const cases: Record<string, (spec: VmiSpec) => void> = {
     'memory .5Gi': (s) => void (s.domain!.resources = { requests: { memory: '.5Gi' } }),
     'a disk asked read-only': (s) =>
@@ -498,24 +504,24 @@ describe('known divergences from KubeVirt (it.fails until the engine follows)', 
       });
   });
 
-  it.fails('memory .5Gi (which Go reads as 512Mi) is 512 MiB on the line', () => {
+  it('memory .5Gi (which Go reads as 512Mi) is 512 MiB on the line', () => {
     const line = lineOf(admittedVm(cases['memory .5Gi']!));
     expect(line.find((o) => o.name === '-m')?.props).toEqual({ size: '512M' });
   });
 
-  it.fails('a disk whose domain disk says readonly: true is read-only on the line', () => {
+  it('a disk whose domain disk says readonly: true is read-only on the line', () => {
     const line = lineOf(admittedVm(cases['a disk asked read-only']!));
     const file = line.find((o) => o.name === '-blockdev' && o.props?.driver === 'file');
     expect(file?.props?.['read-only']).toBe('on');
   });
 
-  it.fails('an empty macAddress is no MAC: the card gets one made for it (macFor)', () => {
+  it('an empty macAddress is no MAC: the card gets one made for it (macFor)', () => {
     const line = lineOf(admittedVm(cases['an empty macAddress']!));
     const card = line.find((o) => o.props?.driver === 'virtio-net-pci');
     expect(card?.props?.mac).toBe(macFor('3f0c5d43-4a52-4c1b-9b1e-0d1c1f2a3b4c'));
   });
 
-  it.fails('cores: 0 is the default (1 vCPU), as KubeVirt reads an unset uint32', () => {
+  it('cores: 0 is the default (1 vCPU), as KubeVirt reads an unset uint32', () => {
     const line = lineOf(admittedVm(cases['cores: 0']!));
     expect(line.find((o) => o.name === '-smp')?.props).toEqual({ cpus: '1' });
   });
