@@ -1,0 +1,307 @@
+// KubeVirt's own admission on a local API server: the kubevirt conformance command's `webhook` mode
+// (virt-api's validating admitters, conformance/kubevirt/webhook.go) as a child process, and a
+// ValidatingWebhookConfiguration with virt-api's webhooks (names, rules, failure policy, timeouts as
+// virt-operator generates them) pointed at it. Without it, a kubevirt.io object written to the
+// sandbox or the test control plane is checked by the CRD schema alone, so objects KubeVirt
+// refuses would be accepted there.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFrom } from '../../../kube/src/client.ts';
+import { createCertificateAuthority, issueCertificate } from '../../../kube/src/pki.ts';
+import { isNotFound, KubeRest } from '../../../kube/src/rest.ts';
+import { KUBEVIRT_VERSION } from './conformance.ts';
+
+/** The configuration's name; virt-operator's own is virt-api-validator, which this never touches. */
+export const KUBEVIRT_ADMISSION_NAME = 'vmplane-kubevirt-admission';
+/** The labels that make a configuration of that name vmplane's (and so one it may replace). */
+export const KUBEVIRT_ADMISSION_LABELS = {
+  'app.kubernetes.io/managed-by': 'vmplane',
+  'app.kubernetes.io/component': 'kubevirt-admission',
+};
+const CONFIGS = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+
+type Json = Record<string, unknown>;
+interface Webhook extends Json {
+  name: string;
+  clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
+}
+interface Config {
+  metadata: {
+    name: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+  };
+}
+
+export interface KubeVirtAdmissionOptions {
+  /** The kubevirt-conformance command (ensureConformance().kubevirt). */
+  bin: string;
+  /** The configuration's name; KUBEVIRT_ADMISSION_NAME by default. */
+  name?: string;
+  /** The API server: the admitters read instance types, restores, namespaces... through it. */
+  kubeconfigPath: string;
+  /** KubeVirt's install namespace: its KubeVirt CR configures the admitters. kubevirt by default. */
+  namespace?: string;
+  /**
+   * User names the admitters treat as KubeVirt's own service accounts (allowed to change a VMI's
+   * spec, to set KubeVirt's restricted labels). None by default: every writer is a user.
+   */
+  kubevirtUsers?: string[];
+  /** How long the API server waits for an answer; KubeVirt's own is 10 s. */
+  timeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningKubeVirtAdmission {
+  port: number;
+  pid: number;
+  /** The ValidatingWebhookConfiguration's name. */
+  name: string;
+  /** Removes the configuration (only if still ours), then stops the process. */
+  stop(): Promise<void>;
+  /** Kills the process at once, leaving the configuration (for a run that is being killed). */
+  kill(): void;
+}
+
+function output(bin: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${bin} ${args[0]} failed: ${err}`)),
+    );
+  });
+}
+
+/** virt-api's validating webhooks that the command serves, as virt-operator generates them. */
+export async function kubeVirtWebhooks(bin: string): Promise<Webhook[]> {
+  return (JSON.parse(await output(bin, ['webhook-configuration'])) as { webhooks: Webhook[] })
+    .webhooks;
+}
+
+/** The configuration for a webhook process on 127.0.0.1:port, its webhooks pointed at it by URL. */
+export function admissionConfiguration(
+  name: string,
+  webhooks: Webhook[],
+  port: number,
+  caPem: string,
+  timeoutSeconds?: number,
+): Json {
+  const caBundle = Buffer.from(caPem).toString('base64');
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name, labels: KUBEVIRT_ADMISSION_LABELS },
+    webhooks: webhooks.map((w) => {
+      const path = w.clientConfig.service?.path;
+      if (!path) throw new Error(`webhook ${w.name} has no path`);
+      return {
+        ...w,
+        clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle },
+        ...(timeoutSeconds ? { timeoutSeconds } : {}),
+      };
+    }),
+  };
+}
+
+export const isOurs = (c: Config | undefined): boolean =>
+  Object.entries(KUBEVIRT_ADMISSION_LABELS).every(([k, v]) => c?.metadata.labels?.[k] === v);
+
+async function getConfig(rest: KubeRest, name: string): Promise<Config | undefined> {
+  try {
+    return (await rest.request<Config>('GET', `${CONFIGS}/${name}`)).body;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Fails if a configuration of that name exists and is someone else's. */
+function refuseForeign(name: string, existing: Config | undefined): void {
+  if (existing && !isOurs(existing))
+    throw new Error(
+      `ValidatingWebhookConfiguration ${name} exists and is not vmplane's (no ${Object.entries(
+        KUBEVIRT_ADMISSION_LABELS,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}): KubeVirt's admission is not registered over it`,
+    );
+}
+
+/** Writes the configuration, replacing one of that name only if it is vmplane's (a stale one). */
+async function register(rest: KubeRest, name: string, config: Json): Promise<Config> {
+  const existing = await getConfig(rest, name);
+  refuseForeign(name, existing);
+  if (!existing) return (await rest.request<Config>('POST', CONFIGS, { body: config })).body;
+  const body = {
+    ...config,
+    metadata: { ...(config.metadata as Json), resourceVersion: existing.metadata.resourceVersion },
+  };
+  return (await rest.request<Config>('PUT', `${CONFIGS}/${name}`, { body })).body;
+}
+
+/** Deletes the configuration if it is the one registered (same uid, still labelled ours). */
+async function unregister(rest: KubeRest, name: string, uid: string | undefined): Promise<void> {
+  const live = await getConfig(rest, name);
+  if (!live || !isOurs(live) || !uid || live.metadata.uid !== uid) return;
+  await rest
+    .request('DELETE', `${CONFIGS}/${name}`, {
+      body: { preconditions: { uid: live.metadata.uid } },
+    })
+    .catch((e) => {
+      if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
+    });
+}
+
+/**
+ * A VM KubeVirt refuses (no run strategy) and the CRD schema accepts: the API server's answer to
+ * its dry-run create says whether the webhook is called.
+ */
+const PROBE = {
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  metadata: { name: 'vmplane-admission-probe', namespace: 'default' },
+  spec: { template: { spec: { domain: { devices: {} } } } },
+};
+
+/** Waits until the API server calls the webhook: a dry-run create of PROBE is refused by it. */
+async function waitAnswering(rest: KubeRest, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await rest.create(PROBE as never, { dryRun: true });
+      last = 'the probe VM was accepted';
+    } catch (e) {
+      last = (e as Error).message;
+      if (last.includes('virtualmachine-validator.kubevirt.io')) return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`KubeVirt's admission did not answer within ${timeoutMs / 1000} s: ${last}`);
+}
+
+/** Starts the webhook process, and resolves with its port once it prints it. */
+function startProcess(
+  bin: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number }> {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`kubevirt-conformance webhook ${why}: ${stderr.trim().slice(-1500)}`));
+    };
+    const timer = setTimeout(() => fail(`printed no port in ${timeoutMs / 1000} s`), timeoutMs);
+    child.on('error', (e) => fail(e.message));
+    child.on('exit', (code, signal) => fail(`exited (${signal ?? `exit ${code}`})`));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      try {
+        resolve({ child, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
+      } catch {
+        fail(`printed ${out.slice(0, nl)}`);
+      }
+    });
+  });
+}
+
+function stopProcess(child: ChildProcessWithoutNullStreams, graceMs = 2_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts KubeVirt's validating admission for the API server of the kubeconfig, registers it, and
+ * resolves once the API server calls it. The KubeVirt CRDs must be installed. Refuses to start if
+ * a configuration of its name exists that is not vmplane's.
+ */
+export async function startKubeVirtAdmission(
+  o: KubeVirtAdmissionOptions,
+): Promise<RunningKubeVirtAdmission> {
+  const started = Date.now();
+  const name = o.name ?? KUBEVIRT_ADMISSION_NAME;
+  const kc: KubeConfig = kubeConfigFrom(o.kubeconfigPath);
+  const rest = new KubeRest(kc);
+  try {
+    refuseForeign(name, await getConfig(rest, name));
+  } catch (e) {
+    rest.close();
+    throw e;
+  }
+  const webhooks = await kubeVirtWebhooks(o.bin);
+  const ca = createCertificateAuthority('vmplane-kubevirt-admission-ca', 365);
+  const serving = issueCertificate(ca, {
+    commonName: 'vmplane-kubevirt-admission',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usages: ['server'],
+    validityDays: 365,
+  });
+  // The process reads its key at start; the files go as soon as it listens.
+  const dir = mkdtempSync(join(tmpdir(), 'vmplane-kubevirt-admission-'));
+  writeFileSync(join(dir, 'tls.crt'), serving.certPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
+  const args = [
+    'webhook',
+    `--cert=${join(dir, 'tls.crt')}`,
+    `--key=${join(dir, 'tls.key')}`,
+    `--kubeconfig=${o.kubeconfigPath}`,
+    `--namespace=${o.namespace ?? 'kubevirt'}`,
+    '--exit-with-stdin',
+    ...(o.kubevirtUsers ?? []).map((u) => `--kubevirt-user=${u}`),
+  ];
+  let child: ChildProcessWithoutNullStreams | undefined;
+  let uid: string | undefined;
+  const stop = async (): Promise<void> => {
+    try {
+      await unregister(rest, name, uid);
+    } finally {
+      rest.close();
+      if (child) await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    const p = await startProcess(o.bin, args, 60_000);
+    child = p.child;
+    rmSync(dir, { recursive: true, force: true });
+    const config = admissionConfiguration(name, webhooks, p.port, ca.certPem, o.timeoutSeconds);
+    uid = (await register(rest, name, config)).metadata.uid;
+    await waitAnswering(rest, 30_000);
+    o.log?.(
+      `KubeVirt v${KUBEVIRT_VERSION}'s validating admission registered (${name}, ${webhooks.length} webhooks at 127.0.0.1:${p.port}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    const kill = (): void => void p.child.kill('SIGKILL');
+    return { port: p.port, pid: p.child.pid ?? 0, name, stop, kill };
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+}
