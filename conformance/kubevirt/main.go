@@ -12,7 +12,8 @@
 //	kubevirt-conformance webhook --cert F --key F --kubeconfig F [--port N] [--namespace NS]
 //	                          [--kubevirt-user NAME]... [--exit-with-stdin]
 //	                                        virt-api's validating webhooks over HTTPS on 127.0.0.1
-//	                                        (webhook.go); prints {"port":N} once it answers
+//	                                        (webhook.go); once it answers, prints one line:
+//	                                        {"port":N,"webhooks":[...as webhook-configuration]}
 //	kubevirt-conformance webhook-configuration
 //	                                        the webhooks of virt-api's ValidatingWebhookConfiguration
 //	                                        that `webhook` serves, as JSON

@@ -5,7 +5,8 @@
 // same informers and the same cluster configuration, which KubeVirt reads from the KubeVirt CR of
 // the install namespace (one with a status phase) and follows as it changes; with no such CR, a
 // default installation's. Admitters that look things up (instance types, restores, clones, data
-// sources, namespaces) do so through a client built from --kubeconfig.
+// sources, namespaces) do so through a client built from --kubeconfig. A new VMI is checked as
+// virt-api's mutating webhook would have left it (withNewVMIDefaults); nothing is mutated.
 //
 // Not served: the pod eviction interceptors (they catch every pod eviction of the cluster and
 // play no part without virt-launcher pods) and the KubeVirt CR's own validation (virt-operator's).
@@ -13,6 +14,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -28,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
@@ -38,7 +41,9 @@ import (
 
 	"kubevirt.io/kubevirt/pkg/controller"
 	netadmitter "kubevirt.io/kubevirt/pkg/network/admitter"
+	webhookutils "kubevirt.io/kubevirt/pkg/util/webhooks"
 	"kubevirt.io/kubevirt/pkg/virt-api/webhooks"
+	"kubevirt.io/kubevirt/pkg/virt-api/webhooks/mutating-webhook/mutators"
 	validating_webhook "kubevirt.io/kubevirt/pkg/virt-api/webhooks/validating-webhook"
 	virtconfig "kubevirt.io/kubevirt/pkg/virt-config"
 	"kubevirt.io/kubevirt/pkg/virt-operator/resource/generate/components"
@@ -170,6 +175,11 @@ func webhookHandler(f webhookFlags, stop <-chan struct{}) (http.Handler, error) 
 		mux.HandleFunc(path, h)
 	}
 	handle(components.VMICreateValidatePath, func(w http.ResponseWriter, r *http.Request) {
+		if refused := withNewVMIDefaults(r, clusterConfig); refused != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(refused)
+			return
+		}
 		validating_webhook.ServeVMICreate(w, r, clusterConfig, accounts, networkSpec)
 	})
 	handle(components.VMIUpdateValidatePath, func(w http.ResponseWriter, r *http.Request) {
@@ -230,6 +240,43 @@ func webhookHandler(f webhookFlags, stop <-chan struct{}) (http.Handler, error) 
 	return mux, nil
 }
 
+// withNewVMIDefaults gives the VMI create admitter the VMI as virt-api's mutating webhook would
+// have left it: on a cluster, that webhook runs first and sets the defaults the admitter presumes
+// (the architecture above all). KubeVirt's own defaulting of a new VMI is applied to the object
+// in the review, which only this process sees: nothing is mutated in the cluster, as virt-api's
+// VM admitter applies defaults to a copy of the template it checks. The mutating webhook itself is
+// not served: besides defaults it adds a finalizer only virt-controller removes and drops status
+// writes from anyone but KubeVirt's service accounts.
+func withNewVMIDefaults(r *http.Request, clusterConfig *virtconfig.ClusterConfig) *admissionv1.AdmissionReview {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	review := admissionv1.AdmissionReview{}
+	if err != nil || json.Unmarshal(body, &review) != nil || review.Request == nil ||
+		review.Request.Operation != admissionv1.Create {
+		return nil // the admitter answers what is not a VMI create
+	}
+	vmi := &v1.VirtualMachineInstance{}
+	if json.Unmarshal(review.Request.Object.Raw, vmi) != nil {
+		return nil
+	}
+	if err := mutators.ApplyNewVMIMutations(vmi, clusterConfig); err != nil {
+		// virt-api's mutating webhook refuses the VMI with this error.
+		answer := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: webhookutils.ToAdmissionResponseError(err)}
+		answer.Response.UID = review.Request.UID
+		return &answer
+	}
+	raw, err := json.Marshal(vmi)
+	if err != nil {
+		return nil
+	}
+	review.Request.Object.Raw = raw
+	if body, err = json.Marshal(review); err == nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	return nil
+}
+
 func runWebhook(args []string) error {
 	f, err := parseWebhookFlags(args)
 	if err != nil {
@@ -256,7 +303,12 @@ func runWebhook(args []string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- server.ServeTLS(listener, "", "") }()
-	ready, _ := json.Marshal(map[string]int{"port": listener.Addr().(*net.TCPAddr).Port})
+	// One line: the port, and the webhooks to register (those of webhook-configuration), so that
+	// whoever starts this process needs no second one (KubeVirt's packages take seconds to load).
+	ready, _ := json.Marshal(map[string]interface{}{
+		"port":     listener.Addr().(*net.TCPAddr).Port,
+		"webhooks": servedWebhooks(),
+	})
 	fmt.Println(string(ready))
 
 	done := make(chan os.Signal, 1)

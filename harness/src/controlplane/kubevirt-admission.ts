@@ -67,26 +67,6 @@ export interface RunningKubeVirtAdmission {
   kill(): void;
 }
 
-function output(bin: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${bin} ${args[0]} failed: ${err}`)),
-    );
-  });
-}
-
-/** virt-api's validating webhooks that the command serves, as virt-operator generates them. */
-export async function kubeVirtWebhooks(bin: string): Promise<Webhook[]> {
-  return (JSON.parse(await output(bin, ['webhook-configuration'])) as { webhooks: Webhook[] })
-    .webhooks;
-}
-
 /** The configuration for a webhook process on 127.0.0.1:port, its webhooks pointed at it by URL. */
 export function admissionConfiguration(
   name: string,
@@ -189,13 +169,19 @@ async function waitAnswering(rest: KubeRest, timeoutMs: number): Promise<void> {
   throw new Error(`KubeVirt's admission did not answer within ${timeoutMs / 1000} s: ${last}`);
 }
 
-/** Starts the webhook process, and resolves with its port once it prints it. */
+/**
+ * Starts the webhook process, and resolves once it prints its port and virt-api's webhooks that it
+ * serves (as virt-operator generates them).
+ */
 function startProcess(
   bin: string,
   args: string[],
   timeoutMs: number,
-): Promise<{ child: ChildProcessWithoutNullStreams; port: number }> {
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number; webhooks: Webhook[] }> {
+  // Its own process group: a terminal's Ctrl-C reaches the parent, which removes the
+  // configuration before stopping it. Its standard input closes when the parent dies, however it
+  // dies, and it stops then (--exit-with-stdin).
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
@@ -217,7 +203,8 @@ function startProcess(
       child.stdout.removeAllListeners('data');
       child.stdout.resume();
       try {
-        resolve({ child, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
+        const ready = JSON.parse(out.slice(0, nl)) as { port: number; webhooks: Webhook[] };
+        resolve({ child, port: ready.port, webhooks: ready.webhooks });
       } catch {
         fail(`printed ${out.slice(0, nl)}`);
       }
@@ -255,7 +242,6 @@ export async function startKubeVirtAdmission(
     rest.close();
     throw e;
   }
-  const webhooks = await kubeVirtWebhooks(o.bin);
   const ca = createCertificateAuthority('vmplane-kubevirt-admission-ca', 365);
   const serving = issueCertificate(ca, {
     commonName: 'vmplane-kubevirt-admission',
@@ -292,11 +278,13 @@ export async function startKubeVirtAdmission(
     const p = await startProcess(o.bin, args, 60_000);
     child = p.child;
     rmSync(dir, { recursive: true, force: true });
-    const config = admissionConfiguration(name, webhooks, p.port, ca.certPem, o.timeoutSeconds);
+    const listening = Date.now();
+    const config = admissionConfiguration(name, p.webhooks, p.port, ca.certPem, o.timeoutSeconds);
     uid = (await register(rest, name, config)).metadata.uid;
     await waitAnswering(rest, 30_000);
+    const s = (from: number, to = Date.now()): string => `${((to - from) / 1000).toFixed(1)} s`;
     o.log?.(
-      `KubeVirt v${KUBEVIRT_VERSION}'s validating admission registered (${name}, ${webhooks.length} webhooks at 127.0.0.1:${p.port}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `KubeVirt v${KUBEVIRT_VERSION}'s validating admission registered (${name}, ${p.webhooks.length} webhooks at 127.0.0.1:${p.port}) in ${s(started)}: listening after ${s(started, listening)}, called by the API server ${s(listening)} later`,
     );
     const kill = (): void => void p.child.kill('SIGKILL');
     return { port: p.port, pid: p.child.pid ?? 0, name, stop, kill };
