@@ -1,11 +1,18 @@
-// One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed.
-// Integration tests reach it through inject('kubeconfig'); each isolates itself in a namespace.
+// One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed, and
+// KubeVirt's and CDI's real CRDs with KubeVirt's own validating admission registered (virt-api's
+// admitters, run by the kubevirt conformance command): a kubevirt.io object KubeVirt would refuse
+// is refused here too, whoever writes it. Integration tests reach it through inject('kubeconfig');
+// each isolates itself in a namespace.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
+import {
+  startKubeVirtAdmission,
+  type RunningKubeVirtAdmission,
+} from '../../harness/src/controlplane/kubevirt-admission.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
@@ -25,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // starts finds it through $VMPLANE_CEL_DIR, which the test processes inherit.
   process.env[CEL_DIR_ENV] = await ensureKubernetesCel(log);
   // KubeVirt's and CDI's CRDs and admission checks (built once): tests install the real CRDs.
-  await ensureConformance(log);
+  const conformance = await ensureConformance(log);
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,
@@ -35,15 +42,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const started = Date.now();
   const ep = await cp.start();
+  let admission: RunningKubeVirtAdmission | undefined;
   try {
-    const crds = await installCrds(
-      kubeConfigFrom(ep.kubeconfigPath),
-      join(REPO_ROOT, 'charts/vmplane/crds'),
-    );
+    const kc = kubeConfigFrom(ep.kubeconfigPath);
+    const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+    const engineCrds = [
+      ...(await installCrds(kc, conformance.crdDirs.kubevirt)),
+      ...(await installCrds(kc, conformance.crdDirs.cdi)),
+    ];
+    admission = await startKubeVirtAdmission({
+      bin: conformance.kubevirt,
+      kubeconfigPath: ep.kubeconfigPath,
+      log,
+    });
     log(
-      `${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `${crds.length} vmplane and ${engineCrds.length} KubeVirt/CDI CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
+    await admission?.stop().catch(() => undefined);
     await cp.stop();
     throw e;
   }
@@ -51,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // so neither its processes nor its temp folder outlive the run.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {
+      admission?.kill();
       cp.abort();
       process.kill(process.pid, sig);
     });
@@ -59,6 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubectl', binaries.kubectl);
   project.provide('apiServer', ep.server);
   return async () => {
+    await admission?.stop().catch((e: Error) => log(`KubeVirt's admission: ${e.message}`));
     await cp.stop();
   };
 }
