@@ -6,7 +6,9 @@
 // the install namespace (one with a status phase) and follows as it changes; with no such CR, a
 // default installation's. Admitters that look things up (instance types, restores, clones, data
 // sources, namespaces) do so through a client built from --kubeconfig. A new VMI is checked as
-// virt-api's mutating webhook would have left it (withNewVMIDefaults); nothing is mutated.
+// virt-api's mutating webhook would have left it (withNewVMIDefaults); nothing is mutated. Where the
+// KubeVirt CR has no status.defaultArchitecture (virt-operator sets it; a CR of the local engine or
+// of a test may not), a new VMI without an architecture gets this machine's, as with no CR.
 //
 // Not served: the pod eviction interceptors (they catch every pod eviction of the cluster and
 // play no part without virt-launcher pods) and the KubeVirt CR's own validation (virt-operator's).
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -258,6 +261,12 @@ func withNewVMIDefaults(r *http.Request, clusterConfig *virtconfig.ClusterConfig
 	vmi := &v1.VirtualMachineInstance{}
 	if json.Unmarshal(review.Request.Object.Raw, vmi) != nil {
 		return nil
+	}
+	// KubeVirt's default architecture is the KubeVirt CR's status.defaultArchitecture, which
+	// virt-operator always sets; a CR written by hand or by the local engine may lack it, and then
+	// the architecture KubeVirt assumes with no CR at all applies (this machine's).
+	if vmi.Spec.Architecture == "" && clusterConfig.GetDefaultArchitecture() == "" {
+		vmi.Spec.Architecture = runtime.GOARCH
 	}
 	if err := mutators.ApplyNewVMIMutations(vmi, clusterConfig); err != nil {
 		// virt-api's mutating webhook refuses the VMI with this error.
