@@ -5,6 +5,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
+import {
+  startKubeVirtAdmission,
+  type RunningKubeVirtAdmission,
+} from './controlplane/kubevirt-admission.ts';
 import { ensureBinaries } from './controlplane/binaries.ts';
 import { cacheRoot, KUBERNETES_VERSION } from '../../kube/src/go-build.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
@@ -145,6 +149,8 @@ function linkBins(binDir: string, kubectl: string): void {
 
 /** The parts the sandbox runs in-process, each set once it started. */
 export interface Parts {
+  /** KubeVirt's own validating admission (virt-api's admitters) for kubevirt.io objects. */
+  admission?: RunningKubeVirtAdmission;
   /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
   cel?: CelEvaluator;
   webhooks?: RunningWebhooks;
@@ -287,12 +293,15 @@ function stopper(
       webhooks?.stop(),
       engine?.stop(),
     ])
+      // After the engine: its last writes (VM finalizers, statuses) still get KubeVirt's verdict.
+      .then(() => parts.admission?.stop())
       .then(() => parts.cel?.close())
       .then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
     stopping = Promise.race([graceful, late]).then((r) => {
       if (r === 'late')
         log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
+      parts.admission?.kill();
       cp.abort();
       removeFiles();
       log('sandbox stopped');
@@ -386,6 +395,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
+    // KubeVirt's own admission before anything writes kubevirt.io objects: what KubeVirt refuses
+    // (a VMI without memory, a malformed MAC address...) is refused here too, with its causes.
+    parts.admission = await startKubeVirtAdmission({
+      bin: conformance.kubevirt,
+      kubeconfigPath: ep.kubeconfigPath,
+      log,
+    });
     await startParts(kc, stateDir, celDir, parts, log);
     if (opts.engine ?? true) await startEngine(kc, stateDir, parts, log);
     else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
