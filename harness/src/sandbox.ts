@@ -232,6 +232,35 @@ async function startEngine(
   );
 }
 
+/**
+ * KubeVirt's own admission, the parts and the engine. What KubeVirt refuses (a VMI without memory,
+ * a malformed MAC address...) is refused here too, with its causes. The admission starts (seconds:
+ * KubeVirt's packages load slowly) while the rest does, and is registered before any VM exists:
+ * the parts write kubevirt.io objects only for VMs, and the examples bring the first ones.
+ */
+async function startAll(
+  kc: KubeConfig,
+  kubeconfigPath: string,
+  kubevirtConformance: string,
+  dirs: { stateDir: string; celDir: string },
+  parts: Parts,
+  opts: SandboxOptions,
+  log: (l: string) => void,
+): Promise<void> {
+  const admission = startKubeVirtAdmission({ bin: kubevirtConformance, kubeconfigPath, log }).then(
+    (a) => (parts.admission = a),
+  );
+  try {
+    await startParts(kc, dirs.stateDir, dirs.celDir, parts, log);
+    if (opts.engine ?? true) await startEngine(kc, dirs.stateDir, parts, log);
+    else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
+  } finally {
+    // Settled before anything else happens, so that a failed start stops it too.
+    await admission.catch(() => undefined);
+  }
+  await admission;
+}
+
 /** Waits for the demo VM to run, and says where it is; a VM that does not run is said too. */
 async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<void> {
   const rest = new KubeRest(kc);
@@ -395,16 +424,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
-    // KubeVirt's own admission before anything writes kubevirt.io objects: what KubeVirt refuses
-    // (a VMI without memory, a malformed MAC address...) is refused here too, with its causes.
-    parts.admission = await startKubeVirtAdmission({
-      bin: conformance.kubevirt,
-      kubeconfigPath: ep.kubeconfigPath,
+    await startAll(
+      kc,
+      ep.kubeconfigPath,
+      conformance.kubevirt,
+      { stateDir, celDir },
+      parts,
+      opts,
       log,
-    });
-    await startParts(kc, stateDir, celDir, parts, log);
-    if (opts.engine ?? true) await startEngine(kc, stateDir, parts, log);
-    else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
+    );
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(
