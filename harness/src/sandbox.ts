@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../api/src/paths.ts';
 import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
 import {
   startKubeVirtAdmission,
-  type RunningKubeVirtAdmission,
+  type RunningAdmission,
 } from './controlplane/kubevirt-admission.ts';
 import { ensureBinaries } from './controlplane/binaries.ts';
 import { cacheRoot, KUBERNETES_VERSION } from '../../kube/src/go-build.ts';
@@ -150,7 +150,7 @@ function linkBins(binDir: string, kubectl: string): void {
 /** The parts the sandbox runs in-process, each set once it started. */
 export interface Parts {
   /** KubeVirt's own validating admission (virt-api's admitters) for kubevirt.io objects. */
-  admission?: RunningKubeVirtAdmission;
+  admission?: RunningAdmission;
   /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
   cel?: CelEvaluator;
   webhooks?: RunningWebhooks;

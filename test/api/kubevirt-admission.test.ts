@@ -1,11 +1,14 @@
-// KubeVirt's own validating admission on the test control plane (registered once by the global
-// setup, harness/src/controlplane/kubevirt-admission.ts): kubevirt.io objects written straight to
-// the API server get virt-api's verdict, with its causes, as on a cluster that runs KubeVirt.
+// KubeVirt's and CDI's own validating admission on the test control plane (registered once by the
+// global setup, harness/src/controlplane/kubevirt-admission.ts): kubevirt.io objects and
+// DataVolumes written straight to the API server get virt-api's or cdi-apiserver's verdict, with
+// their causes, as on a cluster that runs KubeVirt and CDI.
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
 import {
+  CDI_ADMISSION_LABELS,
+  CDI_ADMISSION_NAME,
   KUBEVIRT_ADMISSION_LABELS,
   KUBEVIRT_ADMISSION_NAME,
   startKubeVirtAdmission,
@@ -125,6 +128,44 @@ describe("KubeVirt's validating admission on the API server", () => {
       expect(c.webhooks?.every((w) => w.clientConfig.url?.startsWith('https://127.0.0.1:'))).toBe(
         true,
       );
+    } finally {
+      rest.close();
+    }
+  });
+});
+
+describe("CDI's DataVolume validation on the API server", () => {
+  const dv = (url: string): object => ({
+    apiVersion: 'cdi.kubevirt.io/v1beta1',
+    kind: 'DataVolume',
+    metadata: { name: 'imported', namespace: ns },
+    spec: {
+      source: { http: { url } },
+      storage: { resources: { requests: { storage: '1Gi' } } },
+    },
+  });
+
+  it("refuses a DataVolume importing from a scheme CDI does not know, with CDI's cause", async () => {
+    const r = await kubectl(['create', '--dry-run=server', '-f', '-'], stringify(dv('ftp://x/a')));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec.source Invalid source URL scheme: ftp://x/a');
+  });
+
+  it('accepts a valid DataVolume', async () => {
+    const r = await kubectl(
+      ['create', '--dry-run=server', '-f', '-'],
+      stringify(dv('https://example.invalid/disk.img')),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('datavolume.cdi.kubevirt.io/imported created (server dry run)');
+  });
+
+  it('is registered by the global setup with the webhook cdi-operator generates', async () => {
+    const rest = new KubeRest(kubeConfig());
+    try {
+      const c = (await rest.request<Config>('GET', `${CONFIGS}/${CDI_ADMISSION_NAME}`)).body;
+      expect(c.metadata.labels).toMatchObject(CDI_ADMISSION_LABELS);
+      expect(c.webhooks?.map((w) => w.name)).toEqual(['datavolume-validate.cdi.kubevirt.io']);
     } finally {
       rest.close();
     }

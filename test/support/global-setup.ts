@@ -1,7 +1,7 @@
 // One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed, and
-// KubeVirt's and CDI's real CRDs with KubeVirt's own validating admission registered (virt-api's
-// admitters, run by the kubevirt conformance command): a kubevirt.io object KubeVirt would refuse
-// is refused here too, whoever writes it. Integration tests reach it through inject('kubeconfig');
+// KubeVirt's and CDI's real CRDs with their own validating admission registered (virt-api's
+// admitters and cdi-apiserver's DataVolume validation, run by the conformance commands): a
+// kubevirt.io object or DataVolume they would refuse is refused here too, whoever writes it. Integration tests reach it through inject('kubeconfig');
 // each isolates itself in a namespace.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -10,8 +10,9 @@ import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
 import {
+  startCdiAdmission,
   startKubeVirtAdmission,
-  type RunningKubeVirtAdmission,
+  type RunningAdmission,
 } from '../../harness/src/controlplane/kubevirt-admission.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { REPO_ROOT } from '../../api/src/paths.ts';
@@ -42,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const started = Date.now();
   const ep = await cp.start();
-  let admission: RunningKubeVirtAdmission | undefined;
+  const admissions: RunningAdmission[] = [];
   try {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
@@ -50,16 +51,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ...(await installCrds(kc, conformance.crdDirs.kubevirt)),
       ...(await installCrds(kc, conformance.crdDirs.cdi)),
     ];
-    admission = await startKubeVirtAdmission({
-      bin: conformance.kubevirt,
-      kubeconfigPath: ep.kubeconfigPath,
-      log,
-    });
+    const registered = await Promise.allSettled([
+      startKubeVirtAdmission({ bin: conformance.kubevirt, kubeconfigPath: ep.kubeconfigPath, log }),
+      startCdiAdmission({ bin: conformance.cdi, kubeconfigPath: ep.kubeconfigPath, log }),
+    ]);
+    for (const r of registered) if (r.status === 'fulfilled') admissions.push(r.value);
+    for (const r of registered) if (r.status === 'rejected') throw r.reason;
     log(
       `${crds.length} vmplane and ${engineCrds.length} KubeVirt/CDI CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
-    await admission?.stop().catch(() => undefined);
+    await Promise.allSettled(admissions.map((a) => a.stop()));
     await cp.stop();
     throw e;
   }
@@ -67,7 +69,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // so neither its processes nor its temp folder outlive the run.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {
-      admission?.kill();
+      for (const a of admissions) a.kill();
       cp.abort();
       process.kill(process.pid, sig);
     });
@@ -76,7 +78,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubectl', binaries.kubectl);
   project.provide('apiServer', ep.server);
   return async () => {
-    await admission?.stop().catch((e: Error) => log(`KubeVirt's admission: ${e.message}`));
+    for (const r of await Promise.allSettled(admissions.map((a) => a.stop())))
+      if (r.status === 'rejected') log(`stopping an admission webhook: ${String(r.reason)}`);
     await cp.stop();
   };
 }

@@ -1,9 +1,10 @@
-// KubeVirt's own admission on a local API server: the kubevirt conformance command's `webhook` mode
-// (virt-api's validating admitters, conformance/kubevirt/webhook.go) as a child process, and a
-// ValidatingWebhookConfiguration with virt-api's webhooks (names, rules, failure policy, timeouts as
-// virt-operator generates them) pointed at it. Without it, a kubevirt.io object written to the
-// sandbox or the test control plane is checked by the CRD schema alone, so objects KubeVirt
-// refuses would be accepted there.
+// KubeVirt's and CDI's own admission on a local API server: a conformance command's `webhook` mode
+// (virt-api's validating admitters, conformance/kubevirt/webhook.go; cdi-apiserver's DataVolume
+// validation, conformance/cdi/webhook.go) as a child process, and a ValidatingWebhookConfiguration
+// with the project's webhooks (names, rules, failure policy, timeouts as its operator generates
+// them) pointed at it. Without it, a kubevirt.io object or a DataVolume written to the sandbox or
+// the test control plane is checked by the CRD schema alone, so objects KubeVirt or CDI refuse
+// would be accepted there.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeConfigFrom } from '../../../kube/src/client.ts';
 import { createCertificateAuthority, issueCertificate } from '../../../kube/src/pki.ts';
 import { isNotFound, KubeRest } from '../../../kube/src/rest.ts';
-import { KUBEVIRT_VERSION } from './conformance.ts';
+import { CDI_VERSION, KUBEVIRT_VERSION } from './conformance.ts';
 
 /** The configuration's name; virt-operator's own is virt-api-validator, which this never touches. */
 export const KUBEVIRT_ADMISSION_NAME = 'vmplane-kubevirt-admission';
@@ -20,6 +21,12 @@ export const KUBEVIRT_ADMISSION_NAME = 'vmplane-kubevirt-admission';
 export const KUBEVIRT_ADMISSION_LABELS = {
   'app.kubernetes.io/managed-by': 'vmplane',
   'app.kubernetes.io/component': 'kubevirt-admission',
+};
+/** CDI's: cdi-operator's own is cdi-api-datavolume-validate, which this never touches. */
+export const CDI_ADMISSION_NAME = 'vmplane-cdi-admission';
+export const CDI_ADMISSION_LABELS = {
+  'app.kubernetes.io/managed-by': 'vmplane',
+  'app.kubernetes.io/component': 'cdi-admission',
 };
 const CONFIGS = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
 
@@ -56,7 +63,31 @@ export interface KubeVirtAdmissionOptions {
   log?: (line: string) => void;
 }
 
-export interface RunningKubeVirtAdmission {
+export interface CdiAdmissionOptions {
+  /** The cdi-conformance command (ensureConformance().cdi). */
+  bin: string;
+  /** The configuration's name; CDI_ADMISSION_NAME by default. */
+  name?: string;
+  /** The API server: the DataVolume validation reads claims and clone sources through it. */
+  kubeconfigPath: string;
+  /** How long the API server waits for an answer; CDI's own is 30 s. */
+  timeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+/** What differs between KubeVirt's admission and CDI's. */
+interface Project {
+  /** Its name and release, for messages. */
+  who: string;
+  name: string;
+  labels: Record<string, string>;
+  args: string[];
+  /** An object its admission refuses and the CRD accepts, and words of the refusal. */
+  probe: object;
+  refusal: string;
+}
+
+export interface RunningAdmission {
   port: number;
   pid: number;
   /** The ValidatingWebhookConfiguration's name. */
@@ -70,6 +101,7 @@ export interface RunningKubeVirtAdmission {
 /** The configuration for a webhook process on 127.0.0.1:port, its webhooks pointed at it by URL. */
 export function admissionConfiguration(
   name: string,
+  labels: Record<string, string>,
   webhooks: Webhook[],
   port: number,
   caPem: string,
@@ -79,7 +111,7 @@ export function admissionConfiguration(
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name, labels: KUBEVIRT_ADMISSION_LABELS },
+    metadata: { name, labels },
     webhooks: webhooks.map((w) => {
       const path = w.clientConfig.service?.path;
       if (!path) throw new Error(`webhook ${w.name} has no path`);
@@ -92,8 +124,8 @@ export function admissionConfiguration(
   };
 }
 
-export const isOurs = (c: Config | undefined): boolean =>
-  Object.entries(KUBEVIRT_ADMISSION_LABELS).every(([k, v]) => c?.metadata.labels?.[k] === v);
+const isOurs = (labels: Record<string, string>, c: Config | undefined): boolean =>
+  Object.entries(labels).every(([k, v]) => c?.metadata.labels?.[k] === v);
 
 async function getConfig(rest: KubeRest, name: string): Promise<Config | undefined> {
   try {
@@ -105,21 +137,21 @@ async function getConfig(rest: KubeRest, name: string): Promise<Config | undefin
 }
 
 /** Fails if a configuration of that name exists and is someone else's. */
-function refuseForeign(name: string, existing: Config | undefined): void {
-  if (existing && !isOurs(existing))
+function refuseForeign(p: Project, name: string, existing: Config | undefined): void {
+  if (existing && !isOurs(p.labels, existing))
     throw new Error(
       `ValidatingWebhookConfiguration ${name} exists and is not vmplane's (no ${Object.entries(
-        KUBEVIRT_ADMISSION_LABELS,
+        p.labels,
       )
         .map(([k, v]) => `${k}=${v}`)
-        .join(', ')}): KubeVirt's admission is not registered over it`,
+        .join(', ')}): ${p.who}'s admission is not registered over it`,
     );
 }
 
 /** Writes the configuration, replacing one of that name only if it is vmplane's (a stale one). */
-async function register(rest: KubeRest, name: string, config: Json): Promise<Config> {
+async function register(rest: KubeRest, p: Project, name: string, config: Json): Promise<Config> {
   const existing = await getConfig(rest, name);
-  refuseForeign(name, existing);
+  refuseForeign(p, name, existing);
   if (!existing) return (await rest.request<Config>('POST', CONFIGS, { body: config })).body;
   const body = {
     ...config,
@@ -129,9 +161,14 @@ async function register(rest: KubeRest, name: string, config: Json): Promise<Con
 }
 
 /** Deletes the configuration if it is the one registered (same uid, still labelled ours). */
-async function unregister(rest: KubeRest, name: string, uid: string | undefined): Promise<void> {
+async function unregister(
+  rest: KubeRest,
+  p: Project,
+  name: string,
+  uid: string | undefined,
+): Promise<void> {
   const live = await getConfig(rest, name);
-  if (!live || !isOurs(live) || !uid || live.metadata.uid !== uid) return;
+  if (!live || !isOurs(p.labels, live) || !uid || live.metadata.uid !== uid) return;
   await rest
     .request('DELETE', `${CONFIGS}/${name}`, {
       body: { preconditions: { uid: live.metadata.uid } },
@@ -145,28 +182,39 @@ async function unregister(rest: KubeRest, name: string, uid: string | undefined)
  * A VM KubeVirt refuses (no run strategy) and the CRD schema accepts: the API server's answer to
  * its dry-run create says whether the webhook is called.
  */
-const PROBE = {
+const KUBEVIRT_PROBE = {
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachine',
   metadata: { name: 'vmplane-admission-probe', namespace: 'default' },
   spec: { template: { spec: { domain: { devices: {} } } } },
 };
 
-/** Waits until the API server calls the webhook: a dry-run create of PROBE is refused by it. */
-async function waitAnswering(rest: KubeRest, timeoutMs: number): Promise<void> {
+/** A DataVolume CDI refuses (a URL scheme it does not import from) and the CRD accepts. */
+const CDI_PROBE = {
+  apiVersion: 'cdi.kubevirt.io/v1beta1',
+  kind: 'DataVolume',
+  metadata: { name: 'vmplane-admission-probe', namespace: 'default' },
+  spec: {
+    source: { http: { url: 'ftp://vmplane.invalid/probe' } },
+    storage: { resources: { requests: { storage: '1Gi' } } },
+  },
+};
+
+/** Waits until the API server calls the webhook: a dry-run create of the probe is refused by it. */
+async function waitAnswering(rest: KubeRest, p: Project, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
-      await rest.create(PROBE as never, { dryRun: true });
-      last = 'the probe VM was accepted';
+      await rest.create(p.probe as never, { dryRun: true });
+      last = 'the probe was accepted';
     } catch (e) {
       last = (e as Error).message;
-      if (last.includes('virtualmachine-validator.kubevirt.io')) return;
+      if (last.includes(p.refusal)) return;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`KubeVirt's admission did not answer within ${timeoutMs / 1000} s: ${last}`);
+  throw new Error(`${p.who}'s admission did not answer within ${timeoutMs / 1000} s: ${last}`);
 }
 
 /**
@@ -229,29 +277,63 @@ function stopProcess(child: ChildProcessWithoutNullStreams, graceMs = 2_000): Pr
  * resolves once the API server calls it. The KubeVirt CRDs must be installed. Refuses to start if
  * a configuration of its name exists that is not vmplane's.
  */
-export async function startKubeVirtAdmission(
+export function startKubeVirtAdmission(
   o: KubeVirtAdmissionOptions,
-): Promise<RunningKubeVirtAdmission> {
+): Promise<RunningAdmission> {
+  const project: Project = {
+    who: `KubeVirt v${KUBEVIRT_VERSION}`,
+    name: o.name ?? KUBEVIRT_ADMISSION_NAME,
+    labels: KUBEVIRT_ADMISSION_LABELS,
+    args: [
+      `--namespace=${o.namespace ?? 'kubevirt'}`,
+      ...(o.kubevirtUsers ?? []).map((u) => `--kubevirt-user=${u}`),
+    ],
+    probe: KUBEVIRT_PROBE,
+    refusal: 'RunStrategy must be specified',
+  };
+  return startAdmission(project, o);
+}
+
+/**
+ * Starts CDI's DataVolume validation for the API server of the kubeconfig, registers it, and
+ * resolves once the API server calls it. The CDI CRDs must be installed.
+ */
+export function startCdiAdmission(o: CdiAdmissionOptions): Promise<RunningAdmission> {
+  const project: Project = {
+    who: `CDI v${CDI_VERSION}`,
+    name: o.name ?? CDI_ADMISSION_NAME,
+    labels: CDI_ADMISSION_LABELS,
+    args: [],
+    probe: CDI_PROBE,
+    refusal: 'Invalid source URL scheme',
+  };
+  return startAdmission(project, o);
+}
+
+async function startAdmission(
+  p: Project,
+  o: { bin: string; kubeconfigPath: string; timeoutSeconds?: number; log?: (l: string) => void },
+): Promise<RunningAdmission> {
   const started = Date.now();
-  const name = o.name ?? KUBEVIRT_ADMISSION_NAME;
+  const name = p.name;
   const kc: KubeConfig = kubeConfigFrom(o.kubeconfigPath);
   const rest = new KubeRest(kc);
   try {
-    refuseForeign(name, await getConfig(rest, name));
+    refuseForeign(p, name, await getConfig(rest, name));
   } catch (e) {
     rest.close();
     throw e;
   }
-  const ca = createCertificateAuthority('vmplane-kubevirt-admission-ca', 365);
+  const ca = createCertificateAuthority(`${name}-ca`, 365);
   const serving = issueCertificate(ca, {
-    commonName: 'vmplane-kubevirt-admission',
+    commonName: name,
     dnsNames: ['localhost'],
     ipAddresses: ['127.0.0.1'],
     usages: ['server'],
     validityDays: 365,
   });
   // The process reads its key at start; the files go as soon as it listens.
-  const dir = mkdtempSync(join(tmpdir(), 'vmplane-kubevirt-admission-'));
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   writeFileSync(join(dir, 'tls.crt'), serving.certPem, { mode: 0o600 });
   writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const args = [
@@ -259,15 +341,14 @@ export async function startKubeVirtAdmission(
     `--cert=${join(dir, 'tls.crt')}`,
     `--key=${join(dir, 'tls.key')}`,
     `--kubeconfig=${o.kubeconfigPath}`,
-    `--namespace=${o.namespace ?? 'kubevirt'}`,
     '--exit-with-stdin',
-    ...(o.kubevirtUsers ?? []).map((u) => `--kubevirt-user=${u}`),
+    ...p.args,
   ];
   let child: ChildProcessWithoutNullStreams | undefined;
   let uid: string | undefined;
   const stop = async (): Promise<void> => {
     try {
-      await unregister(rest, name, uid);
+      await unregister(rest, p, name, uid);
     } finally {
       rest.close();
       if (child) await stopProcess(child);
@@ -275,19 +356,26 @@ export async function startKubeVirtAdmission(
     }
   };
   try {
-    const p = await startProcess(o.bin, args, 60_000);
-    child = p.child;
+    const proc = await startProcess(o.bin, args, 60_000);
+    child = proc.child;
     rmSync(dir, { recursive: true, force: true });
     const listening = Date.now();
-    const config = admissionConfiguration(name, p.webhooks, p.port, ca.certPem, o.timeoutSeconds);
-    uid = (await register(rest, name, config)).metadata.uid;
-    await waitAnswering(rest, 30_000);
+    const config = admissionConfiguration(
+      name,
+      p.labels,
+      proc.webhooks,
+      proc.port,
+      ca.certPem,
+      o.timeoutSeconds,
+    );
+    uid = (await register(rest, p, name, config)).metadata.uid;
+    await waitAnswering(rest, p, 30_000);
     const s = (from: number, to = Date.now()): string => `${((to - from) / 1000).toFixed(1)} s`;
     o.log?.(
-      `KubeVirt v${KUBEVIRT_VERSION}'s validating admission registered (${name}, ${p.webhooks.length} webhooks at 127.0.0.1:${p.port}) in ${s(started)}: listening after ${s(started, listening)}, called by the API server ${s(listening)} later`,
+      `${p.who}'s validating admission registered (${name}, ${proc.webhooks.length} webhooks at 127.0.0.1:${proc.port}) in ${s(started)}: listening after ${s(started, listening)}, called by the API server ${s(listening)} later`,
     );
-    const kill = (): void => void p.child.kill('SIGKILL');
-    return { port: p.port, pid: p.child.pid ?? 0, name, stop, kill };
+    const kill = (): void => void proc.child.kill('SIGKILL');
+    return { port: proc.port, pid: proc.child.pid ?? 0, name, stop, kill };
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;
