@@ -15,6 +15,7 @@ import {
   type RunningAdmission,
 } from '../../harness/src/controlplane/kubevirt-admission.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
 
@@ -51,6 +52,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ...(await installCrds(kc, conformance.crdDirs.kubevirt)),
       ...(await installCrds(kc, conformance.crdDirs.cdi)),
     ];
+    // CDI's controller makes its CDIConfig when it starts; CDI's admission reads it.
+    const rest = new KubeRest(kc);
+    try {
+      await rest.create({
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'CDIConfig',
+        metadata: { name: 'config' },
+        spec: {},
+      } as never);
+    } finally {
+      rest.close();
+    }
     const registered = await Promise.allSettled([
       startKubeVirtAdmission({ bin: conformance.kubevirt, kubeconfigPath: ep.kubeconfigPath, log }),
       startCdiAdmission({ bin: conformance.cdi, kubeconfigPath: ep.kubeconfigPath, log }),
