@@ -38,6 +38,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
 
 	v1 "kubevirt.io/api/core/v1"
 	"kubevirt.io/client-go/kubecli"
@@ -130,9 +131,16 @@ func parseWebhookFlags(args []string) (webhookFlags, error) {
 
 // webhookHandler wires virt-api's validating webhooks as virt-api does.
 func webhookHandler(f webhookFlags, stop <-chan struct{}) (http.Handler, error) {
-	virtCli, err := kubecli.GetKubevirtClientFromFlags("", f.kubeconfig)
+	config, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("a client from %s: %v", f.kubeconfig, err)
+	}
+	// virt-api's client is held to 5 requests a second by default (the KubeVirt CR can change it);
+	// here, serving tests that write in bursts, a check that reads the API server would wait for it.
+	config.QPS, config.Burst = 500, 1000
+	virtCli, err := kubecli.GetKubevirtClientFromRESTConfig(config)
+	if err != nil {
+		return nil, err
 	}
 	factory := controller.NewKubeInformerFactory(virtCli.RestClient(), virtCli, nil, f.namespace)
 	kubeVirtInformer := factory.KubeVirt()
