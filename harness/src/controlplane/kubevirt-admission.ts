@@ -277,9 +277,7 @@ function stopProcess(child: ChildProcessWithoutNullStreams, graceMs = 2_000): Pr
  * resolves once the API server calls it. The KubeVirt CRDs must be installed. Refuses to start if
  * a configuration of its name exists that is not vmplane's.
  */
-export function startKubeVirtAdmission(
-  o: KubeVirtAdmissionOptions,
-): Promise<RunningAdmission> {
+export function startKubeVirtAdmission(o: KubeVirtAdmissionOptions): Promise<RunningAdmission> {
   const project: Project = {
     who: `KubeVirt v${KUBEVIRT_VERSION}`,
     name: o.name ?? KUBEVIRT_ADMISSION_NAME,
