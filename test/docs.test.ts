@@ -4,6 +4,7 @@
 // by GitHub's rules for heading anchors. Links inside code are not links and are not checked.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { SAID, saidTable } from '../engine/src/reasons.ts';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../api/src/paths.ts';
@@ -181,5 +182,21 @@ describe("the documentation's links", () => {
       'docs/a.md:2: b.md#part-three: docs/b.md has no heading whose anchor is #part-three',
       'docs/a.md:2: ../nowhere.md: nowhere.md is not a file or folder of the repository',
     ]);
+  });
+});
+
+describe("the local engine's table of what it says", () => {
+  it('docs/engine.md shows the table engine/src/reasons.ts holds', () => {
+    expect(readRepo('docs/engine.md')).toContain(saidTable());
+  });
+
+  it('every reason in it is one the engine’s code writes', () => {
+    const dir = join(REPO_ROOT, 'engine', 'src');
+    const code = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'reasons.ts')
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+    const missing = SAID.filter((s) => s.reason !== '(none)' && !code.includes(`'${s.reason}'`));
+    expect(missing.map((s) => s.reason)).toEqual([]);
   });
 });

@@ -11,7 +11,12 @@ export const SUPPORTED_KUBEVIRT_TEXT = 'v1.7';
 
 /** The parts of a KubeVirt CR (kubevirt.io/v1 KubeVirt) these decisions read. */
 export interface KubeVirtCr {
-  metadata?: { name?: string; namespace?: string; deletionTimestamp?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+  };
   spec?: {
     configuration?: {
       developerConfiguration?: { featureGates?: string[] };
@@ -23,6 +28,17 @@ export interface KubeVirtCr {
     };
   };
   status?: { phase?: string; observedKubeVirtVersion?: string };
+}
+
+/** The label vmplane's local engine puts on the KubeVirt CR it makes (engine/src/api-server.ts). */
+export const LOCAL_ENGINE_LABEL = { 'app.kubernetes.io/managed-by': 'vmplane-local-engine' };
+
+/** Whether the CR is the one vmplane's local engine made (what runs VMs is not KubeVirt). */
+export function isLocalEngine(kv: KubeVirtCr | undefined): boolean {
+  return (
+    kv?.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
+    LOCAL_ENGINE_LABEL['app.kubernetes.io/managed-by']
+  );
 }
 
 const where = (kv: KubeVirtCr): string =>
@@ -78,7 +94,9 @@ export function engineCheck(crdsInstalled: boolean, crs: readonly KubeVirtCr[]):
   return {
     ok: true,
     reason: Reasons.KubeVirtDeployed,
-    message: `KubeVirt ${version ?? '(version not reported)'} is deployed (${where(kv)})${outside}`,
+    message: isLocalEngine(kv)
+      ? `vmplane's local engine runs VMs here (${where(kv)}): it plays KubeVirt ${version ?? '(version not reported)'}'s API under QEMU on one machine and serves part of it (docs/kubevirt.md, the local engine)`
+      : `KubeVirt ${version ?? '(version not reported)'} is deployed (${where(kv)})${outside}`,
   };
 }
 

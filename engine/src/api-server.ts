@@ -23,9 +23,13 @@ import {
   route,
   status,
   VERSION,
+  requestOptions,
+  versionInfo,
   type RemoteUser,
+  type RequestOptions,
   type Route,
 } from './subresources.ts';
+import type { Serial } from './qemu.ts';
 
 /** What the API server publishes for aggregated API servers to authenticate its proxy. */
 export interface FrontProxyAuth {
@@ -71,30 +75,20 @@ export interface SubresourceServerOptions {
   serving: KeyPair;
   auth: FrontProxyAuth;
   log: (msg: string) => void;
+  /** The KubeVirt release whose API the engine plays (its version answer). */
+  kubevirtVersion: string;
 }
 
-/** What KubeVirt's clients send with restart and stop: `{"gracePeriodSeconds": N}`. */
-async function graceFrom(req: IncomingMessage): Promise<number | undefined> {
+/** A PUT's options, from its body (virtctl's StartOptions, StopOptions, RestartOptions, ...). */
+async function optionsFrom(req: IncomingMessage): Promise<RequestOptions> {
   let body = '';
   for await (const chunk of req) {
     body += String(chunk);
     if (body.length > 65_536) throw new EngineError(400, 'the request body is too large');
   }
-  if (!body.trim()) return undefined;
-  let parsed: { gracePeriodSeconds?: unknown };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    throw new EngineError(400, 'the request body is not JSON');
-  }
-  const g = parsed.gracePeriodSeconds;
-  if (g === undefined || g === null) return undefined;
-  if (typeof g !== 'number' || !Number.isInteger(g) || g < 0)
-    throw new EngineError(
-      400,
-      `gracePeriodSeconds: ${JSON.stringify(g)} is not accepted: a whole number of seconds, 0 or more`,
-    );
-  return g;
+  const parsed = requestOptions(body);
+  if (!parsed.ok) throw new EngineError(400, parsed.message);
+  return parsed.options;
 }
 
 /** The proxy's certificate, checked against the published CA and names. */
@@ -138,7 +132,12 @@ async function admit(o: SubresourceServerOptions, req: IncomingMessage): Promise
       message: `only the API server's front proxy may call ${GROUP}: a client certificate signed by the request-header CA is required`,
     };
   const path = new URL(req.url ?? '/', 'https://x').pathname;
-  const doc = req.method === 'GET' ? discovery(path) : undefined;
+  const doc =
+    req.method === 'GET'
+      ? path.replace(/\/$/, '') === `/apis/${GROUP}/${VERSION}/version`
+        ? versionInfo(o.kubevirtVersion)
+        : discovery(path)
+      : undefined;
   if (doc) return { discovery: doc };
   const found = route(req.method ?? 'GET', path);
   if (!found.ok) return found;
@@ -188,26 +187,29 @@ async function handle(
     res.writeHead(200, { 'Content-Type': 'image/png' }).end(png);
     return;
   }
+  if (['guestosinfo', 'userlist', 'filesystemlist'].includes(operation))
+    return o.engine.guestAgent(ns, name);
+  const options = await optionsFrom(req);
   const act: Record<string, () => Promise<void>> = {
-    pause: () => o.engine.pause(ns, name),
-    unpause: () => o.engine.unpause(ns, name),
-    start: () => o.engine.start(ns, name),
-    stop: async () => o.engine.stop(ns, name, await graceFrom(req)),
-    restart: async () => o.engine.restart(ns, name, await graceFrom(req)),
+    pause: () => o.engine.pause(ns, name, options),
+    unpause: () => o.engine.unpause(ns, name, options),
+    start: () => o.engine.start(ns, name, options),
+    stop: () => o.engine.stop(ns, name, options),
+    restart: () => o.engine.restart(ns, name, options),
   };
   await act[operation]?.();
-  o.log(`${operation} ${ns}/${name}`);
-  res.writeHead(202).end();
+  o.log(`${operation}${options.dryRun ? ' (dry run)' : ''} ${ns}/${name}`);
+  // virt-api: 202 Accepted for the VM's lifecycle requests, 200 for pause and unpause.
+  res.writeHead(operation === 'pause' || operation === 'unpause' ? 200 : 202).end();
 }
 
 /** One console per guest, as KubeVirt: a new connection takes over from the old one. */
 function bridgeConsole(
-  o: SubresourceServerOptions,
+  serial: Serial,
   consoles: Map<string, WebSocket>,
   ws: WebSocket,
   at: { namespace: string; name: string },
 ): void {
-  const serial = o.engine.serial(at.namespace, at.name);
   const key = `${at.namespace}/${at.name}`;
   consoles.get(key)?.close(1000, 'another console connection took over');
   consoles.set(key, ws);
@@ -245,11 +247,11 @@ export async function startSubresourceServer(
     if ('code' in a) return refuseUpgrade(socket, a.code, a.message);
     const r = a.route;
     if (!r.stream) return refuseUpgrade(socket, 400, `${r.operation} is not a websocket`);
-    // Fails with the engine's answer (404, 409) before the upgrade when there is no guest.
-    const vnc = r.operation === 'vnc' ? o.engine.vnc(r.namespace, r.name) : undefined;
-    if (!vnc) o.engine.serial(r.namespace, r.name);
+    // Fails with virt-api's answer (404, 400 while not running, 409) before the upgrade.
+    const vnc = r.operation === 'vnc' ? await o.engine.vnc(r.namespace, r.name) : undefined;
+    const serial = vnc ? undefined : await o.engine.serial(r.namespace, r.name);
     wss.handleUpgrade(req, socket, head, (ws) =>
-      vnc ? bridgeVnc(vnc, ws) : bridgeConsole(o, consoles, ws, r),
+      vnc ? bridgeVnc(vnc, ws) : bridgeConsole(serial as Serial, consoles, ws, r),
     );
   };
   const server: Server = createServer(
@@ -262,8 +264,10 @@ export async function startSubresourceServer(
     },
     (req, res) => {
       handle(o, req, res).catch((e: unknown) => {
-        if (!res.headersSent) refuse(res, codeOf(e), (e as Error).message);
-        else res.destroy();
+        if (res.headersSent) res.destroy();
+        else if (e instanceof EngineError && e.plain)
+          res.writeHead(e.code, { 'Content-Type': 'text/plain' }).end(e.message);
+        else refuse(res, codeOf(e), (e as Error).message);
       });
     },
   );

@@ -1,128 +1,175 @@
+// Expectations follow KubeVirt v1.7.0's pkg/virt-controller/watch/vm/vm.go (syncRunStrategy,
+// isTrimFirstChangeRequestNeeded, setPrintableStatus, calculateStartBackoffTime).
 import { describe, expect, it } from 'vitest';
 import {
-  decide,
+  guestAction,
   guestMemory,
   printableStatus,
   startBackoffMs,
-  wantsInstance,
+  vmActions,
   type InstanceView,
   type VmView,
 } from './decide.ts';
 
-const none: InstanceView = { exists: false, process: false };
-const running: InstanceView = { exists: true, phase: 'Running', process: true };
-const vm = (runStrategy: VmView['runStrategy'], more: Partial<VmView> = {}): VmView => ({
-  runStrategy,
-  disksReady: true,
+const none: InstanceView = { exists: false };
+const at = (phase: InstanceView['phase'], more: Partial<InstanceView> = {}): InstanceView => ({
+  exists: true,
+  uid: 'u1',
+  phase,
   ...more,
 });
+const vm = (runStrategy: VmView['runStrategy'], more: Partial<VmView> = {}): VmView => ({
+  runStrategy,
+  ...more,
+});
+const kinds = (v: VmView, i: InstanceView): string[] => vmActions(v, i).map((a) => a.kind);
 
-describe('decide', () => {
-  it('starts an Always VM: instance first, then its process; nothing once it runs', () => {
-    expect(decide(vm('Always'), none)).toEqual([{ kind: 'createInstance' }]);
-    expect(decide(vm('Always'), { exists: true, phase: 'Pending', process: false })).toEqual([
-      { kind: 'startProcess' },
+describe('vmActions', () => {
+  it('Always: makes an instance, replaces a finished one, deletes on a Stop for this instance', () => {
+    expect(vmActions(vm('Always'), none)).toEqual([{ kind: 'createInstance', paused: false }]);
+    expect(kinds(vm('Always'), at('Running'))).toEqual([]);
+    expect(kinds(vm('Always'), at('Succeeded'))).toEqual(['deleteInstance']);
+    const stop = vm('Always', { requests: [{ action: 'Stop', uid: 'u1' }, { action: 'Start' }] });
+    expect(kinds(stop, at('Running'))).toEqual(['deleteInstance']);
+    // The Stop is dropped once its instance is gone; the Start then makes a new one.
+    expect(kinds(stop, none)).toEqual(['trimRequest', 'createInstance']);
+  });
+
+  it('Halted: deletes the instance; a Start request (start --paused) turns it Always', () => {
+    expect(kinds(vm('Halted'), at('Running'))).toEqual(['deleteInstance']);
+    expect(kinds(vm('Halted'), none)).toEqual([]);
+    expect(
+      kinds(vm('Halted', { requests: [{ action: 'Start', data: { paused: 'true' } }] }), none),
+    ).toEqual(['setAlways']);
+    // Then Always with the paused Start first: the instance starts paused, the request stays.
+    expect(
+      vmActions(vm('Always', { requests: [{ action: 'Start', data: { paused: 'true' } }] }), none),
+    ).toEqual([{ kind: 'createInstance', paused: true }]);
+  });
+
+  it('Manual: only requests start and stop it; a finished instance stays', () => {
+    expect(kinds(vm('Manual'), none)).toEqual([]);
+    expect(kinds(vm('Manual', { requests: [{ action: 'Start' }] }), none)).toEqual([
+      'createInstance',
     ]);
-    expect(decide(vm('Always'), running)).toEqual([]);
-  });
-
-  it('waits for the disks before making an instance', () => {
-    expect(decide(vm('Always', { disksReady: false }), none)).toEqual([]);
-    expect(printableStatus(vm('Always', { disksReady: false }), none)).toBe('Provisioning');
-  });
-
-  it('says DataVolumeError when a disk cannot be made, and makes no instance', () => {
-    const broken = vm('Always', { disksReady: false, diskError: true });
-    expect(decide(broken, none)).toEqual([]);
-    expect(printableStatus(broken, none)).toBe('DataVolumeError');
-    expect(printableStatus(vm('Halted', { disksReady: false, diskError: true }), none)).toBe(
-      'Stopped',
-    );
-  });
-
-  it('starts nothing while backing off after a failed start, and says CrashLoopBackOff', () => {
-    const waiting = vm('Always', { backoff: true });
-    const failed: InstanceView = { exists: true, phase: 'Failed', process: false };
-    expect(decide(waiting, failed)).toEqual([{ kind: 'deleteInstance' }]);
-    expect(decide(waiting, none)).toEqual([]);
-    expect(printableStatus(waiting, none)).toBe('CrashLoopBackOff');
-    expect(decide(vm('Always'), none)).toEqual([{ kind: 'createInstance' }]);
-    // A stop still stops.
-    expect(decide(vm('Halted', { backoff: true }), running)).toEqual([{ kind: 'stopProcess' }]);
-  });
-
-  it('says ErrorUnschedulable while the machine has no room, and waits to try again', () => {
-    const pending: InstanceView = { exists: true, phase: 'Pending', process: false };
-    const full = vm('Always', { unschedulable: true, backoff: true });
-    expect(decide(full, pending)).toEqual([]);
-    expect(printableStatus(full, pending)).toBe('ErrorUnschedulable');
-    expect(decide(vm('Always', { unschedulable: true }), pending)).toEqual([
-      { kind: 'startProcess' },
-    ]);
-  });
-
-  it('waits 10 s after the first failed start, doubling up to 5 minutes', () => {
-    expect([0, 1, 2, 3, 6, 10].map(startBackoffMs)).toEqual([
-      0, 10_000, 20_000, 40_000, 300_000, 300_000,
+    expect(kinds(vm('Manual'), at('Succeeded'))).toEqual([]);
+    expect(
+      kinds(vm('Manual', { requests: [{ action: 'Stop', uid: 'u1' }] }), at('Running')),
+    ).toEqual(['deleteInstance']);
+    // A Start already carried out (its instance runs) is dropped.
+    expect(kinds(vm('Manual', { requests: [{ action: 'Start' }] }), at('Running'))).toEqual([
+      'trimRequest',
     ]);
   });
 
-  it('says Paused for a paused instance whose guest runs', () => {
-    expect(printableStatus(vm('Always'), { ...running, paused: true })).toBe('Paused');
+  it('RerunOnFailure: runs on creation, stays down after a clean shutdown, runs again after a failure', () => {
+    expect(kinds(vm('RerunOnFailure'), none)).toEqual(['createInstance']);
+    const synced = vm('RerunOnFailure', { lastRunStrategy: 'RerunOnFailure' });
+    expect(kinds(synced, at('Succeeded'))).toEqual(['deleteInstance']);
+    expect(kinds(synced, none)).toEqual([]);
+    expect(kinds(synced, at('Failed'))).toEqual(['deleteInstance', 'appendStart']);
+    expect(kinds({ ...synced, requests: [{ action: 'Start' }] }, none)).toEqual(['createInstance']);
   });
 
-  it('stops a Halted VM: the process first, then the instance', () => {
-    expect(decide(vm('Halted'), running)).toEqual([{ kind: 'stopProcess' }]);
-    expect(decide(vm('Halted'), { exists: true, phase: 'Succeeded', process: false })).toEqual([
-      { kind: 'deleteInstance' },
-    ]);
-    expect(decide(vm('Halted'), none)).toEqual([]);
-    expect(printableStatus(vm('Halted'), running)).toBe('Stopping');
-    expect(printableStatus(vm('Halted'), none)).toBe('Stopped');
+  it('Once: runs once; its finished instance stays and no other comes', () => {
+    expect(kinds(vm('Once'), none)).toEqual(['createInstance']);
+    expect(kinds(vm('Once'), at('Failed'))).toEqual([]);
+    expect(kinds(vm('Once'), at('Succeeded'))).toEqual([]);
   });
 
-  it('replaces a finished instance for Always; RerunOnFailure only after a failure; Once never', () => {
-    const succeeded: InstanceView = { exists: true, phase: 'Succeeded', process: false };
-    const failed: InstanceView = { exists: true, phase: 'Failed', process: false };
-    expect(decide(vm('Always'), succeeded)).toEqual([{ kind: 'deleteInstance' }]);
-    expect(decide(vm('RerunOnFailure'), failed)).toEqual([{ kind: 'deleteInstance' }]);
-    expect(wantsInstance(vm('RerunOnFailure'), succeeded)).toBe(false);
-    expect(decide(vm('RerunOnFailure'), succeeded)).toEqual([{ kind: 'deleteInstance' }]);
-    expect(wantsInstance(vm('Once'), failed)).toBe(false);
-    expect(decide(vm('Once'), failed)).toEqual([]);
-    expect(wantsInstance(vm('Once'), none)).toBe(true);
+  it('makes no instance while DataVolumes are not ready, the VM cannot start, or it backs off', () => {
+    expect(kinds(vm('Always', { dataVolumes: 'provisioning' }), none)).toEqual([]);
+    expect(kinds(vm('Always', { dataVolumes: 'error' }), none)).toEqual([]);
+    expect(
+      kinds(vm('Always', { failure: { reason: 'FailedFindInstancetype', message: 'x' } }), none),
+    ).toEqual([]);
+    expect(kinds(vm('Always', { backoffLeftMs: 1000, failCount: 1 }), none)).toEqual([]);
   });
 
-  it('leaves a Manual VM as it is', () => {
-    expect(decide(vm('Manual'), none)).toEqual([]);
-    expect(decide(vm('Manual'), running)).toEqual([]);
+  it('a VM being deleted deletes its instance and nothing else', () => {
+    expect(kinds(vm('Always', { deleting: true }), at('Running'))).toEqual(['deleteInstance']);
+    expect(kinds(vm('Always', { deleting: true }), none)).toEqual([]);
   });
+});
 
-  it('stops everything of a VM being deleted, and says Terminating', () => {
-    expect(decide(vm('Always', { deleting: true }), running)).toEqual([{ kind: 'stopProcess' }]);
-    expect(printableStatus(vm('Always', { deleting: true }), running)).toBe('Terminating');
-  });
-
-  it("prints KubeVirt's words: Starting, Running, Paused, CrashLoopBackOff", () => {
+describe('printableStatus', () => {
+  it('follows the instance: Starting, Running, Paused, Stopping, Stopped', () => {
     expect(printableStatus(vm('Always'), none)).toBe('Starting');
-    expect(printableStatus(vm('Always'), running)).toBe('Running');
-    expect(printableStatus(vm('Always'), { ...running, paused: true })).toBe('Paused');
-    expect(printableStatus(vm('Always'), { exists: true, phase: 'Failed', process: false })).toBe(
+    expect(printableStatus(vm('Always'), at('Pending'))).toBe('Starting');
+    expect(printableStatus(vm('Always'), at('Scheduling'))).toBe('Starting');
+    expect(printableStatus(vm('Always'), at('Running'))).toBe('Running');
+    expect(printableStatus(vm('Always'), at('Running', { paused: true }))).toBe('Paused');
+    expect(printableStatus(vm('Halted'), at('Running'))).toBe('Stopping');
+    expect(printableStatus(vm('Halted'), none)).toBe('Stopped');
+    expect(printableStatus(vm('Manual'), at('Succeeded'))).toBe('Stopped');
+    expect(printableStatus(vm('Always', { deleting: true }), at('Running'))).toBe('Terminating');
+  });
+
+  it('names what keeps an instance from running, in KubeVirt’s order', () => {
+    expect(printableStatus(vm('Always'), at('Pending', { claimMissing: true }))).toBe(
+      'ErrorPvcNotFound',
+    );
+    expect(printableStatus(vm('Always', { dataVolumes: 'error' }), none)).toBe('DataVolumeError');
+    expect(printableStatus(vm('Always', { dataVolumes: 'provisioning' }), none)).toBe(
+      'Provisioning',
+    );
+    expect(printableStatus(vm('Always'), at('Scheduling', { unschedulable: true }))).toBe(
+      'ErrorUnschedulable',
+    );
+    // A missing claim outranks no room.
+    expect(
+      printableStatus(vm('Always'), at('Pending', { claimMissing: true, unschedulable: true })),
+    ).toBe('ErrorPvcNotFound');
+  });
+
+  it('says CrashLoopBackOff while backing off after failed starts, Stopped for a VM that cannot start', () => {
+    expect(printableStatus(vm('Always', { failCount: 2, backoffLeftMs: 5000 }), none)).toBe(
       'CrashLoopBackOff',
     );
+    expect(
+      printableStatus(
+        vm('Always', { failure: { reason: 'FailedFindInstancetype', message: '' } }),
+        none,
+      ),
+    ).toBe('Stopped');
+  });
+});
+
+describe('startBackoffMs', () => {
+  it('waits 10·n² seconds plus up to half again, at most 300 s', () => {
+    expect(startBackoffMs(0)).toBe(0);
+    expect(startBackoffMs(1, 0)).toBe(10_000);
+    expect(startBackoffMs(1, 0.999)).toBe(15_000);
+    expect(startBackoffMs(3, 0)).toBe(90_000);
+    expect(startBackoffMs(6, 0)).toBe(300_000);
+  });
+});
+
+describe('guestAction', () => {
+  const g = (more: Partial<Parameters<typeof guestAction>[0]>): ReturnType<typeof guestAction> =>
+    guestAction({ phase: 'Pending', deleting: false, process: false, started: false, ...more });
+  it('starts a pending guest, leaves a running one, finishes one whose process went away', () => {
+    expect(g({})).toEqual({ kind: 'startProcess' });
+    expect(g({ phase: 'Running', process: true, started: true })).toEqual({ kind: 'none' });
+    expect(g({ phase: 'Running', started: true })).toEqual({ kind: 'finish' });
+  });
+  it('shuts the guest down when its instance is deleted, then lets the instance go', () => {
+    expect(g({ phase: 'Running', process: true, started: true, deleting: true })).toEqual({
+      kind: 'stopProcess',
+    });
+    expect(g({ phase: 'Succeeded', deleting: true })).toEqual({ kind: 'finish' });
+    expect(g({ phase: 'Pending', deleting: true })).toEqual({ kind: 'finish' });
   });
 });
 
 describe('guestMemory', () => {
-  const GiB = 2 ** 30;
-  it('gives what is asked, capped, and refuses more than the machine has', () => {
-    expect(guestMemory(4 * GiB, undefined, 8 * GiB)).toEqual({ ok: true, bytes: 4 * GiB });
-    expect(guestMemory(4 * GiB, GiB / 2, 8 * GiB)).toEqual({ ok: true, bytes: GiB / 2 });
-    const refused = guestMemory(4 * GiB, 2 * GiB, GiB);
-    expect(refused).toEqual({
-      ok: false,
-      message:
-        'the VM needs 2048 MiB of guest memory (its 4096 MiB, capped) and this machine has 1024 MiB available: stop another VM or use a smaller class',
+  it('caps what a VM asks for and refuses what the budget cannot give, as the scheduler words it', () => {
+    expect(guestMemory(2 ** 30, 256 * 2 ** 20, 2 ** 31)).toEqual({
+      ok: true,
+      bytes: 256 * 2 ** 20,
     });
+    const r = guestMemory(2 ** 30, undefined, 64 * 2 ** 20);
+    expect(r.ok).toBe(false);
+    expect(r.ok || r.message).toContain('0/1 nodes are available: 1 Insufficient memory');
   });
 });

@@ -48,3 +48,18 @@ export async function diskInfo(
     ...(info['backing-filename'] ? { backing: info['backing-filename'] } : {}),
   };
 }
+
+/** Grows a disk to `sizeBytes` when it is smaller (a claim that was resized); never shrinks it. */
+export async function growDisk(
+  path: string,
+  sizeBytes: number,
+  qemuImg = 'qemu-img',
+): Promise<void> {
+  const { virtualSize } = await diskInfo(path, qemuImg);
+  if (virtualSize >= sizeBytes) return;
+  await run(qemuImg, ['resize', '-q', path, String(sizeBytes)]).catch(
+    (e: Error & { stderr?: string }) => {
+      throw new Error(`qemu-img could not grow ${path}: ${e.stderr?.trim() || e.message}`);
+    },
+  );
+}

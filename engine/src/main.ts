@@ -3,7 +3,7 @@
 // when the cluster has none: an installed KubeVirt is never touched). The sandbox starts it when
 // QEMU is installed; tests start it on their own control plane.
 import { spawnSync } from 'node:child_process';
-import { freemem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import pino from 'pino';
@@ -21,7 +21,7 @@ import {
   waitForAvailable,
 } from './api-server.ts';
 import { localEngine, type LocalEngine } from './controller.ts';
-import { ensureTinyLinux } from './tiny-linux.ts';
+import { ensureTinyLinux, type TinyLinux } from './tiny-linux.ts';
 import type { LibraryImage } from './volumes.ts';
 
 /** The URL by which images in the library ask for the tiny Linux (an .invalid name: it is never fetched). */
@@ -35,6 +35,24 @@ export function qemuMissing(qemu = 'qemu-system-x86_64', qemuImg = 'qemu-img'): 
   return missing.length ? missing.join(' and ') : undefined;
 }
 
+/** The library's tiny Linux: a disk made from it holds the image and boots its kernel. */
+export function tinyLinuxLibrary(image: TinyLinux): LibraryImage {
+  return {
+    name: 'tiny-linux',
+    url: TINY_LINUX_URL,
+    path: image.disk,
+    format: 'raw',
+    kernelBoot: {
+      kernel: image.kernel,
+      initrd: image.initrd,
+      append: 'console=tty0 console=ttyS0 panic=-1',
+    },
+  };
+}
+
+/** Guest memory the sandbox's engine gives its VMs in all: half the machine's memory. */
+export const SANDBOX_MEMORY_BUDGET = (): number => Math.floor(totalmem() / 2);
+
 export interface LocalEngineStartOptions {
   kc: KubeConfig;
   /** Where VM folders and disk files go. */
@@ -44,6 +62,8 @@ export interface LocalEngineStartOptions {
   /** The KubeVirt release whose API the engine plays (the one vmplane is checked with). */
   kubevirtVersion: string;
   memoryCapBytes?: number;
+  /** Guest memory the engine gives its VMs in all (half the machine's by default). */
+  memoryBudgetBytes?: () => number;
   maxGraceMs?: number;
   /** The QEMU binary (qemu-system-x86_64 on PATH by default). */
   qemu?: string;
@@ -80,7 +100,7 @@ async function ensureKubeVirtCr(rest: KubeRest, version: string): Promise<boolea
             type: 'Available',
             status: 'True',
             reason: 'LocalEngine',
-            message: `vmplane's local engine runs VMs under QEMU on this machine, with KubeVirt ${version}'s API`,
+            message: `This is not KubeVirt: vmplane's local engine runs VMs under QEMU on this machine, playing part of KubeVirt ${version}'s API (docs/kubevirt.md lists what it serves).`,
           },
         ],
       },
@@ -114,7 +134,7 @@ async function removeKubeVirtCr(rest: KubeRest): Promise<void> {
 export async function startLocalEngine(o: LocalEngineStartOptions): Promise<RunningLocalEngine> {
   const log = o.log ?? (() => undefined);
   const image = await ensureTinyLinux(o.cacheDir, log);
-  const library: LibraryImage[] = [{ name: 'tiny-linux', url: TINY_LINUX_URL }];
+  const library: LibraryImage[] = [tinyLinuxLibrary(image)];
   const rest = new KubeRest(o.kc);
   const logger = o.logger ?? pino({ level: 'silent' });
   const manager = new Manager({ kc: o.kc, logger });
@@ -122,7 +142,8 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     stateDir: o.stateDir,
     image,
     library,
-    availableBytes: () => freemem(),
+    memoryBudgetBytes: o.memoryBudgetBytes ?? SANDBOX_MEMORY_BUDGET,
+    maxCpus: cpus().length,
     ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
     ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
@@ -141,6 +162,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     serving,
     auth: await frontProxyAuth(rest),
     log: (l) => logger.info(l),
+    kubevirtVersion: o.kubevirtVersion,
   });
   let madeKubeVirt = false;
   const stop = async (): Promise<void> => {

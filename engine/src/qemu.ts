@@ -18,8 +18,11 @@ export interface QemuSpec {
   disks?: { path: string; format: 'qcow2' | 'raw'; readOnly?: boolean }[];
   /** tcg (software, the default) or kvm (only after a probe boot succeeded). */
   accel?: 'tcg' | 'kvm';
-  /** A virtio network card with this MAC on an isolated user-mode network. */
-  nic?: { mac: string };
+  /** A virtio network card with this MAC on an isolated user-mode network; its traffic is
+   * recorded to dumpFile (pcap) when given, until the engine removes the recorder (net0dump). */
+  nic?: { mac: string; dumpFile?: string; bootable?: boolean };
+  /** Start with the guest's CPUs stopped (KubeVirt's startStrategy Paused). */
+  paused?: boolean;
   /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
   screen?: boolean;
 }
@@ -58,9 +61,14 @@ export function qemuArgs(s: QemuSpec): string[] {
           '-netdev',
           `user,id=net0,restrict=on,net=${GUEST_NETWORK.cidr}`,
           '-device',
-          `virtio-net-pci,netdev=net0,mac=${s.nic.mac}`,
+          // No option ROM unless the card boots (KubeVirt disables it without a bootOrder).
+          `virtio-net-pci,netdev=net0,mac=${s.nic.mac}${s.nic.bootable ? '' : ',romfile='}`,
+          ...(s.nic.dumpFile
+            ? ['-object', `filter-dump,id=net0dump,netdev=net0,file=${s.nic.dumpFile}`]
+            : []),
         ]
       : []),
+    ...(s.paused ? ['-S'] : []),
     ...(s.kernel ? ['-kernel', s.kernel] : []),
     ...(s.initrd ? ['-initrd', s.initrd] : []),
     ...(s.append ? ['-append', s.append] : []),

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { discovery, forbiddenMessage, remoteUser, route, SERVED, status } from './subresources.ts';
+import {
+  discovery,
+  forbiddenMessage,
+  remoteUser,
+  requestOptions,
+  route,
+  SERVED,
+  status,
+} from './subresources.ts';
 
 const base = '/apis/subresources.kubevirt.io/v1/namespaces/demo';
 
@@ -36,9 +44,15 @@ describe('route', () => {
   });
 
   it('refuses unknown paths with what is served, and the wrong method with the right one', () => {
-    const unknown = route('PUT', `${base}/virtualmachineinstances/web-1/freeze`);
+    const unknown = route('PUT', `${base}/virtualmachineinstances/web-1/bogus`);
     expect(unknown).toMatchObject({ ok: false, code: 404 });
     expect(unknown.ok || unknown.message).toContain('virtualmachineinstances/NAME/pause');
+    // KubeVirt's own subresources the engine does not serve say so, rather than a bare 404.
+    const freeze = route('PUT', `${base}/virtualmachineinstances/web-1/freeze`);
+    expect(freeze).toMatchObject({ ok: false, code: 404 });
+    expect(freeze.ok || freeze.message).toContain(
+      "virtualmachineinstances/freeze is a KubeVirt v1.7 subresource that vmplane's local engine does not serve yet",
+    );
     expect(route('GET', `${base}/virtualmachineinstances/web-1/pause`)).toMatchObject({
       ok: false,
       code: 405,
@@ -96,5 +110,28 @@ describe('messages', () => {
       code: 409,
       reason: 'Conflict',
     });
+  });
+});
+
+describe('requestOptions', () => {
+  it('reads what virtctl sends: dry run, paused, the grace periods; an empty body is none', () => {
+    expect(requestOptions('')).toEqual({ ok: true, options: {} });
+    expect(requestOptions('{"dryRun":["All"],"paused":true}')).toEqual({
+      ok: true,
+      options: { dryRun: true, paused: true },
+    });
+    expect(requestOptions('{"gracePeriod":0}')).toEqual({ ok: true, options: { gracePeriod: 0 } });
+    expect(requestOptions('{"gracePeriodSeconds":0}')).toEqual({
+      ok: true,
+      options: { gracePeriodSeconds: 0 },
+    });
+  });
+  it('refuses a body it cannot read, naming the field, the value and what is accepted', () => {
+    expect(requestOptions('{')).toMatchObject({ ok: false });
+    const r = requestOptions('{"gracePeriod":"soon"}');
+    expect(r.ok || r.message).toContain(
+      'gracePeriod: "soon" is not accepted: a whole number of seconds',
+    );
+    expect(requestOptions('{"dryRun":"All"}')).toMatchObject({ ok: false });
   });
 });

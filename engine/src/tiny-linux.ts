@@ -127,6 +127,12 @@ function readModules(root: string, release: string): Record<string, Buffer> {
 export interface TinyLinux {
   kernel: string;
   initrd: string;
+  /**
+   * The image as a disk: a raw file holding the initramfs (padded to whole sectors), so a disk
+   * made from the library's tiny Linux holds the image's bytes; the guest boots the kernel and
+   * initrd directly (kernel boot).
+   */
+  disk: string;
   /** The kernel release, for example 6.1.0-57-cloud-amd64. */
   release: string;
 }
@@ -158,6 +164,16 @@ async function cloudKernelPackage(): Promise<string> {
   return pkg;
 }
 
+/** The image as a raw disk: the initramfs's bytes, padded to whole 512-byte sectors. */
+function writeDiskImage(initrd: string, disk: string): void {
+  const bytes = readFileSync(initrd);
+  const padded = Buffer.alloc(Math.ceil(bytes.length / 512) * 512);
+  bytes.copy(padded);
+  const tmp = `${disk}.tmp-${process.pid}`;
+  writeFileSync(tmp, padded, { mode: 0o444 });
+  renameSync(tmp, disk);
+}
+
 /** The tiny Linux image, built once (about 30 MB downloaded) into the cache. */
 export async function ensureTinyLinux(
   cacheDir: string,
@@ -167,8 +183,16 @@ export async function ensureTinyLinux(
   const release = kernelPkg.replace(/^linux-image-/, '');
   // The suffix changes whenever what goes into the image does.
   const dir = join(cacheDir, 'images', `tiny-linux-${release}-${IMAGE_REVISION}`);
-  const image = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), release };
-  if (existsSync(image.kernel) && existsSync(image.initrd)) return image;
+  const image = {
+    kernel: join(dir, 'vmlinuz'),
+    initrd: join(dir, 'initrd.img'),
+    disk: join(dir, 'disk.img'),
+    release,
+  };
+  if (existsSync(image.kernel) && existsSync(image.initrd)) {
+    if (!existsSync(image.disk)) writeDiskImage(image.initrd, image.disk);
+    return image;
+  }
   log(`building the tiny Linux image (Debian kernel ${release}, busybox) into ${dir}`);
   const work = mkdtempSync(join(tmpdir(), 'vmplane-tiny-'));
   try {
@@ -180,6 +204,7 @@ export async function ensureTinyLinux(
       join(staged, 'initrd.img'),
       tinyInitramfs(readFileSync(join(work, 'bin', 'busybox')), readModules(work, release)),
     );
+    writeDiskImage(join(staged, 'initrd.img'), join(staged, 'disk.img'));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, '..'), { recursive: true });
     renameSync(staged, dir);

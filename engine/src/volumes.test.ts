@@ -1,121 +1,90 @@
 import { describe, expect, it } from 'vitest';
-import { claimRequest, macFor, planVolumes, type DataVolumeTemplate } from './volumes.ts';
+import { claimRequest, dataVolumeSource, macFor, planDisks } from './volumes.ts';
 
-const library = [{ name: 'tiny-linux', url: 'http://images.local-engine.invalid/tiny-linux' }];
-const template = (name: string, spec: DataVolumeTemplate['spec']): DataVolumeTemplate => ({
-  metadata: { name },
-  spec,
-});
+const tiny = {
+  name: 'tiny-linux',
+  url: 'http://images.local-engine.invalid/tiny-linux',
+  path: '/cache/disk.img',
+  format: 'raw' as const,
+};
 const storage = (size: string) => ({ resources: { requests: { storage: size } } });
 
-describe('planVolumes', () => {
-  it('makes a file per DataVolume template (blank or from a held image) and per claim, in volume order', () => {
-    const plan = planVolumes(
+describe('dataVolumeSource', () => {
+  it('gives a blank disk of the asked size, and a held image as the disk’s backing', () => {
+    expect(dataVolumeSource({ source: { blank: {} }, storage: storage('1Gi') }, [tiny])).toEqual({
+      ok: true,
+      sizeBytes: 2 ** 30,
+    });
+    expect(
+      dataVolumeSource({ source: { http: { url: tiny.url } }, storage: storage('64Mi') }, [tiny]),
+    ).toEqual({ ok: true, sizeBytes: 64 * 2 ** 20, image: tiny });
+  });
+
+  it('provides no blank disk for a source it cannot give: the DataVolume waits in CDI’s phase, with why', () => {
+    const cases: [object, string, string][] = [
+      [
+        { source: { http: { url: 'https://example.invalid/x.img' } } },
+        'ImportScheduled',
+        'cannot download https://example.invalid/x.img',
+      ],
+      [
+        { source: { registry: { url: 'docker://quay.io/x:1' } } },
+        'ImportScheduled',
+        'tiny-linux (http://images.local-engine.invalid/tiny-linux)',
+      ],
+      [{ source: { pvc: { name: 'golden' } } }, 'CloneScheduled', 'source pvc'],
+      [{ source: { snapshot: { name: 's' } } }, 'CloneScheduled', 'source snapshot'],
+      [{ source: { upload: {} } }, 'UploadScheduled', 'source upload'],
+      [{ source: { s3: { url: 's3://b/x' } } }, 'ImportScheduled', 'source s3'],
+      [
+        { sourceRef: { kind: 'DataSource', name: 'fedora' } },
+        'Pending',
+        'sourceRef DataSource fedora',
+      ],
+    ];
+    for (const [spec, phase, says] of cases) {
+      const got = dataVolumeSource({ ...spec, storage: storage('1Gi') }, [tiny]);
+      expect(got).toMatchObject({ ok: false, phase });
+      expect(got.ok || got.message).toContain(says);
+    }
+    expect(dataVolumeSource({ source: { blank: {} } }, [])).toMatchObject({ ok: false });
+  });
+});
+
+describe('planDisks', () => {
+  it('gives each volume the file of its object (by UID), in volume order; others are ignored', () => {
+    const plan = planDisks(
       [
         { name: 'boot', dataVolume: { name: 'vm-boot' } },
-        { name: 'data', persistentVolumeClaim: { claimName: 'pg' } },
-        { name: 'scratch', dataVolume: { name: 'vm-scratch' } },
+        { name: 'data', persistentVolumeClaim: { claimName: 'pg', readOnly: true } },
         { name: 'cloudinitdisk', cloudInitNoCloud: {} },
       ],
-      [
-        template('vm-scratch', { source: { blank: {} }, storage: storage('1Gi') }),
-        template('vm-boot', {
-          source: { http: { url: library[0]!.url } },
-          storage: storage('2Gi'),
-        }),
-      ],
-      library,
-      (n) => (n === 'pg' ? 5 * 2 ** 30 : undefined),
+      (r) =>
+        r.kind === 'claim' ? { uid: 'pvc-uid', sizeBytes: 5 } : { uid: 'dv-uid', sizeBytes: 0 },
     );
     expect(plan).toEqual({
       ok: true,
       ignored: ['cloudinitdisk'],
       disks: [
-        {
-          volume: 'boot',
-          kind: 'dataVolume',
-          name: 'vm-boot',
-          sizeBytes: 2 * 2 ** 30,
-          image: 'tiny-linux',
-        },
-        { volume: 'data', kind: 'claim', name: 'pg', sizeBytes: 5 * 2 ** 30 },
-        { volume: 'scratch', kind: 'dataVolume', name: 'vm-scratch', sizeBytes: 2 ** 30 },
+        { volume: 'boot', kind: 'dataVolume', name: 'vm-boot', uid: 'dv-uid', sizeBytes: 0 },
+        { volume: 'data', kind: 'claim', name: 'pg', uid: 'pvc-uid', sizeBytes: 5, readOnly: true },
       ],
     });
   });
 
-  it('refuses an image it does not hold, naming the URL and the images it has', () => {
-    const plan = planVolumes(
-      [{ name: 'boot', dataVolume: { name: 'b' } }],
-      [
-        template('b', {
-          source: { registry: { url: 'docker://quay.io/x:1' } },
-          pvc: storage('1Gi'),
-        }),
-      ],
-      library,
-      () => undefined,
-    );
-    expect(plan).toMatchObject({ ok: false, reason: 'ImageUnavailable' });
-    expect(plan.ok || plan.message).toContain('docker://quay.io/x:1');
-    expect(plan.ok || plan.message).toContain(
-      'tiny-linux (http://images.local-engine.invalid/tiny-linux)',
-    );
-  });
-
-  it('refuses a missing claim, a missing template, a size-less template and a clone', () => {
-    const reason = (p: ReturnType<typeof planVolumes>): string => (p.ok ? 'ok' : p.reason);
+  it('names the claim that is missing; a name that is no object name is missing too', () => {
     expect(
-      reason(
-        planVolumes(
-          [{ name: 'd', persistentVolumeClaim: { claimName: 'x' } }],
-          [],
-          library,
-          () => undefined,
-        ),
-      ),
-    ).toBe('ClaimNotFound');
+      planDisks([{ name: 'd', persistentVolumeClaim: { claimName: 'x' } }], () => undefined),
+    ).toEqual({
+      ok: false,
+      missingClaim: 'x',
+    });
     expect(
-      reason(planVolumes([{ name: 'd', dataVolume: { name: 'x' } }], [], library, () => 1)),
-    ).toBe('DataVolumeNotFound');
-    expect(
-      reason(
-        planVolumes(
-          [{ name: 'd', dataVolume: { name: 'x' } }],
-          [template('x', { source: { blank: {} } })],
-          library,
-          () => 1,
-        ),
-      ),
-    ).toBe('DataVolumeSizeMissing');
-    expect(
-      reason(
-        planVolumes(
-          [{ name: 'd', dataVolume: { name: 'x' } }],
-          [template('x', { source: { pvc: { name: 'g' } }, storage: storage('1Gi') })],
-          library,
-          () => 1,
-        ),
-      ),
-    ).toBe('ImportUnsupported');
-  });
-
-  it('refuses names that are not object names, so no path leaves the state folder', () => {
-    const plan = planVolumes(
-      [{ name: 'd', dataVolume: { name: '../../etc/x' } }],
-      [template('../../etc/x', { source: { blank: {} }, storage: storage('1Gi') })],
-      library,
-      () => 1,
-    );
-    expect(plan).toMatchObject({ ok: false, reason: 'InvalidName' });
-    expect(
-      planVolumes(
-        [{ name: 'd', persistentVolumeClaim: { claimName: 'a/b' } }],
-        [],
-        library,
-        () => 1,
-      ),
-    ).toMatchObject({ ok: false, reason: 'InvalidName' });
+      planDisks([{ name: 'd', dataVolume: { name: '../../etc/x' } }], () => ({
+        uid: 'u',
+        sizeBytes: 1,
+      })),
+    ).toEqual({ ok: false, missingClaim: '../../etc/x' });
   });
 });
 

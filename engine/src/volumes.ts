@@ -1,18 +1,28 @@
-// What a KubeVirt VM's volumes become on this machine: one qcow2 file per DataVolume template
-// (blank of the requested size, or from an image the local library holds) and per claim, and
-// why a volume cannot be served. Pure: the engine makes the files.
+// What a KubeVirt instance's volumes become on this machine, and what a DataVolume template's
+// source gives. Pure: the engine makes the files and writes the statuses.
+// - A DataVolume is provided only from a source the engine can really give: `blank`, or an http or
+//   registry URL the local library holds (the disk is a copy-on-write file over the image, so it
+//   holds the image's bytes). Any other source leaves the DataVolume not ready, in the phase CDI
+//   would be in, with why (CDI's pkg/controller/datavolume: ImportScheduled, CloneScheduled, ...).
+// - Each file is keyed by the UID of the object it belongs to (the DataVolume, the claim): two
+//   objects never share a file, and a claim deleted and made again gets a new, empty disk.
 import { parseQuantity } from '../../api/src/quantity.ts';
 
 /** An image the engine holds, by the source URL a VirtualMachineImage gives for it. */
 export interface LibraryImage {
   url: string;
   name: string;
+  /** The image file (a disk made from it is a copy-on-write layer over it). */
+  path?: string;
+  format?: 'qcow2' | 'raw';
+  /** The kernel and initrd a guest booted from this image starts (KubeVirt's kernel boot). */
+  kernelBoot?: { kernel: string; initrd: string; append: string };
 }
 
 export interface VolumeSpec {
   name: string;
   dataVolume?: { name: string };
-  persistentVolumeClaim?: { claimName: string };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   cloudInitNoCloud?: object;
   containerDisk?: { image: string };
 }
@@ -21,128 +31,140 @@ interface Storage {
   resources?: { requests?: { storage?: string } };
 }
 
-export interface DataVolumeTemplate {
-  metadata?: { name?: string };
-  spec?: {
-    source?: {
-      blank?: object;
-      http?: { url: string };
-      registry?: { url: string };
-      pvc?: { name: string; namespace?: string };
-    };
-    storage?: Storage;
-    pvc?: Storage;
+export interface DataVolumeSpec {
+  source?: Record<string, unknown> & {
+    blank?: object;
+    http?: { url: string };
+    registry?: { url: string };
+    pvc?: { name: string; namespace?: string };
   };
+  sourceRef?: { kind?: string; name: string; namespace?: string };
+  storage?: Storage;
+  pvc?: Storage;
 }
 
-/** One disk file the VM needs, in the order of its volumes. */
-export interface DiskFile {
-  volume: string;
-  /** Where it lives: a DataVolume's file goes with the VM, a claim's stays with the claim. */
-  kind: 'dataVolume' | 'claim';
-  /** The DataVolume's or the claim's name (the file's name). */
-  name: string;
-  sizeBytes: number;
-  /** The library image it starts from, if any. */
-  image?: string;
+export interface DataVolumeTemplate {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: DataVolumeSpec;
 }
 
-/** A Kubernetes object name (DNS subdomain): only such names become file names. */
+/** A Kubernetes object name (DNS subdomain). */
 export function isObjectName(name: string): boolean {
   return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
 }
-
-export type VolumePlan =
-  | { ok: true; disks: DiskFile[]; ignored: string[] }
-  | { ok: false; reason: string; message: string };
 
 const sizeOf = (s: Storage | undefined): number | undefined => {
   const q = s?.resources?.requests?.storage;
   return q ? Number(parseQuantity(q).asInteger()) : undefined;
 };
 
-/**
- * The disk files for the VM's volumes. `claimSize` gives a claim's requested size (undefined when
- * the claim does not exist). Cloud-init and container disks are listed as ignored: the tiny Linux
- * has no cloud-init, and container images cannot be pulled here.
- */
-export function planVolumes(
-  volumes: readonly VolumeSpec[],
-  templates: readonly DataVolumeTemplate[],
+/** What a DataVolume's source gives here: a blank disk, a held image, or nothing (and why). */
+export type SourcePlan =
+  | { ok: true; sizeBytes: number; image?: LibraryImage }
+  | { ok: false; phase: string; message: string };
+
+/** The CDI phase a DataVolume of this source waits in before its data comes. */
+function waitingPhase(spec: DataVolumeSpec): string {
+  const src = spec.source ?? {};
+  if (src.pvc || 'snapshot' in src) return 'CloneScheduled';
+  if ('upload' in src) return 'UploadScheduled';
+  if (spec.sourceRef) return 'Pending';
+  return 'ImportScheduled';
+}
+
+export function dataVolumeSource(
+  spec: DataVolumeSpec | undefined,
   library: readonly LibraryImage[],
-  claimSize: (name: string) => number | undefined,
-): VolumePlan {
+): SourcePlan {
+  const s = spec ?? {};
+  const held = library.map((i) => `${i.name} (${i.url})`).join(', ') || 'none';
+  const size = sizeOf(s.storage) ?? sizeOf(s.pvc);
+  const src = s.source ?? {};
+  const kinds = Object.keys(src);
+  const url = src.http?.url ?? src.registry?.url;
+  const image = url ? library.find((i) => i.url === url) : undefined;
+  const refuse = (message: string): SourcePlan => ({ ok: false, phase: waitingPhase(s), message });
+  if (s.sourceRef)
+    return refuse(
+      `the local engine cannot resolve sourceRef ${s.sourceRef.kind ?? 'DataSource'} ${s.sourceRef.name}: it holds only its library images (${held})`,
+    );
+  if (kinds.length === 0 || (kinds.length === 1 && src.blank)) {
+    if (!size)
+      return refuse('the DataVolume asks for no size (spec.storage.resources.requests.storage)');
+    return { ok: true, sizeBytes: size };
+  }
+  if (url && image) {
+    if (!image.path) return refuse(`the library image ${image.name} has no file`);
+    return { ok: true, sizeBytes: size ?? 0, image };
+  }
+  if (url)
+    return refuse(
+      `the local engine cannot download ${url} (it uses no network); images it holds: ${held}`,
+    );
+  return refuse(
+    `the local engine cannot provide a DataVolume from source ${kinds.join(', ')}; it provides blank disks and its library images (${held})`,
+  );
+}
+
+/** One disk of an instance, in the order of its volumes. */
+export interface DiskFile {
+  volume: string;
+  kind: 'dataVolume' | 'claim';
+  /** The DataVolume's or claim's name. */
+  name: string;
+  /** The UID of that object: the file's name. */
+  uid: string;
+  sizeBytes: number;
+  image?: LibraryImage;
+  readOnly?: boolean;
+}
+
+/** What the engine found for a volume's object when the guest starts. */
+export interface VolumeObject {
+  uid: string;
+  sizeBytes: number;
+  image?: LibraryImage;
+}
+
+export type DiskPlan =
+  { ok: true; disks: DiskFile[]; ignored: string[] } | { ok: false; missingClaim: string };
+
+/**
+ * The disk files for the instance's volumes. `lookup` gives the claim or DataVolume behind a
+ * volume (undefined when it does not exist, as virt-controller's PVC lookup finds it). Cloud-init
+ * and container disks are listed as ignored: the tiny Linux has no cloud-init, and container
+ * images cannot be pulled here.
+ */
+export function planDisks(
+  volumes: readonly VolumeSpec[],
+  lookup: (v: { kind: 'dataVolume' | 'claim'; name: string }) => VolumeObject | undefined,
+): DiskPlan {
   const disks: DiskFile[] = [];
   const ignored: string[] = [];
-  const held = library.map((i) => `${i.name} (${i.url})`).join(', ') || 'none';
   for (const v of volumes) {
-    const named = v.dataVolume?.name ?? v.persistentVolumeClaim?.claimName;
-    if (named !== undefined && !isObjectName(named))
-      return {
-        ok: false,
-        reason: 'InvalidName',
-        message: `volume ${v.name}: "${named}" is not a valid object name (lowercase letters, digits, '-' and '.')`,
-      };
-    if (v.dataVolume) {
-      const t = templates.find((x) => x.metadata?.name === v.dataVolume?.name);
-      if (!t)
-        return {
-          ok: false,
-          reason: 'DataVolumeNotFound',
-          message: `volume ${v.name}: DataVolume ${v.dataVolume.name} is not among the VM's dataVolumeTemplates; the local engine makes disks from templates only`,
-        };
-      const size = sizeOf(t.spec?.storage) ?? sizeOf(t.spec?.pvc);
-      if (!size)
-        return {
-          ok: false,
-          reason: 'DataVolumeSizeMissing',
-          message: `volume ${v.name}: DataVolume ${v.dataVolume.name} asks for no size (spec.storage.resources.requests.storage)`,
-        };
-      const src = t.spec?.source ?? { blank: {} };
-      const url = src.http?.url ?? src.registry?.url;
-      if (src.pvc)
-        return {
-          ok: false,
-          reason: 'ImportUnsupported',
-          message: `volume ${v.name}: DataVolume ${v.dataVolume.name} clones claim ${src.pvc.name}; the local engine cannot clone claims (images it holds: ${held})`,
-        };
-      if (url) {
-        const image = library.find((i) => i.url === url);
-        if (!image)
-          return {
-            ok: false,
-            reason: 'ImageUnavailable',
-            message: `volume ${v.name}: the local engine cannot download ${url} (it uses no network); images it holds: ${held}`,
-          };
-        disks.push({
-          volume: v.name,
-          kind: 'dataVolume',
-          name: v.dataVolume.name,
-          sizeBytes: size,
-          image: image.name,
-        });
-      } else
-        disks.push({
-          volume: v.name,
-          kind: 'dataVolume',
-          name: v.dataVolume.name,
-          sizeBytes: size,
-        });
-    } else if (v.persistentVolumeClaim) {
-      const size = claimSize(v.persistentVolumeClaim.claimName);
-      if (size === undefined)
-        return {
-          ok: false,
-          reason: 'ClaimNotFound',
-          message: `volume ${v.name}: PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} does not exist`,
-        };
-      disks.push({
-        volume: v.name,
-        kind: 'claim',
-        name: v.persistentVolumeClaim.claimName,
-        sizeBytes: size,
-      });
-    } else ignored.push(v.name);
+    const ref = v.dataVolume
+      ? { kind: 'dataVolume' as const, name: v.dataVolume.name }
+      : v.persistentVolumeClaim
+        ? { kind: 'claim' as const, name: v.persistentVolumeClaim.claimName }
+        : undefined;
+    if (!ref) {
+      ignored.push(v.name);
+      continue;
+    }
+    const found = isObjectName(ref.name) ? lookup(ref) : undefined;
+    if (!found) return { ok: false, missingClaim: ref.name };
+    disks.push({
+      volume: v.name,
+      ...ref,
+      uid: found.uid,
+      sizeBytes: found.sizeBytes,
+      ...(found.image ? { image: found.image } : {}),
+      ...(v.persistentVolumeClaim?.readOnly ? { readOnly: true } : {}),
+    });
   }
   return { ok: true, disks, ignored };
 }

@@ -277,6 +277,17 @@ async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<v
       120_000,
       250,
     );
+    // The address comes once the guest took one by DHCP (the engine reports what it saw).
+    const addressed = await waitUntil(
+      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} has an address`,
+      async () => {
+        const v = (await rest.request<Vm>('GET', path).catch(() => undefined))?.body;
+        return v?.status?.primaryIP ? v : undefined;
+      },
+      60_000,
+      250,
+    ).catch(() => vm);
+    vm.status = { ...vm.status, ...addressed.status };
     log(
       `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running${vm.status?.primaryIP ? ` at ${vm.status.primaryIP}` : ''}: a real guest under QEMU; try:`,
     );

@@ -29,6 +29,7 @@ import { kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import type { LocalEngine } from '../../engine/src/controller.ts';
+import { instanceFolderName } from '../../engine/src/engine-context.ts';
 import { TINY_BANNER, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { openPluginInBrowser, SHOTS } from '../support/browser.ts';
 import { captureScreen, toPng } from '../support/rfb.ts';
@@ -183,8 +184,13 @@ describe('a VM in the sandbox, on the local engine', () => {
       },
     });
     const running = await untilStatus('tiny-2', 'Running');
-    expect(running?.primaryIP).toBe('10.0.2.15');
     expect(running?.nodeName).toBeTruthy();
+    // The address comes once the engine saw the guest take it by DHCP (QEMU's user network).
+    const addressed = await until('the address the guest took', async () => {
+      const vm = await rest.request<{ status?: { primaryIP?: string } }>('GET', `${VMP}/tiny-2`);
+      return vm.body.status?.primaryIP;
+    });
+    expect(addressed).toBe('10.0.2.15');
     const c = await openConsole('tiny-2');
     try {
       await until('the boot on the console', async () => c.text().includes(TINY_BANNER));
@@ -433,11 +439,20 @@ describe('a VM in the sandbox, on the local engine', () => {
 
   it('deletes it: no QEMU process, no folder and no disk file left', async () => {
     const pid = pidOf('tiny-2');
+    // Its disks are named by the KubeVirt VM's UID and the DataVolume's name (no CDI here).
+    const kv = await rest.request<{ metadata: { uid: string } }>(
+      'GET',
+      '/apis/kubevirt.io/v1/namespaces/demo/virtualmachines/tiny-2',
+    );
     const files = (): string[] => {
-      const dir = join(stateDir, 'engine', 'datavolumes', 'demo');
-      return existsSync(dir) ? readdirSync(dir).filter((f) => f.includes('tiny-2')) : [];
+      const dir = join(stateDir, 'engine', 'datavolumes');
+      return existsSync(dir)
+        ? readdirSync(dir).filter((f) => f.startsWith(kv.body.metadata.uid))
+        : [];
     };
     expect(files().length).toBe(2);
+    const folder = join(stateDir, 'engine', 'vms', instanceFolderName('demo/tiny-2'));
+    expect(existsSync(folder)).toBe(true);
     await rest.request('DELETE', `${VMP}/tiny-2`);
     await until('the KubeVirt VM gone', async () => {
       try {
@@ -450,6 +465,6 @@ describe('a VM in the sandbox, on the local engine', () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(engine.running.has('demo/tiny-2')).toBe(false);
     expect(files()).toEqual([]);
-    expect(existsSync(join(stateDir, 'engine', 'vms', 'demo', 'tiny-2'))).toBe(false);
+    expect(existsSync(folder)).toBe(false);
   }, 120_000);
 });

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import {
   activeKubeVirt,
   engineCheck,
+  isLocalEngine,
   isSupportedKubeVirt,
   SUPPORTED_KUBEVIRT_TEXT,
   type KubeVirtCr,
@@ -43,7 +44,7 @@ export function registerEngineCommand(program: Argv): void {
       const kv = activeKubeVirt(crs ?? []);
       const version = kv?.status?.observedKubeVirtVersion;
       process.stdout.write(
-        `${check.ok ? 'available' : 'unavailable'} (${check.reason}): ${check.message}\nvmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT}${version ? `; this cluster runs ${version}${isSupportedKubeVirt(version) ? ', which is supported' : ', which is outside it'}` : ''}\n`,
+        `${check.ok ? 'available' : 'unavailable'} (${check.reason}): ${check.message}\nvmplane is checked with KubeVirt ${SUPPORTED_KUBEVIRT_TEXT}${version ? `; this cluster runs ${isLocalEngine(kv) ? `vmplane's local engine, playing ${version}` : version}${isSupportedKubeVirt(version) ? ', which is supported' : ', which is outside it'}` : ''}\n`,
       );
       ctx.rest.close();
       if (!check.ok || (version && !isSupportedKubeVirt(version))) process.exitCode = 1;

@@ -118,15 +118,22 @@ export function replaceBlock(upstreamGoMod: string, staging: Record<string, stri
   return `replace (\n${lines.join('\n')}\n)\n`;
 }
 
-/** The go.mod of a tool: the release, its staging modules at their published versions, its replaces. */
-export function toolGoMod(tool: ConformanceTool, upstreamGoMod: string): string {
+/**
+ * The go.mod of a tool: the release, its staging modules at their published versions, its
+ * replaces. `module` names the wrapper module (the conformance command's by default).
+ */
+export function toolGoMod(
+  tool: ConformanceTool,
+  upstreamGoMod: string,
+  module = `vmplane.local/${tool.name}-conformance`,
+): string {
   const goLine = /^go\s+(\S+)/m.exec(upstreamGoMod)?.[1] ?? '1.24.0';
   const requires = [
     `\t${tool.module} v${tool.version}`,
     ...Object.entries(tool.staging).map(([m, v]) => `\t${m} ${v}`),
   ];
   return [
-    `module vmplane.local/${tool.name}-conformance`,
+    `module ${module}`,
     '',
     `go ${goLine}`,
     '',
@@ -138,7 +145,13 @@ export function toolGoMod(tool: ConformanceTool, upstreamGoMod: string): string 
   ].join('\n');
 }
 
-function output(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+/** A command's standard output; a failure says the command and the end of its standard error. */
+export function output(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -1,0 +1,216 @@
+// The local engine's DataVolumes: virt-controller makes them from a VM's templates (controlled by
+// the VM), and the engine, playing CDI for the sources it can give, fills them: a blank disk, or a
+// copy-on-write disk over a library image. Any other source leaves the DataVolume in the phase CDI
+// would wait in, not ready, with why. Each disk file is named by its DataVolume's UID.
+// Follows KubeVirt v1.7.0's pkg/virt-controller/watch/vm/vm.go (handleDataVolumes) and CDI's
+// DataVolume status (phase, progress, Ready and Running conditions).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { getLive } from '../../kube/src/ownership.ts';
+import { isNotFound } from '../../kube/src/rest.ts';
+import type { VmView } from './decide.ts';
+import { createDisk } from './disks.ts';
+import { diskOverBudget, diskPath, type EngineContext, type KvVm } from './engine-context.ts';
+import { dataVolumeSource, type DataVolumeTemplate, type SourcePlan } from './volumes.ts';
+
+export const dvPath = (ns: string, name?: string): string =>
+  `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes${name ? `/${name}` : ''}`;
+
+export interface DataVolume {
+  metadata?: {
+    uid?: string;
+    ownerReferences?: { uid?: string; controller?: boolean }[];
+    deletionTimestamp?: string;
+  };
+  status?: { phase?: string };
+}
+
+export const ownedBy = (dv: DataVolume | undefined, vm: KvVm): boolean =>
+  !!dv?.metadata?.ownerReferences?.some((o) => o.controller && o.uid === vm.metadata?.uid);
+
+/** The status the engine writes on a DataVolume it provided, as CDI's would read. */
+const provided = {
+  phase: 'Succeeded',
+  progress: '100.0%',
+  conditions: [
+    { type: 'Ready', status: 'True', reason: 'Completed' },
+    { type: 'Running', status: 'False', reason: 'Completed' },
+  ],
+};
+
+async function writeDvStatus(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+  status: object,
+): Promise<void> {
+  await ctx.manager.rest
+    .request('PATCH', `${dvPath(ns, name)}/status`, {
+      body: { status },
+      contentType: 'application/merge-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+}
+
+type DvState = {
+  state: NonNullable<VmView['dataVolumes']>;
+  failure?: { reason: string; message: string };
+};
+
+/** A DataVolume the engine cannot fill: CDI's waiting phase, not ready, and why. */
+const waiting = (phase: string, message: string): object => ({
+  phase,
+  progress: 'N/A',
+  conditions: [
+    { type: 'Ready', status: 'False', reason: phase },
+    { type: 'Running', status: 'False', reason: 'Error', message },
+  ],
+});
+
+/** Makes the disk file of a DataVolume from its source: blank, or over a library image. */
+async function fill(
+  ctx: EngineContext,
+  path: string,
+  source: Extract<SourcePlan, { ok: true }>,
+): Promise<void> {
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  rmSync(path, { force: true });
+  await createDisk(
+    {
+      path,
+      sizeBytes: Math.max(source.sizeBytes, 2 ** 20),
+      ...(source.image?.path
+        ? { backing: { path: source.image.path, format: source.image.format ?? 'raw' } }
+        : {}),
+    },
+    ctx.options.qemuImg,
+  );
+}
+
+/** A template's DataVolume as an object: made, then filled (or left waiting, with why). */
+async function provideObject(
+  ctx: EngineContext,
+  vm: KvVm,
+  t: DataVolumeTemplate,
+): Promise<DvState> {
+  const ns = vm.metadata?.namespace ?? '';
+  const name = t.metadata?.name ?? '';
+  const dv = await getLive<DataVolume>(ctx.manager.rest, dvPath(ns, name));
+  if (!dv) {
+    await createDataVolume(ctx, vm, t);
+    return { state: 'provisioning' };
+  }
+  if (!ownedBy(dv, vm))
+    return {
+      state: 'error',
+      failure: {
+        reason: 'FailedCreate',
+        message: `DataVolume ${name} already exists and is not controlled by VirtualMachine ${vm.metadata?.name}`,
+      },
+    };
+  if (dv.status?.phase === 'Succeeded') return { state: 'ready' };
+  const source = dataVolumeSource(t.spec, ctx.options.library ?? []);
+  if (!source.ok) {
+    await writeDvStatus(ctx, ns, name, waiting(source.phase, source.message));
+    return { state: 'error' };
+  }
+  const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata?.uid ?? '' });
+  const over = diskOverBudget(ctx, source.sizeBytes, path);
+  if (over) {
+    await writeDvStatus(ctx, ns, name, waiting('ImportScheduled', over));
+    return { state: 'error' };
+  }
+  await fill(ctx, path, source);
+  await writeDvStatus(ctx, ns, name, provided);
+  return { state: 'ready' };
+}
+
+/**
+ * Where the cluster has no DataVolume API (the sandbox installs no CDI), the engine fills the
+ * template's disk itself, keyed by the VM's UID and the template's name; a source it cannot give
+ * is the VM's Failure, as KubeVirt reports a DataVolume it could not make.
+ */
+async function provideFile(ctx: EngineContext, vm: KvVm, t: DataVolumeTemplate): Promise<DvState> {
+  const name = t.metadata?.name ?? '';
+  const source = dataVolumeSource(t.spec, ctx.options.library ?? []);
+  if (!source.ok)
+    return {
+      state: 'error',
+      failure: { reason: 'FailedCreate', message: `DataVolume ${name}: ${source.message}` },
+    };
+  const path = diskPath(ctx, templateDisk(vm.metadata?.uid ?? '', name));
+  if (existsSync(path)) return { state: 'ready' };
+  const over = diskOverBudget(ctx, source.sizeBytes, path);
+  if (over)
+    return {
+      state: 'error',
+      failure: { reason: 'FailedCreate', message: `DataVolume ${name}: ${over}` },
+    };
+  await fill(ctx, path, source);
+  return { state: 'ready' };
+}
+
+/** The disk of a template where there is no DataVolume object: the VM's UID and the name. */
+export const templateDisk = (vmUid: string, name: string): { kind: 'dataVolume'; uid: string } => ({
+  kind: 'dataVolume',
+  uid: `${vmUid}-${name}`,
+});
+
+/** Whether the cluster serves CDI's DataVolumes (their CRD is there). */
+export async function hasDataVolumeApi(ctx: EngineContext): Promise<boolean> {
+  return !!(await getLive(
+    ctx.manager.rest,
+    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/datavolumes.cdi.kubevirt.io',
+  ));
+}
+
+/** The VM's DataVolumes from its templates: all ready, some provisioning, or one failed. */
+export async function syncDataVolumes(ctx: EngineContext, vm: KvVm): Promise<DvState> {
+  const templates = vm.spec.dataVolumeTemplates ?? [];
+  if (!templates.length) return { state: 'ready' };
+  const objects = await hasDataVolumeApi(ctx);
+  const rank = { ready: 0, provisioning: 1, error: 2 };
+  let worst: DvState = { state: 'ready' };
+  for (const t of templates) {
+    const got = objects ? await provideObject(ctx, vm, t) : await provideFile(ctx, vm, t);
+    if (rank[got.state] > rank[worst.state]) worst = got;
+  }
+  return worst;
+}
+
+/** What virt-controller does with a template: a DataVolume controlled by the VM. */
+async function createDataVolume(
+  ctx: EngineContext,
+  vm: KvVm,
+  t: DataVolumeTemplate,
+): Promise<void> {
+  const ns = vm.metadata?.namespace ?? '';
+  await ctx.manager.rest
+    .request('POST', dvPath(ns), {
+      body: {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: {
+          ...t.metadata,
+          namespace: ns,
+          ownerReferences: [ownerRef(vm)],
+        },
+        spec: t.spec,
+      },
+    })
+    .catch((e) => {
+      // Made meanwhile (by an earlier pass): the next pass reads it.
+      if ((e as { code?: number }).code !== 409) throw e;
+    });
+}
+
+export const ownerRef = (vm: KvVm): object => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  name: vm.metadata?.name,
+  uid: vm.metadata?.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});

@@ -1,0 +1,434 @@
+// The local engine as virt-handler: for each instance on this machine, its disks and its QEMU
+// process, and the instance status that follows from what the engine observed of them (the
+// process, QMP's run state, the guest's DHCP exchange, the readiness probe).
+// Follows KubeVirt v1.7.0's pkg/virt-handler/vm.go (start, graceful shutdown with the instance's
+// terminationGracePeriodSeconds, the final phase) and pkg/virt-controller/watch/vmi/ (Pending while
+// a claim is missing, Scheduling while no node has room).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseQuantity } from '../../api/src/quantity.ts';
+import { splitKey } from '../../kube/src/manager.ts';
+import { isSubset } from '../../kube/src/objects.ts';
+import { getLive } from '../../kube/src/ownership.ts';
+import { isNotFound } from '../../kube/src/rest.ts';
+import { guestAction, guestMemory } from './decide.ts';
+import { createDisk, growDisk } from './disks.ts';
+import {
+  NODE,
+  alive,
+  deletionOf,
+  diskOverBudget,
+  diskPath,
+  instanceDir,
+  keyOf,
+  vmiPath,
+  type EngineContext,
+  type KvVm,
+  type KvVmi,
+  type Running,
+} from './engine-context.ts';
+import {
+  instanceStatus,
+  type InstanceObservation,
+  type Readiness,
+  type VmiPhase,
+} from './instance-status.ts';
+import { hasDataVolumeApi, templateDisk } from './cdi.ts';
+import { observeDhcp } from './dhcp-watch.ts';
+import { powerOff, startQemu } from './qemu.ts';
+import { guestCommand } from './guest-command.ts';
+import {
+  claimRequest,
+  dataVolumeSource,
+  macFor,
+  planDisks,
+  type DataVolumeSpec,
+  type DiskFile,
+  type LibraryImage,
+  type VolumeObject,
+} from './volumes.ts';
+
+/** The finalizer virt-api puts on every instance: it goes once the guest is down. */
+export const VMI_FINALIZER = 'kubevirt.io/foregroundDeleteVirtualMachine';
+/** virt-controller's finalizer on instances it made for a VM. */
+export const VM_CONTROLLER_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
+
+/** KubeVirt's terminationGracePeriodSeconds when the instance gives none. */
+const DEFAULT_GRACE_S = 30;
+/** How often a running guest is looked at again (its address, its readiness probe). */
+const OBSERVE_EVERY_MS = 2_000;
+
+/** Writes the instance's status (the VMI's CRD has no status subresource: the main resource). */
+async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservation): Promise<void> {
+  const { namespace: ns = '', name = '' } = vmi.metadata ?? {};
+  const status = instanceStatus(o, vmi.status, new Date());
+  const have = (vmi.status ?? {}) as Record<string, unknown>;
+  const same = (want: unknown, got: unknown): boolean =>
+    want === null ? got === null || got === undefined : isSubset(want, got) && isSubset(got, want);
+  const labelled = !o.nodeName || vmi.metadata?.labels?.['kubevirt.io/nodeName'] === o.nodeName;
+  // An instance whose status is what the engine sees costs no write.
+  if (labelled && Object.entries(status).every(([k, v]) => same(v, have[k]))) return;
+  await ctx.manager.rest
+    .request('PATCH', vmiPath(ns, name), {
+      body: {
+        metadata: o.nodeName ? { labels: { 'kubevirt.io/nodeName': o.nodeName } } : {},
+        status,
+      },
+      contentType: 'application/merge-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+}
+
+/** The claim or DataVolume behind a volume, as the API server has it now. */
+async function lookupVolume(
+  ctx: EngineContext,
+  vmi: KvVmi,
+  ref: { kind: 'dataVolume' | 'claim'; name: string },
+): Promise<VolumeObject | undefined> {
+  const ns = vmi.metadata?.namespace ?? '';
+  if (ref.kind === 'claim') {
+    const pvc = await getLive<{ metadata?: { uid?: string }; spec?: object }>(
+      ctx.manager.rest,
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims/${ref.name}`,
+    );
+    if (!pvc?.metadata?.uid) return undefined;
+    return { uid: pvc.metadata.uid, sizeBytes: claimRequest(pvc as never) ?? 0 };
+  }
+  // A DataVolume the engine provided (its file is there once it is Succeeded); the image it was
+  // made from says how the guest boots.
+  const library = ctx.options.library ?? [];
+  const imageOf = (spec: DataVolumeSpec | undefined): { image?: LibraryImage } => {
+    const source = dataVolumeSource(spec, library);
+    return source.ok && source.image ? { image: source.image } : {};
+  };
+  if (!(await hasDataVolumeApi(ctx))) {
+    const owner = vmi.metadata?.ownerReferences?.find((o) => o.controller);
+    const d = templateDisk(owner?.uid ?? '', ref.name);
+    const vm = owner ? (ctx.vms.get(owner.name, ns) as KvVm | undefined) : undefined;
+    const t = vm?.spec.dataVolumeTemplates?.find((x) => x.metadata?.name === ref.name);
+    return existsSync(diskPath(ctx, d))
+      ? { uid: d.uid, sizeBytes: 0, ...imageOf(t?.spec) }
+      : undefined;
+  }
+  const dv = await getLive<{
+    metadata?: { uid?: string };
+    spec?: DataVolumeSpec;
+    status?: { phase?: string };
+  }>(ctx.manager.rest, `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${ref.name}`);
+  if (!dv?.metadata?.uid || dv.status?.phase !== 'Succeeded') return undefined;
+  const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata.uid });
+  return existsSync(path) ? { uid: dv.metadata.uid, sizeBytes: 0, ...imageOf(dv.spec) } : undefined;
+}
+
+/** The disks of the instance: claims get their file (made, or grown with the claim). */
+async function prepareDisks(
+  ctx: EngineContext,
+  vmi: KvVmi,
+): Promise<
+  { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; noRoom?: string }
+> {
+  const ns = vmi.metadata?.namespace ?? '';
+  const volumes = vmi.spec.volumes ?? [];
+  const found = new Map<string, VolumeObject | undefined>();
+  for (const v of volumes) {
+    const ref = v.dataVolume
+      ? { kind: 'dataVolume' as const, name: v.dataVolume.name }
+      : v.persistentVolumeClaim
+        ? { kind: 'claim' as const, name: v.persistentVolumeClaim.claimName }
+        : undefined;
+    if (ref) found.set(`${ref.kind}/${ref.name}`, await lookupVolume(ctx, vmi, ref));
+  }
+  const plan = planDisks(volumes, (r) => found.get(`${r.kind}/${r.name}`));
+  if (!plan.ok) return { ok: false, missingClaim: `${ns}/${plan.missingClaim}` };
+  for (const d of plan.disks) {
+    if (d.kind !== 'claim') continue;
+    const path = diskPath(ctx, d);
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    const size = Math.max(d.sizeBytes, 2 ** 20);
+    const over = diskOverBudget(ctx, size, path);
+    if (over) return { ok: false, noRoom: `claim ${ns}/${d.name}: ${over}` };
+    if (!existsSync(path)) await createDisk({ path, sizeBytes: size }, ctx.options.qemuImg);
+    else await growDisk(path, size, ctx.options.qemuImg);
+  }
+  return { ok: true, disks: plan.disks };
+}
+
+/** Guest memory the engine's running guests hold now. */
+const heldMemory = (ctx: EngineContext): number =>
+  [...ctx.running.values()].reduce((sum, r) => sum + (alive(r) ? r.memoryBytes : 0), 0);
+
+function memoryFor(ctx: EngineContext, vmi: KvVmi): ReturnType<typeof guestMemory> {
+  const domain = vmi.spec.domain;
+  const asked = domain?.memory?.guest ?? domain?.resources?.requests?.memory;
+  if (!asked) return { ok: false, message: 'the instance asks for no memory' };
+  return guestMemory(
+    Number(parseQuantity(asked).asInteger()),
+    ctx.options.memoryCapBytes,
+    ctx.options.memoryBudgetBytes() - heldMemory(ctx),
+  );
+}
+
+/**
+ * Whether this machine has room for the guest, as the scheduler would say it: the engine's memory
+ * budget less what its running guests hold, its vCPU cap per VM, and its cap on VMs at once.
+ */
+function roomFor(
+  ctx: EngineContext,
+  vmi: KvVmi,
+): { ok: true; memoryBytes: number; cpus: number } | { ok: false; message: string } {
+  const memory = memoryFor(ctx, vmi);
+  if (!memory.ok) return memory;
+  const cpu = vmi.spec.domain?.cpu;
+  const cpus = (cpu?.cores ?? 1) * (cpu?.sockets ?? 1) * (cpu?.threads ?? 1);
+  const maxCpus = ctx.options.maxCpus ?? 4;
+  if (cpus > maxCpus)
+    return {
+      ok: false,
+      message: `0/1 nodes are available: 1 Insufficient cpu (the VM asks for ${cpus} vCPUs; the local engine gives a VM at most ${maxCpus})`,
+    };
+  const maxVms = ctx.options.maxVms ?? 16;
+  if ([...ctx.running.values()].filter(alive).length >= maxVms)
+    return {
+      ok: false,
+      message: `0/1 nodes are available: 1 Too many pods (the local engine runs at most ${maxVms} VMs at once)`,
+    };
+  return { ok: true, memoryBytes: memory.bytes, cpus };
+}
+
+/** The readiness probe as kubelet would report it for the launcher pod. */
+function readinessOf(vmi: KvVmi, r: Running): Readiness {
+  const p = vmi.spec.readinessProbe;
+  if (!p) return { probe: 'none' };
+  const kind = (['guestAgentPing', 'exec', 'tcpSocket', 'httpGet'] as const).find((k) => p[k]);
+  if (!kind) return { probe: 'none' };
+  // guestAgentPing and exec need the guest agent: the engine gives guests no agent channel yet.
+  if (kind === 'guestAgentPing' || kind === 'exec')
+    return {
+      probe: kind,
+      succeeded: false,
+      message: `the ${kind} probe needs the QEMU guest agent, and this guest has no agent channel`,
+    };
+  return {
+    probe: kind,
+    succeeded: false,
+    message: `the engine cannot reach the guest's network to run a ${kind} probe (guest ${r.iface?.ip ?? 'has no address'})`,
+  };
+}
+
+/** What the engine observes of a running guest now. */
+function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
+  return {
+    phase: 'Running',
+    nodeName: NODE,
+    paused: r.paused,
+    interfaces: r.iface ? [r.iface] : [],
+    readiness: readinessOf(vmi, r),
+  };
+}
+
+/** Starts the instance's guest: disks, room, QEMU; the phase follows each step. */
+async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<void> {
+  const disks = await prepareDisks(ctx, vmi);
+  if (!disks.ok) {
+    await writeStatus(
+      ctx,
+      vmi,
+      disks.missingClaim
+        ? { phase: 'Pending', claimMissing: disks.missingClaim }
+        : { phase: 'Scheduling', ...(disks.noRoom ? { unschedulable: disks.noRoom } : {}) },
+    );
+    return;
+  }
+  const room = roomFor(ctx, vmi);
+  if (!room.ok) {
+    await writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: room.message });
+    return;
+  }
+  const dir = instanceDir(ctx, key);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const domain = vmi.spec.domain;
+  const ifaceSpec = domain?.devices?.interfaces?.[0];
+  const mac = ifaceSpec?.macAddress ?? macFor(vmi.metadata?.uid ?? key);
+  const dumpFile = ifaceSpec ? join(dir, 'net0.pcap') : undefined;
+  let vmRun: Awaited<ReturnType<typeof startQemu>>;
+  try {
+    vmRun = await startQemu(
+      guestCommand({
+        dir,
+        vmi,
+        memoryBytes: room.memoryBytes,
+        cpus: room.cpus,
+        disks: disks.disks.map((d) => ({ ...d, path: diskPath(ctx, d) })),
+        mac,
+        ...(dumpFile ? { dumpFile } : {}),
+      }),
+      ctx.options.qemu,
+    );
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    ctx.manager.log.warn(
+      { vm: key, err: (e as Error).message },
+      'local engine: QEMU did not start',
+    );
+    await writeStatus(ctx, vmi, {
+      phase: 'Failed',
+      failure: { reason: 'Synchronizing with the Domain failed.', message: (e as Error).message },
+    });
+    return;
+  }
+  const r: Running = {
+    ...vmRun,
+    dir,
+    paused: vmi.spec.startStrategy === 'Paused',
+    instanceUid: vmi.metadata?.uid,
+    memoryBytes: room.memoryBytes,
+    ...(ifaceSpec ? { iface: { name: ifaceSpec.name, mac } } : {}),
+    ...(dumpFile ? { dumpFile } : {}),
+    startedAt: Date.now(),
+  };
+  ctx.running.set(key, r);
+  ctx.started.add(vmi.metadata?.uid ?? key);
+  // A guest that stops by itself (poweroff inside it) is a finished instance.
+  vmRun.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
+  const state = await vmRun.qmp.execute<{ status: string }>('query-status');
+  r.paused = state.status === 'paused' || state.status === 'prelaunch';
+  await writeStatus(ctx, vmi, observeRunning(vmi, r));
+}
+
+/** Forgets a guest whose process is gone: sockets closed, its folder removed. */
+export function forget(ctx: EngineContext, key: string): Running | undefined {
+  const r = ctx.running.get(key);
+  if (!r) return undefined;
+  r.qmp.close();
+  r.serial.close();
+  ctx.running.delete(key);
+  rmSync(r.dir, { recursive: true, force: true });
+  return r;
+}
+
+/** Shuts the guest down as virt-handler does: ACPI, then hard once the grace period is over. */
+async function shutdown(ctx: EngineContext, vmi: KvVmi, key: string): Promise<VmiPhase> {
+  const r = ctx.running.get(key);
+  if (!r) return 'Succeeded';
+  const graceS = vmi.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_S;
+  // A paused guest cannot hear the power button: it is resumed first.
+  if (r.paused && graceS > 0) await r.qmp.execute('cont').catch(() => undefined);
+  const how = await powerOff(r, Math.min(graceS * 1000, ctx.options.maxGraceMs ?? 30_000));
+  forget(ctx, key);
+  ctx.manager.log.info({ vm: key, how }, 'local engine: VM powered off');
+  // A guest killed after ignoring the power button failed; one stopped with no grace did not.
+  return how === 'hard' && graceS > 0 ? 'Failed' : 'Succeeded';
+}
+
+/** The guest is gone: the final phase, and the instance's finalizers when it is being deleted. */
+async function finish(
+  ctx: EngineContext,
+  vmi: KvVmi,
+  key: string,
+  phase: VmiPhase | undefined,
+): Promise<void> {
+  const current = vmi.status?.phase;
+  const final = current === 'Succeeded' || current === 'Failed';
+  if (!final) {
+    const r = forget(ctx, key);
+    const exited = r?.child.exitCode;
+    // QEMU exits 0 when the guest powers itself off; anything else is a crash.
+    const ended: VmiPhase =
+      phase ?? (exited === 0 || exited === undefined ? 'Succeeded' : 'Failed');
+    await writeStatus(ctx, vmi, {
+      phase: ended,
+      ...(ended === 'Failed' && exited !== 0 && !phase
+        ? {
+            failure: {
+              reason: 'Synchronizing with the Domain failed.',
+              message: `QEMU exited with code ${exited}`,
+            },
+          }
+        : {}),
+    });
+  }
+  if (deletionOf(vmi)) await dropFinalizers(ctx, vmi);
+}
+
+async function dropFinalizers(ctx: EngineContext, vmi: KvVmi): Promise<void> {
+  const list = vmi.metadata?.finalizers ?? [];
+  const ours = [VMI_FINALIZER, 'foregroundDeleteVirtualMachine', VM_CONTROLLER_FINALIZER];
+  if (!list.some((f) => ours.includes(f))) return;
+  const { namespace: ns = '', name = '' } = vmi.metadata ?? {};
+  await ctx.manager.rest
+    .request('PATCH', vmiPath(ns, name), {
+      body: {
+        metadata: {
+          finalizers: list.filter((f) => !ours.includes(f)),
+          resourceVersion: vmi.metadata?.resourceVersion,
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
+      ctx.manager.enqueue('local-engine', keyOf(ns, name));
+    });
+}
+
+/** Looks at a running guest again: its address (the DHCP exchange), run state and readiness. */
+async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boolean> {
+  const r = ctx.running.get(key);
+  if (!r || !alive(r)) return false;
+  if (r.iface && !r.iface.ip && r.dumpFile) {
+    const ip = await observeDhcp(r.dumpFile, r.iface.mac);
+    if (ip) {
+      r.iface.ip = ip;
+      // The address is known: the traffic is no longer recorded.
+      await r.qmp.execute('object-del', { id: 'net0dump' }).catch(() => undefined);
+      rmSync(r.dumpFile, { force: true });
+      delete r.dumpFile;
+    }
+  }
+  const state = await r.qmp.execute<{ status: string }>('query-status').catch(() => undefined);
+  if (state) r.paused = state.status === 'paused';
+  await writeStatus(ctx, vmi, observeRunning(vmi, r));
+  return true;
+}
+
+/** One pass of virt-handler for the instance of this key. */
+export async function reconcileInstance(
+  ctx: EngineContext,
+  key: string,
+  vmi: KvVmi | undefined,
+): Promise<{ requeueAfterMs: number } | undefined> {
+  const r = ctx.running.get(key);
+  // A guest whose instance is gone or was replaced is stopped at once.
+  if (r && (!vmi || (r.instanceUid && vmi.metadata?.uid !== r.instanceUid))) {
+    if (alive(r)) await powerOff(r, 0);
+    forget(ctx, key);
+  }
+  if (!vmi) return undefined;
+  const step = guestAction({
+    phase: vmi.status?.phase ?? 'Pending',
+    deleting: deletionOf(vmi),
+    process: alive(ctx.running.get(key)),
+    started: ctx.started.has(vmi.metadata?.uid ?? key),
+  });
+  switch (step.kind) {
+    case 'startProcess':
+      await startGuest(ctx, vmi, key);
+      // Waiting for a claim or for room: looked at again.
+      return alive(ctx.running.get(key))
+        ? { requeueAfterMs: OBSERVE_EVERY_MS }
+        : { requeueAfterMs: ctx.options.unschedulableRetryMs ?? 5_000 };
+    case 'stopProcess':
+      return finish(ctx, vmi, key, await shutdown(ctx, vmi, key)).then(() => undefined);
+    case 'finish':
+      await finish(ctx, vmi, key, undefined);
+      ctx.started.delete(vmi.metadata?.uid ?? key);
+      return undefined;
+    case 'none':
+      return (await observe(ctx, vmi, key)) ? { requeueAfterMs: OBSERVE_EVERY_MS } : undefined;
+  }
+}
+
+export { splitKey };
