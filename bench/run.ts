@@ -2,8 +2,10 @@
 // machines are noisy; ratios matter more than absolute times). Writes bench/results/results.json
 // and results.md and prints the table. Sizes: BENCH_E2E_VMS (1000), BENCH_VMS (controllers:
 // 1000,5000), BENCH_RSS_VMS (VMs cached when memory is read: 10000), BENCH_UI_VMS (the plugin's
-// VM list: 5000). BENCH_ONLY=webhook,startup,e2e,controllers,plugin,sandbox runs some sections
-// only (sandbox: npm start to the first VM Running under the local engine, which needs QEMU).
+// VM list: 5000), BENCH_KUBEVIRT_VMS (KubeVirt VMs written with and without KubeVirt's own
+// admission: 500). BENCH_ONLY=webhook,startup,e2e,controllers,plugin,sandbox,kubevirt runs some
+// sections only (sandbox: npm start to the first VM Running under the local engine, which needs
+// QEMU).
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { controllers } from './controllers.ts';
 import { throughApiServer } from './e2e.ts';
 import { pluginBench } from './plugin.ts';
 import { killChildren } from './processes.ts';
+import { kubevirtAdmission } from './kubevirt-admission.ts';
 import { createResultsDir, writeResults } from './results.ts';
 import { sandboxBench } from './sandbox.ts';
 import { startup } from './startup.ts';
@@ -40,7 +43,7 @@ type Results = Record<string, unknown>;
 /** The sections to run: BENCH_ONLY's list, or all of them. */
 function chosenSections(): Set<string> {
   return new Set(
-    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox')
+    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox,kubevirt')
       .split(',')
       .map((x) => x.trim()),
   );
@@ -80,6 +83,12 @@ async function againstApiServer(
     results.plugin = await pluginBench(kubeconfig, rest, Number(process.env.BENCH_UI_VMS ?? 5000));
     await deleteFleet(rest, 'ui-fleet');
   }
+  if (only.has('kubevirt'))
+    results.kubevirtAdmission = await kubevirtAdmission(
+      kubeconfig,
+      rest,
+      Number(process.env.BENCH_KUBEVIRT_VMS ?? 500),
+    );
   for (const ns of ['vmplane-start', 'vmplane-bench']) await createNamespace(rest, ns);
   await createWorld(rest);
   if (only.has('startup')) results.startup = await startup(kubeconfig, rest);

@@ -9,6 +9,12 @@
 //	cdi-conformance validate FILE...   each DataVolume in the files (YAML or JSON), its causes
 //	cdi-conformance serve              JSON lines on stdin: {"object":{...}}
 //	                                   answered by {"allowed":bool,"causes":[...]}
+//	cdi-conformance webhook --cert F --key F --kubeconfig F [--port N] [--exit-with-stdin]
+//	                                   cdi-apiserver's DataVolume validation over HTTPS on
+//	                                   127.0.0.1 (webhook.go); once it answers, prints one line:
+//	                                   {"port":N,"webhooks":[...as webhook-configuration]}
+//	cdi-conformance webhook-configuration
+//	                                   the webhook cdi-operator registers for it, as JSON
 package main
 
 import (
@@ -192,7 +198,7 @@ func main() {
 	// The webhook logs each verdict; the verdicts are this command's output.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
-	usage := "usage: cdi-conformance version | crds | validate FILE... | serve"
+	usage := "usage: cdi-conformance version | crds | validate FILE... | serve | webhook --cert F --key F --kubeconfig F [--port N] [--exit-with-stdin] | webhook-configuration"
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -206,6 +212,10 @@ func main() {
 		printCrds(os.Stdout)
 	case "serve":
 		err = serve(os.Stdin, os.Stdout)
+	case "webhook":
+		err = runWebhook(os.Args[2:])
+	case "webhook-configuration":
+		err = printWebhookConfiguration(os.Stdout)
 	case "validate":
 		code, err = validateFiles(os.Args[2:])
 	default:

@@ -9,6 +9,14 @@
 //	kubevirt-conformance validate FILE...   each VirtualMachine in the files (YAML or JSON), its causes
 //	kubevirt-conformance serve              JSON lines on stdin: {"object":{...},"kubevirt":{...}}
 //	                                        answered by {"allowed":bool,"causes":[...],"warnings":[...]}
+//	kubevirt-conformance webhook --cert F --key F --kubeconfig F [--port N] [--namespace NS]
+//	                          [--kubevirt-user NAME]... [--exit-with-stdin]
+//	                                        virt-api's validating webhooks over HTTPS on 127.0.0.1
+//	                                        (webhook.go); once it answers, prints one line:
+//	                                        {"port":N,"webhooks":[...as webhook-configuration]}
+//	kubevirt-conformance webhook-configuration
+//	                                        the webhooks of virt-api's ValidatingWebhookConfiguration
+//	                                        that `webhook` serves, as JSON
 package main
 
 import (
@@ -252,7 +260,7 @@ func validateFiles(files []string, kvFile string) (int, error) {
 }
 
 func main() {
-	usage := "usage: kubevirt-conformance version | crds | validate [--kubevirt KUBEVIRT.yaml] FILE... | serve"
+	usage := "usage: kubevirt-conformance version | crds | validate [--kubevirt KUBEVIRT.yaml] FILE... | serve | webhook --cert F --key F --kubeconfig F [--port N] [--namespace NS] [--kubevirt-user NAME]... [--exit-with-stdin] | webhook-configuration"
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -266,6 +274,10 @@ func main() {
 		err = printCrds(os.Stdout)
 	case "serve":
 		err = serve(os.Stdin, os.Stdout)
+	case "webhook":
+		err = runWebhook(os.Args[2:])
+	case "webhook-configuration":
+		err = printWebhookConfiguration(os.Stdout)
 	case "validate":
 		args := os.Args[2:]
 		kvFile := ""

@@ -5,6 +5,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
+import {
+  startKubeVirtAdmission,
+  type RunningAdmission,
+} from './controlplane/kubevirt-admission.ts';
 import { ensureBinaries } from './controlplane/binaries.ts';
 import { cacheRoot, KUBERNETES_VERSION } from '../../kube/src/go-build.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
@@ -145,6 +149,8 @@ function linkBins(binDir: string, kubectl: string): void {
 
 /** The parts the sandbox runs in-process, each set once it started. */
 export interface Parts {
+  /** KubeVirt's own validating admission (virt-api's admitters) for kubevirt.io objects. */
+  admission?: RunningAdmission;
   /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
   cel?: CelEvaluator;
   webhooks?: RunningWebhooks;
@@ -226,6 +232,35 @@ async function startEngine(
   );
 }
 
+/**
+ * KubeVirt's own admission, the parts and the engine. What KubeVirt refuses (a VMI without memory,
+ * a malformed MAC address...) is refused here too, with its causes. The admission starts (seconds:
+ * KubeVirt's packages load slowly) while the rest does, and is registered before any VM exists:
+ * the parts write kubevirt.io objects only for VMs, and the examples bring the first ones.
+ */
+async function startAll(
+  kc: KubeConfig,
+  kubeconfigPath: string,
+  kubevirtConformance: string,
+  dirs: { stateDir: string; celDir: string },
+  parts: Parts,
+  opts: SandboxOptions,
+  log: (l: string) => void,
+): Promise<void> {
+  const admission = startKubeVirtAdmission({ bin: kubevirtConformance, kubeconfigPath, log }).then(
+    (a) => (parts.admission = a),
+  );
+  try {
+    await startParts(kc, dirs.stateDir, dirs.celDir, parts, log);
+    if (opts.engine ?? true) await startEngine(kc, dirs.stateDir, parts, log);
+    else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
+  } finally {
+    // Settled before anything else happens, so that a failed start stops it too.
+    await admission.catch(() => undefined);
+  }
+  await admission;
+}
+
 /** Waits for the demo VM to run, and says where it is; a VM that does not run is said too. */
 async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<void> {
   const rest = new KubeRest(kc);
@@ -298,12 +333,15 @@ function stopper(
       webhooks?.stop(),
       engine?.stop(),
     ])
+      // After the engine: its last writes (VM finalizers, statuses) still get KubeVirt's verdict.
+      .then(() => parts.admission?.stop())
       .then(() => parts.cel?.close())
       .then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
     stopping = Promise.race([graceful, late]).then((r) => {
       if (r === 'late')
         log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
+      parts.admission?.kill();
       cp.abort();
       removeFiles();
       log('sandbox stopped');
@@ -397,9 +435,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
-    await startParts(kc, stateDir, celDir, parts, log);
-    if (opts.engine ?? true) await startEngine(kc, stateDir, parts, log);
-    else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
+    await startAll(
+      kc,
+      ep.kubeconfigPath,
+      conformance.kubevirt,
+      { stateDir, celDir },
+      parts,
+      opts,
+      log,
+    );
     if (opts.examples ?? true) {
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(

@@ -12,7 +12,7 @@ import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts'
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
-import { dataVolumesFromTemplates } from '../support/builders.ts';
+import { BLANK_DATA_VOLUME_SPEC, dataVolumesFromTemplates } from '../support/builders.ts';
 import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
 
 const V = API_VERSION;
@@ -62,7 +62,12 @@ async function tryCreate(p: keyof typeof PATHS, o: object): Promise<void> {
   try {
     await rest.request('POST', at(p), { body: o });
   } catch (e) {
-    if (!(e instanceof ApiError && e.code === 409)) throw e;
+    // The name is taken: by an object of that kind (409), or, for a DataVolume, by a claim CDI's
+    // admission will not let it take over (422).
+    const taken =
+      e instanceof ApiError &&
+      (e.code === 409 || (e.code === 422 && e.message.includes('already exists')));
+    if (!taken) throw e;
   }
 }
 async function tryDelete(p: keyof typeof PATHS, name: string): Promise<void> {
@@ -108,7 +113,7 @@ function foreignObjects(): [keyof typeof PATHS, object][] {
         apiVersion: 'cdi.kubevirt.io/v1beta1',
         kind: 'DataVolume',
         metadata: { name, labels },
-        spec: {},
+        spec: BLANK_DATA_VOLUME_SPEC,
       },
     ]),
     ...FOREIGN.kv.map((name): [keyof typeof PATHS, object] => [

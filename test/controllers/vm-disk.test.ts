@@ -4,6 +4,7 @@
 // the storage system (test/support/vm-controller.ts).
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../api/src/wellknown.ts';
+import { BLANK_DATA_VOLUME_SPEC } from '../support/builders.ts';
 import {
   condition,
   controllers,
@@ -115,18 +116,19 @@ describe('VirtualMachineDisk controller', () => {
   });
 
   it('neither adopts nor deletes a claim that has its name, and says whose it is', async () => {
+    // The DataVolume first: CDI's admission refuses a DataVolume named after a claim that exists.
+    const dvClaim = (await rest.create({
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: { name: 'precious', namespace: ns },
+      spec: BLANK_DATA_VOLUME_SPEC,
+    })) as { metadata: { resourceVersion: string } };
     const claim = (await rest.create({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'precious', namespace: ns },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
     })) as { metadata: { resourceVersion: string; uid: string } };
-    const dvClaim = (await rest.create({
-      apiVersion: 'cdi.kubevirt.io/v1beta1',
-      kind: 'DataVolume',
-      metadata: { name: 'precious', namespace: ns },
-      spec: {},
-    })) as { metadata: { resourceVersion: string } };
     await rest.create({
       apiVersion: API_VERSION,
       kind: 'VirtualMachineDisk',

@@ -251,7 +251,8 @@ describe('VirtualMachine controller', () => {
               apiVersion: 'kubevirt.io/v1',
               kind: 'VirtualMachine',
               metadata: { name: 'refused-probe', namespace: ns },
-              spec: { template: { spec: { domain: { devices: {} } } } },
+              // Valid for KubeVirt's own admission: only the policy refuses it.
+              spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } },
             } as never,
             { dryRun: true },
           );

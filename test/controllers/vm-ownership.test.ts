@@ -5,7 +5,7 @@
 // (test/support/vm-controller.ts).
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../api/src/wellknown.ts';
-import { dataVolumesFromTemplates } from '../support/builders.ts';
+import { BLANK_DATA_VOLUME_SPEC, dataVolumesFromTemplates } from '../support/builders.ts';
 import { bootDataVolumeName, diskDataVolumeName } from '../../controllers/src/vm/names.ts';
 import {
   condition,
@@ -62,7 +62,7 @@ describe('VirtualMachine controller', () => {
         apiVersion: 'cdi.kubevirt.io/v1beta1',
         kind: 'DataVolume',
         metadata: { name: dv, namespace: ns, labels: { 'vmplane.io/vm': 'tmp' } },
-        spec: {},
+        spec: BLANK_DATA_VOLUME_SPEC,
       });
     await rest.request('DELETE', vmPath('tmp'));
     await until('the VM gone', async () => !(await get(vmPath('tmp'))));

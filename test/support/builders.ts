@@ -83,13 +83,19 @@ export function disk(
   };
 }
 
+/** A DataVolume spec CDI accepts: a blank 1Gi volume. */
+export const BLANK_DATA_VOLUME_SPEC = {
+  source: { blank: {} },
+  storage: { resources: { requests: { storage: '1Gi' } } },
+};
+
 /**
  * The DataVolumes KubeVirt makes from a KubeVirt VM's dataVolumeTemplates (the test plays the
- * engine): each template's name, labels and annotations, in the VM's namespace, owned by it.
+ * engine): each template's name, labels, annotations and spec, in the VM's namespace, owned by it.
  */
 export function dataVolumesFromTemplates(kv: {
   metadata: { name?: string; namespace?: string; uid?: string };
-  spec?: { dataVolumeTemplates?: { metadata?: Record<string, unknown> }[] };
+  spec?: { dataVolumeTemplates?: { metadata?: Record<string, unknown>; spec?: unknown }[] };
 }): Record<string, unknown>[] {
   return (kv.spec?.dataVolumeTemplates ?? []).map((t) => ({
     apiVersion: 'cdi.kubevirt.io/v1beta1',
@@ -107,7 +113,7 @@ export function dataVolumesFromTemplates(kv: {
         },
       ],
     },
-    spec: {},
+    spec: t.spec ?? BLANK_DATA_VOLUME_SPEC,
   }));
 }
 

@@ -1,12 +1,21 @@
-// One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed.
-// Integration tests reach it through inject('kubeconfig'); each isolates itself in a namespace.
+// One real control plane per test run: etcd + kube-apiserver with the vmplane CRDs installed, and
+// KubeVirt's and CDI's real CRDs with their own validating admission registered (virt-api's
+// admitters and cdi-apiserver's DataVolume validation, run by the conformance commands): a
+// kubevirt.io object or DataVolume they would refuse is refused here too, whoever writes it. Integration tests reach it through inject('kubeconfig');
+// each isolates itself in a namespace.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
+import {
+  startCdiAdmission,
+  startKubeVirtAdmission,
+  type RunningAdmission,
+} from '../../harness/src/controlplane/kubevirt-admission.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
+import { KubeRest } from '../../kube/src/rest.ts';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
 
@@ -25,7 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // starts finds it through $VMPLANE_CEL_DIR, which the test processes inherit.
   process.env[CEL_DIR_ENV] = await ensureKubernetesCel(log);
   // KubeVirt's and CDI's CRDs and admission checks (built once): tests install the real CRDs.
-  await ensureConformance(log);
+  const conformance = await ensureConformance(log);
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,
@@ -35,15 +44,37 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const started = Date.now();
   const ep = await cp.start();
+  const admissions: RunningAdmission[] = [];
   try {
-    const crds = await installCrds(
-      kubeConfigFrom(ep.kubeconfigPath),
-      join(REPO_ROOT, 'charts/vmplane/crds'),
-    );
+    const kc = kubeConfigFrom(ep.kubeconfigPath);
+    const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
+    const engineCrds = [
+      ...(await installCrds(kc, conformance.crdDirs.kubevirt)),
+      ...(await installCrds(kc, conformance.crdDirs.cdi)),
+    ];
+    // CDI's controller makes its CDIConfig when it starts; CDI's admission reads it.
+    const rest = new KubeRest(kc);
+    try {
+      await rest.create({
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'CDIConfig',
+        metadata: { name: 'config' },
+        spec: {},
+      } as never);
+    } finally {
+      rest.close();
+    }
+    const registered = await Promise.allSettled([
+      startKubeVirtAdmission({ bin: conformance.kubevirt, kubeconfigPath: ep.kubeconfigPath, log }),
+      startCdiAdmission({ bin: conformance.cdi, kubeconfigPath: ep.kubeconfigPath, log }),
+    ]);
+    for (const r of registered) if (r.status === 'fulfilled') admissions.push(r.value);
+    for (const r of registered) if (r.status === 'rejected') throw r.reason;
     log(
-      `${crds.length} CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `${crds.length} vmplane and ${engineCrds.length} KubeVirt/CDI CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
+    await Promise.allSettled(admissions.map((a) => a.stop()));
     await cp.stop();
     throw e;
   }
@@ -51,6 +82,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // so neither its processes nor its temp folder outlive the run.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {
+      for (const a of admissions) a.kill();
       cp.abort();
       process.kill(process.pid, sig);
     });
@@ -59,6 +91,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubectl', binaries.kubectl);
   project.provide('apiServer', ep.server);
   return async () => {
+    for (const r of await Promise.allSettled(admissions.map((a) => a.stop())))
+      if (r.status === 'rejected') log(`stopping an admission webhook: ${String(r.reason)}`);
     await cp.stop();
   };
 }

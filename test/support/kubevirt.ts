@@ -91,8 +91,18 @@ export async function engineCauses(
 ): Promise<string[]> {
   const line = (who: string, c: Cause): string => `${who}: ${c.field ?? ''}: ${c.message}`;
   const out: string[] = [];
-  if (apiServer) out.push(...(await dryRunCreate(apiServer, kv, 'KubeVirt VirtualMachine')));
   const v = await checks.virtualMachine(kv, kubevirt);
+  if (apiServer) {
+    // The API server runs KubeVirt's admission too (the global setup registers it), under the
+    // test cluster's KubeVirt CR, which consents to nothing. What KubeVirt refuses under that
+    // configuration and not under the one given is that configuration speaking, not a cause.
+    const given = new Set(v.causes.map((c) => c.message));
+    const clusterOnly = kubevirt
+      ? (await checks.virtualMachine(kv)).causes.map((c) => c.message).filter((m) => !given.has(m))
+      : [];
+    const refused = await dryRunCreate(apiServer, kv, 'KubeVirt VirtualMachine');
+    out.push(...refused.filter((r) => !clusterOnly.some((m) => r.includes(m))));
+  }
   if (v.error) out.push(`kubevirt: error: ${v.error}`);
   out.push(...v.causes.map((c) => line('kubevirt', c)));
   for (const t of kv.spec?.dataVolumeTemplates ?? []) {
@@ -113,7 +123,8 @@ export async function engineCauses(
 
 /**
  * The API server's own verdict (the real CRD's schema and rules, object metadata such as label
- * values) on creating the object, as a dry run. KubeVirt's admitter does not see these.
+ * values, and for kubevirt.io objects KubeVirt's admission registered on it) on creating the
+ * object, as a dry run. KubeVirt's admitter alone does not see the first ones.
  */
 async function dryRunCreate(rest: KubeRest, o: object, what: string): Promise<string[]> {
   try {

@@ -10,6 +10,7 @@ import type {
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
 import { parseQuantity } from '../../../api/src/quantity.ts';
+import { ApiError } from '../../../kube/src/rest.ts';
 import {
   createOnly,
   describeForeign,
@@ -104,6 +105,56 @@ export function resolveImage(
 }
 
 /**
+ * createOnly, where an admission refusal caused by a namesake counts as the namesake: CDI's
+ * webhook refuses a DataVolume named after a claim that exists (before the API server could
+ * answer 409 for a DataVolume that exists). The namesake is the object of that name, else the
+ * claim; a refusal with neither stands.
+ */
+async function createOrNamesake<T extends KubernetesObject>(
+  context: DiskContext,
+  collection: string,
+  obj: T,
+): Promise<{ created: T } | { exists: T | undefined } | { claim: V1PersistentVolumeClaim }> {
+  try {
+    return await createOnly(context.manager.rest, collection, obj, 'vmplane-controller');
+  } catch (e) {
+    if (!(e instanceof ApiError) || (e.code !== 400 && e.code !== 422)) throw e;
+    const name = obj.metadata?.name ?? '';
+    const live = await getLive<T>(context.manager.rest, `${collection}/${name}`);
+    if (live) return { exists: live };
+    const ns = obj.metadata?.namespace ?? '';
+    const claim =
+      collection === dvCollection(ns)
+        ? await getLive<V1PersistentVolumeClaim>(
+            context.manager.rest,
+            `${pvcCollection(ns)}/${name}`,
+          )
+        : undefined;
+    if (claim) return { claim };
+    throw e;
+  }
+}
+
+/** Says on the disk, and in an Event, that a foreign object holds its name. */
+async function namesake(
+  context: DiskContext,
+  disk: VirtualMachineDisk,
+  foreign: string,
+): Promise<{ readiness: Readiness }> {
+  await context.manager.event(
+    {
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineDisk',
+      metadata: disk.metadata,
+    } as KubernetesObject,
+    'Warning',
+    Reasons.NameInUse,
+    `${foreign} already has this disk's name; vmplane leaves it alone`,
+  );
+  return { readiness: nameInUse(foreign) };
+}
+
+/**
  * The disk's own object (DataVolume or claim) of this name: from the cache, else created (never
  * over an existing object). A namesake that is not the disk's, or storage that vanished after
  * the disk was ready, is reported instead.
@@ -132,8 +183,10 @@ export async function ensureOwn<T extends KubernetesObject>(
         ))
       )
         throw new StaleCache(`VirtualMachineDisk ${ns}/${disk.metadata.name}`);
-      const r = await createOnly(context.manager.rest, collection, make(), 'vmplane-controller');
+      const r = await createOrNamesake(context, collection, make());
       if ('created' in r) return { obj: r.created };
+      if ('claim' in r)
+        return namesake(context, disk, describeForeign('PersistentVolumeClaim', r.claim));
       if (!r.exists) throw new Error(`${kind} ${ns}/${disk.metadata.name} changed under us`);
       obj = r.exists;
     }
@@ -143,18 +196,7 @@ export async function ensureOwn<T extends KubernetesObject>(
   const live = await getLive<T>(context.manager.rest, `${collection}/${disk.metadata.name}`);
   if (!live) throw new StaleCache(`${kind} ${ns}/${disk.metadata.name}`);
   if (isControlledBy(live, disk.metadata.uid)) return { obj: live };
-  const foreign = describeForeign(kind, live);
-  await context.manager.event(
-    {
-      apiVersion: API_VERSION,
-      kind: 'VirtualMachineDisk',
-      metadata: disk.metadata,
-    } as KubernetesObject,
-    'Warning',
-    Reasons.NameInUse,
-    `${foreign} already has this disk's name; vmplane leaves it alone`,
-  );
-  return { readiness: nameInUse(foreign) };
+  return namesake(context, disk, describeForeign(kind, live));
 }
 
 /** The disk's claim, when it is its own (made by vmplane, or by CDI for the disk's DataVolume). */

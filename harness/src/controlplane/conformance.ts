@@ -4,7 +4,15 @@
 // Nothing of KubeVirt or CDI is committed; their CRDs are generated here and cached.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../api/src/paths.ts';
 import {
@@ -27,6 +35,7 @@ export interface ConformanceTool {
   /** The Go module whose release is checked, and the staging modules it replaces by path. */
   module: string;
   staging: Record<string, string>;
+  /** The folder of the command's Go files (package main). */
   source: string;
 }
 
@@ -40,18 +49,38 @@ export const TOOLS: readonly ConformanceTool[] = [
       'kubevirt.io/api': `v${KUBEVIRT_VERSION}`,
       'kubevirt.io/client-go': `v${KUBEVIRT_VERSION}`,
     },
-    source: join(REPO_ROOT, 'conformance', 'kubevirt', 'main.go'),
+    source: join(REPO_ROOT, 'conformance', 'kubevirt'),
   },
   {
     name: 'cdi',
     version: CDI_VERSION,
     module: 'kubevirt.io/containerized-data-importer',
     staging: { 'kubevirt.io/containerized-data-importer-api': `v${CDI_VERSION}` },
-    source: join(REPO_ROOT, 'conformance', 'cdi', 'main.go'),
+    source: join(REPO_ROOT, 'conformance', 'cdi'),
   },
 ];
 
-/** Where a tool is (or will be): keyed by its release and its source's hash. */
+/** A command's Go files by name, main.go first. */
+export type GoSources = [name: string, text: string][];
+
+export function readSources(folder: string): GoSources {
+  const names = readdirSync(folder)
+    .filter((n) => n.endsWith('.go') && !n.endsWith('_test.go'))
+    .sort((a, b) => (a === 'main.go' ? -1 : b === 'main.go' ? 1 : a.localeCompare(b)));
+  return names.map((n) => [n, readFileSync(join(folder, n), 'utf8')]);
+}
+
+/**
+ * What the build's cache key hashes: main.go, then each other file under a line naming it. A
+ * command of main.go alone hashes as main.go did before commands had more files.
+ */
+export function sourceKey(sources: GoSources): string {
+  return sources
+    .map(([name, text]) => (name === 'main.go' ? text : `\n// vmplane: file ${name}\n${text}`))
+    .join('');
+}
+
+/** Where a tool is (or will be): keyed by its release and its sources' hash (sourceKey). */
 export function toolDir(root: string, tool: ConformanceTool, source: string): string {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 8);
   return join(root, 'bin', `${tool.name}-conformance-v${tool.version}-${hash}`);
@@ -148,11 +177,11 @@ export interface ConformanceBinaries {
 async function buildTool(
   root: string,
   tool: ConformanceTool,
-  source: string,
+  sources: GoSources,
   go: string,
   log: Log,
 ): Promise<void> {
-  const dir = toolDir(root, tool, source);
+  const dir = toolDir(root, tool, sourceKey(sources));
   const src = join(root, 'src', `${tool.name}-conformance-v${tool.version}`);
   mkdirSync(src, { recursive: true });
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
@@ -167,11 +196,13 @@ async function buildTool(
       throw new Error(`${tool.module}@v${tool.version}: ${info.Error ?? 'no go.mod'}`);
     writeFileSync(join(src, 'go.mod'), toolGoMod(tool, readFileSync(info.GoMod, 'utf8')));
   }
-  writeFileSync(join(src, 'main.go'), source);
-  if (!existsSync(join(src, 'go.sum'))) {
-    log(`  resolving Go modules in ${src}`);
-    await run(go, ['mod', 'tidy'], src, env, log, 'resolving modules');
-  }
+  // The build folder is shared by every version of the sources: only this version's files.
+  for (const n of readdirSync(src)) if (n.endsWith('.go')) rmSync(join(src, n));
+  for (const [name, text] of sources) writeFileSync(join(src, name), text);
+  // Tidy each time: a version of the sources may import packages an earlier one did not. With the
+  // modules already downloaded it takes seconds.
+  log(`  resolving Go modules in ${src}`);
+  await run(go, ['mod', 'tidy'], src, env, log, 'resolving modules');
   mkdirSync(join(dir, 'crds'), { recursive: true });
   const out = join(dir, `${tool.name}-conformance`);
   const tmp = `${out}.tmp-${process.pid}`;
@@ -198,9 +229,9 @@ export async function ensureConformance(
 ): Promise<ConformanceBinaries> {
   const root = cacheRoot(env);
   const located = TOOLS.map((tool) => {
-    const source = readFileSync(tool.source, 'utf8');
-    const dir = toolDir(root, tool, source);
-    return { tool, source, dir, bin: join(dir, `${tool.name}-conformance`) };
+    const sources = readSources(tool.source);
+    const dir = toolDir(root, tool, sourceKey(sources));
+    return { tool, sources, dir, bin: join(dir, `${tool.name}-conformance`) };
   });
   const done = (): boolean =>
     located.every((t) => isExecutable(t.bin) && existsSync(join(t.dir, 'crds', 'crds.yaml')));
@@ -208,7 +239,7 @@ export async function ensureConformance(
     await withLock(root, log, async () => {
       for (const t of located) {
         if (isExecutable(t.bin) && existsSync(join(t.dir, 'crds', 'crds.yaml'))) continue;
-        await buildTool(root, t.tool, t.source, findGo(env), log);
+        await buildTool(root, t.tool, t.sources, findGo(env), log);
       }
     });
     if (!done()) throw new Error('the conformance commands are still missing after the build');
