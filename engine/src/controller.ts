@@ -64,6 +64,7 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     vmis: manager.informer<KvVmi>(VMIS),
     running: new Map<string, Running>(),
     started: new Set(),
+    graceOverride: new Map(),
   };
   const inScope = (obj: KubernetesObject): string[] =>
     manager.inScope(obj) ? [objectKey(obj)] : [];

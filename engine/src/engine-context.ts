@@ -188,6 +188,8 @@ export interface EngineContext {
   vms: ResilientInformer<KvVm>;
   vmis: ResilientInformer<KvVmi>;
   running: Map<string, Running>;
+  /** Grace periods shortened by a stop (virt-api's patch of the instance), by instance UID. */
+  graceOverride: Map<string, number>;
   /** Instances whose guest this engine started (a process that went away means the guest finished). */
   started: Set<string>;
 }

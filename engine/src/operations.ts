@@ -190,21 +190,12 @@ async function stop(ctx: EngineContext, ns: string, name: string, o: StopOptions
   const vmi = await liveVmi(ctx, ns, name);
   const dryRun = !!o.dryRun;
   const live = !!vmi && !isFinal(vmi);
-  const previousGrace = vmi?.spec.terminationGracePeriodSeconds;
-  if (live && o.gracePeriod !== undefined)
-    await jsonPatch(
-      ctx,
-      `${vmiPath(ns, name)}${dry(dryRun)}`,
-      [
-        { op: 'test', path: '/spec/terminationGracePeriodSeconds', value: previousGrace ?? null },
-        {
-          op: previousGrace === undefined ? 'add' : 'replace',
-          path: '/spec/terminationGracePeriodSeconds',
-          value: o.gracePeriod,
-        },
-      ],
-      name,
-    );
+  const uid = vmi?.metadata?.uid ?? '';
+  const previousGrace = ctx.graceOverride.get(uid) ?? vmi?.spec.terminationGracePeriodSeconds;
+  // virt-api patches the instance's terminationGracePeriodSeconds as KubeVirt's service account;
+  // KubeVirt's admission refuses that spec update to anyone else, the engine included, so the
+  // shorter grace period is kept by the engine's virt-handler part instead.
+  if (live && o.gracePeriod !== undefined && !dryRun) ctx.graceOverride.set(uid, o.gracePeriod);
   const s = runStrategyOf(vm);
   if (s === 'Always' || s === 'Once') return setRunStrategy(ctx, vm, 'Halted', dryRun);
   if (!live) throw conflict('virtualmachine', name, 'VM is not running');

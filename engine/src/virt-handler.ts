@@ -51,13 +51,11 @@ async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservatio
   const have = (vmi.status ?? {}) as Record<string, unknown>;
   const same = (want: unknown, got: unknown): boolean =>
     want === null ? got === null || got === undefined : isSubset(want, got) && isSubset(got, want);
-  const labelled = !o.nodeName || vmi.metadata?.labels?.['kubevirt.io/nodeName'] === o.nodeName;
   // An instance whose status is what the engine sees costs no write.
-  if (labelled && Object.entries(status).every(([k, v]) => same(v, have[k]))) return;
+  if (Object.entries(status).every(([k, v]) => same(v, have[k]))) return;
   await ctx.manager.rest
     .request('PATCH', vmiPath(ns, name), {
       body: {
-        metadata: o.nodeName ? { labels: { 'kubevirt.io/nodeName': o.nodeName } } : {},
         status,
       },
       contentType: 'application/merge-patch+json',
@@ -228,6 +226,7 @@ async function shutdown(ctx: EngineContext, vmi: KvVmi, key: string): Promise<Vm
   // The grace period as the instance has it now: a stop --force --grace-period=0 shortens it
   // while the guest is shutting down (virt-handler looks again at least every 5 s).
   const graceS = (): number =>
+    ctx.graceOverride.get(vmi.metadata?.uid ?? '') ??
     (ctx.vmis.get(name, ns) as KvVmi | undefined)?.spec.terminationGracePeriodSeconds ??
     vmi.spec.terminationGracePeriodSeconds ??
     DEFAULT_GRACE_S;
@@ -277,7 +276,10 @@ async function finish(
         : {}),
     });
   }
-  if (deletionOf(vmi)) await dropFinalizers(ctx, vmi);
+  if (deletionOf(vmi)) {
+    ctx.graceOverride.delete(vmi.metadata?.uid ?? '');
+    await dropFinalizers(ctx, vmi);
+  }
 }
 
 async function dropFinalizers(ctx: EngineContext, vmi: KvVmi): Promise<void> {
