@@ -96,6 +96,8 @@ export interface Running {
   iface?: { name: string; mac: string; ip?: string };
   /** Where QEMU records the first card's traffic until the guest's DHCP exchange was seen. */
   dumpFile?: string;
+  /** Whether KubeVirt would live-migrate the guest (its LiveMigratable condition). */
+  migratable?: Condition;
   /** The claim disks the guest has open (never swept while it runs). */
   claimFiles?: string[];
   /** When the guest's process started (the readiness probe's initial delay counts from it). */

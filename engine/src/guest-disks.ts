@@ -23,6 +23,30 @@ import {
   type VolumeObject,
 } from './volumes.ts';
 
+/** A claim, as the API server has it now. */
+async function lookupClaim(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+): Promise<VolumeObject | undefined> {
+  const pvc = await getLive<{ metadata?: { uid?: string }; spec?: { accessModes?: string[] } }>(
+    ctx.manager.rest,
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`,
+  );
+  if (!pvc?.metadata?.uid) return undefined;
+  return {
+    uid: pvc.metadata.uid,
+    sizeBytes: claimRequest(pvc as never) ?? 0,
+    accessModes: pvc.spec?.accessModes ?? [],
+  };
+}
+
+/** The library image a DataVolume was made from, if any: it says how the guest boots. */
+function imageOf(ctx: EngineContext, spec: DataVolumeSpec | undefined): { image?: LibraryImage } {
+  const source = dataVolumeSource(spec, ctx.options.library ?? []);
+  return source.ok && source.image ? { image: source.image } : {};
+}
+
 /** The claim or DataVolume behind a volume, as the API server has it now. */
 async function lookupVolume(
   ctx: EngineContext,
@@ -30,28 +54,15 @@ async function lookupVolume(
   ref: { kind: 'dataVolume' | 'claim'; name: string },
 ): Promise<VolumeObject | undefined> {
   const ns = vmi.metadata?.namespace ?? '';
-  if (ref.kind === 'claim') {
-    const pvc = await getLive<{ metadata?: { uid?: string }; spec?: object }>(
-      ctx.manager.rest,
-      `/api/v1/namespaces/${ns}/persistentvolumeclaims/${ref.name}`,
-    );
-    if (!pvc?.metadata?.uid) return undefined;
-    return { uid: pvc.metadata.uid, sizeBytes: claimRequest(pvc as never) ?? 0 };
-  }
-  // A DataVolume the engine provided (its file is there once it is Succeeded); the image it was
-  // made from says how the guest boots.
-  const library = ctx.options.library ?? [];
-  const imageOf = (spec: DataVolumeSpec | undefined): { image?: LibraryImage } => {
-    const source = dataVolumeSource(spec, library);
-    return source.ok && source.image ? { image: source.image } : {};
-  };
+  if (ref.kind === 'claim') return lookupClaim(ctx, ns, ref.name);
+  // A DataVolume the engine provided: its file is there once it is Succeeded.
   if (!(await hasDataVolumeApi(ctx))) {
     const owner = vmi.metadata?.ownerReferences?.find((o) => o.controller);
     const d = templateDisk(owner?.uid ?? '', ref.name);
     const vm = owner ? (ctx.vms.get(owner.name, ns) as KvVm | undefined) : undefined;
     const t = vm?.spec.dataVolumeTemplates?.find((x) => x.metadata?.name === ref.name);
     return existsSync(diskPath(ctx, d))
-      ? { uid: d.uid, sizeBytes: 0, ...imageOf(t?.spec) }
+      ? { uid: d.uid, sizeBytes: 0, ...imageOf(ctx, t?.spec) }
       : undefined;
   }
   const dv = await getLive<{
@@ -61,7 +72,9 @@ async function lookupVolume(
   }>(ctx.manager.rest, `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes/${ref.name}`);
   if (!dv?.metadata?.uid || dv.status?.phase !== 'Succeeded') return undefined;
   const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata.uid });
-  return existsSync(path) ? { uid: dv.metadata.uid, sizeBytes: 0, ...imageOf(dv.spec) } : undefined;
+  return existsSync(path)
+    ? { uid: dv.metadata.uid, sizeBytes: 0, ...imageOf(ctx, dv.spec) }
+    : undefined;
 }
 
 /**

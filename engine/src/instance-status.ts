@@ -39,6 +39,8 @@ export interface InstanceObservation {
   readiness?: Readiness;
   /** The VMI's DataVolume volumes and whether each is ready (none: no condition). */
   dataVolumes?: { name: string; ready: boolean }[];
+  /** KubeVirt's LiveMigratable condition for the running guest (live-migratable.ts). */
+  liveMigratable?: Condition;
 }
 
 const notScheduled = {
@@ -118,6 +120,7 @@ export function instanceConditions(o: InstanceObservation): Condition[] {
     });
   }
   out.push(readyCondition(o));
+  if (o.phase === 'Running' && o.liveMigratable) out.push(o.liveMigratable);
   if (o.phase === 'Running' && o.paused)
     out.push({
       type: 'Paused',

@@ -81,6 +81,18 @@ export const SAID: readonly Said[] = [
     when: 'QEMU refused to start or the guest crashed (the instance is Failed)',
   },
   {
+    where: 'VMI LiveMigratable',
+    status: 'False',
+    reason: 'InterfaceNotLiveMigratable',
+    when: 'its card on the pod network is not masquerade (bridge, the default, is not migratable)',
+  },
+  {
+    where: 'VMI LiveMigratable',
+    status: 'False',
+    reason: 'DisksNotLiveMigratable',
+    when: 'a claim is not ReadWriteMany, or its claim is not known (a DataVolume the engine made holds no claim object)',
+  },
+  {
     where: 'VM Failure',
     status: 'True',
     reason: 'FailedCreate',

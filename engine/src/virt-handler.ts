@@ -25,13 +25,16 @@ import {
 } from './engine-context.ts';
 import { guestCommand, instanceResources } from './guest-command.ts';
 import { prepareDisks } from './guest-disks.ts';
+import type { Condition } from './instance-status.ts';
 import {
   instanceStatus,
   type InstanceObservation,
   type Readiness,
   type VmiPhase,
 } from './instance-status.ts';
+import { liveMigratable } from './live-migratable.ts';
 import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
+import type { DiskFile } from './volumes.ts';
 import { macFor } from './volumes.ts';
 
 /** The finalizer virt-api puts on every instance: it goes once the guest is down. */
@@ -101,6 +104,26 @@ function roomFor(
   return { ok: true, memoryBytes: memory.bytes, cpus };
 }
 
+/** Whether KubeVirt would live-migrate this instance, from its spec and its claims. */
+function migratableOf(vmi: KvVmi, disks: DiskFile[]): Condition {
+  const pod = vmi.spec.networks?.find((n) => n.pod)?.name;
+  const card = vmi.spec.domain?.devices?.interfaces?.find((i) => i.name === pod) as
+    Record<string, unknown> | undefined;
+  const binding = card
+    ? ['masquerade', 'bridge', 'sriov', 'passt', 'binding'].find((b) => b in card)
+    : undefined;
+  return liveMigratable({
+    ...(binding ? { podBinding: binding } : {}),
+    bridgeAllowed:
+      vmi.metadata?.annotations?.['kubevirt.io/allow-pod-bridge-network-live-migration'] !==
+      undefined,
+    claims: disks.map((d) => ({
+      claimName: d.name,
+      ...(d.accessModes ? { accessModes: d.accessModes } : {}),
+    })),
+  });
+}
+
 /** The readiness probe as kubelet would report it for the launcher pod. */
 function readinessOf(vmi: KvVmi, r: Running): Readiness {
   const p = vmi.spec.readinessProbe;
@@ -129,6 +152,7 @@ function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
     paused: r.paused,
     interfaces: r.iface ? [r.iface] : [],
     readiness: readinessOf(vmi, r),
+    ...(r.migratable ? { liveMigratable: r.migratable } : {}),
   };
 }
 
@@ -193,6 +217,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     ...(ifaceSpec ? { iface: { name: ifaceSpec.name, mac } } : {}),
     ...(dumpFile ? { dumpFile } : {}),
     claimFiles: disks.disks.filter((d) => d.kind === 'claim').map((d) => diskPath(ctx, d)),
+    migratable: migratableOf(vmi, disks.disks),
     startedAt: Date.now(),
   };
   ctx.running.set(key, r);

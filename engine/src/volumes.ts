@@ -121,6 +121,7 @@ export interface DiskFile {
   sizeBytes: number;
   image?: LibraryImage;
   readOnly?: boolean;
+  accessModes?: string[];
 }
 
 /** What the engine found for a volume's object when the guest starts. */
@@ -128,6 +129,8 @@ export interface VolumeObject {
   uid: string;
   sizeBytes: number;
   image?: LibraryImage;
+  /** A claim's access modes (whether it is shared, for live migration). */
+  accessModes?: string[];
 }
 
 export type DiskPlan =
@@ -163,6 +166,7 @@ export function planDisks(
       uid: found.uid,
       sizeBytes: found.sizeBytes,
       ...(found.image ? { image: found.image } : {}),
+      ...(found.accessModes ? { accessModes: found.accessModes } : {}),
       ...(v.persistentVolumeClaim?.readOnly ? { readOnly: true } : {}),
     });
   }

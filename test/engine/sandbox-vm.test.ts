@@ -185,12 +185,6 @@ describe('a VM in the sandbox, on the local engine', () => {
     });
     const running = await untilStatus('tiny-2', 'Running');
     expect(running?.nodeName).toBeTruthy();
-    // The address comes once the engine saw the guest take it by DHCP (QEMU's user network).
-    const addressed = await until('the address the guest took', async () => {
-      const vm = await rest.request<{ status?: { primaryIP?: string } }>('GET', `${VMP}/tiny-2`);
-      return vm.body.status?.primaryIP;
-    });
-    expect(addressed).toBe('10.0.2.15');
     const c = await openConsole('tiny-2');
     try {
       await until('the boot on the console', async () => c.text().includes(TINY_BANNER));
@@ -198,6 +192,12 @@ describe('a VM in the sandbox, on the local engine', () => {
     } finally {
       c.close();
     }
+    // The address comes once the engine saw the guest take it by DHCP (QEMU's user network).
+    const addressed = await until('the address the guest took', async () => {
+      const vm = await rest.request<{ status?: { primaryIP?: string } }>('GET', `${VMP}/tiny-2`);
+      return vm.body.status?.primaryIP;
+    });
+    expect(addressed).toBe('10.0.2.15');
     // The boot disk (from the image) and the data disk are the guest's virtio disks.
     const answer = await ask('tiny-2', 'echo disks: $(ls /dev/vd*); echo sum-$((40+2))', 'sum-42');
     expect(answer).toContain('disks: /dev/vda /dev/vdb');

@@ -125,6 +125,13 @@ describe('a guest booted from the library image, with a readiness probe', () => 
       status: 'False',
       reason: 'ContainersNotReady',
     });
+    // pkg/virt-handler/vm.go calculateLiveMigrationCondition: its DataVolume has no claim the
+    // engine could ask whether it is shared.
+    expect(condition(vmi, 'LiveMigratable')).toMatchObject({
+      status: 'False',
+      reason: 'DisksNotLiveMigratable',
+      message: expect.stringContaining('Unable to determine if PVC probed-root is shared'),
+    });
     const vm = await t.get(t.vmPath(name));
     expect(vm?.status?.printableStatus).toBe('Running');
     // KubeVirt leaves ready out when it is false (omitempty).
