@@ -95,6 +95,8 @@ async function ensureKubeVirtCr(rest: KubeRest, version: string): Promise<boolea
       status: {
         phase: 'Deployed',
         observedKubeVirtVersion: version,
+        // What virt-operator always sets: the architecture new VMIs default to (this machine's).
+        defaultArchitecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
         conditions: [
           {
             type: 'Available',
