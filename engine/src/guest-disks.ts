@@ -17,6 +17,7 @@ import {
   claimRequest,
   dataVolumeSource,
   planDisks,
+  volumeRef,
   type DataVolumeSpec,
   type DiskFile,
   type LibraryImage,
@@ -107,11 +108,7 @@ export async function prepareDisks(
   const volumes = vmi.spec.volumes ?? [];
   const found = new Map<string, VolumeObject | undefined>();
   for (const v of volumes) {
-    const ref = v.dataVolume
-      ? { kind: 'dataVolume' as const, name: v.dataVolume.name }
-      : v.persistentVolumeClaim
-        ? { kind: 'claim' as const, name: v.persistentVolumeClaim.claimName }
-        : undefined;
+    const ref = volumeRef(v);
     if (ref) found.set(`${ref.kind}/${ref.name}`, await lookupVolume(ctx, vmi, ref));
   }
   const plan = planDisks(volumes, (r) => found.get(`${r.kind}/${r.name}`));

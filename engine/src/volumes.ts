@@ -142,18 +142,26 @@ export type DiskPlan =
  * and container disks are listed as ignored: the tiny Linux has no cloud-init, and container
  * images cannot be pulled here.
  */
+/** The object behind a volume: a DataVolume, a claim, or none (cloud-init, container disks). */
+export function volumeRef(v: VolumeSpec): VolumeRef | undefined {
+  if (v.dataVolume) return { kind: 'dataVolume', name: v.dataVolume.name };
+  if (v.persistentVolumeClaim) return { kind: 'claim', name: v.persistentVolumeClaim.claimName };
+  return undefined;
+}
+
+export interface VolumeRef {
+  kind: 'dataVolume' | 'claim';
+  name: string;
+}
+
 export function planDisks(
   volumes: readonly VolumeSpec[],
-  lookup: (v: { kind: 'dataVolume' | 'claim'; name: string }) => VolumeObject | undefined,
+  lookup: (v: VolumeRef) => VolumeObject | undefined,
 ): DiskPlan {
   const disks: DiskFile[] = [];
   const ignored: string[] = [];
   for (const v of volumes) {
-    const ref = v.dataVolume
-      ? { kind: 'dataVolume' as const, name: v.dataVolume.name }
-      : v.persistentVolumeClaim
-        ? { kind: 'claim' as const, name: v.persistentVolumeClaim.claimName }
-        : undefined;
+    const ref = volumeRef(v);
     if (!ref) {
       ignored.push(v.name);
       continue;
