@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../../api/src/paths.ts';
@@ -37,10 +37,20 @@ describe('krew plugin', () => {
     execFileSync('tar', ['-xzf', r.archive, '-C', run]);
     const help = execFileSync(join(run, 'kubectl-vm'), ['--help'], { cwd: run }).toString();
     expect(help).toContain('kubectl vm console <name>');
+    // A user's machine: no $VMPLANE_CEL_DIR, an empty cache, no Go and no vmplane source to build
+    // the CEL engine from; the engine comes in the archive.
+    const { VMPLANE_CEL_DIR: _dir, ...userEnv } = process.env;
     const test = execFileSync(
       join(run, 'kubectl-vm'),
       ['policy', 'test', join(REPO_ROOT, 'examples/policies')],
-      { cwd: run },
+      {
+        cwd: run,
+        env: {
+          ...userEnv,
+          VMPLANE_CACHE_DIR: join(out, 'empty-cache'),
+          PATH: dirname(process.execPath),
+        },
+      },
     ).toString();
     expect(test).toContain('19 of 19 expectations met');
   }, 60_000);
