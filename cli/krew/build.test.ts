@@ -27,7 +27,9 @@ describe('krew plugin', () => {
     );
     expect(manifest.spec.platforms[0]?.uri).toBe('https://example.com/kubectl-vm.tar.gz');
     const files = execFileSync('tar', ['-tzf', r.archive]).toString().trim().split('\n');
-    expect(files).toEqual([manifest.spec.platforms[0]?.bin]);
+    expect(files.sort()).toEqual(
+      [manifest.spec.platforms[0]?.bin, 'kcel/', 'kcel/kcel.wasm', 'kcel/wasm_exec.js'].sort(),
+    );
     // The user's program only: the development harness stays out of the bundle.
     expect(r.sources).toContain('cli/src/kubectl-vm/main.ts');
     expect(r.sources.filter((p) => /^(harness|test|bench)\//.test(p))).toEqual([]);

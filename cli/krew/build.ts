@@ -2,10 +2,13 @@
 // with its sha256: dist/krew/kubectl-vm.tar.gz and dist/krew/vm.yaml.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../api/src/paths.ts';
+import { CEL_DIR_ENV } from '../../policy/src/index.ts';
+import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
+import { BUNDLED_CEL_DIR } from '../src/policy/commands.ts';
 
 export interface KrewBuild {
   archive: string;
@@ -39,8 +42,14 @@ export async function buildKrew(
     logLevel: 'warning',
   });
   chmodSync(bin, 0o755);
+  // The Kubernetes CEL engine goes in the archive, built here: a user of the plugin has neither
+  // Go nor vmplane's source to build it from.
+  const cel = process.env[CEL_DIR_ENV] ?? (await ensureKubernetesCel((l) => console.error(l)));
+  mkdirSync(join(stage, BUNDLED_CEL_DIR));
+  for (const f of ['kcel.wasm', 'wasm_exec.js'])
+    copyFileSync(join(cel, f), join(stage, BUNDLED_CEL_DIR, f));
   const archive = join(outDir, 'kubectl-vm.tar.gz');
-  execFileSync('tar', ['-czf', archive, '-C', stage, 'kubectl-vm']);
+  execFileSync('tar', ['-czf', archive, '-C', stage, 'kubectl-vm', BUNDLED_CEL_DIR]);
   const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
   const manifest = join(outDir, 'vm.yaml');
   const template = readFileSync(join(REPO_ROOT, 'cli/krew/vm.yaml'), 'utf8');

@@ -1,6 +1,8 @@
 // The offline policy commands, `policy test` and `policy eval`, defined once here for both
 // `vmplane policy` and `kubectl vm policy`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseManifests } from '../../../kube/src/manifests.ts';
@@ -8,12 +10,25 @@ import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../../policy/src/inde
 import { ensureKubernetesCel } from '../../../policy/src/kcel-build.ts';
 import { evaluateVm, formatTable, loadWorld, runPolicyTests } from './offline.ts';
 
+/** The folder beside the krew archive's kubectl-vm that holds the CEL engine it was packed with. */
+export const BUNDLED_CEL_DIR = 'kcel';
+
+/** The CEL engine packed beside this program (the krew archive), if it is there. */
+function bundledCel(): string | undefined {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), BUNDLED_CEL_DIR);
+  return existsSync(join(dir, 'kcel.wasm')) ? dir : undefined;
+}
+
 /**
- * The Kubernetes CEL engine in this process: from $VMPLANE_CEL_DIR, else built (once, with Go) into
- * the cache; progress goes to stderr so output stays clean.
+ * The Kubernetes CEL engine in this process: from $VMPLANE_CEL_DIR, else the one packed beside
+ * the program (krew), else built (once, with Go) into the cache; progress goes to stderr so output
+ * stays clean.
  */
 export async function offlineEngine(): Promise<KubernetesCel> {
-  const dir = process.env[CEL_DIR_ENV] ?? (await ensureKubernetesCel((l) => console.error(l)));
+  const dir =
+    process.env[CEL_DIR_ENV] ??
+    bundledCel() ??
+    (await ensureKubernetesCel((l) => console.error(l)));
   return KubernetesCel.load(dir, celSchemas());
 }
 
