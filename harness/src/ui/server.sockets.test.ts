@@ -1,0 +1,100 @@
+// The UI server over real sockets, without a control plane: its kubeconfig points at a loopback
+// listener standing in for the API server, and another loopback listener stands in for a host an
+// attacker would like the proxy to dial with the admin credentials. Neither speaks TLS: what
+// matters is which one receives a connection.
+import http from 'node:http';
+import net from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUiServer, type UiServer } from './server.ts';
+
+/** A loopback TCP listener that counts the connections it receives. */
+async function listener(): Promise<{ port: number; connections: () => number; close(): void }> {
+  let n = 0;
+  const server = net.createServer((s) => {
+    n++;
+    s.destroy();
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    connections: () => n,
+    close: () => void server.close(),
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vmplane-ui-sockets-'));
+let api: Awaited<ReturnType<typeof listener>>;
+let attacker: Awaited<ReturnType<typeof listener>>;
+let ui: UiServer;
+let port: number;
+
+beforeAll(async () => {
+  api = await listener();
+  attacker = await listener();
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'c',
+          cluster: { server: `https://127.0.0.1:${api.port}`, 'insecure-skip-tls-verify': true },
+        },
+      ],
+      users: [{ name: 'u', user: { token: 'admin' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  // The harness page's folder, and a sibling whose name starts like it.
+  mkdirSync(join(dir, 'dist'));
+  writeFileSync(join(dir, 'dist', 'index.html'), '<html>harness</html>');
+  mkdirSync(join(dir, 'dist-x'));
+  writeFileSync(join(dir, 'dist-x', 'secret.txt'), 'secret');
+  ui = await startUiServer({
+    kubeconfig,
+    clusterName: 'sandbox',
+    harnessDir: join(dir, 'dist'),
+    pluginDir: join(dir, 'plugin'),
+  });
+  port = Number(new URL(ui.url).port);
+});
+afterAll(async () => {
+  await ui?.close();
+  api?.close();
+  attacker?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A request with the path exactly as given (Node does not normalize it), answered or timed out. */
+function raw(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const withToken = (): Record<string, string> => ({ cookie: `vmplane-ui-token=${ui.token}` });
+
+describe('the UI server over sockets', () => {
+  it('never dials another host than the API server, whatever the raw path (finding 1)', async () => {
+    const r = await raw(`/clusters/sandbox//127.0.0.1:${attacker.port}/../../api`, withToken());
+    expect(attacker.connections()).toBe(0);
+    expect(r.code).toBe(400);
+  });
+});
