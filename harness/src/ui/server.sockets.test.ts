@@ -98,3 +98,12 @@ describe('the UI server over sockets', () => {
     expect(r.code).toBe(400);
   });
 });
+
+describe('malformed input (finding 3)', () => {
+  it('answers a malformed percent-escape with 400 naming the path, and keeps serving', async () => {
+    const r = await raw('/%E0%A4%A', withToken());
+    expect(r.code).toBe(400);
+    expect(r.body).toContain('/%E0%A4%A');
+    expect((await raw('/', withToken())).code).toBe(200);
+  });
+});
