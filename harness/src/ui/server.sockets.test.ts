@@ -107,3 +107,43 @@ describe('malformed input (finding 3)', () => {
     expect((await raw('/', withToken())).code).toBe(200);
   });
 });
+
+describe('requests from another loopback port (finding 2)', () => {
+  // Cookies are not separated by port, and SameSite ignores ports: a page on another loopback
+  // port is same-site, so the browser attaches this server's cookie to its <img> and <script>
+  // requests here, with no Origin.
+  const api = '/clusters/sandbox/api/v1/namespaces';
+  const cookies = (): string[] => [
+    `vmplane-ui-token=${ui.token}`,
+    `vmplane-ui-token-${port}=${ui.token}`,
+  ];
+
+  it('refuses same-site and cross-site requests, whichever cookie they carry', async () => {
+    for (const cookie of cookies())
+      for (const site of ['same-site', 'cross-site'])
+        expect((await raw(api, { cookie, 'sec-fetch-site': site })).code, `${cookie} ${site}`).toBe(
+          403,
+        );
+  });
+
+  it('refuses an <img> or <script> request to the API, even same-origin', async () => {
+    for (const cookie of cookies())
+      for (const dest of ['image', 'script'])
+        expect(
+          (
+            await raw(api, {
+              cookie,
+              'sec-fetch-site': 'same-origin',
+              'sec-fetch-mode': 'no-cors',
+              'sec-fetch-dest': dest,
+            })
+          ).code,
+          `${cookie} ${dest}`,
+        ).toBe(403);
+  });
+
+  it("names the token's cookie after the port: the name without it is not the token", async () => {
+    expect((await raw('/', { cookie: `vmplane-ui-token=${ui.token}` })).code).toBe(401);
+    expect((await raw('/', { cookie: `vmplane-ui-token-${port}=${ui.token}` })).code).toBe(200);
+  });
+});
