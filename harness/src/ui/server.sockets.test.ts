@@ -147,3 +147,13 @@ describe('requests from another loopback port (finding 2)', () => {
     expect((await raw('/', { cookie: `vmplane-ui-token-${port}=${ui.token}` })).code).toBe(200);
   });
 });
+
+describe('files (finding 4)', () => {
+  it('serves nothing from a sibling folder whose name starts like the page folder', async () => {
+    // Both cookie names, so that the token passes before and after the port-bound name.
+    const r = await raw('/../dist-x/secret.txt', {
+      cookie: `vmplane-ui-token=${ui.token}; vmplane-ui-token-${port}=${ui.token}`,
+    });
+    expect(r.body).not.toContain('secret');
+  });
+});
