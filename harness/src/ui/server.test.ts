@@ -51,3 +51,12 @@ describe('iconifyAnswer', () => {
     expect(a.not_found).toEqual(['nope']);
   });
 });
+
+describe('route, malformed', () => {
+  it('answers a malformed percent-escape instead of throwing', () => {
+    expect(route('/%E0%A4%A', 'sandbox')).toEqual({
+      kind: 'malformed',
+      message: 'path "/%E0%A4%A" has a malformed percent-escape',
+    });
+  });
+});

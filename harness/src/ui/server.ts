@@ -73,10 +73,18 @@ export function route(
   | { kind: 'api'; path: string }
   | { kind: 'plugin'; file: string }
   | { kind: 'page'; file: string }
-  | { kind: 'plugins' } {
+  | { kind: 'plugins' }
+  | { kind: 'malformed'; message: string } {
   const prefix = `/clusters/${clusterName}/`;
   if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
-  const path = decodeURIComponent(url.split('?')[0] ?? '/');
+  const raw = url.split('?')[0] ?? '/';
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    // A browser never sends this; answering it must not end the server.
+    return { kind: 'malformed', message: `path "${raw}" has a malformed percent-escape` };
+  }
   if (path === '/plugins') return { kind: 'plugins' };
   if (path.startsWith('/plugins/vmplane/'))
     return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
@@ -204,6 +212,8 @@ function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerRespons
       .writeHead(302, { 'set-cookie': tokenCookie(c.token), location: g.location })
       .end();
   const r = route(req.url ?? '/', c.clusterName);
+  if (r.kind === 'malformed')
+    return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`${r.message}\n`);
   if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
   // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
   if (r.kind === 'plugins')
@@ -279,6 +289,14 @@ function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, he
   upstream.end();
 }
 
+/** A handler threw: the request gets 500 (or its socket closes), the log says why, the server goes on. */
+function failed(req: IncomingMessage, e: unknown): void {
+  console.error(
+    `vmplane UI: ${req.method ?? '?'} ${JSON.stringify(req.url ?? '')} failed:`,
+    e instanceof Error ? (e.stack ?? e.message) : e,
+  );
+}
+
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const clusterName = o.clusterName ?? 'vmplane';
   const kc = new KubeConfig();
@@ -289,10 +307,28 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   await kc.applyToHTTPSOptions(tls);
   const token = o.token ?? randomBytes(16).toString('hex');
   const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls, token, port: 0 };
-  const server = http.createServer((req, res) => handleRequest(c, req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-    handleUpgrade(c, req, socket, head),
-  );
+  const server = http.createServer((req, res) => {
+    try {
+      handleRequest(c, req, res);
+    } catch (e) {
+      failed(req, e);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('the UI server failed to answer this request; its log says why\n');
+    }
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      handleUpgrade(c, req, socket, head);
+    } catch (e) {
+      failed(req, e);
+      socket.destroy();
+    }
+  });
+  // A socket's own errors (a browser resetting the connection) are not the server's.
+  server.on('clientError', (_e, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
 
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
