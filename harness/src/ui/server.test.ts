@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { iconifyAnswer, route } from './server.ts';
+import { iconifyAnswer, route, safeJoin } from './server.ts';
 
 describe('route', () => {
   it("sends the cluster's paths to the API server, with their query", () => {
@@ -58,5 +58,18 @@ describe('route, malformed', () => {
       kind: 'malformed',
       message: 'path "/%E0%A4%A" has a malformed percent-escape',
     });
+  });
+});
+
+describe('safeJoin', () => {
+  it('keeps files inside the folder, not in a sibling whose name starts like it', () => {
+    expect(safeJoin('/srv/dist', 'assets/a.js')).toBe('/srv/dist/assets/a.js');
+    expect(safeJoin('/srv/dist', '../dist-x/secret.txt')).toBeUndefined();
+    expect(safeJoin('/srv/dist', '../dist/a.js')).toBe('/srv/dist/a.js');
+    expect(safeJoin('/srv/dist', '/etc/passwd')).toBeUndefined();
+    expect(safeJoin('/srv/dist', '..')).toBeUndefined();
+    expect(safeJoin('/srv/dist', '')).toBeUndefined();
+    // A file whose name starts with two dots is still inside.
+    expect(safeJoin('/srv/dist', '..a.js')).toBe('/srv/dist/..a.js');
   });
 });

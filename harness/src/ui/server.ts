@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { guard, tokenCookie, TOKEN_PARAM, type GuardAnswer } from './guard.ts';
 
 export interface UiServerOptions {
@@ -93,9 +93,16 @@ export function route(
 
 export const PLUGIN_LIST = [{ path: 'plugins/vmplane', type: 'development', name: 'vmplane' }];
 
-function safeJoin(dir: string, file: string): string | undefined {
-  const full = resolve(dir, normalize(file));
-  return full.startsWith(resolve(dir)) ? full : undefined;
+/**
+ * `file` inside `dir`, or undefined when it would leave it. Compared with path.relative, not a
+ * string prefix: `dist` + `../dist-x/f` resolves to `dist-x/f`, which starts with `dist`.
+ */
+export function safeJoin(dir: string, file: string): string | undefined {
+  const root = resolve(dir);
+  const full = resolve(root, file);
+  const rel = relative(root, full);
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  return rel === '' || outside ? undefined : full;
 }
 
 /** An Iconify API answer (`/iconify/mdi.json?icons=a,b`) from the icon files of @iconify/icons-mdi. */
