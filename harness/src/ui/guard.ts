@@ -12,11 +12,19 @@ export interface GuardFacts {
   host: string | undefined;
   /** The Origin header, when the browser sent one. */
   origin: string | undefined;
-  /** The request target (path and query). */
-  url: string;
+  /** The canonical path (target.ts: parsed once, so nothing in it can be normalized away). */
+  path: string;
+  /** The query, without its `?`. */
+  query: string;
   cookie: string | undefined;
   /** A websocket upgrade. */
   upgrade: boolean;
+}
+
+/** What the guard knows of this start of the server. */
+export interface GuardConfig {
+  token: string;
+  port: number;
 }
 
 export type GuardAnswer =
@@ -46,7 +54,7 @@ function same(a: string | undefined, b: string): boolean {
   return diff === 0;
 }
 
-export function guard(f: GuardFacts, token: string, port: number): GuardAnswer {
+export function guard(f: GuardFacts, { token, port }: GuardConfig): GuardAnswer {
   const hosts = allowedHosts(port);
   if (!f.host || !hosts.includes(f.host.toLowerCase())) {
     return {
@@ -61,18 +69,13 @@ export function guard(f: GuardFacts, token: string, port: number): GuardAnswer {
   if (f.upgrade && f.origin === undefined) {
     return { action: 'refuse', code: 403, message: 'a websocket needs an Origin of this server' };
   }
-  const url = new URL(f.url, `http://${hosts[0]}`);
-  if (url.pathname.includes('//') || url.pathname.includes('\\')) {
-    return {
-      action: 'refuse',
-      code: 400,
-      message: `path "${url.pathname}" is not accepted: no empty segments or backslashes`,
-    };
-  }
   if (same(cookieValue(f.cookie, TOKEN_COOKIE), token)) return { action: 'pass' };
-  if (!f.upgrade && same(url.searchParams.get(TOKEN_PARAM) ?? undefined, token)) {
-    url.searchParams.delete(TOKEN_PARAM);
-    return { action: 'set-cookie', location: `${url.pathname}${url.search}` };
+  const params = new URLSearchParams(f.query);
+  if (!f.upgrade && same(params.get(TOKEN_PARAM) ?? undefined, token)) {
+    params.delete(TOKEN_PARAM);
+    const rest = params.toString();
+    // The canonical path has no `//`: the location cannot name another host.
+    return { action: 'set-cookie', location: `${f.path}${rest ? `?${rest}` : ''}` };
   }
   return {
     action: 'refuse',

