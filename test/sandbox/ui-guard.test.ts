@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../../api/src/paths.ts';
-import { TOKEN_COOKIE } from '../../harness/src/ui/guard.ts';
 import { startUiServer, type UiServer } from '../../harness/src/ui/server.ts';
 
 let ui: UiServer;
@@ -39,7 +38,7 @@ function get(
   });
 }
 
-const cookie = (): Record<string, string> => ({ cookie: `${TOKEN_COOKIE}=${ui.token}` });
+const cookie = (): Record<string, string> => ({ cookie: `${ui.cookieName}=${ui.token}` });
 
 function websocket(origin: string | undefined): Promise<string> {
   return new Promise((resolve) => {
@@ -72,7 +71,7 @@ describe("the sandbox's UI server", () => {
     expect(r.code).toBe(302);
     expect(r.headers.location).toBe('/c/sandbox/vmplane/vms');
     expect(r.headers['set-cookie']).toEqual([
-      `${TOKEN_COOKIE}=${ui.token}; Path=/; HttpOnly; SameSite=Strict`,
+      `${ui.cookieName}=${ui.token}; Path=/; HttpOnly; SameSite=Strict`,
     ]);
   });
 

@@ -16,8 +16,11 @@ const facts = (url: string, more: Partial<RequestFacts> = {}): RequestFacts => (
   url,
   host: '127.0.0.1:4466',
   origin: undefined,
-  cookie: `vmplane-ui-token=${TOKEN}`,
+  cookie: `vmplane-ui-token-4466=${TOKEN}`,
   upgrade: false,
+  secFetchSite: undefined,
+  secFetchMode: undefined,
+  secFetchDest: undefined,
   ...more,
 });
 const target = (raw: string): Target => {

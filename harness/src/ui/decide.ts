@@ -16,6 +16,10 @@ export interface RequestFacts {
   cookie: string | undefined;
   /** A websocket upgrade. */
   upgrade: boolean;
+  /** The Sec-Fetch-* headers browsers send (guard.ts says what each allows). */
+  secFetchSite: string | undefined;
+  secFetchMode: string | undefined;
+  secFetchDest: string | undefined;
 }
 
 export interface DecideConfig {
@@ -85,7 +89,10 @@ function unsafeRaw(f: RequestFacts, c: DecideConfig): Decision | undefined {
   if (!f.url.startsWith(prefix)) return undefined;
   const normalized = new URL(f.url, 'http://x');
   if (normalized.pathname.includes('//') || normalized.pathname.includes('\\')) return undefined;
-  const g = guard({ ...f, path: normalized.pathname, query: normalized.search.slice(1) }, c);
+  const g = guard(
+    { ...f, path: normalized.pathname, query: normalized.search.slice(1), api: true },
+    c,
+  );
   if (g.action !== 'pass') return g;
   const raw = `/${f.url.slice(prefix.length)}`;
   const o = c.override;
@@ -104,9 +111,10 @@ export function decide(f: RequestFacts, c: DecideConfig): Decision {
   const parsed = parseTarget(f.url);
   if (!parsed.ok) return { action: 'refuse', code: 400, message: parsed.message };
   const t = parsed.target;
-  const g = guard({ ...f, path: canonicalPath(t.segments, t.trailingSlash), query: t.query }, c);
-  if (g.action !== 'pass') return g;
   const r = routeOf(t, c.clusterName, c.iconify);
+  const path = canonicalPath(t.segments, t.trailingSlash);
+  const g = guard({ ...f, path, query: t.query, api: r.kind === 'api' }, c);
+  if (g.action !== 'pass') return g;
   if (f.upgrade && r.kind !== 'api')
     return {
       action: 'refuse',

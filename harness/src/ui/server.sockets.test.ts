@@ -89,7 +89,7 @@ function raw(
   });
 }
 
-const withToken = (): Record<string, string> => ({ cookie: `vmplane-ui-token=${ui.token}` });
+const withToken = (): Record<string, string> => ({ cookie: `${ui.cookieName}=${ui.token}` });
 
 describe('the UI server over sockets', () => {
   it('never dials another host than the API server, whatever the raw path (finding 1)', async () => {

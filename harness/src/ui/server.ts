@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { decide, type DecideConfig, type RequestFacts } from './decide.ts';
-import { tokenCookie, TOKEN_PARAM } from './guard.ts';
+import { tokenCookie, tokenCookieName, TOKEN_PARAM } from './guard.ts';
 
 export interface UiServerOptions {
   kubeconfig: string;
@@ -36,6 +36,8 @@ export interface UiServer {
   clusterUrl: string;
   /** This start's token: the printed address carries it once, a cookie after that. */
   token: string;
+  /** The name of the cookie that carries the token (it holds the port: guard.ts says why). */
+  cookieName: string;
   /** The address of a page of the UI with the token, as the sandbox prints it. */
   urlWithToken(path: string): string;
   close(): Promise<void>;
@@ -106,14 +108,22 @@ interface ProxyContext {
   tls: https.RequestOptions;
 }
 
+/** A header as one string: Node joins repeated unknown headers, a list stays a list (and fails). */
+function one(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h.join(', ') : h;
+}
+
 function factsOf(req: IncomingMessage, upgrade: boolean): RequestFacts {
   return {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     host: req.headers.host,
-    origin: req.headers.origin,
+    origin: one(req.headers.origin),
     cookie: req.headers.cookie,
     upgrade,
+    secFetchSite: one(req.headers['sec-fetch-site']),
+    secFetchMode: one(req.headers['sec-fetch-mode']),
+    secFetchDest: one(req.headers['sec-fetch-dest']),
   };
 }
 
@@ -186,7 +196,10 @@ function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerRespons
       return void res.writeHead(d.code, { 'content-type': 'text/plain' }).end(`${d.message}\n`);
     case 'set-cookie':
       return void res
-        .writeHead(302, { 'set-cookie': tokenCookie(c.config.token), location: d.location })
+        .writeHead(302, {
+          'set-cookie': tokenCookie(c.config.token, c.config.port),
+          location: d.location,
+        })
         .end();
     // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
     case 'plugins':
@@ -337,6 +350,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     url,
     clusterUrl: `${url}/c/${clusterName}`,
     token,
+    cookieName: tokenCookieName(port),
     urlWithToken: (path) => `${url}${path}${path.includes('?') ? '&' : '?'}${TOKEN_PARAM}=${token}`,
     close: () =>
       new Promise<void>((res) => {
