@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { decide, type DecideConfig, type RequestFacts } from './decide.ts';
+import { decide, type DecideConfig, type Decision, type RequestFacts } from './decide.ts';
 import { tokenCookie, tokenCookieName, TOKEN_PARAM } from './guard.ts';
 
 export interface UiServerOptions {
@@ -29,6 +29,11 @@ export interface UiServerOptions {
   token?: string;
   /** TESTS ONLY: restore the pre-fix raw upstream path (decide.ts says why it exists). */
   unsafeRawUpstreamPath?: boolean;
+  /**
+   * Told each decision before it is carried out; a `proxy` decision's URL is exactly the one
+   * then dialled (tests record where the server goes and what it refused).
+   */
+  onDecision?: (facts: RequestFacts, decision: Decision) => void;
 }
 
 export interface UiServer {
@@ -189,8 +194,16 @@ function proxyRequest(
   req.pipe(upstream);
 }
 
+/** The decision for a request, told to the onDecision hook. */
+function decided(c: ProxyContext, req: IncomingMessage, upgrade: boolean): Decision {
+  const facts = factsOf(req, upgrade);
+  const d = decide(facts, c.config);
+  c.o.onDecision?.(facts, d);
+  return d;
+}
+
 function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const d = decide(factsOf(req, false), c.config);
+  const d = decided(c, req, false);
   switch (d.action) {
     case 'refuse':
       return void res.writeHead(d.code, { 'content-type': 'text/plain' }).end(`${d.message}\n`);
@@ -247,7 +260,7 @@ function splice(
 
 /** Websockets: open the same upgrade to the API server and splice the two sockets. */
 function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
-  const d = decide(factsOf(req, true), c.config);
+  const d = decided(c, req, true);
   if (d.action !== 'proxy') {
     const [code, message] = d.action === 'refuse' ? [d.code, d.message] : [400, 'not a websocket'];
     socket.end(
@@ -273,7 +286,14 @@ function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, he
     socket.write(`HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nconnection: close\r\n\r\n`);
     up.pipe(socket);
   });
-  upstream.on('error', () => socket.destroy());
+  // Before the switch, the browser still waits for an answer: say the API server is not there.
+  upstream.on('error', (e) => {
+    if (socket.writable)
+      socket.end(
+        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ncannot reach the API server: ${e.message}\n`,
+      );
+    else socket.destroy();
+  });
   upstream.end();
 }
 
