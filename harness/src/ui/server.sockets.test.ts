@@ -157,3 +157,29 @@ describe('files (finding 4)', () => {
     expect(r.body).not.toBe('secret');
   });
 });
+
+describe('sockets that go away', () => {
+  it('survives browsers resetting their websocket before the API server answers', async () => {
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.write(
+        [
+          'GET /clusters/sandbox/api/v1/namespaces?watch=1 HTTP/1.1',
+          `Host: 127.0.0.1:${port}`,
+          `Origin: http://127.0.0.1:${port}`,
+          `Cookie: ${ui.cookieName}=${ui.token}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      s.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await raw('/', withToken())).code).toBe(200);
+  });
+});
