@@ -157,7 +157,10 @@ function serveFile(res: ServerResponse, dir: string, file: string, fallback?: st
     'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
     'cache-control': 'no-store',
   });
-  createReadStream(full).pipe(res);
+  // A read that fails after the headers (the file went away) ends this answer, not the process.
+  createReadStream(full)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 /** Forwards one HTTP request to the API server (or the override) with the kubeconfig's credentials. */
@@ -260,6 +263,9 @@ function splice(
 
 /** Websockets: open the same upgrade to the API server and splice the two sockets. */
 function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  // After 'upgrade' the HTTP server no longer listens to this socket: a browser resetting it
+  // while the API server answers would otherwise be an uncaught 'error' that ends the process.
+  socket.on('error', () => socket.destroy());
   const d = decided(c, req, true);
   if (d.action !== 'proxy') {
     const [code, message] = d.action === 'refuse' ? [d.code, d.message] : [400, 'not a websocket'];
