@@ -113,7 +113,7 @@ interface ProxyContext {
   tls: https.RequestOptions;
 }
 
-/** A header as one string: Node joins repeated unknown headers, a list stays a list (and fails). */
+/** A header as one string: repeated ones are joined, and then match no value the guard allows. */
 function one(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h.join(', ') : h;
 }
