@@ -65,7 +65,7 @@ describe('decide, property', () => {
       `decide property: ${RUNS} requests in ${Date.now() - started} ms: ${seen.proxy} forwarded, ${seen.refuse} refused, ${seen.other} served or redirected`,
     );
     // The generator reaches every outcome, or the property says little.
-    expect(seen.proxy).toBeGreaterThan(RUNS / 500);
+    expect(seen.proxy).toBeGreaterThan(RUNS / 50);
     expect(seen.other).toBeGreaterThan(RUNS / 500);
   });
 

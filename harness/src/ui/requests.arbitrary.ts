@@ -110,7 +110,21 @@ export function rawTarget(w: RequestWorld): fc.Arbitrary<string> {
       ([lead, host, dots, rest, q]) =>
         `/clusters/${w.clusterName}${lead}${host}/${dots.join('/')}${dots.length ? '/' : ''}${rest}${q}`,
     );
-  return fc.oneof({ weight: 4, arbitrary: anyShape }, { weight: 1, arbitrary: smuggled });
+  // A path the page itself would ask for, so that enough requests are forwarded for the origin
+  // property to say something.
+  const clean = fc
+    .tuple(
+      fc.array(fc.constantFrom('api', 'v1', 'namespaces', 'default', 'pods', 'x%3Ay', 'a%20b'), {
+        maxLength: 5,
+      }),
+      fc.constantFrom('', '?watch=0', '?limit=1'),
+    )
+    .map(([p, q]) => `/clusters/${w.clusterName}/${p.join('/')}${q}`);
+  return fc.oneof(
+    { weight: 4, arbitrary: anyShape },
+    { weight: 1, arbitrary: smuggled },
+    { weight: 1, arbitrary: clean },
+  );
 }
 
 /** The cookie header: the right name and token, other names, ports and values, or none. */
