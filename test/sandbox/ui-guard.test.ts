@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
@@ -56,6 +56,19 @@ beforeAll(async () => {
   apiOrigin = new URL(kc.getCurrentCluster()?.server ?? '').origin;
   // The guard is what this file tests, not the page: a page folder of its own, no build needed.
   writeFileSync(join(dir, 'index.html'), '<html><body>harness</body></html>');
+  // A stand-in for the harness page's own use of the API: a fetch and a watch's websocket.
+  writeFileSync(
+    join(dir, 'own.html'),
+    `<html><body><script>
+(async () => {
+  const r = await fetch('/clusters/sandbox/api/v1/namespaces/default');
+  const ns = await r.json();
+  const ws = new WebSocket('ws://' + location.host + '/clusters/sandbox/api/v1/namespaces?watch=1');
+  ws.onopen = () => { document.title = 'ok ' + r.status + ' ' + ns.metadata.name + ' ws open'; ws.close(); };
+  ws.onerror = () => { document.title = 'ws error'; };
+})().catch((e) => { document.title = 'error ' + e; });
+</script></body></html>`,
+  );
   ui = await startUiServer({
     kubeconfig: inject('kubeconfig'),
     clusterName: 'sandbox',
@@ -191,6 +204,39 @@ describe("the sandbox's UI server", () => {
   });
 });
 
+const chromiumHere = existsSync(process.env.VMPLANE_CHROMIUM ?? DEFAULT_CHROMIUM);
+
+async function inChromium<T>(use: (b: Browser) => Promise<T>): Promise<T> {
+  const browser = await chromium.launch({
+    executablePath: process.env.VMPLANE_CHROMIUM ?? DEFAULT_CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    return await use(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('the printed address in Chromium', () => {
+  it.skipIf(!chromiumHere)(
+    "opens the page, and the page's fetch and websocket pass the Sec-Fetch-* rules",
+    () =>
+      inChromium(async (browser) => {
+        const tab = await browser.newPage();
+        const before = decisions.length;
+        await tab.goto(ui.urlWithToken('/own.html'));
+        await tab.waitForFunction('document.title !== ""', undefined, { timeout: 15_000 });
+        expect(await tab.title()).toBe('ok 200 default ws open');
+        expect(new URL(tab.url()).search).toBe('');
+        // What the browser said of each request: the address opened, then the page's own.
+        const sites = decisions.slice(before).map((d) => [d.facts.secFetchSite, d.decision.action]);
+        expect(sites[0]).toEqual(['none', 'set-cookie']);
+        expect(sites).toContainEqual(['same-origin', 'proxy']);
+      }),
+  );
+});
+
 describe("the security review's findings, over real sockets", () => {
   it('1: a raw path naming another host is refused, and that host is never dialled', async () => {
     const path = `/clusters/sandbox//127.0.0.1:${attackerPort}/../../api`;
@@ -226,7 +272,7 @@ describe("the security review's findings, over real sockets", () => {
     expect((await get(api, { cookie: `vmplane-ui-token=${ui.token}` })).code).toBe(401);
   });
 
-  it.skipIf(!existsSync(process.env.VMPLANE_CHROMIUM ?? DEFAULT_CHROMIUM))(
+  it.skipIf(!chromiumHere)(
     "2, in Chromium: the other port's <img>, <script>, <iframe>, fetch and websocket are all refused",
     async () => {
       const api = `http://127.0.0.1:${port}/clusters/sandbox/api/v1/namespaces`;
