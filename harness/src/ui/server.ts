@@ -7,8 +7,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { extname, join, normalize, resolve } from 'node:path';
-import { guard, tokenCookie, TOKEN_PARAM, type GuardAnswer } from './guard.ts';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { decide, type DecideConfig, type Decision, type RequestFacts } from './decide.ts';
+import { tokenCookie, tokenCookieName, TOKEN_PARAM } from './guard.ts';
 
 export interface UiServerOptions {
   kubeconfig: string;
@@ -26,6 +27,13 @@ export interface UiServerOptions {
   override?: { prefix: string; target: string; ca?: string };
   /** The token the page must bring (see guard.ts); a random one for each start by default. */
   token?: string;
+  /** TESTS ONLY: restore the pre-fix raw upstream path (decide.ts says why it exists). */
+  unsafeRawUpstreamPath?: boolean;
+  /**
+   * Told each decision before it is carried out; a `proxy` decision's URL is exactly the one
+   * then dialled (tests record where the server goes and what it refused).
+   */
+  onDecision?: (facts: RequestFacts, decision: Decision) => void;
 }
 
 export interface UiServer {
@@ -33,6 +41,8 @@ export interface UiServer {
   clusterUrl: string;
   /** This start's token: the printed address carries it once, a cookie after that. */
   token: string;
+  /** The name of the cookie that carries the token (it holds the port: guard.ts says why). */
+  cookieName: string;
   /** The address of a page of the UI with the token, as the sandbox prints it. */
   urlWithToken(path: string): string;
   close(): Promise<void>;
@@ -65,29 +75,18 @@ const DROP = new Set([
   'x-headlamp-user-id',
 ]);
 
-/** Where an incoming path goes: a file, the API server (with the path to ask for), or nowhere. */
-export function route(
-  url: string,
-  clusterName: string,
-):
-  | { kind: 'api'; path: string }
-  | { kind: 'plugin'; file: string }
-  | { kind: 'page'; file: string }
-  | { kind: 'plugins' } {
-  const prefix = `/clusters/${clusterName}/`;
-  if (url.startsWith(prefix)) return { kind: 'api', path: `/${url.slice(prefix.length)}` };
-  const path = decodeURIComponent(url.split('?')[0] ?? '/');
-  if (path === '/plugins') return { kind: 'plugins' };
-  if (path.startsWith('/plugins/vmplane/'))
-    return { kind: 'plugin', file: path.slice('/plugins/vmplane/'.length) };
-  return { kind: 'page', file: path.slice(1) };
-}
-
 export const PLUGIN_LIST = [{ path: 'plugins/vmplane', type: 'development', name: 'vmplane' }];
 
-function safeJoin(dir: string, file: string): string | undefined {
-  const full = resolve(dir, normalize(file));
-  return full.startsWith(resolve(dir)) ? full : undefined;
+/**
+ * `file` inside `dir`, or undefined when it would leave it. Compared with path.relative, not a
+ * string prefix: `dist` + `../dist-x/f` resolves to `dist-x/f`, which starts with `dist`.
+ */
+export function safeJoin(dir: string, file: string): string | undefined {
+  const root = resolve(dir);
+  const full = resolve(root, file);
+  const rel = relative(root, full);
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  return rel === '' || outside ? undefined : full;
 }
 
 /** An Iconify API answer (`/iconify/mdi.json?icons=a,b`) from the icon files of @iconify/icons-mdi. */
@@ -106,37 +105,38 @@ export function iconifyAnswer(iconDir: string, url: URL): object {
   return { prefix: 'mdi', icons, ...(notFound.length ? { not_found: notFound } : {}) };
 }
 
-/** What the proxy needs to answer: the options, the cluster's name, the API server and its TLS. */
+/** What the server needs to answer: the options, the decision's config and the API server's TLS. */
 interface ProxyContext {
   o: UiServerOptions;
-  clusterName: string;
-  api: URL;
+  config: DecideConfig;
+  /** The kubeconfig's TLS options (the admin client certificate) for the API server. */
   tls: https.RequestOptions;
-  token: string;
-  /** Set once the server listens. */
-  port: number;
 }
 
-/** What the guard says about a request; undefined when it may go on. */
-function admit(c: ProxyContext, req: IncomingMessage, upgrade: boolean): GuardAnswer | undefined {
-  const origin = req.headers.origin;
-  const answer = guard(
-    { host: req.headers.host, origin, url: req.url ?? '/', cookie: req.headers.cookie, upgrade },
-    c.token,
-    c.port,
-  );
-  return answer.action === 'pass' ? undefined : answer;
+/** A header as one string: repeated ones are joined, and then match no value the guard allows. */
+function one(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h.join(', ') : h;
 }
 
-function target(c: ProxyContext, path: string): { url: URL; options: https.RequestOptions } {
-  const override = c.o.override;
-  if (override && path.startsWith(override.prefix)) {
-    return {
-      url: new URL(path, override.target),
-      options: { ...(override.ca ? { ca: override.ca } : {}) },
-    };
-  }
-  return { url: new URL(path, c.api), options: { ...c.tls } };
+function factsOf(req: IncomingMessage, upgrade: boolean): RequestFacts {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    host: req.headers.host,
+    origin: one(req.headers.origin),
+    cookie: req.headers.cookie,
+    upgrade,
+    secFetchSite: one(req.headers['sec-fetch-site']),
+    secFetchMode: one(req.headers['sec-fetch-mode']),
+    secFetchDest: one(req.headers['sec-fetch-dest']),
+  };
+}
+
+/** The TLS options for a proxied request: the API server's credentials go to it alone. */
+function tlsFor(c: ProxyContext, to: 'api' | 'override'): https.RequestOptions {
+  if (to === 'api') return { ...c.tls };
+  const ca = c.o.override?.ca;
+  return ca ? { ca } : {};
 }
 
 function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
@@ -157,20 +157,22 @@ function serveFile(res: ServerResponse, dir: string, file: string, fallback?: st
     'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
     'cache-control': 'no-store',
   });
-  createReadStream(full).pipe(res);
+  // A read that fails after the headers (the file went away) ends this answer, not the process.
+  createReadStream(full)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 /** Forwards one HTTP request to the API server (or the override) with the kubeconfig's credentials. */
 function proxyRequest(
   c: ProxyContext,
-  path: string,
+  to: { url: URL; to: 'api' | 'override' },
   req: IncomingMessage,
   res: ServerResponse,
 ): void {
-  const t = target(c, path);
   const upstream = https.request(
-    t.url,
-    { ...t.options, method: req.method, headers: headersFrom(req) },
+    to.url,
+    { ...tlsFor(c, to.to), method: req.method, headers: headersFrom(req) },
     (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -186,7 +188,7 @@ function proxyRequest(
         message: `cannot reach the API server: ${e.message}`,
       }),
     );
-    if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', path, e);
+    if (process.env.VMPLANE_UI_DEBUG) console.error('proxy error', to.url.pathname, e);
   });
   // The browser went away (a watch closed, a page changed): stop asking upstream.
   res.on('close', () => {
@@ -195,29 +197,43 @@ function proxyRequest(
   req.pipe(upstream);
 }
 
+/** The decision for a request, told to the onDecision hook. */
+function decided(c: ProxyContext, req: IncomingMessage, upgrade: boolean): Decision {
+  const facts = factsOf(req, upgrade);
+  const d = decide(facts, c.config);
+  c.o.onDecision?.(facts, d);
+  return d;
+}
+
 function handleRequest(c: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const g = admit(c, req, false);
-  if (g?.action === 'refuse')
-    return void res.writeHead(g.code, { 'content-type': 'text/plain' }).end(`${g.message}\n`);
-  if (g?.action === 'set-cookie')
-    return void res
-      .writeHead(302, { 'set-cookie': tokenCookie(c.token), location: g.location })
-      .end();
-  const r = route(req.url ?? '/', c.clusterName);
-  if (r.kind === 'plugin') return serveFile(res, c.o.pluginDir, r.file);
-  // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
-  if (r.kind === 'plugins')
-    return void res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify(PLUGIN_LIST));
-  if (r.kind === 'page' && r.file === 'iconify/mdi.json' && c.o.iconDir) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return void res.end(
-      JSON.stringify(iconifyAnswer(c.o.iconDir, new URL(req.url ?? '/', 'http://x'))),
-    );
+  const d = decided(c, req, false);
+  switch (d.action) {
+    case 'refuse':
+      return void res.writeHead(d.code, { 'content-type': 'text/plain' }).end(`${d.message}\n`);
+    case 'set-cookie':
+      return void res
+        .writeHead(302, {
+          'set-cookie': tokenCookie(c.config.token, c.config.port),
+          location: d.location,
+        })
+        .end();
+    // What Headlamp's backend answers: the plugins it serves, where, and their folder names.
+    case 'plugins':
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(PLUGIN_LIST));
+    case 'iconify':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(
+        JSON.stringify(iconifyAnswer(c.o.iconDir ?? '', new URL(`http://x/?${d.query}`))),
+      );
+    case 'file': {
+      const dir = d.folder === 'plugin' ? c.o.pluginDir : c.o.harnessDir;
+      return serveFile(res, dir, d.file, d.fallback);
+    }
+    case 'proxy':
+      return proxyRequest(c, d, req, res);
   }
-  if (r.kind === 'page') return serveFile(res, c.o.harnessDir, r.file, 'index.html');
-  proxyRequest(c, r.path, req, res);
 }
 
 /** Joins the browser's socket and the API server's after both switched protocols. */
@@ -247,36 +263,52 @@ function splice(
 
 /** Websockets: open the same upgrade to the API server and splice the two sockets. */
 function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
-  const g = admit(c, req, true);
-  if (g?.action === 'refuse') {
+  // After 'upgrade' the HTTP server no longer listens to this socket: a browser resetting it
+  // while the API server answers would otherwise be an uncaught 'error' that ends the process.
+  socket.on('error', () => socket.destroy());
+  const d = decided(c, req, true);
+  if (d.action !== 'proxy') {
+    const [code, message] = d.action === 'refuse' ? [d.code, d.message] : [400, 'not a websocket'];
     socket.end(
-      `HTTP/1.1 ${g.code} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${g.message}\n`,
+      `HTTP/1.1 ${code} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
     );
     return;
   }
-  const r = route(req.url ?? '/', c.clusterName);
-  if (r.kind !== 'api') return void socket.destroy();
-  const t = target(c, r.path);
   const headers = headersFrom(req);
   headers.connection = 'Upgrade';
   headers.upgrade = req.headers.upgrade ?? 'websocket';
   // The API server's websocket handshake refuses a request without an Origin (403, no body).
-  headers.origin = t.url.origin;
+  headers.origin = d.url.origin;
   // Headlamp adds a protocol carrying its own auth; the API server does not know it.
   const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p && !p.startsWith('base64url.headlamp.authorization.'));
   if (protocols.length) headers['sec-websocket-protocol'] = protocols.join(', ');
-  const upstream = https.request(t.url, { ...t.options, method: 'GET', headers });
+  const upstream = https.request(d.url, { ...tlsFor(c, d.to), method: 'GET', headers });
   upstream.on('upgrade', (up, upSocket, upHead) => splice(socket, head, up, upSocket, upHead));
   upstream.on('response', (up) => {
     // Refused (403, 404...): pass the answer on and close.
     socket.write(`HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nconnection: close\r\n\r\n`);
     up.pipe(socket);
   });
-  upstream.on('error', () => socket.destroy());
+  // Before the switch, the browser still waits for an answer: say the API server is not there.
+  upstream.on('error', (e) => {
+    if (socket.writable)
+      socket.end(
+        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ncannot reach the API server: ${e.message}\n`,
+      );
+    else socket.destroy();
+  });
   upstream.end();
+}
+
+/** A handler threw: the request gets 500 (or its socket closes), the log says why, the server goes on. */
+function failed(req: IncomingMessage, e: unknown): void {
+  console.error(
+    `vmplane UI: ${req.method ?? '?'} ${JSON.stringify(req.url ?? '')} failed:`,
+    e instanceof Error ? (e.stack ?? e.message) : e,
+  );
 }
 
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
@@ -288,11 +320,41 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const tls: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(tls);
   const token = o.token ?? randomBytes(16).toString('hex');
-  const c: ProxyContext = { o, clusterName, api: new URL(cluster.server), tls, token, port: 0 };
-  const server = http.createServer((req, res) => handleRequest(c, req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-    handleUpgrade(c, req, socket, head),
-  );
+  const c: ProxyContext = {
+    o,
+    tls,
+    config: {
+      token,
+      port: 0,
+      clusterName,
+      api: cluster.server,
+      ...(o.override ? { override: o.override } : {}),
+      iconify: !!o.iconDir,
+      ...(o.unsafeRawUpstreamPath ? { unsafeRawUpstreamPath: true } : {}),
+    },
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      handleRequest(c, req, res);
+    } catch (e) {
+      failed(req, e);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('the UI server failed to answer this request; its log says why\n');
+    }
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      handleUpgrade(c, req, socket, head);
+    } catch (e) {
+      failed(req, e);
+      socket.destroy();
+    }
+  });
+  // A socket's own errors (a browser resetting the connection) are not the server's.
+  server.on('clientError', (_e, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
 
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
@@ -308,12 +370,13 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  c.port = port;
+  c.config.port = port;
   const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
   return {
     url,
     clusterUrl: `${url}/c/${clusterName}`,
     token,
+    cookieName: tokenCookieName(port),
     urlWithToken: (path) => `${url}${path}${path.includes('?') ? '&' : '?'}${TOKEN_PARAM}=${token}`,
     close: () =>
       new Promise<void>((res) => {
