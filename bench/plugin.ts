@@ -8,7 +8,6 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import type { KubeRest } from '../kube/src/rest.ts';
 import { ensurePluginBuilt } from '../harness/src/ui/build.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../harness/src/ui/browser.ts';
-import { TOKEN_COOKIE } from '../harness/src/ui/guard.ts';
 import { startUiServer } from '../harness/src/ui/server.ts';
 import { createFleet } from '../test/support/fleet.ts';
 import { median } from './measure.ts';
@@ -28,7 +27,7 @@ export interface PluginResults {
   bootMs: number;
 }
 
-type UiServer = { url: string; token: string };
+type UiServer = { url: string; token: string; cookieName: string };
 
 /** One run's figures, in ms. */
 interface Run {
@@ -96,7 +95,7 @@ async function oneRun(
   profile: boolean,
 ): Promise<Run> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.context().addCookies([{ name: TOKEN_COOKIE, value: ui.token, url: ui.url }]);
+  await page.context().addCookies([{ name: ui.cookieName, value: ui.token, url: ui.url }]);
   // The app and the plugin load on another page first (Classes): boot time, not the list's.
   const boot = await msFor(async () => {
     await page.goto(`${ui.url}/c/bench/vmplane/classes`);

@@ -6,7 +6,6 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../../harness/src/ui/browser.ts';
-import { TOKEN_COOKIE } from '../../harness/src/ui/guard.ts';
 import { startUiServer, type UiServer, type UiServerOptions } from '../../harness/src/ui/server.ts';
 
 /** The cluster name in the UI's URLs (/c/test/...). */
@@ -45,7 +44,7 @@ export async function openPluginInBrowser(
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: opts.height ?? 900 } });
   // As the printed address would: the UI server admits only a page that carries its token.
-  await page.context().addCookies([{ name: TOKEN_COOKIE, value: ui.token, url: ui.url }]);
+  await page.context().addCookies([{ name: ui.cookieName, value: ui.token, url: ui.url }]);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   return {

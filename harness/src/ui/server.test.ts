@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { iconifyAnswer, safeJoin } from './server.ts';
+import { headersFrom, iconifyAnswer, safeJoin } from './server.ts';
 
 describe('iconifyAnswer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmplane-icons-'));
@@ -34,5 +34,23 @@ describe('safeJoin', () => {
     expect(safeJoin('/srv/dist', '')).toBeUndefined();
     // A file whose name starts with two dots is still inside.
     expect(safeJoin('/srv/dist', '..a.js')).toBe('/srv/dist/..a.js');
+  });
+});
+
+describe('headersFrom', () => {
+  it("drops this hop's headers and the browser's credentials, and sends the kubeconfig's token", () => {
+    const h = headersFrom(
+      {
+        headers: {
+          accept: 'application/json',
+          cookie: 'vmplane-ui-token-4466=x',
+          authorization: 'Bearer from-the-page',
+          host: '127.0.0.1:4466',
+        },
+      },
+      { headers: { Authorization: 'Bearer from-the-kubeconfig' } },
+    );
+    expect(h).toEqual({ accept: 'application/json', authorization: 'Bearer from-the-kubeconfig' });
+    expect(headersFrom({ headers: { authorization: 'Bearer x' } }, {})).toEqual({});
   });
 });

@@ -139,9 +139,19 @@ function tlsFor(c: ProxyContext, to: 'api' | 'override'): https.RequestOptions {
   return ca ? { ca } : {};
 }
 
-function headersFrom(req: IncomingMessage): http.OutgoingHttpHeaders {
+/**
+ * The browser's headers, less those of this hop, plus the credentials the kubeconfig puts in
+ * headers (a bearer token): those win over anything the browser sent.
+ */
+export function headersFrom(
+  req: Pick<IncomingMessage, 'headers'>,
+  credentials: https.RequestOptions,
+): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && v !== undefined) out[k] = v;
+  const own = credentials.headers;
+  if (own && !Array.isArray(own))
+    for (const [k, v] of Object.entries(own)) if (v !== undefined) out[k.toLowerCase()] = v;
   return out;
 }
 
@@ -172,7 +182,7 @@ function proxyRequest(
 ): void {
   const upstream = https.request(
     to.url,
-    { ...tlsFor(c, to.to), method: req.method, headers: headersFrom(req) },
+    { ...tlsFor(c, to.to), method: req.method, headers: headersFrom(req, tlsFor(c, to.to)) },
     (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -274,7 +284,7 @@ function handleUpgrade(c: ProxyContext, req: IncomingMessage, socket: Socket, he
     );
     return;
   }
-  const headers = headersFrom(req);
+  const headers = headersFrom(req, tlsFor(c, d.to));
   headers.connection = 'Upgrade';
   headers.upgrade = req.headers.upgrade ?? 'websocket';
   // The API server's websocket handshake refuses a request without an Origin (403, no body).
