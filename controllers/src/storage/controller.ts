@@ -2,7 +2,8 @@
 // class appears and removed when it goes; its status says which access and volume modes disks get.
 import type { KubernetesObject, V1StorageClass } from '@kubernetes/client-node';
 import type { StorageProfile } from '../../../api/generated/types.ts';
-import { ApiError, isNotFound, type KubeRest } from '../../../kube/src/rest.ts';
+import { ApiError, type KubeRest } from '../../../kube/src/rest.ts';
+import { deleteExactly } from '../../../kube/src/ownership.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { profileStatus } from './profile.ts';
 import { writeStatus } from '../../../kube/src/objects.ts';
@@ -47,18 +48,20 @@ export function goesWithClass(profile: Pick<StorageProfile, 'metadata' | 'status
   );
 }
 
-/** Deletes the profile decided on (`profile`, as read); true when it was deleted. */
+/**
+ * Deletes the profile decided on (`profile`, as read), with its UID as a precondition: a profile
+ * deleted and made again under the same name since (an administrator's, before a new class) is
+ * not the one decided on, and stays. True when it was deleted.
+ */
 export async function removeProfile(
   rest: KubeRest,
   profile: Pick<StorageProfile, 'metadata'>,
 ): Promise<boolean> {
-  try {
-    await rest.request('DELETE', `${SP_PATH}/${encodeURIComponent(profile.metadata.name ?? '')}`);
-    return true;
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-    return false;
-  }
+  return deleteExactly(
+    rest,
+    `${SP_PATH}/${encodeURIComponent(profile.metadata.name ?? '')}`,
+    profile.metadata.uid,
+  );
 }
 
 export function storageProfileController(manager: Manager): ControllerDefinition {
