@@ -23,6 +23,7 @@ import {
   describeInstalledNetworkPolicy,
   describeMetricsReader,
   describeUserRoles,
+  publishApiServerEndpoints,
   type NetworkPolicy,
 } from './checks.ts';
 
@@ -246,6 +247,7 @@ describe('the Helm chart', () => {
     };
 
     it('installs (CRDs included), and an upgrade keeps the certificates', async () => {
+      await publishApiServerEndpoints(rest);
       const install = await helmRun(['install', 'vmplane', CHART, '-n', NS, '--create-namespace']);
       expect(install.code, install.stderr).toBe(0);
       // NOTES.txt adapts to the cluster: KubeVirt's real CRDs are there, but no KubeVirt CR.

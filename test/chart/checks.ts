@@ -303,5 +303,27 @@ export function describeInstalledNetworkPolicy(env: () => { rest: KubeRest; ns: 
       metadata: { name: 'vmplane', namespace: env().ns },
     });
     checkNetworkPolicy(np, addresses);
+    // The port the API server's endpoints listen on, from the same EndpointSlice.
+    expect(np.spec.egress?.[0]?.ports?.map((p) => p.port)).toContain(6444);
+  });
+}
+
+/**
+ * What a cluster has and this control plane lacks: the default/kubernetes EndpointSlice (written
+ * by the EndpointSlice controller from the API server's Endpoints; this API server advertises
+ * 127.0.0.1, which it never publishes). `helm install` looks it up for the NetworkPolicy.
+ */
+export async function publishApiServerEndpoints(rest: KubeRest): Promise<void> {
+  await rest.apply({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'kubernetes' },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['192.0.2.10'] }, { addresses: ['192.0.2.11'] }],
+    ports: [{ name: 'https', port: 6444, protocol: 'TCP' }],
   });
 }
