@@ -12,6 +12,7 @@ import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
 import type { LeaseSettings } from '../../kube/src/leader.ts';
 import { Manager } from '../../kube/src/manager.ts';
+import { ReviewingMetricsAuthorizer, serveMetrics } from '../../kube/src/metrics-auth.ts';
 import { isProgram, stopOnSignals } from '../../kube/src/process.ts';
 import { storageProfileController } from './storage/controller.ts';
 import { vmClassController } from './vmclass/controller.ts';
@@ -141,13 +142,16 @@ export async function main(): Promise<void> {
   let server: Server | undefined;
   const port = Number(env.VMPLANE_METRICS_PORT ?? 0);
   if (port) {
+    // /metrics only for callers the API server says may get it (Prometheus with its service
+    // account's token, bound to vmplane-metrics-reader); the probes stay open, they say nothing.
+    const authorizer = new ReviewingMetricsAuthorizer(running.manager.rest);
+    const registry = running.manager.registry;
     server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        void running.manager.registry
-          .metrics()
-          .then((text) =>
-            res.writeHead(200, { 'Content-Type': running.manager.registry.contentType }).end(text),
-          );
+        void serveMetrics(req, res, authorizer, async () => ({
+          contentType: registry.contentType,
+          text: await registry.metrics(),
+        }));
       } else if (req.url === '/healthz' || req.url === '/readyz') {
         res.writeHead(200).end('ok');
       } else res.writeHead(404).end();

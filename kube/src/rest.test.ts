@@ -82,3 +82,48 @@ describe('KubeRest timeouts', () => {
     }
   });
 });
+
+describe('KubeRest deadline', () => {
+  it('fails a request at its deadline even while the server trickles a byte every 100 ms', async () => {
+    // An idle timeout never fires here: the connection is never silent for long. Only a deadline
+    // on the whole request ends it. The server stops after 5 s so the test ends either way.
+    const trickle = createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let n = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || ++n > 50) {
+          clearInterval(t);
+          res.end();
+        } else res.write(' ');
+      }, 100);
+    });
+    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', () => r()));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `https://127.0.0.1:${(trickle.address() as AddressInfo).port}`,
+          caData: Buffer.from(ca.certPem).toString('base64'),
+        },
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const rest = new KubeRest(kc, { timeoutMs: 500 });
+    const started = Date.now();
+    try {
+      await expect(rest.request('GET', '/api/v1/namespaces')).rejects.toThrow(
+        new RequestTimeout('GET', '/api/v1/namespaces', 500),
+      );
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(450);
+      expect(took).toBeLessThan(1_500);
+    } finally {
+      rest.close();
+      trickle.closeAllConnections();
+      await new Promise((r) => trickle.close(r));
+    }
+  });
+});

@@ -30,13 +30,13 @@ export function ignoreNotFound<T = undefined>(e: unknown, fallback?: T): T {
   throw e;
 }
 
-/** Requests the API server does not answer within this long fail (KubeRest's timeoutMs). */
+/** Requests the API server has not answered in full within this long fail (KubeRest's timeoutMs). */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** A request that got no answer in time. */
 export class RequestTimeout extends Error {
   constructor(method: string, path: string, ms: number) {
-    super(`${method} ${path}: no answer from the API server in ${ms / 1000} s`);
+    super(`${method} ${path}: no complete answer from the API server in ${ms / 1000} s`);
   }
 }
 
@@ -61,8 +61,11 @@ export class KubeRest {
 
   /**
    * `maxSockets` caps the connections kept to the API server (16 unless said otherwise).
-   * `timeoutMs` bounds every request: a connection that stays silent that long (a half-open link,
-   * an API server that hangs) fails the request instead of holding it forever (30 s by default).
+   * `timeoutMs` is every request's deadline, from sending to the last byte of the answer (30 s by
+   * default): a half-open link, an API server that hangs, or one that trickles a byte now and then
+   * (which an idle timeout would never catch) fails the request instead of holding it forever.
+   * Nothing long-lived goes through request(): watches are the informers', with their own
+   * timeoutSeconds and idle handling.
    */
   constructor(kc: KubeConfig, opts: { maxSockets?: number; timeoutMs?: number } = {}) {
     this.kc = kc;
@@ -103,6 +106,14 @@ export class KubeRest {
       );
     }
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        f();
+      };
+      const fail = (e: unknown): void => settle(() => reject(e));
       const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -115,15 +126,18 @@ export class KubeRest {
             body = text;
           }
           const status = res.statusCode ?? 0;
-          if (status >= 400) reject(new ApiError(status, body));
-          else resolve({ status, body: body as T, headers: res.headers });
+          if (status >= 400) fail(new ApiError(status, body));
+          else settle(() => resolve({ status, body: body as T, headers: res.headers }));
         });
-        res.on('error', reject);
+        res.on('error', fail);
       });
-      req.on('error', reject);
-      req.setTimeout(this.timeoutMs, () =>
-        req.destroy(new RequestTimeout(method, path, this.timeoutMs)),
-      );
+      req.on('error', fail);
+      // A deadline on the whole exchange, not req.setTimeout (an idle timeout, reset by every byte).
+      const deadline = setTimeout(() => {
+        const e = new RequestTimeout(method, path, this.timeoutMs);
+        fail(e);
+        req.destroy(e);
+      }, this.timeoutMs);
       if (payload !== undefined) req.write(payload);
       req.end();
     });

@@ -18,6 +18,14 @@ import { installCrds, kubeConfigFrom, waitUntil } from '../../kube/src/client.ts
 import { KubeRest, type KubeObjectLike, isNotFound } from '../../kube/src/rest.ts';
 import { webhookConfigurations } from '../../webhooks/src/registration.ts';
 import { deployKubeVirt, installEngineCrds } from '../support/kubevirt.ts';
+import {
+  checkNetworkPolicy,
+  describeInstalledNetworkPolicy,
+  describeMetricsReader,
+  describeUserRoles,
+  publishApiServerEndpoints,
+  type NetworkPolicy,
+} from './checks.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
 const ALL_ON = join(CHART, 'ci/all-on-values.yaml');
@@ -39,6 +47,8 @@ const run = (cmd: string, args: string[]): Promise<Run> =>
     );
   });
 const helmRun = (args: string[]): Promise<Run> => run(helm, [...args, '--kubeconfig', kubeconfig]);
+// `helm template` cannot read the cluster, so it is told where the API server is.
+const KNOWN_API_SERVER = ['--set', 'networkPolicy.apiServerCIDRs={10.0.0.1/32}'];
 const template = async (ns: string, extra: string[] = []): Promise<KubeObjectLike[]> => {
   const r = await run(helm, [
     'template',
@@ -48,6 +58,7 @@ const template = async (ns: string, extra: string[] = []): Promise<KubeObjectLik
     ns,
     '--kube-version',
     KUBERNETES_VERSION,
+    ...KNOWN_API_SERVER,
     ...extra,
   ]);
   expect(r.stderr).toBe('');
@@ -103,7 +114,7 @@ async function deleteAll(objs: KubeObjectLike[]): Promise<void> {
 
 describe('the Helm chart', () => {
   it('lints clean with the default values and with every option on', async () => {
-    for (const extra of [[], ['-f', ALL_ON]]) {
+    for (const extra of [KNOWN_API_SERVER, ['-f', ALL_ON]]) {
       const r = await run(helm, ['lint', CHART, '--kube-version', KUBERNETES_VERSION, ...extra]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -173,6 +184,23 @@ describe('the Helm chart', () => {
     expect(memory.stderr).toContain('/defaultClasses/sizes/small/memory');
   });
 
+  it('never renders a NetworkPolicy open to every source: helm template without the API server addresses fails and says what to set', async () => {
+    const r = await run(helm, [
+      'template',
+      'x',
+      CHART,
+      '-n',
+      'x',
+      '--kube-version',
+      KUBERNETES_VERSION,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('networkPolicy.apiServerCIDRs');
+    const [np] = (await template('x')).filter((o) => o.kind === 'NetworkPolicy');
+    expect(np).toBeDefined();
+    checkNetworkPolicy(np as NetworkPolicy, ['10.0.0.1/32']);
+  });
+
   describe('installed with helm', () => {
     const NS = 'vmplane';
     const can = async (sa: string, args: string[]): Promise<boolean> => {
@@ -219,6 +247,7 @@ describe('the Helm chart', () => {
     };
 
     it('installs (CRDs included), and an upgrade keeps the certificates', async () => {
+      await publishApiServerEndpoints(rest);
       const install = await helmRun(['install', 'vmplane', CHART, '-n', NS, '--create-namespace']);
       expect(install.code, install.stderr).toBe(0);
       // NOTES.txt adapts to the cluster: KubeVirt's real CRDs are there, but no KubeVirt CR.
@@ -270,6 +299,8 @@ describe('the Helm chart', () => {
       );
       expect(classes.body.items).toHaveLength(10);
     }, 120_000);
+
+    describeInstalledNetworkPolicy(() => ({ rest, ns: NS }));
 
     // [component, can-i arguments]
     const allowed: [string, string[]][] = [
@@ -324,6 +355,11 @@ describe('the Helm chart', () => {
         'vmplane-controllers',
         ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
       ],
+      // /metrics asks the API server who calls and whether they may.
+      ['vmplane-controllers', ['create', 'tokenreviews.authentication.k8s.io']],
+      ['vmplane-controllers', ['create', 'subjectaccessreviews.authorization.k8s.io']],
+      ['vmplane-webhooks', ['create', 'tokenreviews.authentication.k8s.io']],
+      ['vmplane-webhooks', ['create', 'subjectaccessreviews.authorization.k8s.io']],
     ];
     const denied: [string, string[]][] = [
       ['vmplane-webhooks', ['update', 'virtualmachines.vmplane.io', '-n', 'team-a']],
@@ -355,6 +391,21 @@ describe('the Helm chart', () => {
       ['vmplane-controllers', ['delete', 'customresourcedefinitions.apiextensions.k8s.io']],
       ['vmplane-controllers', ['patch', 'nodes']],
       ['vmplane-controllers', ['impersonate', 'users']],
+      // Each component's Leases are its own: the controllers' leader Lease is out of the
+      // webhooks' reach (passes once the webhooks' Role names its Leases), and the other way round.
+      ['vmplane-webhooks', ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS]],
+      ['vmplane-webhooks', ['delete', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS]],
+      [
+        'vmplane-controllers',
+        ['delete', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
+      ],
+      [
+        'vmplane-controllers',
+        ['update', 'leases.coordination.k8s.io/vmplane-webhooks-x', '-n', NS],
+      ],
+      ['vmplane-controllers', ['list', 'leases.coordination.k8s.io', '-n', NS]],
+      // Reviews are for /metrics, not a way to read anything.
+      ['vmplane-controllers', ['get', 'tokenreviews.authentication.k8s.io']],
     ];
 
     it('grants each component every verb it needs', async () => {
@@ -371,6 +422,9 @@ describe('the Helm chart', () => {
         if (await can(sa, args)) granted.push(`${sa}: ${args.join(' ')}`);
       expect(granted).toEqual([]);
     }, 60_000);
+
+    describeMetricsReader(() => ({ rest, kubectl: bins.kubectl, kubeconfig, ns: NS }));
+    describeUserRoles(() => ({ rest, kubectl: bins.kubectl, kubeconfig }));
 
     it('uninstalls without leaving a webhook configuration behind', async () => {
       const r = await helmRun(['uninstall', 'vmplane', '-n', NS, '--wait', '--timeout', '60s']);

@@ -23,6 +23,8 @@ let kubeconfig = '';
 let rest: KubeRest;
 const children: ChildProcess[] = [];
 let solo: Replica | undefined;
+/** A service account's token that may get /metrics (the controllers ask the API server). */
+let scraper: Record<string, string> = {};
 
 interface Replica {
   child: ChildProcess;
@@ -68,7 +70,9 @@ async function kill(r: Replica, signal: NodeJS.Signals = 'SIGKILL'): Promise<voi
 }
 
 async function reconciles(r: Replica): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`).then((x) => x.text());
+  const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`, {
+    headers: scraper,
+  }).then((x) => x.text());
   return [...text.matchAll(/^vmplane_controller_reconcile_total\{[^}]*\} (\d+)/gm)].reduce(
     (a, m) => a + Number(m[1]),
     0,
@@ -109,6 +113,30 @@ beforeAll(async () => {
   rest = new KubeRest(kc);
   for (const ns of ['vmplane-system', 'engine', 'stress', 'ha', 'audited'])
     await rest.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await rest.create({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'scraper', namespace: 'vmplane-system' },
+  });
+  await rest.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'metrics-reader' },
+    rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
+  });
+  await rest.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'metrics-reader' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'metrics-reader' },
+    subjects: [{ kind: 'ServiceAccount', name: 'scraper', namespace: 'vmplane-system' }],
+  });
+  const token = await rest.request<{ status: { token: string } }>(
+    'POST',
+    '/api/v1/namespaces/vmplane-system/serviceaccounts/scraper/token',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } },
+  );
+  scraper = { Authorization: `Bearer ${token.body.status.token}` };
   await rest.create({
     apiVersion: V,
     kind: 'VirtualMachineClass',
@@ -377,7 +405,7 @@ describe('controllers under stress', () => {
       const a = startReplica('cut-a', { KUBECONFIG: proxied, VMPLANE_SCOPE_NAMESPACES: 'cut' });
       const leads = async (r: Replica): Promise<boolean> => {
         if (r.child.exitCode !== null || r.child.signalCode !== null) return false;
-        const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)
+        const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`, { headers: scraper })
           .then((x) => x.text())
           .catch(() => '');
         return /^vmplane_controller_leader 1$/m.test(text);

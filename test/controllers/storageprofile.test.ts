@@ -7,6 +7,9 @@ import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
+import { goesWithClass, removeProfile } from '../../controllers/src/storage/controller.ts';
+import type { StorageProfile } from '../../api/generated/types.ts';
+import { Labels, STORAGEPROFILE_MANAGER } from '../../api/src/wellknown.ts';
 import { kubeConfig } from '../support/cluster.ts';
 
 const scope = `sp${randomBytes(3).toString('hex')}`;
@@ -197,5 +200,42 @@ describe('StorageProfile controller', () => {
         return e instanceof ApiError && e.code === 404 ? true : undefined;
       }
     });
+  });
+
+  it('deletes only the profile it decided on: a namesake made since the read stays', async () => {
+    // No scope label: the running controller leaves these alone; the I/O function is driven
+    // directly, with the read and the delete split by someone else's delete-and-create.
+    const path = `/apis/vmplane.io/v1alpha1/storageprofiles/gone-${scope}`;
+    const body = (labels: Record<string, string>) => ({
+      body: {
+        apiVersion: 'vmplane.io/v1alpha1',
+        kind: 'StorageProfile',
+        metadata: { name: `gone-${scope}`, labels },
+        spec: {},
+      },
+    });
+    const read = (
+      await rest.request<StorageProfile>(
+        'POST',
+        '/apis/vmplane.io/v1alpha1/storageprofiles',
+        body({ [Labels.managedBy]: STORAGEPROFILE_MANAGER }),
+      )
+    ).body;
+    expect(goesWithClass(read)).toBe(true);
+    await rest.request('DELETE', path);
+    const theirs = (
+      await rest.request<StorageProfile>(
+        'POST',
+        '/apis/vmplane.io/v1alpha1/storageprofiles',
+        body({ owner: 'someone-else' }),
+      )
+    ).body;
+    try {
+      expect(await removeProfile(rest, read)).toBe(false);
+      const left = await getLive<StorageProfile>(rest, path);
+      expect(left?.metadata.uid, "the namesake's UID").toBe(theirs.metadata.uid);
+    } finally {
+      await rest.request('DELETE', path).catch(() => undefined);
+    }
   });
 });

@@ -80,6 +80,33 @@ describe('VirtualMachine controller', () => {
     ).toBeDefined();
   });
 
+  it("leaves a user's DataVolume carrying the VM's label and owner-UID annotation alone", async () => {
+    const created = (await rest.create(vm('lookalike'))) as { metadata: { uid: string } };
+    await until('engine VM', () => get(kvPath('lookalike')));
+    // Both are readable and writable by anyone who may create DataVolumes in the namespace.
+    const dvs = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`;
+    const theirs = {
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: {
+        name: 'users-data',
+        namespace: ns,
+        labels: { 'vmplane.io/vm': 'lookalike', 'app.kubernetes.io/managed-by': 'vmplane' },
+        annotations: { 'vmplane.io/owner-uid': created.metadata.uid },
+      },
+      spec: BLANK_DATA_VOLUME_SPEC,
+    };
+    const before = (await rest.create(theirs as never)) as {
+      metadata: { uid: string; resourceVersion: string };
+    };
+    await rest.request('DELETE', vmPath('lookalike'));
+    await until('the VM gone', async () => !(await get(vmPath('lookalike'))));
+    const after = (await get(`${dvs}/users-data`)) as
+      { metadata: { uid: string; resourceVersion: string } } | undefined;
+    expect(after?.metadata.uid, 'not deleted').toBe(before.metadata.uid);
+    expect(after?.metadata.resourceVersion, 'not updated').toBe(before.metadata.resourceVersion);
+  });
+
   it('says so when a disk is deleted outside vmplane after it was ready', async () => {
     await rest.create(
       vm('keeper', {

@@ -24,6 +24,7 @@ import {
   type Endpoint,
 } from './registration.ts';
 import { WebhookServer } from './server.ts';
+import { ReviewingMetricsAuthorizer } from '../../kube/src/metrics-auth.ts';
 import { DiskClaims } from './disk-claims.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
@@ -248,6 +249,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     logger: log,
     claims: new DiskClaims(rest),
     policies: compiler,
+    metricsAuthorizer: new ReviewingMetricsAuthorizer(rest),
   });
   const port = await server.start();
   await cache.start();

@@ -17,6 +17,7 @@ import { handleMutation, handleValidation, type Handled } from './handlers.ts';
 import { withDisks, type Lookups } from '../../kube/src/lookups.ts';
 import type { DiskClaims } from './disk-claims.ts';
 import type { PolicyCompiler } from '../../policy/src/index.ts';
+import { serveMetrics, type MetricsAuthorizer } from '../../kube/src/metrics-auth.ts';
 
 /** kube-apiserver sends at most about 3 MiB; leave room for the envelope. */
 export const MAX_BODY_BYTES = 3.5 * 1024 * 1024;
@@ -37,6 +38,11 @@ export interface WebhookServerOptions {
   claims?: DiskClaims;
   /** The policies in force, compiled in the CEL engine. */
   policies: PolicyCompiler;
+  /**
+   * Who may read /metrics (TokenReview and SubjectAccessReview). main() always sets it; without
+   * it /metrics is open, for unit tests of the wire format only.
+   */
+  metricsAuthorizer?: MetricsAuthorizer;
 }
 
 /** Limits of the webhook's HTTPS server. */
@@ -137,8 +143,14 @@ export class WebhookServer {
               : 'not ready: certificates or caches not loaded, or the certificate report not renewed',
         );
     });
-    app.get('/metrics', async (_req, res) => {
-      res.type(this.registry.contentType).send(await this.registry.metrics());
+    app.get('/metrics', async (req, res) => {
+      const metrics = async () => ({
+        contentType: this.registry.contentType,
+        text: await this.registry.metrics(),
+      });
+      const authorizer = this.opts.metricsAuthorizer;
+      if (authorizer) await serveMetrics(req, res, authorizer, metrics);
+      else res.type(this.registry.contentType).send((await metrics()).text);
     });
     // Every body is parsed as JSON whatever its Content-Type claims; anything else is a 400.
     const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });

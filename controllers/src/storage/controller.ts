@@ -2,7 +2,8 @@
 // class appears and removed when it goes; its status says which access and volume modes disks get.
 import type { KubernetesObject, V1StorageClass } from '@kubernetes/client-node';
 import type { StorageProfile } from '../../../api/generated/types.ts';
-import { ApiError, isNotFound } from '../../../kube/src/rest.ts';
+import { ApiError, type KubeRest } from '../../../kube/src/rest.ts';
+import { deleteExactly } from '../../../kube/src/ownership.ts';
 import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts';
 import { profileStatus } from './profile.ts';
 import { writeStatus } from '../../../kube/src/objects.ts';
@@ -36,6 +37,33 @@ async function createProfile(manager: Manager, sc: V1StorageClass): Promise<Stor
   }
 }
 
+/**
+ * Whether a profile goes when its StorageClass does: vmplane made it, or it described a class
+ * that existed (an administrator's profile made before its class is kept).
+ */
+export function goesWithClass(profile: Pick<StorageProfile, 'metadata' | 'status'>): boolean {
+  return (
+    profile.metadata.labels?.[Labels.managedBy] === STORAGEPROFILE_MANAGER ||
+    !!profile.status?.storageClass
+  );
+}
+
+/**
+ * Deletes the profile decided on (`profile`, as read), with its UID as a precondition: a profile
+ * deleted and made again under the same name since (an administrator's, before a new class) is
+ * not the one decided on, and stays. True when it was deleted.
+ */
+export async function removeProfile(
+  rest: KubeRest,
+  profile: Pick<StorageProfile, 'metadata'>,
+): Promise<boolean> {
+  return deleteExactly(
+    rest,
+    `${SP_PATH}/${encodeURIComponent(profile.metadata.name ?? '')}`,
+    profile.metadata.uid,
+  );
+}
+
 export function storageProfileController(manager: Manager): ControllerDefinition {
   const classes = manager.informer<V1StorageClass>(SC_PATH);
   const profiles = manager.informer<StorageProfile & KubernetesObject>(SP_PATH);
@@ -61,19 +89,8 @@ export function storageProfileController(manager: Manager): ControllerDefinition
       if (sc ? !manager.inScope(sc) : !manager.inScope(profile as KubernetesObject | undefined))
         return;
       if (!sc) {
-        // The class is gone: so is its profile (ours, or one that described a class that existed).
-        if (
-          profile &&
-          (profile.metadata.labels?.[Labels.managedBy] === STORAGEPROFILE_MANAGER ||
-            profile.status?.storageClass)
-        ) {
-          try {
-            await manager.rest.request('DELETE', `${SP_PATH}/${name}`);
-            manager.log.info({ profile: name }, 'StorageProfile removed with its StorageClass');
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-          }
-        }
+        if (profile && goesWithClass(profile) && (await removeProfile(manager.rest, profile)))
+          manager.log.info({ profile: name }, 'StorageProfile removed with its StorageClass');
         return;
       }
       profile ??= await createProfile(manager, sc);

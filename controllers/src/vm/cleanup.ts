@@ -18,8 +18,9 @@ import {
 import { dataVolumeNames, isVmDataVolume } from './names.ts';
 
 /**
- * Deleting a VM: its KubeVirt VM and DataVolumes go, but only those that are its own (owner
- * reference or label and UID annotation), each deleted with its UID as a precondition. A namesake
+ * Deleting a VM: its KubeVirt VM and DataVolumes go, but only those that are its own (controller
+ * owner reference by UID; the label only finds candidates), each deleted with its UID as a
+ * precondition. A namesake
  * that belongs to someone else stays, whatever its name.
  */
 export async function cleanup(context: VmContext, vm: VirtualMachine): Promise<void> {

@@ -41,18 +41,29 @@ describe('whose a DataVolume is', () => {
   const vm = { name: 'web', uid: 'vm-uid' };
   const dv = (metadata: Record<string, unknown>): KubernetesObject => ({ metadata });
 
-  it('the VM owns what refers to it or its KubeVirt VM by UID', () => {
-    expect(isVmDataVolume(dv({ ownerReferences: [{ uid: 'vm-uid' }] }), vm)).toBe(true);
-    expect(isVmDataVolume(dv({ ownerReferences: [{ uid: 'kv-uid' }] }), vm, 'kv-uid')).toBe(true);
+  it('the VM owns what its controller reference names: it or its KubeVirt VM, by UID', () => {
+    const ref = (uid: string) => ({ ownerReferences: [{ uid, controller: true }] });
+    expect(isVmDataVolume(dv(ref('vm-uid')), vm)).toBe(true);
+    expect(isVmDataVolume(dv(ref('kv-uid')), vm, 'kv-uid')).toBe(true);
+  });
+
+  it("labels and annotations anyone in the namespace can write never make a DataVolume the VM's", () => {
+    // The VM's UID is readable by whoever can read the VM; a user could copy both onto their own
+    // DataVolume and have vmplane delete it with the VM.
     expect(
       isVmDataVolume(
         dv({
-          labels: { 'vmplane.io/vm': 'web' },
+          labels: { 'vmplane.io/vm': 'web', 'app.kubernetes.io/managed-by': 'vmplane' },
           annotations: { 'vmplane.io/owner-uid': 'vm-uid' },
         }),
         vm,
       ),
-    ).toBe(true);
+    ).toBe(false);
+    // A reference that is not the controlling one is not ownership either (anyone may add one).
+    expect(isVmDataVolume(dv({ ownerReferences: [{ uid: 'vm-uid' }] }), vm)).toBe(false);
+    expect(
+      isVmDataVolume(dv({ ownerReferences: [{ uid: 'kv-uid', controller: false }] }), vm, 'kv-uid'),
+    ).toBe(false);
   });
 
   it("a namesake is not the VM's: no reference, another UID, or a label alone", () => {

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
-import { Annotations, Labels } from '../../../api/src/wellknown.ts';
-import { isOwnedBy } from '../../../kube/src/ownership.ts';
+import { isControlledBy } from '../../../kube/src/ownership.ts';
 
 const MAX = 63;
 const HASH_LENGTH = 8;
@@ -38,19 +37,15 @@ export function dataVolumeNames(vm: VirtualMachine): string[] {
 }
 
 /**
- * Whether a DataVolume is the VM's: owned by the vmplane VM or its KubeVirt VM, or carrying the
- * VM's label and UID annotation (KubeVirt copies them from the template). A namesake is not.
+ * Whether a DataVolume is the VM's: its controller owner reference names the vmplane VM or the
+ * VM's own KubeVirt VM (KubeVirt sets that one on what it makes from the templates), by UID. Labels
+ * and annotations never count: anyone who may write DataVolumes in the namespace can copy them,
+ * the VM's UID included, and vmplane must not update or delete what they made.
  */
 export function isVmDataVolume(
   dv: KubernetesObject,
   vm: { name: string; uid: string | undefined },
   kubevirtUid?: string,
 ): boolean {
-  if (isOwnedBy(dv, [vm.uid, kubevirtUid])) return true;
-  const metadata = dv.metadata;
-  return (
-    !!vm.uid &&
-    metadata?.labels?.[Labels.vm] === vm.name &&
-    metadata.annotations?.[Annotations.ownerUid] === vm.uid
-  );
+  return isControlledBy(dv, vm.uid) || isControlledBy(dv, kubevirtUid);
 }

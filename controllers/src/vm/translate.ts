@@ -146,7 +146,11 @@ function probe(p: NonNullable<VirtualMachine['spec']['readinessProbe']>): V1Prob
   return { guestAgentPing: {}, ...timing };
 }
 
-/** A DataVolume template's name, its VM label and the VM's UID (KubeVirt copies both onto the DataVolume). */
+/**
+ * A DataVolume template's name, its VM label and the VM's UID (KubeVirt copies both onto the
+ * DataVolume). They help people and selectors find a VM's DataVolumes; ownership is decided by
+ * the controller owner reference KubeVirt sets, never by these.
+ */
 function templateMetadata(dv: string, vm: VirtualMachine): V1DataVolumeTemplateSpec['metadata'] {
   return {
     name: dv,
