@@ -23,7 +23,7 @@ import {
   webhookConfigurations,
   type Endpoint,
 } from './registration.ts';
-import { WebhookServer } from './server.ts';
+import { WebhookServer, type FaultInjection } from './server.ts';
 import { DiskClaims } from './disk-claims.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
@@ -73,6 +73,8 @@ export interface WebhookOptions {
   cel?: CelEvaluatorSource;
   /** The time budget for all policies' CEL on one request, in ms (default 50). */
   celTimeBudgetMs?: number;
+  /** Test only: handler faults (see WebhookServerOptions.faults); main() never sets it. */
+  faults?: FaultInjection;
 }
 
 export interface RunningWebhooks {
@@ -248,6 +250,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     logger: log,
     claims: new DiskClaims(rest),
     policies: compiler,
+    ...(o.faults ? { faults: o.faults } : {}),
   });
   const port = await server.start();
   await cache.start();

@@ -37,6 +37,16 @@ export interface WebhookServerOptions {
   claims?: DiskClaims;
   /** The policies in force, compiled in the CEL engine. */
   policies: PolicyCompiler;
+  /**
+   * Test only (main() never sets it, no flag reaches it): makes the handlers throw for the
+   * requests it picks, so tests can show what the API server does with a failing webhook.
+   */
+  faults?: FaultInjection;
+}
+
+/** Test-only fault injection: which admission requests the handlers throw on. */
+export interface FaultInjection {
+  throwOn?: (webhook: 'mutate' | 'validate', request: AdmissionRequest) => boolean;
 }
 
 /** Limits of the webhook's HTTPS server. */
@@ -174,6 +184,8 @@ export class WebhookServer {
 
   /** The decision, then (for an allowed VM) the claims on the disks it attaches. */
   private async decide(webhook: 'mutate' | 'validate', r: AdmissionRequest): Promise<Handled> {
+    if (this.opts.faults?.throwOn?.(webhook, r))
+      throw new Error(`injected fault (test): the ${webhook} handler throws`);
     if (webhook === 'mutate') return handleMutation(r, this.opts.lookups);
     const claims = this.opts.claims;
     const lookups = claims
