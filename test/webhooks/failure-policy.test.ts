@@ -9,6 +9,7 @@ import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts'
 import type { RunningWebhooks } from '../../webhooks/src/main.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
+import { createLoadFixtures } from '../support/admission-load.ts';
 
 const scope = `f${randomBytes(3).toString('hex')}`;
 const SCOPE_LABEL = { 'vmplane.io/webhook-scope': scope };
@@ -19,12 +20,7 @@ let webhooks: RunningWebhooks;
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('failpol', SCOPE_LABEL);
-  await rest.create({
-    apiVersion: API_VERSION,
-    kind: 'VirtualMachineClass',
-    metadata: { name: `small-${scope}`, labels: SCOPE_LABEL },
-    spec: { hardware: { cpus: 1, memory: '1Gi' } },
-  } as KubeObjectLike);
+  await createLoadFixtures(rest, scope);
   // Every validation throws; mutation works as usual.
   webhooks = await startScopedWebhooks(scope, {
     faults: { throwOn: (webhook) => webhook === 'validate' },
@@ -72,7 +68,12 @@ describe('a handler that throws', () => {
         apiVersion: API_VERSION,
         kind: 'VirtualMachine',
         metadata: { name: 'refused', namespace: ns },
-        spec: { className: `small-${scope}`, powerState: 'PoweredOff' },
+        // Valid for the CRD's schema, which kube-apiserver checks before validating webhooks.
+        spec: {
+          className: `c-${scope}`,
+          image: { name: `i-${scope}` },
+          bootDisk: { storageClassName: `sc-${scope}` },
+        },
       } as KubeObjectLike),
     );
     expect(e, 'the VM was created').toBeInstanceOf(ApiError);
