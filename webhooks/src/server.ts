@@ -1,5 +1,6 @@
 // The HTTPS admission server: express behind Node's https server. Bad requests get a 400 with a
-// one-line reason; a handler that throws becomes a denial in the review, never a crash. Serving
+// one-line reason; a handler that throws gets a 500 (the API server then applies the webhook's
+// failurePolicy), never a crash. Serving
 // certificates are swapped in place (setSecureContext) when they rotate. stop() drains.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -219,18 +220,18 @@ export class WebhookServer {
     try {
       handled = await this.decide(webhook, r);
     } catch (e) {
-      // A bug must not take the cluster down with it: deny this request, keep serving.
-      this.log.error({ uid: r.uid, err: e }, 'admission handler failed');
-      handled = {
-        response: denied(
-          r.uid,
-          500,
-          `internal error in vmplane's ${webhook} webhook: ${(e as Error).message}`,
-        ),
-        outcome: 'denied',
-        notes: ['error'],
-      };
+      // Not a denial: an error answer (HTTP 500) makes the API server apply the webhook's own
+      // failurePolicy, so a webhook registered to fail open (Ignore) does, and one that fails
+      // closed (Fail) refuses with this message. The server keeps serving.
+      const message = `vmplane's ${webhook} webhook failed: ${(e as Error).message}`;
+      this.log.error({ uid: r.uid, webhook, err: e }, 'admission handler failed');
+      this.duration.observe(
+        { webhook, kind: r.kind.kind },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: 'error' });
+      res.status(500).json(internalError(message));
+      return;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.duration.observe({ webhook, kind: r.kind.kind }, seconds);
@@ -315,6 +316,18 @@ export class WebhookServer {
   get requestsInFlight(): number {
     return this.inFlight;
   }
+}
+
+/** A metav1.Status for a failed handler: the API server's webhook client reads its message. */
+export function internalError(message: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Status',
+    status: 'Failure',
+    code: 500,
+    reason: 'InternalError',
+    message,
+  };
 }
 
 function badBodyReason(err: Error & { type?: string }): string {
