@@ -4,6 +4,7 @@
 // certificates are swapped in place (setSecureContext) when they rotate. stop() drains.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { ConnectionGuard } from './connections.ts';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -52,14 +53,28 @@ export interface FaultInjection {
 
 /** Limits of the webhook's HTTPS server. */
 export const SERVER_LIMITS = {
+  /** A connection that has sent no byte after this is closed (kube-apiserver speaks at once). */
+  firstByteMs: 2_000,
+  /** The TLS handshake must finish within this (Node's default is 120 s). */
+  handshakeTimeoutMs: 4_000,
   /** The request line and headers must arrive within this. */
   headersTimeoutMs: 5_000,
   /** The whole request (headers and body) must arrive within this. */
   requestTimeoutMs: 15_000,
+  /**
+   * From a request's headers to its answer, body and handling included: past this it gets a 503
+   * and its connection is closed. kube-apiserver waits at most 30 s (the largest timeoutSeconds).
+   */
+  requestDeadlineMs: 30_000,
   /** An idle keep-alive connection closes after this (longer than the API server's own idle time). */
   keepAliveTimeoutMs: 65_000,
-  /** Connections at once; more are refused until some close. */
+  /** Connections past their TLS handshake at once; more are closed until some close. */
   maxConnections: 1_024,
+  /**
+   * Connections still in their TLS handshake at once, counted apart: past this the oldest are
+   * closed, so idle sockets can never keep the API server's new connection out (connections.ts).
+   */
+  maxPendingHandshakes: 256,
   /**
    * Request bodies (by Content-Length; a chunked body counts as the largest allowed) being read at
    * once. Past this, a request is answered 503 before its body is read, so slow uploads cannot
@@ -79,7 +94,11 @@ export class WebhookServer {
   private inFlight = 0;
   /** Bytes of request bodies being received now (declared lengths). */
   private bodyBytes = 0;
-  private readonly sockets = new Set<Socket>();
+  private readonly connections = new ConnectionGuard({
+    maxSecured: SERVER_LIMITS.maxConnections,
+    maxPending: SERVER_LIMITS.maxPendingHandshakes,
+    firstByteMs: SERVER_LIMITS.firstByteMs,
+  });
   private tlsLoaded = false;
 
   constructor(opts: WebhookServerOptions) {
@@ -132,6 +151,7 @@ export class WebhookServer {
       res.on('close', () => this.inFlight--);
       next();
     });
+    app.use(requestDeadline);
     app.get('/healthz', (_req, res) => {
       res.type('text/plain').send('ok');
     });
@@ -230,7 +250,7 @@ export class WebhookServer {
         Number(process.hrtime.bigint() - started) / 1e9,
       );
       this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: 'error' });
-      res.status(500).json(internalError(message));
+      if (!res.headersSent) res.status(500).json(internalError(message));
       return;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -262,7 +282,8 @@ export class WebhookServer {
       },
       'admission decision',
     );
-    res.json(review(handled.response));
+    // Past the request deadline, the 503 went out already.
+    if (!res.headersSent) res.json(review(handled.response));
   }
 
   async start(): Promise<number> {
@@ -273,6 +294,7 @@ export class WebhookServer {
         minVersion: 'TLSv1.2',
         // How often Node checks the header and request timeouts below (30 s by default).
         connectionsCheckingInterval: 1_000,
+        handshakeTimeout: SERVER_LIMITS.handshakeTimeoutMs,
       },
       this.app(),
     );
@@ -282,11 +304,9 @@ export class WebhookServer {
     this.server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
     this.server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
     this.server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
-    this.server.maxConnections = SERVER_LIMITS.maxConnections;
-    this.server.on('secureConnection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    // Not server.maxConnections: it counts sockets still in (or never starting) their handshake.
+    this.server.on('connection', (raw: Socket) => this.connections.opened(raw));
+    this.server.on('secureConnection', (s: Socket) => this.connections.secure(s));
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
@@ -309,13 +329,33 @@ export class WebhookServer {
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
-    for (const s of this.sockets) s.destroy();
+    this.connections.destroyAll();
     await closed;
   }
 
   get requestsInFlight(): number {
     return this.inFlight;
   }
+}
+
+/**
+ * The deadline of the whole request, body and handling included: nothing holds a connection (or a
+ * handler's resources) after the API server has given up on the answer.
+ */
+function requestDeadline(req: Request, res: Response, next: NextFunction): void {
+  const timer = setTimeout(() => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res
+      .status(503)
+      .set('Connection', 'close')
+      .type('text/plain')
+      .send(`request not answered within ${SERVER_LIMITS.requestDeadlineMs / 1000} s`);
+  }, SERVER_LIMITS.requestDeadlineMs);
+  res.on('close', () => clearTimeout(timer));
+  next();
 }
 
 /** A metav1.Status for a failed handler: the API server's webhook client reads its message. */
