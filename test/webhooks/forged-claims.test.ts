@@ -62,7 +62,8 @@ beforeAll(async () => {
   ] as KubeObjectLike[])
     await rest.create(f);
   for (const d of ['locked', 'updated']) await rest.create(diskNamed(d));
-  webhooks = await startScopedWebhooks(scope);
+  // As on a managed control plane: no client certificate asked for, any caller is answered.
+  webhooks = await startScopedWebhooks(scope, { clientAuth: 'none' });
   await waitUntil('the webhook cache to see the disks and class', async () =>
     Boolean(
       webhooks.cache.disk(ns, 'locked') &&

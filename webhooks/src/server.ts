@@ -3,8 +3,16 @@
 // failurePolicy), never a crash. Serving
 // certificates are swapped in place (setSecureContext) when they rotate. stop() drains.
 import { createServer, type Server } from 'node:https';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { ConnectionGuard } from './connections.ts';
+import {
+  caNames,
+  callerProblem,
+  isAdmissionPath,
+  type ClientAuth,
+  type Peer,
+} from './client-auth.ts';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -44,6 +52,11 @@ export interface WebhookServerOptions {
    * requests it picks, so tests can show what the API server does with a failing webhook.
    */
   faults?: FaultInjection;
+  /**
+   * Accept admission reviews only from callers with a client certificate this CA issued (the API
+   * server's, from its admission configuration). Without it, every caller is accepted.
+   */
+  clientAuth?: ClientAuth;
 }
 
 /** Test-only fault injection: which admission requests the handlers throw on. */
@@ -108,7 +121,7 @@ export class WebhookServer {
     collectDefaultMetrics({ register: this.registry, prefix: 'vmplane_webhook_' });
     this.requests = new Counter({
       name: 'vmplane_admission_requests_total',
-      help: 'Admission requests by webhook, kind, operation and outcome (allowed, patched, warned, denied, ignored, bad_request, error).',
+      help: 'Admission requests by webhook, kind, operation and outcome (allowed, patched, warned, denied, ignored, bad_request, forbidden, error).',
       labelNames: ['webhook', 'kind', 'operation', 'outcome'],
       registers: [this.registry],
     });
@@ -130,6 +143,8 @@ export class WebhookServer {
     app.disable('x-powered-by');
     // No ETag: answers are never cached, and hashing every AdmissionReview answer costs CPU the API server needs.
     app.disable('etag');
+    const guard = this.callerGuard();
+    if (guard) app.use(guard);
     app.use((req, res, next) => {
       const declared = Number(req.headers['content-length']);
       const bytes = Number.isFinite(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
@@ -201,6 +216,35 @@ export class WebhookServer {
       },
     );
     return app;
+  }
+
+  /**
+   * With a client CA: refuses every admission path to callers that are not the API server, before
+   * anything reads a body, so such a caller costs nothing more (client-auth.ts decides).
+   */
+  private callerGuard(): express.RequestHandler | undefined {
+    const auth = this.opts.clientAuth;
+    if (!auth) return undefined;
+    const caName = caNames(auth.caPem);
+    return (req, res, next) => {
+      if (!isAdmissionPath(req.method, req.path)) return next();
+      const problem = callerProblem(peerOf(req.socket as TLSSocket), {
+        caName,
+        allowedNames: auth.allowedNames,
+      });
+      if (!problem) return next();
+      this.requests.inc({
+        webhook: req.path.slice(1),
+        kind: '',
+        operation: '',
+        outcome: 'forbidden',
+      });
+      this.log.warn(
+        { path: req.path, remote: req.socket.remoteAddress, problem },
+        'caller refused',
+      );
+      res.status(403).set('Connection', 'close').type('text/plain').send(problem);
+    };
   }
 
   /** The decision, then (for an allowed VM) the claims on the disks it attaches. */
@@ -286,12 +330,23 @@ export class WebhookServer {
     if (!res.headersSent) res.json(review(handled.response));
   }
 
+  /** TLS settings of the server and of each certificate swap: the client CA lives in them. */
+  private tlsOptions(certPem: string, keyPem: string): SecureContextOptions & TlsOptions {
+    const auth = this.opts.clientAuth;
+    return {
+      cert: certPem,
+      key: keyPem,
+      minVersion: 'TLSv1.2',
+      // Ask for a client certificate, but finish the handshake without one: the probes and the
+      // metrics scrapes carry none; the admission paths check it (client-auth.ts).
+      ...(auth ? { ca: auth.caPem, requestCert: true, rejectUnauthorized: false } : {}),
+    };
+  }
+
   async start(): Promise<number> {
     this.server = createServer(
       {
-        cert: this.opts.tls.certPem,
-        key: this.opts.tls.keyPem,
-        minVersion: 'TLSv1.2',
+        ...this.tlsOptions(this.opts.tls.certPem, this.opts.tls.keyPem),
         // How often Node checks the header and request timeouts below (30 s by default).
         connectionsCheckingInterval: 1_000,
         handshakeTimeout: SERVER_LIMITS.handshakeTimeoutMs,
@@ -316,7 +371,7 @@ export class WebhookServer {
 
   /** Serve a new certificate from now on, without dropping connections. */
   setCertificate(certPem: string, keyPem: string): void {
-    this.server?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    this.server?.setSecureContext(this.tlsOptions(certPem, keyPem));
   }
 
   /** Stop accepting, finish what is in flight (up to `graceMs`), then close. */
@@ -356,6 +411,20 @@ function requestDeadline(req: Request, res: Response, next: NextFunction): void 
   }, SERVER_LIMITS.requestDeadlineMs);
   res.on('close', () => clearTimeout(timer));
   next();
+}
+
+/** What the TLS layer knows of the caller. */
+function peerOf(socket: TLSSocket): Peer {
+  const cert =
+    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  const presented = !!cert && Object.keys(cert).length > 0;
+  const cn = cert?.subject?.CN as string | string[] | undefined;
+  return {
+    presented,
+    authorized: presented && socket.authorized === true,
+    ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}),
+    ...(cn ? { commonName: Array.isArray(cn) ? (cn[0] ?? '') : cn } : {}),
+  };
 }
 
 /** A metav1.Status for a failed handler: the API server's webhook client reads its message. */
