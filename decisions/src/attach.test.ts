@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CLAIM_GRACE_MS,
   decideClaim,
   formatClaim,
+  IN_FLIGHT_MS,
   newlyAttached,
   parseClaim,
+  requesterStanding,
+  WAIT_BUDGET_MS,
   type AttachClaim,
 } from './attach.ts';
 
@@ -34,7 +36,6 @@ describe('claims on a disk', () => {
     expect(decideClaim(claim('a', 'uid-a'), me, { uid: 'uid-a', usesDisk: true }, now)).toEqual({
       take: false,
       heldBy: 'a',
-      inFlight: false,
     });
   });
 
@@ -47,21 +48,48 @@ describe('claims on a disk', () => {
     });
   });
 
-  it('a claim of a VM not created yet holds for the grace period, then lapses', () => {
+  it('a claim of a VM not created yet holds for a short in-flight window, then is void', () => {
     expect(decideClaim(claim('a', 'uid-a', ago(1_000)), me, undefined, now)).toEqual({
       take: false,
-      heldBy: 'a',
-      inFlight: true,
+      inFlight: 'a',
+      until: now.getTime() - 1_000 + IN_FLIGHT_MS,
     });
-    expect(decideClaim(claim('a', 'uid-a', ago(CLAIM_GRACE_MS)), me, undefined, now)).toEqual({
+    expect(decideClaim(claim('a', 'uid-a', ago(IN_FLIGHT_MS)), me, undefined, now)).toEqual({
       take: true,
     });
+    // One that claims to be written in the future holds nothing.
+    expect(
+      decideClaim(
+        claim('a', 'uid-a', new Date(now.getTime() + 60_000).toISOString()),
+        me,
+        undefined,
+        now,
+      ),
+    ).toEqual({ take: true });
+    // A waiting admission sees it lapse before the webhook's timeout (5 s).
+    expect(IN_FLIGHT_MS).toBeLessThan(WAIT_BUDGET_MS);
+    expect(WAIT_BUDGET_MS).toBeLessThan(5_000);
   });
 
-  it('a retried create of the same VM name takes over its own earlier claim', () => {
-    expect(decideClaim(claim('b', 'uid-b-first', ago(1_000)), me, undefined, now)).toEqual({
-      take: true,
+  it('a claim for the same VM name under another UID waits like any other (no renewal by name)', () => {
+    expect(decideClaim(claim('b', 'uid-b-first', ago(1_000)), me, undefined, now)).toMatchObject({
+      take: false,
+      inFlight: 'b',
     });
+  });
+});
+
+describe('the VM under admission', () => {
+  it('may claim on CREATE only while the API server has no VM of that name', () => {
+    expect(requesterStanding('CREATE', 'u', undefined)).toBe('claim');
+    expect(requesterStanding('CREATE', 'u', { uid: 'other' })).toBe('skip');
+    expect(requesterStanding('CREATE', 'u', { uid: 'u' })).toBe('skip');
+  });
+
+  it('may claim on UPDATE only if the API server has it, with the same UID', () => {
+    expect(requesterStanding('UPDATE', 'u', { uid: 'u' })).toBe('claim');
+    expect(requesterStanding('UPDATE', 'u', { uid: 'other' })).toBe('unknown');
+    expect(requesterStanding('UPDATE', 'u', undefined)).toBe('unknown');
   });
 });
 

@@ -1,15 +1,34 @@
-// A deletion refused while VMs or disks still use the object, listing (some of) them.
+// A deletion refused while VMs or disks still use the object. Users in the object's own namespace
+// are listed (some of them); users of a cluster-scoped object are only counted, with how many
+// namespaces they are in: the deleter may not be allowed to read those namespaces, and the
+// webhook must not tell their VMs' and disks' names to whoever asks.
 import type { Denial } from './vm.ts';
 
 const MAX_LISTED = 5;
 
+const usersOf = (n: number): string => `${n} ${n === 1 ? 'VM or disk' : 'VMs or disks'}`;
+const MOVE = 'move them to another one or delete them first';
+
+function denial(message: string): Denial {
+  return { field: 'metadata.name', code: 409, message };
+}
+
+/** A namespaced object's users, all in its own namespace: named. */
 export function inUse(users: string[], what: string): Denial | undefined {
   if (users.length === 0) return undefined;
   const shown = users.slice(0, MAX_LISTED).join(', ');
   const more = users.length > MAX_LISTED ? ` and ${users.length - MAX_LISTED} more` : '';
-  return {
-    field: 'metadata.name',
-    code: 409,
-    message: `${what} is still used by ${users.length} ${users.length === 1 ? 'VM or disk' : 'VMs or disks'}: ${shown}${more}; move them to another one or delete them first`,
-  };
+  return denial(`${what} is still used by ${usersOf(users.length)}: ${shown}${more}; ${MOVE}`);
+}
+
+/** A cluster-scoped object's users, in any namespace: counted, never named. */
+export function inUseAcrossNamespaces(
+  users: { namespace: string }[],
+  what: string,
+): Denial | undefined {
+  if (users.length === 0) return undefined;
+  const namespaces = new Set(users.map((u) => u.namespace)).size;
+  return denial(
+    `${what} is still used by ${usersOf(users.length)} in ${namespaces} ${namespaces === 1 ? 'namespace' : 'namespaces'} (not named here: they may be in namespaces you cannot read); ${MOVE}`,
+  );
 }

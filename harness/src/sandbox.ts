@@ -20,6 +20,7 @@ import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { startWebhooks, type RunningWebhooks } from '../../webhooks/src/main.ts';
+import type { ClientAuth } from '../../webhooks/src/client-auth.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import { applyManifests, installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
@@ -162,15 +163,14 @@ export interface Parts {
 /** The webhooks, the policy audit and the controllers, against the sandbox's API server. */
 async function startParts(
   kc: KubeConfig,
-  stateDir: string,
-  celDir: string,
+  dirs: Parameters<typeof startAll>[3],
   parts: Parts,
   log: (l: string) => void,
 ): Promise<void> {
-  const webhookLog = join(stateDir, 'webhooks.log');
+  const webhookLog = join(dirs.stateDir, 'webhooks.log');
   const fileLogger = (name: string, dest: string): pino.Logger =>
     pino({ name }, pino.destination({ dest, sync: false, mkdir: true }));
-  const cel = await CelWorkers.start(celDir, { schemas: celSchemas(), size: 2 });
+  const cel = await CelWorkers.start(dirs.celDir, { schemas: celSchemas(), size: 2 });
   parts.cel = cel;
   const webhooks = await startWebhooks({
     kc,
@@ -178,10 +178,12 @@ async function startParts(
     register: { endpoint: 'self' },
     logger: fileLogger('vmplane-webhooks', webhookLog),
     cel,
+    // Admission reviews only from the sandbox's kube-apiserver (its webhook client certificate).
+    clientAuth: dirs.clientAuth,
   });
   parts.webhooks = webhooks;
   log(`admission webhooks serving at ${webhooks.url} (decisions logged to ${webhookLog})`);
-  const controllersLog = join(stateDir, 'controllers.log');
+  const controllersLog = join(dirs.stateDir, 'controllers.log');
   parts.controllers = await startControllers({
     kc,
     logger: fileLogger('vmplane-controllers', controllersLog),
@@ -242,7 +244,7 @@ async function startAll(
   kc: KubeConfig,
   kubeconfigPath: string,
   kubevirtConformance: string,
-  dirs: { stateDir: string; celDir: string },
+  dirs: { stateDir: string; celDir: string; clientAuth: ClientAuth },
   parts: Parts,
   opts: SandboxOptions,
   log: (l: string) => void,
@@ -251,7 +253,7 @@ async function startAll(
     (a) => (parts.admission = a),
   );
   try {
-    await startParts(kc, dirs.stateDir, dirs.celDir, parts, log);
+    await startParts(kc, dirs, parts, log);
     if (opts.engine ?? true) await startEngine(kc, dirs.stateDir, parts, log);
     else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
   } finally {
@@ -439,7 +441,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       kc,
       ep.kubeconfigPath,
       conformance.kubevirt,
-      { stateDir, celDir },
+      { stateDir, celDir, clientAuth: ep.webhookClient },
       parts,
       opts,
       log,

@@ -24,6 +24,9 @@ declare module 'vitest' {
     kubeconfig: string;
     kubectl: string;
     apiServer: string;
+    /** The CA of the client certificate kube-apiserver presents to webhooks, and its names (comma-separated). */
+    webhookClientCa: string;
+    webhookClientName: string;
   }
 }
 
@@ -90,6 +93,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubeconfig', ep.kubeconfigPath);
   project.provide('kubectl', binaries.kubectl);
   project.provide('apiServer', ep.server);
+  project.provide('webhookClientCa', ep.webhookClient.caPem);
+  project.provide('webhookClientName', ep.webhookClient.allowedNames.join(','));
   return async () => {
     for (const r of await Promise.allSettled(admissions.map((a) => a.stop())))
       if (r.status === 'rejected') log(`stopping an admission webhook: ${String(r.reason)}`);

@@ -1,6 +1,8 @@
-// The I/O of disk claims (decisions/attach.ts decides): read the disk and the VM its claim names
-// live from the API server, and write the claim with the disk's resourceVersion as a
-// precondition. A conflict means someone else wrote first: read again and decide again.
+// The I/O of disk claims (decisions/attach.ts decides): read the VM under admission, the disk and
+// the VM its claim names live from the API server (with the webhook's own credentials, never
+// trusting the review), and write the claim with the disk's resourceVersion as a precondition. A
+// conflict means someone else wrote first: read again and decide again. A claim in flight (its VM
+// not written yet) is waited for, briefly, instead of refused at once.
 import type { VirtualMachine, VirtualMachineDisk } from '../../api/generated/types.ts';
 import { Annotations, GROUP } from '../../api/src/wellknown.ts';
 import { getLive } from '../../kube/src/ownership.ts';
@@ -12,6 +14,8 @@ import {
   formatClaim,
   newlyAttached,
   parseClaim,
+  requesterStanding,
+  WAIT_BUDGET_MS,
   type Holder,
 } from '../../decisions/src/attach.ts';
 import type { Denial } from '../../decisions/src/vm.ts';
@@ -22,10 +26,15 @@ interface Meta {
   metadata?: { resourceVersion?: string; annotations?: Record<string, string> };
 }
 
+/** How often a waiting admission looks at an in-flight claim again. */
+const POLL_MS = 200;
+
 export class DiskClaims {
   constructor(
     private readonly rest: KubeRest,
     private readonly clock: () => Date = () => new Date(),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
+      new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   /**
@@ -40,10 +49,27 @@ export class DiskClaims {
     const namespace = req.namespace ?? vm?.metadata?.namespace;
     if (!vm || !uid || !namespace) return undefined;
     const me = { name: vm.metadata.name ?? req.name ?? '', uid };
-    const taken: string[] = [];
     const old = req.oldObject as unknown as VirtualMachine | undefined;
-    for (const { disk, index } of newlyAttached(vm.spec, old?.spec)) {
-      const held = await this.claimOne(namespace, disk, me, req.dryRun === true);
+    const wanted = newlyAttached(vm.spec, old?.spec);
+    if (!wanted.length) return undefined;
+    // Whoever sent the review, claims are written only for a VM the API server has (UPDATE) or
+    // is about to write (CREATE, name free): never on the review's word alone.
+    const live = await getLive<{ metadata: { uid?: string } }>(
+      this.rest,
+      this.vmPath(namespace, me.name),
+    );
+    const standing = requesterStanding(req.operation, uid, live?.metadata);
+    if (standing === 'skip') return undefined;
+    if (standing === 'unknown')
+      return {
+        field: 'metadata.uid',
+        code: 404,
+        message: `no VirtualMachine "${me.name}" with this UID exists; no disk is claimed for it`,
+      };
+    const taken: string[] = [];
+    const deadline = this.clock().getTime() + WAIT_BUDGET_MS;
+    for (const { disk, index } of wanted) {
+      const held = await this.claimOne(namespace, disk, me, req.dryRun === true, deadline);
       if (held) {
         await Promise.all(taken.map((d) => this.release(namespace, d, uid)));
         return attachedElsewhere(disk, index, held.heldBy, held.inFlight);
@@ -77,11 +103,15 @@ export class DiskClaims {
     return `/apis/${GROUP}/v1alpha1/namespaces/${namespace}/virtualmachinedisks/${encodeURIComponent(disk)}`;
   }
 
+  private vmPath(namespace: string, vm: string): string {
+    return `/apis/${GROUP}/v1alpha1/namespaces/${namespace}/virtualmachines/${encodeURIComponent(vm)}`;
+  }
+
   /** The VM a claim names, read live. */
   private async holder(namespace: string, vm: string, disk: string): Promise<Holder> {
     const found = await getLive<VirtualMachine & { metadata: { uid?: string } }>(
       this.rest,
-      `/apis/${GROUP}/v1alpha1/namespaces/${namespace}/virtualmachines/${encodeURIComponent(vm)}`,
+      this.vmPath(namespace, vm),
     );
     if (!found?.metadata.uid) return undefined;
     return {
@@ -90,25 +120,37 @@ export class DiskClaims {
     };
   }
 
-  /** Undefined when the VM has the disk (or there is no such disk: the base checks say so). */
+  /**
+   * Undefined when the VM has the disk (or there is no such disk: the base checks say so). A claim
+   * in flight is looked at again every POLL_MS until it comes true or lapses, up to `deadline`.
+   */
   private async claimOne(
     namespace: string,
     disk: string,
     me: { name: string; uid: string },
     dryRun: boolean,
+    deadline: number,
   ): Promise<{ heldBy: string; inFlight: boolean } | undefined> {
     const path = this.diskPath(namespace, disk);
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    for (let conflicts = 0; conflicts < ATTEMPTS;) {
       const current = await getLive<Meta & { metadata: object }>(this.rest, path);
       if (!current) return undefined;
       const claim = parseClaim(current.metadata?.annotations?.[Annotations.attachedTo]);
       const holder =
         claim && claim.uid !== me.uid ? await this.holder(namespace, claim.vm, disk) : undefined;
-      const d = decideClaim(claim, me, holder, this.clock());
-      if ('heldBy' in d) return { heldBy: d.heldBy, inFlight: d.inFlight };
+      const now = this.clock();
+      const d = decideClaim(claim, me, holder, now);
+      if ('heldBy' in d) return { heldBy: d.heldBy, inFlight: false };
+      if ('inFlight' in d) {
+        const left = deadline - now.getTime();
+        if (left <= 0) return { heldBy: d.inFlight, inFlight: true };
+        await this.sleep(Math.min(POLL_MS, left, Math.max(1, d.until - now.getTime())));
+        continue;
+      }
       if (!d.take || dryRun) return undefined;
-      const value = formatClaim({ vm: me.name, uid: me.uid, at: this.clock().toISOString() });
+      const value = formatClaim({ vm: me.name, uid: me.uid, at: now.toISOString() });
       if (await this.write(path, current.metadata?.resourceVersion, value)) return undefined;
+      conflicts++;
     }
     throw new Error(
       `could not claim VirtualMachineDisk ${namespace}/${disk}: it changed ${ATTEMPTS} times while being claimed; try again`,

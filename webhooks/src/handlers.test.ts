@@ -187,7 +187,7 @@ describe('handleValidation', () => {
     );
   });
 
-  it('refuses deleting a class that VMs use, naming them', async () => {
+  it('refuses deleting a class that VMs use, counting them', async () => {
     const l = staticLookups({ vms: [vm('web', { className: 'small' })] });
     const h = await handleValidation(
       request('VirtualMachineClass', 'DELETE', undefined, { name: 'small', namespace: undefined }),
@@ -201,7 +201,7 @@ describe('handleValidation', () => {
         code: 409,
         reason: 'Conflict',
         message:
-          'VirtualMachineClass "small" is still used by 1 VM or disk: team-a/web; move them to another one or delete them first',
+          'VirtualMachineClass "small" is still used by 1 VM or disk in 1 namespace (not named here: they may be in namespaces you cannot read); move them to another one or delete them first',
       },
     });
   });

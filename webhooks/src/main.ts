@@ -1,6 +1,7 @@
 // Starting the webhooks: caches, certificates, the HTTPS server and (optionally) registration.
 // The sandbox and the tests call startWebhooks() in-process; in a cluster, `node webhooks/src/main.ts`
 // runs it as its own process with settings from the environment, and SIGTERM drains it.
+import { readFileSync } from 'node:fs';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { ApiError, KubeRest, isNotFound } from '../../kube/src/rest.ts';
@@ -23,9 +24,10 @@ import {
   webhookConfigurations,
   type Endpoint,
 } from './registration.ts';
-import { WebhookServer } from './server.ts';
+import { WebhookServer, type FaultInjection } from './server.ts';
 import { ReviewingMetricsAuthorizer } from '../../kube/src/metrics-auth.ts';
 import { DiskClaims } from './disk-claims.ts';
+import { clientAuthSettings, type ClientAuth } from './client-auth.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { Labels } from '../../api/src/wellknown.ts';
@@ -74,6 +76,14 @@ export interface WebhookOptions {
   cel?: CelEvaluatorSource;
   /** The time budget for all policies' CEL on one request, in ms (default 50). */
   celTimeBudgetMs?: number;
+  /**
+   * Accept admission reviews only from callers with a client certificate this CA issued (and,
+   * if given, one of these common names): kube-apiserver with an admission configuration that
+   * presents one. Absent: every caller (managed control planes; the NetworkPolicy limits callers).
+   */
+  clientAuth?: ClientAuth;
+  /** Test only: handler faults (see WebhookServerOptions.faults); main() never sets it. */
+  faults?: FaultInjection;
 }
 
 export interface RunningWebhooks {
@@ -250,6 +260,8 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     claims: new DiskClaims(rest),
     policies: compiler,
     metricsAuthorizer: new ReviewingMetricsAuthorizer(rest),
+    ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.clientAuth ? { clientAuth: o.clientAuth } : {}),
   });
   const port = await server.start();
   await cache.start();
@@ -269,7 +281,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     log,
   });
   deletes.start();
-  log.info({ port }, 'webhooks ready');
+  log.info({ port, clientAuth: o.clientAuth ? 'clientCertificate' : 'none' }, 'webhooks ready');
 
   return {
     port,
@@ -319,7 +331,16 @@ export async function main(): Promise<void> {
   const namespace = env.VMPLANE_NAMESPACE ?? 'vmplane-system';
   const service = env.VMPLANE_SERVICE_NAME ?? 'vmplane-webhooks';
   const { logger, flush } = bufferedLogger('vmplane-webhooks');
+  const auth = clientAuthSettings(process.argv.slice(2), env);
   const running = await startWebhooks({
+    ...(auth
+      ? {
+          clientAuth: {
+            caPem: readFileSync(auth.caFile, 'utf8'),
+            allowedNames: auth.allowedNames,
+          },
+        }
+      : {}),
     kc,
     logger,
     namespace,

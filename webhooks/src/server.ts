@@ -1,8 +1,18 @@
 // The HTTPS admission server: express behind Node's https server. Bad requests get a 400 with a
-// one-line reason; a handler that throws becomes a denial in the review, never a crash. Serving
+// one-line reason; a handler that throws gets a 500 (the API server then applies the webhook's
+// failurePolicy), never a crash. Serving
 // certificates are swapped in place (setSecureContext) when they rotate. stop() drains.
 import { createServer, type Server } from 'node:https';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
+import { ConnectionGuard } from './connections.ts';
+import {
+  caNames,
+  callerProblem,
+  isAdmissionPath,
+  type ClientAuth,
+  type Peer,
+} from './client-auth.ts';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -43,18 +53,47 @@ export interface WebhookServerOptions {
    * it /metrics is open, for unit tests of the wire format only.
    */
   metricsAuthorizer?: MetricsAuthorizer;
+  /**
+   * Test only (main() never sets it, no flag reaches it): makes the handlers throw for the
+   * requests it picks, so tests can show what the API server does with a failing webhook.
+   */
+  faults?: FaultInjection;
+  /**
+   * Accept admission reviews only from callers with a client certificate this CA issued (the API
+   * server's, from its admission configuration). Without it, every caller is accepted.
+   */
+  clientAuth?: ClientAuth;
+}
+
+/** Test-only fault injection: which admission requests the handlers throw on. */
+export interface FaultInjection {
+  throwOn?: (webhook: 'mutate' | 'validate', request: AdmissionRequest) => boolean;
 }
 
 /** Limits of the webhook's HTTPS server. */
 export const SERVER_LIMITS = {
+  /** A connection that has sent no byte after this is closed (kube-apiserver speaks at once). */
+  firstByteMs: 2_000,
+  /** The TLS handshake must finish within this (Node's default is 120 s). */
+  handshakeTimeoutMs: 4_000,
   /** The request line and headers must arrive within this. */
   headersTimeoutMs: 5_000,
   /** The whole request (headers and body) must arrive within this. */
   requestTimeoutMs: 15_000,
+  /**
+   * From a request's headers to its answer, body and handling included: past this it gets a 503
+   * and its connection is closed. kube-apiserver waits at most 30 s (the largest timeoutSeconds).
+   */
+  requestDeadlineMs: 30_000,
   /** An idle keep-alive connection closes after this (longer than the API server's own idle time). */
   keepAliveTimeoutMs: 65_000,
-  /** Connections at once; more are refused until some close. */
+  /** Connections past their TLS handshake at once; more are closed until some close. */
   maxConnections: 1_024,
+  /**
+   * Connections still in their TLS handshake at once, counted apart: past this the oldest are
+   * closed, so idle sockets can never keep the API server's new connection out (connections.ts).
+   */
+  maxPendingHandshakes: 256,
   /**
    * Request bodies (by Content-Length; a chunked body counts as the largest allowed) being read at
    * once. Past this, a request is answered 503 before its body is read, so slow uploads cannot
@@ -74,7 +113,11 @@ export class WebhookServer {
   private inFlight = 0;
   /** Bytes of request bodies being received now (declared lengths). */
   private bodyBytes = 0;
-  private readonly sockets = new Set<Socket>();
+  private readonly connections = new ConnectionGuard({
+    maxSecured: SERVER_LIMITS.maxConnections,
+    maxPending: SERVER_LIMITS.maxPendingHandshakes,
+    firstByteMs: SERVER_LIMITS.firstByteMs,
+  });
   private tlsLoaded = false;
 
   constructor(opts: WebhookServerOptions) {
@@ -84,7 +127,7 @@ export class WebhookServer {
     collectDefaultMetrics({ register: this.registry, prefix: 'vmplane_webhook_' });
     this.requests = new Counter({
       name: 'vmplane_admission_requests_total',
-      help: 'Admission requests by webhook, kind, operation and outcome (allowed, patched, warned, denied, ignored, bad_request, error).',
+      help: 'Admission requests by webhook, kind, operation and outcome (allowed, patched, warned, denied, ignored, bad_request, forbidden, error).',
       labelNames: ['webhook', 'kind', 'operation', 'outcome'],
       registers: [this.registry],
     });
@@ -106,6 +149,8 @@ export class WebhookServer {
     app.disable('x-powered-by');
     // No ETag: answers are never cached, and hashing every AdmissionReview answer costs CPU the API server needs.
     app.disable('etag');
+    const guard = this.callerGuard();
+    if (guard) app.use(guard);
     app.use((req, res, next) => {
       const declared = Number(req.headers['content-length']);
       const bytes = Number.isFinite(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
@@ -127,6 +172,7 @@ export class WebhookServer {
       res.on('close', () => this.inFlight--);
       next();
     });
+    app.use(requestDeadline);
     app.get('/healthz', (_req, res) => {
       res.type('text/plain').send('ok');
     });
@@ -184,8 +230,39 @@ export class WebhookServer {
     return app;
   }
 
+  /**
+   * With a client CA: refuses every admission path to callers that are not the API server, before
+   * anything reads a body, so such a caller costs nothing more (client-auth.ts decides).
+   */
+  private callerGuard(): express.RequestHandler | undefined {
+    const auth = this.opts.clientAuth;
+    if (!auth) return undefined;
+    const caName = caNames(auth.caPem);
+    return (req, res, next) => {
+      if (!isAdmissionPath(req.method, req.path)) return next();
+      const problem = callerProblem(peerOf(req.socket as TLSSocket), {
+        caName,
+        allowedNames: auth.allowedNames,
+      });
+      if (!problem) return next();
+      this.requests.inc({
+        webhook: req.path.slice(1),
+        kind: '',
+        operation: '',
+        outcome: 'forbidden',
+      });
+      this.log.warn(
+        { path: req.path, remote: req.socket.remoteAddress, problem },
+        'caller refused',
+      );
+      res.status(403).set('Connection', 'close').type('text/plain').send(problem);
+    };
+  }
+
   /** The decision, then (for an allowed VM) the claims on the disks it attaches. */
   private async decide(webhook: 'mutate' | 'validate', r: AdmissionRequest): Promise<Handled> {
+    if (this.opts.faults?.throwOn?.(webhook, r))
+      throw new Error(`injected fault (test): the ${webhook} handler throws`);
     if (webhook === 'mutate') return handleMutation(r, this.opts.lookups);
     const claims = this.opts.claims;
     const lookups = claims
@@ -219,18 +296,18 @@ export class WebhookServer {
     try {
       handled = await this.decide(webhook, r);
     } catch (e) {
-      // A bug must not take the cluster down with it: deny this request, keep serving.
-      this.log.error({ uid: r.uid, err: e }, 'admission handler failed');
-      handled = {
-        response: denied(
-          r.uid,
-          500,
-          `internal error in vmplane's ${webhook} webhook: ${(e as Error).message}`,
-        ),
-        outcome: 'denied',
-        notes: ['error'],
-      };
+      // Not a denial: an error answer (HTTP 500) makes the API server apply the webhook's own
+      // failurePolicy, so a webhook registered to fail open (Ignore) does, and one that fails
+      // closed (Fail) refuses with this message. The server keeps serving.
+      const message = `vmplane's ${webhook} webhook failed: ${(e as Error).message}`;
+      this.log.error({ uid: r.uid, webhook, err: e }, 'admission handler failed');
+      this.duration.observe(
+        { webhook, kind: r.kind.kind },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       this.requests.inc({ webhook, kind: r.kind.kind, operation: r.operation, outcome: 'error' });
+      if (!res.headersSent) res.status(500).json(internalError(message));
+      return;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.duration.observe({ webhook, kind: r.kind.kind }, seconds);
@@ -261,17 +338,30 @@ export class WebhookServer {
       },
       'admission decision',
     );
-    res.json(review(handled.response));
+    // Past the request deadline, the 503 went out already.
+    if (!res.headersSent) res.json(review(handled.response));
+  }
+
+  /** TLS settings of the server and of each certificate swap: the client CA lives in them. */
+  private tlsOptions(certPem: string, keyPem: string): SecureContextOptions & TlsOptions {
+    const auth = this.opts.clientAuth;
+    return {
+      cert: certPem,
+      key: keyPem,
+      minVersion: 'TLSv1.2',
+      // Ask for a client certificate, but finish the handshake without one: the probes and the
+      // metrics scrapes carry none; the admission paths check it (client-auth.ts).
+      ...(auth ? { ca: auth.caPem, requestCert: true, rejectUnauthorized: false } : {}),
+    };
   }
 
   async start(): Promise<number> {
     this.server = createServer(
       {
-        cert: this.opts.tls.certPem,
-        key: this.opts.tls.keyPem,
-        minVersion: 'TLSv1.2',
+        ...this.tlsOptions(this.opts.tls.certPem, this.opts.tls.keyPem),
         // How often Node checks the header and request timeouts below (30 s by default).
         connectionsCheckingInterval: 1_000,
+        handshakeTimeout: SERVER_LIMITS.handshakeTimeoutMs,
       },
       this.app(),
     );
@@ -281,11 +371,9 @@ export class WebhookServer {
     this.server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
     this.server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
     this.server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
-    this.server.maxConnections = SERVER_LIMITS.maxConnections;
-    this.server.on('secureConnection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    // Not server.maxConnections: it counts sockets still in (or never starting) their handshake.
+    this.server.on('connection', (raw: Socket) => this.connections.opened(raw));
+    this.server.on('secureConnection', (s: Socket) => this.connections.secure(s));
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
@@ -295,7 +383,7 @@ export class WebhookServer {
 
   /** Serve a new certificate from now on, without dropping connections. */
   setCertificate(certPem: string, keyPem: string): void {
-    this.server?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    this.server?.setSecureContext(this.tlsOptions(certPem, keyPem));
   }
 
   /** Stop accepting, finish what is in flight (up to `graceMs`), then close. */
@@ -308,13 +396,59 @@ export class WebhookServer {
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
-    for (const s of this.sockets) s.destroy();
+    this.connections.destroyAll();
     await closed;
   }
 
   get requestsInFlight(): number {
     return this.inFlight;
   }
+}
+
+/**
+ * The deadline of the whole request, body and handling included: nothing holds a connection (or a
+ * handler's resources) after the API server has given up on the answer.
+ */
+function requestDeadline(req: Request, res: Response, next: NextFunction): void {
+  const timer = setTimeout(() => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res
+      .status(503)
+      .set('Connection', 'close')
+      .type('text/plain')
+      .send(`request not answered within ${SERVER_LIMITS.requestDeadlineMs / 1000} s`);
+  }, SERVER_LIMITS.requestDeadlineMs);
+  res.on('close', () => clearTimeout(timer));
+  next();
+}
+
+/** What the TLS layer knows of the caller. */
+function peerOf(socket: TLSSocket): Peer {
+  const cert =
+    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  const presented = !!cert && Object.keys(cert).length > 0;
+  const cn = cert?.subject?.CN as string | string[] | undefined;
+  return {
+    presented,
+    authorized: presented && socket.authorized === true,
+    ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}),
+    ...(cn ? { commonName: Array.isArray(cn) ? (cn[0] ?? '') : cn } : {}),
+  };
+}
+
+/** A metav1.Status for a failed handler: the API server's webhook client reads its message. */
+export function internalError(message: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Status',
+    status: 'Failure',
+    code: 500,
+    reason: 'InternalError',
+    message,
+  };
 }
 
 function badBodyReason(err: Error & { type?: string }): string {

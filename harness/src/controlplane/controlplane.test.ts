@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { apiServerArgs, freePort, kubeconfigYaml } from './controlplane.ts';
+import { admissionConfigYaml, webhookClientKubeconfigYaml } from './webhook-client.ts';
 
 describe('control plane launcher', () => {
   it('starts kube-apiserver with RBAC, loopback only, client certificates and service-account keys', () => {
@@ -16,6 +17,42 @@ describe('control plane launcher', () => {
         '--etcd-servers=http://127.0.0.1:1',
       ]),
     );
+  });
+
+  it('calls admission webhooks with a client certificate of their own, for every webhook', () => {
+    const args = apiServerArgs({ etcdUrl: 'http://127.0.0.1:1', port: 6443, dir: '/d' });
+    expect(args).toContain('--admission-control-config-file=/d/admission-config.yaml');
+    const config = parse(admissionConfigYaml('/d/webhook-client.kubeconfig')) as {
+      apiVersion: string;
+      kind: string;
+      plugins: { name: string; configuration: Record<string, string> }[];
+    };
+    expect(config).toMatchObject({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AdmissionConfiguration',
+    });
+    expect(config.plugins.map((p) => p.name).sort()).toEqual([
+      'MutatingAdmissionWebhook',
+      'ValidatingAdmissionWebhook',
+    ]);
+    for (const p of config.plugins)
+      expect(p.configuration).toEqual({
+        apiVersion: 'apiserver.config.k8s.io/v1',
+        kind: 'WebhookAdmissionConfiguration',
+        kubeConfigFile: '/d/webhook-client.kubeconfig',
+      });
+    const kc = parse(webhookClientKubeconfigYaml({ certPem: 'CERT', keyPem: 'KEY' })) as {
+      users: { name: string; user: Record<string, string> }[];
+    };
+    expect(kc.users).toEqual([
+      {
+        name: '*',
+        user: {
+          'client-certificate-data': Buffer.from('CERT').toString('base64'),
+          'client-key-data': Buffer.from('KEY').toString('base64'),
+        },
+      },
+    ]);
   });
 
   it('writes a kubeconfig with embedded credentials', () => {

@@ -25,6 +25,11 @@ import {
   type KeyPair,
 } from '../../../kube/src/pki.ts';
 import type { Binaries } from './binaries.ts';
+import {
+  admissionConfigYaml,
+  WEBHOOK_CLIENT,
+  webhookClientKubeconfigYaml,
+} from './webhook-client.ts';
 
 export interface ControlPlaneOptions {
   binaries: Binaries;
@@ -46,6 +51,12 @@ export interface ControlPlaneEndpoints {
   admin: KeyPair;
   /** With auditWrites: the API server's audit log of writes (JSON lines, audit.k8s.io/v1 Events). */
   auditLogPath?: string;
+  /**
+   * The client certificate kube-apiserver presents to every admission webhook it calls (from its
+   * admission configuration): the CA that issued it (PEM and file) and its common name, as the
+   * webhooks' clientAuth option takes them: webhooks started with it answer this API server only.
+   */
+  webhookClient: { caPem: string; caPath: string; allowedNames: string[] };
 }
 
 /** An audit policy that records who wrote what (no bodies), and nothing about reads. */
@@ -128,11 +139,16 @@ export function apiServerArgs(p: { etcdUrl: string; port: number; dir: string })
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${f('front-proxy-client.crt')}`,
     `--proxy-client-key-file=${f('front-proxy-client.key')}`,
+    // Admission webhooks are called with a client certificate of their own (WEBHOOK_CLIENT).
+    `--admission-control-config-file=${f('admission-config.yaml')}`,
   ];
 }
 
-/** The API server's certificates and keys, written into its folder: its CA and the admin's. */
-function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair } {
+/**
+ * The API server's certificates and keys, written into its folder: its CA, the admin's, and the
+ * webhook client CA with the admission configuration that presents its certificate.
+ */
+function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair; webhookClientCa: KeyPair } {
   const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
   const serving = issueCertificate(ca, {
     commonName: 'kube-apiserver',
@@ -160,8 +176,18 @@ function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair } {
     usages: ['client'],
     validityDays: 365,
   });
+  // A CA of its own, so a webhook trusting it trusts nothing but this API server's webhook calls.
+  const webhookClientCa = createCertificateAuthority('vmplane-sandbox-webhook-client-ca', 365);
+  const webhookClient = issueCertificate(webhookClientCa, {
+    commonName: WEBHOOK_CLIENT,
+    usages: ['client'],
+    validityDays: 365,
+  });
   const files: Record<string, string> = {
     'ca.crt': ca.certPem,
+    'webhook-client-ca.crt': webhookClientCa.certPem,
+    'webhook-client.kubeconfig': webhookClientKubeconfigYaml(webhookClient),
+    'admission-config.yaml': admissionConfigYaml(join(dir, 'webhook-client.kubeconfig')),
     'front-proxy-ca.crt': frontProxyCa.certPem,
     'front-proxy-client.crt': frontProxy.certPem,
     'front-proxy-client.key': frontProxy.keyPem,
@@ -171,7 +197,7 @@ function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair } {
     'sa.pub': sa.publicKeyPem,
   };
   for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c, { mode: 0o600 });
-  return { ca, admin };
+  return { ca, admin, webhookClientCa };
 }
 
 export class ControlPlane {
@@ -213,7 +239,7 @@ export class ControlPlane {
   }
 
   private async startIn(dir: string): Promise<ControlPlaneEndpoints> {
-    const { ca, admin } = writeCertificates(dir);
+    const { ca, admin, webhookClientCa } = writeCertificates(dir);
 
     const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -262,6 +288,11 @@ export class ControlPlane {
       caPem: ca.certPem,
       admin,
       ...(auditLogPath ? { auditLogPath } : {}),
+      webhookClient: {
+        caPem: webhookClientCa.certPem,
+        caPath: join(dir, 'webhook-client-ca.crt'),
+        allowedNames: [WEBHOOK_CLIENT],
+      },
     };
     this.log(`kube-apiserver ready at ${server}`);
     return this.endpoints;

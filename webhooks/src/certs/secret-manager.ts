@@ -3,13 +3,14 @@
 // that one step (the CA Secret first, each write conditional on what was read, so replicas never
 // interleave), keeps the webhook configurations' caBundle current (injection.ts), hands the
 // server a new serving pair once the configurations trust its CA, and says in this replica's
-// serving report (serving-reports.ts) which CA issued what it serves. The decisions are pure and
+// serving report (serving-reports.ts, one Lease shared by all replicas) which CA issued what it
+// serves. The decisions are pure and
 // live in those files; this one only reads, writes and injects.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { ApiError, type KubeRest, sharedOrOwnRest } from '../../../kube/src/rest.ts';
 import { microTime } from '../../../kube/src/leader.ts';
-import { deleteExactly, getLive } from '../../../kube/src/ownership.ts';
+import { getLive } from '../../../kube/src/ownership.ts';
 import type { KeyPair } from '../../../kube/src/pki.ts';
 import {
   applyAction,
@@ -32,10 +33,10 @@ import {
 } from './injection.ts';
 import { fromSecretData, toCaSecretData, toTlsSecretData } from './secret-data.ts';
 import {
-  reportName,
-  reportOf,
-  SERVING_CA_ANNOTATION,
-  SERVING_REPORT_LABEL,
+  reportsIn,
+  SERVING_LEASE,
+  SERVING_REPORTS_ANNOTATION,
+  withReport,
   type Lease,
   type ServingReport,
 } from './serving-reports.ts';
@@ -67,8 +68,10 @@ export interface SecretCertOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Reports expired this long are deleted (a Pod that went away). */
+/** Reports expired this long are dropped (a Pod that went away). */
 const FORGET_AFTER_MS = 60 * 60_000;
+/** Writes of the shared report Lease retried on a conflict (another replica wrote first). */
+const REPORT_ATTEMPTS = 5;
 
 interface SecretBody {
   data?: Record<string, string>;
@@ -180,17 +183,16 @@ export class SecretCertManager implements CertSource {
     }
   }
 
-  /** Every replica's report; reports gone stale long ago (Pods that went away) are deleted. */
+  private get reportLease(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases/${SERVING_LEASE}`;
+  }
+
+  /** Every replica's report, from the shared Lease; those gone long ago are not counted. */
   private async readReports(now: number): Promise<ServingReport[]> {
-    const q = new URLSearchParams({ labelSelector: SERVING_REPORT_LABEL });
-    const { body } = await this.rest.request<{ items: Lease[] }>('GET', `${this.leases}?${q}`);
-    const reports: ServingReport[] = [];
-    for (const l of body.items) {
-      const r = reportOf(l);
-      if (r && r.expiresAt + FORGET_AFTER_MS > now) reports.push(r);
-      else await deleteExactly(this.rest, `${this.leases}/${l.metadata.name}`, l.metadata.uid);
-    }
-    return reports;
+    const lease = await getLive<Lease>(this.rest, this.reportLease);
+    return reportsIn(lease?.metadata.annotations).filter(
+      (r) => r.expiresAt + FORGET_AFTER_MS > now,
+    );
   }
 
   /** Says which CA issued what this replica serves: written on change and every third of the duration. */
@@ -198,30 +200,56 @@ export class SecretCertManager implements CertSource {
     const caFingerprint = issuerFingerprint(certs);
     const due = this.o.policy.reportDurationMs / 3;
     if (this.reported?.caFingerprint === caFingerprint && now - this.reported.at < due) return;
-    const name = reportName(this.identity);
-    const path = `${this.leases}/${name}`;
-    const existing = await getLive<Lease>(this.rest, path);
-    const body = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name,
-        namespace: this.o.namespace,
-        labels: { [SERVING_REPORT_LABEL]: '', 'app.kubernetes.io/part-of': 'vmplane' },
-        annotations: { [SERVING_CA_ANNOTATION]: caFingerprint },
-        ...(existing?.metadata.resourceVersion
-          ? { resourceVersion: existing.metadata.resourceVersion }
-          : {}),
-      },
-      spec: {
-        holderIdentity: this.identity,
-        leaseDurationSeconds: Math.ceil(this.o.policy.reportDurationMs / 1000),
-        renewTime: microTime(now),
-      },
+    const mine: ServingReport = {
+      identity: this.identity,
+      caFingerprint,
+      expiresAt: now + this.o.policy.reportDurationMs,
     };
-    if (existing) await this.rest.request('PUT', path, { body });
-    else await this.rest.request('POST', this.leases, { body });
-    this.reported = { caFingerprint, at: now };
+    for (let attempt = 0; attempt < REPORT_ATTEMPTS; attempt++) {
+      const existing = await getLive<Lease>(this.rest, this.reportLease);
+      const annotations = {
+        ...existing?.metadata.annotations,
+        [SERVING_REPORTS_ANNOTATION]: withReport(
+          existing?.metadata.annotations,
+          mine,
+          now,
+          FORGET_AFTER_MS,
+        ),
+      };
+      const body = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: SERVING_LEASE,
+          namespace: this.o.namespace,
+          labels: { 'app.kubernetes.io/part-of': 'vmplane' },
+          annotations,
+          ...(existing?.metadata.resourceVersion
+            ? { resourceVersion: existing.metadata.resourceVersion }
+            : {}),
+        },
+        spec: { ...existing?.spec, renewTime: microTime(now) },
+      };
+      try {
+        if (existing) await this.rest.request('PUT', this.reportLease, { body });
+        // Outside a cluster (the sandbox, tests) the manager makes the Lease; in a cluster the
+        // chart does, and the webhooks may not create Leases at all.
+        else await this.rest.request('POST', this.leases, { body });
+        this.reported = { caFingerprint, at: now };
+        return;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 409) continue;
+        if (e instanceof ApiError && e.code === 403 && !existing)
+          throw new Error(
+            `the serving report Lease ${this.o.namespace}/${SERVING_LEASE} is missing and the webhooks may not create it (the chart makes it: helm upgrade restores it)`,
+            { cause: e },
+          );
+        throw e;
+      }
+    }
+    throw new Error(
+      `the serving report Lease changed ${REPORT_ATTEMPTS} times while being written`,
+    );
   }
 
   /** One pass: read, plan, write at most one step, inject, reload, report. Returns the action taken. */

@@ -1,24 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { reportName, reportOf } from './serving-reports.ts';
+import { reportsIn, SERVING_REPORTS_ANNOTATION, withReport } from './serving-reports.ts';
 
-describe('serving reports', () => {
-  it('names reports after the replica, as a DNS subdomain, and reads them back', () => {
-    expect(reportName('Webhooks-7f9c_Pod')).toBe('vmplane-webhook-serving-webhooks-7f9c-pod');
-    expect(reportName('---')).toBe('vmplane-webhook-serving-replica');
-    expect(
-      reportOf({
-        metadata: { name: 'x', annotations: { 'vmplane.io/serving-ca': 'AB:CD' } },
-        spec: {
-          holderIdentity: 'pod-a',
-          leaseDurationSeconds: 60,
-          renewTime: '2026-11-30T06:00:00.000000Z',
-        },
-      }),
-    ).toEqual({
-      identity: 'pod-a',
-      caFingerprint: 'AB:CD',
-      expiresAt: Date.parse('2026-11-30T06:01:00Z'),
+const HOUR = 60 * 60_000;
+const now = Date.parse('2026-11-30T06:00:00Z');
+
+describe('serving reports, all in one Lease', () => {
+  it('are written per replica and read back', () => {
+    const a = withReport(
+      undefined,
+      { identity: 'pod-a', caFingerprint: 'AB', expiresAt: now + 1 },
+      now,
+      HOUR,
+    );
+    const ab = withReport(
+      { [SERVING_REPORTS_ANNOTATION]: a },
+      { identity: 'pod-b', caFingerprint: 'CD', expiresAt: now + 2 },
+      now,
+      HOUR,
+    );
+    expect(reportsIn({ [SERVING_REPORTS_ANNOTATION]: ab })).toEqual([
+      { identity: 'pod-a', caFingerprint: 'AB', expiresAt: now + 1 },
+      { identity: 'pod-b', caFingerprint: 'CD', expiresAt: now + 2 },
+    ]);
+  });
+
+  it("replace a replica's own report, and forget replicas gone for long", () => {
+    const old = JSON.stringify({
+      'pod-a': { ca: 'AB', expiresAt: now - 10 },
+      'pod-gone': { ca: 'AB', expiresAt: now - 2 * HOUR },
+      'pod-recent': { ca: 'AB', expiresAt: now - HOUR / 2 },
     });
-    expect(reportOf({ metadata: { name: 'x' }, spec: {} })).toBeUndefined();
+    const next = withReport(
+      { [SERVING_REPORTS_ANNOTATION]: old },
+      { identity: 'pod-a', caFingerprint: 'EF', expiresAt: now + 5 },
+      now,
+      HOUR,
+    );
+    expect(
+      reportsIn({ [SERVING_REPORTS_ANNOTATION]: next }).map((r) => [r.identity, r.caFingerprint]),
+    ).toEqual([
+      ['pod-a', 'EF'],
+      ['pod-recent', 'AB'],
+    ]);
+  });
+
+  it('read nothing from a missing or unreadable annotation', () => {
+    expect(reportsIn(undefined)).toEqual([]);
+    expect(reportsIn({ [SERVING_REPORTS_ANNOTATION]: 'not json' })).toEqual([]);
+    expect(reportsIn({ [SERVING_REPORTS_ANNOTATION]: '{"x":{"ca":1}}' })).toEqual([]);
   });
 });
