@@ -144,6 +144,27 @@ export class WebhookServer {
     return this.tlsLoaded && !this.draining && this.opts.lookupsReady();
   }
 
+  /**
+   * Counts the bodies being received (by declared length) and answers 503 past the budget, before
+   * a body is read.
+   */
+  private readonly bodyBudget = (req: Request, res: Response, next: NextFunction): void => {
+    const declared = Number(req.headers['content-length']);
+    const bytes = Number.isFinite(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
+    if (req.method === 'POST' && this.bodyBytes + bytes > SERVER_LIMITS.maxBodyBytesInFlight) {
+      res
+        .status(503)
+        .type('text/plain')
+        .send('too many request bodies being received at once; try again');
+      return;
+    }
+    if (req.method === 'POST') {
+      this.bodyBytes += bytes;
+      res.on('close', () => (this.bodyBytes -= bytes));
+    }
+    next();
+  };
+
   app(): express.Express {
     const app = express();
     app.disable('x-powered-by');
@@ -151,22 +172,7 @@ export class WebhookServer {
     app.disable('etag');
     const guard = this.callerGuard();
     if (guard) app.use(guard);
-    app.use((req, res, next) => {
-      const declared = Number(req.headers['content-length']);
-      const bytes = Number.isFinite(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
-      if (req.method === 'POST' && this.bodyBytes + bytes > SERVER_LIMITS.maxBodyBytesInFlight) {
-        res
-          .status(503)
-          .type('text/plain')
-          .send('too many request bodies being received at once; try again');
-        return;
-      }
-      if (req.method === 'POST') {
-        this.bodyBytes += bytes;
-        res.on('close', () => (this.bodyBytes -= bytes));
-      }
-      next();
-    });
+    app.use(this.bodyBudget);
     app.use((_req, res, next) => {
       this.inFlight++;
       res.on('close', () => this.inFlight--);
