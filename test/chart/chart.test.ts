@@ -318,8 +318,11 @@ describe('the Helm chart', () => {
       ],
       ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-tls', '-n', NS]],
       ['vmplane-webhooks', ['update', 'secrets/vmplane-webhook-ca', '-n', NS]],
-      // Each replica's certificate report.
-      ['vmplane-webhooks', ['create', 'leases.coordination.k8s.io', '-n', NS]],
+      // The replicas' certificate reports, in the one Lease the chart makes for them.
+      [
+        'vmplane-webhooks',
+        ['update', 'leases.coordination.k8s.io/vmplane-webhook-serving', '-n', NS],
+      ],
       // Disk claims, and the VM DELETE webhook's rules.
       ['vmplane-webhooks', ['patch', 'virtualmachinedisks.vmplane.io', '-n', 'team-a']],
       [
@@ -392,16 +395,22 @@ describe('the Helm chart', () => {
       ['vmplane-controllers', ['patch', 'nodes']],
       ['vmplane-controllers', ['impersonate', 'users']],
       // Each component's Leases are its own: the controllers' leader Lease is out of the
-      // webhooks' reach (passes once the webhooks' Role names its Leases), and the other way round.
+      // webhooks' reach, and the other way round.
       ['vmplane-webhooks', ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS]],
       ['vmplane-webhooks', ['delete', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS]],
+      ['vmplane-webhooks', ['create', 'leases.coordination.k8s.io', '-n', NS]],
+      ['vmplane-webhooks', ['list', 'leases.coordination.k8s.io', '-n', NS]],
+      [
+        'vmplane-webhooks',
+        ['delete', 'leases.coordination.k8s.io/vmplane-webhook-serving', '-n', NS],
+      ],
       [
         'vmplane-controllers',
         ['delete', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
       ],
       [
         'vmplane-controllers',
-        ['update', 'leases.coordination.k8s.io/vmplane-webhooks-x', '-n', NS],
+        ['update', 'leases.coordination.k8s.io/vmplane-webhook-serving', '-n', NS],
       ],
       ['vmplane-controllers', ['list', 'leases.coordination.k8s.io', '-n', NS]],
       // Reviews are for /metrics, not a way to read anything.
