@@ -26,6 +26,7 @@ import {
   publishApiServerEndpoints,
   type NetworkPolicy,
 } from './checks.ts';
+import { describeMetricsUnderChartRbac } from './metrics.ts';
 
 const CHART = join(REPO_ROOT, 'charts/vmplane');
 const ALL_ON = join(CHART, 'ci/all-on-values.yaml');
@@ -33,6 +34,7 @@ let helm = '';
 let bins: Binaries;
 let cp: ControlPlane;
 let kubeconfig = '';
+let apiServer = { server: '', caPem: '' };
 let rest: KubeRest;
 
 interface Run {
@@ -75,6 +77,7 @@ beforeAll(async () => {
   });
   const ep = await cp.start();
   kubeconfig = ep.kubeconfigPath;
+  apiServer = { server: ep.server, caPem: ep.caPem };
   const kc = kubeConfigFrom(kubeconfig);
   // Stand-ins for the optional features and for KubeVirt/CDI (so `kubectl auth can-i` knows their
   // kinds); the chart's own CRDs come with helm install (below).
@@ -433,6 +436,7 @@ describe('the Helm chart', () => {
     }, 60_000);
 
     describeMetricsReader(() => ({ rest, kubectl: bins.kubectl, kubeconfig, ns: NS }));
+    describeMetricsUnderChartRbac(() => ({ rest, ns: NS, ...apiServer }));
     describeUserRoles(() => ({ rest, kubectl: bins.kubectl, kubeconfig }));
 
     it('uninstalls without leaving a webhook configuration behind', async () => {
