@@ -34,6 +34,25 @@ const conflict = (
     409,
     `Operation cannot be fulfilled on ${resource}.kubevirt.io "${name}": ${text}`,
   );
+/** The VM's status changed between the read and the patch (its test operation failed). */
+class StaleVm extends EngineError {}
+
+/**
+ * Runs a power operation again on the VM as it is now when its patch found the status changed
+ * meanwhile (the engine's own status writes right after a create, a start or a stop): the request
+ * is decided anew each time, so a change that no longer applies is still refused. virt-api answers
+ * the first such conflict; a few attempts spare users a retry that could only succeed.
+ */
+async function onFreshVm(op: () => Promise<void>, attempts = 3): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await op();
+    } catch (e) {
+      if (!(e instanceof StaleVm) || i >= attempts) throw e;
+    }
+  }
+}
+
 const notFound = (
   resource: 'virtualmachine' | 'virtualmachineinstance',
   name: string,
@@ -99,7 +118,8 @@ async function jsonPatch(
   } catch (e) {
     const code = (e as { code?: number }).code;
     // A test that failed: someone changed the object meanwhile.
-    if (code === 422 || code === 409) throw conflict('virtualmachine', name, (e as Error).message);
+    if (code === 422 || code === 409)
+      throw new StaleVm(409, conflict('virtualmachine', name, (e as Error).message).message);
     throw e;
   }
 }
@@ -339,9 +359,9 @@ export function operations(
     },
     pause: (ns, name, o) => setPaused(ctx, ns, name, true, !!o?.dryRun),
     unpause: (ns, name, o) => setPaused(ctx, ns, name, false, !!o?.dryRun),
-    start: (ns, name, o) => start(ctx, ns, name, o ?? {}),
-    stop: (ns, name, o) => stop(ctx, ns, name, o ?? {}),
-    restart: (ns, name, o) => restart(ctx, ns, name, o ?? {}),
+    start: (ns, name, o) => onFreshVm(() => start(ctx, ns, name, o ?? {})),
+    stop: (ns, name, o) => onFreshVm(() => stop(ctx, ns, name, o ?? {})),
+    restart: (ns, name, o) => onFreshVm(() => restart(ctx, ns, name, o ?? {})),
     guestAgent: (ns, name) => guestAgent(ctx, ns, name),
   };
 }
