@@ -14,7 +14,7 @@ const gone = async (read: () => Promise<unknown>): Promise<boolean> =>
     (e: { code?: number }) => e.code === 404,
   );
 
-describe('kube-controller-manager', () => {
+describe('kube-controller-manager', { timeout: 120_000 }, () => {
   it('empties a deleted namespace and removes it', async () => {
     const ns = await createNamespace('kcm-ns');
     await core().createNamespacedConfigMap({
