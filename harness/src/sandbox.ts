@@ -42,7 +42,7 @@ export interface SandboxOptions {
 }
 
 /** Guest RAM the sandbox gives a VM at most, whatever its class asks: VMs stay small here. */
-export const SANDBOX_GUEST_MEMORY = 256 * 2 ** 20;
+export const SANDBOX_GUEST_MEMORY = 512 * 2 ** 20;
 /** The example VM that boots in the sandbox. */
 export const DEMO_VM = { namespace: 'demo', name: 'tiny-1' };
 
