@@ -47,3 +47,24 @@ export async function reportDemoVm(
     rest.close();
   }
 }
+
+/** The example VM that boots the Debian image (cloud-init, the guest agent, OpenSSH). */
+export const DEBIAN_VM = { namespace: 'demo', name: 'debian-1' };
+
+type Manifest = { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: object };
+
+/**
+ * The examples as the sandbox applies them. Without Debian (`--no-debian`: a slow machine, or one
+ * where the image cannot be built), debian-1 is made stopped: it is there to look at and to start
+ * later, and nothing boots or builds Debian meanwhile. Pure; returns copies where it changes one.
+ */
+export function sandboxExamples<T extends Manifest>(objects: T[], debian: boolean): T[] {
+  if (debian) return objects;
+  return objects.map((o) =>
+    o.kind === 'VirtualMachine' &&
+    o.metadata?.name === DEBIAN_VM.name &&
+    o.metadata?.namespace === DEBIAN_VM.namespace
+      ? { ...o, spec: { ...o.spec, powerState: 'PoweredOff' } }
+      : o,
+  );
+}

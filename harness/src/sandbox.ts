@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CDI_VERSION, ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
 import { installEngineApis } from './controlplane/engine-apis.ts';
-import { reportDemoVm } from './sandbox-vms.ts';
+import { reportDemoVm, sandboxExamples } from './sandbox-vms.ts';
 import {
   startCdiAdmission,
   startKubeVirtAdmission,
@@ -34,6 +34,8 @@ export interface SandboxOptions {
   examples?: boolean;
   /** Run VMs under QEMU with the local engine (when QEMU is installed); true by default. */
   engine?: boolean;
+  /** Boot the Debian example VM, building its image on first use; true by default. */
+  debian?: boolean;
   /** Serve the UI and print the newcomer's lines; true by default. */
   ui?: boolean;
   /** Called as soon as the sandbox can be stopped, with its signal handler. */
@@ -423,7 +425,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
       await applyManifests(
         kc,
-        examples.map((e) => e.object),
+        sandboxExamples(
+          examples.map((e) => e.object),
+          opts.debian ?? true,
+        ),
       );
       log(`applied ${examples.length} objects from examples/`);
     }
