@@ -1,7 +1,15 @@
 // Admission decisions for VirtualMachineDisks: storage settled at creation, images that exist.
 import type { VirtualMachineDisk } from '../../api/generated/types.ts';
+import { compareQuantities, isQuantity } from '../../api/src/quantity.ts';
 import { findImage, type ImageKind, type Lookups } from '../../kube/src/lookups.ts';
-import { applyStorage, storageContext, type MutationResult, type ValidationResult } from './vm.ts';
+import { diskInUse } from './in-use.ts';
+import {
+  applyStorage,
+  storageContext,
+  type Denial,
+  type MutationResult,
+  type ValidationResult,
+} from './vm.ts';
 
 export function mutateVirtualMachineDisk(
   input: VirtualMachineDisk,
@@ -17,6 +25,44 @@ export function mutateVirtualMachineDisk(
   );
   if (denial) return { object: input, denial, notes };
   return { object: disk, notes };
+}
+
+/**
+ * A disk cloned from another (spec.source.disk): the source is a VirtualMachineDisk of the same
+ * namespace, not the disk itself, and no bigger than the clone (CDI refuses a clone smaller than
+ * its source: CDI v1.65 pkg/apiserver/webhooks/datavolume-validate.go).
+ */
+function cloneSourceDenials(disk: VirtualMachineDisk, lookups: Lookups): Denial[] {
+  const src = disk.spec.source?.disk;
+  if (!src) return [];
+  const ns = disk.metadata.namespace ?? '';
+  if (src.name === disk.metadata.name)
+    return [
+      {
+        field: 'spec.source.disk.name',
+        code: 422,
+        message: `"${src.name}" is this disk itself: name another VirtualMachineDisk to clone`,
+      },
+    ];
+  const source = lookups.disk(ns, src.name);
+  if (!source)
+    return [
+      {
+        field: 'spec.source.disk.name',
+        code: 422,
+        message: `VirtualMachineDisk "${src.name}" does not exist in namespace "${ns}": create it first, or clone another (kubectl get vmdisk -n ${ns})`,
+      },
+    ];
+  const from = source.spec.size;
+  if (isQuantity(from) && isQuantity(disk.spec.size) && compareQuantities(disk.spec.size, from) < 0)
+    return [
+      {
+        field: 'spec.size',
+        code: 422,
+        message: `${disk.spec.size} is smaller than VirtualMachineDisk "${src.name}" (${from}), which it clones: a clone needs at least its source's size`,
+      },
+    ];
+  return [];
 }
 
 export function validateVirtualMachineDisk(
@@ -37,6 +83,7 @@ export function validateVirtualMachineDisk(
       });
     }
   }
+  if (!old) out.denials.push(...cloneSourceDenials(disk, lookups));
   if (!disk.spec.storageClassName || !disk.spec.accessModes?.length || !disk.spec.volumeMode) {
     const notes: string[] = [];
     const denial = applyStorage(
@@ -48,4 +95,25 @@ export function validateVirtualMachineDisk(
     if (denial) out.denials.push(denial);
   }
   return out;
+}
+
+/**
+ * Deleting a disk: refused while a VM of its namespace names it in spec.disks. A VM being deleted
+ * no longer counts (it lets the disk go; the disk controller's finalizer waits for that anyway).
+ */
+export function validateDiskDelete(
+  namespace: string,
+  name: string,
+  lookups: Lookups,
+): Denial | undefined {
+  const users = lookups
+    .vms(namespace)
+    .filter(
+      (v) =>
+        !(v.metadata as { deletionTimestamp?: string }).deletionTimestamp &&
+        !!v.spec.disks?.some((d) => d.virtualMachineDiskName === name),
+    )
+    .map((v) => v.metadata.name ?? '')
+    .sort();
+  return diskInUse(users, `VirtualMachineDisk "${name}"`);
 }
