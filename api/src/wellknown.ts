@@ -173,6 +173,8 @@ export const Reasons = {
   ImportFailed: 'ImportFailed',
   /** Disk Resized=False: the claim grows once it is bound. */
   WaitingForBinding: 'WaitingForBinding',
+  /** Disk Resized=False: the claim asks for the new size; the storage has not grown it yet. */
+  Resizing: 'Resizing',
   /** Disk Resized=False: the API server refused to grow the claim. */
   ResizeRefused: 'ResizeRefused',
   /** Disk Deleting=False: a VM still uses the disk. */
