@@ -8,6 +8,7 @@ import {
   StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
+import { agentState, guestOSLabel } from '../../../api/src/guest.ts';
 import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
@@ -63,14 +64,15 @@ export function VmDetails() {
                 {
                   name: t('Guest OS'),
                   value:
-                    [
-                      vm.status?.guestOS?.name,
-                      vm.status?.guestOS?.version,
-                      vm.status?.guestOS?.kernel,
-                    ]
-                      .filter(Boolean)
-                      .join(' ') || t('unknown (the guest agent has not reported)'),
+                    guestOSLabel(vm.status?.guestOS) ||
+                    t('unknown (the guest agent has not reported)'),
                 },
+                {
+                  name: t('Kernel'),
+                  value: vm.status?.guestOS?.kernel,
+                  hide: !vm.status?.guestOS?.kernel,
+                },
+                { name: t('Guest agent'), value: <AgentLabel vm={vm} /> },
               ]
             : []
         }
@@ -87,6 +89,29 @@ export function VmDetails() {
         }
       />
     </InstallCheck>
+  );
+}
+
+/** Whether the QEMU guest agent answers (the VM's AgentConnected condition), and why not. */
+function AgentLabel({ vm }: { vm: VirtualMachine }) {
+  const { t } = useTranslation();
+  const state = agentState(vm.status);
+  const why = vm.status?.conditions?.find(c => c.type === 'AgentConnected')?.message;
+  const label = {
+    connected: t('Connected'),
+    'not connected': t('Not connected'),
+    'not running': t('VM not running'),
+    unknown: t('Unknown'),
+  }[state];
+  return (
+    <span title={why}>
+      <StatusLabel
+        status={state === 'connected' ? 'success' : state === 'not connected' ? 'warning' : ''}
+      >
+        {label}
+      </StatusLabel>
+      {state === 'not connected' && why ? ` ${why}` : ''}
+    </span>
   );
 }
 
