@@ -8,11 +8,12 @@ import {
   StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
-import { agentState, guestOSLabel } from '../../../api/src/guest.ts';
+import { guestOSLabel } from '../../../api/src/guest.ts';
 import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
 import { VmConsole } from './Console';
+import { AgentLabel } from './GuestAgent';
 import { InstallCheck } from './InstallCheck';
 import { VmStatusLabel } from './Status';
 import { VmActions } from './VmActions';
@@ -89,29 +90,6 @@ export function VmDetails() {
         }
       />
     </InstallCheck>
-  );
-}
-
-/** Whether the QEMU guest agent answers (the VM's AgentConnected condition), and why not. */
-function AgentLabel({ vm }: { vm: VirtualMachine }) {
-  const { t } = useTranslation();
-  const state = agentState(vm.status);
-  const why = vm.status?.conditions?.find(c => c.type === 'AgentConnected')?.message;
-  const label = {
-    connected: t('Connected'),
-    'not connected': t('Not connected'),
-    'not running': t('VM not running'),
-    unknown: t('Unknown'),
-  }[state];
-  return (
-    <span title={why}>
-      <StatusLabel
-        status={state === 'connected' ? 'success' : state === 'not connected' ? 'warning' : ''}
-      >
-        {label}
-      </StatusLabel>
-      {state === 'not connected' && why ? ` ${why}` : ''}
-    </span>
   );
 }
 
