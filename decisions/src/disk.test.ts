@@ -58,6 +58,26 @@ describe('deleting a disk', () => {
     expect(validateDiskDelete('team-a', 'data', lookups)).toBeUndefined();
   });
 
+  it('is refused while a disk cloned from it is still being filled', () => {
+    const copy = (name: string, phase?: 'Importing' | 'Ready' | 'Failed') => ({
+      ...disk('team-a', name, { source: { disk: { name: 'golden' } } }),
+      ...(phase ? { status: { phase } } : {}),
+    });
+    const lookups = staticLookups({
+      disks: [
+        copy('c-new'),
+        copy('c-busy', 'Importing'),
+        copy('c-done', 'Ready'),
+        copy('c-bad', 'Failed'),
+      ],
+    });
+    expect(validateDiskDelete('team-a', 'golden', lookups)?.message).toBe(
+      'VirtualMachineDisk "golden" is being cloned by disks "c-busy" (Importing), "c-new" (Pending): wait until the clone is Ready, or delete it first',
+    );
+    const settled = staticLookups({ disks: [copy('c-done', 'Ready'), copy('c-bad', 'Failed')] });
+    expect(validateDiskDelete('team-a', 'golden', settled)).toBeUndefined();
+  });
+
   it('lists at most five VMs', () => {
     const lookups = staticLookups({
       vms: ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => uses(n, 'shared')),

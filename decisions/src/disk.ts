@@ -98,8 +98,10 @@ export function validateVirtualMachineDisk(
 }
 
 /**
- * Deleting a disk: refused while a VM of its namespace names it in spec.disks. A VM being deleted
- * no longer counts (it lets the disk go; the disk controller's finalizer waits for that anyway).
+ * Deleting a disk: refused while a VM of its namespace names it in spec.disks, or while a disk
+ * cloned from it is still being filled (Pending or Importing: the clone reads its claim). A VM
+ * being deleted no longer counts (it lets the disk go; the disk controller's finalizer waits for
+ * that anyway), nor does a clone that is Ready or Failed.
  */
 export function validateDiskDelete(
   namespace: string,
@@ -115,5 +117,23 @@ export function validateDiskDelete(
     )
     .map((v) => v.metadata.name ?? '')
     .sort();
-  return diskInUse(users, `VirtualMachineDisk "${name}"`);
+  const attached = diskInUse(users, `VirtualMachineDisk "${name}"`);
+  if (attached) return attached;
+  const clones = lookups
+    .disks(namespace)
+    .filter(
+      (d) =>
+        d.spec.source?.disk?.name === name &&
+        !(d.metadata as { deletionTimestamp?: string }).deletionTimestamp &&
+        d.status?.phase !== 'Ready' &&
+        d.status?.phase !== 'Failed',
+    )
+    .map((d) => `"${d.metadata.name}" (${d.status?.phase ?? 'Pending'})`)
+    .sort();
+  if (!clones.length) return undefined;
+  return {
+    field: 'metadata.name',
+    code: 409,
+    message: `VirtualMachineDisk "${name}" is being cloned by ${clones.length === 1 ? 'disk' : 'disks'} ${clones.join(', ')}: wait until the clone is Ready, or delete it first`,
+  };
 }

@@ -135,4 +135,45 @@ describe('deleting a VirtualMachineDisk', () => {
       code: 404,
     });
   });
+
+  it('is refused while a disk cloned from it is being filled, naming the clone', async () => {
+    const make = (name: string, source?: object): KubeObjectLike =>
+      ({
+        apiVersion: V,
+        kind: 'VirtualMachineDisk',
+        metadata: { name, namespace: ns, labels: SCOPE_LABEL },
+        spec: { size: '1Gi', storageClassName: storageClass, ...(source ? { source } : {}) },
+      }) as KubeObjectLike;
+    await rest.create(make('golden'));
+    // Admission checks the source: it must exist (and be no bigger).
+    const missing = await kubectl(
+      ['create', '-f', '-'],
+      JSON.stringify(make('orphan', { disk: { name: 'nowhere' } })),
+    );
+    expect(missing.stderr).toContain(
+      `spec.source.disk.name: VirtualMachineDisk "nowhere" does not exist in namespace "${ns}"`,
+    );
+    await rest.create(make('copy', { disk: { name: 'golden' } }));
+    let r = { code: 0, stdout: '', stderr: '' };
+    await waitUntil(
+      'the webhook sees the clone',
+      async () => {
+        r = await kubectl(['delete', 'vmdisk', 'golden', '-n', ns, '--dry-run=server']);
+        return r.code !== 0;
+      },
+      15_000,
+      100,
+    );
+    expect(r.stderr).toContain(
+      'VirtualMachineDisk "golden" is being cloned by disk "copy" (Pending): wait until the clone is Ready, or delete it first',
+    );
+    expect((await kubectl(['delete', 'vmdisk', 'copy', '-n', ns, '--wait=false'])).code).toBe(0);
+    await waitUntil(
+      'golden deleted once no clone reads it',
+      async () =>
+        (await kubectl(['delete', 'vmdisk', 'golden', '-n', ns, '--wait=false'])).code === 0,
+      15_000,
+      100,
+    );
+  });
 });
