@@ -41,6 +41,14 @@ describe('dataVolumeProblem', () => {
     });
   });
 
+  it('says when the storage class waits for the VM to start', () => {
+    expect(dataVolumeProblem('web-boot', dv('WaitForFirstConsumer'))).toEqual({
+      failed: false,
+      message:
+        'DataVolume web-boot is WaitForFirstConsumer (its storage class binds it when the VM first starts)',
+    });
+  });
+
   it("is a failure, with CDI's reason and message, when the DataVolume failed or its importer stopped", () => {
     expect(
       dataVolumeProblem(

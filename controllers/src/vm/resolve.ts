@@ -201,7 +201,15 @@ export function dataVolumeProblem(
       message: `DataVolume ${name} is ${phase ?? 'Pending'} (${error.reason}): ${error.message}`,
     };
   const running = dv?.status?.conditions?.find((c) => c.type === 'Running');
-  const detail = [dv?.status?.progress, running?.status === 'False' ? running.message : undefined]
+  // A WaitForFirstConsumer class binds (and CDI fills) the volume once the VM first starts.
+  const wffc =
+    phase === 'WaitForFirstConsumer' || phase === 'PendingPopulation'
+      ? 'its storage class binds it when the VM first starts'
+      : undefined;
+  const detail = [
+    dv?.status?.progress,
+    wffc ?? (running?.status === 'False' ? running.message : undefined),
+  ]
     .filter(Boolean)
     .join(', ');
   return {
