@@ -322,28 +322,48 @@ export interface VirtualMachineStatus {
     generation?: number;
   };
   /**
-   * What the guest agent reports about the operating system.
+   * What the guest agent reports about the operating system (KubeVirt's VMI status.guestOSInfo, from the agent's guest-get-osinfo). Shown only while the agent is connected (condition AgentConnected): a report from an agent that no longer answers is not claimed.
    */
   guestOS?: {
     /**
-     * Operating system name.
+     * Operating system name, for example Debian GNU/Linux.
      */
     name?: string;
     /**
-     * Operating system version.
+     * The name to show people, for example Debian GNU/Linux 12 (bookworm) (PRETTY_NAME of os-release).
+     */
+    prettyName?: string;
+    /**
+     * Operating system identifier, for example debian (ID of os-release).
+     */
+    id?: string;
+    /**
+     * Operating system version, for example 12 (bookworm).
      */
     version?: string;
     /**
-     * Kernel release.
+     * Version identifier, for example 12 (VERSION_ID of os-release).
+     */
+    versionId?: string;
+    /**
+     * Kernel release, for example 6.1.0-31-amd64.
      */
     kernel?: string;
+    /**
+     * Kernel version (build string), as uname -v prints it.
+     */
+    kernelVersion?: string;
+    /**
+     * Machine hardware name, for example x86_64.
+     */
+    machine?: string;
   };
   /**
    * True when a change (class, disks) waits for the next power cycle.
    */
   restartPending?: boolean;
   /**
-   * ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle) and PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM): each with a reason and a message that says what to do.
+   * ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle), PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM) and AgentConnected (True while the QEMU guest agent in the guest answers, as the VMI condition of that name in KubeVirt says; False with reason NotRunning or AgentNotConnected otherwise): each with a reason and a message that says what to do.
    *
    * @maxItems 32
    *
@@ -886,6 +906,15 @@ export interface VirtualMachineDiskSpec {
        */
       namespace?: string;
     };
+    /**
+     * Clone another VirtualMachineDisk of the same namespace: the new disk starts with the other disk's bytes (CDI clones its claim once it is Ready). The source must exist and be no bigger than spec.size.
+     */
+    disk?: {
+      /**
+       * The name of the VirtualMachineDisk to clone, in the same namespace.
+       */
+      name: string;
+    };
   };
 }
 /**
@@ -897,11 +926,11 @@ export interface VirtualMachineDiskStatus {
    */
   observedGeneration?: number;
   /**
-   * Pending (waiting for storage), Importing (copying the source), Ready, Failed (the import failed, or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).
+   * Pending (waiting for storage, or for the disk it clones to be Ready), Importing (CDI is filling it: ImportScheduled, ImportInProgress, CloneInProgress...), Ready (the DataVolume Succeeded, or the claim is bound), Failed (the DataVolume failed, or its importer stopped on an error, with CDI's reason and message in the Ready condition; or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).
    */
   phase?: 'Pending' | 'Importing' | 'Ready' | 'Failed' | 'Lost';
   /**
-   * Import progress as a percentage, for example 42.5%, while Importing.
+   * Import or clone progress as CDI's DataVolume reports it (status.progress, counted from the bytes read), for example 42.5%, while Importing.
    */
   progress?: string;
   /**
@@ -950,7 +979,7 @@ export interface VirtualMachineDiskStatus {
     observedGeneration?: number;
   }[];
   /**
-   * How many times the importer restarted.
+   * How many times CDI's importer restarted (the DataVolume's status.restartCount).
    */
   restarts?: number;
 }

@@ -92,6 +92,11 @@ export const VmConditions = {
   PowerAction: 'PowerAction',
   /** The API server took the KubeVirt VM vmplane wrote (False: it refused it, and why). */
   EngineAccepted: 'EngineAccepted',
+  /**
+   * The QEMU guest agent in the guest answers: KubeVirt's VMI condition of that name, mirrored
+   * (False while the VM runs without it, or does not run).
+   */
+  AgentConnected: 'AgentConnected',
 } as const;
 
 /** Condition types on a VirtualMachineClass. */
@@ -138,6 +143,18 @@ export const Reasons = {
   EngineUnknown: 'EngineUnknown',
   /** DisksReady=False: CDI's CRDs are not installed. */
   CDINotInstalled: 'CDINotInstalled',
+  /**
+   * DisksReady=False: a DataVolume failed, or its importer stopped on an error (KubeVirt's
+   * printable status of that name, by the same rule: phase Failed, or Running=False with reason
+   * Error or ImagePullFailed).
+   */
+  DataVolumeError: 'DataVolumeError',
+  /** AgentConnected=True. */
+  AgentConnected: 'AgentConnected',
+  /** AgentConnected=False: the VM runs, and no guest agent answers on its channel. */
+  AgentNotConnected: 'AgentNotConnected',
+  /** AgentConnected=False: the VM does not run, so no agent can answer. */
+  NotRunning: 'NotRunning',
   /** Ready=False: the class or image does not resolve, so no engine object is built. */
   NotTranslated: 'NotTranslated',
   /** Ready=True (VM or disk). */
@@ -150,10 +167,14 @@ export const Reasons = {
   ClaimPending: 'ClaimPending',
   /** Disk Ready=False: the source (image, claim, snapshot) does not exist. */
   SourceNotFound: 'SourceNotFound',
+  /** Disk Ready=False: the disk it is cloned from (source.disk) is not Ready yet. */
+  SourceNotReady: 'SourceNotReady',
   /** Disk Ready=False: CDI reports the import failed. */
   ImportFailed: 'ImportFailed',
   /** Disk Resized=False: the claim grows once it is bound. */
   WaitingForBinding: 'WaitingForBinding',
+  /** Disk Resized=False: the claim asks for the new size; the storage has not grown it yet. */
+  Resizing: 'Resizing',
   /** Disk Resized=False: the API server refused to grow the claim. */
   ResizeRefused: 'ResizeRefused',
   /** Disk Deleting=False: a VM still uses the disk. */

@@ -32,3 +32,20 @@ export function inUseAcrossNamespaces(
     `${what} is still used by ${usersOf(users.length)} in ${namespaces} ${namespaces === 1 ? 'namespace' : 'namespaces'} (not named here: they may be in namespaces you cannot read); ${MOVE}`,
   );
 }
+
+/**
+ * A disk's users: the VMs of its own namespace that name it in spec.disks, named (the deleter
+ * works in that namespace), with what to do.
+ */
+export function diskInUse(vms: string[], what: string): Denial | undefined {
+  if (vms.length === 0) return undefined;
+  const shown = vms
+    .slice(0, MAX_LISTED)
+    .map((v) => `"${v}"`)
+    .join(', ');
+  const more = vms.length > MAX_LISTED ? ` and ${vms.length - MAX_LISTED} more` : '';
+  const noun = vms.length === 1 ? 'VM' : 'VMs';
+  return denial(
+    `${what} is still attached to ${noun} ${shown}${more}: remove it from the VM's spec.disks (or delete the VM) first`,
+  );
+}

@@ -113,6 +113,109 @@ describe('VirtualMachineDisk controller', () => {
         (await get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root`))?.spec.resources.requests
           .storage === '25Gi',
     );
+    // Asked for, not there yet: the disk says the storage is growing it, until it has.
+    const resizing = await until('Resizing', async () => {
+      const d = await get(diskPath('root'));
+      return condition(d, 'Resized')?.reason === 'Resizing' ? d : undefined;
+    });
+    expect(condition(resizing, 'Resized')?.message).toMatch(
+      /^the claim asks for 25Gi and has 10Gi so far/,
+    );
+    await merge(`/api/v1/namespaces/${ns}/persistentvolumeclaims/root/status`, {
+      status: { capacity: { storage: '25Gi' } },
+    });
+    const grown = await until('grown', async () => {
+      const d = await get(diskPath('root'));
+      return d?.status?.capacity === '25Gi' && !condition(d, 'Resized') ? d : undefined;
+    });
+    expect(grown.status?.phase).toBe('Ready');
+  });
+
+  it("clones another disk once it is Ready: a DataVolume whose source is that disk's claim", async () => {
+    await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'copy', namespace: ns },
+      spec: {
+        size: '25Gi',
+        storageClassName: `expandable-${suffix}`,
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+        source: { disk: { name: 'root' } },
+      },
+    });
+    const dv = await until('the clone DataVolume', () => get(dvPath('copy')));
+    expect(dv.spec.source).toEqual({ pvc: { name: 'root', namespace: ns } });
+    expect(dv.spec.storage.resources).toEqual({ requests: { storage: '25Gi' } });
+  });
+
+  it("fails with CDI's reason and message when the importer stops on an error, and the VM says DataVolumeError", async () => {
+    await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'broken', namespace: ns },
+      spec: {
+        size: '10Gi',
+        storageClassName: `expandable-${suffix}`,
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+        source: { image: { kind: 'ClusterVirtualMachineImage', name: `ubuntu-${suffix}` } },
+      },
+    });
+    await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineDisk',
+      metadata: { name: 'copy-of-broken', namespace: ns },
+      spec: {
+        size: '10Gi',
+        storageClassName: `expandable-${suffix}`,
+        accessModes: ['ReadWriteMany'],
+        volumeMode: 'Block',
+        source: { disk: { name: 'broken' } },
+      },
+    });
+    await until('the DataVolume', () => get(dvPath('broken')));
+    // What CDI writes when its importer cannot reach the source (the test plays CDI).
+    const message =
+      'Unable to connect to http data source: expected status code 200, got 404. Status: 404 Not Found';
+    await merge(`${dvPath('broken')}/status`, {
+      status: {
+        phase: 'ImportInProgress',
+        restartCount: 2,
+        conditions: [{ type: 'Running', status: 'False', reason: 'Error', message }],
+      },
+    });
+    const failed = await until('Failed', async () => {
+      const d = await get(diskPath('broken'));
+      return d?.status?.phase === 'Failed' ? d : undefined;
+    });
+    expect(failed.status?.restarts).toBe(2);
+    expect(condition(failed, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ImportFailed',
+      message: `CDI's DataVolume broken is ImportInProgress (Error): ${message}`,
+    });
+    // A clone waits for its source to be Ready, and makes no DataVolume meanwhile.
+    const waiting = await get(diskPath('copy-of-broken'));
+    expect(condition(waiting, 'Ready')).toMatchObject({
+      reason: 'SourceNotReady',
+      message:
+        'waiting for VirtualMachineDisk broken, which this disk clones, to be Ready (it is Failed)',
+    });
+    expect(await get(dvPath('copy-of-broken'))).toBeUndefined();
+    await rest.create(
+      vm('uses-broken', {
+        powerState: 'PoweredOff',
+        disks: [{ name: 'data', virtualMachineDiskName: 'broken' }],
+      }),
+    );
+    const v = await until('DataVolumeError', async () => {
+      const x = await get(vmPath('uses-broken'));
+      return condition(x, 'DisksReady')?.reason === 'DataVolumeError' ? x : undefined;
+    });
+    expect(condition(v, 'DisksReady')?.message).toContain(
+      `VirtualMachineDisk broken is Failed: CDI's DataVolume broken is ImportInProgress (Error): ${message}`,
+    );
   });
 
   it('neither adopts nor deletes a claim that has its name, and says whose it is', async () => {

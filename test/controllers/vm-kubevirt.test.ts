@@ -107,7 +107,14 @@ describe('VirtualMachine controller', () => {
             mac: '02:00:00:00:00:07',
           },
         ],
-        guestOSInfo: { name: 'Ubuntu', version: '24.04', kernelRelease: '6.8.0' },
+        guestOSInfo: {
+          name: 'Ubuntu',
+          prettyName: 'Ubuntu 24.04 LTS',
+          version: '24.04',
+          kernelRelease: '6.8.0',
+        },
+        // virt-handler's word that the guest agent answers: only then is its report claimed.
+        conditions: [{ type: 'AgentConnected', status: 'True' }],
       },
     });
     const statusPath = `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/web/status`;
@@ -123,10 +130,20 @@ describe('VirtualMachine controller', () => {
       nodeName: 'node-a',
       primaryIP: '10.0.0.7',
       ipAddresses: ['10.0.0.7', 'fd00::7'],
-      guestOS: { name: 'Ubuntu', version: '24.04', kernel: '6.8.0' },
+      guestOS: {
+        name: 'Ubuntu',
+        prettyName: 'Ubuntu 24.04 LTS',
+        version: '24.04',
+        kernel: '6.8.0',
+      },
       class: { name: `small-${suffix}`, cpus: 2, memory: '4Gi', reservation: 'BestEffort' },
     });
     expect(condition(running, 'Ready')).toMatchObject({ status: 'True' });
+    expect(condition(running, 'AgentConnected')).toMatchObject({
+      status: 'True',
+      reason: 'AgentConnected',
+      message: 'the QEMU guest agent answers; the guest runs Ubuntu 24.04 LTS',
+    });
   });
 
   it('does not resize a running VM when its class changes: the change waits for the next power cycle', async () => {

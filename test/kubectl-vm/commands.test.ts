@@ -241,7 +241,7 @@ describe('kubectl vm against a real API server', () => {
     expect(j.metadata.name).toBe('web');
     const all = await kvm(['list', '-A', '-o', 'wide']);
     expect(all.stdout.split('\n')[0]).toMatch(
-      /^NAMESPACE\s+NAME\s+STATUS\s+CLASS\s+IMAGE\s+IP\s+NODE\s+POWER\s+CPUS\s+MEMORY\s+ZONE\s+ACTIONS\s+AGE/,
+      /^NAMESPACE\s+NAME\s+STATUS\s+CLASS\s+IMAGE\s+IP\s+NODE\s+POWER\s+CPUS\s+MEMORY\s+ZONE\s+ACTIONS\s+OS\s+AGE/,
     );
     expect(all.stdout).toContain(ns);
   });

@@ -79,20 +79,26 @@ export class DiskClaims {
     return undefined;
   }
 
-  /** The disks a VM names that `known` does not have, read live (those that exist). */
+  /**
+   * The disks a VM names, or a new disk clones (spec.source.disk), that `known` does not have,
+   * read live (those that exist): one `kubectl apply` with both is then admitted.
+   */
   async missingDisks(
     req: AdmissionRequest,
     known: (namespace: string, name: string) => unknown,
   ): Promise<VirtualMachineDisk[]> {
-    if (req.kind.group !== GROUP || req.kind.kind !== 'VirtualMachine') return [];
-    const vm = req.object as unknown as VirtualMachine | undefined;
-    const namespace = req.namespace ?? vm?.metadata?.namespace;
-    if (!vm || !namespace) return [];
-    const names = (vm.spec?.disks ?? []).flatMap((d) =>
-      d.virtualMachineDiskName && !known(namespace, d.virtualMachineDiskName)
-        ? [d.virtualMachineDiskName]
-        : [],
-    );
+    const vmReview = req.kind.kind === 'VirtualMachine';
+    const newDisk = req.kind.kind === 'VirtualMachineDisk' && req.operation === 'CREATE';
+    if (req.kind.group !== GROUP || !(vmReview || newDisk)) return [];
+    const obj = req.object as unknown as (VirtualMachine | VirtualMachineDisk) | undefined;
+    const namespace = req.namespace ?? obj?.metadata?.namespace;
+    if (!obj || !namespace) return [];
+    const named = vmReview
+      ? ((obj as VirtualMachine).spec?.disks ?? []).flatMap((d) =>
+          d.virtualMachineDiskName ? [d.virtualMachineDiskName] : [],
+        )
+      : [(obj as VirtualMachineDisk).spec?.source?.disk?.name ?? ''].filter(Boolean);
+    const names = named.filter((n) => !known(namespace, n));
     const found = await Promise.all(
       names.map((n) => getLive<VirtualMachineDisk>(this.rest, this.diskPath(namespace, n))),
     );

@@ -206,7 +206,7 @@ describe('handleValidation', () => {
     });
   });
 
-  it('runs the policies on a VM delete, and has no delete check for disks', async () => {
+  it('runs the policies on a VM delete', async () => {
     const compiler = shared;
     const deny = {
       apiVersion: API_VERSION,
@@ -228,13 +228,29 @@ describe('handleValidation', () => {
       compiler,
     );
     expect(h.response.status?.message).toBe('policy "keep" rule cel-0: VMs stay');
-    expect(
-      await handleValidation(
-        request('VirtualMachineDisk', 'DELETE', undefined, { name: 'd' }),
-        l,
-        compiler,
-      ),
-    ).toMatchObject({ outcome: 'ignored', notes: ['no delete check for VirtualMachineDisk'] });
+  });
+
+  it('refuses deleting a disk a VM of its namespace still names, naming the VM', async () => {
+    const l = staticLookups({
+      vms: [vm('db', { disks: [{ name: 'data', virtualMachineDiskName: 'd' }] })],
+    });
+    const refused = await handleValidation(
+      request('VirtualMachineDisk', 'DELETE', undefined, { name: 'd' }),
+      l,
+      shared,
+    );
+    expect(refused.response.status).toEqual({
+      code: 409,
+      reason: 'Conflict',
+      message:
+        'VirtualMachineDisk "d" is still attached to VM "db": remove it from the VM\'s spec.disks (or delete the VM) first',
+    });
+    const free = await handleValidation(
+      request('VirtualMachineDisk', 'DELETE', undefined, { name: 'other' }),
+      l,
+      shared,
+    );
+    expect(free).toMatchObject({ outcome: 'allowed', response: { allowed: true } });
   });
 
   it('refuses an object that breaks its schema with the schema message', async () => {

@@ -13,7 +13,11 @@ import type { ImageKind, Lookups } from '../../kube/src/lookups.ts';
 import type { PolicyCompiler } from '../../policy/src/index.ts';
 import { allowed, denied, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import { validateClassDelete } from '../../decisions/src/class.ts';
-import { mutateVirtualMachineDisk, validateVirtualMachineDisk } from '../../decisions/src/disk.ts';
+import {
+  mutateVirtualMachineDisk,
+  validateDiskDelete,
+  validateVirtualMachineDisk,
+} from '../../decisions/src/disk.ts';
 import { validateImageDelete } from '../../decisions/src/image.ts';
 import { policyCelProblems, policyVerdict } from './policy-verdict.ts';
 import {
@@ -206,6 +210,9 @@ const HANDLERS: Record<string, KindHandler> = {
           l,
         ),
       ),
+    // Refused while a VM of the disk's namespace names it: the VMs are named.
+    validateDelete: (req, name, l) =>
+      fromDenial(req, validateDiskDelete(deletedNamespace(req) ?? '', name, l)),
   },
   VirtualMachineClass: {
     validateDelete: (req, name, l) => fromDenial(req, validateClassDelete(name, l)),

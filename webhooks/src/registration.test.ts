@@ -59,13 +59,14 @@ describe('webhook configurations', () => {
     expect((m.webhooks as Hook[])[0]?.clientConfig.url).toBe('https://127.0.0.1:9443/mutate');
   });
 
-  it('guard deletion of classes and images still in use', () => {
+  it('guard deletion of classes, images and disks still in use', () => {
     const inuse = (validating.webhooks as Hook[]).find(
       (h) => h.name === 'inuse.validate.vmplane.io',
     ) as unknown as { rules: { operations: string[]; resources: string[] }[] };
     expect(inuse.rules.flatMap((r) => r.resources).sort()).toEqual([
       'clustervirtualmachineimages',
       'virtualmachineclasses',
+      'virtualmachinedisks',
       'virtualmachineimages',
     ]);
     expect(inuse.rules.every((r) => r.operations.join() === 'DELETE')).toBe(true);

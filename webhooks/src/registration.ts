@@ -134,7 +134,7 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         '/validate',
         [
           rule(['DELETE'], ['virtualmachineclasses', 'clustervirtualmachineimages'], 'Cluster'),
-          rule(['DELETE'], ['virtualmachineimages'], 'Namespaced'),
+          rule(['DELETE'], ['virtualmachineimages', 'virtualmachinedisks'], 'Namespaced'),
         ],
         { objectSelector, failurePolicy: 'Ignore' },
       ),

@@ -1,3 +1,4 @@
+import { guestOS } from './guest.ts';
 import type { KindDefinition } from '../kind.ts';
 import {
   arr,
@@ -348,14 +349,10 @@ export const virtualMachine: KindDefinition = {
         },
       },
     ),
-    guestOS: obj('What the guest agent reports about the operating system.', {
-      name: str('Operating system name.', { maxLength: 128 }),
-      version: str('Operating system version.', { maxLength: 128 }),
-      kernel: str('Kernel release.', { maxLength: 128 }),
-    }),
+    guestOS: guestOS(),
     restartPending: bool('True when a change (class, disks) waits for the next power cycle.'),
     conditions: conditions(
-      'ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle) and PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM): each with a reason and a message that says what to do.',
+      'ClassResolved (the class exists and this namespace may use it), ImageResolved (the image exists), DisksReady (every disk is ready), EngineAvailable (KubeVirt and CDI serve the VM), Ready (running and ready), RestartPending (True when the class changed while the VM ran: the change applies at the next power cycle), PowerAction (False when the power state asked for cannot be reached now, for example Suspended on a stopped VM) and AgentConnected (True while the QEMU guest agent in the guest answers, as the VMI condition of that name in KubeVirt says; False with reason NotRunning or AgentNotConnected otherwise): each with a reason and a message that says what to do.',
     ),
   }),
   printerColumns: [

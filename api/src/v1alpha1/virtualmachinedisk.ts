@@ -49,8 +49,17 @@ export const virtualMachineDisk: KindDefinition = {
             'Clone an existing PersistentVolumeClaim.',
             "The namespace of the claim; defaults to the disk's own namespace.",
           ),
+          disk: obj(
+            "Clone another VirtualMachineDisk of the same namespace: the new disk starts with the other disk's bytes (CDI clones its claim once it is Ready). The source must exist and be no bigger than spec.size.",
+            {
+              name: objectName(
+                'The name of the VirtualMachineDisk to clone, in the same namespace.',
+              ),
+            },
+            { required: ['name'] },
+          ),
         },
-        { 'x-kubernetes-validations': [atMostOneOf(['blank', 'image', 'pvc'])] },
+        { 'x-kubernetes-validations': [atMostOneOf(['blank', 'image', 'pvc', 'disk'])] },
       ),
     },
     {
@@ -84,19 +93,25 @@ export const virtualMachineDisk: KindDefinition = {
   status: obj('The state of the disk and the claim behind it.', {
     observedGeneration: observedGeneration(),
     phase: enumOf(
-      'Pending (waiting for storage), Importing (copying the source), Ready, Failed (the import failed, or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).',
+      "Pending (waiting for storage, or for the disk it clones to be Ready), Importing (CDI is filling it: ImportScheduled, ImportInProgress, CloneInProgress...), Ready (the DataVolume Succeeded, or the claim is bound), Failed (the DataVolume failed, or its importer stopped on an error, with CDI's reason and message in the Ready condition; or another object holds the name), or Lost (the claim was deleted outside vmplane after the disk was ready; vmplane does not recreate it empty).",
       DISK_PHASES,
     ),
-    progress: str('Import progress as a percentage, for example 42.5%, while Importing.', {
-      maxLength: 16,
-    }),
+    progress: str(
+      "Import or clone progress as CDI's DataVolume reports it (status.progress, counted from the bytes read), for example 42.5%, while Importing.",
+      { maxLength: 16 },
+    ),
     capacity: str('The capacity the storage actually provisioned.', { maxLength: 32 }),
     claimName: str('The PersistentVolumeClaim (or DataVolume) that holds the data.', {
       maxLength: 253,
     }),
     attachedTo: str('The VirtualMachine the disk is attached to, if any.', { maxLength: 253 }),
     conditions: conditions('Conditions such as Ready, with reasons.'),
-    restarts: int('How many times the importer restarted.', { minimum: 0 }),
+    restarts: int(
+      "How many times CDI's importer restarted (the DataVolume's status.restartCount).",
+      {
+        minimum: 0,
+      },
+    ),
   }),
   printerColumns: [
     { name: 'SIZE', type: 'string', jsonPath: '.spec.size', description: 'Requested capacity.' },

@@ -3,6 +3,7 @@
 import { stringify } from 'yaml';
 import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
+import { guestFacts, guestOSLabel } from '../../../api/src/guest.ts';
 import { formatTable } from '../policy/offline.ts';
 import { allowedActions } from './actions.ts';
 import { clusterContext, clusterOptions, VMPLANE, withCluster } from './cluster.ts';
@@ -19,7 +20,7 @@ function age(ts: string | Date | undefined): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
+export function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
   const header = [
     ...(allNs ? ['NAMESPACE'] : []),
     'NAME',
@@ -28,7 +29,7 @@ function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
     'IMAGE',
     'IP',
     'NODE',
-    ...(wide ? ['POWER', 'CPUS', 'MEMORY', 'ZONE', 'ACTIONS'] : []),
+    ...(wide ? ['POWER', 'CPUS', 'MEMORY', 'ZONE', 'ACTIONS', 'OS'] : []),
     'AGE',
   ];
   const rows = vms.map((v) => [
@@ -46,11 +47,20 @@ function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): string {
           v.status?.class?.memory ?? '',
           v.spec.zone ?? '',
           allowedActions(v.status?.printableStatus).join(','),
+          guestOSLabel(v.status?.guestOS),
         ]
       : []),
     age(v.metadata.creationTimestamp),
   ]);
   return formatTable(header, rows);
+}
+
+/** `kubectl vm get`'s table, then the guest: its OS as the agent reports it, and the agent. */
+export function vmDetails(vm: VirtualMachine, wide: boolean): string {
+  const facts = guestFacts(vm.status);
+  const width = Math.max(...facts.map(([label]) => label.length)) + 2;
+  const lines = facts.map(([label, value]) => `${label.padEnd(width)}${value}`);
+  return `${vmRows([vm], wide, false)}\n\n${lines.join('\n')}`;
 }
 
 /** Prints `obj` as JSON or YAML when -o asks for it, else the table. */
@@ -80,7 +90,7 @@ export function registerShowCommands(program: Argv): void {
           })
           .example(
             '$0 list -A -o wide',
-            'every VM, with power state, CPUs, memory and the actions allowed now',
+            'every VM, with power state, CPUs, memory, the actions allowed now and the guest OS',
           ),
       async (argv) => {
         const allNs = argv['all-namespaces'];
@@ -108,7 +118,7 @@ export function registerShowCommands(program: Argv): void {
     )
     .command(
       'get <name>',
-      'Show one VM.',
+      'Show one VM, with its guest OS and whether its guest agent answers.',
       (command) =>
         clusterOptions(command)
           .positional('name', { type: 'string', demandOption: true })
@@ -117,7 +127,7 @@ export function registerShowCommands(program: Argv): void {
       async (argv) => {
         const ctx = clusterContext(argv);
         const vm = await getVm(ctx, argv.name);
-        print(vm, argv.output, () => vmRows([vm], argv.output === 'wide', false));
+        print(vm, argv.output, () => vmDetails(vm, argv.output === 'wide'));
         ctx.rest.close();
       },
     );

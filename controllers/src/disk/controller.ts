@@ -122,7 +122,20 @@ export function diskController(manager: Manager): ControllerDefinition {
   return {
     name: 'virtualmachinedisk',
     watches: [
-      { path: PATHS.disks, keys: (o) => (manager.inScope(o) ? [objectKey(o)] : []) },
+      // A disk, and the disks that clone it (they wait for it to be Ready).
+      {
+        path: PATHS.disks,
+        keys: (o) => [
+          ...(manager.inScope(o) ? [objectKey(o)] : []),
+          ...scoped()
+            .filter(
+              (d) =>
+                d.metadata.namespace === o.metadata?.namespace &&
+                d.spec.source?.disk?.name === o.metadata?.name,
+            )
+            .map((d) => objectKey(d as KubernetesObject)),
+        ],
+      },
       {
         path: PATHS.vms,
         keys: (o) =>

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { disk } from '../../../test/support/builders.ts';
-import { dataVolumeSource, diskPhase, diskStatus, inUseStatus, needsCdi } from './status.ts';
+import {
+  dataVolumeError,
+  dataVolumeSource,
+  diskPhase,
+  diskStatus,
+  inUseStatus,
+  needsCdi,
+} from './status.ts';
 
 const dv = (phase: string) => ({ spec: {}, status: { phase } }) as never;
 
@@ -24,6 +31,7 @@ describe('diskPhase', () => {
     expect(
       diskPhase(
         {
+          metadata: { name: 'data' },
           status: {
             phase: 'Failed',
             conditions: [{ type: 'Running', status: 'False', message: 'HTTP 404' }],
@@ -31,7 +39,11 @@ describe('diskPhase', () => {
         } as never,
         undefined,
       ),
-    ).toEqual({ phase: 'Failed', reason: 'ImportFailed', message: 'HTTP 404' });
+    ).toEqual({
+      phase: 'Failed',
+      reason: 'ImportFailed',
+      message: "CDI's DataVolume data is Failed (Failed): HTTP 404",
+    });
     expect(diskPhase(dv('WaitForFirstConsumer'), undefined)).toEqual({
       phase: 'Pending',
       reason: 'WaitForFirstConsumer',
@@ -52,6 +64,43 @@ describe('diskPhase', () => {
   });
 });
 
+describe('dataVolumeError', () => {
+  const running = (phase: string, status: string, reason: string) =>
+    ({
+      metadata: { name: 'data' },
+      status: {
+        phase,
+        conditions: [{ type: 'Running', status, reason, message: `importer: ${reason}` }],
+      },
+    }) as never;
+
+  it("follows KubeVirt's DataVolumeError rule: Failed, or an importer stopped on an error", () => {
+    expect(dataVolumeError(running('Failed', 'False', 'ImportFailed'))).toEqual({
+      reason: 'ImportFailed',
+      message: 'importer: ImportFailed',
+    });
+    expect(dataVolumeError(running('ImportInProgress', 'False', 'Error'))).toEqual({
+      reason: 'Error',
+      message: 'importer: Error',
+    });
+    expect(dataVolumeError(running('ImportScheduled', 'False', 'ImagePullFailed'))).toEqual({
+      reason: 'ImagePullFailed',
+      message: 'importer: ImagePullFailed',
+    });
+    // Waiting, or running, is no error.
+    expect(dataVolumeError(running('ImportScheduled', 'False', 'Pending'))).toBeUndefined();
+    expect(dataVolumeError(running('ImportInProgress', 'True', 'Pod is running'))).toBeUndefined();
+  });
+
+  it("turns the disk Failed with CDI's reason and message, even while the phase says importing", () => {
+    expect(diskPhase(running('ImportInProgress', 'False', 'Error'), undefined)).toEqual({
+      phase: 'Failed',
+      reason: 'ImportFailed',
+      message: "CDI's DataVolume data is ImportInProgress (Error): importer: Error",
+    });
+  });
+});
+
 describe('dataVolumeSource', () => {
   it('is blank, a clone of a claim, or an import of the image', () => {
     expect(dataVolumeSource(disk('d'), undefined)).toEqual({ blank: {} });
@@ -60,7 +109,31 @@ describe('dataVolumeSource', () => {
     ).toEqual({ pvc: { name: 'golden', namespace: 'team-a' } });
     expect(
       dataVolumeSource(disk('d', '1Gi', { source: { image: { name: 'ubuntu' } } }), undefined),
-    ).toEqual({ error: 'image VirtualMachineImage/ubuntu does not exist' });
+    ).toEqual({
+      reason: 'SourceNotFound',
+      error: 'image VirtualMachineImage/ubuntu does not exist',
+    });
+  });
+
+  it("clones another disk's claim once that disk is Ready", () => {
+    const copy = disk('copy', '2Gi', { source: { disk: { name: 'golden' } } });
+    const golden = (phase?: 'Importing' | 'Ready') => ({
+      ...disk('golden', '2Gi'),
+      ...(phase ? { status: { phase, claimName: 'golden' } } : {}),
+    });
+    expect(dataVolumeSource(copy, undefined, golden('Ready'))).toEqual({
+      pvc: { name: 'golden', namespace: 'team-a' },
+    });
+    expect(dataVolumeSource(copy, undefined, golden('Importing'))).toEqual({
+      reason: 'SourceNotReady',
+      error:
+        'waiting for VirtualMachineDisk golden, which this disk clones, to be Ready (it is Importing)',
+    });
+    expect(dataVolumeSource(copy, undefined, golden())).toMatchObject({ reason: 'SourceNotReady' });
+    expect(dataVolumeSource(copy, undefined, undefined)).toEqual({
+      reason: 'SourceNotFound',
+      error: 'VirtualMachineDisk team-a/golden, which this disk clones, does not exist',
+    });
   });
 });
 
@@ -116,6 +189,42 @@ describe('diskStatus', () => {
     expect(refused.conditions?.[1]?.message).toBe(
       'the claim could not grow to 20Gi: HTTP 403: forbidden',
     );
+  });
+
+  it('says the storage is growing a bound claim that has less than the disk asks', () => {
+    const pvc = (capacity: string) =>
+      ({ status: { phase: 'Bound', capacity: { storage: capacity } } }) as never;
+    const s = diskStatus({
+      disk: disk('data', '2Gi'),
+      now: 'T1',
+      readiness: ready,
+      pvc: pvc('1Gi'),
+    });
+    expect(s.capacity).toBe('1Gi');
+    expect(s.conditions?.[1]).toMatchObject({
+      type: 'Resized',
+      status: 'False',
+      reason: 'Resizing',
+    });
+    expect(s.conditions?.[1]?.message).toMatch(/^the claim asks for 2Gi and has 1Gi so far/);
+    const done = diskStatus({
+      disk: disk('data', '2Gi'),
+      now: 'T1',
+      readiness: ready,
+      pvc: pvc('2Gi'),
+    });
+    expect(done.conditions).toHaveLength(1);
+  });
+
+  it("carries CDI's progress and restart count", () => {
+    const s = diskStatus({
+      disk: disk('data'),
+      now: 'T1',
+      readiness: { phase: 'Importing', reason: 'ImportInProgress', message: 'm' },
+      progress: '42.5%',
+      restarts: 2,
+    });
+    expect(s).toMatchObject({ phase: 'Importing', progress: '42.5%', restarts: 2 });
   });
 
   it('keeps the transition time while the Ready status holds', () => {

@@ -12,6 +12,7 @@ import type {
   VirtualMachineDiskStatus,
   VirtualMachineImage,
 } from '../../../api/generated/types.ts';
+import { compareQuantities, isQuantity } from '../../../api/src/quantity.ts';
 import { DiskConditions, Reasons } from '../../../api/src/wellknown.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 
@@ -24,19 +25,49 @@ export interface Readiness {
   message: string;
 }
 
-/** What CDI should import into the disk, or a reason it cannot. */
+/** Why no DataVolume can be written yet: the source is missing, or (a disk to clone) not Ready. */
+export interface SourceProblem {
+  error: string;
+  reason: typeof Reasons.SourceNotFound | typeof Reasons.SourceNotReady;
+}
+
+/** A clone of another VirtualMachineDisk: its claim, once that disk is Ready. */
+function diskSource(
+  disk: VirtualMachineDisk,
+  name: string,
+  source: VirtualMachineDisk | undefined,
+): V1beta1DataVolumeSource | SourceProblem {
+  const ns = disk.metadata.namespace ?? '';
+  if (!source)
+    return {
+      reason: Reasons.SourceNotFound,
+      error: `VirtualMachineDisk ${ns}/${name}, which this disk clones, does not exist`,
+    };
+  // CDI clones a claim only once it is populated; waiting here says so on the disk.
+  if (source.status?.phase !== 'Ready' || !source.status.claimName)
+    return {
+      reason: Reasons.SourceNotReady,
+      error: `waiting for VirtualMachineDisk ${name}, which this disk clones, to be Ready (it is ${source.status?.phase ?? 'Pending'})`,
+    };
+  return { pvc: { name: source.status.claimName, namespace: ns } };
+}
+
+/** What CDI should import into the disk, or a reason it cannot yet. */
 export function dataVolumeSource(
   disk: VirtualMachineDisk,
   image: VirtualMachineImage | ClusterVirtualMachineImage | undefined,
-): V1beta1DataVolumeSource | { error: string } {
+  sourceDisk?: VirtualMachineDisk,
+): V1beta1DataVolumeSource | SourceProblem {
   const src = disk.spec.source;
   if (!src || src.blank) return { blank: {} };
+  if (src.disk) return diskSource(disk, src.disk.name, sourceDisk);
   if (src.pvc)
     return {
       pvc: { name: src.pvc.name, namespace: src.pvc.namespace ?? disk.metadata.namespace ?? '' },
     };
   if (!image)
     return {
+      reason: Reasons.SourceNotFound,
       error: `image ${src.image?.kind ?? 'VirtualMachineImage'}/${src.image?.name} does not exist`,
     };
   const s = image.spec.source;
@@ -45,6 +76,29 @@ export function dataVolumeSource(
   return {
     pvc: { name: s.pvc?.name ?? '', namespace: s.pvc?.namespace ?? image.metadata.namespace ?? '' },
   };
+}
+
+/**
+ * CDI's word that a DataVolume will not succeed as it stands, by KubeVirt's rule for its
+ * DataVolumeError status (KubeVirt v1.7 pkg/storage/types/dv.go HasDataVolumeErrors): phase
+ * Failed, or the Running condition False with reason Error or ImagePullFailed (the importer
+ * stopped; CDI may start it again, and the disk then says Importing again).
+ */
+export function dataVolumeError(
+  dv: V1beta1DataVolume,
+): { reason: string; message: string } | undefined {
+  const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+  if (dv.status?.phase === 'Failed')
+    return {
+      reason: running?.reason || 'Failed',
+      message: running?.message || 'CDI reports the DataVolume Failed',
+    };
+  if (
+    running?.status === 'False' &&
+    (running.reason === 'Error' || running.reason === 'ImagePullFailed')
+  )
+    return { reason: running.reason, message: running.message || 'the importer stopped' };
+  return undefined;
 }
 
 /** Disk readiness from the DataVolume's phase (CDI) or the claim's (plain PVC). */
@@ -66,14 +120,13 @@ function dataVolumePhase(dv: V1beta1DataVolume): Readiness {
   const p = dv.status?.phase ?? 'Pending';
   if (p === 'Succeeded')
     return { phase: 'Ready', reason: Reasons.Ready, message: 'the disk is ready' };
-  if (p === 'Failed') {
-    const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+  const error = dataVolumeError(dv);
+  if (error)
     return {
       phase: 'Failed',
       reason: Reasons.ImportFailed,
-      message: running?.message ?? 'CDI reports the import failed',
+      message: `CDI's DataVolume ${dv.metadata?.name ?? ''} is ${p} (${error.reason}): ${error.message}`,
     };
-  }
   if (/InProgress|Scheduled|Importing|Cloning|Upload/i.test(p)) {
     return {
       phase: 'Importing',
@@ -93,7 +146,11 @@ function dataVolumePhase(dv: V1beta1DataVolume): Readiness {
 /** Why a disk that needs CDI cannot be filled without it. */
 export function needsCdi(disk: VirtualMachineDisk): Readiness {
   const src = disk.spec.source;
-  const what = src?.image ? `image ${src.image.name}` : `claim ${src?.pvc?.name}`;
+  const what = src?.image
+    ? `image ${src.image.name}`
+    : src?.disk
+      ? `VirtualMachineDisk ${src.disk.name}`
+      : `claim ${src?.pvc?.name}`;
   return {
     phase: 'Pending',
     reason: Reasons.CDINotInstalled,
@@ -133,13 +190,32 @@ export interface DiskStatusInputs {
   readiness: Readiness;
   /** CDI's import progress, when it reports one. */
   progress?: string;
+  /** How many times CDI's importer restarted, when it says. */
+  restarts?: number;
   pvc?: V1PersistentVolumeClaim;
   resize?: ResizeOutcome;
   /** The name of the VM the disk is attached to. */
   attachedTo?: string;
 }
 
+/** A bound claim that asks for the disk's size but has less so far: the storage is growing it. */
+function growing(i: DiskStatusInputs): string | undefined {
+  const capacity = i.pvc?.status?.capacity?.storage;
+  if (i.pvc?.status?.phase !== 'Bound' || !capacity) return undefined;
+  const has = String(capacity);
+  if (!isQuantity(has) || !isQuantity(i.disk.spec.size)) return undefined;
+  return compareQuantities(has, i.disk.spec.size) < 0 ? has : undefined;
+}
+
 function resizeCondition(i: DiskStatusInputs): Omit<Condition, 'lastTransitionTime'> | undefined {
+  const has = i.resize ? undefined : growing(i);
+  if (has)
+    return {
+      type: DiskConditions.Resized,
+      status: 'False',
+      reason: Reasons.Resizing,
+      message: `the claim asks for ${i.disk.spec.size} and has ${has} so far: the storage is growing it (the guest sees the new size after its next start, or live where the engine supports it)`,
+    };
   if (!i.resize) return undefined;
   if (i.resize.outcome === 'waiting') {
     return {
@@ -180,6 +256,7 @@ export function diskStatus(i: DiskStatusInputs): VirtualMachineDiskStatus {
     ...(r.reason === Reasons.NameInUse ? {} : { claimName: i.disk.metadata.name }),
     conditions: resize ? [ready, withTransitionTime<Condition>(prev, resize, i.now)] : [ready],
     ...(i.progress ? { progress: i.progress } : {}),
+    ...(i.restarts ? { restarts: i.restarts } : {}),
     ...(capacity ? { capacity: String(capacity) } : {}),
     ...(i.attachedTo ? { attachedTo: i.attachedTo } : {}),
   };

@@ -219,9 +219,14 @@ export async function syncEngine(
 ): Promise<EngineState> {
   const src = disk.spec.source;
   if (cdiInstalled(context)) {
-    const source = dataVolumeSource(disk, resolveImage(context, disk, namespace));
+    const cloned = disk.spec.source?.disk?.name;
+    const source = dataVolumeSource(
+      disk,
+      resolveImage(context, disk, namespace),
+      cloned ? (context.disks.get(cloned, namespace) as VirtualMachineDisk | undefined) : undefined,
+    );
     if ('error' in source)
-      return { readiness: { phase: 'Pending', reason: 'SourceNotFound', message: source.error } };
+      return { readiness: { phase: 'Pending', reason: source.reason, message: source.error } };
     const own = await ensureOwn(
       context,
       disk,
@@ -242,6 +247,7 @@ export async function syncEngine(
     return {
       readiness: diskPhase(dv, undefined),
       ...(dv.status?.progress ? { progress: dv.status.progress } : {}),
+      ...(dv.status?.restartCount ? { restarts: dv.status.restartCount } : {}),
       ...(pvc ? { pvc } : {}),
     };
   }
@@ -265,7 +271,9 @@ export async function syncEngine(
 
 /**
  * Growing: the claim follows spec.size upwards (shrinking is refused at admission). Kubernetes
- * resizes only bound claims; until then the disk says it is waiting.
+ * resizes only bound claims; until then the disk says it is waiting. With CDI it is the claim
+ * CDI made that grows: CDI's admission refuses any change to a DataVolume's spec (CDI v1.65
+ * pkg/apiserver/webhooks/datavolume-validate.go, "Cannot update DataVolume Spec").
  */
 export async function grow(
   context: DiskContext,

@@ -22,6 +22,7 @@ import {
 import { fail, ok } from '../../../decisions/src/check.ts';
 import { CDI_CRD, established, KUBEVIRT_CRD, type VmContext } from './context.ts';
 import { dataVolumeNames, isVmDataVolume } from './names.ts';
+import { dataVolumeError } from '../disk/status.ts';
 
 /** What a VM resolves to, before anything is written. */
 export interface Resolution {
@@ -106,10 +107,13 @@ function referencedDisks(
   referenced: Record<string, VirtualMachineDisk | undefined>;
   problems: string[];
   unclaimed: boolean;
+  /** A disk failed (its DataVolume did): DataVolumeError. */
+  failed: boolean;
 } {
   const referenced: Record<string, VirtualMachineDisk | undefined> = {};
   const problems: string[] = [];
   let unclaimed = false;
+  let failed = false;
   for (const vmDisk of vm.spec.disks ?? []) {
     if (!vmDisk.virtualMachineDiskName) continue;
     const disk = context.disks.get(vmDisk.virtualMachineDiskName, namespace) as
@@ -118,12 +122,16 @@ function referencedDisks(
     // Without the disk's own claim there is nothing the VM may mount (a namesake is not it).
     if (!disk?.status?.claimName) unclaimed = true;
     if (!disk) problems.push(`VirtualMachineDisk ${vmDisk.virtualMachineDiskName} does not exist`);
-    else if (disk.status?.phase !== 'Ready')
+    else if (disk.status?.phase !== 'Ready') {
+      failed ||= disk.status?.phase === 'Failed';
+      // The disk's own Ready condition says why (CDI's phase, progress, reason and message).
+      const why = disk.status?.conditions?.find((c) => c.type === 'Ready')?.message;
       problems.push(
-        `VirtualMachineDisk ${vmDisk.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}`,
+        `VirtualMachineDisk ${vmDisk.virtualMachineDiskName} is ${disk.status?.phase ?? 'Pending'}${why ? `: ${why}` : ''}`,
       );
+    }
   }
-  return { referenced, problems, unclaimed };
+  return { referenced, problems, unclaimed, failed };
 }
 
 /**
@@ -148,9 +156,10 @@ function dataVolumeProblems(
   context: VmContext,
   vm: VirtualMachine,
   namespace: string,
-): { problems: string[]; lost: boolean } {
+): { problems: string[]; lost: boolean; failed: boolean } {
   const problems: string[] = [];
   let lost = false;
+  let failed = false;
   const vmRef = { name: vm.metadata.name ?? '', uid: vm.metadata.uid };
   const wereReady = disksWereReady(vm);
   for (const dvName of dataVolumeNames(vm)) {
@@ -168,13 +177,45 @@ function dataVolumeProblems(
       );
       continue;
     }
-    const phase = dv?.status?.phase;
-    if (phase !== 'Succeeded')
-      problems.push(
-        `DataVolume ${dvName} is ${phase ?? 'not created yet'}${dv?.status?.progress ? ` (${dv.status.progress})` : ''}`,
-      );
+    const problem = dataVolumeProblem(dvName, dv);
+    if (problem) problems.push(problem.message);
+    failed ||= !!problem?.failed;
   }
-  return { problems, lost };
+  return { problems, lost, failed };
+}
+
+/**
+ * What a DataVolume of the VM lacks, in CDI's words: its phase and progress while it works, its
+ * reason and message once it failed (KubeVirt's DataVolumeError rule, dataVolumeError).
+ */
+export function dataVolumeProblem(
+  name: string,
+  dv: V1beta1DataVolume | undefined,
+): { message: string; failed: boolean } | undefined {
+  const phase = dv?.status?.phase;
+  if (phase === 'Succeeded') return undefined;
+  const error = dv ? dataVolumeError(dv) : undefined;
+  if (error)
+    return {
+      failed: true,
+      message: `DataVolume ${name} is ${phase ?? 'Pending'} (${error.reason}): ${error.message}`,
+    };
+  const running = dv?.status?.conditions?.find((c) => c.type === 'Running');
+  // A WaitForFirstConsumer class binds (and CDI fills) the volume once the VM first starts.
+  const wffc =
+    phase === 'WaitForFirstConsumer' || phase === 'PendingPopulation'
+      ? 'its storage class binds it when the VM first starts'
+      : undefined;
+  const detail = [
+    dv?.status?.progress,
+    wffc ?? (running?.status === 'False' ? running.message : undefined),
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return {
+    failed: false,
+    message: `DataVolume ${name} is ${phase ?? 'not created yet'}${detail ? ` (${detail})` : ''}`,
+  };
 }
 
 /** The UID of the VM's own KubeVirt VM, when the cache has one. */
@@ -193,21 +234,40 @@ function resolveDisks(
   disksCheck: Check;
   unclaimed: boolean;
 } {
-  const { referenced, problems, unclaimed } = referencedDisks(context, vm, namespace);
+  const { referenced, problems, unclaimed, failed } = referencedDisks(context, vm, namespace);
   const needsCdi = !!vm.spec.image || (vm.spec.disks ?? []).some((disk) => disk.size);
   if (needsCdi && !cdi)
     problems.push(
       'CDI is not installed: disks made from images or created with the VM need CDI (cdi.kubevirt.io DataVolumes); install CDI',
     );
-  const dvs = cdi ? dataVolumeProblems(context, vm, namespace) : { problems: [], lost: false };
+  const dvs = cdi
+    ? dataVolumeProblems(context, vm, namespace)
+    : { problems: [], lost: false, failed: false };
   problems.push(...dvs.problems);
-  const reason = dvs.lost
-    ? Reasons.ClaimLost
-    : cdi || !needsCdi
-      ? 'DisksNotReady'
-      : 'CDINotInstalled';
-  const disksCheck = problems.length
-    ? fail(reason, problems.join('; '))
-    : ok('AllDisksReady', 'every disk is ready');
+  const disksCheck = disksCheckOf(problems, {
+    lost: dvs.lost,
+    failed: failed || dvs.failed,
+    cdiMissing: needsCdi && !cdi,
+  });
   return { referenced, disksCheck, unclaimed };
+}
+
+/**
+ * DisksReady from what is wrong with the disks: True when nothing is; else the gravest reason
+ * (a claim lost, then a DataVolume that failed, then CDI missing, else not ready yet) and every
+ * problem in the message.
+ */
+export function disksCheckOf(
+  problems: string[],
+  flags: { lost: boolean; failed: boolean; cdiMissing: boolean },
+): Check {
+  if (!problems.length) return ok('AllDisksReady', 'every disk is ready');
+  const reason = flags.lost
+    ? Reasons.ClaimLost
+    : flags.failed
+      ? Reasons.DataVolumeError
+      : flags.cdiMissing
+        ? Reasons.CDINotInstalled
+        : 'DisksNotReady';
+  return fail(reason, problems.join('; '));
 }

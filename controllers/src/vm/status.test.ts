@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { vm } from '../../../test/support/builders.ts';
-import { computeVmStatus, phaseOf, powerStateOf, restartPending } from './status.ts';
+import {
+  agentCheck,
+  computeVmStatus,
+  guestOSOf,
+  phaseOf,
+  powerStateOf,
+  restartPending,
+} from './status.ts';
 import type { Check } from '../../../decisions/src/check.ts';
 
 const good: Check = { ok: true, reason: 'Resolved', message: 'ok' };
@@ -50,6 +57,7 @@ describe('computeVmStatus', () => {
       'EngineAvailable=False:KubeVirtNotInstalled',
       'Ready=False:KubeVirtNotInstalled',
       'RestartPending=False:UpToDate',
+      'AgentConnected=False:NotRunning',
     ]);
   });
 
@@ -84,6 +92,7 @@ describe('computeVmStatus', () => {
           nodeName: 'n1',
           interfaces: [{ name: 'default', mac: '52:54:00:00:00:01', ipAddress: '10.0.0.5' }],
           guestOSInfo: { name: 'Debian', version: '12' },
+          conditions: [{ type: 'AgentConnected', status: 'True' }],
         },
       } as never,
     });
@@ -141,5 +150,68 @@ describe('computeVmStatus', () => {
     expect(later.conditions?.map((c) => c.lastTransitionTime)).toEqual(
       first.conditions?.map(() => 'T1'),
     );
+  });
+});
+
+describe('the guest agent', () => {
+  const debian = {
+    name: 'Debian GNU/Linux',
+    prettyName: 'Debian GNU/Linux 12 (bookworm)',
+    id: 'debian',
+    version: '12 (bookworm)',
+    versionId: '12',
+    kernelRelease: '6.1.0-31-amd64',
+    kernelVersion: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.128-1 (2025-02-07)',
+    machine: 'x86_64',
+  };
+  const vmi = (connected: 'True' | 'False' | undefined, phase = 'Running') =>
+    ({
+      status: {
+        phase,
+        guestOSInfo: debian,
+        conditions: connected ? [{ type: 'AgentConnected', status: connected }] : [],
+      },
+    }) as never;
+
+  it("copies every field of the VMI's guestOSInfo while the agent is connected", () => {
+    expect(guestOSOf(vmi('True'))).toEqual({
+      name: 'Debian GNU/Linux',
+      prettyName: 'Debian GNU/Linux 12 (bookworm)',
+      id: 'debian',
+      version: '12 (bookworm)',
+      versionId: '12',
+      kernel: '6.1.0-31-amd64',
+      kernelVersion: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.128-1 (2025-02-07)',
+      machine: 'x86_64',
+    });
+    expect(
+      guestOSOf({ status: { conditions: [{ type: 'AgentConnected', status: 'True' }] } } as never),
+    ).toBeUndefined();
+  });
+
+  it('claims no OS once the agent is gone (KubeVirt leaves the last report in place)', () => {
+    expect(guestOSOf(vmi(undefined))).toBeUndefined();
+    expect(guestOSOf(vmi('False'))).toBeUndefined();
+    expect(computeVmStatus({ ...base, vmi: vmi(undefined) }).guestOS).toBeUndefined();
+  });
+
+  it('says AgentConnected, and why not', () => {
+    expect(agentCheck(vmi('True'))).toEqual({
+      ok: true,
+      reason: 'AgentConnected',
+      message: 'the QEMU guest agent answers; the guest runs Debian GNU/Linux 12 (bookworm)',
+    });
+    expect(agentCheck(vmi(undefined))).toMatchObject({ ok: false, reason: 'AgentNotConnected' });
+    expect(agentCheck(vmi('False'))).toMatchObject({ ok: false, reason: 'AgentNotConnected' });
+    expect(agentCheck(vmi('True', 'Scheduling'))).toMatchObject({
+      ok: false,
+      reason: 'NotRunning',
+    });
+    expect(agentCheck(undefined)).toMatchObject({ ok: false, reason: 'NotRunning' });
+    const s = computeVmStatus({ ...base, vmi: vmi('True') });
+    expect(s.conditions?.find((c) => c.type === 'AgentConnected')).toMatchObject({
+      status: 'True',
+      reason: 'AgentConnected',
+    });
   });
 });

@@ -6,7 +6,7 @@ import type {
 } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { VirtualMachine, VirtualMachineStatus } from '../../../api/generated/types.ts';
 import type { EffectiveClass } from './translate.ts';
-import type { Check } from '../../../decisions/src/check.ts';
+import { fail, ok, type Check } from '../../../decisions/src/check.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 import { Reasons, VmConditions } from '../../../api/src/wellknown.ts';
 
@@ -145,10 +145,66 @@ function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
     [VmConditions.EngineAvailable, i.engineCheck],
     [VmConditions.Ready, readyCheckOf(i)],
     [VmConditions.RestartPending, restartCheckOf(i, pending)],
+    [VmConditions.AgentConnected, agentCheck(i.vmi)],
     ...(i.powerCheck ? [[VmConditions.PowerAction, i.powerCheck] as [string, Check]] : []),
     ...(i.acceptedCheck ? [[VmConditions.EngineAccepted, i.acceptedCheck] as [string, Check]] : []),
   ];
   return checks.map(([type, check]) => condition(type, check, prev, i.now, gen));
+}
+
+/** Whether the instance runs with its guest agent connected (KubeVirt's VMI condition). */
+function agentConnected(vmi: V1VirtualMachineInstance | undefined): boolean {
+  return !!vmi?.status?.conditions?.some(
+    (c) => c.type === VmConditions.AgentConnected && c.status === 'True',
+  );
+}
+
+/**
+ * AgentConnected, mirrored from the instance: virt-handler sets the VMI condition True while the
+ * agent answers on its channel (org.qemu.guest_agent.0) and removes it when the agent goes
+ * (KubeVirt's guest agent functional tests stop the agent and wait for it to disappear; virt-api
+ * answers the agent's subresources only while it is there). Only True counts, so an engine that
+ * writes it False reads the same. A VM that does not run has no agent to hear.
+ */
+export function agentCheck(vmi: V1VirtualMachineInstance | undefined): Check {
+  if (!vmi || (vmi.status?.phase && vmi.status.phase !== 'Running'))
+    return fail(Reasons.NotRunning, 'the VM does not run, so no guest agent can answer');
+  if (agentConnected(vmi)) {
+    const os = vmi.status?.guestOSInfo;
+    const name = os?.prettyName || [os?.name, os?.version].filter(Boolean).join(' ');
+    return ok(
+      Reasons.AgentConnected,
+      `the QEMU guest agent answers${name ? `; the guest runs ${name}` : ''}`,
+    );
+  }
+  return fail(
+    Reasons.AgentNotConnected,
+    'no QEMU guest agent answers on the channel org.qemu.guest_agent.0: install and start qemu-guest-agent in the guest to see its OS, addresses and users',
+  );
+}
+
+/**
+ * The guest OS as the agent reports it (the VMI's guestOSInfo), only while the agent is
+ * connected: KubeVirt leaves the last report in place after the agent goes, and vmplane does not
+ * claim what no agent says any more.
+ */
+export function guestOSOf(
+  vmi: V1VirtualMachineInstance | undefined,
+): VirtualMachineStatus['guestOS'] | undefined {
+  const os = vmi?.status?.guestOSInfo;
+  if (!os || !agentConnected(vmi)) return undefined;
+  const fields: [keyof NonNullable<VirtualMachineStatus['guestOS']>, string | undefined][] = [
+    ['name', os.name],
+    ['prettyName', os.prettyName],
+    ['id', os.id],
+    ['version', os.version],
+    ['versionId', os.versionId],
+    ['kernel', os.kernelRelease],
+    ['kernelVersion', os.kernelVersion],
+    ['machine', os.machine],
+  ];
+  const present = fields.filter(([, v]) => !!v);
+  return present.length ? Object.fromEntries(present) : undefined;
 }
 
 /** What the running instance tells: node, addresses, interfaces and the guest OS. */
@@ -169,14 +225,8 @@ function instanceFields(vmi: V1VirtualMachineInstance | undefined): Partial<Virt
       ...(x.mac ? { macAddress: x.mac } : {}),
       ipAddresses: ipsOf(x),
     }));
-  const os = vmi?.status?.guestOSInfo;
-  if (os && (os.name || os.version || os.kernelRelease)) {
-    out.guestOS = {
-      ...(os.name ? { name: os.name } : {}),
-      ...(os.version ? { version: os.version } : {}),
-      ...(os.kernelRelease ? { kernel: os.kernelRelease } : {}),
-    };
-  }
+  const os = guestOSOf(vmi);
+  if (os) out.guestOS = os;
   return out;
 }
 

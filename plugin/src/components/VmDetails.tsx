@@ -8,10 +8,12 @@ import {
   StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
+import { guestOSLabel } from '../../../api/src/guest.ts';
 import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
 import { VmConsole } from './Console';
+import { AgentLabel } from './GuestAgent';
 import { InstallCheck } from './InstallCheck';
 import { VmStatusLabel } from './Status';
 import { VmActions } from './VmActions';
@@ -63,14 +65,15 @@ export function VmDetails() {
                 {
                   name: t('Guest OS'),
                   value:
-                    [
-                      vm.status?.guestOS?.name,
-                      vm.status?.guestOS?.version,
-                      vm.status?.guestOS?.kernel,
-                    ]
-                      .filter(Boolean)
-                      .join(' ') || t('unknown (the guest agent has not reported)'),
+                    guestOSLabel(vm.status?.guestOS) ||
+                    t('unknown (the guest agent has not reported)'),
                 },
+                {
+                  name: t('Kernel'),
+                  value: vm.status?.guestOS?.kernel,
+                  hide: !vm.status?.guestOS?.kernel,
+                },
+                { name: t('Guest agent'), value: <AgentLabel vm={vm} /> },
               ]
             : []
         }

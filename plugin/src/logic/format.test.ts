@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  diskSourceLabel,
   displayStatus,
   formatBytes,
   formatMemory,
@@ -108,5 +109,26 @@ describe('isPositiveQuantity', () => {
   it('refuses zero, signs and words', () => {
     for (const q of ['0', '0Gi', '-1Gi', '+1Gi', 'big', '', '20 GB'])
       expect(isPositiveQuantity(q)).toBe(false);
+  });
+});
+
+describe('diskSourceLabel', () => {
+  it('names what the disk starts with', () => {
+    expect(diskSourceLabel({ size: '1Gi' })).toBe('blank');
+    expect(diskSourceLabel({ size: '1Gi', source: { disk: { name: 'golden' } } })).toBe(
+      'clone of disk golden'
+    );
+    expect(
+      diskSourceLabel({ size: '1Gi', source: { pvc: { name: 'c', namespace: 'base' } } })
+    ).toBe('clone of claim base/c');
+    expect(
+      diskSourceLabel({
+        size: '1Gi',
+        source: { image: { kind: 'ClusterVirtualMachineImage', name: 'debian-12' } },
+      })
+    ).toBe('image debian-12');
+    expect(diskSourceLabel({ size: '1Gi', source: { image: { name: 'mine' } } })).toBe(
+      'image (namespace) mine'
+    );
   });
 });

@@ -1,5 +1,5 @@
 // How VM facts read in the UI: status colours, sizes, quantities. Pure functions.
-import type { VirtualMachine } from '../../../api/generated/types.ts';
+import type { VirtualMachine, VirtualMachineDisk } from '../../../api/generated/types.ts';
 import { isQuantity, parseQuantity } from '../../../api/src/quantity.ts';
 
 export type StatusColour = 'success' | 'warning' | 'error' | '';
@@ -80,4 +80,17 @@ export function imageLabel(spec: VirtualMachine['spec']): string {
 /** A size the user typed: a quantity above zero (such as 20Gi). */
 export function isPositiveQuantity(q: string): boolean {
   return isQuantity(q) && !/^\s*[+-]/.test(q) && parseQuantity(q).nanos > 0n;
+}
+
+/** What a disk starts with, in words: blank, an image, a claim or another disk it clones. */
+export function diskSourceLabel(spec: VirtualMachineDisk['spec']): string {
+  const src = spec.source;
+  if (src?.disk) return `clone of disk ${src.disk.name}`;
+  if (src?.pvc)
+    return `clone of claim ${src.pvc.namespace ? `${src.pvc.namespace}/` : ''}${src.pvc.name}`;
+  if (src?.image)
+    return `image ${src.image.kind === 'ClusterVirtualMachineImage' ? '' : '(namespace) '}${
+      src.image.name
+    }`;
+  return 'blank';
 }

@@ -2,6 +2,7 @@
 import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { DetailsGrid, Link } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
+import { diskSourceLabel } from '../../logic/format';
 import { ROUTES, VirtualMachineDisk } from '../../resources';
 import { Conditions } from '../common';
 
@@ -19,6 +20,24 @@ export function DiskDetails() {
           ? [
               { name: t('Phase'), value: d.status?.phase ?? '-' },
               { name: t('Progress'), value: d.status?.progress ?? '-', hide: !d.status?.progress },
+              {
+                name: t('Importer restarts'),
+                value: String(d.status?.restarts ?? 0),
+                hide: !d.status?.restarts,
+              },
+              {
+                name: t('Source'),
+                value: d.spec.source?.disk ? (
+                  <Link
+                    routeName={ROUTES.disk}
+                    params={{ namespace: d.getNamespace() ?? '', name: d.spec.source.disk.name }}
+                  >
+                    {diskSourceLabel(d.spec)}
+                  </Link>
+                ) : (
+                  diskSourceLabel(d.spec)
+                ),
+              },
               { name: t('Requested size'), value: d.spec.size },
               { name: t('Capacity'), value: d.status?.capacity ?? '-' },
               { name: t('Storage class'), value: d.spec.storageClassName ?? '-' },
