@@ -23,8 +23,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../../api/src/paths.ts';
-import { startSandbox, type Sandbox } from '../../harness/src/sandbox.ts';
 import { consoleUrl } from '../../cli/src/kubectl-vm/console.ts';
+import { startSandbox, type Sandbox } from '../../harness/src/sandbox.ts';
 import { kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
@@ -33,6 +33,11 @@ import { instanceFolderName } from '../../engine/src/engine-context.ts';
 import { TINY_BANNER, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { openPluginInBrowser, SHOTS } from '../support/browser.ts';
 import { captureScreen, toPng } from '../support/rfb.ts';
+import {
+  ask as askGuest,
+  openConsole as openGuestConsole,
+  type Console,
+} from '../support/sandbox-console.ts';
 
 const RESULTS = join(REPO_ROOT, 'test-results', 'engine');
 const VMP = '/apis/vmplane.io/v1alpha1/namespaces/demo/virtualmachines';
@@ -62,54 +67,17 @@ const setPower = (name: string, powerState: string): Promise<unknown> =>
   });
 const pidOf = (name: string): number | undefined => engine.running.get(`demo/${name}`)?.child.pid;
 
-/** The serial console through the API server, as `kubectl vm console` opens it. */
-async function openConsole(
-  name: string,
-  headers: Record<string, string> = {},
-): Promise<{ text: () => string; type: (s: string) => void; close: () => void }> {
-  const opts: Record<string, unknown> = {};
-  await kc.applyToHTTPSOptions(opts as never);
-  const server = kc.getCurrentCluster()?.server ?? '';
-  const ws = new WebSocket(consoleUrl(server, 'demo', name), ['plain.kubevirt.io'], {
-    ...(opts as WebSocket.ClientOptions),
-    headers,
-  });
-  let out = '';
-  ws.on('message', (d: Buffer) => (out += d.toString('latin1')));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (b: Buffer) => (body += b.toString()));
-      res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${body}`)));
-    });
-    ws.once('error', reject);
-  });
-  return { text: () => out, type: (s) => ws.send(Buffer.from(s)), close: () => ws.close() };
-}
-
+const openConsole = (name: string, headers: Record<string, string> = {}): Promise<Console> =>
+  openGuestConsole(kc, 'demo', name, headers);
 /** Types a command on the console and waits for its answer. */
-async function ask(name: string, command: string, answer: string): Promise<string> {
-  const c = await openConsole(name);
-  try {
-    await until('the shell prompt', async () => c.text().includes(TINY_PROMPT)).catch(
-      (e: Error) => {
-        const guest = engine.running.get(`demo/${name}`)?.serial.output ?? '(no guest)';
-        throw new Error(
-          `${e.message}; the console showed:\n${c.text().slice(-1500)}\nthe guest printed:\n${guest.slice(-1500)}`,
-        );
-      },
-    );
-    const from = c.text().length;
-    c.type(`${command}\n`);
-    return await until(`"${answer}" on the console`, async () => {
-      const tail = c.text().slice(from);
-      return tail.includes(answer) ? tail : undefined;
-    });
-  } finally {
-    c.close();
-  }
-}
+const ask = (name: string, command: string, answer: string): Promise<string> =>
+  askGuest(
+    kc,
+    { ns: 'demo', name, prompt: TINY_PROMPT },
+    command,
+    answer,
+    () => engine.running.get(`demo/${name}`)?.serial.output ?? '(no guest)',
+  );
 
 /** A request through the API server with the sandbox admin's credentials, as another user if asked. */
 async function call(
