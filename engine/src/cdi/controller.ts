@@ -42,8 +42,15 @@ const dvObject = (dv: DataVolumeObject): KubernetesObject => ({
   metadata: dv.metadata ?? {},
 });
 
-/** Why a clone cannot start yet (CDI's event), or undefined when it can. */
-function cloneProblem(cdi: CdiContext, dv: DataVolumeObject): DvEvent | undefined {
+/**
+ * Why a clone cannot start yet (CDI's event), or undefined when it can: the source must exist and
+ * the target ask at least the source's size (both as rendered: spec.storage with its overhead).
+ */
+function cloneProblem(
+  cdi: CdiContext,
+  dv: DataVolumeObject,
+  target: string | undefined,
+): DvEvent | undefined {
   const src = dv.spec.source?.pvc;
   if (!src) return undefined;
   const ns = src.namespace ?? dv.metadata?.namespace ?? '';
@@ -54,13 +61,12 @@ function cloneProblem(cdi: CdiContext, dv: DataVolumeObject): DvEvent | undefine
       reason: 'CloneWithoutSource',
       message: `The source pvc ${src.name} doesn't exist`,
     };
-  const want = (dv.spec.pvc ?? dv.spec.storage)?.resources?.requests?.storage;
   const have = source.spec?.resources?.requests?.storage;
-  if (want && have && bytes(want) < bytes(have))
+  if (target && have && bytes(target) < bytes(have))
     return {
       type: 'Warning',
       reason: 'CloneValidationFailed',
-      message: `The clone doesn't meet the validation requirements: target resources requests storage size is smaller than the source ${bytes(want)} < ${bytes(have)}`,
+      message: `The clone doesn't meet the validation requirements: target resources requests storage size is smaller than the source ${bytes(target)} < ${bytes(have)}`,
     };
   return undefined;
 }
@@ -89,9 +95,13 @@ function renderContext(cdi: CdiContext, dv: DataVolumeObject): RenderContext {
 
 /** Makes the DataVolume's claim, or says why CDI would not. */
 async function createClaim(cdi: CdiContext, dv: DataVolumeObject): Promise<DvEvent | undefined> {
-  const problem = cloneProblem(cdi, dv);
-  if (problem) return problem;
   const rendered = claimForDataVolume(dv as never, renderContext(cdi, dv));
+  const problem = cloneProblem(
+    cdi,
+    dv,
+    rendered.ok ? rendered.claim.spec.resources?.requests?.storage : undefined,
+  );
+  if (problem) return problem;
   if (!rendered.ok) return { type: 'Warning', reason: rendered.reason, message: rendered.message };
   const ns = dv.metadata?.namespace ?? '';
   await cdi.manager.rest

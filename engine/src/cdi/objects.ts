@@ -44,7 +44,8 @@ export async function ensureCdiCr(rest: KubeRest, version: string): Promise<bool
     lastTransitionTime: now,
     lastHeartbeatTime: now,
   });
-  await rest.request('PATCH', `${CDI_CR}/status`, {
+  // The CDI CRD has no status subresource: status is written with the object.
+  await rest.request('PATCH', CDI_CR, {
     body: {
       status: {
         phase: 'Deployed',
@@ -84,7 +85,7 @@ export async function ensureConfigOverhead(rest: KubeRest): Promise<void> {
   const cfg = await getLive<{ status?: { filesystemOverhead?: object } }>(rest, CDI_CONFIG);
   if (!cfg || cfg.status?.filesystemOverhead) return;
   await rest
-    .request('PATCH', `${CDI_CONFIG}/status`, {
+    .request('PATCH', CDI_CONFIG, {
       body: { status: { filesystemOverhead: { global: DEFAULT_OVERHEAD } } },
       contentType: 'application/merge-patch+json',
     })
