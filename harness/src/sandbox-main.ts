@@ -20,6 +20,12 @@ const argv = await yargs(hideBin(process.argv))
     describe:
       'run VMs under QEMU with the local engine, when QEMU is installed (--no-engine: without)',
   })
+  .option('debian', {
+    type: 'boolean',
+    default: true,
+    describe:
+      'boot the Debian example VM debian-1, building the Debian image on first use (--no-debian: debian-1 is made stopped, and only the tiny Linux boots)',
+  })
   .option('state-dir', {
     type: 'string',
     describe: 'where the kubeconfig goes (default: .vmplane in the repository)',
@@ -33,6 +39,7 @@ try {
   await runSandbox({
     examples: argv.examples,
     engine: argv.engine,
+    debian: argv.debian,
     ...(argv['state-dir'] ? { stateDir: argv['state-dir'] } : {}),
   });
 } catch (e) {

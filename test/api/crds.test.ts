@@ -113,6 +113,7 @@ describe('CRDs in a real kube-apiserver', () => {
     ]);
     expect(table.rows.map((row) => [row.NAME, row.CLASS, row.IMAGE, row.POWER])).toEqual([
       ['db-1', 'guaranteed-medium', '', 'PoweredOff'],
+      ['debian-1', 'best-effort-small', 'debian-12', 'PoweredOn'],
       ['tiny-1', 'best-effort-small', 'tiny-linux', 'PoweredOn'],
       ['web-1', 'best-effort-small', 'ubuntu-24.04', 'PoweredOn'],
     ]);

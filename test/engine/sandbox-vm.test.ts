@@ -153,7 +153,8 @@ beforeAll(async () => {
     join(tmpdir(), `vmplane-test-${process.env.VMPLANE_RUN_ID ?? 'local'}-sandbox-vm-`),
   );
   mkdirSync(RESULTS, { recursive: true });
-  sandbox = await startSandbox({ stateDir, ui: false, log: (l) => logged.push(l) });
+  // The tiny Linux is the guest here; Debian boots in the tests of cloud-init and the agent.
+  sandbox = await startSandbox({ stateDir, ui: false, debian: false, log: (l) => logged.push(l) });
   if (!sandbox.parts.engine)
     throw new Error(
       `the sandbox started no local engine (is QEMU installed?):\n${logged.join('\n')}`,

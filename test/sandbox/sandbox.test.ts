@@ -25,7 +25,13 @@ async function startSandbox(
   const stateDir = mkdtempSync(join(tmpdir(), 'vmplane-test-sandbox-state-'));
   dirs.push(stateDir);
   let out = '';
-  const argv = [join(REPO_ROOT, 'harness/bootstrap.mjs'), 'sandbox', ...(opts.args ?? [])];
+  // Debian boots in the newcomer's test (test/sandbox/newcomer.test.ts); here the tiny Linux does.
+  const argv = [
+    join(REPO_ROOT, 'harness/bootstrap.mjs'),
+    'sandbox',
+    '--no-debian',
+    ...(opts.args ?? []),
+  ];
   const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0', ...opts.env },
