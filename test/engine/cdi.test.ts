@@ -1,7 +1,6 @@
 // The engine playing CDI against a real API server with CDI's real CRDs and CDI's own admission:
-// DataVolumes become claims, and once bound (kube-controller-manager's binding is played here by
-// the test until the control plane runs it) their files are filled for real: an http import from
-// the library's loopback server (progress seen between 0 and 100, then Succeeded, the bytes equal
+// DataVolumes become claims, and once bound (by kube-controller-manager, to volumes the test makes
+// for them) their files are filled for real: an http import from the library's loopback server (progress seen between 0 and 100, then Succeeded, the bytes equal
 // to the image's by qemu-img compare), a blank disk, a clone carrying a marker; a source that
 // cannot be had fails with CDI's reason and message and the VM shows DataVolumeError.
 import { execFile } from 'node:child_process';
@@ -48,6 +47,7 @@ let library: LibraryServer;
 let ns = '';
 let stateDir = '';
 let image = '';
+const pvs: string[] = [];
 const cls = `cdi-test-${process.pid}`;
 const PROVISIONER = 'cdi-test.local-engine.vmplane.io';
 const dvPath = (name = ''): string =>
@@ -118,18 +118,19 @@ afterAll(async () => {
     ?.request('DELETE', `/apis/cdi.kubevirt.io/v1beta1/storageprofiles/${cls}`)
     .catch(() => undefined);
   await rest?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
+  for (const pv of pvs)
+    await rest?.request('DELETE', `/api/v1/persistentvolumes/${pv}`).catch(() => undefined);
   rest?.close();
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
 /**
- * kube-controller-manager's binding of a claim to a volume made for it (static provisioning): a
- * PV whose claimRef names the claim, then the claim's volumeName and both phases Bound.
+ * A volume made for the claim (static provisioning, until the engine's provisioner is on this
+ * branch): a PV whose claimRef names it; kube-controller-manager's binder binds them.
  */
 async function bind(name: string): Promise<string> {
   const pvc = await until(`claim ${name}`, () => getLive<Obj>(rest, pvcPath(name)));
   const pvName = `cdi-test-${pvc.metadata.uid}`;
-  const mode = pvc.spec.volumeMode ?? 'Filesystem';
   await rest.create({
     apiVersion: 'v1',
     kind: 'PersistentVolume',
@@ -137,9 +138,9 @@ async function bind(name: string): Promise<string> {
     spec: {
       capacity: { storage: pvc.spec.resources.requests.storage },
       accessModes: pvc.spec.accessModes,
-      volumeMode: mode,
+      volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
       storageClassName: cls,
-      persistentVolumeReclaimPolicy: 'Delete',
+      persistentVolumeReclaimPolicy: 'Retain',
       claimRef: {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
@@ -159,24 +160,10 @@ async function bind(name: string): Promise<string> {
       },
     },
   } as never);
-  await rest.request('PATCH', `/api/v1/persistentvolumes/${pvName}/status`, {
-    body: { status: { phase: 'Bound' } },
-    contentType: 'application/merge-patch+json',
-  });
-  await rest.request('PATCH', pvcPath(name), {
-    body: { spec: { volumeName: pvName } },
-    contentType: 'application/merge-patch+json',
-  });
-  await rest.request('PATCH', `${pvcPath(name)}/status`, {
-    body: {
-      status: {
-        phase: 'Bound',
-        accessModes: pvc.spec.accessModes,
-        capacity: { storage: pvc.spec.resources.requests.storage },
-      },
-    },
-    contentType: 'application/merge-patch+json',
-  });
+  pvs.push(pvName);
+  await until(`claim ${name} Bound by kube-controller-manager`, async () =>
+    (await getLive<Obj>(rest, pvcPath(name)))?.status?.phase === 'Bound' ? true : undefined,
+  );
   const pv = await getLive<Obj>(rest, `/api/v1/persistentvolumes/${pvName}`);
   return volumeFile(pv as never) ?? '';
 }
