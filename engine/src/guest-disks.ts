@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLive } from '../../kube/src/ownership.ts';
-import { hasDataVolumeApi, templateDisk } from './cdi.ts';
+import { hasDataVolumeApi, templateDisk } from './cdi/templates.ts';
 import { createDisk, growDisk } from './disks.ts';
 import {
   diskOverBudget,

@@ -20,7 +20,17 @@ import {
   unregisterSubresourceApi,
   waitForAvailable,
 } from './api-server.ts';
+import {
+  cdiController,
+  ensureCdiCr,
+  ensureConfigOverhead,
+  removeCdiCr,
+  storageProfileController,
+  type LibraryImageEntry,
+} from './cdi/index.ts';
 import { localEngine, type LocalEngine } from './controller.ts';
+import { ensureQcow2 } from './library/qcow2.ts';
+import { startLibraryServer, type LibraryServer } from './library/server.ts';
 import { ensureTinyLinux, type TinyLinux } from './tiny-linux.ts';
 import type { LibraryImage } from './volumes.ts';
 
@@ -50,6 +60,41 @@ export function tinyLinuxLibrary(image: TinyLinux): LibraryImage {
   };
 }
 
+/**
+ * The images the library serves over HTTP (adding one is one entry here): the tiny Linux as qcow2,
+ * so that an import converts it (qcow2 to raw) as CDI's importer does.
+ */
+export async function libraryImages(
+  image: TinyLinux,
+  qemuImg?: string,
+): Promise<LibraryImageEntry[]> {
+  return [
+    {
+      name: 'tiny-linux',
+      path: await ensureQcow2(image.disk, qemuImg),
+      format: 'qcow2',
+      kernelBoot: true,
+    },
+  ];
+}
+
+/** The CDI release whose DataVolume API the engine plays. */
+export const CDI_PLAYED = 'v1.65.0';
+
+/** Whether the cluster serves CDI's DataVolumes (their CRD is there). */
+async function cdiInstalled(rest: KubeRest): Promise<boolean> {
+  try {
+    await rest.request(
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/datavolumes.cdi.kubevirt.io',
+    );
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
 /** Guest memory the sandbox's engine gives its VMs in all: half the machine's memory. */
 export const SANDBOX_MEMORY_BUDGET = (): number => Math.floor(totalmem() / 2);
 
@@ -67,6 +112,10 @@ export interface LocalEngineStartOptions {
   maxGraceMs?: number;
   /** The QEMU binary (qemu-system-x86_64 on PATH by default). */
   qemu?: string;
+  /** The CDI release whose API the engine plays where CDI's CRDs are installed and CDI is not. */
+  cdiVersion?: string;
+  /** Provisioners the engine plays (their StorageProfiles say what its volumes support). */
+  provisioners?: string[];
   logger?: Logger;
   log?: (line: string) => void;
 }
@@ -75,6 +124,9 @@ export interface RunningLocalEngine {
   engine: LocalEngine;
   /** Whether the engine made the KubeVirt CR (false when one was already there). */
   madeKubeVirt: boolean;
+  /** Whether the engine plays CDI (it made the CDI CR: CDI's CRDs are there and no CDI is). */
+  playsCdi: boolean;
+  library: LibraryServer;
   stop(): Promise<void>;
 }
 
@@ -166,13 +218,18 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     log: (l) => logger.info(l),
     kubevirtVersion: o.kubevirtVersion,
   });
+  const images = await libraryImages(image);
+  const libraryServer = await startLibraryServer({ images });
   let madeKubeVirt = false;
+  let playsCdi = false;
   const stop = async (): Promise<void> => {
     await manager.stop();
     await engine.stopAll();
     await server.close();
+    await libraryServer.close();
     await unregisterSubresourceApi(rest).catch(() => undefined);
     if (madeKubeVirt) await removeKubeVirtCr(rest).catch(() => undefined);
+    if (playsCdi) await removeCdiCr(rest).catch(() => undefined);
     rest.close();
   };
   try {
@@ -180,10 +237,21 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     await waitForAvailable(rest);
     madeKubeVirt = await ensureKubeVirtCr(rest, o.kubevirtVersion);
     manager.add(engine.definition);
+    if (await cdiInstalled(rest)) playsCdi = await ensureCdiCr(rest, o.cdiVersion ?? CDI_PLAYED);
+    if (playsCdi) {
+      await ensureConfigOverhead(rest);
+      const cdi = cdiController(manager, {
+        stateDir: o.stateDir,
+        library: { endpoint: libraryServer, images },
+        ...(o.provisioners ? { provisioners: o.provisioners } : {}),
+      });
+      manager.add(cdi.definition);
+      manager.add(storageProfileController(manager, o.provisioners ?? []));
+    }
     await manager.start();
   } catch (e) {
     await stop();
     throw e;
   }
-  return { engine, madeKubeVirt, stop };
+  return { engine, madeKubeVirt, playsCdi, library: libraryServer, stop };
 }

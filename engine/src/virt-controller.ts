@@ -14,7 +14,7 @@ import {
   syncDataVolumes,
   templateDisk,
   type DataVolume,
-} from './cdi.ts';
+} from './cdi/templates.ts';
 import {
   printableStatus,
   startBackoffMs,

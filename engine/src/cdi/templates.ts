@@ -1,17 +1,16 @@
-// The local engine's DataVolumes: virt-controller makes them from a VM's templates (controlled by
-// the VM), and the engine, playing CDI for the sources it can give, fills them: a blank disk, or a
-// copy-on-write disk over a library image. Any other source leaves the DataVolume in the phase CDI
-// would wait in, not ready, with why. Each disk file is named by its DataVolume's UID.
-// Follows KubeVirt v1.7.0's pkg/virt-controller/watch/vm/vm.go (handleDataVolumes) and CDI's
-// DataVolume status (phase, progress, Ready and Running conditions).
+// virt-controller's part with DataVolumes: it makes them from a VM's templates (controlled by the
+// VM) and reads how they are doing (the engine's CDI controller, ./controller.ts, fills them). Where
+// the cluster has no DataVolume API, the engine makes the template's disk itself (a blank disk or a
+// copy-on-write disk over a library image). Follows KubeVirt v1.7.0's
+// pkg/virt-controller/watch/vm/vm.go (handleDataVolumes) and pkg/storage/types/dv.go
+// (HasDataVolumeErrors, HasDataVolumeProvisioning).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLive } from '../../kube/src/ownership.ts';
-import { isNotFound } from '../../kube/src/rest.ts';
-import type { VmView } from './decide.ts';
-import { createDisk } from './disks.ts';
-import { diskOverBudget, diskPath, type EngineContext, type KvVm } from './engine-context.ts';
-import { dataVolumeSource, type DataVolumeTemplate, type SourcePlan } from './volumes.ts';
+import { getLive } from '../../../kube/src/ownership.ts';
+import type { VmView } from '../decide.ts';
+import { createDisk } from '../disks.ts';
+import { diskOverBudget, diskPath, type EngineContext, type KvVm } from '../engine-context.ts';
+import { dataVolumeSource, type DataVolumeTemplate, type SourcePlan } from '../volumes.ts';
 
 export const dvPath = (ns: string, name?: string): string =>
   `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes${name ? `/${name}` : ''}`;
@@ -22,52 +21,19 @@ export interface DataVolume {
     ownerReferences?: { uid?: string; controller?: boolean }[];
     deletionTimestamp?: string;
   };
-  status?: { phase?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 }
 
 export const ownedBy = (dv: DataVolume | undefined, vm: KvVm): boolean =>
   !!dv?.metadata?.ownerReferences?.some((o) => o.controller && o.uid === vm.metadata?.uid);
 
-/** The status the engine writes on a DataVolume it provided, as CDI's would read. */
-const provided = {
-  phase: 'Succeeded',
-  progress: '100.0%',
-  conditions: [
-    { type: 'Ready', status: 'True', reason: 'Completed' },
-    { type: 'Running', status: 'False', reason: 'Completed' },
-  ],
-};
-
-async function writeDvStatus(
-  ctx: EngineContext,
-  ns: string,
-  name: string,
-  status: object,
-): Promise<void> {
-  await ctx.manager.rest
-    .request('PATCH', `${dvPath(ns, name)}/status`, {
-      body: { status },
-      contentType: 'application/merge-patch+json',
-    })
-    .catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
-}
-
 type DvState = {
   state: NonNullable<VmView['dataVolumes']>;
   failure?: { reason: string; message: string };
 };
-
-/** A DataVolume the engine cannot fill: CDI's waiting phase, not ready, and why. */
-const waiting = (phase: string, message: string): object => ({
-  phase,
-  progress: 'N/A',
-  conditions: [
-    { type: 'Ready', status: 'False', reason: phase },
-    { type: 'Running', status: 'False', reason: 'Error', message },
-  ],
-});
 
 /** Makes the disk file of a DataVolume from its source: blank, or over a library image. */
 async function fill(
@@ -89,7 +55,18 @@ async function fill(
   );
 }
 
-/** A template's DataVolume as an object: made, then filled (or left waiting, with why). */
+/** How a DataVolume is doing, as KubeVirt reads it (HasDataVolumeErrors, handleDataVolumes). */
+export function dataVolumeState(dv: DataVolume): DvState['state'] {
+  const phase = dv.status?.phase ?? '';
+  if (phase === 'Failed') return 'error';
+  const running = dv.status?.conditions?.find((c) => c.type === 'Running');
+  if (running?.status === 'False' && ['Error', 'ImagePullFailed'].includes(running.reason ?? ''))
+    return 'error';
+  if (['Succeeded', 'WaitForFirstConsumer', 'PendingPopulation'].includes(phase)) return 'ready';
+  return 'provisioning';
+}
+
+/** A template's DataVolume as an object: made if missing, then read. */
 async function provideObject(
   ctx: EngineContext,
   vm: KvVm,
@@ -110,21 +87,7 @@ async function provideObject(
         message: `DataVolume ${name} already exists and is not controlled by VirtualMachine ${vm.metadata?.name}`,
       },
     };
-  if (dv.status?.phase === 'Succeeded') return { state: 'ready' };
-  const source = dataVolumeSource(t.spec, ctx.options.library ?? []);
-  if (!source.ok) {
-    await writeDvStatus(ctx, ns, name, waiting(source.phase, source.message));
-    return { state: 'error' };
-  }
-  const path = diskPath(ctx, { kind: 'dataVolume', uid: dv.metadata?.uid ?? '' });
-  const over = diskOverBudget(ctx, source.sizeBytes, path);
-  if (over) {
-    await writeDvStatus(ctx, ns, name, waiting('ImportScheduled', over));
-    return { state: 'error' };
-  }
-  await fill(ctx, path, source);
-  await writeDvStatus(ctx, ns, name, provided);
-  return { state: 'ready' };
+  return { state: dataVolumeState(dv) };
 }
 
 /**
