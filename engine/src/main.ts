@@ -67,6 +67,8 @@ export interface LocalEngineStartOptions {
   maxGraceMs?: number;
   /** The QEMU binary (qemu-system-x86_64 on PATH by default). */
   qemu?: string;
+  /** The StorageClass provisioners the engine plays (it provisions their claims' volumes). */
+  provisioners?: string[];
   logger?: Logger;
   log?: (line: string) => void;
 }
@@ -149,6 +151,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
     ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(o.provisioners ? { provisioners: o.provisioners } : {}),
   });
   const ca = createCertificateAuthority('vmplane-local-engine-ca', 365);
   const serving = issueCertificate(ca, {
