@@ -4,8 +4,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/paths.ts';
-import { ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
+import { CDI_VERSION, ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
+import { installEngineApis } from './controlplane/engine-apis.ts';
+import { reportDemoVm } from './sandbox-vms.ts';
 import {
+  startCdiAdmission,
   startKubeVirtAdmission,
   type RunningAdmission,
 } from './controlplane/kubevirt-admission.ts';
@@ -13,8 +16,6 @@ import { ensureBinaries } from './controlplane/binaries.ts';
 import { cacheRoot, KUBERNETES_VERSION } from '../../kube/src/go-build.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { qemuMissing, startLocalEngine, type RunningLocalEngine } from '../../engine/src/main.ts';
-import { waitUntil } from '../../kube/src/client.ts';
-import { KubeRest } from '../../kube/src/rest.ts';
 import { CelWorkers, celSchemas, type CelEvaluator } from '../../policy/src/index.ts';
 import { ControlPlane, isAlive } from './controlplane/controlplane.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -41,7 +42,7 @@ export interface SandboxOptions {
 }
 
 /** Guest RAM the sandbox gives a VM at most, whatever its class asks: VMs stay small here. */
-export const SANDBOX_GUEST_MEMORY = 256 * 2 ** 20;
+export const SANDBOX_GUEST_MEMORY = 512 * 2 ** 20;
 /** The example VM that boots in the sandbox. */
 export const DEMO_VM = { namespace: 'demo', name: 'tiny-1' };
 
@@ -152,6 +153,8 @@ function linkBins(binDir: string, kubectl: string): void {
 export interface Parts {
   /** KubeVirt's own validating admission (virt-api's admitters) for kubevirt.io objects. */
   admission?: RunningAdmission;
+  /** CDI's own DataVolume validation (cdi-apiserver's). */
+  cdiAdmission?: RunningAdmission;
   /** The Kubernetes CEL engine, shared by the webhooks and the audit. */
   cel?: CelEvaluator;
   webhooks?: RunningWebhooks;
@@ -235,23 +238,29 @@ async function startEngine(
 }
 
 /**
- * KubeVirt's own admission, the parts and the engine. What KubeVirt refuses (a VMI without memory,
- * a malformed MAC address...) is refused here too, with its causes. The admission starts (seconds:
- * KubeVirt's packages load slowly) while the rest does, and is registered before any VM exists:
- * the parts write kubevirt.io objects only for VMs, and the examples bring the first ones.
+ * KubeVirt's and CDI's own admission, the parts and the engine. What KubeVirt or CDI refuses (a
+ * VMI without memory, a malformed MAC address, a DataVolume with two sources...) is refused here
+ * too, with its causes. The admission starts (seconds: KubeVirt's packages load slowly) while the
+ * rest does, and is registered before any VM exists: the parts write kubevirt.io and cdi.kubevirt.io
+ * objects only for VMs and disks, and the examples bring the first ones.
  */
 async function startAll(
   kc: KubeConfig,
   kubeconfigPath: string,
-  kubevirtConformance: string,
+  conformance: { kubevirt: string; cdi: string },
   dirs: { stateDir: string; celDir: string; clientAuth: ClientAuth },
   parts: Parts,
   opts: SandboxOptions,
   log: (l: string) => void,
 ): Promise<void> {
-  const admission = startKubeVirtAdmission({ bin: kubevirtConformance, kubeconfigPath, log }).then(
-    (a) => (parts.admission = a),
-  );
+  const admission = Promise.all([
+    startKubeVirtAdmission({ bin: conformance.kubevirt, kubeconfigPath, log }).then(
+      (a) => (parts.admission = a),
+    ),
+    startCdiAdmission({ bin: conformance.cdi, kubeconfigPath, log }).then(
+      (a) => (parts.cdiAdmission = a),
+    ),
+  ]);
   try {
     await startParts(kc, dirs, parts, log);
     if (opts.engine ?? true) await startEngine(kc, dirs.stateDir, parts, log);
@@ -261,45 +270,6 @@ async function startAll(
     await admission.catch(() => undefined);
   }
   await admission;
-}
-
-/** Waits for the demo VM to run, and says where it is; a VM that does not run is said too. */
-async function reportDemoVm(kc: KubeConfig, log: (l: string) => void): Promise<void> {
-  const rest = new KubeRest(kc);
-  const path = `/apis/vmplane.io/v1alpha1/namespaces/${DEMO_VM.namespace}/virtualmachines/${DEMO_VM.name}`;
-  type Vm = { status?: { printableStatus?: string; primaryIP?: string } };
-  let last: Vm | undefined;
-  try {
-    const vm = await waitUntil(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running`,
-      async () => {
-        last = (await rest.request<Vm>('GET', path).catch(() => undefined))?.body;
-        return last?.status?.printableStatus === 'Running' ? last : undefined;
-      },
-      120_000,
-      250,
-    );
-    // The address comes once the guest took one by DHCP (the engine reports what it saw).
-    const addressed = await waitUntil(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} has an address`,
-      async () => {
-        const v = (await rest.request<Vm>('GET', path).catch(() => undefined))?.body;
-        return v?.status?.primaryIP ? v : undefined;
-      },
-      60_000,
-      250,
-    ).catch(() => vm);
-    vm.status = { ...vm.status, ...addressed.status };
-    log(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} Running${vm.status?.primaryIP ? ` at ${vm.status.primaryIP}` : ''}: a real guest under QEMU; try:`,
-    );
-  } catch {
-    log(
-      `VM ${DEMO_VM.namespace}/${DEMO_VM.name} is not running yet (${last?.status?.printableStatus ?? 'no status'}); kubectl vm list -n demo shows why; then try:`,
-    );
-  } finally {
-    rest.close();
-  }
 }
 
 /** The Headlamp plugin, served with Headlamp's shell and a proxy to this API server. */
@@ -336,7 +306,7 @@ function stopper(
       engine?.stop(),
     ])
       // After the engine: its last writes (VM finalizers, statuses) still get KubeVirt's verdict.
-      .then(() => parts.admission?.stop())
+      .then(() => Promise.allSettled([parts.admission?.stop(), parts.cdiAdmission?.stop()]))
       .then(() => parts.cel?.close())
       .then(() => cp.stop(CONTROL_PLANE_GRACE_MS));
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), STOP_BUDGET_MS).unref());
@@ -344,6 +314,7 @@ function stopper(
       if (r === 'late')
         log(`still stopping after ${STOP_BUDGET_MS / 1000} s: killing what is left`);
       parts.admission?.kill();
+      parts.cdiAdmission?.kill();
       cp.abort();
       removeFiles();
       log('sandbox stopped');
@@ -361,17 +332,19 @@ function stopper(
   return { stop, onSignal };
 }
 
-/** vmplane's CRDs, and KubeVirt's real ones (from its own generators, at the release vmplane is
- * checked with): the API the local engine serves. */
+/** vmplane's CRDs, and KubeVirt's and CDI's real ones (from their own generators, at the releases
+ * vmplane is checked with): the APIs the local engine serves. */
 async function installSandboxCrds(
   kc: KubeConfig,
-  kubevirtCrds: string,
+  crdDirs: { kubevirt: string; cdi: string },
   log: (l: string) => void,
 ): Promise<void> {
   const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
   log(`installed ${crds.length} vmplane CRDs`);
-  const engineCrds = await installCrds(kc, kubevirtCrds);
-  log(`installed ${engineCrds.length} KubeVirt v${KUBEVIRT_VERSION} CRDs`);
+  const engine = await installEngineApis(kc, crdDirs);
+  log(
+    `installed ${engine.kubevirt} KubeVirt v${KUBEVIRT_VERSION} and ${engine.cdi} CDI v${CDI_VERSION} CRDs`,
+  );
 }
 
 /** What a newcomer needs to start: where things are, what to try, and the VM that runs. */
@@ -388,7 +361,7 @@ async function announce(
   for (const l of tryLines(at.kubeconfigPath, at.binDir)) log(l);
   if (demoVm) {
     log('');
-    await reportDemoVm(at.kc, log);
+    await reportDemoVm(at.kc, DEMO_VM, log);
     for (const l of vmLines(DEMO_VM)) log(l);
   }
   log('');
@@ -436,11 +409,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const record: RunRecord = { pid: process.pid, children: cp.pids, tempDir: cp.tempDir };
     writeFileSync(join(stateDir, 'sandbox.json'), JSON.stringify(record));
     const kc = kubeConfigFrom(ep.kubeconfigPath);
-    await installSandboxCrds(kc, conformance.crdDirs.kubevirt, log);
+    await installSandboxCrds(kc, conformance.crdDirs, log);
     await startAll(
       kc,
       ep.kubeconfigPath,
-      conformance.kubevirt,
+      conformance,
       { stateDir, celDir, clientAuth: ep.webhookClient },
       parts,
       opts,

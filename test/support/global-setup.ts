@@ -9,13 +9,13 @@ import { ensureBinaries } from '../../harness/src/controlplane/binaries.ts';
 import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
+import { installEngineApis } from '../../harness/src/controlplane/engine-apis.ts';
 import {
   startCdiAdmission,
   startKubeVirtAdmission,
   type RunningAdmission,
 } from '../../harness/src/controlplane/kubevirt-admission.ts';
 import { installCrds, kubeConfigFrom } from '../../kube/src/client.ts';
-import { KubeRest } from '../../kube/src/rest.ts';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CEL_DIR_ENV } from '../../policy/src/index.ts';
 
@@ -51,22 +51,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const kc = kubeConfigFrom(ep.kubeconfigPath);
     const crds = await installCrds(kc, join(REPO_ROOT, 'charts/vmplane/crds'));
-    const engineCrds = [
-      ...(await installCrds(kc, conformance.crdDirs.kubevirt)),
-      ...(await installCrds(kc, conformance.crdDirs.cdi)),
-    ];
-    // CDI's controller makes its CDIConfig when it starts; CDI's admission reads it.
-    const rest = new KubeRest(kc);
-    try {
-      await rest.create({
-        apiVersion: 'cdi.kubevirt.io/v1beta1',
-        kind: 'CDIConfig',
-        metadata: { name: 'config' },
-        spec: {},
-      } as never);
-    } finally {
-      rest.close();
-    }
+    const engine = await installEngineApis(kc, conformance.crdDirs);
+    const engineCrds = engine.kubevirt + engine.cdi;
     const registered = await Promise.allSettled([
       startKubeVirtAdmission({ bin: conformance.kubevirt, kubeconfigPath: ep.kubeconfigPath, log }),
       startCdiAdmission({ bin: conformance.cdi, kubeconfigPath: ep.kubeconfigPath, log }),
@@ -74,7 +60,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const r of registered) if (r.status === 'fulfilled') admissions.push(r.value);
     for (const r of registered) if (r.status === 'rejected') throw r.reason;
     log(
-      `${crds.length} vmplane and ${engineCrds.length} KubeVirt/CDI CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `${crds.length} vmplane and ${engineCrds} KubeVirt/CDI CRDs established; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
     await Promise.allSettled(admissions.map((a) => a.stop()));

@@ -15,6 +15,7 @@ describe('control-plane binaries', () => {
       expect(goMod).toContain(`replace k8s.io/${m} => k8s.io/${m} v0.35.4\n`);
     expect(w.builds.map((b) => b.out)).toEqual([
       '/c/bin/kubernetes-v1.35.4/kube-apiserver',
+      '/c/bin/kubernetes-v1.35.4/kube-controller-manager',
       '/c/bin/kubernetes-v1.35.4/kubectl',
     ]);
   });
@@ -26,14 +27,15 @@ describe('control-plane binaries', () => {
     expect(w.builds[0]?.out).toBe('/c/bin/etcd-v3.6.16/etcd');
   });
 
-  it('takes KUBEBUILDER_ASSETS when set, falling back to the cached kubectl', () => {
+  it('takes KUBEBUILDER_ASSETS when set, falling back to the cached kubectl and controller manager', () => {
     const b = locateBinaries(
       { KUBEBUILDER_ASSETS: '/assets', VMPLANE_CACHE_DIR: '/c' },
-      (p) => !p.endsWith('/assets/kubectl'),
+      (p) => !p.endsWith('/assets/kubectl') && !p.endsWith('/assets/kube-controller-manager'),
     );
     expect(b).toEqual({
       etcd: '/assets/etcd',
       kubeApiserver: '/assets/kube-apiserver',
+      kubeControllerManager: '/c/bin/kubernetes-v1.35.4/kube-controller-manager',
       kubectl: '/c/bin/kubernetes-v1.35.4/kubectl',
       source: 'KUBEBUILDER_ASSETS',
     });
@@ -51,6 +53,7 @@ describe('control-plane binaries', () => {
     expect(locateBinaries({ VMPLANE_CACHE_DIR: '/c' }, () => false)).toEqual({
       etcd: '/c/bin/etcd-v3.6.16/etcd',
       kubeApiserver: '/c/bin/kubernetes-v1.35.4/kube-apiserver',
+      kubeControllerManager: '/c/bin/kubernetes-v1.35.4/kube-controller-manager',
       kubectl: '/c/bin/kubernetes-v1.35.4/kubectl',
       source: 'cache',
     });

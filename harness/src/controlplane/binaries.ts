@@ -1,4 +1,4 @@
-// The control-plane binaries (etcd, kube-apiserver, kubectl) at pinned versions: taken from
+// The control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl) at pinned versions: taken from
 // KUBEBUILDER_ASSETS when set, else built once from the Go module proxy into a per-user cache
 // keyed by version and reused by every clone, test run and sandbox afterwards.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -56,6 +56,8 @@ export const KUBERNETES_STAGING_MODULES = [
 export interface Binaries {
   etcd: string;
   kubeApiserver: string;
+  /** Garbage collection, namespace deletion, volume binding: a cluster's own controllers. */
+  kubeControllerManager: string;
   kubectl: string;
   /** Where they came from, for the log. */
   source: 'KUBEBUILDER_ASSETS' | 'cache';
@@ -94,6 +96,7 @@ export function kubernetesWrapper(root: string, version = KUBERNETES_VERSION): W
     '',
     'import (',
     '\t_ "k8s.io/kubernetes/cmd/kube-apiserver"',
+    '\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"',
     '\t_ "k8s.io/kubernetes/cmd/kubectl"',
     ')',
     '',
@@ -105,6 +108,11 @@ export function kubernetesWrapper(root: string, version = KUBERNETES_VERSION): W
     files: { 'go.mod': goMod, 'tools.go': tools },
     builds: [
       { pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', out: join(out, 'kube-apiserver'), ldflags },
+      {
+        pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager',
+        out: join(out, 'kube-controller-manager'),
+        ldflags,
+      },
       { pkg: 'k8s.io/kubernetes/cmd/kubectl', out: join(out, 'kubectl'), ldflags },
     ],
   };
@@ -138,6 +146,7 @@ export function locateBinaries(
     const b: Binaries = {
       etcd: join(assets, 'etcd'),
       kubeApiserver: join(assets, 'kube-apiserver'),
+      kubeControllerManager: join(assets, 'kube-controller-manager'),
       kubectl: join(assets, 'kubectl'),
       source: 'KUBEBUILDER_ASSETS',
     };
@@ -149,12 +158,16 @@ export function locateBinaries(
     }
     // envtest assets usually carry kubectl; if not, fall back to the cached one.
     if (!exists(b.kubectl)) b.kubectl = join(kubernetesBinDir(cacheRoot(env)), 'kubectl');
+    // envtest assets carry no kube-controller-manager: the cached one is built when missing.
+    if (!exists(b.kubeControllerManager))
+      b.kubeControllerManager = join(kubernetesBinDir(cacheRoot(env)), 'kube-controller-manager');
     return b;
   }
   const root = cacheRoot(env);
   return {
     etcd: join(etcdBinDir(root), 'etcd'),
     kubeApiserver: join(kubernetesBinDir(root), 'kube-apiserver'),
+    kubeControllerManager: join(kubernetesBinDir(root), 'kube-controller-manager'),
     kubectl: join(kubernetesBinDir(root), 'kubectl'),
     source: 'cache',
   };
@@ -196,7 +209,8 @@ export async function ensureBinaries(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Binaries> {
   const bins = locateBinaries(env);
-  const missing = [bins.etcd, bins.kubeApiserver, bins.kubectl].filter((p) => !isExecutable(p));
+  const all = [bins.etcd, bins.kubeApiserver, bins.kubeControllerManager, bins.kubectl];
+  const missing = all.filter((p) => !isExecutable(p));
   if (missing.length === 0) return bins;
   const root = cacheRoot(env);
   await withLock(root, log, async () => {
@@ -209,7 +223,7 @@ export async function ensureBinaries(
     );
     for (const w of wanted) await buildWrapper(w, go, log);
   });
-  const still = [bins.etcd, bins.kubeApiserver, bins.kubectl].filter((p) => !isExecutable(p));
+  const still = all.filter((p) => !isExecutable(p));
   if (still.length)
     throw new Error(`control-plane binaries still missing after the build: ${still.join(', ')}`);
   return bins;

@@ -1,6 +1,7 @@
-// A real etcd + kube-apiserver on free loopback ports, with generated certificates, RBAC on and
-// an admin client certificate, the way envtest starts them. Used by the tests' global setup and
-// by the sandbox. stop() ends both processes and removes every file it made.
+// A real etcd + kube-apiserver + kube-controller-manager on free loopback ports, with generated
+// certificates, RBAC on and an admin client certificate, the way envtest starts them (plus the
+// controller manager envtest leaves out: see controller-manager.ts). Used by the tests' global
+// setup and by the sandbox. stop() ends the processes and removes every file it made.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
@@ -25,6 +26,7 @@ import {
   type KeyPair,
 } from '../../../kube/src/pki.ts';
 import type { Binaries } from './binaries.ts';
+import { controllerManagerArgs, writeControllerManagerFiles } from './controller-manager.ts';
 import {
   admissionConfigYaml,
   WEBHOOK_CLIENT,
@@ -59,7 +61,7 @@ export interface ControlPlaneEndpoints {
   webhookClient: { caPem: string; caPath: string; allowedNames: string[] };
 }
 
-/** An audit policy that records who wrote what (no bodies), and nothing about reads. */
+/** An audit policy: who wrote what (no bodies), nothing about reads. */
 export const WRITES_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
@@ -148,7 +150,8 @@ export function apiServerArgs(p: { etcdUrl: string; port: number; dir: string })
  * The API server's certificates and keys, written into its folder: its CA, the admin's, and the
  * webhook client CA with the admission configuration that presents its certificate.
  */
-function writeCertificates(dir: string): { ca: KeyPair; admin: KeyPair; webhookClientCa: KeyPair } {
+type Certificates = { ca: KeyPair; admin: KeyPair; webhookClientCa: KeyPair };
+function writeCertificates(dir: string): Certificates {
   const ca = createCertificateAuthority('vmplane-sandbox-ca', 365);
   const serving = issueCertificate(ca, {
     commonName: 'kube-apiserver',
@@ -206,6 +209,7 @@ export class ControlPlane {
   private dir = '';
   private etcd?: ChildProcess;
   private apiserver?: ChildProcess;
+  private controllerManager?: ChildProcess;
   private exitHook?: () => void;
   endpoints?: ControlPlaneEndpoints;
   private apiserverArgs: string[] = [];
@@ -222,7 +226,9 @@ export class ControlPlane {
 
   /** Pids of the processes it runs, for leak checks. */
   get pids(): number[] {
-    return [this.etcd?.pid, this.apiserver?.pid].filter((p): p is number => typeof p === 'number');
+    return [this.etcd?.pid, this.apiserver?.pid, this.controllerManager?.pid].filter(
+      (p): p is number => typeof p === 'number',
+    );
   }
 
   async start(): Promise<ControlPlaneEndpoints> {
@@ -279,6 +285,7 @@ export class ControlPlane {
       this.apiserver,
     );
 
+    await this.startControllerManager(dir, server, ca);
     const kubeconfigPath = this.opts.kubeconfigPath ?? join(dir, 'kubeconfig');
     mkdirSync(dirname(kubeconfigPath), { recursive: true });
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin), { mode: 0o600 });
@@ -296,6 +303,23 @@ export class ControlPlane {
     };
     this.log(`kube-apiserver ready at ${server}`);
     return this.endpoints;
+  }
+
+  /** kube-controller-manager, once the API server is ready; resolves when its /healthz answers. */
+  private async startControllerManager(dir: string, server: string, ca: KeyPair): Promise<void> {
+    const { servingCaPem } = writeControllerManagerFiles(dir, ca, server, kubeconfigYaml);
+    const port = await freePort();
+    this.controllerManager = this.spawnLogged(
+      'kube-controller-manager',
+      this.opts.binaries.kubeControllerManager,
+      controllerManagerArgs({ dir, port }),
+    );
+    await this.waitFor(
+      'kube-controller-manager',
+      () => httpsGetOk(`https://127.0.0.1:${port}/healthz`, servingCaPem),
+      60_000,
+      this.controllerManager,
+    );
   }
 
   /** Stops kube-apiserver and starts it again on the same port and store (for resilience tests). */
@@ -368,7 +392,7 @@ export class ControlPlane {
   }
 
   private killNow(): void {
-    for (const c of [this.apiserver, this.etcd]) {
+    for (const c of [this.controllerManager, this.apiserver, this.etcd]) {
       if (c?.pid && c.exitCode === null && c.signalCode === null) {
         try {
           process.kill(c.pid, 'SIGKILL');
@@ -380,9 +404,13 @@ export class ControlPlane {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Stops kube-apiserver, then etcd: each gets `graceMs` after SIGTERM before SIGKILL. */
+  /**
+   * Stops kube-controller-manager, kube-apiserver, then etcd: each gets `graceMs` after SIGTERM
+   * before SIGKILL.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.exitHook) process.removeListener('exit', this.exitHook);
+    if (this.controllerManager) await terminate(this.controllerManager, graceMs);
     if (this.apiserver) await terminate(this.apiserver, graceMs);
     if (this.etcd) await terminate(this.etcd, graceMs);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
@@ -413,11 +441,11 @@ function httpGetOk(url: string): Promise<boolean> {
   });
 }
 
-function httpsGetOk(url: string, caPem: string, client: KeyPair): Promise<boolean> {
+function httpsGetOk(url: string, caPem: string, client?: KeyPair): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
       url,
-      { ca: caPem, cert: client.certPem, key: client.keyPem, timeout: 2000 },
+      { ca: caPem, cert: client?.certPem, key: client?.keyPem, timeout: 2000 },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);
