@@ -15,7 +15,13 @@ import {
   type StorageClass,
   type Volume,
 } from './storage/volume-file.ts';
-import { planDisks, volumeRef, type DiskFile, type VolumeRef } from './volumes.ts';
+import {
+  planDisks,
+  volumeRef,
+  type DiskFile,
+  type VolumeRef,
+  type VolumeWaiting,
+} from './volumes.ts';
 
 const claimPath = (ns: string, name: string): string =>
   `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`;
@@ -86,7 +92,7 @@ export async function prepareDisks(
   ctx: EngineContext,
   vmi: KvVmi,
 ): Promise<
-  { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; waiting?: string }
+  { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; waiting?: VolumeWaiting }
 > {
   const ns = vmi.metadata?.namespace ?? '';
   const found = new Map<string, ClaimDisk>();
@@ -102,7 +108,7 @@ export async function prepareDisks(
   if (!plan.ok)
     return 'missingClaim' in plan
       ? { ok: false, missingClaim: `${ns}/${plan.missingClaim}` }
-      : { ok: false, waiting: plan.waiting };
+      : { ok: false, waiting: { waiting: plan.waiting, ...(plan.noPod ? { noPod: true } : {}) } };
   return { ok: true, disks: plan.disks };
 }
 

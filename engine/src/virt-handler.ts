@@ -170,7 +170,11 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
       vmi,
       disks.missingClaim
         ? { phase: 'Pending', claimMissing: disks.missingClaim }
-        : { phase: 'Pending', ...(disks.waiting ? { unschedulable: disks.waiting } : {}) },
+        : // A launcher Pod would wait unscheduled for its claim; none is made for a DataVolume.
+          {
+            phase: 'Pending',
+            ...(disks.waiting?.noPod ? {} : { unschedulable: disks.waiting?.waiting }),
+          },
     );
     return;
   }

@@ -146,12 +146,14 @@ export interface VolumeObject {
 /** A volume whose object exists but cannot be used yet (a claim not bound, a DataVolume not done). */
 export interface VolumeWaiting {
   waiting: string;
+  /** KubeVirt makes no launcher Pod yet (a DataVolume not ready): nothing is unschedulable. */
+  noPod?: boolean;
 }
 
 export type DiskPlan =
   | { ok: true; disks: DiskFile[]; ignored: string[] }
   | { ok: false; missingClaim: string }
-  | { ok: false; waiting: string };
+  | ({ ok: false } & VolumeWaiting);
 
 /** The object behind a volume: a DataVolume, a claim, or none (cloud-init, container disks). */
 export function volumeRef(v: VolumeSpec): VolumeRef | undefined {
@@ -185,7 +187,7 @@ export function planDisks(
     }
     const found = isObjectName(ref.name) ? lookup(ref) : undefined;
     if (!found) return { ok: false, missingClaim: ref.name };
-    if ('waiting' in found) return { ok: false, waiting: found.waiting };
+    if ('waiting' in found) return { ok: false, ...found };
     const { uid, sizeBytes, ...more } = found;
     disks.push({
       volume: v.name,

@@ -150,6 +150,49 @@ describe('provisioning', () => {
     );
   }, 120_000);
 
+  it('says why it cannot provision a claim, and an instance using it waits Pending naming the claim', async () => {
+    await claim('huge', '1Pi');
+    const failed = await t.until('ProvisioningFailed', async () => {
+      const events = await t.rest.request<{ items: { reason: string; message: string }[] }>(
+        'GET',
+        `/api/v1/namespaces/${t.ns}/events?fieldSelector=involvedObject.name=huge`,
+      );
+      return events.body.items.find((e) => e.reason === 'ProvisioningFailed');
+    });
+    expect(failed.message).toContain(
+      `failed to provision volume with StorageClass "${classOf('now')}"`,
+    );
+    expect(failed.message).toContain('over its disk budget');
+    expect((await t.get(pvcPath('huge')))?.status?.phase).toBe('Pending');
+    await t.rest.create(
+      kubevirtVm(
+        t.ns,
+        'waiter',
+        {},
+        { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'huge' } }] },
+        { devices: { disks: [{ name: 'd', disk: { bus: 'virtio' } }] } },
+      ) as never,
+    );
+    const vmi = await t.until('the instance waiting for its claim', async () => {
+      const x = await t.get(t.vmiPath('waiter'));
+      return x?.status?.conditions?.some((c: { type: string }) => c.type === 'PodScheduled')
+        ? x
+        : undefined;
+    });
+    expect(vmi.status?.phase).toBe('Pending');
+    expect(vmi.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'PodScheduled',
+        status: 'False',
+        reason: 'Unschedulable',
+        message: `0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims (claim ${t.ns}/huge is Pending)`,
+      }),
+    );
+    await t.rest.request('DELETE', t.vmPath('waiter'));
+    await t.rest.request('DELETE', pvcPath('huge'));
+    await t.until('the waiting VM gone', async () => !(await t.get(t.vmPath('waiter'))));
+  }, 120_000);
+
   it('deletes the volume and its file with the claim', async () => {
     const pv = await volumeOf((await t.get(pvcPath('fs'))) as Obj);
     const folder = join(t.stateDir, 'volumes', pv.metadata.name ?? '');

@@ -54,6 +54,9 @@ describe('claimDisk', () => {
     expect(
       waiting({ kind: 'dataVolume', dataVolume: { status: { phase: 'ImportInProgress' } } }),
     ).toBe('DataVolume ns1/root is ImportInProgress, not Succeeded');
+    expect(claimDisk(input({ kind: 'dataVolume', dataVolume: {} }))).toMatchObject({
+      waiting: { noPod: true },
+    });
     expect(waiting({ kind: 'dataVolume', dataVolume: {} })).toBe(
       'DataVolume ns1/root is not provisioned yet, not Succeeded',
     );

@@ -55,10 +55,10 @@ export function kernelImage(
   return image?.kernelBoot ? image : undefined;
 }
 
-const wait = (why: string, selectNode?: boolean): ClaimDisk => ({
+const wait = (why: string, o: { selectNode?: boolean; noPod?: boolean } = {}): ClaimDisk => ({
   kind: 'waiting',
-  waiting: { waiting: why },
-  ...(selectNode ? { selectNode } : {}),
+  waiting: { waiting: why, ...(o.noPod ? { noPod: true } : {}) },
+  ...(o.selectNode ? { selectNode: true } : {}),
 });
 
 /** Why an instance waits for a claim not bound yet; a WaitForFirstConsumer one gets this node. */
@@ -69,7 +69,7 @@ function unbound(i: ClaimDiskInput, claim: Claim): ClaimDisk {
   if (i.cls?.volumeBindingMode === 'WaitForFirstConsumer')
     return wait(
       `claim ${key} is ${phase}: waiting for its volume to be provisioned on node ${selected ?? i.node} (WaitForFirstConsumer)`,
-      !selected,
+      { selectNode: !selected },
     );
   return wait(
     `0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims (claim ${key} is ${phase})`,
@@ -83,7 +83,9 @@ export function claimDisk(i: ClaimDiskInput): ClaimDisk {
     if (!i.dataVolume) return { kind: 'missing' };
     const phase = i.dataVolume.status?.phase;
     if (phase !== 'Succeeded')
-      return wait(`DataVolume ${key} is ${phase || 'not provisioned yet'}, not Succeeded`);
+      return wait(`DataVolume ${key} is ${phase || 'not provisioned yet'}, not Succeeded`, {
+        noPod: true,
+      });
   }
   const claim = i.claim;
   if (!claim?.metadata?.uid) return { kind: 'missing' };

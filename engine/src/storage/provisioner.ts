@@ -11,6 +11,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ControllerDefinition } from '../../../kube/src/manager.ts';
 import { objectKey } from '../../../kube/src/manager.ts';
+import { getLive } from '../../../kube/src/ownership.ts';
 import { isNotFound } from '../../../kube/src/rest.ts';
 import { diskOverBudget, NODE, type EngineContext } from '../engine-context.ts';
 import { growVolumeFile, makeVolumeFile, removeVolume } from './volume-files.ts';
@@ -101,7 +102,8 @@ async function provision(p: Parts, claim: KClaim): Promise<{ requeueAfterMs: num
     stateDir,
   });
   const name = pv.metadata?.name ?? '';
-  if (p.volumes.get(name)) return;
+  // Made already (the cache may not have it yet): the binder binds it.
+  if (p.volumes.get(name) || (await getLive(p.ctx.manager.rest, pvPath(name)))) return;
   const key = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
   await claimEvent(
     p,
