@@ -268,6 +268,12 @@ describe('claims used by a guest', () => {
         containerStatuses: [{ name: 'compute', ready: true, state: { running: {} } }],
       },
     });
+    // The node it is bound to is registered and Ready (the engine's heartbeat).
+    const node = (await t.get(`/api/v1/nodes/${NODE}`)) as Obj;
+    expect(node.metadata).toMatchObject({ labels: { 'kubernetes.io/hostname': NODE } });
+    expect(node.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    );
   });
 
   it('keeps pvc-protection on a claim in use while the guest runs, and lets go once it stops', async () => {
