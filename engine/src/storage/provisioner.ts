@@ -12,6 +12,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ControllerDefinition } from '../../../kube/src/manager.ts';
 import { objectKey } from '../../../kube/src/manager.ts';
 import { getLive } from '../../../kube/src/ownership.ts';
+import { RecentKeys } from '../../../kube/src/recent.ts';
 import { isNotFound } from '../../../kube/src/rest.ts';
 import { diskOverBudget, NODE, type EngineContext } from '../engine-context.ts';
 import { growVolumeFile, makeVolumeFile, removeVolume } from './volume-files.ts';
@@ -47,7 +48,12 @@ interface Parts {
   claims: { get(name: string, ns?: string): KClaim | undefined; list(): readonly KClaim[] };
   volumes: { get(name: string): KVolume | undefined; list(): readonly KVolume[] };
   classes: { get(name: string): KClass | undefined };
+  /** Events of a retried step already sent (not repeated on each retry for ten minutes). */
+  sent: RecentKeys;
 }
+
+/** Reasons written again on each retry of a step that cannot go on yet. */
+const RETRIED = new Set(['Provisioning', 'ProvisioningFailed', 'VolumeResizeFailed']);
 
 /** An Event on the claim, as the provisioner (source: the provisioner and this node) writes it. */
 async function claimEvent(
@@ -57,6 +63,8 @@ async function claimEvent(
   reason: string,
   message: string,
 ): Promise<void> {
+  const once = `${claim.metadata?.uid}/${reason}/${message}`;
+  if (RETRIED.has(reason) && p.sent.check(once, Date.now())) return;
   const ns = claim.metadata?.namespace ?? '';
   const component = `${claimProvisioner(claim) ?? p.played[0] ?? 'local-engine'}_${NODE}`;
   const now = new Date().toISOString();
@@ -261,6 +269,7 @@ export function provisionerController(ctx: EngineContext): ControllerDefinition 
     claims: m.informer<KClaim>(PVCS),
     volumes: m.informer<KVolume>(PVS),
     classes: m.informer<KClass>(CLASSES),
+    sent: new RecentKeys(10 * 60_000),
   };
   const claimKeys = (o: KubernetesObject): string[] =>
     m.inScope(o) ? [`claim:${objectKey(o)}`] : [];
