@@ -117,6 +117,10 @@ export function withVolumeFormats(spec: QemuSpec, disks: readonly DiskFile[]): Q
   if (!spec.disks) return spec;
   return {
     ...spec,
-    disks: spec.disks.map((q, i) => ({ ...q, format: disks[i]?.format ?? q.format })),
+    // By volume name: the command may hold disks of its own (a cloud-init seed).
+    disks: spec.disks.map((q) => ({
+      ...q,
+      format: disks.find((d) => d.volume === q.name)?.format ?? q.format,
+    })),
   };
 }
