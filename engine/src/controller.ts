@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import {
+  NODE,
   VMIS,
   VMS,
   type EngineContext,
@@ -17,8 +18,10 @@ import {
   type Running,
 } from './engine-context.ts';
 import { defaultDiskBudget } from './disk-budget.ts';
+import { keepNode } from './node.ts';
 import { operations } from './operations.ts';
 import { powerOff } from './qemu.ts';
+import { provisionerController } from './storage/provisioner.ts';
 import { reconcileVm } from './virt-controller.ts';
 import { forget, reconcileInstance } from './virt-handler.ts';
 
@@ -66,6 +69,9 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     started: new Set(),
     graceOverride: new Map(),
   };
+  // This machine is a Node; the engine provisions the volumes of the classes it plays.
+  keepNode(manager, NODE);
+  if (options.provisioners?.length) manager.add(provisionerController(ctx));
   const inScope = (obj: KubernetesObject): string[] =>
     manager.inScope(obj) ? [objectKey(obj)] : [];
   const definition: ControllerDefinition = {

@@ -11,6 +11,7 @@ import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import type { ChangeRequest, RunStrategy } from './decide.ts';
 import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
 import { type Qmp, type Serial } from './qemu.ts';
+import { volumesBytes } from './storage/volume-files.ts';
 import type { TinyLinux } from './tiny-linux.ts';
 import {
   type DataVolumeTemplate,
@@ -98,8 +99,8 @@ export interface Running {
   dumpFile?: string;
   /** Whether KubeVirt would live-migrate the guest (its LiveMigratable condition). */
   migratable?: Condition;
-  /** The claim disks the guest has open (never swept while it runs). */
-  claimFiles?: string[];
+  /** The instance's virt-launcher Pod (launcher-pod.ts). */
+  pod?: string;
   /** When the guest's process started (the readiness probe's initial delay counts from it). */
   startedAt: number;
 }
@@ -141,6 +142,8 @@ export interface LocalEngineOptions {
   library?: LibraryImage[];
   /** How often an instance waiting for room or for a claim is looked at again (5 s by default). */
   unschedulableRetryMs?: number;
+  /** The StorageClass provisioners the engine plays (storage/provisioner.ts); none by default. */
+  provisioners?: string[];
 }
 
 export interface LocalEngine {
@@ -227,7 +230,8 @@ export function diskOverBudget(
   path: string,
 ): string | undefined {
   const budget = ctx.options.diskBudgetBytes ?? defaultDiskBudget(ctx.options.stateDir);
-  return overBudget(usedBytes(diskFolders(ctx), path), bytes, budget);
+  const used = usedBytes(diskFolders(ctx), path) + volumesBytes(ctx.options.stateDir, path);
+  return overBudget(used, bytes, budget);
 }
 
 /** A disk's file, keyed by the UID of its claim or DataVolume: two objects never share one. */

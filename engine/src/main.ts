@@ -114,7 +114,10 @@ export interface LocalEngineStartOptions {
   qemu?: string;
   /** The CDI release whose API the engine plays where CDI's CRDs are installed and CDI is not. */
   cdiVersion?: string;
-  /** Provisioners the engine plays (their StorageProfiles say what its volumes support). */
+  /**
+   * The StorageClass provisioners the engine plays: it provisions their claims' volumes, and
+   * their StorageProfiles say what those volumes support.
+   */
   provisioners?: string[];
   logger?: Logger;
   log?: (line: string) => void;
@@ -201,6 +204,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
     ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(o.provisioners ? { provisioners: o.provisioners } : {}),
   });
   const ca = createCertificateAuthority('vmplane-local-engine-ca', 365);
   const serving = issueCertificate(ca, {

@@ -14,7 +14,6 @@ import { observeDhcp } from './dhcp-watch.ts';
 import {
   alive,
   deletionOf,
-  diskPath,
   instanceDir,
   keyOf,
   NODE,
@@ -24,7 +23,13 @@ import {
   type Running,
 } from './engine-context.ts';
 import { guestCommand, instanceResources } from './guest-command.ts';
-import { prepareDisks } from './guest-disks.ts';
+import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
+import {
+  ensureLauncherPod,
+  launcherEnded,
+  removeLauncherPods,
+  setLauncherStatus,
+} from './launcher-pod.ts';
 import type { Condition } from './instance-status.ts';
 import {
   instanceStatus,
@@ -165,7 +170,11 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
       vmi,
       disks.missingClaim
         ? { phase: 'Pending', claimMissing: disks.missingClaim }
-        : { phase: 'Scheduling', ...(disks.noRoom ? { unschedulable: disks.noRoom } : {}) },
+        : // A launcher Pod would wait unscheduled for its claim; none is made for a DataVolume.
+          {
+            phase: 'Pending',
+            ...(disks.waiting?.noPod ? {} : { unschedulable: disks.waiting?.waiting }),
+          },
     );
     return;
   }
@@ -174,6 +183,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     await writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: room.message });
     return;
   }
+  const pod = await ensureLauncherPod(ctx, vmi, disks.disks);
   const dir = instanceDir(ctx, key);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -182,22 +192,25 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
   const dumpFile = ifaceSpec ? join(dir, 'net0.pcap') : undefined;
   let vmRun: Awaited<ReturnType<typeof startQemu>>;
+  const startedAt = new Date();
   try {
-    vmRun = await startQemu(
+    const spec = withVolumeFormats(
       guestCommand({
         dir,
         vmi,
         memoryBytes: room.memoryBytes,
         cpus: room.cpus,
-        disks: disks.disks.map((d) => ({ ...d, path: diskPath(ctx, d) })),
+        disks: disks.disks.map((d) => ({ ...d, path: d.path ?? '' })),
         mac,
         ...(dumpFile ? { dumpFile } : {}),
         limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
       }),
-      ctx.options.qemu,
+      disks.disks,
     );
+    vmRun = await startQemu(spec, ctx.options.qemu);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
+    await launcherEnded(ctx, vmi, { pod, startedAt: startedAt.getTime() }, 1);
     ctx.manager.log.warn(
       { vm: key, err: (e as Error).message },
       'local engine: QEMU did not start',
@@ -216,14 +229,15 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     memoryBytes: room.memoryBytes,
     ...(ifaceSpec ? { iface: { name: ifaceSpec.name, mac } } : {}),
     ...(dumpFile ? { dumpFile } : {}),
-    claimFiles: disks.disks.filter((d) => d.kind === 'claim').map((d) => diskPath(ctx, d)),
     migratable: migratableOf(vmi, disks.disks),
-    startedAt: Date.now(),
+    startedAt: startedAt.getTime(),
+    pod,
   };
   ctx.running.set(key, r);
   ctx.started.add(vmi.metadata?.uid ?? key);
   // A guest that stops by itself (poweroff inside it) is a finished instance.
   vmRun.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
+  await setLauncherStatus(ctx, vmi.metadata?.namespace ?? '', pod, { phase: 'Running', startedAt });
   const state = await vmRun.qmp.execute<{ status: string }>('query-status');
   r.paused = pausedState(state.status);
   await writeStatus(ctx, vmi, observeRunning(vmi, r));
@@ -269,6 +283,7 @@ async function shutdown(ctx: EngineContext, vmi: KvVmi, key: string): Promise<Vm
   }
   if (alive(r)) await powerOff(r, 0);
   forget(ctx, key);
+  await launcherEnded(ctx, vmi, r, how === 'hard' && graceS() > 0 ? 1 : 0);
   ctx.manager.log.info({ vm: key, how }, 'local engine: VM powered off');
   // A guest killed after ignoring the power button failed; one stopped with no grace did not.
   return how === 'hard' && graceS() > 0 ? 'Failed' : 'Succeeded';
@@ -289,6 +304,7 @@ async function finish(
     // QEMU exits 0 when the guest powers itself off; anything else is a crash.
     const ended: VmiPhase =
       phase ?? (exited === 0 || exited === undefined ? 'Succeeded' : 'Failed');
+    if (r && !phase) await launcherEnded(ctx, vmi, r, ended === 'Succeeded' ? 0 : 1);
     await writeStatus(ctx, vmi, {
       phase: ended,
       ...(ended === 'Failed' && exited !== 0 && !phase
@@ -303,6 +319,7 @@ async function finish(
   }
   if (deletionOf(vmi)) {
     ctx.graceOverride.delete(vmi.metadata?.uid ?? '');
+    await removeLauncherPods(ctx, keyOf(vmi.metadata?.namespace ?? '', vmi.metadata?.name ?? ''));
     await dropFinalizers(ctx, vmi);
   }
 }
@@ -360,7 +377,7 @@ export async function reconcileInstance(
     if (alive(r)) await powerOff(r, 0);
     forget(ctx, key);
   }
-  if (!vmi) return undefined;
+  if (!vmi) return removeLauncherPods(ctx, key).then(() => undefined);
   const step = guestAction({
     phase: vmi.status?.phase ?? 'Pending',
     deleting: deletionOf(vmi),

@@ -88,6 +88,45 @@ describe('planDisks', () => {
   });
 });
 
+describe('planDisks with volumes', () => {
+  it('carries the volume’s file, format and claim; a volume not usable yet says why', () => {
+    const plan = planDisks([{ name: 'root', dataVolume: { name: 'vm-root' } }], () => ({
+      uid: 'c1',
+      sizeBytes: 8,
+      path: '/s/volumes/pvc-c1/disk.img',
+      format: 'raw',
+      claimName: 'vm-root',
+      volumeMode: 'Filesystem',
+    }));
+    expect(plan).toEqual({
+      ok: true,
+      ignored: [],
+      disks: [
+        {
+          volume: 'root',
+          kind: 'dataVolume',
+          name: 'vm-root',
+          uid: 'c1',
+          sizeBytes: 8,
+          path: '/s/volumes/pvc-c1/disk.img',
+          format: 'raw',
+          claimName: 'vm-root',
+          volumeMode: 'Filesystem',
+        },
+      ],
+    });
+    expect(
+      planDisks(
+        [
+          { name: 'a', persistentVolumeClaim: { claimName: 'a' } },
+          { name: 'b', persistentVolumeClaim: { claimName: 'b' } },
+        ],
+        (r) => (r.name === 'a' ? { waiting: 'claim ns/a is not bound yet' } : undefined),
+      ),
+    ).toEqual({ ok: false, waiting: 'claim ns/a is not bound yet' });
+  });
+});
+
 describe('claimRequest and macFor', () => {
   it('reads a claim size, and gives each VM a stable MAC of its own', () => {
     expect(claimRequest({ spec: storage('10Gi') })).toBe(10 * 2 ** 30);

@@ -4,8 +4,8 @@
 //   registry URL the local library holds (the disk is a copy-on-write file over the image, so it
 //   holds the image's bytes). Any other source leaves the DataVolume not ready, in the phase CDI
 //   would be in, with why (CDI's pkg/controller/datavolume: ImportScheduled, CloneScheduled, ...).
-// - Each file is keyed by the UID of the object it belongs to (the DataVolume, the claim): two
-//   objects never share a file, and a claim deleted and made again gets a new, empty disk.
+// - An instance's disk is the file of the PersistentVolume bound to its claim (a DataVolume's is
+//   the claim of its name): storage/volume-file.ts says where; guest-disks.ts looks them up.
 import { parseQuantity } from '../../api/src/quantity.ts';
 
 /** An image the engine holds, by the source URL a VirtualMachineImage gives for it. */
@@ -122,6 +122,12 @@ export interface DiskFile {
   image?: LibraryImage;
   readOnly?: boolean;
   accessModes?: string[];
+  /** The file behind the disk (storage/volume-file.ts: the bound volume's) and its format. */
+  path?: string;
+  format?: 'raw' | 'qcow2';
+  /** The claim behind the disk (a DataVolume's is the claim of its name) and its volume mode. */
+  claimName?: string;
+  volumeMode?: string;
 }
 
 /** What the engine found for a volume's object when the guest starts. */
@@ -131,17 +137,24 @@ export interface VolumeObject {
   image?: LibraryImage;
   /** A claim's access modes (whether it is shared, for live migration). */
   accessModes?: string[];
+  path?: string;
+  format?: 'raw' | 'qcow2';
+  claimName?: string;
+  volumeMode?: string;
+}
+
+/** A volume whose object exists but cannot be used yet (a claim not bound, a DataVolume not done). */
+export interface VolumeWaiting {
+  waiting: string;
+  /** KubeVirt makes no launcher Pod yet (a DataVolume not ready): nothing is unschedulable. */
+  noPod?: boolean;
 }
 
 export type DiskPlan =
-  { ok: true; disks: DiskFile[]; ignored: string[] } | { ok: false; missingClaim: string };
+  | { ok: true; disks: DiskFile[]; ignored: string[] }
+  | { ok: false; missingClaim: string }
+  | ({ ok: false } & VolumeWaiting);
 
-/**
- * The disk files for the instance's volumes. `lookup` gives the claim or DataVolume behind a
- * volume (undefined when it does not exist, as virt-controller's PVC lookup finds it). Cloud-init
- * and container disks are listed as ignored: the tiny Linux has no cloud-init, and container
- * images cannot be pulled here.
- */
 /** The object behind a volume: a DataVolume, a claim, or none (cloud-init, container disks). */
 export function volumeRef(v: VolumeSpec): VolumeRef | undefined {
   if (v.dataVolume) return { kind: 'dataVolume', name: v.dataVolume.name };
@@ -154,9 +167,15 @@ export interface VolumeRef {
   name: string;
 }
 
+/**
+ * The disk files for the instance's volumes. `lookup` gives the claim or DataVolume behind a
+ * volume (undefined when it does not exist, as virt-controller's PVC lookup finds it; waiting, with
+ * why, while it exists but cannot be used yet). Cloud-init and container disks are listed as
+ * ignored: container images cannot be pulled here.
+ */
 export function planDisks(
   volumes: readonly VolumeSpec[],
-  lookup: (v: VolumeRef) => VolumeObject | undefined,
+  lookup: (v: VolumeRef) => VolumeObject | VolumeWaiting | undefined,
 ): DiskPlan {
   const disks: DiskFile[] = [];
   const ignored: string[] = [];
@@ -168,13 +187,14 @@ export function planDisks(
     }
     const found = isObjectName(ref.name) ? lookup(ref) : undefined;
     if (!found) return { ok: false, missingClaim: ref.name };
+    if ('waiting' in found) return { ok: false, ...found };
+    const { uid, sizeBytes, ...more } = found;
     disks.push({
       volume: v.name,
       ...ref,
-      uid: found.uid,
-      sizeBytes: found.sizeBytes,
-      ...(found.image ? { image: found.image } : {}),
-      ...(found.accessModes ? { accessModes: found.accessModes } : {}),
+      uid,
+      sizeBytes,
+      ...more,
       ...(v.persistentVolumeClaim?.readOnly ? { readOnly: true } : {}),
     });
   }

@@ -1,13 +1,15 @@
-// Disk files belong to one object each: a DataVolume's file to that DataVolume (two VMs with the
-// same template name never share one, and deleting one VM never deletes the other's disk), and a
-// claim's file to that claim (deleted and made again, it is a new, empty disk; grown, the disk
-// grows). The guests here boot firmware only (no disk holds an OS), which is quick.
-import { existsSync, readdirSync } from 'node:fs';
+// Disk files belong to one object each. A DataVolume belongs to the VM whose template made it: a
+// second VM with the same template name gets no share of it, and deleting that VM leaves it alone.
+// A claim's disk is the file of the volume the engine provisioned for it: deleted and made again,
+// the claim gets a new volume and a new, empty file; grown while the guest is stopped, the guest's
+// disk is bigger at the next start (QEMU's own view of the block device). The guests here boot
+// firmware only (no disk holds an OS), which is quick.
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diskInfo } from '../../engine/src/disks.ts';
 import { kubevirtVm, startTestEngine, type Obj, type TestEngine } from '../support/engine.ts';
 
+const PROVISIONER = 'local.disk-files-test.vmplane.io';
 let t: TestEngine;
 const blank = (name: string): object => ({
   metadata: { name },
@@ -15,45 +17,49 @@ const blank = (name: string): object => ({
 });
 const condition = (o: Obj | undefined, type: string): Record<string, unknown> | undefined =>
   (o?.status?.conditions as { type: string }[] | undefined)?.find((c) => c.type === type);
-const files = (kind: 'datavolumes' | 'claims'): string[] => {
-  const dir = join(t.stateDir, kind);
-  return existsSync(dir) ? readdirSync(dir) : [];
-};
-const uidOf = async (path: string): Promise<string> => (await t.get(path))?.metadata.uid ?? '';
 const dvPath = (name: string): string =>
   `/apis/cdi.kubevirt.io/v1beta1/namespaces/${t.ns}/datavolumes/${name}`;
-const pvcPath = (name: string): string =>
-  `/api/v1/namespaces/${t.ns}/persistentvolumeclaims/${name}`;
+const pvcPath = (name = ''): string =>
+  `/api/v1/namespaces/${t.ns}/persistentvolumeclaims${name ? `/${name}` : ''}`;
+const className = (): string => `expandable-${t.ns}`;
 
 beforeAll(async () => {
-  t = await startTestEngine('disks');
+  t = await startTestEngine('disks', { provisioners: [PROVISIONER] });
 }, 300_000);
 
 afterAll(async () => {
-  if (t)
-    await t.rest
-      .request('DELETE', `/apis/storage.k8s.io/v1/storageclasses/expandable-${t.ns}`)
+  if (t) {
+    await t.rest.request('DELETE', pvcPath()).catch(() => undefined);
+    await t
+      .until('the claims’ volumes gone', async () => {
+        const pvs = await t.rest.request<{ items: Obj[] }>('GET', '/api/v1/persistentvolumes');
+        return !pvs.body.items.some(
+          (p) => (p.spec.claimRef as { namespace?: string } | undefined)?.namespace === t.ns,
+        );
+      })
       .catch(() => undefined);
+    await t.rest
+      .request('DELETE', `/apis/storage.k8s.io/v1/storageclasses/${className()}`)
+      .catch(() => undefined);
+  }
   await t?.stop();
-});
+}, 120_000);
 
 describe('DataVolume disks', () => {
-  it('a second VM with the same template name gets no share of the first one’s disk', async () => {
+  it('a second VM with the same template name gets no share of the first one’s DataVolume', async () => {
     const vm = (name: string): object =>
       kubevirtVm(
         t.ns,
         name,
-        { dataVolumeTemplates: [blank('shared-name')] },
+        { runStrategy: 'Halted', dataVolumeTemplates: [blank('shared-name')] },
         { volumes: [{ name: 'data', dataVolume: { name: 'shared-name' } }] },
         { devices: { disks: [{ name: 'data', disk: { bus: 'virtio' } }] } },
       );
     await t.rest.create(vm('first') as never);
-    await t.until('the first VM Running', async () => {
-      const x = await t.get(t.vmPath('first'));
-      return x?.status?.printableStatus === 'Running';
+    const first = await t.until('the first VM’s DataVolume', async () => {
+      const dv = await t.get(dvPath('shared-name'));
+      return dv ? ((await t.get(t.vmPath('first'))) as Obj) : undefined;
     });
-    const dvUid = await uidOf(dvPath('shared-name'));
-    expect(files('datavolumes')).toEqual([`${dvUid}.qcow2`]);
     await t.rest.create(vm('second') as never);
     // The DataVolume is the first VM's: virt-controller does not adopt another VM's.
     const second = await t.until('the second VM’s Failure', async () => {
@@ -66,95 +72,92 @@ describe('DataVolume disks', () => {
         'DataVolume shared-name already exists and is not controlled by VirtualMachine second',
     });
     expect(await t.get(t.vmiPath('second'))).toBeUndefined();
-    // Deleting the second VM leaves the first one's disk alone.
+    // Deleting the second VM leaves the first one's DataVolume alone.
     await t.rest.request('DELETE', t.vmPath('second'));
     await t.until('the second VM gone', async () => !(await t.get(t.vmPath('second'))));
-    expect(files('datavolumes')).toEqual([`${dvUid}.qcow2`]);
+    const dv = await t.get(dvPath('shared-name'));
+    expect(
+      (dv?.metadata as { ownerReferences?: { uid: string }[] }).ownerReferences?.[0]?.uid,
+    ).toBe(first.metadata.uid);
     await t.rest.request('DELETE', t.vmPath('first'));
     await t.until('the first VM gone', async () => !(await t.get(t.vmPath('first'))));
-    expect(files('datavolumes')).toEqual([]);
   }, 180_000);
 });
 
 describe('claim disks', () => {
-  const vm = kubevirtVm(
-    '',
-    'claimer',
-    { runStrategy: 'Manual' },
-    { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
-    { devices: { disks: [{ name: 'data', disk: { bus: 'virtio' } }] } },
-  ) as { metadata: { namespace: string } };
   const claim = (size: string): object => ({
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: {
-      name: 'data',
-      namespace: t.ns,
-      annotations: { 'volume.kubernetes.io/storage-provisioner': 'disks.test.vmplane.io' },
-    },
-    // Named for a volume and bound by hand: no kube-controller-manager binds claims here, and only
-    // a bound claim may grow.
+    metadata: { name: 'data', namespace: t.ns },
     spec: {
       accessModes: ['ReadWriteOnce'],
       resources: { requests: { storage: size } },
-      volumeName: `pv-${t.ns}`,
-      storageClassName: `expandable-${t.ns}`,
+      storageClassName: className(),
     },
   });
-  const bind = async (): Promise<void> => {
-    await t.rest.request('PATCH', `${pvcPath('data')}/status`, {
-      body: { status: { phase: 'Bound', capacity: { storage: '1Gi' } } },
-      contentType: 'application/merge-patch+json',
+  const volumeFile = async (): Promise<string> => {
+    const c = await t.until('the claim Bound', async () => {
+      const x = await t.get(pvcPath('data'));
+      return x?.status?.phase === 'Bound' ? x : undefined;
     });
+    return join(t.stateDir, 'volumes', String(c.spec.volumeName), 'disk.img');
   };
-  const runOnce = async (): Promise<void> => {
+  /** Runs the guest once; gives the size QEMU gives the guest's disk. */
+  const runOnce = async (): Promise<number> => {
     await t.engine.start(t.ns, 'claimer');
     await t.until('the instance Running', async () => {
       const x = await t.get(t.vmiPath('claimer'));
       return x?.status?.phase === 'Running';
     });
+    const guest = t.engine.running.get(`${t.ns}/claimer`);
+    const blocks = (await guest?.qmp.execute('query-block')) as {
+      device: string;
+      qdev?: string;
+      inserted?: { image: { 'virtual-size': number } };
+    }[];
     await t.engine.stop(t.ns, 'claimer', { gracePeriod: 0 });
     await t.until('the instance gone', async () => !(await t.get(t.vmiPath('claimer'))));
+    return blocks.find((b) => b.inserted)?.inserted?.image['virtual-size'] ?? 0;
   };
 
-  it('follows its claim: named by the claim’s UID, grown with it, a new disk for a new claim', async () => {
-    vm.metadata.namespace = t.ns;
-    // A class that lets claims grow (the API server's resize admission asks for one).
+  it('follows its claim: the claim’s own volume, grown with it, a new volume for a new claim', async () => {
     await t.rest.create({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
-      metadata: { name: `expandable-${t.ns}` },
-      provisioner: 'disks.test.vmplane.io',
+      metadata: { name: className() },
+      provisioner: PROVISIONER,
       allowVolumeExpansion: true,
     } as never);
     await t.rest.create(claim('8Mi') as never);
-    await bind();
-    await t.rest.create(vm as never);
-    await runOnce();
-    const first = await uidOf(pvcPath('data'));
-    expect(files('claims')).toEqual([`${first}.qcow2`]);
-    const path = join(t.stateDir, 'claims', `${first}.qcow2`);
-    expect((await diskInfo(path)).virtualSize).toBe(8 * 2 ** 20);
-    // The claim grows: its disk grows at the next start.
+    await t.rest.create(
+      kubevirtVm(
+        t.ns,
+        'claimer',
+        { runStrategy: 'Manual' },
+        { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
+        { devices: { disks: [{ name: 'data', disk: { bus: 'virtio' } }] } },
+      ) as never,
+    );
+    const first = await volumeFile();
+    expect(await runOnce()).toBe(8 * 2 ** 20);
+    // The claim grows while the guest is stopped: the guest's disk is bigger at the next start.
     await t.rest.request('PATCH', pvcPath('data'), {
       body: { spec: { resources: { requests: { storage: '16Mi' } } } },
       contentType: 'application/merge-patch+json',
     });
-    await runOnce();
-    expect((await diskInfo(path)).virtualSize).toBe(16 * 2 ** 20);
-    // Deleted and made again, it is another claim: another, empty disk.
-    await t.rest.request('DELETE', pvcPath('data'));
-    // No kube-controller-manager runs here: its pvc-protection finalizer is let go by hand.
-    await t.rest.request('PATCH', pvcPath('data'), {
-      body: { metadata: { finalizers: null } },
-      contentType: 'application/merge-patch+json',
+    await t.until('the claim grown', async () => {
+      const x = await t.get(pvcPath('data'));
+      return x?.status?.capacity?.storage === '16Mi';
     });
+    expect(statSync(first).size).toBe(16 * 2 ** 20);
+    expect(await runOnce()).toBe(16 * 2 ** 20);
+    // Deleted and made again, it is another claim: another volume, another, empty file.
+    await t.rest.request('DELETE', pvcPath('data'));
     await t.until('the claim gone', async () => !(await t.get(pvcPath('data'))));
+    await t.until('the old volume’s file gone', async () => !existsSync(first));
     await t.rest.create(claim('8Mi') as never);
-    await runOnce();
-    const second = await uidOf(pvcPath('data'));
+    const second = await volumeFile();
     expect(second).not.toBe(first);
-    // The old claim's disk went with it.
-    expect(files('claims')).toEqual([`${second}.qcow2`]);
+    expect(await runOnce()).toBe(8 * 2 ** 20);
   }, 240_000);
 });

@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { localEngine, type LocalEngine } from '../../engine/src/controller.ts';
+import {
+  localEngine,
+  type LocalEngine,
+  type LocalEngineOptions,
+} from '../../engine/src/controller.ts';
 import { TINY_LINUX_URL, tinyLinuxLibrary } from '../../engine/src/main.ts';
 import { ensureTinyLinux } from '../../engine/src/tiny-linux.ts';
 import { waitUntil } from '../../kube/src/client.ts';
@@ -37,7 +41,11 @@ export interface TestEngine {
 /** What the machine can give VMs, as the engine is told: tests may change it. */
 export const machine = { availableBytes: 8 * 2 ** 30 };
 
-export async function startTestEngine(prefix: string): Promise<TestEngine> {
+/** `extra`: engine options a test adds (the provisioners it plays, say). */
+export async function startTestEngine(
+  prefix: string,
+  extra: Partial<LocalEngineOptions> = {},
+): Promise<TestEngine> {
   const rest = new KubeRest(kubeConfig());
   await installEngineCrds(kubeConfig());
   const ns = await createNamespace(prefix);
@@ -58,6 +66,7 @@ export async function startTestEngine(prefix: string): Promise<TestEngine> {
     memoryBudgetBytes: () => machine.availableBytes,
     maxGraceMs: 1_000,
     unschedulableRetryMs: 500,
+    ...extra,
   });
   manager.add(engine.definition);
   await manager.start();

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { nodeObject, nodeStatus } from './node.ts';
+
+const m = { cpus: 2, memoryBytes: 4 * 2 ** 30, arch: 'amd64' };
+
+describe('the Node', () => {
+  it('is registered with the hostname label and marked as the engine’s', () => {
+    expect(nodeObject('n1', m)).toMatchObject({
+      kind: 'Node',
+      metadata: {
+        name: 'n1',
+        labels: {
+          'kubernetes.io/hostname': 'n1',
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'app.kubernetes.io/managed-by': 'vmplane-local-engine',
+        },
+      },
+    });
+  });
+  it('is Ready with the heartbeat’s time and the machine’s capacity', () => {
+    const s = nodeStatus(
+      'n1',
+      m,
+      new Date('2026-01-01T00:00:10Z'),
+      new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(s).toMatchObject({
+      capacity: { cpu: '2', memory: '4194304Ki', pods: '110' },
+      allocatable: { cpu: '2', memory: '4194304Ki' },
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          lastHeartbeatTime: '2026-01-01T00:00:10.000Z',
+          lastTransitionTime: '2026-01-01T00:00:00.000Z',
+        },
+      ],
+    });
+  });
+});

@@ -1,0 +1,137 @@
+// The Node this machine is for the cluster: the node the engine's guests run on (their launcher
+// Pods' nodeName, the instances' nodeName, the volumes' node affinity, a claim's selected node).
+// Registered as the kubelet registers it (pkg/kubelet/kubelet_node_status.go: the hostname label,
+// capacity and allocatable, addresses) and kept Ready by a heartbeat, so kube-controller-manager's
+// node lifecycle controller neither taints it nor evicts its Pods, and its pod garbage collector
+// keeps Pods bound to it. A Node of that name the engine did not make is left alone.
+import { cpus, totalmem } from 'node:os';
+import type { Manager } from '../../kube/src/manager.ts';
+import { getLive } from '../../kube/src/ownership.ts';
+import { isNotFound } from '../../kube/src/rest.ts';
+import { HOSTNAME_LABEL } from './storage/volume-file.ts';
+
+/** The engine's mark on what it made (api-server.ts's MANAGED_BY; not imported: it imports us). */
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane-local-engine' };
+
+/** How often the Ready condition's heartbeat is written (the kubelet's default is 10 s). */
+const HEARTBEAT_MS = 10_000;
+
+export interface Machine {
+  cpus: number;
+  memoryBytes: number;
+  arch: string;
+}
+
+export const thisMachine = (): Machine => ({
+  cpus: cpus().length,
+  memoryBytes: totalmem(),
+  arch: process.arch === 'arm64' ? 'arm64' : 'amd64',
+});
+
+/** The Node object as registered (pure). */
+export function nodeObject(node: string, m: Machine): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: node,
+      labels: {
+        ...MANAGED_BY,
+        [HOSTNAME_LABEL]: node,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': m.arch,
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': m.arch,
+      },
+    },
+    spec: {},
+  };
+}
+
+/** The Node's status as the kubelet would post it while it runs (pure). */
+export function nodeStatus(node: string, m: Machine, now: Date, since: Date): object {
+  const resources = {
+    cpu: String(m.cpus),
+    memory: `${Math.floor(m.memoryBytes / 1024)}Ki`,
+    pods: '110',
+  };
+  return {
+    capacity: resources,
+    allocatable: resources,
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: node },
+    ],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: "vmplane's local engine runs guests on this node",
+        lastHeartbeatTime: now.toISOString(),
+        lastTransitionTime: since.toISOString(),
+      },
+    ],
+    nodeInfo: {
+      architecture: m.arch,
+      operatingSystem: 'linux',
+      kubeletVersion: 'vmplane-local-engine',
+      containerRuntimeVersion: 'qemu://local-engine',
+      kernelVersion: '',
+      osImage: '',
+      kubeProxyVersion: '',
+      bootID: '',
+      machineID: '',
+      systemUUID: '',
+    },
+  };
+}
+
+const isOurs = (n: { metadata?: { labels?: Record<string, string> } } | undefined): boolean =>
+  n?.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
+  MANAGED_BY['app.kubernetes.io/managed-by'];
+
+/** Registers the Node (unless one is there) and posts its status; false when it is not ours. */
+export async function heartbeat(manager: Manager, node: string, since: Date): Promise<boolean> {
+  const rest = manager.rest;
+  const path = `/api/v1/nodes/${node}`;
+  let got = await getLive<{ metadata?: { labels?: Record<string, string> } }>(rest, path);
+  if (!got)
+    got = await rest
+      .request<object>('POST', '/api/v1/nodes', { body: nodeObject(node, thisMachine()) })
+      .then((r) => r.body)
+      .catch((e) => {
+        // Registered meanwhile (another engine on the same API server): read it next time.
+        if ((e as { code?: number }).code === 409) return undefined;
+        throw e;
+      });
+  if (!got || !isOurs(got)) return false;
+  await rest
+    .request('PATCH', `${path}/status`, {
+      body: { status: nodeStatus(node, thisMachine(), new Date(), since) },
+      contentType: 'application/merge-patch+json',
+    })
+    .catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+  return true;
+}
+
+/** Keeps the Node registered and Ready while the engine leads. */
+export function keepNode(manager: Manager, node: string): void {
+  let timer: NodeJS.Timeout | undefined;
+  const since = new Date();
+  const beat = (): void => {
+    heartbeat(manager, node, since).catch((e: Error) =>
+      manager.log.warn({ err: e.message, node }, 'local engine: node heartbeat failed'),
+    );
+  };
+  manager.whileLeading(
+    () => {
+      beat();
+      timer = setInterval(beat, HEARTBEAT_MS);
+      timer.unref();
+    },
+    () => clearInterval(timer),
+  );
+}
