@@ -36,7 +36,7 @@ describe('the local engine', () => {
       kubevirtVm(
         ns,
         'tiny',
-        { dataVolumeTemplates: [tinyDataVolume('tiny-root')] },
+        { dataVolumeTemplates: [tinyDataVolume('tiny-root', t.storageClass)] },
         { volumes: [{ name: 'root', dataVolume: { name: 'tiny-root' } }] },
         {
           memory: { guest: '4Gi' },

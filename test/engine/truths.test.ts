@@ -73,7 +73,10 @@ describe('a guest booted from the library image, with a readiness probe', () => 
       kubevirtVm(
         t.ns,
         name,
-        { runStrategy: 'Manual', dataVolumeTemplates: [tinyDataVolume('probed-root')] },
+        {
+          runStrategy: 'Manual',
+          dataVolumeTemplates: [tinyDataVolume('probed-root', t.storageClass)],
+        },
         {
           networks: [{ name: 'default', ...pod }],
           volumes: [{ name: 'root', dataVolume: { name: 'probed-root' } }],

@@ -39,7 +39,7 @@ import { Manager } from '../../kube/src/manager.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
-import { tinyDataVolume } from '../support/engine.ts';
+import { startTestStorage, tinyDataVolume, type TestStorage } from '../support/engine.ts';
 import { Virtctl } from '../support/virtctl.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
 
@@ -58,6 +58,7 @@ let registered = false;
 let stateDir = '';
 let dir = '';
 let v: Virtctl;
+let storage: TestStorage | undefined;
 
 type Condition = { type: string; status: string };
 type Obj = {
@@ -222,9 +223,12 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     scope: (o) => o.metadata?.namespace === ns,
   });
+  const disks = await startTestStorage(rest, { ns, stateDir, image });
+  storage = disks;
   engine = localEngine(manager, {
     stateDir,
     image,
+    provisioners: [disks.provisioner],
     memoryCapBytes: 256 * 2 ** 20,
     // "tiny" (128 MiB) fits, "big" (capped at 256 MiB) never does: its instance stays Pending.
     memoryBudgetBytes: () => 192 * 2 ** 20,
@@ -253,6 +257,7 @@ beforeAll(async () => {
   registered = true;
   await waitForAvailable(rest);
   manager.add(engine.definition);
+  disks.add(manager);
   await manager.start();
   const vm = (name: string, memory: string, runStrategy: string): object => ({
     apiVersion: 'kubevirt.io/v1',
@@ -261,7 +266,7 @@ beforeAll(async () => {
     spec: {
       runStrategy,
       // It boots the library's tiny Linux from its DataVolume.
-      dataVolumeTemplates: [tinyDataVolume(`${name}-root`)],
+      dataVolumeTemplates: [tinyDataVolume(`${name}-root`, disks.storageClass)],
       template: {
         spec: {
           terminationGracePeriodSeconds: GRACE_S,
@@ -281,6 +286,7 @@ afterAll(async () => {
   v?.killAll();
   await manager?.stop();
   await engine?.stopAll();
+  await storage?.stop();
   await server?.close();
   if (registered) await unregisterSubresourceApi(rest).catch(() => undefined);
   rest?.close();

@@ -1,5 +1,6 @@
 // The local engine on the test control plane, scoped to one namespace: KubeVirt's CRDs, the
-// engine's controller with the tiny Linux and its library, and what tests ask of it.
+// engine's controller with the tiny Linux and its library (served over loopback HTTP), CDI's part
+// and a storage provisioner of the namespace's own, and what tests ask of it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,14 @@ import {
   type LocalEngine,
   type LocalEngineOptions,
 } from '../../engine/src/controller.ts';
-import { TINY_LINUX_URL, tinyLinuxLibrary } from '../../engine/src/main.ts';
+import {
+  cdiController,
+  storageProfileController,
+  type LibraryImageEntry,
+} from '../../engine/src/cdi/index.ts';
+import { startLibraryServer, type LibraryServer } from '../../engine/src/library/server.ts';
+import { libraryImages, TINY_LINUX_URL, tinyLinuxLibrary } from '../../engine/src/main.ts';
+import type { TinyLinux } from '../../engine/src/tiny-linux.ts';
 import { ensureTinyLinux } from '../../engine/src/tiny-linux.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { cacheRoot } from '../../kube/src/go-build.ts';
@@ -27,6 +35,8 @@ export type Obj = {
 
 export interface TestEngine {
   ns: string;
+  /** The namespace's own StorageClass (Immediate, expandable), provisioned by this engine. */
+  storageClass: string;
   rest: KubeRest;
   engine: LocalEngine;
   stateDir: string;
@@ -58,6 +68,7 @@ export async function startTestEngine(
     logger: pino({ level: 'silent' }),
     scope: (o) => o.metadata?.namespace === ns,
   });
+  const storage = await startTestStorage(rest, { ns, stateDir, image });
   const engine = localEngine(manager, {
     stateDir,
     image,
@@ -67,11 +78,14 @@ export async function startTestEngine(
     maxGraceMs: 1_000,
     unschedulableRetryMs: 500,
     ...extra,
+    provisioners: [storage.provisioner, ...(extra.provisioners ?? [])],
   });
   manager.add(engine.definition);
+  storage.add(manager, extra.provisioners ?? []);
   await manager.start();
   return {
     ns,
+    storageClass: storage.storageClass,
     rest,
     engine,
     stateDir,
@@ -83,6 +97,7 @@ export async function startTestEngine(
     async stop() {
       await manager.stop();
       await engine.stopAll();
+      await storage.stop();
       rest.close();
       rmSync(stateDir, { recursive: true, force: true });
     },
@@ -116,13 +131,69 @@ export function kubevirtVm(
   };
 }
 
-/** A DataVolume template from the library's tiny Linux image. */
-export function tinyDataVolume(name: string): object {
+/** A DataVolume template from the library's tiny Linux image, on the given StorageClass. */
+export function tinyDataVolume(name: string, storageClassName: string): object {
   return {
     metadata: { name },
     spec: {
       source: { http: { url: TINY_LINUX_URL } },
-      storage: { resources: { requests: { storage: '64Mi' } } },
+      storage: { storageClassName, resources: { requests: { storage: '64Mi' } } },
+    },
+  };
+}
+
+export interface TestStorage {
+  provisioner: string;
+  storageClass: string;
+  library: LibraryServer;
+  /** Adds CDI's part and the class's CDI StorageProfile to the engine's manager. */
+  add(manager: Manager, moreProvisioners?: string[]): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Storage for one test namespace's engine: a StorageClass and a provisioner name of its own (so
+ * engines of other test files never provision its claims), the library served over loopback HTTP
+ * (the tiny Linux, and `images` if given), and CDI's part filling DataVolumes from it.
+ */
+export async function startTestStorage(
+  rest: KubeRest,
+  o: { ns: string; stateDir: string; image: TinyLinux; images?: LibraryImageEntry[] },
+): Promise<TestStorage> {
+  const provisioner = `${o.ns}.test.local-engine.vmplane.io`;
+  const storageClass = `${o.ns}-disks`;
+  const images = [...(await libraryImages(o.image)), ...(o.images ?? [])];
+  const library = await startLibraryServer({ images });
+  await rest.create({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: storageClass },
+    provisioner,
+    reclaimPolicy: 'Delete',
+    allowVolumeExpansion: true,
+    volumeBindingMode: 'Immediate',
+  } as never);
+  return {
+    provisioner,
+    storageClass,
+    library,
+    add(manager, more = []) {
+      const played = [provisioner, ...more];
+      const cdi = cdiController(manager, {
+        stateDir: o.stateDir,
+        library: { endpoint: library, images },
+        provisioners: played,
+      });
+      manager.add(cdi.definition);
+      manager.add(storageProfileController(manager, played, (n) => n === storageClass));
+    },
+    async stop() {
+      await library.close();
+      for (const path of [
+        `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
+        `/apis/cdi.kubevirt.io/v1beta1/storageprofiles/${storageClass}`,
+      ])
+        await rest.request('DELETE', path).catch(() => undefined);
     },
   };
 }
