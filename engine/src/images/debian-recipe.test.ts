@@ -22,7 +22,7 @@ describe('the Debian disk', () => {
       diskBytes: 3221225472,
     });
     expect(sfdiskScript(l)).toBe(
-      'label: dos\nstart=2048, size=262144, type=c, bootable\nstart=264192, size=6027264, type=83\n',
+      'label: dos\nstart=2048, size=262144, type=e, bootable\nstart=264192, size=6027264, type=83\n',
     );
   });
 

@@ -1,6 +1,6 @@
 // What goes into the library's Debian 12 cloud image, as pure data: the packages mmdebstrap
 // installs, the script that configures the root file system before it is packed, the disk's
-// layout (MBR; partition 1 FAT with syslinux, the kernel and the initrd; partition 2 ext4 labelled
+// layout (MBR; partition 1 FAT16 with syslinux, the kernel and the initrd; partition 2 ext4 labelled
 // `root`) and the commands that make it. debian.ts runs them.
 
 /** Bumped whenever what goes into the image changes, so a cached older image is rebuilt. */
@@ -78,12 +78,12 @@ export function diskLayout(diskBytes = DEBIAN_DISK_BYTES): DiskLayout {
   return { bootOffset, bootBytes, rootOffset, rootBytes: diskBytes - rootOffset, diskBytes };
 }
 
-/** sfdisk's script for the layout: DOS label, FAT32 (LBA) active, then Linux. */
+/** sfdisk's script for the layout: DOS label, FAT16 (LBA) active, then Linux. */
 export function sfdiskScript(l: DiskLayout): string {
   const s = (bytes: number): number => bytes / 512;
   return [
     'label: dos',
-    `start=${s(l.bootOffset)}, size=${s(l.bootBytes)}, type=c, bootable`,
+    `start=${s(l.bootOffset)}, size=${s(l.bootBytes)}, type=e, bootable`,
     `start=${s(l.rootOffset)}, size=${s(l.rootBytes)}, type=83`,
     '',
   ].join('\n');
