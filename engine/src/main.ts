@@ -33,6 +33,8 @@ import { ensureQcow2 } from './library/qcow2.ts';
 import { startLibraryServer, type LibraryServer } from './library/server.ts';
 import { ensureTinyLinux, type TinyLinux } from './tiny-linux.ts';
 import type { LibraryImage } from './volumes.ts';
+import { DEBIAN_IMAGE_NAME } from './images/debian-recipe.ts';
+import type { DebianImage } from './images/debian.ts';
 
 /** The URL by which images in the library ask for the tiny Linux (an .invalid name: it is never fetched). */
 export const TINY_LINUX_URL = 'http://images.local-engine.invalid/tiny-linux.qcow2';
@@ -62,11 +64,13 @@ export function tinyLinuxLibrary(image: TinyLinux): LibraryImage {
 
 /**
  * The images the library serves over HTTP (adding one is one entry here): the tiny Linux as qcow2,
- * so that an import converts it (qcow2 to raw) as CDI's importer does.
+ * so that an import converts it (qcow2 to raw) as CDI's importer does, and the Debian 12 image
+ * when it was built (a real bootable disk: BIOS, syslinux, its own kernel).
  */
 export async function libraryImages(
   image: TinyLinux,
   qemuImg?: string,
+  debian?: DebianImage,
 ): Promise<LibraryImageEntry[]> {
   return [
     {
@@ -75,6 +79,7 @@ export async function libraryImages(
       format: 'qcow2',
       kernelBoot: true,
     },
+    ...(debian ? [{ name: DEBIAN_IMAGE_NAME, path: debian.qcow2, format: 'qcow2' as const }] : []),
   ];
 }
 
@@ -112,6 +117,8 @@ export interface LocalEngineStartOptions {
   maxGraceMs?: number;
   /** The QEMU binary (qemu-system-x86_64 on PATH by default). */
   qemu?: string;
+  /** The Debian 12 image (images/debian.ts), served by the library when given. */
+  debianImage?: DebianImage;
   /** The CDI release whose API the engine plays where CDI's CRDs are installed and CDI is not. */
   cdiVersion?: string;
   /**
@@ -222,7 +229,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     log: (l) => logger.info(l),
     kubevirtVersion: o.kubevirtVersion,
   });
-  const images = await libraryImages(image);
+  const images = await libraryImages(image, undefined, o.debianImage);
   const libraryServer = await startLibraryServer({ images });
   let madeKubeVirt = false;
   let playsCdi = false;

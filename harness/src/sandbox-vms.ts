@@ -1,7 +1,15 @@
-// What `npm start` says about the example VMs once the rest is up: each VM the engine runs, when
-// it runs and where (the address the engine saw the guest take), or why it does not run yet.
+// The sandbox's example VMs: the images and storage the engine needs for them (the Debian image,
+// the examples' provisioners), the examples as applied (debian-1 stopped without Debian), and what
+// `npm start` says about a VM once the rest is up: when it runs and where (the address the engine
+// saw the guest take), or why it does not run yet.
 import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  cachedDebianImage,
+  ensureDebianImage,
+  type DebianImage,
+} from '../../engine/src/images/debian.ts';
 import { waitUntil } from '../../kube/src/client.ts';
+import { cacheRoot } from '../../kube/src/go-build.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 
 /** Waits for the demo VM to run, and says where it is; a VM that does not run is said too. */
@@ -67,4 +75,26 @@ export function sandboxExamples<T extends Manifest>(objects: T[], debian: boolea
       ? { ...o, spec: { ...o.spec, powerState: 'PoweredOff' } }
       : o,
   );
+}
+
+/**
+ * The provisioners of the examples' StorageClasses (examples/30-storage.yaml), which the local
+ * engine plays in the sandbox: their claims get volumes, files under .vmplane/engine/volumes.
+ */
+export const SANDBOX_PROVISIONERS = ['rancher.io/local-path', 'block.csi.example.com'];
+
+/**
+ * The Debian image for the library: built on first use when Debian is wanted (minutes; a line
+ * says so), else taken only if already cached. Where it cannot be built, one line says why and
+ * the sandbox goes on with the tiny Linux.
+ */
+export async function sandboxDebianImage(
+  wanted: boolean,
+  log: (l: string) => void,
+): Promise<DebianImage | undefined> {
+  if (!wanted) return cachedDebianImage(cacheRoot());
+  return ensureDebianImage(cacheRoot(), log).catch((e: Error) => {
+    log(`the Debian example will not boot (only the tiny Linux does): ${e.message}`);
+    return undefined;
+  });
 }

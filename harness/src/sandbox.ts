@@ -6,7 +6,12 @@ import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { CDI_VERSION, ensureConformance, KUBEVIRT_VERSION } from './controlplane/conformance.ts';
 import { installEngineApis } from './controlplane/engine-apis.ts';
-import { reportDemoVm, sandboxExamples } from './sandbox-vms.ts';
+import {
+  reportDemoVm,
+  SANDBOX_PROVISIONERS,
+  sandboxDebianImage,
+  sandboxExamples,
+} from './sandbox-vms.ts';
 import {
   startCdiAdmission,
   startKubeVirtAdmission,
@@ -162,6 +167,8 @@ export interface Parts {
   webhooks?: RunningWebhooks;
   controllers?: RunningControllers;
   engine?: RunningLocalEngine;
+  /** Whether the engine's library holds the Debian image, so debian-1 can boot. */
+  debianBoots?: boolean;
   ui?: UiServer;
 }
 
@@ -207,14 +214,17 @@ async function startEngine(
   kc: KubeConfig,
   stateDir: string,
   parts: Parts,
-  log: (l: string) => void,
+  o: { debian: boolean; log: (l: string) => void },
 ): Promise<void> {
+  const { log } = o;
   const qemu = process.env.VMPLANE_QEMU || 'qemu-system-x86_64';
   const missing = qemuMissing(qemu);
   if (missing) {
     log(noQemuLine(missing));
     return;
   }
+  const debianImage = await sandboxDebianImage(o.debian, log);
+  parts.debianBoots = o.debian && !!debianImage;
   const dest = join(stateDir, 'engine.log');
   // The engine is the sandbox's extra: if it cannot start (no apt to build the image from, say),
   // the rest runs and the line says why.
@@ -224,6 +234,8 @@ async function startEngine(
     cacheDir: cacheRoot(),
     kubevirtVersion: `v${KUBEVIRT_VERSION}`,
     memoryCapBytes: SANDBOX_GUEST_MEMORY,
+    provisioners: SANDBOX_PROVISIONERS,
+    ...(debianImage ? { debianImage } : {}),
     maxGraceMs: 10_000,
     qemu,
     logger: pino({ name: 'vmplane-engine' }, pino.destination({ dest, sync: false, mkdir: true })),
@@ -265,7 +277,8 @@ async function startAll(
   ]);
   try {
     await startParts(kc, dirs, parts, log);
-    if (opts.engine ?? true) await startEngine(kc, dirs.stateDir, parts, log);
+    if (opts.engine ?? true)
+      await startEngine(kc, dirs.stateDir, parts, { debian: opts.debian ?? true, log });
     else log('local engine off (--no-engine): VMs report KubeVirtNotDeployed');
   } finally {
     // Settled before anything else happens, so that a failed start stops it too.
@@ -427,7 +440,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         kc,
         sandboxExamples(
           examples.map((e) => e.object),
-          opts.debian ?? true,
+          !!parts.debianBoots,
         ),
       );
       log(`applied ${examples.length} objects from examples/`);

@@ -10,6 +10,8 @@ import { ensureKubernetesCel } from '../../policy/src/kcel-build.ts';
 import { ControlPlane } from '../../harness/src/controlplane/controlplane.ts';
 import { ensureConformance } from '../../harness/src/controlplane/conformance.ts';
 import { installEngineApis } from '../../harness/src/controlplane/engine-apis.ts';
+import { ensureDebianImage } from '../../engine/src/images/debian.ts';
+import { cacheRoot } from '../../kube/src/go-build.ts';
 import {
   startCdiAdmission,
   startKubeVirtAdmission,
@@ -32,12 +34,17 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (l: string): void => console.log(`[control plane] ${l}`);
+  // The Debian guest image (built once, minutes: mostly downloading and compressing) is built
+  // while the Go binaries are: the tests that boot Debian then find it in the cache.
+  const debian = ensureDebianImage(cacheRoot(), (l) => console.log(`[debian image] ${l}`));
+  debian.catch(() => undefined);
   const binaries = await ensureBinaries(log);
   // The Kubernetes CEL engine (built once, like the binaries): every webhook and audit a test
   // starts finds it through $VMPLANE_CEL_DIR, which the test processes inherit.
   process.env[CEL_DIR_ENV] = await ensureKubernetesCel(log);
   // KubeVirt's and CDI's CRDs and admission checks (built once): tests install the real CRDs.
   const conformance = await ensureConformance(log);
+  await debian;
   const runId = process.env.VMPLANE_RUN_ID ?? String(process.pid);
   const cp = new ControlPlane({
     binaries,

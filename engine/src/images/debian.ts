@@ -239,6 +239,12 @@ async function build(staged: string, work: string, log: (l: string) => void): Pr
   return installed;
 }
 
+/** The Debian 12 image if the cache holds it (nothing is built). */
+export function cachedDebianImage(cacheDir: string): DebianImage | undefined {
+  const dir = join(cacheDir, 'images', `${DEBIAN_IMAGE_NAME}-${DEBIAN_REVISION}`);
+  return existsSync(join(dir, `${DEBIAN_IMAGE_NAME}.qcow2.sha256`)) ? imageAt(dir) : undefined;
+}
+
 /**
  * The Debian 12 image: from the cache, or built now (several minutes, about 200 MB downloaded
  * from the machine's Debian mirror) and cached; never rebuilt once there.
@@ -250,7 +256,8 @@ export async function ensureDebianImage(
   const images = join(cacheDir, 'images');
   const base = `${DEBIAN_IMAGE_NAME}-${DEBIAN_REVISION}`;
   const dir = join(images, base);
-  if (existsSync(join(dir, `${DEBIAN_IMAGE_NAME}.qcow2.sha256`))) return imageAt(dir);
+  const cached = cachedDebianImage(cacheDir);
+  if (cached) return cached;
   const missing = debianImageMissingTools();
   if (missing)
     throw new Error(
