@@ -97,8 +97,10 @@ describe('the local engine', () => {
     await until('the process gone', async () => !t.engine.running.has(`${ns}/tiny`));
     expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
     expect(readdirSync(join(t.stateDir, 'vms'))).toEqual([]);
-    // Its DataVolume's disk went with it.
-    expect(readdirSync(join(t.stateDir, 'datavolumes'))).toEqual([]);
+    // Its DataVolume went with it (garbage collected), then the claim, the volume and its file.
+    await until('the DataVolume’s volume and file gone', async () =>
+      readdirSync(join(t.stateDir, 'volumes')).length === 0 ? true : undefined,
+    );
   }, 120_000);
 
   it('keeps a VM the engine has no memory for unscheduled, says why, and runs it once memory is there', async () => {

@@ -128,12 +128,12 @@ describe('a guest booted from the library image, with a readiness probe', () => 
       status: 'False',
       reason: 'ContainersNotReady',
     });
-    // pkg/virt-handler/vm.go calculateLiveMigrationCondition: its DataVolume has no claim the
-    // engine could ask whether it is shared.
+    // pkg/virt-handler/vm.go calculateLiveMigrationCondition: its DataVolume's claim is
+    // ReadWriteOnce (the class's CDI StorageProfile says so), so it cannot move.
     expect(condition(vmi, 'LiveMigratable')).toMatchObject({
       status: 'False',
       reason: 'DisksNotLiveMigratable',
-      message: expect.stringContaining('Unable to determine if PVC probed-root is shared'),
+      message: expect.stringContaining('PVC probed-root is not shared'),
     });
     const vm = await t.get(t.vmPath(name));
     expect(vm?.status?.printableStatus).toBe('Running');
