@@ -50,7 +50,7 @@ describe('the seed', () => {
   const none = async () => undefined;
 
   it('waits for a Secret that does not exist, in kubelet words', async () => {
-    const source = { userDataSecretRef: { name: 'user-secret' } };
+    const source = { secretRef: { name: 'user-secret' } };
     expect(await prepareSeed(vmi([], source), dir, none)).toEqual({
       ok: false,
       waiting: true,
@@ -59,7 +59,7 @@ describe('the seed', () => {
     });
   });
   it("reads the Secret's userdata key and makes the ISO, attached as the disk says", async () => {
-    const source = { userDataSecretRef: { name: 's' }, networkData: 'version: 2\n' };
+    const source = { secretRef: { name: 's' }, networkData: 'version: 2\n' };
     const read = async (ns: string, name: string) =>
       ns === 'ns' && name === 's' ? { userdata: '#cloud-config\nhostname: x\n' } : undefined;
     const seed = await prepareSeed(vmi([{ name: 'cloudinitdisk', cdrom: {} }], source), dir, read);

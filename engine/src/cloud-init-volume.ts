@@ -65,7 +65,13 @@ export function cloudInitPlan(
 ): { ok: true; plan?: CloudInitPlan } | { ok: false; message: string } {
   const volume = (vmi.spec.volumes ?? []).find((v) => v.cloudInitNoCloud);
   if (!volume) return { ok: true };
-  const source = volume.cloudInitNoCloud as NoCloudSource;
+  // KubeVirt's JSON names the user data's Secret `secretRef` (schema.go CloudInitNoCloudSource's
+  // UserDataSecretRef), the network data's `networkDataSecretRef`.
+  const raw = volume.cloudInitNoCloud as NoCloudSource & { secretRef?: { name?: string } };
+  const source: NoCloudSource = {
+    ...raw,
+    ...(raw.secretRef ? { userDataSecretRef: raw.secretRef } : {}),
+  };
   const entry = (vmi.spec.domain?.devices?.disks as DiskEntry[] | undefined)?.find(
     (d) => d.name === volume.name,
   );
