@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPackage, QEMU } from './packages.ts';
+import { DEBIAN_IMAGE_TOOLS, planPackage, QEMU } from './packages.ts';
 
 describe('planPackage', () => {
   it('uses what is there, installs with apt as root, else says what to run', () => {
@@ -20,6 +20,39 @@ describe('planPackage', () => {
     });
     expect(planPackage(QEMU, { present: false, root: false, apt: false })).toMatchObject({
       message: expect.stringContaining('`brew install qemu`') as string,
+    });
+  });
+});
+
+describe('the Debian image tools', () => {
+  it('are installed with apt as root, else named with the exact command', () => {
+    expect(planPackage(DEBIAN_IMAGE_TOOLS, { present: false, root: true, apt: true })).toEqual({
+      action: 'install',
+      commands: [
+        ['apt-get', 'update', '-qq'],
+        [
+          'apt-get',
+          'install',
+          '-y',
+          '-qq',
+          'mmdebstrap',
+          'uidmap',
+          'syslinux',
+          'syslinux-common',
+          'mtools',
+          'dosfstools',
+          'fdisk',
+          'e2fsprogs',
+          'qemu-utils',
+          'genisoimage',
+        ],
+      ],
+    });
+    expect(planPackage(DEBIAN_IMAGE_TOOLS, { present: false, root: false, apt: true })).toEqual({
+      action: 'stop',
+      message: expect.stringContaining(
+        'run `sudo apt-get install mmdebstrap uidmap syslinux syslinux-common mtools dosfstools fdisk e2fsprogs qemu-utils genisoimage`, then try again',
+      ) as string,
     });
   });
 });

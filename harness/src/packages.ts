@@ -2,6 +2,11 @@
 // apt when the run may (root with apt-get, as CI and a fresh machine of this project's kind are),
 // else one line saying what to run, before anything starts.
 import { spawnSync } from 'node:child_process';
+import {
+  DEBIAN_IMAGE_COMMANDS,
+  DEBIAN_IMAGE_PACKAGES,
+  debianImageMissingTools,
+} from '../../engine/src/images/debian-tools.ts';
 
 export interface PackageNeed {
   /** What it is for, in the progress line: "QEMU for the engine tests". */
@@ -11,6 +16,8 @@ export interface PackageNeed {
   commands: string[];
   /** The Homebrew formula, for the message on other systems. */
   brew?: string;
+  /** Whether everything is there, when on PATH is not the test (tools in /usr/sbin, files). */
+  present?: () => boolean;
 }
 
 export type PackagePlan =
@@ -70,8 +77,9 @@ export function ensurePackage(
   log: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
+  const present = need.present ?? ((): boolean => need.commands.every(onPath));
   const plan = planPackage(need, {
-    present: need.commands.every(onPath),
+    present: present(),
     root: process.getuid?.() === 0,
     apt: onPath('apt-get'),
   });
@@ -81,6 +89,7 @@ export function ensurePackage(
   log(`installing Debian's ${packages} (${need.what}; first run, about a minute)...`);
   const failed = runInstall(plan.commands, env, log);
   if (failed) return `${failed}; install ${packages} by hand, then try again`;
+  if (need.present) return need.present() ? undefined : `${packages} installed, but still missing`;
   const missing = need.commands.filter((c) => !onPath(c));
   return missing.length
     ? `${packages} installed, but ${missing.join(', ')} not on PATH`
@@ -93,4 +102,16 @@ export const QEMU: PackageNeed = {
   debian: ['qemu-system-x86', 'qemu-utils'],
   commands: ['qemu-system-x86_64', 'qemu-img'],
   brew: 'qemu',
+};
+
+/**
+ * The tools that build the Debian 12 cloud image (engine/src/images/debian.ts) on its first use:
+ * mmdebstrap (and uidmap for its unshare mode without root), syslinux, mtools, dosfstools,
+ * fdisk, e2fsprogs, qemu-img, and genisoimage for the guests' NoCloud seeds.
+ */
+export const DEBIAN_IMAGE_TOOLS: PackageNeed = {
+  what: 'building the Debian 12 cloud image (the guest tests)',
+  debian: DEBIAN_IMAGE_PACKAGES,
+  commands: DEBIAN_IMAGE_COMMANDS,
+  present: () => debianImageMissingTools() === undefined,
 };

@@ -19,7 +19,7 @@ import {
   type JsonReport,
 } from './test-summary.ts';
 import { ensureConformance } from './controlplane/conformance.ts';
-import { ensurePackage, QEMU } from './packages.ts';
+import { DEBIAN_IMAGE_TOOLS, ensurePackage, QEMU } from './packages.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
@@ -34,11 +34,15 @@ async function prepare(plan: TestPlan): Promise<void> {
     }
   }
   // The engine tests boot real VMs: QEMU, installed here when allowed, else one line and no run.
+  // They also boot the Debian cloud image, built on first use with mmdebstrap, syslinux and
+  // friends: never a green run with the Debian tests skipped.
   if (needsQemu(plan)) {
-    const missing = ensurePackage(QEMU, (l) => console.log(l));
-    if (missing) {
-      console.error(missing);
-      process.exit(1);
+    for (const need of [QEMU, DEBIAN_IMAGE_TOOLS]) {
+      const missing = ensurePackage(need, (l) => console.log(l));
+      if (missing) {
+        console.error(missing);
+        process.exit(1);
+      }
     }
   }
   // The binaries are built here, before vitest, so a first run shows the build's progress.
