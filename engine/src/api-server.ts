@@ -187,8 +187,12 @@ async function handle(
     res.writeHead(200, { 'Content-Type': 'image/png' }).end(png);
     return;
   }
-  if (['guestosinfo', 'userlist', 'filesystemlist'].includes(operation))
-    return o.engine.guestAgent(ns, name);
+  if (operation === 'guestosinfo' || operation === 'userlist' || operation === 'filesystemlist') {
+    // virt-api answers with what virt-handler has from virt-launcher's poller (its cache).
+    const body = await o.engine.guestAgent(ns, name, operation);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    return;
+  }
   const options = await optionsFrom(req);
   const act: Record<string, () => Promise<void>> = {
     pause: () => o.engine.pause(ns, name, options),

@@ -9,6 +9,7 @@ import { defaultDiskBudget, overBudget, usedBytes } from './disk-budget.ts';
 import type { ResilientInformer } from '../../kube/src/informer.ts';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import type { ChangeRequest, RunStrategy } from './decide.ts';
+import type { AgentLink, AgentLinkOptions } from './agent-poller.ts';
 import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
 import { type Qmp, type Serial } from './qemu.ts';
 import { volumesBytes } from './storage/volume-files.ts';
@@ -103,6 +104,10 @@ export interface Running {
   pod?: string;
   /** When the guest's process started (the readiness probe's initial delay counts from it). */
   startedAt: number;
+  /** The guest agent: its channel, its poller, what it said (agent-poller.ts). */
+  agent?: AgentLink;
+  /** The last guestAgentPing probe's result. */
+  agentProbe?: { ok: boolean; message: string };
 }
 
 /** An operation refused, with the HTTP status the subresource API answers. */
@@ -144,6 +149,8 @@ export interface LocalEngineOptions {
   unschedulableRetryMs?: number;
   /** The StorageClass provisioners the engine plays (storage/provisioner.ts); none by default. */
   provisioners?: string[];
+  /** The guest agent poller's intervals and timeouts (virt-launcher's by default; tests shorten). */
+  agentPoll?: AgentLinkOptions;
 }
 
 export interface LocalEngine {
@@ -163,8 +170,12 @@ export interface LocalEngine {
   start(ns: string, name: string, o?: StartOptions): Promise<void>;
   stop(ns: string, name: string, o?: StopOptions): Promise<void>;
   restart(ns: string, name: string, o?: RestartOptions): Promise<void>;
-  /** guestosinfo, userlist, filesystemlist: what the guest agent would answer. */
-  guestAgent(ns: string, name: string): Promise<never>;
+  /** guestosinfo, userlist, filesystemlist: what the guest agent said (virt-handler's cache). */
+  guestAgent(
+    ns: string,
+    name: string,
+    what: 'guestosinfo' | 'userlist' | 'filesystemlist',
+  ): Promise<object>;
 }
 
 export interface StartOptions {

@@ -6,7 +6,7 @@
 // KubeVirt).
 import { parseQuantity } from '../../api/src/quantity.ts';
 import type { KvVmi } from './engine-context.ts';
-import type { QemuSpec } from './qemu.ts';
+import type { QemuSpec, SeedDisk } from './qemu.ts';
 import type { DiskFile } from './volumes.ts';
 
 export interface GuestCommandInput {
@@ -22,6 +22,8 @@ export interface GuestCommandInput {
   dumpFile?: string;
   /** The engine's caps (vCPUs per VM, guest memory) the command line is checked against. */
   limits?: QemuSpec['limits'];
+  /** The cloud-init NoCloud seed, attached as its volume's disk (cloud-init-volume.ts). */
+  seed?: SeedDisk;
 }
 
 /** The disk the guest boots from: the lowest bootOrder, else the first disk. */
@@ -112,6 +114,7 @@ export function guestCommand(i: GuestCommandInput): QemuSpec {
         }
       : {}),
     screen: true,
+    ...(i.seed ? { seed: i.seed } : {}),
     ...(i.limits ? { limits: i.limits } : {}),
     ...(i.vmi.spec.startStrategy === 'Paused' ? { paused: true } : {}),
   };

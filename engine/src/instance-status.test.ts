@@ -120,3 +120,62 @@ describe('withTransition', () => {
     ).toHaveLength(3);
   });
 });
+
+describe("the guest agent's part (virt-handler's updateGuestAgentConditions)", () => {
+  const os = { name: 'Debian GNU/Linux', id: 'debian', versionId: '12' };
+  const heard: InstanceObservation = {
+    ...running,
+    interfaces: [{ name: 'default', mac: '52:54:00:00:00:01', ip: '10.0.2.15' }],
+    agent: {
+      connected: true,
+      os,
+      interfaces: [
+        { interfaceName: 'enp1s0', mac: '52:54:00:00:00:01', ip: '10.0.2.15', ips: ['10.0.2.15'] },
+      ],
+    },
+  };
+  it('AgentConnected True with its probe time, the OS info, interfaces from the agent too', () => {
+    const s = instanceStatus(heard, undefined, now);
+    expect(s.conditions).toContainEqual({
+      type: 'AgentConnected',
+      status: 'True',
+      lastProbeTime: '2026-12-06T10:00:00Z',
+    });
+    expect(s.guestOSInfo).toEqual(os);
+    expect(s.interfaces).toEqual([
+      {
+        name: 'default',
+        mac: '52:54:00:00:00:01',
+        interfaceName: 'enp1s0',
+        ipAddress: '10.0.2.15',
+        ipAddresses: ['10.0.2.15'],
+        infoSource: 'domain, guest-agent',
+      },
+    ]);
+    // The probe time stays while the condition holds: no write for an unchanged agent.
+    const later = instanceStatus(heard, s as never, new Date('2026-12-06T11:00:00Z'));
+    expect(later.conditions).toEqual(s.conditions);
+  });
+  it('nothing from the agent once it is not heard: no condition, no OS info, domain only', () => {
+    for (const o of [
+      { ...heard, agent: { connected: false } },
+      { ...heard, agent: undefined },
+      { ...heard, phase: 'Succeeded' as const },
+    ]) {
+      const s = instanceStatus(o, undefined, now);
+      const types = (s.conditions as { type: string }[]).map((c) => c.type);
+      expect(types).not.toContain('AgentConnected');
+      expect(s.guestOSInfo).toBeNull();
+      for (const i of (s.interfaces as { infoSource: string }[] | null) ?? [])
+        expect(i.infoSource).toBe('domain');
+    }
+  });
+  it('AgentVersionNotSupported while a connected agent lacks a required command', () => {
+    const o = { ...heard, agent: { connected: true, unsupported: 'no basic commands' } };
+    expect(instanceConditions(o)).toContainEqual({
+      type: 'AgentVersionNotSupported',
+      status: 'True',
+      reason: 'no basic commands',
+    });
+  });
+});

@@ -4,7 +4,14 @@
 // is missing stays unset. Pure; the engine does the I/O.
 // Follows KubeVirt v1.7.0: pkg/virt-controller/watch/vmi/lifecycle.go (syncReadyConditionFromPod,
 // the phase switch), pkg/controller/conditions.go (CheckFailure) and
-// pkg/virt-controller/watch/vmi/datavolumes.go (areDataVolumesReady, aggregateDataVolumesConditions).
+// pkg/virt-controller/watch/vmi/datavolumes.go (areDataVolumesReady, aggregateDataVolumesConditions);
+// the guest agent's part as virt-handler writes it (guest-agent-status.ts).
+import {
+  mergeInterfaces,
+  type AgentInterface,
+  type GuestOSInfo,
+  type StatusInterface,
+} from './guest-agent-status.ts';
 
 export type VmiPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -13,6 +20,17 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  lastProbeTime?: string | null;
+}
+
+/** What the engine hears of the guest agent (agent-poller.ts). */
+export interface AgentObservation {
+  /** The channel is open and the agent answers. */
+  connected: boolean;
+  /** Why the agent is not supported (AgentVersionNotSupported), if it is not. */
+  unsupported?: string;
+  os?: GuestOSInfo;
+  interfaces?: AgentInterface[];
 }
 
 /** KubeVirt's readiness probes (spec.readinessProbe), by the handler they name. */
@@ -41,6 +59,8 @@ export interface InstanceObservation {
   dataVolumes?: { name: string; ready: boolean }[];
   /** KubeVirt's LiveMigratable condition for the running guest (live-migratable.ts). */
   liveMigratable?: Condition;
+  /** The guest agent, while the guest runs. */
+  agent?: AgentObservation;
 }
 
 const notScheduled = {
@@ -128,7 +148,42 @@ export function instanceConditions(o: InstanceObservation): Condition[] {
       reason: 'PausedByUser',
       message: 'VMI was paused by user',
     });
+  out.push(...agentConditions(o));
   return out;
+}
+
+/**
+ * virt-handler's updateGuestAgentConditions (pkg/virt-handler/vm.go): AgentConnected True while
+ * the agent is connected, and no condition at all otherwise (virt-handler removes it, it never
+ * writes False); AgentVersionNotSupported while a connected agent lacks a required command.
+ */
+export function agentConditions(o: InstanceObservation): Condition[] {
+  if (o.phase !== 'Running' || !o.agent?.connected) return [];
+  return [
+    { type: 'AgentConnected', status: 'True' },
+    ...(o.agent.unsupported
+      ? [
+          {
+            type: 'AgentVersionNotSupported',
+            status: 'True' as const,
+            reason: o.agent.unsupported,
+          },
+        ]
+      : []),
+  ];
+}
+
+/** The probe time a condition keeps while it holds (set when it was added, as virt-handler). */
+function withProbeTimes(
+  conditions: Condition[],
+  previous: readonly Condition[] | undefined,
+  now: Date,
+): Condition[] {
+  return conditions.map((c) => {
+    if (c.type !== 'AgentConnected' && c.type !== 'AgentVersionNotSupported') return c;
+    const had = previous?.find((p) => p.type === c.type && p.status === c.status);
+    return { ...c, lastProbeTime: had?.lastProbeTime ?? `${now.toISOString().slice(0, 19)}Z` };
+  });
 }
 
 export interface PhaseTransition {
@@ -156,23 +211,26 @@ export function withTransition(
  */
 export function instanceStatus(
   o: InstanceObservation,
-  previous: { phaseTransitionTimestamps?: PhaseTransition[] } | undefined,
+  previous: { phaseTransitionTimestamps?: PhaseTransition[]; conditions?: Condition[] } | undefined,
   now: Date,
 ): Record<string, unknown> {
   const live = o.phase === 'Running';
+  const agent = live && o.agent?.connected ? o.agent : undefined;
+  const domain: StatusInterface[] = (o.interfaces ?? []).map((i) => ({
+    name: i.name,
+    mac: i.mac,
+    ...(i.ip ? { ipAddress: i.ip, ipAddresses: [i.ip] } : {}),
+    infoSource: 'domain',
+  }));
   return {
     phase: o.phase,
     phaseTransitionTimestamps: withTransition(previous?.phaseTransitionTimestamps, o.phase, now),
-    conditions: instanceConditions(o),
+    conditions: withProbeTimes(instanceConditions(o), previous?.conditions, now),
     ...(o.failure && o.phase === 'Failed' ? { reason: o.failure.reason } : {}),
     ...(o.nodeName ? { nodeName: o.nodeName } : {}),
-    interfaces: live
-      ? (o.interfaces ?? []).map((i) => ({
-          name: i.name,
-          mac: i.mac,
-          ...(i.ip ? { ipAddress: i.ip, ipAddresses: [i.ip] } : {}),
-          infoSource: 'domain',
-        }))
-      : null,
+    interfaces: live ? mergeInterfaces(domain, agent?.interfaces) : null,
+    // The agent's facts only while it is heard: KubeVirt keeps the last OS info after the agent
+    // went away; the engine claims nothing it no longer hears.
+    guestOSInfo: agent?.os?.name ? agent.os : null,
   };
 }

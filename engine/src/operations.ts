@@ -23,6 +23,7 @@ import {
   type StartOptions,
   type StopOptions,
 } from './engine-context.ts';
+import { filesystemList, guestAgentInfo, userList } from './guest-agent-status.ts';
 import { vncSocket } from './qemu.ts';
 
 const conflict = (
@@ -320,23 +321,35 @@ async function setPaused(
   ctx.manager.enqueue('local-engine', keyOf(ns, name));
 }
 
-/** The guest agent's answers (guestosinfo, userlist, filesystemlist): no guest here has an agent. */
-async function guestAgent(ctx: EngineContext, ns: string, name: string): Promise<never> {
+/**
+ * The guest agent's answers (guestosinfo, userlist, filesystemlist), after virt-api's checks
+ * (pkg/virt-api/rest/subresource.go GuestOSInfo, UserList, FilesystemList: the instance runs and
+ * has AgentConnected), from what the poller last heard, as virt-handler answers from
+ * virt-launcher's cache (pkg/virt-launcher/virtwrap/manager.go).
+ */
+async function guestAgent(
+  ctx: EngineContext,
+  ns: string,
+  name: string,
+  what: 'guestosinfo' | 'userlist' | 'filesystemlist',
+): Promise<object> {
   const vmi = await liveVmi(ctx, ns, name);
   // virt-api writes these errors as plain text with code 500 (go-restful's WriteError).
   if (!vmi)
     throw new EngineError(500, `virtualmachineinstance.kubevirt.io "${name}" not found`, true);
-  if (vmi.status?.phase !== 'Running')
-    throw new EngineError(
-      500,
-      conflict('virtualmachineinstance', name, 'VMI is not running').message,
-      true,
-    );
-  throw new EngineError(
-    500,
-    conflict('virtualmachineinstance', name, 'VMI does not have guest agent connected').message,
-    true,
-  );
+  const refuse = (text: string): EngineError =>
+    new EngineError(500, conflict('virtualmachineinstance', name, text).message, true);
+  if (vmi.status?.phase !== 'Running') throw refuse('VMI is not running');
+  if (!hasCondition(vmi, 'AgentConnected')) throw refuse('VMI does not have guest agent connected');
+  const r = ctx.running.get(keyOf(ns, name));
+  if (!r?.agent || r.instanceUid !== vmi.metadata?.uid)
+    throw new EngineError(500, `the guest of ${ns}/${name} is not running on this node`, true);
+  const facts = r.agent.facts;
+  return what === 'guestosinfo'
+    ? guestAgentInfo(facts)
+    : what === 'userlist'
+      ? userList(facts)
+      : filesystemList(facts);
 }
 
 export function operations(
@@ -362,6 +375,6 @@ export function operations(
     start: (ns, name, o) => onFreshVm(() => start(ctx, ns, name, o ?? {})),
     stop: (ns, name, o) => onFreshVm(() => stop(ctx, ns, name, o ?? {})),
     restart: (ns, name, o) => onFreshVm(() => restart(ctx, ns, name, o ?? {})),
-    guestAgent: (ns, name) => guestAgent(ctx, ns, name),
+    guestAgent: (ns, name, what) => guestAgent(ctx, ns, name, what),
   };
 }

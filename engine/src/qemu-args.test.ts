@@ -39,6 +39,18 @@ function expected(s: QemuSpec): ParsedOption[] {
           { name: '-vnc', props: { vnc: `unix:${join(s.dir, 'vnc.sock')}` } },
         ]
       : []),
+    socket('agent0', 'ga.sock'),
+    { name: '-device', props: { driver: 'virtio-serial-pci', id: 'virtio-serial0' } },
+    {
+      name: '-device',
+      props: {
+        driver: 'virtserialport',
+        bus: 'virtio-serial0.0',
+        chardev: 'agent0',
+        name: 'org.qemu.guest_agent.0',
+        id: 'channel0',
+      },
+    },
     ...(s.nic
       ? [
           {
@@ -106,6 +118,48 @@ function expected(s: QemuSpec): ParsedOption[] {
         },
       ];
     }),
+    ...seedExpected(s.seed),
+  ];
+}
+
+/** The seed's nodes and device, as QEMU should read them. */
+function seedExpected(seed: QemuSpec['seed']): ParsedOption[] {
+  if (!seed) return [];
+  const ro = seed.cdrom ? 'on' : 'off';
+  const cache = { 'cache.direct': 'off', 'cache.no-flush': 'off' };
+  const n = diskNames(seed, 0);
+  const driver = seed.bus === 'virtio' ? 'virtio-blk-pci' : seed.cdrom ? 'ide-cd' : 'ide-hd';
+  return [
+    {
+      name: '-blockdev',
+      props: {
+        driver: 'file',
+        'node-name': n.fileNode,
+        filename: seed.path,
+        aio: 'threads',
+        ...cache,
+        'read-only': ro,
+      },
+    },
+    {
+      name: '-blockdev',
+      props: {
+        driver: 'raw',
+        'node-name': n.formatNode,
+        file: n.fileNode,
+        ...cache,
+        'read-only': ro,
+      },
+    },
+    {
+      name: '-device',
+      props: {
+        driver,
+        drive: n.formatNode,
+        id: n.deviceId,
+        ...(seed.bus === 'sata' ? { bus: 'ide.0' } : {}),
+      },
+    },
   ];
 }
 
@@ -209,7 +263,12 @@ function valid(s: QemuSpec): boolean {
         ['qcow2', 'raw'].includes(d.format) &&
         /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(names[i] as string),
     ) &&
-    new Set(names).size === names.length
+    new Set(names).size === names.length &&
+    (!s.seed ||
+      (path(s.seed.path) &&
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(s.seed.name) &&
+        !names.includes(s.seed.name) &&
+        (s.seed.bus === 'sata' || (s.seed.bus === 'virtio' && !s.seed.cdrom))))
   );
 }
 
@@ -261,8 +320,22 @@ function specArb(bad?: Hostile): fc.Arbitrary<QemuSpec> {
         paused: fc.boolean(),
         screen: fc.boolean(),
         sandbox: fc.boolean(),
+        seed: fc.record({
+          path: p,
+          name: or(fc.constantFrom('cloudinitdisk', 'seed', 'disk0'), bad?.word),
+          cdrom: fc.boolean(),
+          bus: or(fc.constantFrom('virtio' as const, 'sata' as const), bad?.word),
+        }),
       },
       { requiredKeys: ['dir', 'memoryMiB', 'cpus'] },
+    )
+    .filter(
+      // Without hostile values, the seed is a valid one: a cdrom on sata, a name of its own.
+      (s) =>
+        !!bad ||
+        !s.seed ||
+        ((s.seed.bus === 'sata' || !s.seed.cdrom) &&
+          !(s.disks ?? []).some((d, i) => (d.name ?? `disk${i}`) === s.seed?.name)),
     )
     .map((s) => ({
       ...s,
@@ -278,7 +351,7 @@ function specArb(bad?: Hostile): fc.Arbitrary<QemuSpec> {
 }
 
 const FIELDS =
-  /^(dir|memoryMiB|cpus|kernel|initrd|append|accel|nic\.mac|nic\.dumpFile|disks\[\d\]\.(path|format|name)): .+ is not accepted; accepted: .+/s;
+  /^(dir|memoryMiB|cpus|kernel|initrd|append|accel|nic\.mac|nic\.dumpFile|seed\.(path|name|bus)|disks\[\d\]\.(path|format|name)): .+ is not accepted; accepted: .+/s;
 
 describe('the command line over generated specs', () => {
   it('holds exactly what the spec asked, or the spec is refused with an error naming the field', () => {

@@ -3,7 +3,12 @@
 // network card on QEMU's isolated user-mode network, all under QEMU's seccomp sandbox. Every value
 // is checked before it goes on the line (a QemuSpecError names the field, the value and what is
 // accepted) and every key=value option is written by optionString, so a value stays one value.
-import { diskArgs, type QemuDisk } from './qemu-disks.ts';
+// Every guest also gets KubeVirt's guest agent channel: a virtio-serial controller and the port
+// org.qemu.guest_agent.0 on a Unix socket in the VM's folder (KubeVirt v1.7
+// pkg/virt-launcher/virtwrap/converter/converter.go, Add_Agent_To_api_Channel), and the
+// cloud-init seed, when there is one, as the disk its volume's disks[] entry says.
+import { join } from 'node:path';
+import { diskArgs, diskNames, type QemuDisk } from './qemu-disks.ts';
 import { checkSocketFolder, qmpSocket, serialSocket, vncSocket } from './qemu-folder.ts';
 import { optionString } from './qemu-options.ts';
 import {
@@ -58,7 +63,29 @@ export interface QemuSpec {
   sandbox?: boolean;
   /** The most memory and vCPUs a guest may have; QEMU_LIMITS (this machine's) where not given. */
   limits?: Partial<QemuLimits>;
+  /** The cloud-init seed (a NoCloud `cidata` ISO), attached after the disks. */
+  seed?: SeedDisk;
 }
+
+/**
+ * A cloud-init seed image (raw): a CD-ROM (read-only, as KubeVirt's cdrom default) or a disk, on
+ * the bus the volume's disks[] entry names: virtio (virtio-blk-pci) or sata (the q35 machine's
+ * AHCI controller, ide-cd or ide-hd).
+ */
+export interface SeedDisk {
+  path: string;
+  /** The volume's name (the device is ua-<name>, as the other disks'). */
+  name: string;
+  cdrom: boolean;
+  bus: 'virtio' | 'sata';
+}
+
+/** The guest agent's socket in the VM's folder (shorter than serial.sock, so it fits too). */
+export const agentSocket = (dir: string): string => join(dir, 'ga.sock');
+/** The virtio-serial port of the guest agent, as KubeVirt names the channel's target. */
+export const AGENT_CHANNEL = 'org.qemu.guest_agent.0';
+/** The port's device id: QMP's VSERPORT_CHANGE events name it. */
+export const AGENT_PORT_ID = 'channel0';
 
 /** The sandbox QEMU runs in: what it denies, in -sandbox's words. */
 export const QEMU_SANDBOX = {
@@ -90,6 +117,69 @@ function socketArgs(dir: string, screen: boolean | undefined): string[] {
     ...(screen
       ? ['-vga', 'std', '-vnc', optionString(undefined, { vnc: `unix:${vncSocket(dir)}` })]
       : []),
+  ];
+}
+
+/** The virtio-serial controller and the guest agent's port on ga.sock (QEMU listens). */
+function agentArgs(dir: string): string[] {
+  return [
+    '-chardev',
+    optionString('socket', { id: 'agent0', path: agentSocket(dir), server: true, wait: false }),
+    '-device',
+    optionString('virtio-serial-pci', { id: 'virtio-serial0' }),
+    '-device',
+    optionString('virtserialport', {
+      bus: 'virtio-serial0.0',
+      chardev: 'agent0',
+      name: AGENT_CHANNEL,
+      id: AGENT_PORT_ID,
+    }),
+  ];
+}
+
+/** The seed's -blockdev nodes and its device; its name must be no other disk's. */
+function seedArgs(seed: SeedDisk | undefined, disks: readonly QemuDisk[]): string[] {
+  if (!seed) return [];
+  let n: ReturnType<typeof diskNames>;
+  try {
+    n = diskNames(seed, disks.length);
+  } catch (e) {
+    if (e instanceof QemuSpecError) throw new QemuSpecError('seed.name', seed.name, e.accepted);
+    throw e;
+  }
+  if (disks.some((d, i) => diskNames(d, i).name === n.name))
+    throw new QemuSpecError('seed.name', seed.name, 'a volume name no other disk has');
+  const bus = checkOneOf('seed.bus', seed.bus, ['virtio', 'sata']);
+  if (seed.cdrom && bus === 'virtio')
+    throw new QemuSpecError('seed.bus', seed.bus, 'sata for a cdrom (KubeVirt refuses virtio)');
+  const cache = { 'cache.direct': false, 'cache.no-flush': false };
+  const ro = seed.cdrom;
+  const driver = bus === 'virtio' ? 'virtio-blk-pci' : seed.cdrom ? 'ide-cd' : 'ide-hd';
+  return [
+    '-blockdev',
+    optionString(undefined, {
+      driver: 'file',
+      'node-name': n.fileNode,
+      filename: checkPath('seed.path', seed.path),
+      aio: 'threads',
+      ...cache,
+      'read-only': ro,
+    }),
+    '-blockdev',
+    optionString(undefined, {
+      driver: 'raw',
+      'node-name': n.formatNode,
+      file: n.fileNode,
+      ...cache,
+      'read-only': ro,
+    }),
+    '-device',
+    optionString(driver, {
+      drive: n.formatNode,
+      id: n.deviceId,
+      // The q35 machine's AHCI ports are ide.0 to ide.5: the seed takes the first.
+      ...(bus === 'sata' ? { bus: 'ide.0' } : {}),
+    }),
   ];
 }
 
@@ -148,9 +238,11 @@ export function qemuArgs(s: QemuSpec): string[] {
     '-display',
     'none',
     ...socketArgs(s.dir, s.screen),
+    ...agentArgs(s.dir),
     ...nicArgs(s.nic),
     ...(s.paused ? ['-S'] : []),
     ...kernelArgs(s),
     ...diskArgs(s.disks ?? []),
+    ...seedArgs(s.seed, s.disks ?? []),
   ];
 }

@@ -35,6 +35,7 @@ describe("the VM's folder", () => {
       );
       expect(modes, 'the folder and its sockets').toEqual({
         '.': '700',
+        'ga.sock': '600',
         'qmp.sock': '600',
         'serial.sock': '600',
         'vnc.sock': '600',

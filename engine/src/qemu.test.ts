@@ -62,7 +62,7 @@ describe('paths', () => {
     const disk = '/d/x.qcow2,file.locking=off';
     const built = build(spec({ dir, screen: true, disks: [{ path: disk, format: 'qcow2' }] }));
     expect(paths(built.options), 'the paths QEMU would see').toEqual(
-      [disk, `${dir}/qmp.sock`, `${dir}/serial.sock`, `${dir}/vnc.sock`].sort(),
+      [disk, `${dir}/ga.sock`, `${dir}/qmp.sock`, `${dir}/serial.sock`, `${dir}/vnc.sock`].sort(),
     );
     expect(built.error).toBeUndefined();
   });

@@ -28,7 +28,17 @@ export {
 } from './qemu-folder.ts';
 export { diskNames, NODE_NAME_MAX, type DiskNames, type QemuDisk } from './qemu-disks.ts';
 export { parseQemuArgs, type ParsedOption } from './qemu-options.ts';
-export { GUEST_NETWORK, NET_DUMP_ID, QEMU_SANDBOX, qemuArgs, type QemuSpec } from './qemu-args.ts';
+export {
+  AGENT_CHANNEL,
+  AGENT_PORT_ID,
+  agentSocket,
+  GUEST_NETWORK,
+  NET_DUMP_ID,
+  QEMU_SANDBOX,
+  qemuArgs,
+  type QemuSpec,
+  type SeedDisk,
+} from './qemu-args.ts';
 export { QEMU_LIMITS, QemuSpecError, type QemuLimits } from './qemu-spec.ts';
 
 /** QMP: one command at a time, answers in order; events are kept apart. */
@@ -51,6 +61,7 @@ export class Qmp {
     done: boolean;
   }[] = [];
   readonly events: { event: string; data?: unknown }[] = [];
+  private readonly eventListeners = new Set<(e: { event: string; data?: unknown }) => void>();
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (b: Buffer) => {
@@ -76,8 +87,10 @@ export class Qmp {
       return;
     }
     if ('event' in msg) {
-      this.events.push(msg as { event: string });
+      const e = msg as { event: string; data?: unknown };
+      this.events.push(e);
       if (this.events.length > QMP_EVENTS_KEPT) this.events.shift();
+      for (const l of this.eventListeners) l(e);
       return;
     }
     if ('QMP' in msg) return;
@@ -98,6 +111,12 @@ export class Qmp {
     const qmp = new Qmp(socket);
     await qmp.execute('qmp_capabilities');
     return qmp;
+  }
+
+  /** Calls `listener` with every event QEMU sends from now on (VSERPORT_CHANGE, ...). */
+  onEvent(listener: (e: { event: string; data?: unknown }) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   execute<T = unknown>(command: string, args?: object): Promise<T> {

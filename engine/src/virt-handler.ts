@@ -22,6 +22,9 @@ import {
   type KvVmi,
   type Running,
 } from './engine-context.ts';
+import { agentObservation, probeTimeoutMs } from './agent-poller.ts';
+import { agentLink, readinessOf } from './guest-agent-probe.ts';
+import { instanceSeed } from './cloud-init-volume.ts';
 import { guestCommand, instanceResources } from './guest-command.ts';
 import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
 import {
@@ -31,12 +34,7 @@ import {
   setLauncherStatus,
 } from './launcher-pod.ts';
 import type { Condition } from './instance-status.ts';
-import {
-  instanceStatus,
-  type InstanceObservation,
-  type Readiness,
-  type VmiPhase,
-} from './instance-status.ts';
+import { instanceStatus, type InstanceObservation, type VmiPhase } from './instance-status.ts';
 import { liveMigratable } from './live-migratable.ts';
 import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
 import type { DiskFile } from './volumes.ts';
@@ -129,26 +127,6 @@ function migratableOf(vmi: KvVmi, disks: DiskFile[]): Condition {
   });
 }
 
-/** The readiness probe as kubelet would report it for the launcher pod. */
-function readinessOf(vmi: KvVmi, r: Running): Readiness {
-  const p = vmi.spec.readinessProbe;
-  if (!p) return { probe: 'none' };
-  const kind = (['guestAgentPing', 'exec', 'tcpSocket', 'httpGet'] as const).find((k) => p[k]);
-  if (!kind) return { probe: 'none' };
-  // guestAgentPing and exec need the guest agent: the engine gives guests no agent channel yet.
-  if (kind === 'guestAgentPing' || kind === 'exec')
-    return {
-      probe: kind,
-      succeeded: false,
-      message: `the ${kind} probe needs the QEMU guest agent, and this guest has no agent channel`,
-    };
-  return {
-    probe: kind,
-    succeeded: false,
-    message: `the engine cannot reach the guest's network to run a ${kind} probe (guest ${r.iface?.ip ?? 'has no address'})`,
-  };
-}
-
 /** What the engine observes of a running guest now. */
 function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
   return {
@@ -158,6 +136,7 @@ function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
     interfaces: r.iface ? [r.iface] : [],
     readiness: readinessOf(vmi, r),
     ...(r.migratable ? { liveMigratable: r.migratable } : {}),
+    ...(r.agent ? { agent: agentObservation(r.agent) } : {}),
   };
 }
 
@@ -187,6 +166,8 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   const dir = instanceDir(ctx, key);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const seed = await instanceSeed(ctx, vmi, dir);
+  if (!seed.ok) return writeStatus(ctx, vmi, seed.observation);
   const domain = vmi.spec.domain;
   const ifaceSpec = domain?.devices?.interfaces?.[0];
   const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
@@ -203,6 +184,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
         disks: disks.disks.map((d) => ({ ...d, path: d.path ?? '' })),
         mac,
         ...(dumpFile ? { dumpFile } : {}),
+        ...(seed.seed ? { seed: seed.seed } : {}),
         limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
       }),
       disks.disks,
@@ -232,6 +214,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     migratable: migratableOf(vmi, disks.disks),
     startedAt: startedAt.getTime(),
     pod,
+    agent: agentLink(ctx, key, dir, vmRun.qmp),
   };
   ctx.running.set(key, r);
   ctx.started.add(vmi.metadata?.uid ?? key);
@@ -250,6 +233,7 @@ const pausedState = (status: string): boolean => status === 'paused' || status =
 export function forget(ctx: EngineContext, key: string): Running | undefined {
   const r = ctx.running.get(key);
   if (!r) return undefined;
+  r.agent?.stop();
   r.qmp.close();
   r.serial.close();
   ctx.running.delete(key);
@@ -361,6 +345,10 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
   }
   const state = await r.qmp.execute<{ status: string }>('query-status').catch(() => undefined);
   if (state) r.paused = pausedState(state.status);
+  r.agent?.setPaused(r.paused);
+  const probe = vmi.spec.readinessProbe;
+  if (probe?.guestAgentPing && r.agent && !r.paused)
+    r.agentProbe = await r.agent.ping(probeTimeoutMs(probe));
   await writeStatus(ctx, vmi, observeRunning(vmi, r));
   return true;
 }
