@@ -140,69 +140,60 @@ function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
   };
 }
 
+/** What is waited on before a guest can start (a claim, a DataVolume), as the instance's status. */
+function waitingFor(
+  disks: Extract<Awaited<ReturnType<typeof prepareDisks>>, { ok: false }>,
+): InstanceObservation {
+  return disks.missingClaim
+    ? { phase: 'Pending', claimMissing: disks.missingClaim }
+    : // A launcher Pod would wait unscheduled for its claim; none is made for a DataVolume.
+      {
+        phase: 'Pending',
+        ...(disks.waiting?.noPod ? {} : { unschedulable: disks.waiting?.waiting }),
+      };
+}
+
 /** Starts the instance's guest: disks, room, QEMU; the phase follows each step. */
 async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<void> {
   const disks = await prepareDisks(ctx, vmi);
-  if (!disks.ok) {
-    await writeStatus(
-      ctx,
-      vmi,
-      disks.missingClaim
-        ? { phase: 'Pending', claimMissing: disks.missingClaim }
-        : // A launcher Pod would wait unscheduled for its claim; none is made for a DataVolume.
-          {
-            phase: 'Pending',
-            ...(disks.waiting?.noPod ? {} : { unschedulable: disks.waiting?.waiting }),
-          },
-    );
-    return;
-  }
+  if (!disks.ok) return writeStatus(ctx, vmi, waitingFor(disks));
   const room = roomFor(ctx, vmi);
-  if (!room.ok) {
-    await writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: room.message });
-    return;
-  }
+  if (!room.ok) return writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: room.message });
   const pod = await ensureLauncherPod(ctx, vmi, disks.disks);
   const dir = instanceDir(ctx, key);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const seed = await instanceSeed(ctx, vmi, dir);
   if (!seed.ok) return writeStatus(ctx, vmi, seed.observation);
-  const domain = vmi.spec.domain;
-  const ifaceSpec = domain?.devices?.interfaces?.[0];
+  const ifaceSpec = vmi.spec.domain?.devices?.interfaces?.[0];
   const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
   const dumpFile = ifaceSpec ? join(dir, 'net0.pcap') : undefined;
-  let vmRun: Awaited<ReturnType<typeof startQemu>>;
   const startedAt = new Date();
-  try {
-    const spec = withVolumeFormats(
-      guestCommand({
-        dir,
-        vmi,
-        memoryBytes: room.memoryBytes,
-        cpus: room.cpus,
-        disks: disks.disks.map((d) => ({ ...d, path: d.path ?? '' })),
-        mac,
-        ...(dumpFile ? { dumpFile } : {}),
-        ...(seed.seed ? { seed: seed.seed } : {}),
-        limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
-      }),
-      disks.disks,
-    );
-    vmRun = await startQemu(spec, ctx.options.qemu);
-  } catch (e) {
+  const spec = {
+    dir,
+    vmi,
+    memoryBytes: room.memoryBytes,
+    cpus: room.cpus,
+    disks: disks.disks.map((d) => ({ ...d, path: d.path ?? '' })),
+    mac,
+    ...(dumpFile ? { dumpFile } : {}),
+    ...(seed.seed ? { seed: seed.seed } : {}),
+    limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
+  };
+  const vmRun = await startQemu(
+    withVolumeFormats(guestCommand(spec), disks.disks),
+    ctx.options.qemu,
+  ).catch(async (e: Error) => {
     rmSync(dir, { recursive: true, force: true });
     await launcherEnded(ctx, vmi, { pod, startedAt: startedAt.getTime() }, 1);
-    ctx.manager.log.warn(
-      { vm: key, err: (e as Error).message },
-      'local engine: QEMU did not start',
-    );
+    ctx.manager.log.warn({ vm: key, err: e.message }, 'local engine: QEMU did not start');
     await writeStatus(ctx, vmi, {
       phase: 'Failed',
-      failure: { reason: 'Synchronizing with the Domain failed.', message: (e as Error).message },
+      failure: { reason: 'Synchronizing with the Domain failed.', message: e.message },
     });
-    return;
-  }
+    return undefined;
+  });
+  if (!vmRun) return;
   const r: Running = {
     ...vmRun,
     dir,
