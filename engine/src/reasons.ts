@@ -37,7 +37,7 @@ export const SAID: readonly Said[] = [
     status: 'False',
     reason: 'ContainersNotReady',
     vm: 'Running',
-    when: 'the readiness probe has not passed: guestAgentPing and exec need a guest agent (none here yet), tcpSocket and httpGet a reachable guest',
+    when: 'the readiness probe has not passed: guestAgentPing waits for the guest agent to answer guest-ping (the tiny Linux has none), exec is not run yet, tcpSocket and httpGet need a reachable guest',
   },
   {
     where: 'VMI Ready',
@@ -90,21 +90,21 @@ export const SAID: readonly Said[] = [
     where: 'VMI LiveMigratable',
     status: 'False',
     reason: 'DisksNotLiveMigratable',
-    when: 'a claim is not ReadWriteMany, or its claim is not known (a DataVolume the engine made holds no claim object)',
+    when: 'a claim is not ReadWriteMany (shared), or its claim is not known yet',
   },
   {
     where: 'VM Failure',
     status: 'True',
     reason: 'FailedCreate',
     vm: 'DataVolumeError',
-    when: 'a DataVolume of its templates belongs to another VM; or, where CDI is not installed, a source the engine cannot give or no disk budget left',
+    when: 'a DataVolume of its templates belongs to another VM',
   },
   {
     where: 'DataVolume Running',
     status: 'False',
     reason: 'Error',
     vm: 'DataVolumeError',
-    when: "a source the engine cannot give (the DataVolume waits in CDI's phase: ImportScheduled, CloneScheduled, UploadScheduled, Pending), or no disk budget left",
+    when: "its importer failed (another host, a missing image, a claim too small): the DataVolume stays ImportInProgress and is retried with back-off, as CDI's importer pod is",
   },
 ];
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../api/src/paths.ts';
-import { DEBIAN_VM, sandboxExamples } from './sandbox-vms.ts';
+import { DEBIAN_VM, debianLines, sandboxExamples } from './sandbox-vms.ts';
 
 const vms = parseAllDocuments(readFileSync(join(REPO_ROOT, 'examples/50-vms.yaml'), 'utf8')).map(
   (d) => d.toJS() as { kind: string; metadata: { name: string }; spec: { powerState?: string } },
@@ -23,5 +23,29 @@ describe('the examples the sandbox applies', () => {
     for (const [i, o] of out.entries())
       if (o.metadata.name !== DEBIAN_VM.name) expect(o).toBe(vms[i]);
     expect(out.find((o) => o.metadata.name === 'tiny-1')?.spec.powerState).toBeUndefined();
+  });
+});
+
+describe('what the sandbox says of debian-1', () => {
+  it('says when it runs, then the OS its agent named, with commands to try', () => {
+    expect(debianLines('running', 41)).toEqual([
+      'VM demo/debian-1 Running after 41 s (Debian 12 boots; cloud-init and its agent follow)',
+    ]);
+    const agent = debianLines('agent', 118, {
+      status: { guestOS: { prettyName: 'Debian GNU/Linux 12 (bookworm)' } },
+    });
+    expect(agent[0]).toBe(
+      'VM demo/debian-1: its guest agent answered after 118 s: Debian GNU/Linux 12 (bookworm); try:',
+    );
+    expect(agent.slice(1).map((l) => l.trim().split('#')[0]?.trim())).toEqual([
+      'kubectl vm get debian-1 -n demo',
+      'kubectl vm console debian-1 -n demo',
+    ]);
+  });
+
+  it('says so when no agent answered in time, with the VM’s status', () => {
+    expect(debianLines('late', 900, { status: { printableStatus: 'Starting' } })).toEqual([
+      'VM demo/debian-1: no guest agent after 900 s (Starting); kubectl vm get debian-1 -n demo says why',
+    ]);
   });
 });

@@ -98,3 +98,73 @@ export async function sandboxDebianImage(
     return undefined;
   });
 }
+
+type DebianStatus = {
+  status?: {
+    printableStatus?: string;
+    guestOS?: { prettyName?: string };
+    conditions?: { type: string; status: string }[];
+  };
+};
+
+/** What the sandbox says of debian-1 at each step it watches for (pure). */
+export function debianLines(
+  step: 'running' | 'agent' | 'late',
+  seconds: number,
+  vm: DebianStatus = {},
+): string[] {
+  const key = `${DEBIAN_VM.namespace}/${DEBIAN_VM.name}`;
+  const ns = DEBIAN_VM.namespace;
+  if (step === 'running')
+    return [
+      `VM ${key} Running after ${seconds} s (Debian 12 boots; cloud-init and its agent follow)`,
+    ];
+  if (step === 'late')
+    return [
+      `VM ${key}: no guest agent after ${seconds} s (${vm.status?.printableStatus ?? 'no status'}); kubectl vm get ${DEBIAN_VM.name} -n ${ns} says why`,
+    ];
+  return [
+    `VM ${key}: its guest agent answered after ${seconds} s: ${vm.status?.guestOS?.prettyName ?? 'an OS it did not name'}; try:`,
+    `  kubectl vm get ${DEBIAN_VM.name} -n ${ns}        # the guest OS and kernel its agent reports`,
+    `  kubectl vm console ${DEBIAN_VM.name} -n ${ns}    # cloud-init's hello line, a login prompt`,
+  ];
+}
+
+/**
+ * Watches debian-1 after the sandbox said ready (Debian takes a minute or two to boot under
+ * emulation, so nobody waits for it): says when it runs and when its guest agent answers, or that
+ * it did not within 15 minutes. Resolves when done; `stop()` ends it early.
+ */
+export function watchDebianVm(
+  kc: KubeConfig,
+  log: (l: string) => void,
+): { done: Promise<void>; stop: () => void } {
+  const rest = new KubeRest(kc);
+  const path = `/apis/vmplane.io/v1alpha1/namespaces/${DEBIAN_VM.namespace}/virtualmachines/${DEBIAN_VM.name}`;
+  const started = Date.now();
+  let stopped = false;
+  const seconds = (): number => Math.round((Date.now() - started) / 1000);
+  const read = async (): Promise<DebianStatus | undefined> =>
+    (await rest.request<DebianStatus>('GET', path).catch(() => undefined))?.body;
+  const poll = async (ok: (vm: DebianStatus) => boolean): Promise<DebianStatus | undefined> => {
+    while (!stopped && Date.now() - started < 15 * 60_000) {
+      const vm = await read();
+      if (vm && ok(vm)) return vm;
+      await new Promise((r) => setTimeout(r, 1000).unref());
+    }
+    return undefined;
+  };
+  const done = (async () => {
+    const running = await poll((v) => v.status?.printableStatus === 'Running');
+    if (stopped) return;
+    if (running) for (const l of debianLines('running', seconds())) log(l);
+    const agent = await poll(
+      (v) =>
+        !!v.status?.conditions?.some((c) => c.type === 'AgentConnected' && c.status === 'True'),
+    );
+    if (stopped) return;
+    for (const l of debianLines(agent ? 'agent' : 'late', seconds(), agent ?? (await read())))
+      log(l);
+  })().finally(() => rest.close());
+  return { done, stop: () => (stopped = true) };
+}

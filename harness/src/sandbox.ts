@@ -11,6 +11,7 @@ import {
   SANDBOX_PROVISIONERS,
   sandboxDebianImage,
   sandboxExamples,
+  watchDebianVm,
 } from './sandbox-vms.ts';
 import {
   startCdiAdmission,
@@ -169,6 +170,8 @@ export interface Parts {
   engine?: RunningLocalEngine;
   /** Whether the engine's library holds the Debian image, so debian-1 can boot. */
   debianBoots?: boolean;
+  /** What says, after ready, when debian-1 runs and its agent answers. */
+  debianWatch?: { stop: () => void };
   ui?: UiServer;
 }
 
@@ -314,6 +317,7 @@ function stopper(
     if (stopping) return stopping;
     log(`\n${why}: stopping the sandbox`);
     const { ui, controllers, webhooks, engine } = parts;
+    parts.debianWatch?.stop();
     const graceful = Promise.allSettled([
       ui?.close(),
       controllers?.stop(),
@@ -445,6 +449,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       );
       log(`applied ${examples.length} objects from examples/`);
     }
+    if (parts.debianBoots && (opts.examples ?? true)) parts.debianWatch = watchDebianVm(kc, log);
     if (opts.ui ?? true) {
       parts.ui = await startUi(kubeconfigPath, log);
       await announce(
