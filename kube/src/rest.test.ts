@@ -15,10 +15,21 @@ const cert = issueCertificate(ca, {
 let server: Server;
 let handshakes = 0;
 let auth: string[] = [];
+let busy = 0;
 
 beforeAll(async () => {
   server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     auth.push(req.headers.authorization ?? '');
+    if (req.url === '/busy' && busy-- > 0) {
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' })
+        .end('{"kind":"Status","message":"storage is (re)initializing"}');
+      return;
+    }
+    if (req.url === '/busy-no-retry-after') {
+      res.writeHead(429, { 'content-type': 'application/json' }).end('{"kind":"Status"}');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status"}');
   });
   server.on('secureConnection', () => handshakes++);
@@ -48,6 +59,42 @@ describe('KubeRest', () => {
     rest.close();
     expect(handshakes).toBe(1);
     expect(auth).toEqual(Array(5).fill('Bearer secret-token'));
+  });
+});
+
+describe('KubeRest and a busy API server', () => {
+  const rest = (): KubeRest => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          caData: Buffer.from(ca.certPem).toString('base64'),
+        },
+      ],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return new KubeRest(kc);
+  };
+
+  it('comes back when a 429 says when (a CRD whose storage is initializing), as client-go does', async () => {
+    const r = rest();
+    busy = 3;
+    expect((await r.request('GET', '/busy')).status).toBe(200);
+    expect(busy).toBe(-1);
+    busy = 20;
+    await expect(r.request('GET', '/busy')).rejects.toMatchObject({ code: 429 });
+    expect(busy).toBe(10);
+    r.close();
+  });
+
+  it('leaves a 429 that does not say when to the caller', async () => {
+    const r = rest();
+    await expect(r.request('GET', '/busy-no-retry-after')).rejects.toMatchObject({ code: 429 });
+    r.close();
   });
 });
 

@@ -8,6 +8,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export class ApiError extends Error {
   readonly code: number;
   readonly body: unknown;
+  /** The answer's Retry-After, in seconds, when it had one (429 and 503 carry it). */
+  retryAfterS?: number;
   constructor(code: number, body: unknown) {
     const msg =
       body && typeof body === 'object' && 'message' in body
@@ -52,6 +54,8 @@ export interface KubeObjectLike {
   [k: string]: unknown;
 }
 
+type RequestBody = { body?: unknown; contentType?: string; headers?: Record<string, string> };
+
 export class KubeRest {
   private readonly kc: KubeConfig;
   private readonly agent: Agent;
@@ -73,10 +77,31 @@ export class KubeRest {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  /**
+   * One request. A 429 that says when to come back (the API server's "storage is (re)initializing"
+   * for a CRD just established, its max-in-flight limit) is retried after that many seconds (at
+   * most 5), up to 10 times, as client-go does; every other error is the caller's.
+   */
   async request<T = unknown>(
     method: string,
     path: string,
-    opts: { body?: unknown; contentType?: string; headers?: Record<string, string> } = {},
+    opts: RequestBody = {},
+  ): Promise<{ status: number; body: T; headers: Record<string, string | string[] | undefined> }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, opts);
+      } catch (e) {
+        const wait = e instanceof ApiError && e.code === 429 ? e.retryAfterS : undefined;
+        if (wait === undefined || attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(wait, 5) * 1000));
+      }
+    }
+  }
+
+  private async once<T>(
+    method: string,
+    path: string,
+    opts: RequestBody,
   ): Promise<{ status: number; body: T; headers: Record<string, string | string[] | undefined> }> {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
@@ -126,8 +151,13 @@ export class KubeRest {
             body = text;
           }
           const status = res.statusCode ?? 0;
-          if (status >= 400) fail(new ApiError(status, body));
-          else settle(() => resolve({ status, body: body as T, headers: res.headers }));
+          if (status >= 400) {
+            const e = new ApiError(status, body);
+            const after = Number(res.headers['retry-after']);
+            if (res.headers['retry-after'] !== undefined && Number.isFinite(after))
+              e.retryAfterS = Math.max(0, after);
+            fail(e);
+          } else settle(() => resolve({ status, body: body as T, headers: res.headers }));
         });
         res.on('error', fail);
       });
