@@ -45,7 +45,7 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   'kubectl get vmpvm -n demo': (r) => {
     expectOk(r);
     expect(header(r)).toEqual(['NAME', 'CLASS', 'IMAGE', 'POWER', 'STATUS', 'IP', 'NODE', 'AGE']);
-    expect(names(r)).toEqual(['db-1', 'tiny-1', 'web-1']);
+    expect(names(r)).toEqual(['db-1', 'debian-1', 'tiny-1', 'web-1']);
     expect(r.out).toMatch(
       /tiny-1\s+best-effort-small\s+tiny-linux\s+PoweredOn\s+Running\s+10\.0\.2\.15/,
     );
@@ -64,8 +64,25 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   'kubectl vm list -n demo': (r) => {
     expectOk(r);
     expect(header(r)).toEqual(['NAME', 'STATUS', 'CLASS', 'IMAGE', 'IP', 'NODE', 'AGE']);
-    expect(names(r)).toEqual(['db-1', 'tiny-1', 'web-1']);
+    expect(names(r)).toEqual(['db-1', 'debian-1', 'tiny-1', 'web-1']);
     expect(r.out).toMatch(/tiny-1\s+Running\s+best-effort-small\s+tiny-linux\s+10\.0\.2\.15/);
+  },
+  'kubectl get pvc -n demo': (r) => {
+    expectOk(r);
+    // Every example disk, and every VM's: Bound to a volume the local engine provisioned.
+    const claims = names(r);
+    expect(claims).toEqual(expect.arrayContaining(['legacy-root', 'pg-data']));
+    for (const vm of ['debian-1', 'tiny-1', 'web-1'])
+      expect(
+        claims.some((c) => c.startsWith(`${vm}-boot-`)),
+        `${vm}'s boot disk`,
+      ).toBe(true);
+    for (const line of r.out.trim().split('\n').slice(1)) expect(line).toMatch(/\sBound\s/);
+  },
+  'kubectl vm get debian-1 -n demo': (r) => {
+    expectOk(r);
+    expect(r.out).toMatch(/GUEST OS\s+Debian GNU\/Linux 12 \(bookworm\)/);
+    expect(r.out).toMatch(/AGENT\s+connected/);
   },
   'kubectl vm classes -n demo': (r) => {
     expectOk(r);
@@ -344,6 +361,33 @@ describe('a newcomer after npm start', () => {
     const resumed = runAsWritten(exportLine, 'kubectl vm resume tiny-1 -n demo --wait');
     expect(resumed.code, resumed.out).toBe(0);
   }, 120_000);
+
+  it('boots debian-1 after ready: its guest agent answers, and the commands it prints work', async () => {
+    const deadline = Date.now() + 900_000;
+    while (!/VM demo\/debian-1: (its guest agent answered|no guest agent)/.test(printed)) {
+      if (Date.now() > deadline) throw new Error(`no word of debian-1's agent:\n${printed}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const lines = printed.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('VM demo/debian-1: '));
+    expect(lines[at]).toMatch(
+      /^VM demo\/debian-1: its guest agent answered after \d+ s: Debian GNU\/Linux 12 \(bookworm\); try:$/,
+    );
+    const commands = commandsOf(lines.slice(at + 1, at + 3).join('\n'));
+    expect(commands).toEqual([
+      'kubectl vm get debian-1 -n demo',
+      'kubectl vm console debian-1 -n demo',
+    ]);
+    const { exportLine } = printedTryLines();
+    CHECKS[commands[0]!]!(runAsWritten(exportLine, commands[0]!));
+    const console_ = await runInTerminal(exportLine, commands[1]!, {
+      ready: 'Escape sequence is ^]',
+      input: '\r',
+      done: 'debian-1 login:',
+    });
+    expect(console_.code, console_.out).toBe(0);
+    expect(console_.out).toContain('debian-1 login:');
+  }, 960_000);
 
   it('runs every command of the sandbox blocks in the README and docs/, as written', () => {
     const { exportLine } = printedTryLines();
