@@ -37,22 +37,27 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => server.close(r)));
 
+/** A client of the test server, with a bearer token if given. */
+function restFor(token?: string): KubeRest {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'c',
+        server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        caData: Buffer.from(ca.certPem).toString('base64'),
+      },
+    ],
+    users: [{ name: 'u', ...(token ? { token } : {}) }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return new KubeRest(kc);
+}
+
 describe('KubeRest', () => {
   it('reuses its TLS connections (client-node would open one per request) and keeps the credentials', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'c',
-          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          caData: Buffer.from(ca.certPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'u', token: 'secret-token' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    const rest = new KubeRest(kc);
+    const rest = restFor('secret-token');
     handshakes = 0;
     auth = [];
     for (let i = 0; i < 5; i++) expect((await rest.request('GET', '/version')).status).toBe(200);
@@ -63,25 +68,8 @@ describe('KubeRest', () => {
 });
 
 describe('KubeRest and a busy API server', () => {
-  const rest = (): KubeRest => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'c',
-          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          caData: Buffer.from(ca.certPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    return new KubeRest(kc);
-  };
-
   it('comes back when a 429 says when (a CRD whose storage is initializing), as client-go does', async () => {
-    const r = rest();
+    const r = restFor();
     busy = 3;
     expect((await r.request('GET', '/busy')).status).toBe(200);
     expect(busy).toBe(-1);
@@ -92,7 +80,7 @@ describe('KubeRest and a busy API server', () => {
   });
 
   it('leaves a 429 that does not say when to the caller', async () => {
-    const r = rest();
+    const r = restFor();
     await expect(r.request('GET', '/busy-no-retry-after')).rejects.toMatchObject({ code: 429 });
     r.close();
   });
