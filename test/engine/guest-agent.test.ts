@@ -5,8 +5,7 @@
 // filesystemlist subresources through the API server), and once qemu-guest-agent is stopped from
 // the console, nothing of the agent is claimed any more. Beside it the tiny Linux, which has no
 // agent: the subresources answer virt-api's refusal and AgentConnected never comes.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,40 +35,30 @@ import { getLive } from '../../kube/src/ownership.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
-import { tinyDataVolume } from '../support/engine.ts';
+import { startTestStorage, tinyDataVolume, type TestStorage } from '../support/engine.ts';
+import { libraryUrl } from '../../engine/src/library/routes.ts';
+import { DEBIAN_IMAGE_NAME } from '../../engine/src/images/debian-recipe.ts';
 
 const RUN = process.env.VMPLANE_RUN_ID ?? 'local';
 
 /**
- * The Debian guest's boot disk, for now a claim whose disk file this prepares where the engine
- * looks for a claim's file (`<stateDir>/claims/<claim uid>.qcow2`): a copy-on-write layer over
- * the library's Debian image. To become a DataVolume from the image library once the engine plays
- * CDI and a provisioner; only this function changes then.
+ * The Debian guest's boot disk: a DataVolume imported over loopback HTTP from the library's Debian
+ * image (the engine plays CDI and the class's provisioner), as KubeVirt VMs get theirs.
  */
-async function debianDisk(rest: KubeRest, ns: string, image: DebianImage): Promise<object> {
-  const created = await rest.create({
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
+async function debianDisk(): Promise<object> {
+  await rest.create({
+    apiVersion: 'cdi.kubevirt.io/v1beta1',
+    kind: 'DataVolume',
     metadata: { name: 'debian-root', namespace: ns },
     spec: {
-      accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: String(image.virtualBytes) } },
+      source: { http: { url: libraryUrl({ name: DEBIAN_IMAGE_NAME, format: 'qcow2' }) } },
+      storage: {
+        storageClassName: storage?.storageClass ?? '',
+        resources: { requests: { storage: '4Gi' } },
+      },
     },
   } as never);
-  const uid = (created as { metadata?: { uid?: string } }).metadata?.uid ?? '';
-  mkdirSync(join(stateDir, 'claims'), { recursive: true });
-  execFileSync('qemu-img', [
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-F',
-    'qcow2',
-    '-b',
-    image.qcow2,
-    join(stateDir, 'claims', `${uid}.qcow2`),
-  ]);
-  return { name: 'root', persistentVolumeClaim: { claimName: 'debian-root' } };
+  return { name: 'root', dataVolume: { name: 'debian-root' } };
 }
 
 const USER_DATA = `#cloud-config
@@ -97,6 +86,7 @@ let server: SubresourceServer | undefined;
 let registered = false;
 let dir = '';
 let stateDir = '';
+let storage: TestStorage | undefined;
 
 type Obj = { metadata: { uid?: string }; spec: Record<string, any>; status?: Record<string, any> };
 const VMI = (name: string): string =>
@@ -153,7 +143,16 @@ const vmi = (name: string, volumes: object[], extra: Record<string, unknown> = {
   },
 });
 
-async function startEngine(image: Awaited<ReturnType<typeof ensureTinyLinux>>): Promise<void> {
+async function startEngine(
+  image: Awaited<ReturnType<typeof ensureTinyLinux>>,
+  debian: DebianImage,
+): Promise<void> {
+  storage = await startTestStorage(rest, {
+    ns,
+    stateDir,
+    image,
+    images: [{ name: DEBIAN_IMAGE_NAME, path: debian.qcow2, format: 'qcow2' }],
+  });
   manager = new Manager({
     kc,
     logger: pino({ level: 'silent' }),
@@ -163,6 +162,7 @@ async function startEngine(image: Awaited<ReturnType<typeof ensureTinyLinux>>): 
     stateDir,
     image,
     library: [tinyLinuxLibrary(image)],
+    provisioners: [storage.provisioner],
     memoryCapBytes: 256 * 2 ** 20,
     memoryBudgetBytes: () => 1024 * 2 ** 20,
     maxGraceMs: 1_000,
@@ -193,6 +193,7 @@ async function startEngine(image: Awaited<ReturnType<typeof ensureTinyLinux>>): 
   registered = true;
   await waitForAvailable(rest);
   manager.add(engine.definition);
+  storage.add(manager);
   await manager.start();
 }
 
@@ -207,8 +208,8 @@ beforeAll(async () => {
   stateDir = join(dir, 'state');
   const tiny = await ensureTinyLinux(cacheRoot(), () => undefined);
   const debian = await ensureDebianImage(cacheRoot(), (l: string) => console.log(`[debian] ${l}`));
-  await startEngine(tiny);
-  const root = await debianDisk(rest, ns, debian);
+  await startEngine(tiny, debian);
+  const root = await debianDisk();
   await rest.create({
     apiVersion: 'v1',
     kind: 'Secret',
@@ -234,6 +235,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await engine?.stopAll();
+  await storage?.stop();
   await server?.close();
   if (registered) await unregisterSubresourceApi(rest).catch(() => undefined);
   rest?.close();
@@ -358,7 +360,7 @@ describe('the tiny Linux, which has no agent', () => {
       metadata: { name: 'tiny', namespace: ns },
       spec: {
         runStrategy: 'Always',
-        dataVolumeTemplates: [tinyDataVolume('tiny-root')],
+        dataVolumeTemplates: [tinyDataVolume('tiny-root', storage?.storageClass ?? '')],
         template: { spec: template.spec },
       },
     } as never);
