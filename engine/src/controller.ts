@@ -18,6 +18,7 @@ import {
   type Running,
 } from './engine-context.ts';
 import { defaultDiskBudget } from './disk-budget.ts';
+import { launcherKeys, PODS } from './launcher-pod.ts';
 import { keepNode } from './node.ts';
 import { operations } from './operations.ts';
 import { powerOff } from './qemu.ts';
@@ -80,6 +81,8 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     watches: [
       { path: VMS, keys: inScope },
       { path: VMIS, keys: inScope },
+      // The kubelet's part: a launcher Pod deleted under a running guest stops it.
+      { path: PODS, keys: (o) => (manager.inScope(o) ? launcherKeys(o) : []) },
     ],
     allKeys: () => [...new Set([...ctx.vms.list(), ...ctx.vmis.list()].flatMap(inScope))],
     reconcile: (key) => reconcile(ctx, key),

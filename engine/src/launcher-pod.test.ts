@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KvVmi } from './engine-context.ts';
-import { LAUNCHER_IMAGE, launcherPod, launcherStatus } from './launcher-pod.ts';
+import { LAUNCHER_IMAGE, launcherKeys, launcherPod, launcherStatus } from './launcher-pod.ts';
 import type { DiskFile } from './volumes.ts';
 
 const vmi: KvVmi = {
@@ -115,5 +115,21 @@ describe('launcherStatus', () => {
       phase: 'Failed',
       containerStatuses: [{ state: { terminated: { exitCode: 1, reason: 'Error' } } }],
     });
+  });
+});
+
+describe('the launcher Pods the engine watches', () => {
+  it('map to their instance’s key; other Pods to none', () => {
+    const pod = (labels: Record<string, string>, namespace = 'ns') => ({
+      metadata: { namespace, labels },
+    });
+    expect(
+      launcherKeys(pod({ 'kubevirt.io': 'virt-launcher', 'vm.kubevirt.io/name': 'vm1' })),
+    ).toEqual(['ns/vm1']);
+    expect(
+      launcherKeys(pod({ 'kubevirt.io': 'virt-handler', 'vm.kubevirt.io/name': 'vm1' })),
+    ).toEqual([]);
+    expect(launcherKeys(pod({ 'kubevirt.io': 'virt-launcher' }))).toEqual([]);
+    expect(launcherKeys({ metadata: {} })).toEqual([]);
   });
 });

@@ -161,8 +161,39 @@ const podsPath = (ns: string): string => `/api/v1/namespaces/${ns}/pods`;
 const MERGE = 'application/merge-patch+json';
 
 interface PodRef {
-  metadata: { name: string; uid: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    uid: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   status?: { phase?: string };
+}
+
+export const PODS = '/api/v1/pods';
+
+/**
+ * The instance a launcher Pod belongs to, as a controller key (namespace/name): what the engine
+ * looks at again when one of its Pods changes (pure).
+ */
+export function launcherKeys(pod: {
+  metadata?: { namespace?: string; labels?: Record<string, string> };
+}): string[] {
+  const labels = pod.metadata?.labels ?? {};
+  const name = labels['vm.kubevirt.io/name'];
+  return labels['kubevirt.io'] === 'virt-launcher' && name && pod.metadata?.namespace
+    ? [`${pod.metadata.namespace}/${name}`]
+    : [];
+}
+
+/**
+ * Whether the running guest's launcher Pod is being deleted (a user's delete, or the namespace
+ * controller, which deletes Pods first and waits for them): the kubelet's cue to stop it.
+ */
+export function launcherDeleting(ctx: EngineContext, ns: string, pod: string | undefined): boolean {
+  if (!pod) return false;
+  return !!ctx.manager.informer(PODS).get(pod, ns)?.metadata?.deletionTimestamp;
 }
 
 /** The launcher Pods of the instance of this name in the namespace (any of its incarnations). */

@@ -28,6 +28,7 @@ import { instanceSeed } from './cloud-init-volume.ts';
 import { guestCommand, instanceResources } from './guest-command.ts';
 import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
 import {
+  launcherDeleting,
   ensureLauncherPod,
   launcherEnded,
   removeLauncherPods,
@@ -344,6 +345,20 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
   return true;
 }
 
+/**
+ * As the kubelet does when a Pod is deleted (by a user, or by the namespace controller, which
+ * deletes Pods first and waits for them): the guest is shut down within its grace, the instance
+ * ends Failed (its launcher went), and the Pod is removed. Whether that happened.
+ */
+async function stoppedWithItsPod(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boolean> {
+  const r = ctx.running.get(key);
+  if (!alive(r) || !launcherDeleting(ctx, vmi.metadata?.namespace ?? '', r?.pod)) return false;
+  await shutdown(ctx, vmi, key);
+  await finish(ctx, vmi, key, 'Failed');
+  await removeLauncherPods(ctx, key);
+  return true;
+}
+
 /** One pass of virt-handler for the instance of this key. */
 export async function reconcileInstance(
   ctx: EngineContext,
@@ -357,6 +372,7 @@ export async function reconcileInstance(
     forget(ctx, key);
   }
   if (!vmi) return removeLauncherPods(ctx, key).then(() => undefined);
+  if (await stoppedWithItsPod(ctx, vmi, key)) return undefined;
   const step = guestAction({
     phase: vmi.status?.phase ?? 'Pending',
     deleting: deletionOf(vmi),

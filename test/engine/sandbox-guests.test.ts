@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/paths.ts';
+import { compareQuantities } from '../../api/src/quantity.ts';
 import { startSandbox, type Sandbox } from '../../harness/src/sandbox.ts';
 import type { LocalEngine } from '../../engine/src/controller.ts';
 import { volumeFile } from '../../engine/src/storage/volume-file.ts';
@@ -73,6 +74,10 @@ async function claimFile(ns: string, claim: string): Promise<string> {
   if (!file) throw new Error(`no file for the volume of ${ns}/${claim}`);
   return file;
 }
+
+/** The guest's own count of /dev/vdb's 512-byte sectors, and how to read it back. */
+const SIZE = 'echo sectors-$(cat /sys/block/vdb/size)-end';
+const sectors = (answer: string): number => Number(/sectors-(\d+)-end/.exec(answer)?.[1]);
 
 const tinyVm = (ns: string, name: string, disk: string): object => ({
   apiVersion: 'vmplane.io/v1alpha1',
@@ -221,6 +226,7 @@ describe('vmplane disks with real bytes', () => {
     await rest.create(tinyVm('demo', 'reader', 'copy') as never);
     await untilPrintable('demo', 'reader', 'Running');
     await tinyAsk('demo', 'reader', 'head -c 18 /dev/vdb; echo', 'vmplane-marker-31');
+    const before = sectors(await tinyAsk('demo', 'reader', SIZE, 'sectors-'));
     // Grown while stopped: the guest sees the new size at its next start.
     await setPower('demo', 'reader', 'PoweredOff');
     await untilPrintable('demo', 'reader', 'Stopped');
@@ -230,11 +236,14 @@ describe('vmplane disks with real bytes', () => {
     });
     await until('the claim grown', async () => {
       const c = await get(`${CORE('demo')}/persistentvolumeclaims/copy`);
-      return c?.status?.capacity?.storage === '128Mi' ? c : undefined;
+      const cap = c?.status?.capacity?.storage as string | undefined;
+      return cap && compareQuantities(cap, '128Mi') >= 0 ? c : undefined;
     });
     await setPower('demo', 'reader', 'PoweredOn');
     await untilPrintable('demo', 'reader', 'Running');
-    await tinyAsk('demo', 'reader', 'echo sectors-$(cat /sys/block/vdb/size)', 'sectors-262144');
+    const after = sectors(await tinyAsk('demo', 'reader', SIZE, 'sectors-'));
+    expect(after * 512).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(after).toBeGreaterThan(before);
   }, 600_000);
 
   it('deleting a disk deletes its claim, its volume and its file', async () => {
