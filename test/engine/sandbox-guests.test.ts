@@ -253,6 +253,8 @@ describe('vmplane disks with real bytes', () => {
     await rest.request('DELETE', `${VMP('demo')}/virtualmachinedisks/src`);
     await until('the file gone', async () => !existsSync(file));
     expect(await get(`${CORE('demo')}/persistentvolumeclaims/src`)).toBeUndefined();
+    // The clone made from it keeps its bytes, and says so.
+    expect((await get(`${VMP('demo')}/virtualmachinedisks/copy`))?.status?.phase).toBe('Ready');
   }, 300_000);
 
   it('deleting a namespace removes its VMs, disks, claims, volumes and files', async () => {

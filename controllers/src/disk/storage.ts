@@ -219,20 +219,27 @@ export async function syncEngine(
 ): Promise<EngineState> {
   const src = disk.spec.source;
   if (cdiInstalled(context)) {
+    const existing = context.dataVolumes.get(name, namespace) as
+      (V1beta1DataVolume & KubernetesObject) | undefined;
     const cloned = disk.spec.source?.disk?.name;
-    const source = dataVolumeSource(
-      disk,
-      resolveImage(context, disk, namespace),
-      cloned ? (context.disks.get(cloned, namespace) as VirtualMachineDisk | undefined) : undefined,
-    );
-    if ('error' in source)
+    // The source matters until the DataVolume is written: a clone whose source disk was deleted
+    // afterwards keeps its bytes, and its DataVolume says how it went.
+    const source = existing
+      ? existing.spec.source
+      : dataVolumeSource(
+          disk,
+          resolveImage(context, disk, namespace),
+          cloned
+            ? (context.disks.get(cloned, namespace) as VirtualMachineDisk | undefined)
+            : undefined,
+        );
+    if (source && 'error' in source)
       return { readiness: { phase: 'Pending', reason: source.reason, message: source.error } };
     const own = await ensureOwn(
       context,
       disk,
       'DataVolume',
-      context.dataVolumes.get(name, namespace) as
-        (V1beta1DataVolume & KubernetesObject) | undefined,
+      existing,
       () =>
         ({
           apiVersion: 'cdi.kubevirt.io/v1beta1',
