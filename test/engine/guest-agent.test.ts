@@ -291,9 +291,19 @@ describe('a Debian guest with cloud-init and the QEMU guest agent', () => {
   it('guestosinfo, userlist and filesystemlist answer through the API server', async () => {
     // Logged in as root on the console: the agent lists the user.
     const s = serial();
+    // Enter until getty shows its prompt again (cloud-init's last lines may come after it).
     let from = s.output.length;
-    s.type('\n');
-    await s.waitFor(/login: $/m, 60_000, from);
+    await until(
+      'the login prompt',
+      async () => {
+        s.type('\n');
+        return s
+          .waitFor(/login: $/m, 5_000, from)
+          .then(() => true)
+          .catch(() => undefined);
+      },
+      180_000,
+    );
     from = s.output.length;
     s.type('root\n');
     await s.waitFor(/Password: $/m, 60_000, from);
