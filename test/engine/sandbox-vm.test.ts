@@ -6,15 +6,7 @@
 // and deleted (no process, no disk file left). The console and VNC refuse users RBAC does not
 // allow; the VNC screen and the plugin's console page of the real guest are saved in test-results.
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -30,6 +22,7 @@ import { isNotFound, KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import type { LocalEngine } from '../../engine/src/controller.ts';
 import { instanceFolderName } from '../../engine/src/engine-context.ts';
+import { volumeFile } from '../../engine/src/storage/volume-file.ts';
 import { TINY_BANNER, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { openPluginInBrowser, SHOTS } from '../support/browser.ts';
 import { captureScreen, toPng } from '../support/rfb.ts';
@@ -50,6 +43,7 @@ let rest: KubeRest;
 let engine: LocalEngine;
 const logged: string[] = [];
 
+type Pv = { spec?: { claimRef?: { namespace?: string; name?: string } } };
 type Vm = { status?: { printableStatus?: string; primaryIP?: string; nodeName?: string } };
 const vmStatus = async (name: string): Promise<Vm['status'] | undefined> =>
   (await getLive<Vm>(rest, `${VMP}/${name}`))?.status;
@@ -408,18 +402,15 @@ describe('a VM in the sandbox, on the local engine', () => {
 
   it('deletes it: no QEMU process, no folder and no disk file left', async () => {
     const pid = pidOf('tiny-2');
-    // Its disks are named by the KubeVirt VM's UID and the DataVolume's name (no CDI here).
-    const kv = await rest.request<{ metadata: { uid: string } }>(
-      'GET',
-      '/apis/kubevirt.io/v1/namespaces/demo/virtualmachines/tiny-2',
-    );
-    const files = (): string[] => {
-      const dir = join(stateDir, 'engine', 'datavolumes');
-      return existsSync(dir)
-        ? readdirSync(dir).filter((f) => f.startsWith(kv.body.metadata.uid))
-        : [];
-    };
-    expect(files().length).toBe(2);
+    // Its disks: the files of the volumes bound to its DataVolumes' claims (boot and data).
+    const pvs = await rest.request<{ items: Pv[] }>('GET', '/api/v1/persistentvolumes');
+    const files = pvs.body.items
+      .filter((v) => v.spec?.claimRef?.namespace === 'demo')
+      .filter((v) => v.spec?.claimRef?.name?.startsWith('tiny-2-'))
+      .map((v) => volumeFile(v as never))
+      .filter((f): f is string => !!f);
+    expect(files.length).toBe(2);
+    for (const f of files) expect(existsSync(f), f).toBe(true);
     const folder = join(stateDir, 'engine', 'vms', instanceFolderName('demo/tiny-2'));
     expect(existsSync(folder)).toBe(true);
     await rest.request('DELETE', `${VMP}/tiny-2`);
@@ -433,7 +424,8 @@ describe('a VM in the sandbox, on the local engine', () => {
     });
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(engine.running.has('demo/tiny-2')).toBe(false);
-    expect(files()).toEqual([]);
     expect(existsSync(folder)).toBe(false);
+    // Its DataVolumes go with it (garbage collected), then their claims, volumes and files.
+    await until('its disks’ files gone', async () => files.every((f) => !existsSync(f)));
   }, 120_000);
 });
