@@ -152,6 +152,19 @@ function expectedOptions(vm: KvVm, e: Extract<EngineInput, { ok: true }>): Parse
     { name: '-mon', props: { chardev: 'qmp0', mode: 'control' } },
     { name: '-vga', value: 'std' },
     { name: '-vnc', props: { vnc: `unix:${join(dir, 'vnc.sock')}` } },
+    // KubeVirt's guest agent channel, on every guest.
+    socket('agent0', join(dir, 'ga.sock')),
+    { name: '-device', props: { driver: 'virtio-serial-pci', id: 'virtio-serial0' } },
+    {
+      name: '-device',
+      props: {
+        driver: 'virtserialport',
+        bus: 'virtio-serial0.0',
+        chardev: 'agent0',
+        name: 'org.qemu.guest_agent.0',
+        id: 'channel0',
+      },
+    },
     ...(card
       ? [
           {
