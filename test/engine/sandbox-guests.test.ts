@@ -76,8 +76,9 @@ async function claimFile(ns: string, claim: string): Promise<string> {
 }
 
 /** The guest's own count of /dev/vdb's 512-byte sectors, and how to read it back. */
-const SIZE = 'echo sectors-$(cat /sys/block/vdb/size)-end';
-const sectors = (answer: string): number => Number(/sectors-(\d+)-end/.exec(answer)?.[1]);
+// (The quotes keep the typed command's echo from matching the answer.)
+const SIZE = 'echo "vdb""-size=$(cat /sys/block/vdb/size)-end"';
+const sectors = (answer: string): number => Number(/vdb-size=(\d+)-end/.exec(answer)?.[1]);
 
 const tinyVm = (ns: string, name: string, disk: string): object => ({
   apiVersion: 'vmplane.io/v1alpha1',
@@ -226,7 +227,7 @@ describe('vmplane disks with real bytes', () => {
     await rest.create(tinyVm('demo', 'reader', 'copy') as never);
     await untilPrintable('demo', 'reader', 'Running');
     await tinyAsk('demo', 'reader', 'head -c 18 /dev/vdb; echo', 'vmplane-marker-31');
-    const before = sectors(await tinyAsk('demo', 'reader', SIZE, 'sectors-'));
+    const before = sectors(await tinyAsk('demo', 'reader', SIZE, 'vdb-size='));
     // Grown while stopped: the guest sees the new size at its next start.
     await setPower('demo', 'reader', 'PoweredOff');
     await untilPrintable('demo', 'reader', 'Stopped');
@@ -241,7 +242,7 @@ describe('vmplane disks with real bytes', () => {
     });
     await setPower('demo', 'reader', 'PoweredOn');
     await untilPrintable('demo', 'reader', 'Running');
-    const after = sectors(await tinyAsk('demo', 'reader', SIZE, 'sectors-'));
+    const after = sectors(await tinyAsk('demo', 'reader', SIZE, 'vdb-size='));
     expect(after * 512).toBeGreaterThanOrEqual(128 * 2 ** 20);
     expect(after).toBeGreaterThan(before);
   }, 600_000);

@@ -13,8 +13,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +25,7 @@ import {
 } from '../../../kube/src/pki.ts';
 import type { Binaries } from './binaries.ts';
 import { controllerManagerArgs, writeControllerManagerFiles } from './controller-manager.ts';
+import { httpGetOk, httpsGetOk } from './probes.ts';
 import {
   admissionConfigYaml,
   WEBHOOK_CLIENT,
@@ -210,6 +209,7 @@ export class ControlPlane {
   private etcd?: ChildProcess;
   private apiserver?: ChildProcess;
   private controllerManager?: ChildProcess;
+  private stopping = false;
   private exitHook?: () => void;
   endpoints?: ControlPlaneEndpoints;
   private apiserverArgs: string[] = [];
@@ -305,21 +305,28 @@ export class ControlPlane {
     return this.endpoints;
   }
 
-  /** kube-controller-manager, once the API server is ready; resolves when its /healthz answers. */
+  /**
+   * kube-controller-manager, once the API server is ready. Nothing waits for it (its controllers
+   * catch up on what was written meanwhile, as in any cluster): a start costs no more than the
+   * API server's. One that does not answer its /healthz within a minute is said in the log.
+   */
   private async startControllerManager(dir: string, server: string, ca: KeyPair): Promise<void> {
     const { servingCaPem } = writeControllerManagerFiles(dir, ca, server, kubeconfigYaml);
     const port = await freePort();
-    this.controllerManager = this.spawnLogged(
+    const child = this.spawnLogged(
       'kube-controller-manager',
       this.opts.binaries.kubeControllerManager,
       controllerManagerArgs({ dir, port }),
     );
-    await this.waitFor(
+    this.controllerManager = child;
+    void this.waitFor(
       'kube-controller-manager',
       () => httpsGetOk(`https://127.0.0.1:${port}/healthz`, servingCaPem),
       60_000,
-      this.controllerManager,
-    );
+      child,
+    ).catch((e: Error) => {
+      if (!this.stopping) this.log(e.message);
+    });
   }
 
   /** Stops kube-apiserver and starts it again on the same port and store (for resilience tests). */
@@ -387,6 +394,7 @@ export class ControlPlane {
 
   /** Stops everything at once, synchronously (for signal handlers, where async work may not finish). */
   abort(): void {
+    this.stopping = true;
     if (this.exitHook) process.removeListener('exit', this.exitHook);
     this.killNow();
   }
@@ -409,6 +417,7 @@ export class ControlPlane {
    * before SIGKILL.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
     if (this.exitHook) process.removeListener('exit', this.exitHook);
     if (this.controllerManager) await terminate(this.controllerManager, graceMs);
     if (this.apiserver) await terminate(this.apiserver, graceMs);
@@ -427,34 +436,6 @@ export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await gone;
   clearTimeout(timer);
-}
-
-function httpGetOk(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpRequest(url, { timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
-function httpsGetOk(url: string, caPem: string, client?: KeyPair): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      { ca: caPem, cert: client?.certPem, key: client?.keyPem, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
 }
 
 /** True when a pid is alive (for leak checks). */
