@@ -63,6 +63,12 @@ const tinyAsk = (ns: string, name: string, command: string, answer: string): Pro
     String(engine.running.get(`${ns}/${name}`)?.serial.output ?? '(no guest)'),
   );
 
+const diskReady = (ns: string, name: string): Promise<Obj> =>
+  until(`disk ${ns}/${name} Ready`, async () => {
+    const d = await get(`${VMP(ns)}/virtualmachinedisks/${name}`);
+    return d?.status?.phase === 'Ready' ? d : undefined;
+  });
+
 /** The file behind a claim, from the PersistentVolume it is bound to. */
 async function claimFile(ns: string, claim: string): Promise<string> {
   const pvc = await until(`claim ${ns}/${claim} Bound`, async () => {
@@ -213,6 +219,9 @@ describe('the example disks', () => {
 describe('vmplane disks with real bytes', () => {
   it('a disk cloned from another carries what a guest wrote; grown, it is bigger in the guest', async () => {
     await rest.create(disk('demo', 'src', '64Mi', { blank: {} }) as never);
+    // Attached once Ready: a disk whose status is still changing fast can make the admission's
+    // claim on it give up after its retries ("try again"), which a user would then do.
+    await diskReady('demo', 'src');
     await rest.create(tinyVm('demo', 'writer', 'src') as never);
     await untilPrintable('demo', 'writer', 'Running');
     await tinyAsk(
@@ -224,6 +233,7 @@ describe('vmplane disks with real bytes', () => {
     await setPower('demo', 'writer', 'PoweredOff');
     await untilPrintable('demo', 'writer', 'Stopped');
     await rest.create(disk('demo', 'copy', '64Mi', { disk: { name: 'src' } }) as never);
+    await diskReady('demo', 'copy');
     await rest.create(tinyVm('demo', 'reader', 'copy') as never);
     await untilPrintable('demo', 'reader', 'Running');
     await tinyAsk('demo', 'reader', 'head -c 18 /dev/vdb; echo', 'vmplane-marker-31');
@@ -265,6 +275,7 @@ describe('vmplane disks with real bytes', () => {
       metadata: { name: 'doomed' },
     } as never);
     await rest.create(disk('doomed', 'data', '32Mi', { blank: {} }) as never);
+    await diskReady('doomed', 'data');
     await rest.create(tinyVm('doomed', 'tiny', 'data') as never);
     await untilPrintable('doomed', 'tiny', 'Running');
     const files = await Promise.all(
