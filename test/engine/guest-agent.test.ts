@@ -14,28 +14,22 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheRoot } from '../../kube/src/go-build.ts';
 import { localEngine, type LocalEngine } from '../../engine/src/controller.ts';
-import {
-  ENGINE_NAMESPACE,
-  ENGINE_SERVICE,
-  frontProxyAuth,
-  registerSubresourceApi,
-  startSubresourceServer,
-  unregisterSubresourceApi,
-  waitForAvailable,
-  type SubresourceServer,
-} from '../../engine/src/api-server.ts';
+import { unregisterSubresourceApi, type SubresourceServer } from '../../engine/src/api-server.ts';
 import { ensureDebianImage, type DebianImage } from '../../engine/src/images/debian.ts';
 import { tinyLinuxLibrary } from '../../engine/src/main.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
-import { KUBEVIRT_VERSION } from '../../harness/src/controlplane/conformance.ts';
-import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
-import { startTestStorage, tinyDataVolume, type TestStorage } from '../support/engine.ts';
+import {
+  serveSubresources,
+  startTestStorage,
+  tinyDataVolume,
+  type TestStorage,
+} from '../support/engine.ts';
 import { libraryUrl } from '../../engine/src/library/routes.ts';
 import { DEBIAN_IMAGE_NAME } from '../../engine/src/images/debian-recipe.ts';
 
@@ -173,25 +167,8 @@ async function startEngine(
       agent: { syncTimeoutMs: 5_000, commandTimeoutMs: 10_000 },
     },
   });
-  const ca = createCertificateAuthority('agent-test-engine-ca', 1);
-  const serving = issueCertificate(ca, {
-    commonName: ENGINE_SERVICE,
-    dnsNames: [`${ENGINE_SERVICE}.${ENGINE_NAMESPACE}.svc`, 'localhost'],
-    ipAddresses: ['127.0.0.1'],
-    usages: ['server'],
-    validityDays: 1,
-  });
-  server = await startSubresourceServer({
-    rest,
-    engine,
-    serving,
-    auth: await frontProxyAuth(rest),
-    log: () => undefined,
-    kubevirtVersion: `v${KUBEVIRT_VERSION}`,
-  });
-  await registerSubresourceApi(rest, server.port, ca.certPem);
+  server = await serveSubresources(rest, engine, 'agent');
   registered = true;
-  await waitForAvailable(rest);
   manager.add(engine.definition);
   storage.add(manager);
   await manager.start();

@@ -19,27 +19,21 @@ import WebSocket from 'ws';
 import { parse, stringify } from 'yaml';
 import { cacheRoot } from '../../kube/src/go-build.ts';
 import { localEngine, type LocalEngine, type Running } from '../../engine/src/controller.ts';
-import {
-  frontProxyAuth,
-  registerSubresourceApi,
-  startSubresourceServer,
-  unregisterSubresourceApi,
-  waitForAvailable,
-  ENGINE_NAMESPACE,
-  ENGINE_SERVICE,
-  type SubresourceServer,
-} from '../../engine/src/api-server.ts';
+import { unregisterSubresourceApi, type SubresourceServer } from '../../engine/src/api-server.ts';
 import { tinyLinuxLibrary } from '../../engine/src/main.ts';
 import { ensureTinyLinux, TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
-import { KUBEVIRT_VERSION } from '../../harness/src/controlplane/conformance.ts';
 import { ensureVirtctl } from '../../harness/src/controlplane/virtctl.ts';
-import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
-import { startTestStorage, tinyDataVolume, type TestStorage } from '../support/engine.ts';
+import {
+  serveSubresources,
+  startTestStorage,
+  tinyDataVolume,
+  type TestStorage,
+} from '../support/engine.ts';
 import { Virtctl } from '../support/virtctl.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
 
@@ -236,26 +230,8 @@ beforeAll(async () => {
     maxGraceMs: GRACE_S * 1000,
     unschedulableRetryMs: 1_000,
   });
-  // The aggregated API in front of the engine, as engine/src/main.ts sets it up.
-  const ca = createCertificateAuthority('virtctl-test-engine-ca', 1);
-  const serving = issueCertificate(ca, {
-    commonName: ENGINE_SERVICE,
-    dnsNames: [`${ENGINE_SERVICE}.${ENGINE_NAMESPACE}.svc`, 'localhost'],
-    ipAddresses: ['127.0.0.1'],
-    usages: ['server'],
-    validityDays: 1,
-  });
-  server = await startSubresourceServer({
-    rest,
-    engine,
-    serving,
-    auth: await frontProxyAuth(rest),
-    log: () => undefined,
-    kubevirtVersion: `v${KUBEVIRT_VERSION}`,
-  });
-  await registerSubresourceApi(rest, server.port, ca.certPem);
+  server = await serveSubresources(rest, engine, 'virtctl');
   registered = true;
-  await waitForAvailable(rest);
   manager.add(engine.definition);
   disks.add(manager);
   await manager.start();

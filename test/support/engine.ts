@@ -24,6 +24,17 @@ import { cacheRoot } from '../../kube/src/go-build.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
+import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
+import {
+  ENGINE_NAMESPACE,
+  ENGINE_SERVICE,
+  frontProxyAuth,
+  registerSubresourceApi,
+  startSubresourceServer,
+  waitForAvailable,
+  type SubresourceServer,
+} from '../../engine/src/api-server.ts';
+import { KUBEVIRT_VERSION } from '../../harness/src/controlplane/conformance.ts';
 import { createNamespace, kubeConfig } from './cluster.ts';
 import { installEngineCrds } from './kubevirt.ts';
 
@@ -196,4 +207,34 @@ export async function startTestStorage(
         await rest.request('DELETE', path).catch(() => undefined);
     },
   };
+}
+
+/**
+ * KubeVirt's subresource API in front of a test's engine, as engine/src/main.ts sets it up: an
+ * aggregated API with a serving certificate of its own, registered and Available on return.
+ */
+export async function serveSubresources(
+  rest: KubeRest,
+  engine: LocalEngine,
+  name: string,
+): Promise<SubresourceServer> {
+  const ca = createCertificateAuthority(`${name}-test-engine-ca`, 1);
+  const serving = issueCertificate(ca, {
+    commonName: ENGINE_SERVICE,
+    dnsNames: [`${ENGINE_SERVICE}.${ENGINE_NAMESPACE}.svc`, 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usages: ['server'],
+    validityDays: 1,
+  });
+  const server = await startSubresourceServer({
+    rest,
+    engine,
+    serving,
+    auth: await frontProxyAuth(rest),
+    log: () => undefined,
+    kubevirtVersion: `v${KUBEVIRT_VERSION}`,
+  });
+  await registerSubresourceApi(rest, server.port, ca.certPem);
+  await waitForAvailable(rest);
+  return server;
 }
