@@ -2,14 +2,15 @@
 # Build: docker build -t ghcr.io/vmplane/vmplane:0.1.0 .
 
 # The Kubernetes CEL engine policies run in: kube-apiserver v1.35.4's CEL (k8s.io/apiserver v0.35.4)
-# as WebAssembly, built from the Go module proxy like `vmplane` builds it on a workstation.
+# as a native program the webhooks and the controllers run beside them, built from the Go module
+# proxy like `vmplane` builds it on a workstation (the offline CLI's WebAssembly build is not
+# needed here: nothing in the image runs it).
 FROM golang:1.25-bookworm AS kcel
 WORKDIR /src
-COPY policy/kcel/main.go ./
+COPY policy/kcel/*.go ./
 RUN printf 'module vmplane.local/kcel\n\ngo 1.25\n\nrequire (\n\tk8s.io/apimachinery v0.35.4\n\tk8s.io/apiserver v0.35.4\n\tk8s.io/component-base v0.35.4\n)\n' > go.mod \
- && GOOS=js GOARCH=wasm GOFLAGS=-mod=mod go mod tidy \
- && CGO_ENABLED=0 GOOS=js GOARCH=wasm GOFLAGS=-mod=mod go build -trimpath -o /out/kcel.wasm . \
- && cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" /out/
+ && GOFLAGS=-mod=mod go mod tidy \
+ && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags '-s -w' -o /out/kcel .
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

@@ -1,28 +1,48 @@
-// The CEL workers: an evaluation that runs long answers at its time budget, an operation that
-// cannot be interrupted costs its worker (replaced, expressions kept), and an engine that cannot
-// start says why instead of starting again for ever.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The CEL workers (native processes): an evaluation that runs long
+// answers at its time budget, an operation that cannot be interrupted costs its worker (replaced,
+// expressions kept), a worker that dies is replaced, closing leaves no process behind, and an
+// engine that cannot start says why instead of starting again for ever.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { celDir } from '../../test/support/cel.ts';
 import { CelWorkers } from './cel-workers.ts';
 import { celSchemas } from './schemas.ts';
 
-const restarts: string[] = [];
-const workers = await CelWorkers.start(await celDir(), {
-  size: 1,
-  schemas: celSchemas(),
-  graceMs: 200,
-  maxQueueMs: 50,
-  onRestart: (why) => restarts.push(why),
-});
-afterAll(() => workers.close());
+/** The pids of this process's children running the native engine. */
+function engineChildren(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[1]) === process.pid && stat.includes('(kcel)');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 const nested = `[${Array.from({ length: 60 }, (_, i) => i).join(',')}]`;
 const slow = `${nested}.all(x, ${nested}.all(y, ${nested}.all(z, x + y + z >= 0)))`;
 
 describe('CelWorkers', () => {
+  const restarts: string[] = [];
+  let workers: CelWorkers;
+  beforeAll(async () => {
+    workers = await CelWorkers.start(await celDir(), {
+      size: 1,
+      schemas: celSchemas(),
+      graceMs: 200,
+      maxQueueMs: 50,
+      onRestart: (why) => restarts.push(why),
+    });
+  }, 120_000);
+  afterAll(() => workers.close());
+
   it('compiles in the worker, with the estimate', async () => {
     expect(await workers.check("object.spec.disks.all(d, d.name != '')", 'bool', 'stored')).toEqual(
       { maxCost: expect.any(Number) as number },
@@ -79,12 +99,45 @@ describe('CelWorkers', () => {
       .toBe(true);
   }, 30_000);
 
+  it('evaluates with the IANA time zone database', async () => {
+    const e = "timestamp('2026-11-30T12:00:00Z').getHours('America/New_York') == 7";
+    await workers.check(e, 'bool', 'stored');
+    expect((await workers.evaluate({}, [[{ e }]], 5_000))[0]?.[0]).toMatchObject({ v: true });
+  });
+
   it('says why an engine cannot start, and does not try again for ever', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'vmplane-nocel-'));
     try {
-      await expect(CelWorkers.start(empty, { size: 2 })).rejects.toThrow(/wasm_exec\.js/);
+      await expect(CelWorkers.start(empty, { size: 2 })).rejects.toThrow(
+        /kcel did not start: spawn .* ENOENT/,
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the engine processes', () => {
+  it('are replaced when one dies, and all end when the pool closes', async () => {
+    const before = engineChildren();
+    const restarts: string[] = [];
+    const pool = await CelWorkers.start(await celDir(), {
+      size: 2,
+      onRestart: (why) => restarts.push(why),
+    });
+    const mine = engineChildren().filter((p) => !before.includes(p));
+    expect(mine).toHaveLength(2);
+    await pool.check('1 + 1 == 2', 'bool', 'stored');
+    process.kill(mine[0] ?? 0, 'SIGKILL');
+    await expect
+      .poll(() => restarts, { timeout: 10_000 })
+      .toEqual(['the CEL engine process was killed (SIGKILL)']);
+    await expect
+      .poll(async () => (await pool.evaluate({}, [[{ e: '1 + 1 == 2' }]], 5_000))[0]?.[0]?.v, {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    await pool.close();
+    expect(engineChildren().filter((p) => !before.includes(p))).toEqual([]);
   });
 });

@@ -1,12 +1,16 @@
-// The Kubernetes CEL engine in worker threads: the webhook's and the audit's event loop never runs
-// an expression, so /healthz and other requests answer while one is evaluated. Each worker holds
-// the WebAssembly module and its compiled expressions, and runs one call at a time. An evaluation
-// stops itself when its time budget runs out (the module checks inside comprehensions); one that
-// still has not answered a grace period later (a single operation too long to interrupt) costs
-// the worker: it is ended, the calls it held fail, and a fresh one starts with the same schemas
-// and expressions.
-import { Worker } from 'node:worker_threads';
+// The Kubernetes CEL engine beside the event loop: the webhook's and the audit's event loop never
+// runs an expression, so /healthz and other requests answer while one is evaluated. Each worker is
+// a process running the engine built natively for this machine (policy/kcel/native.go; about 30
+// MB, started in a few tens of milliseconds, several times less CPU per evaluation than the
+// WebAssembly build); it holds its compiled expressions and runs one call at a time. An evaluation stops itself when
+// its time budget runs out (the engine checks inside comprehensions); one that still has not
+// answered a grace period later (a single operation too long to interrupt) costs the worker: it is
+// ended, the calls it held fail, and a fresh one starts with the same schemas and expressions.
+import { join } from 'node:path';
+import { processChannel, type EngineChannel, type EngineMessage } from './cel-workers-channels.ts';
+import type { Op } from './kcel-frames.ts';
 import {
+  KCEL_NATIVE,
   WARM_UP,
   type CelEvaluator,
   type CelInputs,
@@ -20,37 +24,8 @@ import {
   type Step,
 } from './kcel.ts';
 
-/** The worker's code: load the module, then answer calls. Plain JavaScript, run as given. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
-(async () => {
-  require(join(workerData.dir, 'wasm_exec.js'));
-  const go = new globalThis.Go();
-  const { instance } = await WebAssembly.instantiate(readFileSync(join(workerData.dir, 'kcel.wasm')), go.importObject);
-  go.run(instance);
-  const api = globalThis.vmplaneKubernetesCel;
-  if (!api) throw new Error('the CEL engine did not start');
-  parentPort.on('message', ({ id, op, args }) => {
-    try {
-      let out;
-      if (op === 'configure') out = api.configure(args[0]);
-      else if (op === 'check') out = api.check(args[0], args[1], args[2]);
-      else if (op === 'evaluate') out = api.evaluate(args[0], args[1], args[2]);
-      else if (op === 'retain') out = api.retain(args[0]);
-      else throw new Error('no such call: ' + op);
-      parentPort.postMessage({ id, out });
-    } catch (e) {
-      parentPort.postMessage({ id, fail: String(e && e.message || e) });
-    }
-  });
-  parentPort.postMessage({ ready: { perCallLimit: api.perCallLimit, runtimeBudget: api.runtimeBudget, compatibilityVersion: api.compatibilityVersion } });
-})().catch((e) => parentPort.postMessage({ fatal: String(e && e.stack || e) }));
-`;
-
 export interface CelWorkersOptions {
-  /** Worker threads (each about 200 MB): evaluations run in parallel on this many. */
+  /** Worker processes (each about 30 MB): evaluations run in parallel on this many. */
   size?: number;
   schemas?: CelSchemas;
   /**
@@ -75,7 +50,7 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
+  channel: EngineChannel;
   ready: Promise<void>;
   pending: Map<number, Pending>;
   /** Calls in the order the worker runs them, with how long each may run once it starts. */
@@ -122,11 +97,12 @@ export class CelWorkers implements CelEvaluator {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dir: this.dir } });
-    // A worker must not keep a finished process alive.
-    worker.unref();
+    // The channel's events come later (never while it opens), once `slot` is set.
     const slot: Slot = {
-      worker,
+      channel: processChannel(join(this.dir, KCEL_NATIVE), {
+        message: (m) => message(m),
+        gone: (why) => this.lose(slot, why),
+      }),
       pending: new Map(),
       queue: [],
       started: false,
@@ -142,33 +118,23 @@ export class CelWorkers implements CelEvaluator {
     slot.failStart = failed;
     // A rejected readiness nobody awaits yet must not end the process.
     slot.ready.catch(() => undefined);
-    worker.on(
-      'message',
-      (m: { id?: number; out?: string; fail?: string; ready?: CelLimits; fatal?: string }) => {
-        if (m.ready) {
-          this.limitsSeen = m.ready;
-          void this.prime(slot).then(() => {
-            slot.started = true;
-            started?.();
-          }, failed);
-          return;
-        }
-        if (m.fatal) {
-          failed?.(new Error(`the CEL engine did not start: ${m.fatal}`));
-          return;
-        }
-        if (m.id === undefined) return;
-        slot.queue = slot.queue.filter((q) => q.id !== m.id);
-        this.arm(slot);
-        const p = slot.pending.get(m.id);
-        if (!p) return;
-        slot.pending.delete(m.id);
-        if (m.fail !== undefined) p.reject(new Error(`CEL engine: ${m.fail}`));
-        else p.resolve(m.out ?? '{}');
-      },
-    );
-    worker.on('error', (e) => this.lose(slot, `the CEL worker failed: ${e.message}`));
-    worker.on('exit', () => this.lose(slot, 'the CEL worker exited'));
+    const message = (m: EngineMessage): void => {
+      if (m.ready) {
+        this.limitsSeen = m.ready;
+        void this.prime(slot).then(() => {
+          slot.started = true;
+          started?.();
+        }, failed);
+        return;
+      }
+      if (m.id === undefined) return;
+      slot.queue = slot.queue.filter((q) => q.id !== m.id);
+      this.arm(slot);
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      p.resolve(m.out ?? '{}');
+    };
     return slot;
   }
 
@@ -178,7 +144,7 @@ export class CelWorkers implements CelEvaluator {
       await this.send(slot, 'configure', [JSON.stringify(this.opts.schemas ?? {})]),
     ) as { error?: string };
     if (configured.error) throw new Error(`CEL engine: ${configured.error}`);
-    await this.send(slot, 'evaluate', [WARM_UP.inputs, WARM_UP.plan, 1_000]);
+    await this.send(slot, 'evaluate', [WARM_UP.inputs, WARM_UP.plan, '1000']);
     for (const [e, k, env] of this.known.values()) await this.send(slot, 'check', [e, k, env]);
   }
 
@@ -211,7 +177,7 @@ export class CelWorkers implements CelEvaluator {
     clearTimeout(slot.timer);
     for (const p of slot.pending.values()) p.reject(new Error(why));
     slot.pending.clear();
-    void slot.worker.terminate();
+    void slot.channel.end();
     if (!slot.started) slot.failStart?.(new Error(why));
     if (this.closed || !slot.started) return;
     const i = this.slots.indexOf(slot);
@@ -223,8 +189,8 @@ export class CelWorkers implements CelEvaluator {
 
   private send(
     slot: Slot,
-    op: string,
-    args: unknown[],
+    op: Op,
+    args: readonly string[],
     limitMs?: number,
     onStart?: () => void,
   ): Promise<string> {
@@ -238,7 +204,7 @@ export class CelWorkers implements CelEvaluator {
         ...(onStart ? { onStart } : {}),
       });
       if (slot.queue.length === 1) this.arm(slot);
-      slot.worker.postMessage({ id, op, args });
+      slot.channel.send(id, op, args);
     });
   }
 
@@ -292,7 +258,7 @@ export class CelWorkers implements CelEvaluator {
       this.send(
         s,
         'evaluate',
-        [JSON.stringify(inputs), JSON.stringify(plan), budgetMs],
+        [JSON.stringify(inputs), JSON.stringify(plan), String(budgetMs)],
         budgetMs + (this.opts.graceMs ?? 1_000),
         started,
       ),
@@ -330,7 +296,7 @@ export class CelWorkers implements CelEvaluator {
         clearTimeout(s.timer);
         for (const p of s.pending.values()) p.reject(new Error('the CEL workers are closed'));
         s.pending.clear();
-        await s.worker.terminate();
+        await s.channel.end();
       }),
     );
   }
@@ -355,7 +321,7 @@ export async function openCelEngine(
   const dir = source?.dir ?? env[CEL_DIR_ENV];
   if (!dir)
     throw new Error(
-      `the Kubernetes CEL engine is needed to evaluate policies: set ${CEL_DIR_ENV} to the folder holding kcel.wasm and wasm_exec.js (the image has them in /app/kcel; \`vmplane\` and \`npm start\` build them)`,
+      `the Kubernetes CEL engine is needed to evaluate policies: set ${CEL_DIR_ENV} to the folder holding the native engine, kcel (the image has it in /app/kcel; \`vmplane\` and \`npm start\` build them)`,
     );
   const engine = await CelWorkers.start(dir, {
     ...opts,

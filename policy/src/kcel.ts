@@ -1,14 +1,20 @@
 // The Kubernetes CEL engine: kube-apiserver's own CEL environment for ValidatingAdmissionPolicy
 // (cel-go with Kubernetes' libraries, its cost model and limits), built from the Go modules of the
-// Kubernetes release vmplane targets and compiled to WebAssembly (policy/kcel/main.go).
+// Kubernetes release vmplane targets (policy/kcel/*.go), natively and as WebAssembly.
 //
 // Two ways to run it, one interface (CelEvaluator):
-// - KubernetesCel runs the module in this thread (the offline CLI and unit tests).
-// - CelWorkers (cel-workers.ts) runs it in worker threads, so the webhook and the audit keep
-//   answering whatever an expression does.
+// - KubernetesCel runs the WebAssembly build in this thread (the offline CLI, whose one archive
+//   serves every platform, and unit tests).
+// - CelWorkers (cel-workers.ts) runs it beside the event loop, as native processes (the webhooks
+//   and the audit: about 6 times less CPU per evaluation and 30 MB instead of 200 MB each) or
+//   WebAssembly worker threads, so the webhook and the audit keep answering whatever an
+//   expression does.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+/** The native program's name in the engine's folder (beside kcel.wasm and wasm_exec.js). */
+export const KCEL_NATIVE = 'kcel';
 
 /** What an expression must evaluate to: a validation (bool) or a message expression (string). */
 export type ExpressionKind = 'bool' | 'string';

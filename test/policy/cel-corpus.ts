@@ -231,6 +231,15 @@ export const CORPUS: string[] = [
   `timestamp('9999-12-31T23:59:59Z') + duration('24h') > timestamp('2026-01-01T00:00:00Z')`,
   `duration('-1s') < duration('0s')`,
   `string(timestamp(${A}.when)) == '2026-11-30T12:00:00Z'`,
+  // Time zones: the IANA database (12:00 UTC is 07:00 in New York in November, 21:00 in Tokyo),
+  // fixed offsets, and a zone that does not exist
+  `timestamp(${A}.when).getHours('America/New_York') == 7`,
+  `timestamp(${A}.when).getHours('Europe/Berlin') == 13`,
+  `timestamp(${A}.when).getDayOfWeek('Asia/Tokyo') == 1`,
+  `timestamp('2026-07-01T03:00:00Z').getDate('America/Los_Angeles') == 30`,
+  `timestamp(${A}.when).getHours('+05:30') == 17`,
+  `timestamp(${A}.when).getMinutes('Asia/Kolkata') == 30`,
+  `timestamp(${A}.when).getHours('Mars/Olympus_Mons') == 0`,
   // Encoders, math
   `base64.encode(b'abc') == 'YWJj'`,
   `string(base64.decode('YWJj')) == 'abc'`,

@@ -3,17 +3,18 @@
 //     the policy accepted?), and evaluated there on a VM, through Warn bindings whose warnings
 //     say which validations failed and which ran into an error;
 //   - compiled by vmplane as the validation of a VirtualMachinePolicy being created (is the policy
-//     admitted?), and evaluated by vmplane's engine (policy/src/kcel.ts) on the same VM, as the
-//     API server returned it, with the same request and namespace.
+//     admitted?), and evaluated by vmplane's engine on the same VM, as the API server returned it,
+//     with the same request and namespace: both builds of it, the native process the webhooks
+//     and the audit run (CelWorkers) and the WebAssembly the offline CLI runs (KubernetesCel).
 // The verdicts (pass, false, error) and the compile decisions must all agree.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest } from '../../kube/src/rest.ts';
-import { compileCelRules } from '../../policy/src/index.ts';
-import type { KubernetesCel } from '../../policy/src/kcel.ts';
-import { celEngine } from '../support/cel.ts';
+import { CelWorkers, celSchemas, compileCelRules } from '../../policy/src/index.ts';
+import type { CelEvaluator, KubernetesCel } from '../../policy/src/kcel.ts';
+import { celDir, celEngine } from '../support/cel.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { CORPUS, parityVm } from './cel-corpus.ts';
 
@@ -24,30 +25,36 @@ const VAP = '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies';
 const BINDING = '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings';
 let rest: KubeRest;
 let kcel: KubernetesCel;
+let native: CelWorkers;
 let ns = '';
 const made: string[] = [];
 
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   kcel = await celEngine();
+  native = await CelWorkers.start(await celDir(), {
+    size: 1,
+    schemas: celSchemas(),
+  });
   ns = await createNamespace('celparity', { 'cel-parity': tag });
 }, 600_000);
 
 afterAll(async () => {
+  await native?.close();
   for (const path of made) await rest.request('DELETE', path).catch(() => undefined);
   await rest?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
   rest?.close();
 });
 
 /** vmplane's decision on a VirtualMachinePolicy with this one validation: its refusals, if any. */
-async function vmplaneRefuses(expression: string): Promise<string[]> {
+async function vmplaneRefuses(expression: string, engine: CelEvaluator = kcel): Promise<string[]> {
   const p = {
     apiVersion: 'vmplane.io/v1alpha1',
     kind: 'VirtualMachinePolicy',
     metadata: { name: 'probe' },
     spec: { validationActions: ['Deny'], validations: [{ expression }] },
   } as VirtualMachinePolicy;
-  return (await compileCelRules(kcel, p, 'new')).errors;
+  return (await compileCelRules(engine, p, 'new')).errors;
 }
 
 /** Whether the API server accepts a policy with this one validation. */
@@ -126,8 +133,12 @@ describe('policy CEL against the API server', () => {
       await rest.request<Record<string, unknown>>('GET', `/api/v1/namespaces/${ns}`)
     ).body;
     const apiVerdicts = new Map<string, Verdict>();
-    const ours = new Map<string, Verdict>();
-    const oursWhy = new Map<string, string>();
+    const engines: [string, CelEvaluator][] = [
+      ['native', native],
+      ['WebAssembly', kcel],
+    ];
+    const ours = new Map(engines.map(([n]) => [n, new Map<string, Verdict>()]));
+    const oursWhy = new Map(engines.map(([n]) => [n, new Map<string, string>()]));
     for (const [b, exprs] of batches.entries()) {
       // Dry-run creates until the policy is in force (its sentinel warns).
       const { warnings, object } = await waitUntil(
@@ -163,14 +174,7 @@ describe('policy CEL against the API server', () => {
         dryRun: true,
         options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', dryRun: ['All'] },
       };
-      // vmplane evaluates the batch as one request (each expression a policy of its own), with a
-      // time budget no machine load reaches here: this test is about meaning, not speed.
-      const outcomes = await kcel.evaluate(
-        { object, request, namespaceObject },
-        exprs.map((e) => [{ e }]),
-        60_000,
-      );
-      for (const [i, e] of exprs.entries()) {
+      for (const [i, e] of exprs.entries())
         apiVerdicts.set(
           e,
           warnings.some((w) => w.includes(`expression '${e}' resulted in error`))
@@ -179,37 +183,51 @@ describe('policy CEL against the API server', () => {
               ? 'false'
               : 'pass',
         );
-        const refusals = await vmplaneRefuses(e);
-        if (refusals.length) {
-          ours.set(e, 'refused');
-          oursWhy.set(e, refusals.join('; '));
-          continue;
+      // vmplane evaluates the batch as one request (each expression a policy of its own), with a
+      // time budget no machine load reaches here: this test is about meaning, not speed.
+      for (const [name, engine] of engines) {
+        const outcomes = await engine.evaluate(
+          { object, request, namespaceObject },
+          exprs.map((e) => [{ e }]),
+          60_000,
+        );
+        for (const [i, e] of exprs.entries()) {
+          const refusals = await vmplaneRefuses(e, engine);
+          if (refusals.length) {
+            ours.get(name)?.set(e, 'refused');
+            oursWhy.get(name)?.set(e, refusals.join('; '));
+            continue;
+          }
+          const r = outcomes[i]?.[0];
+          ours.get(name)?.set(e, r?.err !== undefined ? 'error' : r?.v === true ? 'pass' : 'false');
+          if (r?.err !== undefined) oursWhy.get(name)?.set(e, r.err);
         }
-        const r = outcomes[i]?.[0];
-        ours.set(e, r?.err !== undefined ? 'error' : r?.v === true ? 'pass' : 'false');
-        if (r?.err !== undefined) oursWhy.set(e, r.err);
       }
     }
 
-    // 3. Compare: compile decisions for all, verdicts for those that compile.
+    // 3. Compare, for each build: compile decisions for all, verdicts for those that compile.
     const disagreements: string[] = [];
-    for (const e of CORPUS) {
-      const api = apiCompiles.get(e) ? (apiVerdicts.get(e) ?? 'pass') : 'refused';
-      const mine = apiCompiles.get(e)
-        ? (ours.get(e) ?? 'refused')
-        : (await vmplaneRefuses(e)).length
-          ? 'refused'
-          : 'compiles';
-      if (api !== mine)
-        disagreements.push(`${e}: API server ${api}, vmplane ${mine} ${oursWhy.get(e) ?? ''}`);
-    }
-    const agree = CORPUS.length - disagreements.length;
+    for (const [name, engine] of engines)
+      for (const e of CORPUS) {
+        const api = apiCompiles.get(e) ? (apiVerdicts.get(e) ?? 'pass') : 'refused';
+        const mine = apiCompiles.get(e)
+          ? (ours.get(name)?.get(e) ?? 'refused')
+          : (await vmplaneRefuses(e, engine)).length
+            ? 'refused'
+            : 'compiles';
+        if (api !== mine)
+          disagreements.push(
+            `${e}: API server ${api}, vmplane (${name}) ${mine} ${oursWhy.get(name)?.get(e) ?? ''}`,
+          );
+      }
+    const agree =
+      CORPUS.length - new Set(disagreements.map((d) => d.split(': API server')[0])).size;
     const verdictCounts = [...apiVerdicts.values()].reduce<Record<string, number>>(
       (m, v) => ({ ...m, [v]: (m[v] ?? 0) + 1 }),
       {},
     );
     console.log(
-      `CEL parity: ${agree}/${CORPUS.length} expressions agree (${((100 * agree) / CORPUS.length).toFixed(1)}%) ` +
+      `CEL parity (native and WebAssembly): ${agree}/${CORPUS.length} expressions agree (${((100 * agree) / CORPUS.length).toFixed(1)}%) ` +
         `with kube-apiserver's ValidatingAdmissionPolicy; API server verdicts ${JSON.stringify(verdictCounts)}, ` +
         `${CORPUS.length - compiling.length} refused by both`,
     );

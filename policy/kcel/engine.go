@@ -1,7 +1,4 @@
-//go:build js && wasm
-
-// The API server's own CEL environment for ValidatingAdmissionPolicy, compiled to WebAssembly:
-// vmplane's policy expressions compile and evaluate here with the same libraries, types, cost
+// The API server's own CEL environment for ValidatingAdmissionPolicy: vmplane's policy expressions compile and evaluate here with the same libraries, types, cost
 // model and limits as kube-apiserver, plus vmplane's variables (vmClass, image).
 //
 // Two environments are built. Expressions compile and run in the one ValidatingAdmissionPolicy
@@ -10,6 +7,9 @@
 // server's policy type checker does; it estimates an expression's worst-case cost (from the
 // schemas' maxItems and maxLength) and reports type errors the dynamic environment finds only at
 // run time.
+//
+// The engine is one Go program with two front ends: native.go (a process beside the webhook,
+// framed calls over stdin and stdout) and wasm.go (WebAssembly, for the offline CLI).
 package main
 
 import (
@@ -18,8 +18,10 @@ import (
 	"math"
 	"regexp"
 	"strings"
-	"syscall/js"
 	"time"
+	// The IANA time zone database inside the program: timestamp(...).getHours('America/New_York')
+	// works as in the API server wherever the engine runs (WebAssembly has no zoneinfo files).
+	_ "time/tzdata"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -65,9 +67,9 @@ var (
 	cache = map[string]*compiled{}
 )
 
-func reply(v any) string {
+func reply(v any) []byte {
 	b, _ := json.Marshal(v)
-	return string(b)
+	return b
 }
 
 func envType(name string) environment.Type {
@@ -219,8 +221,8 @@ func (sizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNod
 // check(expression, kind, env): kind "bool" (a validation) or "string" (a message expression);
 // env "new" (as the API server compiles a policy being written) or "stored" (one already stored).
 // Answers {error, type} or {maxCost} (the worst-case estimate) or {warning} (no estimate).
-func check(_ js.Value, args []js.Value) any {
-	c := compileOne(args[0].String(), args[1].String(), args[2].String())
+func check(text, kind, env string) []byte {
+	c := compileOne(text, kind, env)
 	if c.err != nil {
 		return reply(c.err)
 	}
@@ -243,9 +245,9 @@ func capped(v uint64) float64 {
 
 // configure(schemasJSON): the OpenAPI v3 schemas of the typed variables, as the API server
 // publishes them: {"object": VirtualMachine, "vmClass": VirtualMachineClass, "image": ...}.
-func configure(_ js.Value, args []js.Value) any {
+func configure(schemasJSON []byte) []byte {
 	var schemas map[string]*spec.Schema
-	if err := json.Unmarshal([]byte(args[0].String()), &schemas); err != nil {
+	if err := json.Unmarshal(schemasJSON, &schemas); err != nil {
 		return reply(map[string]any{"error": "schemas: " + err.Error()})
 	}
 	requestType := plugincel.BuildRequestType()
@@ -353,16 +355,16 @@ func run(c *compiled, act *activation) (ref.Val, int64, error) {
 // set of variables. Each policy has the API server's runtime budget for one request; each
 // expression its per-call limit; all of them the time budget, counted from now: a comprehension
 // running past it stops, and what was not run yet is not.
-func evaluate(_ js.Value, args []js.Value) any {
+func evaluate(inputsJSON, planJSON []byte, budgetMs float64) []byte {
 	// The budget counts from here: decoding a large object is part of what it bounds.
-	deadline := time.Now().Add(time.Duration(args[2].Float() * float64(time.Millisecond)))
-	budget := fmt.Sprintf("%g ms", args[2].Float())
+	deadline := time.Now().Add(time.Duration(budgetMs * float64(time.Millisecond)))
+	budget := fmt.Sprintf("%g ms", budgetMs)
 	var inputs map[string]any
-	if err := utiljson.Unmarshal([]byte(args[0].String()), &inputs); err != nil {
+	if err := utiljson.Unmarshal(inputsJSON, &inputs); err != nil {
 		return reply(map[string]any{"error": "inputs: " + err.Error()})
 	}
 	var plan [][]step
-	if err := json.Unmarshal([]byte(args[1].String()), &plan); err != nil {
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
 		return reply(map[string]any{"error": "plan: " + err.Error()})
 	}
 	act := &activation{vars: map[string]any{"variables": map[string]any{}}, deadline: deadline}
@@ -434,9 +436,9 @@ func evaluate(_ js.Value, args []js.Value) any {
 }
 
 // retain(keysJSON): forgets every compiled expression not named ([[text, kind, env], ...]).
-func retain(_ js.Value, args []js.Value) any {
+func retain(keysJSON []byte) []byte {
 	var keep [][3]string
-	if err := json.Unmarshal([]byte(args[0].String()), &keep); err != nil {
+	if err := json.Unmarshal(keysJSON, &keep); err != nil {
 		return reply(map[string]any{"error": err.Error()})
 	}
 	live := map[string]bool{}
@@ -451,7 +453,8 @@ func retain(_ js.Value, args []js.Value) any {
 	return reply(map[string]any{"size": len(cache)})
 }
 
-func main() {
+// setup builds the environments every call uses; each front end calls it first.
+func setup() {
 	envSet := environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion())
 	ext, err := envSet.Extend(environment.VersionedOptions{
 		IntroducedVersion: version.MajorMinor(1, 0),
@@ -479,14 +482,14 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	api := js.Global().Get("Object").New()
-	api.Set("configure", js.FuncOf(configure))
-	api.Set("check", js.FuncOf(check))
-	api.Set("evaluate", js.FuncOf(evaluate))
-	api.Set("retain", js.FuncOf(retain))
-	api.Set("perCallLimit", celconfig.PerCallLimit)
-	api.Set("runtimeBudget", celconfig.RuntimeCELCostBudget)
-	api.Set("compatibilityVersion", environment.DefaultCompatibilityVersion().String())
-	js.Global().Set("vmplaneKubernetesCel", api)
-	select {}
+}
+
+// limits answers what the front ends report: the API server's per-expression cost limit, its
+// runtime budget for one policy on one request, and the compatibility version.
+func limits() []byte {
+	return reply(map[string]any{
+		"perCallLimit":         celconfig.PerCallLimit,
+		"runtimeBudget":        celconfig.RuntimeCELCostBudget,
+		"compatibilityVersion": environment.DefaultCompatibilityVersion().String(),
+	})
 }
