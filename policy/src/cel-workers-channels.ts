@@ -84,6 +84,9 @@ export function processChannel(binary: string, on: ChannelEvents): EngineChannel
       child.stdin.write(encodeRequest(id, op, args));
     },
     end: async () => {
+      // Waiting for the exit keeps this process alive until it comes.
+      child.ref();
+      (child.stdout as unknown as { ref(): void }).ref();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       if (child.pid !== undefined) await exited;
     },
