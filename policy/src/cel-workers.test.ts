@@ -2,6 +2,7 @@
 // answers at its time budget, an operation that cannot be interrupted costs its worker (replaced,
 // expressions kept), a worker that dies is replaced, closing leaves no process behind, and an
 // engine that cannot start says why instead of starting again for ever.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +11,15 @@ import { celDir } from '../../test/support/cel.ts';
 import { CelWorkers } from './cel-workers.ts';
 import { celSchemas } from './schemas.ts';
 
-/** The pids of this process's children running the native engine. */
-function engineChildren(): number[] {
+/** The pids of a process's children running the native engine (default: this process's). */
+function engineChildren(parent = process.pid): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
         const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(fields[1]) === process.pid && stat.includes('(kcel)');
+        return Number(fields[1]) === parent && stat.includes('(kcel)');
       } catch {
         return false;
       }
@@ -140,4 +141,40 @@ describe('the engine processes', () => {
     await pool.close();
     expect(engineChildren().filter((p) => !before.includes(p))).toEqual([]);
   });
+
+  it('die with their owner, even one killed outright', async () => {
+    const owner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { CelWorkers } from ${JSON.stringify(new URL('./cel-workers.ts', import.meta.url).pathname)};
+await CelWorkers.start(${JSON.stringify(await celDir())}, { size: 2 });
+console.log('READY');
+setInterval(() => undefined, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        owner.stdout.on('data', (b: Buffer) => b.toString().includes('READY') && resolve());
+        owner.on('exit', (c) => reject(new Error(`the owner exited (${c}) before it was ready`)));
+      });
+      const engines = engineChildren(owner.pid);
+      expect(engines).toHaveLength(2);
+      owner.kill('SIGKILL');
+      const alive = (pid: number): boolean => {
+        try {
+          return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      await expect.poll(() => engines.filter(alive), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      owner.kill('SIGKILL');
+    }
+  }, 60_000);
 });
