@@ -132,5 +132,13 @@ async function main(): Promise<void> {
   writeResults(results);
 }
 
-await main();
-process.exit(0);
+// Any error (a measured run with a failed request among them: measure.ts) fails the run with its
+// text and no table: a figure from a broken setup is no figure.
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  console.error(`\nnpm run bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  killChildren();
+  process.exit(1);
+}

@@ -4,7 +4,7 @@
 // concurrencies, the server's CPU per request, and the p99 ratio to the floor at 1,000 req/s.
 import autocannon from 'autocannon';
 import { ratio, round, stats, type Stats } from './measure.ts';
-import { cpuMs, startBenchServer } from './processes.ts';
+import { cpuMs, rssMb, startBenchServer } from './processes.ts';
 import { benchVm } from './world.ts';
 import { admissionReview } from '../test/support/builders.ts';
 
@@ -28,6 +28,7 @@ async function load(
 ): Promise<Stats> {
   const times: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const instance = autocannon({
     url: `https://127.0.0.1:${port}/validate`,
     method: 'POST',
@@ -42,10 +43,15 @@ async function load(
   };
   instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
     if (status === 200) times.push(ms);
-    else errors++;
+    else {
+      errors++;
+      firstError ??= `HTTP ${status} from the webhook on port ${port}`;
+    }
   });
   const result = (await instance) as unknown as { errors: number; timeouts: number };
-  return stats(times, seconds, errors + result.errors + result.timeouts);
+  if (result.errors + result.timeouts)
+    firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts (port ${port})`;
+  return stats(times, seconds, errors + result.errors + result.timeouts, firstError);
 }
 
 export async function webhookAlone(): Promise<Record<string, unknown>> {
@@ -57,6 +63,7 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
     ['vmplane, 50 policies', ['vmplane', '50']],
   ];
   const fixed: Record<string, Stats> = {};
+  const rssAfterLoadMb: Record<string, number> = {};
   for (const [name, args] of configs) {
     const { child, port } = await startBenchServer(args);
     await load(port, 16, 2); // warm-up (JIT, TLS sessions)
@@ -74,8 +81,10 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
       fixed[name] = await load(port, 16, 5, 1000);
       console.log(`webhook  ${name.padEnd(22)} at 1000 req/s: p99 ${fixed[name]?.p99} ms`);
     }
+    rssAfterLoadMb[name] = rssMb(child.pid ?? 0);
+    console.log(`webhook  ${name.padEnd(22)} RSS after the load ${rssAfterLoadMb[name]} MB`);
     child.kill('SIGKILL');
   }
   const p99Ratio = ratio(fixed['vmplane, 50 policies']?.p99 ?? 0, fixed['no-op floor']?.p99 ?? 0);
-  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio };
+  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio, rssAfterLoadMb };
 }
