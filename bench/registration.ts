@@ -74,7 +74,7 @@ export async function registerWebhooks(
   kubeconfig: string,
   rest: KubeRest,
   server: 'vmplane' | 'noop' = 'vmplane',
-): Promise<{ pid: number; unregister: () => Promise<void> }> {
+): Promise<{ pid: number; port: number; unregister: () => Promise<void> }> {
   const wh = await startServer(kubeconfig, rest, server);
   await verifyServing(wh.port, wh.bundle, `${server} webhooks`);
   for (const cfg of webhookConfigurations({
@@ -94,5 +94,5 @@ export async function registerWebhooks(
     }
     await stop(wh.child);
   };
-  return { pid: wh.child.pid ?? 0, unregister };
+  return { pid: wh.child.pid ?? 0, port: wh.port, unregister };
 }

@@ -3,9 +3,9 @@
 // and results.md and prints the table. Sizes: BENCH_E2E_VMS (1000), BENCH_VMS (controllers:
 // 1000,5000), BENCH_RSS_VMS (VMs cached when memory is read: 10000), BENCH_UI_VMS (the plugin's
 // VM list: 5000), BENCH_KUBEVIRT_VMS (KubeVirt VMs written with and without KubeVirt's own
-// admission: 500). BENCH_ONLY=webhook,startup,e2e,controllers,plugin,sandbox,kubevirt runs some
-// sections only (sandbox: npm start to the first VM Running under the local engine, which needs
-// QEMU).
+// admission: 500), BENCH_E2E_POLICIES (the end-to-end policy counts: 10,50).
+// BENCH_ONLY=webhook,startup,e2e,calls,controllers,plugin,sandbox,kubevirt runs some sections only
+// (sandbox: npm start to the first VM Running under the local engine, which needs QEMU).
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { installCrds, kubeConfigFrom } from '../kube/src/client.ts';
 import { ApiError, KubeRest } from '../kube/src/rest.ts';
 import { deleteFleet } from '../test/support/fleet.ts';
 import { createNamespace, createWorld } from './cluster.ts';
+import { webhookCalls } from './calls.ts';
 import { controllers } from './controllers.ts';
 import { throughApiServer } from './e2e.ts';
 import { pluginBench } from './plugin.ts';
@@ -43,7 +44,7 @@ type Results = Record<string, unknown>;
 /** The sections to run: BENCH_ONLY's list, or all of them. */
 function chosenSections(): Set<string> {
   return new Set(
-    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox,kubevirt')
+    (process.env.BENCH_ONLY ?? 'webhook,startup,calls,e2e,controllers,plugin,sandbox,kubevirt')
       .split(',')
       .map((x) => x.trim()),
   );
@@ -93,7 +94,9 @@ async function againstApiServer(
   await createWorld(rest);
   if (only.has('startup')) results.startup = await startup(kubeconfig, rest);
   const n = Number(process.env.BENCH_E2E_VMS ?? 1000);
-  if (only.has('e2e')) results.endToEnd = await throughApiServer(kubeconfig, rest, n);
+  const policyCounts = (process.env.BENCH_E2E_POLICIES ?? '10,50').split(',').map(Number);
+  if (only.has('calls')) results.calls = await webhookCalls(kubeconfig, rest);
+  if (only.has('e2e')) results.endToEnd = await throughApiServer(kubeconfig, rest, n, policyCounts);
   const sizes = (process.env.BENCH_VMS ?? '1000,5000')
     .split(',')
     .map(Number)
