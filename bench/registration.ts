@@ -1,14 +1,14 @@
 // Webhooks registered with the benchmark's API server: vmplane's (the production bundle, own
 // process) or the bench's no-op server, behind the same two configurations vmplane installs.
 // The end-to-end and controllers benchmarks write through them.
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:tls';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { webhookConfigurations } from '../webhooks/src/registration.ts';
 import { startBenchServer, stop } from './processes.ts';
-import { RESULTS } from './results.ts';
 import { startWebhookProcess } from './startup.ts';
 
 /** The webhook server in its own process, and the CA bundle that verifies its certificate. */
@@ -18,11 +18,14 @@ async function startServer(
   server: 'vmplane' | 'noop',
 ): Promise<{ child: ChildProcess; port: number; bundle: string }> {
   if (server === 'noop') {
-    const caFile = join(RESULTS, 'noop-ca.pem');
-    const wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
-    const bundle = readFileSync(caFile, 'utf8');
-    rmSync(caFile);
-    return { ...wh, bundle };
+    const dir = mkdtempSync(join(tmpdir(), 'vmplane-bench-ca-'));
+    try {
+      const caFile = join(dir, 'noop-ca.pem');
+      const wh = await startBenchServer(['noop'], { BENCH_CA_FILE: caFile });
+      return { ...wh, bundle: readFileSync(caFile, 'utf8') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   const wh = await startWebhookProcess(kubeconfig, 'vmplane-bench');
   // The CA lives in a Secret of its own (webhooks/src/certs/secret-data.ts); the TLS Secret the

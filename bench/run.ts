@@ -6,7 +6,6 @@
 // admission: 500), BENCH_E2E_POLICIES (the end-to-end policy counts: 10,50).
 // BENCH_ONLY=webhook,startup,e2e,calls,controllers,plugin,sandbox,kubevirt runs some sections only
 // (sandbox: npm start to the first VM Running under the local engine, which needs QEMU).
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../api/src/paths.ts';
@@ -22,7 +21,7 @@ import { webhookCalls } from './calls.ts';
 import { controllers } from './controllers.ts';
 import { throughApiServer } from './e2e.ts';
 import { pluginBench } from './plugin.ts';
-import { killChildren } from './processes.ts';
+import { buildBundle, killChildren } from './processes.ts';
 import { kubevirtAdmission } from './kubevirt-admission.ts';
 import { createResultsDir, writeResults } from './results.ts';
 import { sandboxBench } from './sandbox.ts';
@@ -57,17 +56,6 @@ function machine(): Record<string, unknown> {
     node: process.version,
     date: new Date().toISOString(),
   };
-}
-
-/** dist/vmplane.mjs, the production bundle whose webhooks and controllers are measured. */
-async function buildBundle(): Promise<void> {
-  console.log('building the production bundle (dist/vmplane.mjs)');
-  await new Promise<void>((resolve, reject) =>
-    spawn('npm', ['run', 'bundle', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).on(
-      'exit',
-      (c) => (c === 0 ? resolve() : reject(new Error('bundle failed'))),
-    ),
-  );
 }
 
 /** The sections that need the API server, in this order, with vmplane's CRDs installed. */
@@ -117,6 +105,7 @@ async function main(): Promise<void> {
   const only = chosenSections();
   // Every webhook and audit this run starts (in-process, children, the bundle) finds the CEL engine here.
   process.env[CEL_DIR_ENV] ??= await ensureKubernetesCel((l) => console.log(l));
+  console.log('building the production bundle (dist/vmplane.mjs)');
   await buildBundle();
   if (only.has('webhook')) results.webhook = await webhookAlone();
   if (only.has('sandbox')) results.sandbox = await sandboxBench();

@@ -20,7 +20,7 @@ function review(uid: string): string {
   );
 }
 
-async function load(
+export async function load(
   port: number,
   connections: number,
   seconds: number,
