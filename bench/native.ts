@@ -4,7 +4,7 @@
 // stopped, so that the writes measured next pay for admission only. The checks of a status are
 // pure (settledProblems, ruleCounts: unit tests in test/bench/native.test.ts).
 import type { KubeRest } from '../kube/src/rest.ts';
-import { startBundle, stop } from './processes.ts';
+import { exitReport, startBundle, stop } from './processes.ts';
 
 /** status.enforcement of a VirtualMachinePolicy, as the controllers write it. */
 export interface Enforcement {
@@ -125,7 +125,7 @@ export async function settleGeneration(
       }
       if (child.exitCode !== null || performance.now() - t0 > timeoutMs)
         throw new Error(
-          `generation ${on ? 'on' : 'off'}: ${child.exitCode !== null ? `the controllers exited (${child.exitCode})` : `after ${timeoutMs / 1000} s`}, ${problems.length} of ${policies.length} policies are not settled; the first: ${problems[0]}. ` +
+          `generation ${on ? 'on' : 'off'}: ${child.exitCode !== null ? `the controllers ${exitReport(child)}` : `after ${timeoutMs / 1000} s`}, ${problems.length} of ${policies.length} policies are not settled; the first: ${problems[0]}. ` +
             'The controllers write status.enforcement once they have generated (VMPLANE_NATIVE_POLICIES=true) or removed (false) the ValidatingAdmissionPolicies: a build without native enforcement never does.',
         );
       await new Promise((r) => setTimeout(r, 250));

@@ -74,10 +74,22 @@ export function startBundle(
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
   const child = spawn(process.execPath, [...profile, bundlePath(), command], {
     env: { ...process.env, ...env },
-    stdio: 'ignore',
+    // stderr kept (its last lines): why a process that exits early did.
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let tail = '';
+  child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-2000)));
+  stderrTails.set(child, () => tail);
   track(child);
   return child;
+}
+
+const stderrTails = new WeakMap<ChildProcess, () => string>();
+
+/** How a child of startBundle ended: its exit code and the end of what it wrote to stderr. */
+export function exitReport(child: ChildProcess): string {
+  const tail = stderrTails.get(child)?.().trim();
+  return `exited ${child.exitCode ?? child.signalCode}${tail ? `: ${tail}` : ' (nothing on stderr)'}`;
 }
 
 /** The signal (SIGTERM unless told), and the child's exit awaited; at once if it has already exited. */
