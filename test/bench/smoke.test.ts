@@ -39,6 +39,10 @@ const results: Record<string, any> = {
 beforeAll(async () => {
   // The bundle next to dist/vmplane.mjs (it finds the repository from where it is), removed after.
   process.env.BENCH_BUNDLE = bundle;
+  // The webhooks it starts get a CEL time budget far above the default 30 ms: on a machine busy
+  // with the other tests a policy's first evaluations can run past 30 ms and deny (fail closed),
+  // which would fail this test for the load, not for the setup it checks.
+  process.env.VMPLANE_CEL_TIME_BUDGET_MS = '5000';
   await buildBundle(bundle);
   cp = new ControlPlane({
     binaries: await ensureBinaries(),
@@ -56,6 +60,7 @@ afterAll(async () => {
   await cp?.stop();
   rmSync(bundle, { force: true });
   delete process.env.BENCH_BUNDLE;
+  delete process.env.VMPLANE_CEL_TIME_BUDGET_MS;
 });
 
 describe('the benchmark, small', () => {
@@ -107,7 +112,10 @@ describe('the benchmark, small', () => {
     results.endToEnd = await throughApiServer(kubeconfig, rest, 4, [2]);
     const size = results.endToEnd.sizes[0];
     expect(Object.keys(size.modes)).toHaveLength(5);
-    expect(size.rules.native).toBeGreaterThan(size.rules.webhook);
+    // Issue 32: at least 80% of the bench's rules run in the API server with generation on.
+    expect(size.rules.native / (size.rules.native + size.rules.webhook)).toBeGreaterThanOrEqual(
+      0.8,
+    );
   }, 600_000);
 
   it('converges VMs with the controllers and reads their memory', async () => {
