@@ -38,9 +38,15 @@ export async function load(
     duration: seconds,
     ...(overallRate ? { overallRate } : {}),
     tlsOptions: { rejectUnauthorized: false },
+    // Every answer must be an allow: a denial (a CEL time budget run past, say) is an error.
+    verifyBody: (body: string) => body.includes('"allowed":true'),
   } as never) as unknown as Promise<unknown> & {
     on(ev: 'response', cb: (c: unknown, status: number, bytes: number, ms: number) => void): void;
+    on(ev: 'reqMismatch', cb: (body: string) => void): void;
   };
+  instance.on('reqMismatch', (body: string) => {
+    firstError ??= `a review was not allowed: ${body.slice(0, 1000)}`;
+  });
   instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
     if (status === 200) times.push(ms);
     else {
@@ -48,10 +54,16 @@ export async function load(
       firstError ??= `HTTP ${status} from the webhook on port ${port}`;
     }
   });
-  const result = (await instance) as unknown as { errors: number; timeouts: number };
+  const result = (await instance) as unknown as {
+    errors: number;
+    timeouts: number;
+    mismatches: number;
+  };
   if (result.errors + result.timeouts)
     firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts (port ${port})`;
-  return stats(times, seconds, errors + result.errors + result.timeouts, firstError);
+  const failed = errors + result.errors + result.timeouts + result.mismatches;
+  // A refused answer still came with status 200: it is among the failed, not the timed.
+  return stats(times.slice(0, times.length - result.mismatches), seconds, failed, firstError);
 }
 
 export async function webhookAlone(): Promise<Record<string, unknown>> {
