@@ -8,7 +8,7 @@ import { ResilientInformer } from '../kube/src/informer.ts';
 import type { KubeObjectLike, KubeRest } from '../kube/src/rest.ts';
 import { deployKubeVirt, installEngineCrds } from '../test/support/kubevirt.ts';
 import { createNamespace, createVms } from './cluster.ts';
-import { round, timed } from './measure.ts';
+import { mustSucceed, round, timed } from './measure.ts';
 import { rssMb, startBundle, stop } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
 
@@ -69,11 +69,18 @@ async function createTwice(
   floorNs: string,
 ): Promise<{ floor: Timed; viaWebhooks: Timed; unregister: () => Promise<void> }> {
   for (const name of [ns, floorNs]) await createNamespace(rest, name);
-  const floor = await createVms(rest, n, floorNs);
+  const floor = mustSucceed(
+    `controllers: ${n} VM creates (floor)`,
+    await createVms(rest, n, floorNs),
+  );
   const { unregister } = await registerWebhooks(kubeconfig, rest);
   const viaWebhooks = await createVms(rest, n, ns);
-  if (floor.errors || viaWebhooks.errors)
-    throw new Error(`${floor.errors + viaWebhooks.errors} of ${2 * n} VM creates failed`);
+  try {
+    mustSucceed(`controllers: ${n} VM creates through the webhooks`, viaWebhooks);
+  } catch (e) {
+    await unregister();
+    throw e;
+  }
   return { floor, viaWebhooks, unregister };
 }
 
@@ -129,8 +136,7 @@ async function sameWrites(rest: KubeRest, n: number, ns: string, floorNs: string
       { body: { status: o?.status }, contentType: 'application/merge-patch+json' },
     );
   });
-  if (writes.errors) throw new Error(`${writes.errors} of ${n} plain-client writes failed`);
-  return writes;
+  return mustSucceed(`controllers: ${n} plain-client writes`, writes);
 }
 
 /** One size's row of the table (printed too), with the controllers' RSS now. */

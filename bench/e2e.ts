@@ -1,129 +1,171 @@
-// Through kube-apiserver (BENCH_ONLY=e2e): N VMs created then updated by a plain client, with no
-// admission beyond the API server's own, with the same object rules as a
-// ValidatingAdmissionPolicy, through vmplane's webhooks, and through a no-op webhook behind the
-// same registrations. The p99 ratios between them are the figures; the webhook process's CPU per
-// write is read beside them.
+// Through kube-apiserver (BENCH_ONLY=e2e): for 10 and 50 policies (BENCH_E2E_POLICIES) whose
+// rules mostly qualify for native enforcement (world.ts e2ePolicies), N VMs created then updated
+// by 16 clients in five modes, each in a namespace of its own:
+//   none          no admission beyond the API server's own;
+//   vap           the floor: the same rules as hand-written ValidatingAdmissionPolicies;
+//   vapWebhooks   those VAPs, plus vmplane's webhooks (production bundle) holding no policy;
+//   generationOff vmplane's webhooks with the policies, generation off (all rules in the webhook);
+//   generationOn  the same, generation on (the controllers generated VAPs; the webhook skips them).
+// Any failed write fails the run (measure.ts). The targets: generation on against vapWebhooks,
+// creates/s ≥ 0.9× and create p99 ≤ 1.1×.
 import type { KubeRest } from '../kube/src/rest.ts';
 import { createNamespace, createVms } from './cluster.ts';
-import { ratio, round, stats, timed, type Stats } from './measure.ts';
+import { errorText, ratio, round, statsOf, timed, type Stats } from './measure.ts';
+import { deleteGenerated, settleGeneration } from './native.ts';
 import { cpuMs } from './processes.ts';
 import { registerWebhooks } from './registration.ts';
-import { OBJECT_RULES } from './world.ts';
+import { benchVm, e2ePolicies, handWrittenVaps } from './world.ts';
 
 /** Create and update latency of N VMs at a concurrency of 16. */
-type Timings = { create: Stats; update: Stats };
+export type Timings = { create: Stats; update: Stats };
+
+export const MODES = ['none', 'vap', 'vapWebhooks', 'generationOff', 'generationOn'] as const;
+export type Mode = (typeof MODES)[number];
+
+const CONCURRENCY = 16;
 
 /** N VMs created, then each one updated (powered off), in a new namespace e2e-<label>. */
 async function endToEnd(rest: KubeRest, n: number, label: string): Promise<Timings> {
   const ns = `e2e-${label}`;
   await createNamespace(rest, ns, { tier: 'production' });
   const c = await createVms(rest, n, ns);
-  const u = await timed(n, 16, (i) =>
+  const u = await timed(n, CONCURRENCY, (i) =>
     rest.request('PATCH', `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/vm-${i}`, {
       body: { spec: { powerState: 'PoweredOff' } },
       contentType: 'application/merge-patch+json',
     }),
   );
   const r = {
-    create: stats(c.times, c.seconds, c.errors),
-    update: stats(u.times, u.seconds, u.errors),
+    create: statsOf(`e2e ${label}: ${n} VM creates`, c),
+    update: statsOf(`e2e ${label}: ${n} VM updates`, u),
   };
   console.log(
-    `e2e      ${label.padEnd(10)} create p50 ${r.create.p50} p99 ${r.create.p99} ms ${r.create.rps}/s errors ${r.create.errors} | update p50 ${r.update.p50} p99 ${r.update.p99} ms ${r.update.rps}/s errors ${r.update.errors}`,
+    `e2e      ${label.padEnd(18)} create p50 ${r.create.p50} p99 ${r.create.p99} ms ${r.create.rps}/s | update p50 ${r.update.p50} p99 ${r.update.p99} ms ${r.update.rps}/s`,
   );
   return r;
 }
 
-/** (c) The same object rules as a ValidatingAdmissionPolicy, evaluated inside the API server. */
-async function throughVap(rest: KubeRest, n: number): Promise<Timings> {
-  await rest.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: 'bench-vap' },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: ['vmplane.io'],
-            apiVersions: ['v1alpha1'],
-            operations: ['CREATE', 'UPDATE'],
-            resources: ['virtualmachines'],
-          },
-        ],
-      },
-      validations: OBJECT_RULES.map((r) => ({ expression: r.expression, message: r.name })),
-    },
-  } as never);
-  await rest.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name: 'bench-vap' },
-    spec: { policyName: 'bench-vap', validationActions: ['Deny'] },
-  } as never);
-  await new Promise((r) => setTimeout(r, 3000)); // the API server loads policies asynchronously
-  const vap = await endToEnd(rest, n, 'vap');
-  await rest.request(
-    'DELETE',
-    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/bench-vap',
-  );
-  await rest.request(
-    'DELETE',
-    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/bench-vap',
-  );
-  return vap;
-}
-
 /**
- * The run through registered webhooks (registration.ts), with the webhook process's CPU per
- * write (both calls, mutate and validate) measured around it.
+ * Waits until a dry-run create of a VM without the owner label (which every policy requires) is
+ * refused with a message containing `expect`: the admission under test is in force.
  */
-async function throughWebhooks(
+async function waitRefused(rest: KubeRest, ns: string, expect: string): Promise<void> {
+  const vm = benchVm('probe', ns);
+  vm.metadata.labels = {};
+  const deadline = Date.now() + 60_000;
+  let last = 'admitted';
+  while (Date.now() < deadline) {
+    try {
+      await rest.request(
+        'POST',
+        `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines?dryRun=All`,
+        { body: vm },
+      );
+      last = 'admitted';
+    } catch (e) {
+      last = errorText(e);
+      if (last.includes(expect)) return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `e2e: a VM without the owner label was never refused with "${expect}" (last: ${last})`,
+  );
+}
+
+type Measured = Timings & { webhookCpuMsPerWrite?: number };
+
+/** One mode's run, with the webhook process's CPU per write (mutate + validate) when it has one. */
+async function run(
+  rest: KubeRest,
+  n: number,
+  label: string,
+  webhookPid?: number,
+): Promise<Measured> {
+  const before = webhookPid ? cpuMs(webhookPid) : 0;
+  const r = await endToEnd(rest, n, label);
+  if (!webhookPid) return r;
+  return { ...r, webhookCpuMsPerWrite: round((cpuMs(webhookPid) - before) / (2 * n), 3) };
+}
+
+async function createAll(rest: KubeRest, objects: readonly object[]): Promise<void> {
+  for (const o of objects) await rest.create(o as never);
+}
+
+async function deleteAll(rest: KubeRest, objects: readonly Record<string, any>[]): Promise<void> {
+  for (const o of objects) {
+    const plural = `${String(o.kind).toLowerCase()}s`.replace(/ys$/, 'ies');
+    const group = String(o.apiVersion);
+    await rest
+      .request('DELETE', `/apis/${group}/${plural}/${o.metadata.name}`)
+      .catch(() => undefined);
+  }
+}
+
+export interface SizeResult {
+  policies: number;
+  modes: Record<Mode, Measured>;
+  /** Where the policies' rules ran with generation on (from their status), and why the rest stay. */
+  rules: { native: number; webhook: number; reasons: string[] };
+  ratios: {
+    createsPerSecond: number;
+    createP99: number;
+    updatesPerSecond: number;
+    updateP99: number;
+  };
+}
+
+/** The five modes for p policies, in the order that reuses what each one set up. */
+async function oneSize(
   kubeconfig: string,
   rest: KubeRest,
   n: number,
-  server: 'vmplane' | 'noop',
-): Promise<[Timings, number]> {
-  const wh = await registerWebhooks(kubeconfig, rest, server);
-  const before = cpuMs(wh.pid);
-  const r = await endToEnd(rest, n, server);
-  const cpuMsPerWrite = round((cpuMs(wh.pid) - before) / (2 * n), 2);
-  await wh.unregister();
-  return [r, cpuMsPerWrite];
-}
-
-/** (a) vmplane's webhooks in their own process, with the same rules as one VirtualMachinePolicy. */
-async function throughVmplane(
-  kubeconfig: string,
-  rest: KubeRest,
-  n: number,
-): Promise<[Timings, number]> {
-  await rest.create({
-    apiVersion: 'vmplane.io/v1alpha1',
-    kind: 'VirtualMachinePolicy',
-    metadata: { name: 'bench-rules' },
-    spec: {
-      validationActions: ['Deny'],
-      validations: OBJECT_RULES.map((r) => ({ name: r.name, expression: r.expression })),
-    },
-  });
-  const result = await throughWebhooks(kubeconfig, rest, n, 'vmplane');
-  await rest.request('DELETE', '/apis/vmplane.io/v1alpha1/virtualmachinepolicies/bench-rules');
-  return result;
-}
-
-function p99Ratios(
-  r: Record<'none' | 'vap' | 'vmplane' | 'noop', Timings>,
-): Record<string, number> {
-  const { none, vap, vmplane, noop } = r;
+  p: number,
+): Promise<SizeResult> {
+  const probeNs = `e2e-p${p}-probe`;
+  await createNamespace(rest, probeNs, { tier: 'production' });
+  const modes: Partial<Record<Mode, Measured>> = {};
+  modes.none = await run(rest, n, `p${p}-none`);
+  const vaps = handWrittenVaps(p);
+  const policies = e2ePolicies(p);
+  await createAll(rest, vaps);
+  await waitRefused(rest, probeNs, 'ValidatingAdmissionPolicy');
+  await new Promise((r) => setTimeout(r, 2000)); // the API server loads each policy asynchronously
+  modes.vap = await run(rest, n, `p${p}-vap`);
+  const wh = await registerWebhooks(kubeconfig, rest, 'vmplane');
+  let rules: SizeResult['rules'];
+  try {
+    modes.vapWebhooks = await run(rest, n, `p${p}-vap-webhooks`, wh.pid);
+    await deleteAll(rest, vaps);
+    await createAll(rest, policies);
+    await waitRefused(rest, probeNs, `policy "e2e-${p - 1}"`);
+    const off = await settleGeneration(kubeconfig, rest, false);
+    console.log(`e2e      generation off: settled in ${off.settleMs} ms`);
+    modes.generationOff = await run(rest, n, `p${p}-generation-off`, wh.pid);
+    const on = await settleGeneration(kubeconfig, rest, true);
+    rules = { native: on.native, webhook: on.webhook, reasons: on.reasons };
+    console.log(
+      `e2e      generation on: settled in ${on.settleMs} ms; ${on.native} rules native, ${on.webhook} in the webhook (${on.reasons.join('; ')})`,
+    );
+    await new Promise((r) => setTimeout(r, 2000)); // the webhook's cache sees the new statuses
+    modes.generationOn = await run(rest, n, `p${p}-generation-on`, wh.pid);
+  } finally {
+    await deleteAll(rest, [...vaps, ...policies]);
+    await deleteGenerated(rest);
+    await wh.unregister();
+  }
+  const m = modes as Record<Mode, Measured>;
+  const [on, base] = [m.generationOn, m.vapWebhooks];
   return {
-    createP99NoopVsNone: ratio(noop.create.p99, none.create.p99),
-    createP99VsNoop: ratio(vmplane.create.p99, noop.create.p99),
-    updateP99VsNoop: ratio(vmplane.update.p99, noop.update.p99),
-    createP99VsNone: ratio(vmplane.create.p99, none.create.p99),
-    createP99VsVap: ratio(vmplane.create.p99, vap.create.p99),
-    updateP99VsNone: ratio(vmplane.update.p99, none.update.p99),
-    updateP99VsVap: ratio(vmplane.update.p99, vap.update.p99),
+    policies: p,
+    modes: m,
+    rules,
+    ratios: {
+      createsPerSecond: ratio(on.create.rps, base.create.rps),
+      createP99: ratio(on.create.p99, base.create.p99),
+      updatesPerSecond: ratio(on.update.rps, base.update.rps),
+      updateP99: ratio(on.update.p99, base.update.p99),
+    },
   };
 }
 
@@ -131,23 +173,9 @@ export async function throughApiServer(
   kubeconfig: string,
   rest: KubeRest,
   n: number,
+  policyCounts: readonly number[] = [10, 50],
 ): Promise<Record<string, unknown>> {
-  const none = await endToEnd(rest, n, 'none');
-  const vap = await throughVap(rest, n);
-  const [vmplane, vmplaneCpuMsPerWrite] = await throughVmplane(kubeconfig, rest, n);
-  // (d) a no-op webhook behind the same two registrations: what any webhook costs here.
-  const [noop, noopCpuMsPerWrite] = await throughWebhooks(kubeconfig, rest, n, 'noop');
-  console.log(
-    `e2e      webhook process CPU per write (mutate + validate): vmplane ${vmplaneCpuMsPerWrite} ms, no-op ${noopCpuMsPerWrite} ms`,
-  );
-  return {
-    requests: n,
-    concurrency: 16,
-    none,
-    vap,
-    vmplane,
-    noop,
-    webhookCpuMsPerWrite: { vmplane: vmplaneCpuMsPerWrite, noop: noopCpuMsPerWrite },
-    ratios: p99Ratios({ none, vap, vmplane, noop }),
-  };
+  const sizes: SizeResult[] = [];
+  for (const p of policyCounts) sizes.push(await oneSize(kubeconfig, rest, n, p));
+  return { requests: n, concurrency: CONCURRENCY, sizes };
 }

@@ -8,7 +8,7 @@ import { startKubeVirtAdmission } from '../harness/src/controlplane/kubevirt-adm
 import { installCrds, kubeConfigFrom } from '../kube/src/client.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { createNamespace } from './cluster.ts';
-import { ratio, round, stats, timed, type Stats } from './measure.ts';
+import { mustSucceed, ratio, round, statsOf, timed, type Stats } from './measure.ts';
 import { cpuMs } from './processes.ts';
 
 /** A VM KubeVirt accepts: halted, 64 MiB, one masquerade interface. */
@@ -47,11 +47,9 @@ async function writes(rest: KubeRest, n: number, label: string): Promise<Run> {
   const s = await timed(n, 1, (i) => rest.create(kubevirtVm(`vm-${i}`, one) as never));
   const b = await timed(n, 16, (i) => rest.create(kubevirtVm(`vm-${i}`, many) as never));
   const r = {
-    sequential: stats(s.times, s.seconds, s.errors),
-    burstMsPerWrite: round((b.seconds * 1000) / n, 2),
+    sequential: statsOf(`kubevirt ${label}: one writer`, s),
+    burstMsPerWrite: round((mustSucceed(`kubevirt ${label}: 16 writers`, b).seconds * 1000) / n, 2),
   };
-  if (s.errors || b.errors)
-    throw new Error(`kubevirt ${label}: ${s.errors + b.errors} writes failed`);
   console.log(
     `kubevirt ${label.padEnd(10)} one writer p50 ${r.sequential.p50} p99 ${r.sequential.p99} ms | 16 writers ${r.burstMsPerWrite} ms per write`,
   );

@@ -9,6 +9,21 @@ import { RESULTS } from './results.ts';
 
 const children: ChildProcess[] = [];
 
+/** The production bundle the benchmarks run: dist/vmplane.mjs, or $BENCH_BUNDLE (the smoke test's own). */
+export function bundlePath(): string {
+  return process.env.BENCH_BUNDLE ?? join(REPO_ROOT, 'dist/vmplane.mjs');
+}
+
+/** Builds the production bundle (`npm run bundle`) to this file, next to dist/vmplane.mjs's place. */
+export async function buildBundle(outfile = bundlePath()): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    spawn('npm', ['run', 'bundle', '--silent', '--', `--outfile=${outfile}`], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`npm run bundle exited ${c}`)))),
+  );
+}
+
 /** Counts a child among those killChildren kills. */
 function track(child: ChildProcess): void {
   children.push(child);
@@ -57,16 +72,24 @@ export function startBundle(
   env: NodeJS.ProcessEnv,
 ): ChildProcess {
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', RESULTS] : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, join(REPO_ROOT, 'dist/vmplane.mjs'), command],
-    {
-      env: { ...process.env, ...env },
-      stdio: 'ignore',
-    },
-  );
+  const child = spawn(process.execPath, [...profile, bundlePath(), command], {
+    env: { ...process.env, ...env },
+    // stderr kept (its last lines): why a process that exits early did.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let tail = '';
+  child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-2000)));
+  stderrTails.set(child, () => tail);
   track(child);
   return child;
+}
+
+const stderrTails = new WeakMap<ChildProcess, () => string>();
+
+/** How a child of startBundle ended: its exit code and the end of what it wrote to stderr. */
+export function exitReport(child: ChildProcess): string {
+  const tail = stderrTails.get(child)?.().trim();
+  return `exited ${child.exitCode ?? child.signalCode}${tail ? `: ${tail}` : ' (nothing on stderr)'}`;
 }
 
 /** The signal (SIGTERM unless told), and the child's exit awaited; at once if it has already exited. */

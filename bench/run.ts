@@ -3,10 +3,9 @@
 // and results.md and prints the table. Sizes: BENCH_E2E_VMS (1000), BENCH_VMS (controllers:
 // 1000,5000), BENCH_RSS_VMS (VMs cached when memory is read: 10000), BENCH_UI_VMS (the plugin's
 // VM list: 5000), BENCH_KUBEVIRT_VMS (KubeVirt VMs written with and without KubeVirt's own
-// admission: 500). BENCH_ONLY=webhook,startup,e2e,controllers,plugin,sandbox,kubevirt runs some
-// sections only (sandbox: npm start to the first VM Running under the local engine, which needs
-// QEMU).
-import { spawn } from 'node:child_process';
+// admission: 500), BENCH_E2E_POLICIES (the end-to-end policy counts: 10,50).
+// BENCH_ONLY=webhook,startup,e2e,calls,controllers,plugin,sandbox,kubevirt runs some sections only
+// (sandbox: npm start to the first VM Running under the local engine, which needs QEMU).
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../api/src/paths.ts';
@@ -18,10 +17,11 @@ import { installCrds, kubeConfigFrom } from '../kube/src/client.ts';
 import { ApiError, KubeRest } from '../kube/src/rest.ts';
 import { deleteFleet } from '../test/support/fleet.ts';
 import { createNamespace, createWorld } from './cluster.ts';
+import { webhookCalls } from './calls.ts';
 import { controllers } from './controllers.ts';
 import { throughApiServer } from './e2e.ts';
 import { pluginBench } from './plugin.ts';
-import { killChildren } from './processes.ts';
+import { buildBundle, killChildren } from './processes.ts';
 import { kubevirtAdmission } from './kubevirt-admission.ts';
 import { createResultsDir, writeResults } from './results.ts';
 import { sandboxBench } from './sandbox.ts';
@@ -43,7 +43,7 @@ type Results = Record<string, unknown>;
 /** The sections to run: BENCH_ONLY's list, or all of them. */
 function chosenSections(): Set<string> {
   return new Set(
-    (process.env.BENCH_ONLY ?? 'webhook,startup,e2e,controllers,plugin,sandbox,kubevirt')
+    (process.env.BENCH_ONLY ?? 'webhook,startup,calls,e2e,controllers,plugin,sandbox,kubevirt')
       .split(',')
       .map((x) => x.trim()),
   );
@@ -56,17 +56,6 @@ function machine(): Record<string, unknown> {
     node: process.version,
     date: new Date().toISOString(),
   };
-}
-
-/** dist/vmplane.mjs, the production bundle whose webhooks and controllers are measured. */
-async function buildBundle(): Promise<void> {
-  console.log('building the production bundle (dist/vmplane.mjs)');
-  await new Promise<void>((resolve, reject) =>
-    spawn('npm', ['run', 'bundle', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).on(
-      'exit',
-      (c) => (c === 0 ? resolve() : reject(new Error('bundle failed'))),
-    ),
-  );
 }
 
 /** The sections that need the API server, in this order, with vmplane's CRDs installed. */
@@ -93,7 +82,9 @@ async function againstApiServer(
   await createWorld(rest);
   if (only.has('startup')) results.startup = await startup(kubeconfig, rest);
   const n = Number(process.env.BENCH_E2E_VMS ?? 1000);
-  if (only.has('e2e')) results.endToEnd = await throughApiServer(kubeconfig, rest, n);
+  const policyCounts = (process.env.BENCH_E2E_POLICIES ?? '10,50').split(',').map(Number);
+  if (only.has('calls')) results.calls = await webhookCalls(kubeconfig, rest);
+  if (only.has('e2e')) results.endToEnd = await throughApiServer(kubeconfig, rest, n, policyCounts);
   const sizes = (process.env.BENCH_VMS ?? '1000,5000')
     .split(',')
     .map(Number)
@@ -114,6 +105,7 @@ async function main(): Promise<void> {
   const only = chosenSections();
   // Every webhook and audit this run starts (in-process, children, the bundle) finds the CEL engine here.
   process.env[CEL_DIR_ENV] ??= await ensureKubernetesCel((l) => console.log(l));
+  console.log('building the production bundle (dist/vmplane.mjs)');
   await buildBundle();
   if (only.has('webhook')) results.webhook = await webhookAlone();
   if (only.has('sandbox')) results.sandbox = await sandboxBench();
@@ -132,5 +124,13 @@ async function main(): Promise<void> {
   writeResults(results);
 }
 
-await main();
-process.exit(0);
+// Any error (a measured run with a failed request among them: measure.ts) fails the run with its
+// text and no table: a figure from a broken setup is no figure.
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  console.error(`\nnpm run bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  killChildren();
+  process.exit(1);
+}

@@ -1,7 +1,8 @@
 // Admission servers for the webhook benchmark, each in its own process: `noop` (the floor: the
 // same Node, express, JSON parsing and TLS, answering "allowed" without looking) and `vmplane N`
 // (the real server with N policies, half built-in rules, half CEL). Prints `READY <port>`, and
-// writes the CA certificate to BENCH_CA_FILE when set (so the API server can call it).
+// writes the CA certificate to BENCH_CA_FILE when set (so the API server can call it). The no-op
+// server counts the reviews it answered, by path, at GET /count (what bench/calls.ts reads).
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -27,14 +28,19 @@ if (process.env.BENCH_CA_FILE) writeFileSync(process.env.BENCH_CA_FILE, ca.certP
 if (kind === 'noop') {
   const app = express();
   app.disable('etag'); // as vmplane's server does
+  const count: Record<string, number> = { '/mutate': 0, '/validate': 0 };
   app.post(
     ['/validate', '/mutate'],
     express.json({ limit: 3.5 * 1024 * 1024, type: () => true }),
     (req, res) => {
+      count[req.path] = (count[req.path] ?? 0) + 1;
       const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? '';
       res.json(review({ uid, allowed: true }));
     },
   );
+  app.get('/count', (_req, res) => {
+    res.json(count);
+  });
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, app);
   server.keepAliveTimeout = 65_000;
   server.listen(0, '127.0.0.1', () =>

@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { freePort } from '../harness/src/controlplane/controlplane.ts';
 import type { KubeRest } from '../kube/src/rest.ts';
 import { median } from './measure.ts';
-import { startBundle, stop } from './processes.ts';
+import { exitReport, startBundle, stop } from './processes.ts';
 
 function getStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -34,7 +34,8 @@ export async function startWebhookProcess(
     VMPLANE_CERT_IPS: '127.0.0.1',
   });
   while ((await getStatus(`https://127.0.0.1:${port}/readyz`)) !== 200) {
-    if (child.exitCode !== null) throw new Error('webhook process exited');
+    if (child.exitCode !== null)
+      throw new Error(`the webhook process (dist/vmplane.mjs webhooks) ${exitReport(child)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   return { child, port, ms: Math.round(performance.now() - t0) };

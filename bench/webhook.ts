@@ -5,7 +5,7 @@
 import autocannon from 'autocannon';
 import { ratio, round, stats, type Stats } from './measure.ts';
 import { readFileSync } from 'node:fs';
-import { cpuMs, startBenchServer } from './processes.ts';
+import { cpuMs, rssMb, startBenchServer } from './processes.ts';
 import { benchVm } from './world.ts';
 import { admissionReview } from '../test/support/builders.ts';
 
@@ -45,7 +45,18 @@ function treeCpuMs(pid: number): number {
   }, 0);
 }
 
-async function load(
+export /** The resident memory of a process and its CEL engine processes, summed (shared pages count twice). */
+function treeRssMb(pid: number): number {
+  return tree(pid).reduce((sum, p) => {
+    try {
+      return sum + rssMb(p);
+    } catch {
+      return sum; // ended meanwhile
+    }
+  }, 0);
+}
+
+export async function load(
   port: number,
   connections: number,
   seconds: number,
@@ -53,6 +64,7 @@ async function load(
 ): Promise<Stats> {
   const times: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const instance = autocannon({
     url: `https://127.0.0.1:${port}/validate`,
     method: 'POST',
@@ -62,15 +74,32 @@ async function load(
     duration: seconds,
     ...(overallRate ? { overallRate } : {}),
     tlsOptions: { rejectUnauthorized: false },
+    // Every answer must be an allow: a denial (a CEL time budget run past, say) is an error.
+    verifyBody: (body: string) => body.includes('"allowed":true'),
   } as never) as unknown as Promise<unknown> & {
     on(ev: 'response', cb: (c: unknown, status: number, bytes: number, ms: number) => void): void;
+    on(ev: 'reqMismatch', cb: (body: string) => void): void;
   };
+  instance.on('reqMismatch', (body: string) => {
+    firstError ??= `a review was not allowed: ${body.slice(0, 1000)}`;
+  });
   instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
     if (status === 200) times.push(ms);
-    else errors++;
+    else {
+      errors++;
+      firstError ??= `HTTP ${status} from the webhook on port ${port}`;
+    }
   });
-  const result = (await instance) as unknown as { errors: number; timeouts: number };
-  return stats(times, seconds, errors + result.errors + result.timeouts);
+  const result = (await instance) as unknown as {
+    errors: number;
+    timeouts: number;
+    mismatches: number;
+  };
+  if (result.errors + result.timeouts)
+    firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts (port ${port})`;
+  const failed = errors + result.errors + result.timeouts + result.mismatches;
+  // A refused answer still came with status 200: it is among the failed, not the timed.
+  return stats(times.slice(0, times.length - result.mismatches), seconds, failed, firstError);
 }
 
 export async function webhookAlone(): Promise<Record<string, unknown>> {
@@ -82,6 +111,7 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
     ['vmplane, 50 policies', ['vmplane', '50']],
   ];
   const fixed: Record<string, Stats> = {};
+  const rssAfterLoadMb: Record<string, number> = {};
   for (const [name, args] of configs) {
     const { child, port } = await startBenchServer(args);
     await load(port, 16, 2); // warm-up (JIT, TLS sessions)
@@ -100,8 +130,10 @@ export async function webhookAlone(): Promise<Record<string, unknown>> {
       fixed[name] = await load(port, 16, 5, 1000);
       console.log(`webhook  ${name.padEnd(22)} at 1000 req/s: p99 ${fixed[name]?.p99} ms`);
     }
+    rssAfterLoadMb[name] = treeRssMb(child.pid ?? 0);
+    console.log(`webhook  ${name.padEnd(22)} RSS after the load ${rssAfterLoadMb[name]} MB`);
     child.kill('SIGKILL');
   }
   const p99Ratio = ratio(fixed['vmplane, 50 policies']?.p99 ?? 0, fixed['no-op floor']?.p99 ?? 0);
-  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio };
+  return { rows, at1000rps: fixed, p99RatioAt1000rps: p99Ratio, rssAfterLoadMb };
 }

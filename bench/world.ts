@@ -118,3 +118,81 @@ export function benchVm(name: string, namespace = 'bench'): VirtualMachine {
     },
   };
 }
+
+/** One policy in this many of the end-to-end ones also caps vCPUs, a rule that reads the VM's class. */
+export const CLASS_RULE_EVERY = 10;
+
+/** The rules of an end-to-end policy a ValidatingAdmissionPolicy can hold as they are (no lookups). */
+function e2eObjectRules(i: number): { name: string; expression: string }[] {
+  const a = OBJECT_RULES[i % OBJECT_RULES.length];
+  const b = OBJECT_RULES[(i + 1) % OBJECT_RULES.length];
+  return [a, b].filter((r): r is { name: string; expression: string } => !!r);
+}
+
+/**
+ * The end-to-end policies (e2e-0 …): mostly rules the API server can enforce itself (two CEL
+ * validations over the object, required labels, allowed power states); one in CLASS_RULE_EVERY
+ * also caps vCPUs, which reads the VM's class and so stays in the webhook. All match and pass.
+ */
+export function e2ePolicies(n: number): VirtualMachinePolicy[] {
+  return Array.from({ length: n }, (_, i): VirtualMachinePolicy => ({
+    apiVersion: V,
+    kind: 'VirtualMachinePolicy',
+    metadata: { name: `e2e-${i}` },
+    spec: {
+      validationActions: ['Deny'],
+      rules: {
+        requiredLabels: [{ key: 'owner' }],
+        allowedPowerStates: ['PoweredOn', 'PoweredOff'],
+        ...(i % CLASS_RULE_EVERY === CLASS_RULE_EVERY - 1 ? { maxCPUs: 64 } : {}),
+      },
+      validations: e2eObjectRules(i),
+    },
+  }));
+}
+
+/**
+ * The hand-written floor of the end-to-end policies: for each, a ValidatingAdmissionPolicy and
+ * binding (bench-vap-<i>) with its rules the API server can hold, written by hand as CEL (the
+ * vCPU cap, which needs the class, has no VAP form).
+ */
+export function handWrittenVaps(n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => {
+    const name = `bench-vap-${i}`;
+    const rules = [
+      { name: 'requiredLabels', expression: OBJECT_RULES[0]?.expression ?? 'true' },
+      { name: 'allowedPowerStates', expression: OBJECT_RULES[1]?.expression ?? 'true' },
+      ...e2eObjectRules(i),
+    ];
+    return [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [
+              {
+                apiGroups: ['vmplane.io'],
+                apiVersions: ['v1alpha1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: ['virtualmachines'],
+              },
+            ],
+          },
+          validations: rules.map((r) => ({
+            expression: r.expression,
+            message: `policy "e2e-${i}" rule ${r.name}: failed`,
+          })),
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name },
+        spec: { policyName: name, validationActions: ['Deny'] },
+      },
+    ];
+  }).flat();
+}
