@@ -1,8 +1,9 @@
 // The plugin's I/O edge: raw API calls through Headlamp's cluster proxy, with warnings kept and
 // errors turned into readable messages, and RBAC questions asked of the API server.
-import { ApiProxy } from '@kinvolk/headlamp-plugin/lib';
+import { ApiProxy, K8s } from '@kinvolk/headlamp-plugin/lib';
 import { useEffect, useState } from 'react';
 import { parseWarnings } from '../../api/src/warnings.ts';
+import { InstallMemo } from './logic/installed';
 
 export interface CallResult<T = unknown> {
   status: number;
@@ -116,18 +117,32 @@ export function useCanI(
   return answers;
 }
 
-/** Whether vmplane's API group is served (its CRDs are installed); undefined while asking. */
+/** The clusters seen serving vmplane's API in this session. */
+export const installMemo = new InstallMemo();
+
+/**
+ * Whether vmplane's API group is served (its CRDs are installed); undefined while asking. A
+ * cluster already seen serving it answers true at once (a list page then asks for its list
+ * without waiting); the check runs on every mount all the same, and a "not served" wins.
+ */
 export function useVmplaneInstalled(): boolean | undefined {
-  const [installed, setInstalled] = useState<boolean>();
+  const cluster = K8s.useCluster() ?? '';
+  const [installed, setInstalled] = useState<boolean | undefined>(() => installMemo.known(cluster));
   useEffect(() => {
     let live = true;
     call('/apis/vmplane.io/v1alpha1').then(
-      () => live && setInstalled(true),
-      () => live && setInstalled(false)
+      () => {
+        installMemo.remember(cluster, true);
+        if (live) setInstalled(true);
+      },
+      () => {
+        installMemo.remember(cluster, false);
+        if (live) setInstalled(false);
+      }
     );
     return () => {
       live = false;
     };
-  }, []);
+  }, [cluster]);
   return installed;
 }

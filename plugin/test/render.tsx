@@ -23,6 +23,7 @@ import { Provider } from 'react-redux';
 import { MemoryRouter, Route } from 'react-router-dom';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import english from '../locales/en/translation.json';
+import { installMemo } from '../src/cluster-calls';
 import { openedSockets } from './dom';
 
 export const CLUSTER = 'test';
@@ -112,6 +113,7 @@ afterEach(() => {
   requests.length = 0;
   openedSockets.length = 0;
   queryClient.clear();
+  installMemo.clear();
 });
 afterAll(() => server.close());
 

@@ -1,3 +1,4 @@
+import { queryClient } from '@kinvolk/headlamp-plugin/lib/lib/queryClient';
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,30 @@ describe('VmList', () => {
         'ws://localhost:4466/clusters/test/apis/vmplane.io/v1alpha1/virtualmachines?watch=1&resourceVersion=10'
       )
     );
+  });
+
+  it('asks for the list at once in a cluster already seen serving vmplane, while the check runs again', async () => {
+    const first = renderInHeadlamp(<VmList />, { handlers: [vmplaneServed, listed] });
+    await screen.findByRole('link', { name: 'web' });
+    first.unmount();
+    queryClient.clear();
+    requests.length = 0;
+    // The second check is held: the list must not wait for it.
+    let answer = () => {};
+    const held = new Promise<void>(resolve => (answer = resolve));
+    const heldCheck = http.get(`${API}/apis/vmplane.io/v1alpha1`, async () => {
+      await held;
+      return HttpResponse.json({ kind: 'APIResourceList', resources: [] });
+    });
+    renderInHeadlamp(<VmList />, { handlers: [heldCheck, listed] });
+    await waitFor(() =>
+      expect(requests.map(r => r.path.split('?')[0])).toContain(
+        '/apis/vmplane.io/v1alpha1/virtualmachines'
+      )
+    );
+    expect(requests.map(r => r.path)).toContain('/apis/vmplane.io/v1alpha1');
+    expect(await screen.findByRole('link', { name: 'web' })).toBeInTheDocument();
+    answer();
   });
 
   it('shows how to install vmplane when its API is not served, and lists nothing', async () => {
