@@ -33,6 +33,9 @@ describe('needsBrowser', () => {
   it('is true for the engine tests (the console of a real guest in the browser)', () => {
     expect(needsBrowser(splitArgs(['test/engine']))).toBe(true);
   });
+  it('is true for the bench smoke run (its plugin section opens the list in the browser)', () => {
+    expect(needsBrowser(splitArgs(['test/bench']))).toBe(true);
+  });
   it('is false for runs that cannot reach a browser test', () => {
     expect(needsBrowser(splitArgs(['plugin/src']))).toBe(false);
     expect(needsBrowser(splitArgs(['test/webhooks', '-t', 'denies']))).toBe(false);

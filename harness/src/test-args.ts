@@ -42,7 +42,8 @@ export function needsBrowser(plan: TestPlan): boolean {
   const filters = fileFilters(plan.root);
   if (filters.length === 0) return true;
   return filters.some(
-    (a) => /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox|engine)/.test(a) || !a.includes('/'),
+    (a) =>
+      /^(\.\/)?test\/?$|^(\.\/)?test\/(plugin|sandbox|engine|bench)/.test(a) || !a.includes('/'),
   );
 }
 
