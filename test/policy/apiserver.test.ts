@@ -168,6 +168,31 @@ describe('policies through kube-apiserver', () => {
     expect((await kubectl(['get', 'vmpvm', 'huge', '-n', ns])).stderr).toContain('NotFound');
   });
 
+  it('refuses an update that only removes an annotation a Deny policy requires', async () => {
+    await rest.create(
+      policy('need-team', {
+        validationActions: ['Deny'],
+        rules: { requiredAnnotations: [{ key: 'team' }] },
+      }),
+    );
+    await policyIsCached(n('need-team'));
+    const annotated = vm('annotated', n('small'));
+    annotated.metadata!.annotations = { team: 'a' };
+    expect((await kubectl(['apply', '-f', '-'], json(annotated))).stderr).toBe('');
+    const r = await kubectl(['annotate', 'vmpvm', 'annotated', '-n', ns, 'team-']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`policy "${n('need-team')}" rule requiredAnnotations:`);
+    const live = await getLive<{ metadata: { annotations?: Record<string, string> } }>(
+      rest,
+      `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines/annotated`,
+    );
+    expect(live?.metadata.annotations?.team).toBe('a');
+    await rest.request(
+      'DELETE',
+      `/apis/vmplane.io/v1alpha1/virtualmachinepolicies/${n('need-team')}`,
+    );
+  });
+
   it('Warn admits, and kubectl prints the warning', async () => {
     await kubectl(
       ['apply', '-f', '-'],
