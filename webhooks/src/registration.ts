@@ -51,11 +51,26 @@ function rule(
   return { apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations, resources, scope };
 }
 
-/** Mutations and validations of a VM only matter when its spec or labels change. */
+/** The CEL of a map in metadata, an absent one read as empty. */
+const meta = (o: 'object' | 'oldObject', field: 'labels' | 'annotations'): string =>
+  `(has(${o}.metadata.${field}) ? ${o}.metadata.${field} : {})`;
+
+/**
+ * Mutations of a VM only matter when its spec or labels change (the defaults read both); the API
+ * server skips the call for status, finalizer, owner and annotation updates.
+ */
 const SPEC_OR_LABELS_CHANGED: Json = {
   name: 'spec-or-labels-changed',
-  expression:
-    "request.operation != 'UPDATE' || object.spec != oldObject.spec || (has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})",
+  expression: `request.operation != 'UPDATE' || object.spec != oldObject.spec || ${meta('object', 'labels')} != ${meta('oldObject', 'labels')}`,
+};
+
+/**
+ * Validations also read annotations (a policy's requiredAnnotations): an update that only removes
+ * a required annotation must reach the webhook. Status, finalizer and owner updates still do not.
+ */
+const SPEC_LABELS_OR_ANNOTATIONS_CHANGED: Json = {
+  name: 'spec-labels-or-annotations-changed',
+  expression: `${String(SPEC_OR_LABELS_CHANGED.expression)} || ${meta('object', 'annotations')} != ${meta('oldObject', 'annotations')}`,
 };
 
 export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
@@ -111,7 +126,7 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
         '/validate',
         [rule(['CREATE', 'UPDATE'], ['virtualmachines'])],
         // It writes the disk claims (vmplane.io/attached-to), never on a dry run.
-        { matchConditions: [SPEC_OR_LABELS_CHANGED], sideEffects: 'NoneOnDryRun' },
+        { matchConditions: [SPEC_LABELS_OR_ANNOTATIONS_CHANGED], sideEffects: 'NoneOnDryRun' },
       ),
       common(VM_DELETE_WEBHOOK, '/validate', vmDeleteRules(o.checkDeletes ?? false)),
       common('disk.validate.vmplane.io', '/validate', [
