@@ -31,6 +31,7 @@ export {
   NATIVE_POLICY_ANNOTATION,
   nativeName,
   nativePlan,
+  nextExceptionExpiry,
   type NativeOptions,
   type NativePlan,
 } from './native/plan.ts';

@@ -13,6 +13,9 @@ import { celTranslation } from './cel-rules.ts';
 import { exceptionCel, exceptionsFor, wholePolicyExceptions } from './exceptions.ts';
 import { labelsOf, selectorCel, selectorProblem, SUBJECT } from './selectors.ts';
 
+/** When the plan changes next by itself: the first expiry ahead of an exception in force. */
+export { nextExpiry as nextExceptionExpiry } from './exceptions.ts';
+
 export interface NativePlan {
   /** Rule names (built-in rule names, CEL validation names as in reports) the API server enforces. */
   native: string[];
