@@ -70,8 +70,8 @@ function required<K extends 'requiredLabels' | 'requiredAnnotations'>(
 
 const powerState = '(has(object.spec.powerState) ? object.spec.powerState : "PoweredOn")';
 
-const interfaces =
-  "(has(object.spec.network) && has(object.spec.network.interfaces) ? object.spec.network.interfaces : [{'name': 'default'}])";
+/** spec.network.interfaces is set; else the VM has one interface, default, on the pod network. */
+const hasInterfaces = 'has(object.spec.network) && has(object.spec.network.interfaces)';
 const networkOf = (i: string): string => `(has(${i}.network) ? ${i}.network : 'pod')`;
 
 const diskCount =
@@ -128,10 +128,12 @@ const BUILDERS: { [K in keyof Rules]-?: Builder<K> | string } = {
     'reads the storage class of the VirtualMachineDisks the VM attaches, which the API server cannot look up',
   allowedNetworks: (allowed, prefix) => {
     const list = celList(allowed);
+    // Two branches, not one list of either kind: the API server's type check wants one type.
+    const ifaces = 'object.spec.network.interfaces';
     return validation(
       prefix,
-      `${interfaces}.all(i, ${networkOf('i')} in ${list})`,
-      `${interfaces}.filter(i, !(${networkOf('i')} in ${list})).map(i, 'interface ' + i.name + ' is on network "' + ${networkOf('i')} + '"').join(', ') + ${celString(`; allowed: ${allowed.join(', ')}`)}`,
+      `${hasInterfaces} ? ${ifaces}.all(i, ${networkOf('i')} in ${list}) : 'pod' in ${list}`,
+      `(${hasInterfaces} ? ${ifaces}.filter(i, !(${networkOf('i')} in ${list})).map(i, 'interface ' + i.name + ' is on network "' + ${networkOf('i')} + '"').join(', ') : 'interface default is on network "pod"') + ${celString(`; allowed: ${allowed.join(', ')}`)}`,
       `an interface is on a network that is not allowed; allowed: ${allowed.join(', ')}`,
     );
   },
