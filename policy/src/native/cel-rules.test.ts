@@ -1,9 +1,11 @@
 // Which CEL validations qualify: the scan of what an expression reads, and the reasons given.
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
+import type { VirtualMachinePolicy } from '../../../api/generated/types.ts';
 import { globRegex } from './builtin.ts';
 import { celTranslation, expressionProblem } from './cel-rules.ts';
 import { celReferences } from './cel-text.ts';
+import { nativePlan } from './plan.ts';
 
 describe('celReferences', () => {
   it('finds variables and the fields selected from them, not names in strings or selections', () => {
@@ -98,5 +100,36 @@ describe('globRegex', () => {
     }
     for (const g of ['[ab]*', '{a,b}', 'a**', '*?x', '!a', 'KIND/x'])
       expect(globRegex(g)).toBeUndefined();
+  });
+});
+
+describe('nativePlan and CEL that does not compile', () => {
+  it('leaves a validation the webhook could not compile in the webhook', () => {
+    const p = {
+      apiVersion: 'vmplane.io/v1alpha1',
+      kind: 'VirtualMachinePolicy',
+      metadata: { name: 'p' },
+      spec: {
+        validationActions: ['Deny'],
+        validations: [
+          { name: 'a', expression: 'true', messageExpression: 'object.spec.zone' },
+          { name: 'b', expression: 'true' },
+        ],
+      },
+    } as VirtualMachinePolicy;
+    const plan = nativePlan(p, {
+      exceptions: [],
+      ownNamespace: 'v',
+      now: new Date(),
+      celErrors: ['spec.validations[0].messageExpression: must evaluate to string but got dyn'],
+    });
+    expect(plan.native).toEqual(['b']);
+    expect(plan.webhook).toEqual([
+      {
+        rule: 'a',
+        reason:
+          'its CEL does not compile (spec.validations[0].messageExpression: must evaluate to string but got dyn), which the webhook works around',
+      },
+    ]);
   });
 });

@@ -33,6 +33,12 @@ export interface NativeOptions {
   /** vmplane's own namespace (never caught, like the webhooks). */
   ownNamespace: string;
   now: Date;
+  /**
+   * The policy's CEL compile errors (CompiledPolicy.errors, `spec.validations[i].field: ...`): the
+   * webhook drops such an expression (a message expression falls back to message), so those
+   * validations stay there.
+   */
+  celErrors?: readonly string[];
 }
 
 /** The label on every generated object. */
@@ -73,14 +79,22 @@ function policyProblem(policy: VirtualMachinePolicy): string | undefined {
 }
 
 /** Every rule of the policy in the webhook's order: built-in rules, then CEL validations. */
-function translations(policy: VirtualMachinePolicy): { rule: string; translation: Translation }[] {
+function translations(
+  policy: VirtualMachinePolicy,
+  celErrors: readonly string[],
+): { rule: string; translation: Translation }[] {
   const name = policy.metadata.name ?? '';
   return [
     ...builtinTranslations(policy.spec.rules, name),
-    ...(policy.spec.validations ?? []).map((v, i) => ({
-      rule: celRuleName(v, i),
-      translation: celTranslation(v, i, name),
-    })),
+    ...(policy.spec.validations ?? []).map((v, i) => {
+      const error = celErrors.find((e) => e.startsWith(`spec.validations[${i}].`));
+      return {
+        rule: celRuleName(v, i),
+        translation: error
+          ? { reason: `its CEL does not compile (${error}), which the webhook works around` }
+          : celTranslation(v, i, name),
+      };
+    }),
   ];
 }
 
@@ -177,7 +191,7 @@ function objects(
 /** What of `policy` runs in the API server, what stays in the webhook and why, and the objects. */
 export function nativePlan(policy: VirtualMachinePolicy, o: NativeOptions): NativePlan {
   const name = policy.metadata.name ?? '';
-  const all = translations(policy);
+  const all = translations(policy, o.celErrors ?? []);
   const problem = policyProblem(policy);
   if (problem) return { native: [], webhook: all.map(({ rule }) => ({ rule, reason: problem })) };
   const native: string[] = [];
