@@ -264,6 +264,7 @@ export function whereRulesRun(
       exceptions: (world.data.exceptions ?? []).filter((e) => e.spec.policyName === name),
       ownNamespace: 'vmplane-system',
       now,
+      celErrors: world.compiled.find((c) => c.name === name)?.errors ?? [],
     });
     return [
       ...plan.native.map((rule) => ({ policy: name, rule, runsIn: 'API server' })),
