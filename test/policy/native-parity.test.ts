@@ -6,7 +6,7 @@
 // each inside the API server's own prefix.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
+import type { VirtualMachine, VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { compileCelRules, nativePlan, type NativePlan } from '../../policy/src/index.ts';
@@ -52,37 +52,54 @@ function parseWarnings(h: string | string[] | undefined): string[] {
 }
 
 /**
- * A dry-run create of the VM: denied (with the message) or admitted, and the warnings. A webhook
- * call that times out (the first evaluation compiles every expression, on a busy machine) is
- * asked again: the test is about meaning, not speed.
+ * One dry-run request: denied (with the message) or admitted, and the warnings. A webhook call
+ * that timed out (the first evaluation compiles every expression, on a busy machine) is asked
+ * again: the test is about meaning, not speed.
  */
-async function admit(vm: object, ns: string): Promise<Outcome> {
-  for (let attempt = 1; ; attempt++) {
-    const o = await admitOnce(vm, ns);
-    if (attempt >= 5 || !o.denied?.includes('failed calling webhook')) return o;
+async function attempt(
+  call: () => Promise<{ headers: Record<string, string | string[] | undefined> }>,
+): Promise<Outcome> {
+  for (let n = 1; ; n++) {
+    let o: Outcome;
+    try {
+      o = { warnings: parseWarnings((await call()).headers.warning) };
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      o = { denied: (e.body as { message?: string }).message ?? e.message, warnings: [] };
+    }
+    if (n >= 5 || !o.denied?.includes('failed calling webhook')) return o;
   }
 }
 
-async function admitOnce(vm: object, ns: string): Promise<Outcome> {
-  try {
-    const r = await rest.request('POST', `${VMP}/namespaces/${ns}/virtualmachines?dryRun=All`, {
-      body: vm,
-    });
-    return { warnings: parseWarnings(r.headers.warning) };
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    const body = e.body as { message?: string };
-    return { denied: body.message ?? e.message, warnings: [] };
-  }
+const admit = (vm: object, ns: string): Promise<Outcome> =>
+  attempt(() =>
+    rest.request('POST', `${VMP}/namespaces/${ns}/virtualmachines?dryRun=All`, { body: vm }),
+  );
+
+/** A dry-run change of an existing VM: its owner label removed (UPDATE), or its deletion. */
+function change(vm: VirtualMachine, op: 'UPDATE' | 'DELETE'): Promise<Outcome> {
+  const url = `${VMP}/namespaces/${vm.metadata.namespace}/virtualmachines/${vm.metadata.name}?dryRun=All`;
+  return attempt(() =>
+    op === 'DELETE'
+      ? rest.request('DELETE', url)
+      : rest.request('PATCH', url, {
+          body: { metadata: { labels: { 'vmplane.io/owner': null } } },
+          contentType: 'application/merge-patch+json',
+        }),
+  );
 }
 
 async function outcomes(): Promise<Map<string, Outcome>> {
   const out = new Map<string, Outcome>();
-  for (const s of suites)
+  for (const s of suites) {
     for (const vm of s.vms) {
       const ns = vm.metadata.namespace ?? '';
       out.set(`${ns}/${vm.metadata.name}`, await admit(vm, ns));
     }
+    for (const vm of s.existing)
+      for (const op of ['UPDATE', 'DELETE'] as const)
+        out.set(`${vm.metadata.namespace}/${vm.metadata.name} ${op}`, await change(vm, op));
+  }
   return out;
 }
 
@@ -149,6 +166,8 @@ beforeAll(async () => {
         } as KubeObjectLike['metadata'],
       });
   webhooks = await startScopedWebhooks(scope, { celTimeBudgetMs: 10_000 });
+  for (const s of suites)
+    for (const vm of s.existing) await create(vm as unknown as KubeObjectLike);
 }, 300_000);
 
 afterAll(async () => {
@@ -162,8 +181,11 @@ const VAP_DENIAL =
   /^virtualmachines\.vmplane\.io "[^"]+" is forbidden: ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied request: (.*)$/s;
 const VAP_WARNING =
   /^Validation failed for ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)': (.*)$/s;
-const webhookDenial = (): string =>
-  `admission webhook "vm.validate.vmplane.io.${scope}" denied the request: `;
+/** The webhook's prefix: the API server's around the VM webhook's or the VM DELETE webhook's. */
+const webhookDenial = (m: string): string =>
+  new RegExp(
+    `^admission webhook "vm(?:-delete)?\\.validate\\.vmplane\\.io\\.${scope}" denied the request: `,
+  ).exec(m)?.[0] ?? '';
 
 /** Messages as compared: an evaluation error reads differently in each, so only its rule counts. */
 function normalize(m: string, byExpression: Map<string, string>): string {
@@ -306,6 +328,15 @@ describe('native enforcement through kube-apiserver', () => {
           s.exceptions.every((e) => webhooks.cache.exceptions(e.metadata.namespace).length > 0),
         ) || undefined,
     );
+    await waitUntil('the webhook to check VM deletions', async () => {
+      const c = await rest.request<{ webhooks: { name: string; rules?: unknown[] }[] }>(
+        'GET',
+        `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/vmplane-validating-${scope}`,
+      );
+      return (
+        c.body.webhooks.some((h) => h.name.startsWith('vm-delete.') && h.rules?.length) || undefined
+      );
+    });
     const before = await outcomes();
 
     const { names, byExpression, native } = await enableNative();
@@ -334,22 +365,22 @@ describe('native enforcement through kube-apiserver', () => {
       warnings += w.warnings.length;
       if (!w.denied || !v.denied) continue;
       denials++;
-      expect(w.denied.startsWith(webhookDenial()), w.denied).toBe(true);
+      expect(webhookDenial(w.denied), w.denied).not.toBe('');
       const parts = w.denied
-        .slice(webhookDenial().length)
+        .slice(webhookDenial(w.denied).length)
         .split(/; (?=policy ")/)
         .map((x) =>
           normalize(x.replace(/ \(Deny fails closed on an evaluation error\)$/, ''), byExpression),
         );
       const shown = VAP_DENIAL.test(v.denied)
         ? [vapMessage(v.denied, VAP_DENIAL, names)]
-        : v.denied.slice(webhookDenial().length).split(/; (?=policy ")/);
+        : v.denied.slice(webhookDenial(v.denied).length).split(/; (?=policy ")/);
       if (VAP_DENIAL.test(v.denied)) byVap++;
       for (const m of shown)
         expect(parts, `${vm}: ${v.denied}`).toContain(normalize(m, byExpression));
     }
     console.log(
-      `native parity: ${before.size} VMs, ${native} rules enforced natively, ${warnings} warnings and ${denials} denials (${byVap} by a generated ValidatingAdmissionPolicy) identical`,
+      `native parity: ${before.size} requests (creates, an update, a delete), ${native} rules enforced natively, ${warnings} warnings and ${denials} denials (${byVap} by a generated ValidatingAdmissionPolicy) identical`,
     );
     expect(byVap).toBeGreaterThan(0);
     expect(warnings).toBeGreaterThan(50);

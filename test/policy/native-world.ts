@@ -20,6 +20,8 @@ export interface Suite {
   policies: VirtualMachinePolicy[];
   exceptions: VirtualMachinePolicyException[];
   vms: VirtualMachine[];
+  /** VMs created for real, then updated (their owner label removed) and deleted, both dry-run. */
+  existing: VirtualMachine[];
 }
 
 const library = loadManifestDir(join(REPO_ROOT, 'examples/policies')).map((m) => m.object);
@@ -52,7 +54,11 @@ function scoped(p: VirtualMachinePolicy, scope: string, suite: string): VirtualM
   const sel = p.spec.match?.namespaceSelector ?? {};
   return {
     ...p,
-    metadata: { name: `${p.metadata.name}-${suite}-${scope}` },
+    // The scope label: the webhooks of this scope count it (their VM DELETE registration).
+    metadata: {
+      name: `${p.metadata.name}-${suite}-${scope}`,
+      labels: { 'vmplane.io/webhook-scope': scope },
+    },
     spec: {
       ...p.spec,
       match: {
@@ -107,6 +113,25 @@ const BUILTINS: VirtualMachinePolicy = {
   },
 };
 
+/** Checks UPDATE and DELETE: a protected VM keeps its owner and is never deleted. */
+const PROTECT: VirtualMachinePolicy = {
+  apiVersion: API_VERSION,
+  kind: 'VirtualMachinePolicy',
+  metadata: { name: 'protect' },
+  spec: {
+    validationActions: ['Deny'],
+    match: { operations: ['UPDATE', 'DELETE'], vmSelector: { matchLabels: { protect: 'yes' } } },
+    rules: { requiredLabels: [{ key: 'vmplane.io/owner' }] },
+    validations: [
+      {
+        name: 'not-deleted',
+        expression: "request.operation != 'DELETE' || oldObject.metadata.name != 'keeper'",
+        messageExpression: "'VM ' + oldObject.metadata.name + ' is protected'",
+      },
+    ],
+  },
+};
+
 /** The example library as written ('ex'), or with every policy turned to Warn ('exw'). */
 export function librarySuite(scope: string, suite: 'ex' | 'exw'): Suite {
   const namespaces = ofKind<{ metadata: { name: string; labels?: Record<string, string> } }>(
@@ -124,7 +149,11 @@ export function librarySuite(scope: string, suite: 'ex' | 'exw'): Suite {
           },
         }
       : BUILTINS;
-  let policies = [...ofKind<VirtualMachinePolicy>('VirtualMachinePolicy'), builtins];
+  let policies = [
+    ...ofKind<VirtualMachinePolicy>('VirtualMachinePolicy'),
+    builtins,
+    ...(suite === 'ex' ? [PROTECT] : []),
+  ];
   if (suite === 'exw')
     policies = policies.map((p) => ({ ...p, spec: { ...p.spec, validationActions: ['Warn'] } }));
   const exceptions = [
@@ -157,12 +186,19 @@ export function librarySuite(scope: string, suite: 'ex' | 'exw'): Suite {
   // The library's homemade image lives in dev as a VirtualMachineImage; boot from the cluster's.
   for (const v of vms)
     if (v.spec.image?.name.startsWith('homemade-')) v.spec.image.name = `ubuntu-24.04-${scope}`;
+  const keeper = structuredClone(vms.find((v) => v.metadata.name === 'web') as VirtualMachine);
+  keeper.metadata = {
+    ...keeper.metadata,
+    name: 'keeper',
+    labels: { ...keeper.metadata.labels, protect: 'yes' },
+  };
   return {
     name: suite,
     namespaces,
     policies: policies.map((p) => scoped(p, scope, suite)),
     exceptions,
     vms,
+    existing: suite === 'ex' ? [keeper] : [],
   };
 }
 
@@ -186,7 +222,9 @@ export function corpusSuite(scope: string, compiles: (e: string) => boolean): Su
         expression,
         ...(variant === 0 ? { message: `E${i}` } : {}),
         ...(variant === 1 ? { messageExpression: `'M${i} ' + object.metadata.name` } : {}),
-        ...(variant === 2 ? { messageExpression: 'object.spec.zone', message: `F${i}` } : {}),
+        ...(variant === 2
+          ? { messageExpression: 'string(object.spec.zone)', message: `F${i}` }
+          : {}),
       };
     });
     policies.push(
@@ -210,7 +248,14 @@ export function corpusSuite(scope: string, compiles: (e: string) => boolean): Su
     vm.spec.image = { kind: 'ClusterVirtualMachineImage', name: `ubuntu-24.04-${scope}` };
     vms.push(vm);
   }
-  return { name: 'cel', namespaces: [{ name: ns, labels: {} }], policies, exceptions: [], vms };
+  return {
+    name: 'cel',
+    namespaces: [{ name: ns, labels: {} }],
+    policies,
+    exceptions: [],
+    vms,
+    existing: [],
+  };
 }
 
 const BATCH = 8;
