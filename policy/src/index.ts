@@ -26,3 +26,12 @@ export {
 } from './evaluate.ts';
 export { buildContext } from './context.ts';
 export { celRuleName } from './names.ts';
+export {
+  NATIVE_MANAGED_BY,
+  NATIVE_POLICY_ANNOTATION,
+  nativeName,
+  nativePlan,
+  nextExceptionExpiry,
+  type NativeOptions,
+  type NativePlan,
+} from './native/plan.ts';

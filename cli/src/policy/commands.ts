@@ -8,7 +8,7 @@ import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { parseManifests } from '../../../kube/src/manifests.ts';
 import { CEL_DIR_ENV, celSchemas, KubernetesCel } from '../../../policy/src/index.ts';
 import { ensureKubernetesCel } from '../../../policy/src/kcel-build.ts';
-import { evaluateVm, formatTable, loadWorld, runPolicyTests } from './offline.ts';
+import { evaluateVm, formatTable, loadWorld, runPolicyTests, whereRulesRun } from './offline.ts';
 
 /** The folder beside the krew archive's kubectl-vm that holds the CEL engine it was packed with. */
 export const BUNDLED_CEL_DIR = 'kcel';
@@ -59,6 +59,14 @@ export async function policyTest(dir: string): Promise<number> {
     ]),
   );
   console.log(table);
+  const where = whereRulesRun(world);
+  if (where.length)
+    console.log(
+      `\nWhere each rule runs (native enforcement on):\n${formatTable(
+        ['POLICY', 'RULE', 'RUNS IN'],
+        where.map((w) => [w.policy, w.rule, w.runsIn]),
+      )}`,
+    );
   for (const p of problems) console.error(`error: ${p}`);
   for (const w of world.warnings) console.error(`warning: ${w}`);
   const bad = rows.filter((r) => !r.ok).length;

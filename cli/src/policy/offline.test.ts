@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../api/src/paths.ts';
 import { celEngine } from '../../../test/support/cel.ts';
-import { loadWorld, runPolicyTests } from './offline.ts';
+import { loadWorld, runPolicyTests, whereRulesRun } from './offline.ts';
 
 const engine = await celEngine();
 
@@ -45,6 +45,40 @@ describe('vmplane policy test', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^RESOURCE\s+POLICY\s+RULE\s+EXPECTED\s+GOT\s+OK/);
     expect(r.stdout).toContain('19 of 19 expectations met');
+    expect(r.stdout).toContain('Where each rule runs (native enforcement on):');
+    expect(r.stdout).toMatch(/owner-label-required\s+requiredLabels\s+API server\n/);
+    expect(r.stdout).toMatch(
+      /memory-cap-64gi\s+maxMemory\s+webhook \(reads the VirtualMachineClass, which the API server cannot look up\)/,
+    );
+  });
+
+  it('says where each rule of the library runs, and why the others stay in the webhook', async () => {
+    const where = whereRulesRun(await loadWorld(engine, [LIBRARY]));
+    expect(where).toEqual([
+      {
+        policy: 'approved-images-only',
+        rule: 'allowedImages',
+        runsIn:
+          'webhook (a KIND/NAME pattern needs the kind of the image the VM boots from, which the API server cannot look up)',
+      },
+      {
+        policy: 'gpus-only-for-ml',
+        rule: 'allowGPUs',
+        runsIn: 'webhook (reads the VirtualMachineClass, which the API server cannot look up)',
+      },
+      { policy: 'live-migratable-storage', rule: 'no-readwriteonce', runsIn: 'API server' },
+      {
+        policy: 'memory-cap-64gi',
+        rule: 'maxMemory',
+        runsIn: 'webhook (reads the VirtualMachineClass, which the API server cannot look up)',
+      },
+      { policy: 'owner-label-required', rule: 'requiredLabels', runsIn: 'API server' },
+      {
+        policy: 'production-guaranteed-only',
+        rule: 'allowedClasses',
+        runsIn: 'webhook (reads the VirtualMachineClass, which the API server cannot look up)',
+      },
+    ]);
   });
 
   it('fails on a deliberately wrong expectation, showing what happened instead', async () => {

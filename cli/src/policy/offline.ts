@@ -13,6 +13,7 @@ import {
   compileCelRules,
   compilePolicy,
   evaluatePolicies,
+  nativePlan,
   type CelEvaluator,
   type CompiledPolicy,
   type Result,
@@ -250,4 +251,24 @@ export function formatTable(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Where each rule of the folder's policies runs with native enforcement on, and why. */
+export function whereRulesRun(
+  world: World,
+  now = new Date(),
+): { policy: string; rule: string; runsIn: string }[] {
+  return (world.data.policies ?? []).flatMap((p) => {
+    const name = p.metadata.name ?? '';
+    const plan = nativePlan(p, {
+      exceptions: (world.data.exceptions ?? []).filter((e) => e.spec.policyName === name),
+      ownNamespace: 'vmplane-system',
+      now,
+      celErrors: world.compiled.find((c) => c.name === name)?.errors ?? [],
+    });
+    return [
+      ...plan.native.map((rule) => ({ policy: name, rule, runsIn: 'API server' })),
+      ...plan.webhook.map((w) => ({ policy: name, rule: w.rule, runsIn: `webhook (${w.reason})` })),
+    ];
+  });
 }
