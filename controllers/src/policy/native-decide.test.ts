@@ -88,6 +88,21 @@ describe('nativeActions', () => {
     ).toEqual([]);
   });
 
+  it('replaces an edited object whole, at the resourceVersion it saw', () => {
+    const edited = stored(desiredObjects(policy(), generated('false')).policy, '9');
+    const actions = nativeActions(want, { policy: edited, binding: stored(want.binding) });
+    expect(actions).toEqual([
+      {
+        op: 'replace',
+        kind: 'policy',
+        object: {
+          ...want.policy,
+          metadata: { ...(want.policy.metadata as object), resourceVersion: '9' },
+        },
+      },
+    ]);
+  });
+
   it('sees added fields, removed labels and a lost owner as edits', () => {
     const s = stored(want.policy);
     const meta = s.metadata as Record<string, unknown>;

@@ -112,6 +112,15 @@ export function nativeActions(
     const want = desired[kind];
     const have = observed[kind];
     if (!have) out.push({ op: 'create', kind, object: want });
+    else if (!inSync(want, have))
+      out.push({
+        op: 'replace',
+        kind,
+        object: {
+          ...want,
+          metadata: { ...meta(want), resourceVersion: meta(have).resourceVersion },
+        },
+      });
   }
   return out;
 }
