@@ -11,7 +11,10 @@ import {
   generationOff,
   inSync,
   nativeActions,
+  MAX_SETTLE_MS,
+  MIN_SETTLE_MS,
   nextExpiryMs,
+  settled,
   type NativeObjects,
 } from './native-decide.ts';
 
@@ -196,5 +199,15 @@ describe('nextExpiryMs', () => {
       ),
     ).toBe(10 * 60_000 + 1_000);
     expect(nextExpiryMs([ex('2026-12-06T00:00:00Z'), ex()], now)).toBeUndefined();
+  });
+});
+
+describe('settled', () => {
+  it('waits a moment after a write, and for the API server to have seen it (or a while)', () => {
+    expect(settled(undefined, 0, false)).toBe(true);
+    expect(settled(0, MIN_SETTLE_MS - 1, true)).toBe(false);
+    expect(settled(0, MIN_SETTLE_MS, true)).toBe(true);
+    expect(settled(0, MIN_SETTLE_MS, false)).toBe(false);
+    expect(settled(0, MAX_SETTLE_MS, false)).toBe(true);
   });
 });

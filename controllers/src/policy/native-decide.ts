@@ -187,3 +187,17 @@ export function nextExpiryMs(
   }
   return next === undefined ? undefined : next - now + 1_000;
 }
+
+/**
+ * After the controllers write a VAP or binding, status.enforcement waits at least MIN_SETTLE_MS
+ * (the API server's admission plugin picks up policy changes about a second after its informers
+ * see them), and until the API server's type check reports the VAP's generation (`seen`) or
+ * MAX_SETTLE_MS passed. Objects this process did not write (`changedAt` undefined) are settled.
+ */
+export const MIN_SETTLE_MS = 1_500;
+export const MAX_SETTLE_MS = 5_000;
+export function settled(changedAt: number | undefined, now: number, seen: boolean): boolean {
+  if (changedAt === undefined) return true;
+  const since = now - changedAt;
+  return since >= MIN_SETTLE_MS && (seen || since >= MAX_SETTLE_MS);
+}

@@ -19,6 +19,7 @@ import {
   generationOff,
   nativeActions,
   nextExpiryMs,
+  settled,
   type Enforcement,
   type Json,
   type NativeAction,
@@ -33,8 +34,8 @@ export const BINDINGS = `${ADMISSION}/validatingadmissionpolicybindings`;
 const MANAGED = Object.entries(NATIVE_MANAGED_BY)
   .map(([k, v]) => `${k}=${v}`)
   .join(',');
-/** How long a new or replaced VAP may go without the API server's status before status.enforcement is written anyway. */
-const SETTLE_MS = 3_000;
+const RESYNCING =
+  'the generated ValidatingAdmissionPolicy or binding is being brought back to what it should be';
 
 export interface NativeOptions {
   /** Generation on (default) or off for the whole cluster. */
@@ -147,6 +148,22 @@ class NativeReconciler {
     return this.supported;
   }
 
+  /** What the policy should have generated now, and why not when nothing. */
+  private async desire(p: VirtualMachinePolicy, now: number) {
+    const mine = this.exceptions.list().filter((e) => e.spec.policyName === p.metadata.name);
+    const globallyOn = this.o.enabled;
+    const off = generationOff(p, { globallyOn, supported: globallyOn && (await this.discover()) });
+    const plan = nativePlan(p, {
+      exceptions: mine,
+      ownNamespace: this.o.ownNamespace,
+      now: new Date(now),
+      ...(this.o.scope ? { scope: this.o.scope } : {}),
+    });
+    const desired =
+      !off && plan.objects ? desiredObjects(p, plan.objects, this.o.scopeLabel) : undefined;
+    return { mine, off, plan, desired };
+  }
+
   reconcile = async (key: string): Promise<{ requeueAfterMs: number } | undefined> => {
     const rest = this.manager.rest;
     const name = nativeName(key, this.o.scope);
@@ -164,18 +181,11 @@ class NativeReconciler {
       return undefined;
     }
     const now = Date.now();
-    const mine = this.exceptions.list().filter((e) => e.spec.policyName === key);
-    const globallyOn = this.o.enabled;
-    const off = generationOff(p, { globallyOn, supported: globallyOn && (await this.discover()) });
-    const plan = nativePlan(p, {
-      exceptions: mine,
-      ownNamespace: this.o.ownNamespace,
-      now: new Date(now),
-      ...(this.o.scope ? { scope: this.o.scope } : {}),
-    });
-    const desired =
-      !off && plan.objects ? desiredObjects(p, plan.objects, this.o.scopeLabel) : undefined;
+    const { mine, off, plan, desired } = await this.desire(p, now);
     const actions = nativeActions(desired, observed);
+    // Objects to fix while the status says they enforce: the webhook takes every rule back first.
+    if (desired && actions.length && p.status?.enforcement?.native?.length)
+      await writeEnforcement(rest, p, enforcementStatus(p, plan, RESYNCING, name));
     for (const a of actions) await applyAction(rest, a);
     const expiry = nextExpiryMs(mine, now);
     const soon = { requeueAfterMs: Math.min(500, expiry ?? 500) };
@@ -185,10 +195,8 @@ class NativeReconciler {
       return soon;
     }
     if (desired) {
-      // The VAP's status (the API server's type check) says it saw this generation; else wait
-      // up to SETTLE_MS after our write.
       const seen = vap?.status?.observedGeneration === vap?.metadata?.generation;
-      if (!seen && now - (this.changed.get(key) ?? 0) < SETTLE_MS) return soon;
+      if (!settled(this.changed.get(key), now, seen)) return soon;
       this.changed.delete(key);
     }
     await writeEnforcement(rest, p, enforcementStatus(p, plan, off, name));
