@@ -8,7 +8,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { API_VERSION } from '../../api/src/wellknown.ts';
-import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
+import {
+  startControllers,
+  type ControllerOptions,
+  type RunningControllers,
+} from '../../controllers/src/main.ts';
 import { BINDINGS, VAPS } from '../../controllers/src/policy/native.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { getLive } from '../../kube/src/ownership.ts';
@@ -138,28 +142,32 @@ async function webhookSees(name: string): Promise<void> {
   );
 }
 
+function controllerOptions(): ControllerOptions {
+  return {
+    kc: kubeConfig(),
+    logger: pino({ level: 'silent' }),
+    // No namespace: only the policies (cluster-scoped, with the scope's label) are reconciled.
+    scope: { namespaces: [], clusterLabel: ['vmplane.io/webhook-scope', scope] },
+    namespace: `vmplane-${scope}`,
+  };
+}
+
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('native', { ...SCOPE, 'native-test': scope });
   for (const o of cluster) await rest.create(o);
   // Verdicts, not speed: a loaded machine must not turn the webhook's verdict into a time-budget error.
   webhooks = await startScopedWebhooks(scope, { celTimeBudgetMs: 5_000 });
-  controllers = await startControllers({
-    kc: kubeConfig(),
-    logger: pino({ level: 'silent' }),
-    // No namespace: only the policies (cluster-scoped, with the scope's label) are reconciled.
-    scope: { namespaces: [], clusterLabel: ['vmplane.io/webhook-scope', scope] },
-    namespace: `vmplane-${scope}`,
-  });
+  controllers = await startControllers(controllerOptions());
 }, 120_000);
 
 afterAll(async () => {
   await controllers?.stop();
   await stopScopedWebhooks(webhooks);
-  for (const p of ['on', 'fail-open'])
-    await rest.request('DELETE', `${POLICIES}/${n(p)}`).catch(() => undefined);
+  const names = ['on', 'global', 'fail-open'];
+  for (const p of names) await rest.request('DELETE', `${POLICIES}/${n(p)}`).catch(() => undefined);
   for (const path of [VAPS, BINDINGS])
-    for (const p of ['on', 'fail-open'])
+    for (const p of names)
       await rest.request('DELETE', `${path}/${nativeName(n(p), scope)}`).catch(() => undefined);
   for (const o of cluster) await rest.delete(o).catch(() => undefined);
   await rest.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
@@ -265,6 +273,32 @@ describe('native enforcement', () => {
     await rest.request('DELETE', `${POLICIES}/${n('on')}`);
     await waitUntil('the generated objects to be deleted with the policy', async () =>
       !(await getVap(name)) && !(await getBinding(name)) ? true : undefined,
+    );
+  });
+
+  it('(c) with generation off for the cluster, the generated objects go and every rule is in the webhook', async () => {
+    await rest.create(policy('global'));
+    const vapName = nativeName(n('global'), scope);
+    expect((await enforcement(n('global'))).admissionPolicy).toBe(vapName);
+    await controllers.stop();
+    controllers = await startControllers({ ...controllerOptions(), nativePolicies: false });
+    await waitUntil('the generated objects to be deleted with generation off', async () =>
+      !(await getVap(vapName)) && !(await getBinding(vapName)) ? true : undefined,
+    );
+    await waitUntil('the status to say generation is off', async () => {
+      const e = await enforcement(n('global'));
+      return e.native?.length === 0 && e.message?.includes('nativePolicies') ? true : undefined;
+    });
+    await controllers.stop();
+    controllers = await startControllers(controllerOptions());
+    await waitUntil('generation to be back on', async () =>
+      (await enforcement(n('global'))).native?.join() === 'not-suspended' && (await getVap(vapName))
+        ? true
+        : undefined,
+    );
+    await rest.request('DELETE', `${POLICIES}/${n('global')}`);
+    await waitUntil('the generated objects to be deleted with the policy', async () =>
+      !(await getVap(vapName)) && !(await getBinding(vapName)) ? true : undefined,
     );
   });
 
