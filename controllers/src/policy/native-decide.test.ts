@@ -11,6 +11,7 @@ import {
   generationOff,
   inSync,
   nativeActions,
+  MAX_REQUEUE_MS,
   MAX_SETTLE_MS,
   MIN_SETTLE_MS,
   nextExpiryMs,
@@ -199,6 +200,8 @@ describe('nextExpiryMs', () => {
       ),
     ).toBe(10 * 60_000 + 1_000);
     expect(nextExpiryMs([ex('2026-12-06T00:00:00Z'), ex()], now)).toBeUndefined();
+    // Timers overflow past 2^31-1 ms (24.8 days) and fire at once: a far expiry waits an hour.
+    expect(nextExpiryMs([ex('2027-06-30T00:00:00Z')], now)).toBe(MAX_REQUEUE_MS);
   });
 });
 

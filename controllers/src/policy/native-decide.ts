@@ -175,7 +175,13 @@ export function enforcementPatch(
   return { status: { enforcement: JSON.parse(norm(after)) as Json } };
 }
 
-/** Milliseconds until the nearest exception expiry after `now` (the plan changes then). */
+/** The longest requeue: timers hold at most 2^31-1 ms, and a far expiry is checked again hourly. */
+export const MAX_REQUEUE_MS = 60 * 60_000;
+
+/**
+ * Milliseconds until a second past the nearest exception expiry after `now` (the plan changes
+ * then), at most MAX_REQUEUE_MS; undefined when no exception expires.
+ */
 export function nextExpiryMs(
   exceptions: readonly VirtualMachinePolicyException[],
   now: number,
@@ -185,7 +191,7 @@ export function nextExpiryMs(
     const t = e.spec.expires ? Date.parse(e.spec.expires) : NaN;
     if (t > now && (next === undefined || t < next)) next = t;
   }
-  return next === undefined ? undefined : next - now + 1_000;
+  return next === undefined ? undefined : Math.min(next - now + 1_000, MAX_REQUEUE_MS);
 }
 
 /**
