@@ -159,8 +159,6 @@ beforeAll(async () => {
     kc,
     logger: silent,
     leaderElection: { namespace: 'vmplane-system' },
-    // Unscoped: generating ValidatingAdmissionPolicies would reach other tests' policies.
-    nativePolicies: false,
   });
   for (const f of readdirSync(join(REPO_ROOT, 'examples'))
     .filter((n) => n.endsWith('.yaml'))
