@@ -164,7 +164,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await controllers?.stop();
   await stopScopedWebhooks(webhooks);
-  const names = ['on', 'global', 'fail-open'];
+  const names = ['on', 'warn', 'global', 'fail-open'];
   for (const p of names) await rest.request('DELETE', `${POLICIES}/${n(p)}`).catch(() => undefined);
   for (const path of [VAPS, BINDINGS])
     for (const p of names)
@@ -274,6 +274,38 @@ describe('native enforcement', () => {
     await waitUntil('the generated objects to be deleted with the policy', async () =>
       !(await getVap(name)) && !(await getBinding(name)) ? true : undefined,
     );
+  });
+
+  it('(f) each rule is evaluated once: a Warn policy warns once, from the API server; the webhook skips it', async () => {
+    await rest.create(policy('warn', { validationActions: ['Warn'], rules: {} }));
+    const vapName = nativeName(n('warn'), scope);
+    expect((await enforcement(n('warn'))).native).toEqual(['not-suspended']);
+    await webhookSees(n('warn'));
+    const warnings = async (): Promise<string[]> => {
+      const { headers } = await rest.request(
+        'POST',
+        `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines?dryRun=All`,
+        {
+          body: vm('sleepy', n('small'), 'Suspended'),
+        },
+      );
+      const w = headers.warning;
+      return (Array.isArray(w) ? w.join(', ') : (w ?? ''))
+        .split(`rule not-suspended: ${MESSAGE}`)
+        .slice(1);
+    };
+    const header = (
+      await rest.request(
+        'POST',
+        `/apis/vmplane.io/v1alpha1/namespaces/${ns}/virtualmachines?dryRun=All`,
+        {
+          body: vm('sleepy', n('small'), 'Suspended'),
+        },
+      )
+    ).headers.warning;
+    expect(String(header)).toContain(`ValidatingAdmissionPolicy '${vapName}'`);
+    expect(await warnings()).toHaveLength(1);
+    await rest.request('DELETE', `${POLICIES}/${n('warn')}`);
   });
 
   it('(c) with generation off for the cluster, the generated objects go and every rule is in the webhook', async () => {
