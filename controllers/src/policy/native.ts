@@ -183,9 +183,10 @@ class NativeReconciler {
     const now = Date.now();
     const { mine, off, plan, desired } = await this.desire(p, now);
     const actions = nativeActions(desired, observed);
-    // Objects to fix while the status says they enforce: the webhook takes every rule back first.
-    if (desired && actions.length && p.status?.enforcement?.native?.length)
-      await writeEnforcement(rest, p, enforcementStatus(p, plan, RESYNCING, name));
+    // Objects to fix or remove while the status says they enforce: the webhook takes every rule
+    // back first, so no rule goes unenforced in between.
+    if (actions.length && p.status?.enforcement?.native?.length)
+      await writeEnforcement(rest, p, enforcementStatus(p, plan, desired ? RESYNCING : off, name));
     for (const a of actions) await applyAction(rest, a);
     const expiry = nextExpiryMs(mine, now);
     const soon = { requeueAfterMs: Math.min(500, expiry ?? 500) };
