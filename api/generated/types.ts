@@ -1419,6 +1419,14 @@ export interface VirtualMachinePolicySpec {
     reason?: 'Forbidden' | 'Invalid' | 'Unauthorized';
   }[];
   /**
+   * What an evaluation error (a CEL runtime error, a cost or time budget running out) does: Fail (default) treats it as a violation, so a Deny policy denies; Ignore admits the request and only logs and audits the error. Applies to the webhook and to the ValidatingAdmissionPolicy generated from this policy.
+   */
+  failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * Auto (default): the rules that can run inside the API server are enforced there by a generated ValidatingAdmissionPolicy and binding (vmplane-policy-<name>), the rest by the webhook; status.enforcement says which. Disabled: every rule stays in the webhook and no ValidatingAdmissionPolicy is generated.
+   */
+  nativeEnforcement?: 'Auto' | 'Disabled';
+  /**
    * Defaults the mutating webhook applies to VMs in the matching namespaces when the user leaves them out.
    */
   defaults?: {
@@ -1489,6 +1497,48 @@ export interface VirtualMachinePolicyStatus {
      * Violations waived by an exception.
      */
     excepted?: number;
+  };
+  /**
+   * Where each rule is enforced, written by the controllers once the generated ValidatingAdmissionPolicy and binding exist as desired. The webhook skips the native rules only while observedGeneration equals metadata.generation.
+   */
+  enforcement?: {
+    /**
+     * The policy generation this enforcement was computed for.
+     */
+    observedGeneration?: number;
+    /**
+     * The generated ValidatingAdmissionPolicy (and binding) enforcing the native rules; empty when none.
+     */
+    admissionPolicy?: string;
+    /**
+     * Rules the API server enforces (built-in rule names, CEL validation names).
+     *
+     * @maxItems 128
+     *
+     * Items: A rule name.
+     */
+    native?: string[];
+    /**
+     * Rules vmplane's validating webhook enforces, each with why it cannot run in the API server.
+     *
+     * @maxItems 128
+     *
+     * Items: A rule left to the webhook.
+     */
+    webhook?: {
+      /**
+       * The rule name.
+       */
+      rule: string;
+      /**
+       * Why it stays in the webhook.
+       */
+      reason: string;
+    }[];
+    /**
+     * A summary for people, for example why nothing is generated.
+     */
+    message?: string;
   };
   /**
    * When the audit last found a change in this policy's results or conditions (an audit that changes nothing writes nothing).

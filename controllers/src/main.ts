@@ -1,5 +1,5 @@
-// Starting the controllers: StorageProfiles, disks, VMs, and the policy audit (on the leader
-// only). The sandbox and tests call startControllers() in-process; in a cluster (and in the
+// Starting the controllers: StorageProfiles, disks, VMs, policies' generated
+// ValidatingAdmissionPolicies, and the policy audit (on the leader only). The sandbox and tests call startControllers() in-process; in a cluster (and in the
 // resilience tests) `node --import tsx controllers/src/main.ts` runs them as a process with
 // leader election, a /metrics and /healthz endpoint, and a graceful stop on SIGTERM.
 import { createServer, type Server } from 'node:http';
@@ -10,6 +10,7 @@ import { ClusterCache } from '../../kube/src/cache.ts';
 import type { CelEvaluatorSource } from '../../policy/src/index.ts';
 import { diskController } from './disk/controller.ts';
 import { PolicyAuditor } from './policy/audit.ts';
+import { nativePolicyController } from './policy/native.ts';
 import type { LeaseSettings } from '../../kube/src/leader.ts';
 import { Manager } from '../../kube/src/manager.ts';
 import { ReviewingMetricsAuthorizer, serveMetrics } from '../../kube/src/metrics-auth.ts';
@@ -34,6 +35,13 @@ export interface ControllerOptions {
   audit?: boolean | SharedAudit;
   translation?: TranslationOptions;
   resyncMs?: number;
+  /**
+   * Generate ValidatingAdmissionPolicies from the policies whose rules can run in the API server
+   * (default true). Off: the generated ones are deleted and every rule stays in the webhook.
+   */
+  nativePolicies?: boolean;
+  /** vmplane's own namespace (default vmplane-system), never caught by generated policies. */
+  namespace?: string;
 }
 
 export interface SharedAudit {
@@ -77,6 +85,18 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   manager.add(diskController(manager));
   manager.add(vmController(manager, o.translation));
   manager.add(vmClassController(manager));
+  // Policies are cluster-scoped: a scope without a cluster label has none of them.
+  if (!scope || scope.clusterLabel)
+    manager.add(
+      nativePolicyController(manager, {
+        enabled: o.nativePolicies ?? true,
+        ownNamespace: o.namespace ?? 'vmplane-system',
+        // Tests sharing one API server: the generated objects carry the scope in name and label.
+        ...(scope?.clusterLabel
+          ? { scope: scope.clusterLabel[1], scopeLabel: scope.clusterLabel }
+          : {}),
+      }),
+    );
 
   let owned: ClusterCache | undefined;
   let auditor: PolicyAuditor | undefined;
@@ -138,6 +158,8 @@ export async function main(): Promise<void> {
         }),
     ...(scopeNs ? { scope: { namespaces: scopeNs } } : {}),
     audit: env.VMPLANE_AUDIT !== 'false',
+    nativePolicies: env.VMPLANE_NATIVE_POLICIES !== 'false',
+    namespace,
   });
   let server: Server | undefined;
   const port = Number(env.VMPLANE_METRICS_PORT ?? 0);

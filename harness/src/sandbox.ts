@@ -204,6 +204,8 @@ async function startParts(
     logger: fileLogger('vmplane-controllers', controllersLog),
     // The audit shares the webhooks' cache and CEL engine: one copy of the cluster in memory.
     audit: { cache: webhooks.cache, cel, intervalMs: 60_000 },
+    // Policies' rules that can run in the API server run there (VMPLANE_NATIVE_POLICIES=false: not).
+    nativePolicies: process.env.VMPLANE_NATIVE_POLICIES !== 'false',
   });
   log(`controllers running: StorageProfiles, disks, VMs (log: ${controllersLog})`);
   log('policy audit running: results in PolicyReports (kubectl get policyreports -A)');

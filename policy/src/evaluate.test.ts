@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { celEngine } from '../../test/support/cel.ts';
 import { policy, policyRunner, results, vm } from '../../test/support/policy.ts';
-import { admissionVerdict } from './evaluate.ts';
+import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
+import { admissionVerdict, nativeRulesInForce } from './evaluate.ts';
 import type { RuleResult } from './types.ts';
 
 const run = policyRunner(await celEngine());
@@ -83,5 +84,74 @@ describe('modes', () => {
       'a/maxCPUs:fail',
       'b/maxDisks:warn',
     ]);
+  });
+});
+
+describe('failurePolicy', () => {
+  const erring = (failurePolicy?: 'Fail' | 'Ignore'): ReturnType<typeof run> =>
+    run(
+      policy({
+        ...(failurePolicy ? { failurePolicy } : {}),
+        validations: [{ name: 'x', expression: "object.metadata.annotations['x'] == 'y'" }],
+      }),
+      vm(),
+    );
+
+  it('Fail (the default): an evaluation error denies under Deny', async () => {
+    for (const rs of [await erring(), await erring('Fail')])
+      expect(admissionVerdict(rs).denials).toHaveLength(1);
+  });
+
+  it('Ignore: an evaluation error admits, and is only audited (with why)', async () => {
+    const rs = await erring('Ignore');
+    expect(results(rs)).toEqual(['x:error']);
+    const v = admissionVerdict(rs);
+    expect(v.denials).toEqual([]);
+    expect(v.warnings).toEqual([]);
+    expect(v.audits).toEqual([
+      expect.objectContaining({
+        rule: 'x',
+        result: 'error',
+        message: expect.stringMatching(/could not be evaluated.*\(failurePolicy Ignore admits\)$/),
+      }),
+    ]);
+  });
+
+  it('Ignore does not soften a violation: a false expression still denies', async () => {
+    const rs = await run(
+      policy({ failurePolicy: 'Ignore', validations: [{ name: 'f', expression: 'false' }] }),
+      vm(),
+    );
+    expect(admissionVerdict(rs).denials).toHaveLength(1);
+  });
+});
+
+describe('rules the API server enforces', () => {
+  const p = (status?: VirtualMachinePolicy['status'], generation = 3): VirtualMachinePolicy => ({
+    ...policy({
+      rules: { maxCPUs: 1 },
+      validations: [
+        { name: 'a', expression: 'false' },
+        { name: 'b', expression: 'false' },
+      ],
+    }),
+    metadata: { name: 'p', generation },
+    ...(status ? { status } : {}),
+  });
+  const enforcement = (observedGeneration: number): VirtualMachinePolicy['status'] => ({
+    enforcement: { observedGeneration, native: ['maxCPUs', 'a'], webhook: [] },
+  });
+
+  it('are the native rules only while status.enforcement is for the current generation', () => {
+    expect([...nativeRulesInForce(p(enforcement(3)))]).toEqual(['maxCPUs', 'a']);
+    expect(nativeRulesInForce(p(enforcement(2))).size).toBe(0);
+    expect(nativeRulesInForce(p()).size).toBe(0);
+  });
+
+  it('are not evaluated when skipped; the rest is', async () => {
+    const policyNow = p(enforcement(3));
+    const skipRules = new Map([['p', nativeRulesInForce(policyNow)]]);
+    expect(results(await run(policyNow, vm(), { skipRules }))).toEqual(['b:fail']);
+    expect(results(await run(policyNow, vm()))).toEqual(['maxCPUs:fail', 'a:fail', 'b:fail']);
   });
 });

@@ -1,6 +1,9 @@
 // Evaluation: every matching policy's rules over one context, exceptions applied, and what the
 // validating webhook does with the results (deny, warn, audit, as in VAP bindings).
-import type { VirtualMachinePolicyException } from '../../api/generated/types.ts';
+import type {
+  VirtualMachinePolicy,
+  VirtualMachinePolicyException,
+} from '../../api/generated/types.ts';
 import { exceptionApplies } from './exceptions.ts';
 import { policyMatches } from './match.ts';
 import type { CelEvaluator, Outcome } from './kcel.ts';
@@ -26,6 +29,34 @@ export interface EvaluateOptions {
    * then denies). Default DEFAULT_CEL_TIME_BUDGET_MS.
    */
   celTimeBudgetMs?: number;
+  /**
+   * Rules not to evaluate, by policy name: those the API server enforces (nativeRulesInForce).
+   * They are left out of the results, as if the policy did not have them.
+   */
+  skipRules?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/**
+ * The rules of a policy that a generated ValidatingAdmissionPolicy enforces right now: those of
+ * status.enforcement.native, but only while it was written for the policy's current generation
+ * (a changed policy is evaluated whole by the webhook until the controllers caught up: twice for a
+ * moment rather than never).
+ */
+export function nativeRulesInForce(policy: VirtualMachinePolicy): ReadonlySet<string> {
+  const e = policy.status?.enforcement;
+  const g = policy.metadata.generation;
+  if (!e?.native?.length || g === undefined || e.observedGeneration !== g) return new Set();
+  return new Set(e.native);
+}
+
+/** The policy without the rules in `skip` (the same object when there are none). */
+function without(p: CompiledPolicy, skip: ReadonlySet<string> | undefined): CompiledPolicy {
+  if (!skip?.size) return p;
+  return {
+    ...p,
+    rules: p.rules.filter((r) => !skip.has(r.name)),
+    cel: p.cel.filter((r) => !skip.has(r.name)),
+  };
 }
 
 /**
@@ -71,18 +102,21 @@ async function celChecks(
 
 export async function evaluatePolicies(
   engine: CelEvaluator,
-  policies: readonly CompiledPolicy[],
+  compiled: readonly CompiledPolicy[],
   exceptions: readonly VirtualMachinePolicyException[],
   ctx: EvalContext,
   opts: EvaluateOptions = {},
 ): Promise<RuleResult[]> {
   const now = opts.now ?? Date.now();
+  const skip = opts.skipRules;
+  const policies = skip?.size ? compiled.map((p) => without(p, skip.get(p.name))) : compiled;
   const matching = policies.filter((p) => policyMatches(p.policy, ctx, opts.background));
   const budgetMs = opts.celTimeBudgetMs ?? DEFAULT_CEL_TIME_BUDGET_MS;
   const cel = await celChecks(engine, matching, ctx, budgetMs);
   const out: RuleResult[] = [];
   for (const p of policies) {
     const actions = [...(p.policy.spec.validationActions ?? [])] as Action[];
+    const ignore = p.policy.spec.failurePolicy === 'Ignore';
     const m = matching.indexOf(p);
     if (m < 0) {
       if (opts.includeSkips)
@@ -132,6 +166,7 @@ export async function evaluatePolicies(
         actions,
         ...(v.code ? { code: v.code } : {}),
         ...(v.limit ? { limit: v.limit } : {}),
+        ...(v.error && ignore ? { ignoreError: true as const } : {}),
       });
     }
   }
@@ -152,6 +187,11 @@ export function admissionVerdict(results: readonly RuleResult[]): AdmissionVerdi
     if (r.exception) v.exceptionsUsed.push(r);
     if (r.result !== 'fail' && r.result !== 'warn' && r.result !== 'error') continue;
     const text = `policy "${r.policy}" rule ${r.rule}: ${r.message}`;
+    // failurePolicy Ignore: an evaluation error admits; it is only recorded (decision log, audit).
+    if (r.result === 'error' && r.ignoreError) {
+      v.audits.push({ ...r, message: `${r.message} (failurePolicy Ignore admits)` });
+      continue;
+    }
     // A runtime error counts as a violation: guardrails fail closed, and say so.
     if (r.actions.includes('Deny'))
       v.denials.push({

@@ -22,6 +22,7 @@ export {
   DEFAULT_CEL_TIME_BUDGET_MS,
   evaluatePolicies,
   type AdmissionVerdict,
+  nativeRulesInForce,
   type EvaluateOptions,
 } from './evaluate.ts';
 export { buildContext } from './context.ts';

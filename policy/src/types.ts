@@ -51,6 +51,8 @@ export interface RuleResult {
   code?: number;
   /** For an error: the limit that ran out (the CEL cost budget, or the request's time budget). */
   limit?: 'cost' | 'time';
+  /** The policy's spec.failurePolicy is Ignore: an evaluation error admits (logged and audited). */
+  ignoreError?: true;
 }
 
 export interface Violation {

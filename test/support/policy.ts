@@ -16,6 +16,7 @@ import {
   compilePolicy,
   evaluatePolicies,
   type CelEvaluator,
+  type EvaluateOptions,
   type Operation,
   type RuleResult,
 } from '../../policy/src/index.ts';
@@ -135,6 +136,7 @@ export function policyRunner(engine: CelEvaluator) {
       exceptions?: VirtualMachinePolicyException[];
       now?: number;
       user?: string;
+      skipRules?: EvaluateOptions['skipRules'];
     } = {},
   ): Promise<RuleResult[]> {
     const l = lookups(opts.exceptions);
@@ -153,6 +155,7 @@ export function policyRunner(engine: CelEvaluator) {
     );
     return evaluatePolicies(engine, compiled, l.exceptions(), ctx, {
       now: opts.now ?? Date.parse('2026-11-22T00:00:00Z'),
+      ...(opts.skipRules ? { skipRules: opts.skipRules } : {}),
     });
   };
 }

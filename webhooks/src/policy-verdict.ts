@@ -7,6 +7,7 @@ import {
   buildContext,
   compileCelRules,
   evaluatePolicies,
+  nativeRulesInForce,
   type AdmissionVerdict,
   type Operation,
   type PolicyCompiler,
@@ -49,17 +50,33 @@ export async function policyVerdict(
     },
     lookups,
   );
+  const policies = lookups.policies();
+  // What a generated ValidatingAdmissionPolicy enforces for the current generation is not
+  // evaluated again here (the API server already did, with the same verdict and message).
+  const skipRules = new Map<string, ReadonlySet<string>>();
+  for (const p of policies) {
+    const native = nativeRulesInForce(p);
+    if (native.size) skipRules.set(p.metadata.name ?? '', native);
+  }
   const verdict = admissionVerdict(
     await evaluatePolicies(
       compiler.engine,
-      await compiler.compiled(lookups.policies()),
+      await compiler.compiled(policies),
       lookups.exceptions(ns),
       ctx,
-      compiler.celTimeBudgetMs !== undefined ? { celTimeBudgetMs: compiler.celTimeBudgetMs } : {},
+      {
+        ...(compiler.celTimeBudgetMs !== undefined
+          ? { celTimeBudgetMs: compiler.celTimeBudgetMs }
+          : {}),
+        ...(skipRules.size ? { skipRules } : {}),
+      },
     ),
   );
   const notes = [
-    ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
+    ...verdict.audits.map(
+      (r) =>
+        `${r.ignoreError ? 'ignored error' : 'audit'}: policy ${r.policy} rule ${r.rule}: ${r.message}`,
+    ),
     ...verdict.exceptionsUsed.map(
       (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
     ),

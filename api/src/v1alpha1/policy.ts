@@ -170,6 +170,14 @@ export const virtualMachinePolicy: KindDefinition = {
       ),
       rules: builtInRules,
       validations: arr('CEL checks, all of which must hold.', celValidation, { maxItems: 64 }),
+      failurePolicy: enumOf(
+        'What an evaluation error (a CEL runtime error, a cost or time budget running out) does: Fail (default) treats it as a violation, so a Deny policy denies; Ignore admits the request and only logs and audits the error. Applies to the webhook and to the ValidatingAdmissionPolicy generated from this policy.',
+        ['Fail', 'Ignore'],
+      ),
+      nativeEnforcement: enumOf(
+        'Auto (default): the rules that can run inside the API server are enforced there by a generated ValidatingAdmissionPolicy and binding (vmplane-policy-<name>), the rest by the webhook; status.enforcement says which. Disabled: every rule stays in the webhook and no ValidatingAdmissionPolicy is generated.',
+        ['Auto', 'Disabled'],
+      ),
       defaults: obj(
         'Defaults the mutating webhook applies to VMs in the matching namespaces when the user leaves them out.',
         {
@@ -198,6 +206,38 @@ export const virtualMachinePolicy: KindDefinition = {
       failed: int('VMs violating the policy.', { minimum: 0 }),
       excepted: int('Violations waived by an exception.', { minimum: 0 }),
     }),
+    enforcement: obj(
+      'Where each rule is enforced, written by the controllers once the generated ValidatingAdmissionPolicy and binding exist as desired. The webhook skips the native rules only while observedGeneration equals metadata.generation.',
+      {
+        observedGeneration: int('The policy generation this enforcement was computed for.', {
+          minimum: 0,
+        }),
+        admissionPolicy: str(
+          'The generated ValidatingAdmissionPolicy (and binding) enforcing the native rules; empty when none.',
+          { maxLength: 253 },
+        ),
+        native: arr(
+          'Rules the API server enforces (built-in rule names, CEL validation names).',
+          str('A rule name.', { maxLength: 63 }),
+          { maxItems: 128 },
+        ),
+        webhook: arr(
+          "Rules vmplane's validating webhook enforces, each with why it cannot run in the API server.",
+          obj(
+            'A rule left to the webhook.',
+            {
+              rule: str('The rule name.', { maxLength: 63 }),
+              reason: str('Why it stays in the webhook.', { maxLength: 1024 }),
+            },
+            { required: ['rule', 'reason'] },
+          ),
+          { maxItems: 128 },
+        ),
+        message: str('A summary for people, for example why nothing is generated.', {
+          maxLength: 1024,
+        }),
+      },
+    ),
     lastAuditTime: str(
       "When the audit last found a change in this policy's results or conditions (an audit that changes nothing writes nothing).",
       {
@@ -218,6 +258,14 @@ export const virtualMachinePolicy: KindDefinition = {
       type: 'string',
       jsonPath: ".status.conditions[?(@.type=='Ready')].status",
       description: 'Whether every expression compiled.',
+    },
+    {
+      name: 'NATIVE',
+      type: 'string',
+      jsonPath: '.status.enforcement.native',
+      description:
+        'Rules enforced inside the API server by the generated ValidatingAdmissionPolicy.',
+      priority: 1,
     },
     {
       name: 'VIOLATIONS',

@@ -29,4 +29,8 @@ describe('sameExceptAuditTime', () => {
     ).toBe(false);
     expect(sameExceptAuditTime(undefined, status)).toBe(false);
   });
+  it("leaves the native-policy controller's status.enforcement out (it never writes or clears it)", () => {
+    const enforcement = { observedGeneration: 2, native: ['a'], webhook: [] };
+    expect(sameExceptAuditTime({ ...status, enforcement }, status)).toBe(true);
+  });
 });

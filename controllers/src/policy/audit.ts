@@ -257,11 +257,17 @@ export class PolicyAuditor {
 }
 
 /**
- * Whether a policy's status says the same as before, apart from when the audit ran. Key order does
- * not count: the API server stores custom resources with their keys sorted.
+ * Whether a policy's status says the same as before, apart from when the audit ran and from
+ * status.enforcement (the native-policy controller's field, which the audit neither writes nor
+ * clears: its merge patch leaves it alone). Key order does not count: the API server stores custom
+ * resources with their keys sorted.
  */
 export function sameExceptAuditTime(before: object | undefined, after: object): boolean {
   const strip = (o: object | undefined): unknown =>
-    JSON.parse(JSON.stringify(o ?? {}, (k, v: unknown) => (k === 'lastAuditTime' ? undefined : v)));
+    JSON.parse(
+      JSON.stringify(o ?? {}, (k, v: unknown) =>
+        k === 'lastAuditTime' || k === 'enforcement' ? undefined : v,
+      ),
+    );
   return isDeepStrictEqual(strip(before), strip(after));
 }
