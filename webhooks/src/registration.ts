@@ -4,6 +4,11 @@
 // runs), small timeouts, fail closed for validation, never catching kube-system or vmplane's own
 // namespace.
 
+import {
+  SPEC_LABELS_OR_ANNOTATIONS_CHANGED,
+  SPEC_OR_LABELS_CHANGED,
+} from '../../policy/src/match-conditions.ts';
+
 export const MUTATING_NAME = 'vmplane-mutating';
 export const VALIDATING_NAME = 'vmplane-validating';
 
@@ -50,28 +55,6 @@ function rule(
 ): Json {
   return { apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations, resources, scope };
 }
-
-/** The CEL of a map in metadata, an absent one read as empty. */
-const meta = (o: 'object' | 'oldObject', field: 'labels' | 'annotations'): string =>
-  `(has(${o}.metadata.${field}) ? ${o}.metadata.${field} : {})`;
-
-/**
- * Mutations of a VM only matter when its spec or labels change (the defaults read both); the API
- * server skips the call for status, finalizer, owner and annotation updates.
- */
-const SPEC_OR_LABELS_CHANGED: Json = {
-  name: 'spec-or-labels-changed',
-  expression: `request.operation != 'UPDATE' || object.spec != oldObject.spec || ${meta('object', 'labels')} != ${meta('oldObject', 'labels')}`,
-};
-
-/**
- * Validations also read annotations (a policy's requiredAnnotations): an update that only removes
- * a required annotation must reach the webhook. Status, finalizer and owner updates still do not.
- */
-const SPEC_LABELS_OR_ANNOTATIONS_CHANGED: Json = {
-  name: 'spec-labels-or-annotations-changed',
-  expression: `${String(SPEC_OR_LABELS_CHANGED.expression)} || ${meta('object', 'annotations')} != ${meta('oldObject', 'annotations')}`,
-};
 
 export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
   const suffix = o.scope ? `-${o.scope}` : '';

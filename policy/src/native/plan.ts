@@ -12,6 +12,7 @@ import { celRuleName } from '../names.ts';
 import { celTranslation } from './cel-rules.ts';
 import { exceptionCel, exceptionsFor, wholePolicyExceptions } from './exceptions.ts';
 import { labelsOf, selectorCel, selectorProblem, SUBJECT } from './selectors.ts';
+import { SPEC_LABELS_OR_ANNOTATIONS_CHANGED } from '../match-conditions.ts';
 
 /** When the plan changes next by itself: the first expiry ahead of an exception in force. */
 export { nextExpiry as nextExceptionExpiry } from './exceptions.ts';
@@ -57,16 +58,6 @@ export function nativeName(policyName: string, scope?: string): string {
   return `${name.slice(0, MAX_NAME - hash.length - 1).replace(/[.-]+$/, '')}-${hash}`;
 }
 
-/**
- * The webhook's own match condition (webhooks/src/registration.ts SPEC_OR_LABELS_CHANGED): an
- * update that changes neither the spec nor the labels never reaches the policies there.
- */
-const SPEC_OR_LABELS_CHANGED = {
-  name: 'spec-or-labels-changed',
-  expression:
-    "request.operation != 'UPDATE' || object.spec != oldObject.spec || (has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})",
-};
-
 type Extra = { failurePolicy?: string; nativeEnforcement?: string };
 
 /** Why nothing of the policy can run in the API server, or undefined. */
@@ -109,7 +100,7 @@ function matchConditions(
   o: NativeOptions,
   name: string,
 ): Record<string, string>[] {
-  const out: Record<string, string>[] = [SPEC_OR_LABELS_CHANGED];
+  const out: Record<string, string>[] = [{ ...SPEC_LABELS_OR_ANNOTATIONS_CHANGED }];
   const vmSelector = policy.spec.match?.vmSelector as LabelSelector | undefined;
   if (vmSelector)
     out.push({ name: 'vm-selector', expression: selectorCel(vmSelector, labelsOf(SUBJECT)) });
