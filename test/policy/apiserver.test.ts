@@ -375,7 +375,8 @@ describe('policies through kube-apiserver', () => {
     await waitUntil(
       'the audit to settle',
       async () => {
-        await new Promise((r) => setTimeout(r, 1500));
+        // Long enough for a scan in progress on a loaded machine to end (scans counts at its end).
+        await new Promise((r) => setTimeout(r, 3000));
         const now = `${auditor.scans}/${await versions()}`;
         const settled = now === last;
         last = now;
