@@ -182,6 +182,13 @@ const builtins: [string, NonNullable<Spec['rules']>, VirtualMachine, 'pass' | 'f
     'label vmplane.io/owner="team-a" must be one of team-b',
   ],
   [
+    'a required label named like an Object member (constructor) is still missing',
+    { requiredLabels: [{ key: 'constructor' }] },
+    vm(),
+    'fail',
+    'label constructor is required',
+  ],
+  [
     'required annotation missing',
     { requiredAnnotations: [{ key: 'backup' }] },
     vm(),

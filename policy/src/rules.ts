@@ -152,7 +152,8 @@ function required(
   const what = field.slice(0, -1);
   const problems: string[] = [];
   for (const req of reqs) {
-    const v = have[req.key];
+    // Own keys only: a key such as "constructor" must not find an Object.prototype member.
+    const v = Object.hasOwn(have, req.key) ? have[req.key] : undefined;
     if (v === undefined) problems.push(`${what} ${req.key} is required`);
     else if (req.values && !req.values.includes(v))
       problems.push(`${what} ${req.key}="${v}" must be one of ${req.values.join(', ')}`);

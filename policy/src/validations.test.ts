@@ -117,6 +117,20 @@ describe('CEL validations', () => {
     expect(r?.message).toBe('static');
   });
 
+  it('uses a message expression as the API server does: trimmed, and not when blank or multi-line', async () => {
+    const results = await run(
+      policy({
+        validations: [
+          { expression: 'false', message: 'static', messageExpression: "'  padded  '" },
+          { expression: 'false', message: 'static', messageExpression: "'   '" },
+          { expression: 'false', message: 'static', messageExpression: "'two\\nlines'" },
+        ],
+      }),
+      vm(),
+    );
+    expect(results.map((r) => r.message)).toEqual(['padded', 'static', 'static']);
+  });
+
   it('names rules cel-<index> unless named', async () => {
     const rs = await run(
       policy({ validations: [{ expression: 'true' }, { name: 'owner', expression: 'true' }] }),

@@ -117,11 +117,24 @@ export function ruleKeys(rules: readonly CelRule[]): ExpressionKey[] {
 }
 
 /** What one validation's outcome means: undefined when it holds. */
+/** The largest message expression result the API server uses (5 KiB); a longer one falls back. */
+const MAX_MESSAGE_EXPRESSION_BYTES = 5 * 1024;
+
+/**
+ * A message expression's result as the API server uses it: trimmed, unless it is blank, holds a
+ * line break or is longer than 5 KiB; then the validation's message is used instead.
+ */
+function messageOf(rule: CelRule, msg: string | undefined): string {
+  const m = msg?.trim();
+  if (m && !m.includes('\n') && Buffer.byteLength(m) <= MAX_MESSAGE_EXPRESSION_BYTES) return m;
+  return rule.message ?? `failed: ${rule.expression}`;
+}
+
 export function celViolation(rule: CelRule, o: Outcome): Violation | undefined {
   if (o.v === true) return undefined;
   if (o.v === false)
     return {
-      message: o.msg?.trim() ? o.msg : (rule.message ?? `failed: ${rule.expression}`),
+      message: messageOf(rule, o.msg),
       code: rule.code,
     };
   return {
