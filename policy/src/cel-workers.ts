@@ -252,7 +252,14 @@ export class CelWorkers implements CelEvaluator {
     );
     const started = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => giveUp(new Error(`${stop}: the evaluation ran past it`)), answerMs);
+      // When the timer fires, an answer may already wait to be read: a busy event loop runs
+      // timers before it reads pipes. setImmediate runs after that read, so only an evaluation
+      // that really ran past the budget is given up on, not one whose answer was queued behind
+      // other requests.
+      timer = setTimeout(
+        () => setImmediate(() => giveUp(new Error(`${stop}: the evaluation ran past it`))),
+        answerMs,
+      );
     };
     const call = this.pick().then((s) =>
       this.send(
