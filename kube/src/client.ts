@@ -1,5 +1,5 @@
 // Small helpers shared by the CLI, the sandbox and the tests: kubeconfig, CRD install, applying manifests.
-import { ApiextensionsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { loadManifestDir, type Manifest } from './manifests.ts';
 import { KubeRest, isNotFound } from './rest.ts';
 import { isEstablished } from './conditions.ts';
@@ -44,26 +44,91 @@ export async function waitUntil<T>(
 
 /** Applies every CRD of a folder and waits until each is Established (served). */
 export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]> {
+  return applyCrds(
+    kc,
+    loadManifestDir(dir).map((m) => m.object),
+  );
+}
+
+/**
+ * Applies CRDs all at once (or group after group, each at once, when given groups: a client that
+ * looks for one API once another is served finds it) and waits until each is Established
+ * (served): one watch of the CRDs tells, instead of a read per CRD every so often. Fails naming a
+ * CRD the API server refuses, or those not Established within `timeoutMs`.
+ */
+export async function applyCrds(
+  kc: KubeConfig,
+  crds: Manifest[] | Manifest[][],
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const groups =
+    crds.length > 0 && Array.isArray(crds[0]) ? (crds as Manifest[][]) : [crds as Manifest[]];
   const rest = new KubeRest(kc);
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  const crds = loadManifestDir(dir).map((m) => m.object);
-  for (const crd of crds) {
-    try {
-      await rest.apply(crd, { fieldManager: FIELD_MANAGER });
-    } catch (e) {
-      throw new Error(`CRD ${crd.metadata.name} was refused: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+  try {
+    for (const group of groups)
+      await Promise.all(
+        group.map((crd) =>
+          rest.apply(crd, { fieldManager: FIELD_MANAGER }).catch((e: Error) => {
+            throw new Error(`CRD ${crd.metadata.name} was refused: ${e.message}`, { cause: e });
+          }),
+        ),
+      );
+  } finally {
+    rest.close();
   }
-  rest.close();
-  const names = crds.map((c) => c.metadata.name);
-  for (const name of names) {
-    await waitUntil(`CRD ${name} to be Established`, async () =>
-      isEstablished(await ext.readCustomResourceDefinition({ name })),
-    );
-  }
+  const names = groups.flat().map((c) => c.metadata.name);
+  await waitEstablished(kc, names, timeoutMs);
   return names;
+}
+
+/**
+ * Watches CRDs (the watch starts with the current state of each, then every change) until every
+ * name is Established; a watch that ends early is started again.
+ */
+async function waitEstablished(kc: KubeConfig, names: string[], timeoutMs: number): Promise<void> {
+  const waiting = new Set(names);
+  const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (waiting.size > 0) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000} s waiting for CRDs to be Established: ${[...waiting].join(', ')}${lastError ? ` (${(lastError as Error).message})` : ''}`,
+      );
+    await new Promise<void>((resolve) => {
+      let req: { abort(): void } | undefined;
+      let finished = false;
+      const done = (): void => {
+        finished = true;
+        clearTimeout(timer);
+        req?.abort();
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      new Watch(kc)
+        .watch(
+          path,
+          { timeoutSeconds: Math.ceil(timeoutMs / 1000) },
+          (_type, crd: { metadata?: { name?: string } }) => {
+            if (isEstablished(crd) && crd.metadata?.name) waiting.delete(crd.metadata.name);
+            if (waiting.size === 0) done();
+          },
+          (e: unknown) => {
+            if (e) lastError = e;
+            // Ended (or failed): look again after a moment, unless all are there.
+            setTimeout(done, waiting.size === 0 ? 0 : 100);
+          },
+        )
+        .then((r) => {
+          req = r;
+          if (finished) r.abort();
+        })
+        .catch((e: unknown) => {
+          lastError = e;
+          setTimeout(done, 100);
+        });
+    });
+  }
 }
 
 /**
