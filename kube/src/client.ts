@@ -1,8 +1,7 @@
 // Small helpers shared by the CLI, the sandbox and the tests: kubeconfig, CRD install, applying manifests.
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { loadManifestDir, type Manifest } from './manifests.ts';
 import { KubeRest, isNotFound } from './rest.ts';
-import { isEstablished } from './conditions.ts';
 
 export const FIELD_MANAGER = 'vmplane';
 
@@ -53,7 +52,7 @@ export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]
 /**
  * Applies CRDs all at once (or group after group, each at once, when given groups: a client that
  * looks for one API once another is served finds it) and waits until each is Established
- * (served): one watch of the CRDs tells, instead of a read per CRD every so often. Fails naming a
+ * (served): discovery tells, per group version, instead of a read of each (large) CRD. Fails naming a
  * CRD the API server refuses, or those not Established within `timeoutMs`.
  */
 export async function applyCrds(
@@ -76,58 +75,50 @@ export async function applyCrds(
   } finally {
     rest.close();
   }
-  const names = groups.flat().map((c) => c.metadata.name);
-  await waitEstablished(kc, names, timeoutMs);
-  return names;
+  await waitEstablished(kc, groups.flat(), timeoutMs);
+  return groups.flat().map((c) => c.metadata.name);
+}
+
+/** The group versions a CRD serves, with its plural: where discovery lists it once Established. */
+export function crdServedPaths(crd: Manifest): { path: string; plural: string }[] {
+  const spec = crd.spec as {
+    group?: string;
+    names?: { plural?: string };
+    versions?: { name: string; served?: boolean }[];
+  };
+  return (spec.versions ?? [])
+    .filter((v) => v.served !== false)
+    .map((v) => ({ path: `/apis/${spec.group}/${v.name}`, plural: spec.names?.plural ?? '' }));
 }
 
 /**
- * Watches CRDs (the watch starts with the current state of each, then every change) until every
- * name is Established; a watch that ends early is started again.
+ * Waits until discovery lists every served version of each CRD: the API server's discovery lists
+ * a CRD's resource only once the CRD is Established, and a group version's list is a few hundred
+ * bytes where the CRDs themselves are megabytes (KubeVirt's schemas).
  */
-async function waitEstablished(kc: KubeConfig, names: string[], timeoutMs: number): Promise<void> {
-  const waiting = new Set(names);
-  const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (waiting.size > 0) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs / 1000} s waiting for CRDs to be Established: ${[...waiting].join(', ')}${lastError ? ` (${(lastError as Error).message})` : ''}`,
-      );
-    await new Promise<void>((resolve) => {
-      let req: { abort(): void } | undefined;
-      let finished = false;
-      const done = (): void => {
-        finished = true;
-        clearTimeout(timer);
-        req?.abort();
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-      new Watch(kc)
-        .watch(
-          path,
-          { timeoutSeconds: Math.ceil(timeoutMs / 1000) },
-          (_type, crd: { metadata?: { name?: string } }) => {
-            if (isEstablished(crd) && crd.metadata?.name) waiting.delete(crd.metadata.name);
-            if (waiting.size === 0) done();
+async function waitEstablished(kc: KubeConfig, crds: Manifest[], timeoutMs: number): Promise<void> {
+  const wanted = new Map<string, Set<string>>();
+  for (const crd of crds)
+    for (const { path, plural } of crdServedPaths(crd))
+      wanted.set(path, (wanted.get(path) ?? new Set()).add(plural));
+  const rest = new KubeRest(kc);
+  try {
+    await Promise.all(
+      [...wanted].map(([path, plurals]) =>
+        waitUntil(
+          `CRDs ${[...plurals].join(', ')} to be Established (listed in ${path})`,
+          async () => {
+            const { body } = await rest.request<{ resources?: { name: string }[] }>('GET', path);
+            const listed = new Set((body.resources ?? []).map((r) => r.name));
+            return [...plurals].every((p) => listed.has(p));
           },
-          (e: unknown) => {
-            if (e) lastError = e;
-            // Ended (or failed): look again after a moment, unless all are there.
-            setTimeout(done, waiting.size === 0 ? 0 : 100);
-          },
-        )
-        .then((r) => {
-          req = r;
-          if (finished) r.abort();
-        })
-        .catch((e: unknown) => {
-          lastError = e;
-          setTimeout(done, 100);
-        });
-    });
+          timeoutMs,
+          50,
+        ),
+      ),
+    );
+  } finally {
+    rest.close();
   }
 }
 
