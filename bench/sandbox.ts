@@ -22,10 +22,33 @@ export interface SandboxBench {
   readyMs: number;
   /** The tiny Linux image built into an empty cache (download, unpack, initramfs). */
   imageBuildMs: number;
+  /**
+   * Without the engine, each start-up step's end (ms from the sandbox process's start, from its
+   * VMPLANE_STARTUP_PROFILE table), median over the runs: where the time to ready goes.
+   */
+  floorSteps: Record<string, number>;
+}
+
+/** The steps of the start-up profile the sandbox prints: name and end (ms), as printed. */
+export function profileEnds(out: string): Record<string, number> {
+  const lines = out.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('start-up profile'));
+  const ends: Record<string, number> = {};
+  if (at < 0) return ends;
+  for (const l of lines.slice(at + 2)) {
+    const m = /^ {2}(\S.*?)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(l);
+    if (!m) break;
+    ends[m[1]!] = Number(m[3]);
+  }
+  return ends;
 }
 
 /** One `npm start` (the sandbox command itself), with the time each awaited line appeared. */
-async function startOnce(args: string[], lines: string[]): Promise<Record<string, number>> {
+async function startOnce(
+  args: string[],
+  lines: string[],
+  profile?: Record<string, number>[],
+): Promise<Record<string, number>> {
   const stateDir = mkdtempSync(join(tmpdir(), 'vmplane-bench-sandbox-'));
   const started = Date.now();
   const child = spawn(
@@ -33,7 +56,12 @@ async function startOnce(args: string[], lines: string[]): Promise<Record<string
     [join(REPO_ROOT, 'harness/bootstrap.mjs'), 'sandbox', ...args],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, VMPLANE_STATE_DIR: stateDir, VMPLANE_UI_PORT: '0' },
+      env: {
+        ...process.env,
+        VMPLANE_STATE_DIR: stateDir,
+        VMPLANE_UI_PORT: '0',
+        VMPLANE_STARTUP_PROFILE: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -53,6 +81,7 @@ async function startOnce(args: string[], lines: string[]): Promise<Record<string
         throw new Error(`the sandbox did not print ${lines.join(', ')}:\n${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    profile?.push(profileEnds(out));
     return seen;
   } finally {
     await stop(child, 'SIGINT');
@@ -65,10 +94,11 @@ export async function sandboxBench(runs = 3): Promise<SandboxBench> {
   const applied = 'objects from examples/';
   const running = 'VM demo/tiny-1 Running';
   const floor: number[] = [];
+  const floorProfiles: Record<string, number>[] = [];
   const withEngine: Record<string, number>[] = [];
   for (let i = 0; i < runs; i++) {
     console.log(`sandbox: start ${i + 1} of ${runs} without the engine, then with it`);
-    floor.push((await startOnce(['--no-engine'], [ready]))[ready]!);
+    floor.push((await startOnce(['--no-engine'], [ready], floorProfiles))[ready]!);
     withEngine.push(await startOnce([], [applied, running, ready]));
   }
   const cache = mkdtempSync(join(tmpdir(), 'vmplane-bench-image-'));
@@ -85,5 +115,11 @@ export async function sandboxBench(runs = 3): Promise<SandboxBench> {
     vmAfterExamplesMs: median(withEngine.map((x) => x[running]! - x[applied]!)),
     readyMs: median(withEngine.map((x) => x[ready]!)),
     imageBuildMs: Date.now() - t0,
+    floorSteps: Object.fromEntries(
+      Object.keys(floorProfiles[0] ?? {}).map((k) => [
+        k,
+        median(floorProfiles.map((p) => p[k] ?? 0)),
+      ]),
+    ),
   };
 }

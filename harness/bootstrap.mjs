@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Entry point of `npm start` and `npm test` on a fresh clone: plain JavaScript with no
 // dependencies, so it runs before anything is installed. It installs the npm dependencies when
-// they are missing or older than package-lock.json, then hands over to the TypeScript command.
+// they are missing or do not match package-lock.json, then hands over to the TypeScript command.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { depsStale, nodeModulesIsLink } from './bootstrap-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const commands = {
@@ -26,45 +26,35 @@ if (major < 20 || (major === 20 && minor < 10)) {
   process.exit(1);
 }
 
-function depsAreCurrent() {
-  const marker = join(root, 'node_modules', '.package-lock.json');
-  if (!existsSync(marker) || !existsSync(join(root, 'node_modules', '.bin', 'tsx'))) return false;
-  return statSync(marker).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs;
-}
-
-if (!depsAreCurrent()) {
-  console.log('installing npm dependencies (first run)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+/** Installs the dependencies of `dir` when they do not match its lock file. */
+function install(dir, npmArgs, what) {
+  const why = depsStale(dir, dir === root ? ['tsx'] : []);
+  if (!why) return;
+  if (nodeModulesIsLink(dir)) {
+    // npm would empty the folder the link points to, which another checkout uses.
+    console.error(
+      `${join(dir, 'node_modules')} is a link and does not match ${join(dir, 'package-lock.json')} (${why}): run npm ci where it points, or remove the link`,
+    );
+    process.exit(1);
+  }
+  console.log(`installing ${what} (${why})...`);
+  const r = spawnSync('npm', npmArgs, { cwd: dir, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('npm ci failed; see the output above');
+    console.error(`npm ${npmArgs[0]} in ${dir} failed; see the output above`);
     process.exit(r.status ?? 1);
   }
 }
 
+install(root, ['ci', '--no-audit', '--no-fund'], 'npm dependencies');
 // The Headlamp plugin has its own toolchain (its pinned TypeScript, vite and React) in plugin/.
-function pluginDepsAreCurrent() {
-  const dir = join(root, 'plugin');
-  const marker = join(dir, 'node_modules', '.package-lock.json');
-  return (
-    existsSync(marker) &&
-    statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs
+// `npm install`, not `npm ci`: npm 11 leaves @swc/core's optional platform packages out of the
+// lock file, and `npm ci` then refuses it. The versions still come from the lock file.
+if (['test', 'sandbox', 'bench'].includes(name))
+  install(
+    join(root, 'plugin'),
+    ['install', '--no-audit', '--no-fund'],
+    'the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)',
   );
-}
-if (['test', 'sandbox', 'bench'].includes(name) && !pluginDepsAreCurrent()) {
-  console.log(
-    'installing the Headlamp plugin toolchain in plugin/ (first run, about 2 minutes)...',
-  );
-  // `npm install`, not `npm ci`: npm 11 leaves @swc/core's optional platform packages out of the
-  // lock file, and `npm ci` then refuses it. The versions still come from the lock file.
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
-    cwd: join(root, 'plugin'),
-    stdio: 'inherit',
-  });
-  if (r.status !== 0) {
-    console.error('npm install in plugin/ failed; see the output above');
-    process.exit(r.status ?? 1);
-  }
-}
 
 const [script, ...args] = commands[name];
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args, ...rest], {

@@ -1,8 +1,7 @@
 // Small helpers shared by the CLI, the sandbox and the tests: kubeconfig, CRD install, applying manifests.
-import { ApiextensionsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { loadManifestDir, type Manifest } from './manifests.ts';
 import { KubeRest, isNotFound } from './rest.ts';
-import { isEstablished } from './conditions.ts';
 
 export const FIELD_MANAGER = 'vmplane';
 
@@ -44,26 +43,83 @@ export async function waitUntil<T>(
 
 /** Applies every CRD of a folder and waits until each is Established (served). */
 export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]> {
+  return applyCrds(
+    kc,
+    loadManifestDir(dir).map((m) => m.object),
+  );
+}
+
+/**
+ * Applies CRDs all at once (or group after group, each at once, when given groups: a client that
+ * looks for one API once another is served finds it) and waits until each is Established
+ * (served): discovery tells, per group version, instead of a read of each (large) CRD. Fails naming a
+ * CRD the API server refuses, or those not Established within `timeoutMs`.
+ */
+export async function applyCrds(
+  kc: KubeConfig,
+  crds: Manifest[] | Manifest[][],
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const groups =
+    crds.length > 0 && Array.isArray(crds[0]) ? (crds as Manifest[][]) : [crds as Manifest[]];
   const rest = new KubeRest(kc);
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  const crds = loadManifestDir(dir).map((m) => m.object);
-  for (const crd of crds) {
-    try {
-      await rest.apply(crd, { fieldManager: FIELD_MANAGER });
-    } catch (e) {
-      throw new Error(`CRD ${crd.metadata.name} was refused: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+  try {
+    for (const group of groups)
+      await Promise.all(
+        group.map((crd) =>
+          rest.apply(crd, { fieldManager: FIELD_MANAGER }).catch((e: Error) => {
+            throw new Error(`CRD ${crd.metadata.name} was refused: ${e.message}`, { cause: e });
+          }),
+        ),
+      );
+  } finally {
+    rest.close();
   }
-  rest.close();
-  const names = crds.map((c) => c.metadata.name);
-  for (const name of names) {
-    await waitUntil(`CRD ${name} to be Established`, async () =>
-      isEstablished(await ext.readCustomResourceDefinition({ name })),
+  await waitEstablished(kc, groups.flat(), timeoutMs);
+  return groups.flat().map((c) => c.metadata.name);
+}
+
+/** The group versions a CRD serves, with its plural: where discovery lists it once Established. */
+export function crdServedPaths(crd: Manifest): { path: string; plural: string }[] {
+  const spec = crd.spec as {
+    group?: string;
+    names?: { plural?: string };
+    versions?: { name: string; served?: boolean }[];
+  };
+  return (spec.versions ?? [])
+    .filter((v) => v.served !== false)
+    .map((v) => ({ path: `/apis/${spec.group}/${v.name}`, plural: spec.names?.plural ?? '' }));
+}
+
+/**
+ * Waits until discovery lists every served version of each CRD: the API server's discovery lists
+ * a CRD's resource only once the CRD is Established, and a group version's list is a few hundred
+ * bytes where the CRDs themselves are megabytes (KubeVirt's schemas).
+ */
+async function waitEstablished(kc: KubeConfig, crds: Manifest[], timeoutMs: number): Promise<void> {
+  const wanted = new Map<string, Set<string>>();
+  for (const crd of crds)
+    for (const { path, plural } of crdServedPaths(crd))
+      wanted.set(path, (wanted.get(path) ?? new Set()).add(plural));
+  const rest = new KubeRest(kc);
+  try {
+    await Promise.all(
+      [...wanted].map(([path, plurals]) =>
+        waitUntil(
+          `CRDs ${[...plurals].join(', ')} to be Established (listed in ${path})`,
+          async () => {
+            const { body } = await rest.request<{ resources?: { name: string }[] }>('GET', path);
+            const listed = new Set((body.resources ?? []).map((r) => r.name));
+            return [...plurals].every((p) => listed.has(p));
+          },
+          timeoutMs,
+          50,
+        ),
+      ),
     );
+  } finally {
+    rest.close();
   }
-  return names;
 }
 
 /**

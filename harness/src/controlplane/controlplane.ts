@@ -43,6 +43,13 @@ export interface ControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
   /** Log every write (create, update, patch, delete) with its user, as JSON lines, in audit.log. */
   auditWrites?: boolean;
+  /** Runs each start-up step (certificates, etcd, kube-apiserver), for a profile of where time goes. */
+  step?: <T>(name: string, fn: () => Promise<T> | T) => Promise<T>;
+  /**
+   * Called once the admin kubeconfig is written, as kube-apiserver starts (before it is ready):
+   * for a client whose own start is long and that waits for the API server anyway.
+   */
+  onKubeconfig?: (path: string) => void;
 }
 
 export interface ControlPlaneEndpoints {
@@ -245,8 +252,8 @@ export class ControlPlane {
   }
 
   private async startIn(dir: string): Promise<ControlPlaneEndpoints> {
-    const { ca, admin, webhookClientCa } = writeCertificates(dir);
-
+    const step =
+      this.opts.step ?? (<T>(_: string, fn: () => Promise<T> | T) => Promise.resolve(fn()));
     const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     this.etcd = this.spawnLogged('etcd', this.opts.binaries.etcd, [
@@ -259,7 +266,12 @@ export class ControlPlane {
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await this.waitFor('etcd', () => httpGetOk(`${etcdUrl}/health`), 30_000, this.etcd);
+    // etcd needs none of the certificates: it starts while they are made.
+    const { ca, admin, webhookClientCa } = await step('certificates', () => writeCertificates(dir));
+    const etcd = this.etcd;
+    await step('etcd', () =>
+      this.waitFor('etcd', () => httpGetOk(`${etcdUrl}/health`), 30_000, etcd),
+    );
 
     this.apiserverArgs = apiServerArgs({ etcdUrl, port: apiPort, dir });
     const auditLogPath = this.opts.auditWrites ? join(dir, 'audit.log') : undefined;
@@ -278,17 +290,24 @@ export class ControlPlane {
       this.apiserverArgs,
     );
     const server = `https://127.0.0.1:${apiPort}`;
-    await this.waitFor(
-      'kube-apiserver',
-      () => httpsGetOk(`${server}/readyz`, ca.certPem, admin),
-      90_000,
-      this.apiserver,
-    );
-
-    await this.startControllerManager(dir, server, ca);
+    // Written as kube-apiserver starts: a client that waits for it may start meanwhile.
     const kubeconfigPath = this.opts.kubeconfigPath ?? join(dir, 'kubeconfig');
     mkdirSync(dirname(kubeconfigPath), { recursive: true });
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin), { mode: 0o600 });
+    this.opts.onKubeconfig?.(kubeconfigPath);
+    // kube-controller-manager's certificates too, while kube-apiserver starts.
+    const { servingCaPem } = writeControllerManagerFiles(dir, ca, server, kubeconfigYaml);
+    const apiserver = this.apiserver;
+    await step('kube-apiserver', () =>
+      this.waitFor(
+        'kube-apiserver',
+        () => httpsGetOk(`${server}/readyz`, ca.certPem, admin),
+        90_000,
+        apiserver,
+      ),
+    );
+
+    await this.startControllerManager(dir, servingCaPem);
     this.endpoints = {
       server,
       kubeconfigPath,
@@ -310,8 +329,7 @@ export class ControlPlane {
    * catch up on what was written meanwhile, as in any cluster): a start costs no more than the
    * API server's. One that does not answer its /healthz within a minute is said in the log.
    */
-  private async startControllerManager(dir: string, server: string, ca: KeyPair): Promise<void> {
-    const { servingCaPem } = writeControllerManagerFiles(dir, ca, server, kubeconfigYaml);
+  private async startControllerManager(dir: string, servingCaPem: string): Promise<void> {
     const port = await freePort();
     const child = this.spawnLogged(
       'kube-controller-manager',
@@ -376,7 +394,7 @@ export class ControlPlane {
         );
       }
       if (await probe().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${name} not ready after ${timeoutMs / 1000} s:\n${this.logTail(name)}`);
   }

@@ -225,11 +225,13 @@ function startProcess(
   bin: string,
   args: string[],
   timeoutMs: number,
+  onSpawn: (child: ChildProcessWithoutNullStreams) => void = () => {},
 ): Promise<{ child: ChildProcessWithoutNullStreams; port: number; webhooks: Webhook[] }> {
   // Its own process group: a terminal's Ctrl-C reaches the parent, which removes the
   // configuration before stopping it. Its standard input closes when the parent dies, however it
   // dies, and it stops then (--exit-with-stdin).
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  onSpawn(child);
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
@@ -272,13 +274,16 @@ function stopProcess(child: ChildProcessWithoutNullStreams, graceMs = 2_000): Pr
   });
 }
 
-/**
- * Starts KubeVirt's validating admission for the API server of the kubeconfig, registers it, and
- * resolves once the API server calls it. The KubeVirt CRDs must be installed. Refuses to start if
- * a configuration of its name exists that is not vmplane's.
- */
-export function startKubeVirtAdmission(o: KubeVirtAdmissionOptions): Promise<RunningAdmission> {
-  const project: Project = {
+/** An admission process started ahead of the API server it serves (see spawnKubeVirtAdmission). */
+export interface SpawnedAdmission {
+  /** Registers it once its CRDs are installed; resolves once the API server calls it. */
+  register(): Promise<RunningAdmission>;
+  /** Stops the process (before or instead of register). */
+  kill(): void;
+}
+
+function kubevirtProject(o: KubeVirtAdmissionOptions): Project {
+  return {
     who: `KubeVirt v${KUBEVIRT_VERSION}`,
     name: o.name ?? KUBEVIRT_ADMISSION_NAME,
     labels: KUBEVIRT_ADMISSION_LABELS,
@@ -289,15 +294,10 @@ export function startKubeVirtAdmission(o: KubeVirtAdmissionOptions): Promise<Run
     probe: KUBEVIRT_PROBE,
     refusal: 'RunStrategy must be specified',
   };
-  return startAdmission(project, o);
 }
 
-/**
- * Starts CDI's DataVolume validation for the API server of the kubeconfig, registers it, and
- * resolves once the API server calls it. The CDI CRDs must be installed.
- */
-export function startCdiAdmission(o: CdiAdmissionOptions): Promise<RunningAdmission> {
-  const project: Project = {
+function cdiProject(o: CdiAdmissionOptions): Project {
+  return {
     who: `CDI v${CDI_VERSION}`,
     name: o.name ?? CDI_ADMISSION_NAME,
     labels: CDI_ADMISSION_LABELS,
@@ -305,23 +305,47 @@ export function startCdiAdmission(o: CdiAdmissionOptions): Promise<RunningAdmiss
     probe: CDI_PROBE,
     refusal: 'Invalid source URL scheme',
   };
-  return startAdmission(project, o);
 }
 
-async function startAdmission(
+/**
+ * Starts KubeVirt's validating admission for the API server of the kubeconfig, registers it, and
+ * resolves once the API server calls it. The KubeVirt CRDs must be installed. Refuses to start if
+ * a configuration of its name exists that is not vmplane's.
+ */
+export function startKubeVirtAdmission(o: KubeVirtAdmissionOptions): Promise<RunningAdmission> {
+  return spawnAdmission(kubevirtProject(o), o).register();
+}
+
+/**
+ * Starts KubeVirt's admission process now, registered later. Its Go packages take seconds of CPU
+ * to load before it reads anything, so the sandbox starts it as soon as the kubeconfig is written,
+ * while kube-apiserver starts; it waits for the API server and its informers sync once the CRDs
+ * are there (the CDI CRDs first: KubeVirt looks for CDI's DataSource API once, after its first
+ * sync). register() once the CRDs are Established.
+ */
+export function spawnKubeVirtAdmission(o: KubeVirtAdmissionOptions): SpawnedAdmission {
+  return spawnAdmission(kubevirtProject(o), o);
+}
+
+/**
+ * Starts CDI's DataVolume validation for the API server of the kubeconfig, registers it, and
+ * resolves once the API server calls it. The CDI CRDs must be installed.
+ */
+export function startCdiAdmission(o: CdiAdmissionOptions): Promise<RunningAdmission> {
+  return spawnAdmission(cdiProject(o), o).register();
+}
+
+/** CDI's, started now and registered later, as spawnKubeVirtAdmission. */
+export function spawnCdiAdmission(o: CdiAdmissionOptions): SpawnedAdmission {
+  return spawnAdmission(cdiProject(o), o);
+}
+
+function spawnAdmission(
   p: Project,
   o: { bin: string; kubeconfigPath: string; timeoutSeconds?: number; log?: (l: string) => void },
-): Promise<RunningAdmission> {
+): SpawnedAdmission {
   const started = Date.now();
   const name = p.name;
-  const kc: KubeConfig = kubeConfigFrom(o.kubeconfigPath);
-  const rest = new KubeRest(kc);
-  try {
-    refuseForeign(p, name, await getConfig(rest, name));
-  } catch (e) {
-    rest.close();
-    throw e;
-  }
   const ca = createCertificateAuthority(`${name}-ca`, 365);
   const serving = issueCertificate(ca, {
     commonName: name,
@@ -343,6 +367,35 @@ async function startAdmission(
     ...p.args,
   ];
   let child: ChildProcessWithoutNullStreams | undefined;
+  const proc = startProcess(o.bin, args, 120_000, (c) => (child = c)).finally(() =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
+  // Handled here; register() reads it.
+  proc.catch(() => undefined);
+  const kill = (): void => void child?.kill('SIGKILL');
+  return {
+    kill,
+    register: () =>
+      registerAdmission(p, o, { proc, ca, started }).catch((e: unknown) => {
+        kill();
+        throw e;
+      }),
+  };
+}
+
+async function registerAdmission(
+  p: Project,
+  o: { kubeconfigPath: string; timeoutSeconds?: number; log?: (l: string) => void },
+  s: {
+    proc: Promise<{ child: ChildProcessWithoutNullStreams; port: number; webhooks: Webhook[] }>;
+    ca: { certPem: string };
+    started: number;
+  },
+): Promise<RunningAdmission> {
+  const name = p.name;
+  const kc: KubeConfig = kubeConfigFrom(o.kubeconfigPath);
+  const rest = new KubeRest(kc);
+  let child: ChildProcessWithoutNullStreams | undefined;
   let uid: string | undefined;
   const stop = async (): Promise<void> => {
     try {
@@ -350,27 +403,26 @@ async function startAdmission(
     } finally {
       rest.close();
       if (child) await stopProcess(child);
-      rmSync(dir, { recursive: true, force: true });
     }
   };
   try {
-    const proc = await startProcess(o.bin, args, 60_000);
+    refuseForeign(p, name, await getConfig(rest, name));
+    const proc = await s.proc;
     child = proc.child;
-    rmSync(dir, { recursive: true, force: true });
     const listening = Date.now();
     const config = admissionConfiguration(
       name,
       p.labels,
       proc.webhooks,
       proc.port,
-      ca.certPem,
+      s.ca.certPem,
       o.timeoutSeconds,
     );
     uid = (await register(rest, p, name, config)).metadata.uid;
     await waitAnswering(rest, p, 30_000);
-    const s = (from: number, to = Date.now()): string => `${((to - from) / 1000).toFixed(1)} s`;
+    const secs = (from: number, to = Date.now()): string => `${((to - from) / 1000).toFixed(1)} s`;
     o.log?.(
-      `${p.who}'s validating admission registered (${name}, ${proc.webhooks.length} webhooks at 127.0.0.1:${proc.port}) in ${s(started)}: listening after ${s(started, listening)}, called by the API server ${s(listening)} later`,
+      `${p.who}'s validating admission registered (${name}, ${proc.webhooks.length} webhooks at 127.0.0.1:${proc.port}) in ${secs(s.started)}: listening after ${secs(s.started, listening)}, called by the API server ${secs(listening)} later`,
     );
     const kill = (): void => void proc.child.kill('SIGKILL');
     return { port: proc.port, pid: proc.child.pid ?? 0, name, stop, kill };
