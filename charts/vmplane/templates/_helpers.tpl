@@ -68,9 +68,16 @@ clientConfig:
   {{- end }}
 {{- end -}}
 
-{{/* VM webhooks skip updates that change neither spec nor labels (status and finalizer writes). */}}
+{{/* The VM mutating webhook skips updates that change neither spec nor labels (status, finalizer and annotation writes). */}}
 {{- define "vmplane.specOrLabelsChanged" -}}
 matchConditions:
   - name: spec-or-labels-changed
     expression: "request.operation != 'UPDATE' || object.spec != oldObject.spec || (has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})"
+{{- end -}}
+
+{{/* The VM validating webhook also sees annotation-only updates (a policy's requiredAnnotations). */}}
+{{- define "vmplane.specLabelsOrAnnotationsChanged" -}}
+matchConditions:
+  - name: spec-labels-or-annotations-changed
+    expression: "request.operation != 'UPDATE' || object.spec != oldObject.spec || (has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}) || (has(object.metadata.annotations) ? object.metadata.annotations : {}) != (has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {})"
 {{- end -}}
