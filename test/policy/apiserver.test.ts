@@ -10,6 +10,7 @@ import { REPORT_NAME } from '../../controllers/src/policy/report.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
 import { KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
+import type { Lookups } from '../../kube/src/lookups.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { type RunningWebhooks } from '../../webhooks/src/main.ts';
 import { startScopedWebhooks, stopScopedWebhooks } from '../support/webhooks.ts';
@@ -89,6 +90,31 @@ async function waitForResult(
   );
 }
 
+/**
+ * The cluster as this file's audit sees it: its namespace, its policies and its own cluster-wide
+ * objects. The API server is shared with test files running side by side; their VMs, classes and
+ * policies would otherwise trigger this audit's scans and fill its reports.
+ */
+function ownWorld(c: Lookups): Lookups {
+  const mine = (o: { metadata?: { name?: string } }): boolean =>
+    (o.metadata?.name ?? '').endsWith(`-${scope}`);
+  return {
+    namespace: (name) => c.namespace(name),
+    classes: () => c.classes().filter(mine),
+    vmClass: (name) => c.vmClass(name),
+    namespacedImages: (namespace) => c.namespacedImages(namespace),
+    clusterImages: () => c.clusterImages().filter(mine),
+    storageClasses: () => c.storageClasses(),
+    storageProfile: (name) => c.storageProfile(name),
+    disk: (namespace, name) => c.disk(namespace, name),
+    disks: (namespace) => c.disks(namespace ?? ns),
+    vms: (namespace) => c.vms(namespace ?? ns),
+    policies: () =>
+      c.policies().filter((p) => p.metadata.labels?.['vmplane.io/webhook-scope'] === scope),
+    exceptions: (namespace) => c.exceptions(namespace ?? ns),
+  };
+}
+
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
   ns = await createNamespace('pol', { ...SCOPE, 'policy-test': scope });
@@ -129,7 +155,7 @@ beforeAll(async () => {
   const cache = webhooks.cache;
   auditor = new PolicyAuditor({
     kc: kubeConfig(),
-    lookups: cache,
+    lookups: ownWorld(cache),
     onChange: (h) => cache.onChange(['policies', 'exceptions', 'vms'], h),
     debounceMs: 200,
     intervalMs: 60_000,
