@@ -3,7 +3,7 @@
 // current (observedGeneration == generation) and says what generation should have done; then
 // stopped, so that the writes measured next pay for admission only. The checks of a status are
 // pure (settledProblems, ruleCounts: unit tests in test/bench/native.test.ts).
-import type { KubeRest } from '../kube/src/rest.ts';
+import { isNotFound, type KubeRest } from '../kube/src/rest.ts';
 import { exitReport, startBundle, stop } from './processes.ts';
 
 /** status.enforcement of a VirtualMachinePolicy, as the controllers write it. */
@@ -74,10 +74,16 @@ async function names(rest: KubeRest, path: string): Promise<string[]> {
   return r.body.items.map((o) => o.metadata.name);
 }
 
-/** Deletes the admission policies and bindings the controllers generated (they outlive them). */
+/**
+ * Deletes the admission policies and bindings the controllers generated (they outlive them); the
+ * garbage collector may take one first (they are owned by their policies): gone is gone.
+ */
 export async function deleteGenerated(rest: KubeRest): Promise<void> {
   for (const path of [BINDINGS, VAPS])
-    for (const name of await names(rest, path)) await rest.request('DELETE', `${path}/${name}`);
+    for (const name of await names(rest, path))
+      await rest.request('DELETE', `${path}/${name}`).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
 }
 
 /** Every generated binding's policy exists, one per policy that says it has one. */
