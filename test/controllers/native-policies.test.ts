@@ -228,7 +228,12 @@ describe('native enforcement', () => {
 
   it('(e) generation on and off: the same verdict and the same policy message for a violating VM', async () => {
     await webhookSees(n('on'));
-    const on = await verdict(vm('sleepy', n('small'), 'Suspended'));
+    // The API server takes in a new binding a moment after the status says native (longer on a
+    // loaded machine): wait for its own denial (docs/controllers.md, the window after a change).
+    const on = await waitUntil('the API server to enforce the generated policy', async () => {
+      const v = await verdict(vm('sleepy', n('small'), 'Suspended'));
+      return v.includes(`ValidatingAdmissionPolicy '${name}'`) ? v : undefined;
+    });
     expect(on).toContain(`ValidatingAdmissionPolicy '${name}'`);
     expect(on).toContain(`policy "${n('on')}" rule not-suspended: ${MESSAGE}`);
     // The webhook rule still runs in the webhook.

@@ -110,6 +110,18 @@ const CHECKS: Record<string, (r: Ran) => void> = {
     expectOk(r);
     expect(names(r).length).toBeGreaterThan(0);
   },
+  'kubectl get vmpolicy -o wide': (r) => {
+    expectOk(r);
+    expect(header(r)).toContain('NATIVE');
+    // The example policy's CEL rule runs in the API server; its maxMemory reads the class.
+    const row = r.out.split('\n').find((l) => l.startsWith('warn-large-vms-in-development '));
+    expect(row, r.out).toContain('owner-label');
+    expect(row, r.out).not.toContain('maxMemory');
+  },
+  'kubectl get validatingadmissionpolicies': (r) => {
+    expectOk(r);
+    expect(names(r)).toContain('vmplane-policy-warn-large-vms-in-development');
+  },
   'npm run vmplane -- policy test examples/policies': (r) => {
     expectOk(r);
     const met = /(\d+) of (\d+) expectations met/.exec(r.out);
