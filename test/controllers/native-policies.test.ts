@@ -254,8 +254,10 @@ describe('native enforcement', () => {
       rule: 'not-suspended',
       reason: 'spec.nativeEnforcement is Disabled',
     });
-    expect(await getVap(name)).toBeUndefined();
-    expect(await getBinding(name)).toBeUndefined();
+    // The status hands the rules back first, then the objects are deleted.
+    await waitUntil('the generated objects to go', async () =>
+      !(await getVap(name)) && !(await getBinding(name)) ? true : undefined,
+    );
     await webhookSees(n('on'));
     // The API server drops a deleted VAP about a second later (both deny meanwhile).
     const offVerdict = await waitUntil('the webhook alone to deny', async () => {
