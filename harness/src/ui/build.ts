@@ -27,9 +27,6 @@ function run(args: string[], log: (l: string) => void): void {
   log(`plugin: npm ${args.join(' ')}`);
   const r = spawnSync('npm', args, {
     cwd: PLUGIN_DIR,
-    // A production build whoever asks: under vitest NODE_ENV is "test", and headlamp-plugin would
-    // then emit development JSX (jsxDEV) that the production Headlamp page cannot run.
-    env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
   });
