@@ -35,26 +35,20 @@ function tree(pid: number): number[] {
   return [pid, ...kids.flatMap(tree)];
 }
 
-function treeCpuMs(pid: number): number {
+/** A figure summed over a process and its descendants (one that ended meanwhile counts 0). */
+function overTree(pid: number, figure: (pid: number) => number): number {
   return tree(pid).reduce((sum, p) => {
     try {
-      return sum + cpuMs(p);
+      return sum + figure(p);
     } catch {
       return sum; // ended meanwhile
     }
   }, 0);
 }
 
-export /** The resident memory of a process and its CEL engine processes, summed (shared pages count twice). */
-function treeRssMb(pid: number): number {
-  return tree(pid).reduce((sum, p) => {
-    try {
-      return sum + rssMb(p);
-    } catch {
-      return sum; // ended meanwhile
-    }
-  }, 0);
-}
+const treeCpuMs = (pid: number): number => overTree(pid, cpuMs);
+/** Resident memory of the server and its CEL engine processes, summed (shared pages count twice). */
+const treeRssMb = (pid: number): number => overTree(pid, rssMb);
 
 export async function load(
   port: number,
