@@ -167,13 +167,17 @@ export interface VirtualMachineSpec {
        */
       name: string;
       /**
-       * The L2 network (a NetworkAttachmentDefinition in the VM's namespace) to plug into. Omitted: the pod network, with masquerade (NAT) binding.
+       * The network to plug into: a Network (kubectl get vmnet) by name, or, when no Network has that name, a NetworkAttachmentDefinition in the VM's namespace. Omitted: the pod network, with masquerade (NAT) binding.
        */
       network?: string;
       /**
-       * A fixed MAC address, for example 02:00:00:00:00:01. Omitted: one is assigned.
+       * A fixed MAC address, for example 02:00:00:00:00:01. Omitted: admission assigns one from 02:76:6d:00:00:00-02:76:6d:ff:ff:ff, kept for the life of the VM. No two interfaces in the cluster get the same one.
        */
       macAddress?: string;
+      /**
+       * The IPv4 address of this interface on a Network with a static pool. Omitted: admission allocates a free one from the pool, kept for the life of the VM. A given one must lie in the pool's ranges and be free.
+       */
+      ipAddress?: string;
     }[];
   };
   /**
@@ -272,7 +276,7 @@ export interface VirtualMachineStatus {
    */
   ipAddresses?: string[];
   /**
-   * Per-interface network state.
+   * Per-interface network state: one entry per spec interface, whether the VM runs or not.
    *
    * @maxItems 16
    *
@@ -284,11 +288,19 @@ export interface VirtualMachineStatus {
      */
     name?: string;
     /**
-     * The MAC address in use.
+     * The network of the interface (a Network or NetworkAttachmentDefinition); empty: the pod network.
+     */
+    network?: string;
+    /**
+     * The MAC address assigned to the interface (or in use).
      */
     macAddress?: string;
     /**
-     * The addresses of this interface.
+     * The static-pool address allocated to the interface.
+     */
+    ipAddress?: string;
+    /**
+     * The addresses the engine observes on this interface while the VM runs.
      *
      * @maxItems 16
      *
@@ -1675,6 +1687,263 @@ export interface VirtualMachinePolicyExceptionStatus {
      */
     observedGeneration?: number;
   }[];
+}
+
+/**
+ * A Network is a network VMs can plug into, for administrators to offer: the pod network, or an L2 segment (a bridge on a node interface, optionally on a VLAN) with its IP address management (an external DHCP server, or a static pool vmplane allocates from). VM interfaces name it in spec.network.interfaces[].network; on a cluster it becomes Multus NetworkAttachmentDefinitions in the namespaces that use it.
+ */
+export interface Network {
+  /**
+   * The versioned schema of this representation of an object; vmplane.io/v1alpha1 for this kind.
+   */
+  apiVersion: 'vmplane.io/v1alpha1';
+  /**
+   * The REST resource this object represents; Network here.
+   */
+  kind: 'Network';
+  /**
+   * Standard object metadata: name, namespace, labels, annotations.
+   */
+  metadata: V1ObjectMeta;
+  spec: NetworkSpec;
+  status?: NetworkStatus;
+}
+/**
+ * The network administrators offer.
+ */
+export interface NetworkSpec {
+  /**
+   * Pod (the cluster pod network, NAT) or L2 (a bridged segment of its own).
+   */
+  type?: 'Pod' | 'L2';
+  /**
+   * The L2 segment: a Linux bridge on each node, optionally on a VLAN of a node interface.
+   */
+  l2?: {
+    /**
+     * The node's network interface the bridge is attached to (for example eth1). Omitted: a bridge of its own, reaching only the VMs on it.
+     */
+    nodeInterface?: string;
+    /**
+     * The Linux bridge name, at most 15 characters. Omitted: vmp-<network name>.
+     */
+    bridge?: string;
+    /**
+     * The VLAN ID (802.1Q tag), 1 to 4094. Omitted: untagged.
+     */
+    vlanID?: number;
+  };
+  /**
+   * How guests on this network get their IP addresses. Exactly one of externalDHCP or staticPool.
+   */
+  ipam?: {
+    /**
+     * The segment's own DHCP server gives the addresses; vmplane only assigns MAC addresses.
+     */
+    externalDHCP?: {};
+    /**
+     * Addresses vmplane allocates from: one per VM interface on this network, kept while the VM exists (stop and start included), released when it is deleted. The guest gets its address from cloud-init network data (or the segment DHCP server in the sandbox).
+     */
+    staticPool?: {
+      /**
+       * The subnet, an IPv4 CIDR such as 192.168.100.0/24.
+       */
+      cidr: string;
+      /**
+       * The default gateway the guests use, an address of cidr. Optional.
+       */
+      gateway?: string;
+      /**
+       * The address ranges handed out, inside cidr. Omitted: the whole cidr minus the network address, the broadcast address and the gateway.
+       *
+       * @maxItems 16
+       *
+       * Items: One inclusive range of addresses, from start to end.
+       */
+      ranges?: {
+        /**
+         * The first address of the range.
+         */
+        start: string;
+        /**
+         * The last address of the range (not before start).
+         */
+        end: string;
+      }[];
+      /**
+       * DNS servers given to the guests, in order.
+       *
+       * @maxItems 3
+       *
+       * Items: A DNS server address.
+       */
+      nameservers?: string[];
+      /**
+       * DNS search domains given to the guests.
+       *
+       * @maxItems 6
+       *
+       * Items: A domain.
+       */
+      search?: string[];
+    };
+  };
+  /**
+   * The namespaces whose VMs may use this network (by namespace labels). Omitted: every namespace.
+   */
+  namespaceSelector?: {
+    /**
+     * Labels that must all be present with these exact values.
+     */
+    matchLabels?: {
+      [k: string]: string | undefined;
+    };
+    /**
+     * Set-based requirements, all of which must hold.
+     *
+     * @maxItems 32
+     *
+     * Items: One requirement: a label key, an operator and (for In and NotIn) values.
+     */
+    matchExpressions?: {
+      /**
+       * The label key the requirement applies to.
+       */
+      key: string;
+      /**
+       * How the key relates to the values.
+       */
+      operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+      /**
+       * The values for In and NotIn; must be empty for Exists and DoesNotExist.
+       *
+       * @maxItems 64
+       *
+       * Items: A label value.
+       */
+      values?: string[];
+    }[];
+  };
+}
+/**
+ * What vmplane sees of the network.
+ */
+export interface NetworkStatus {
+  /**
+   * The metadata.generation this status was computed from; behind metadata.generation means the controller has not caught up yet.
+   */
+  observedGeneration?: number;
+  /**
+   * Ready: the network is usable (reason Ready), or why not (reason InvalidSpec, with the field in the message).
+   *
+   * @maxItems 32
+   *
+   * Items: One aspect of the current state, in the standard Kubernetes condition form.
+   */
+  conditions?: {
+    /**
+     * The aspect this condition describes, in CamelCase (for example Ready).
+     */
+    type: string;
+    /**
+     * Whether the condition holds.
+     */
+    status: 'True' | 'False' | 'Unknown';
+    /**
+     * A CamelCase word that says why, for programs to match on.
+     */
+    reason: string;
+    /**
+     * A sentence for people: what is happening and what to do about it.
+     */
+    message: string;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * The metadata.generation the condition was computed from.
+     */
+    observedGeneration?: number;
+  }[];
+  /**
+   * Usage of the static pool (staticPool only).
+   */
+  pool?: {
+    /**
+     * Addresses in the ranges, the gateway excluded.
+     */
+    size?: number;
+    /**
+     * Addresses held by VM interfaces (NetworkAddresses).
+     */
+    allocated?: number;
+    /**
+     * Addresses left to allocate.
+     */
+    free?: number;
+  };
+  /**
+   * The namespaces that have a NetworkAttachmentDefinition for this network.
+   *
+   * @maxItems 1024
+   *
+   * Items: A namespace.
+   */
+  namespaces?: string[];
+}
+
+/**
+ * A NetworkAddress is vmplane's claim on one MAC address or one static-pool IP address for one VM interface. Its name is the address (mac-02-76-6d-00-00-01, ip-<network>-192-168-100-7), so the API server itself refuses a second claim. The admission webhook creates it; the controller deletes it when the VM is gone or no longer carries the address.
+ */
+export interface NetworkAddress {
+  /**
+   * The versioned schema of this representation of an object; vmplane.io/v1alpha1 for this kind.
+   */
+  apiVersion: 'vmplane.io/v1alpha1';
+  /**
+   * The REST resource this object represents; NetworkAddress here.
+   */
+  kind: 'NetworkAddress';
+  /**
+   * Standard object metadata: name, namespace, labels, annotations.
+   */
+  metadata: V1ObjectMeta;
+  spec: NetworkAddressSpec;
+}
+/**
+ * The address and who holds it.
+ */
+export interface NetworkAddressSpec {
+  /**
+   * MAC or IP.
+   */
+  kind: 'MAC' | 'IP';
+  /**
+   * The MAC address (02:76:6d:00:00:01) or the IPv4 address.
+   */
+  address: string;
+  /**
+   * The Network the IP address belongs to (IP only).
+   */
+  network?: string;
+  /**
+   * The VM interface holding the address.
+   */
+  vm: {
+    /**
+     * The VM's namespace.
+     */
+    namespace: string;
+    /**
+     * The VM's name.
+     */
+    name: string;
+    /**
+     * The interface name in spec.network.interfaces.
+     */
+    interface: string;
+  };
 }
 
 /**

@@ -15,6 +15,8 @@ describe('ajv validation from the generated schemas', () => {
     expect(validator.kinds().sort()).toEqual(
       [
         'ClusterVirtualMachineImage',
+        'Network',
+        'NetworkAddress',
         'PolicyReport',
         'StorageProfile',
         'VirtualMachine',

@@ -7,6 +7,8 @@ import virtualmachinedisk from './virtualmachinedisk.json' with { type: 'json' }
 import storageprofile from './storageprofile.json' with { type: 'json' };
 import virtualmachinepolicy from './virtualmachinepolicy.json' with { type: 'json' };
 import virtualmachinepolicyexception from './virtualmachinepolicyexception.json' with { type: 'json' };
+import network from './network.json' with { type: 'json' };
+import networkaddress from './networkaddress.json' with { type: 'json' };
 import policyreport from './policyreport.json' with { type: 'json' };
 
 /** JSON Schema of each kind, by kind name. */
@@ -19,5 +21,7 @@ export const schemas: Record<string, object> = {
   StorageProfile: storageprofile,
   VirtualMachinePolicy: virtualmachinepolicy,
   VirtualMachinePolicyException: virtualmachinepolicyexception,
+  Network: network,
+  NetworkAddress: networkaddress,
   PolicyReport: policyreport,
 };

@@ -1,6 +1,7 @@
 // Every kind of the vmplane.io/v1alpha1 API, in the order the CRDs are listed.
 import type { KindDefinition } from '../kind.ts';
 import { clusterVirtualMachineImage, virtualMachineImage } from './images.ts';
+import { network, networkAddress } from './network.ts';
 import { virtualMachinePolicy, virtualMachinePolicyException } from './policy.ts';
 import { storageProfile } from './storageprofile.ts';
 import { virtualMachine } from './virtualmachine.ts';
@@ -17,6 +18,8 @@ export const kinds: readonly KindDefinition[] = [
   storageProfile,
   virtualMachinePolicy,
   virtualMachinePolicyException,
+  network,
+  networkAddress,
 ];
 
 /** Other projects' kinds vmplane installs when absent. */

@@ -15,6 +15,7 @@ import {
   str,
 } from '../schema.ts';
 import { accessModes, imageRef, volumeMode } from './common.ts';
+import { vmNetworkInterface as networkInterface } from './network.ts';
 import { RESERVATIONS } from './virtualmachineclass.ts';
 
 /** A VM's name becomes a label value (vmplane.io/vm, kubevirt.io/domain) on its KubeVirt objects. */
@@ -143,29 +144,6 @@ const cloudInit = obj(
     ),
   },
   { 'x-kubernetes-validations': [exactlyOneOf(['userData', 'secretRef'])] },
-);
-
-const networkInterface = obj(
-  'One network interface of the VM.',
-  {
-    name: labelName('The interface name, unique in the VM, for example nic0.'),
-    network: objectName(
-      "The L2 network (a NetworkAttachmentDefinition in the VM's namespace) to plug into. Omitted: the pod network, with masquerade (NAT) binding.",
-    ),
-    macAddress: str(
-      'A fixed MAC address, for example 02:00:00:00:00:01. Omitted: one is assigned.',
-      {
-        maxLength: 17,
-        'x-kubernetes-validations': [
-          {
-            rule: "self.matches(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')",
-            messageExpression: `'"' + self + '" is not a MAC address like 02:00:00:00:00:01'`,
-          },
-        ],
-      },
-    ),
-  },
-  { required: ['name'] },
 );
 
 const probe = obj(
@@ -322,12 +300,18 @@ export const virtualMachine: KindDefinition = {
       },
     ),
     interfaces: arr(
-      'Per-interface network state.',
+      'Per-interface network state: one entry per spec interface, whether the VM runs or not.',
       obj('The state of one interface.', {
         name: str('Interface name from spec.network.interfaces.', { maxLength: 63 }),
-        macAddress: str('The MAC address in use.', { maxLength: 17 }),
+        network: str(
+          'The network of the interface (a Network or NetworkAttachmentDefinition); empty: the pod network.',
+        ),
+        macAddress: str('The MAC address assigned to the interface (or in use).', {
+          maxLength: 17,
+        }),
+        ipAddress: str('The static-pool address allocated to the interface.', { maxLength: 15 }),
         ipAddresses: arr(
-          'The addresses of this interface.',
+          'The addresses the engine observes on this interface while the VM runs.',
           str('An IPv4 or IPv6 address.', { maxLength: 64 }),
           { maxItems: 16 },
         ),
