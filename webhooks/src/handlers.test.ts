@@ -26,26 +26,31 @@ const decode = (patch: string | undefined): unknown =>
   patch ? JSON.parse(Buffer.from(patch, 'base64').toString()) : undefined;
 
 describe('handleMutation', () => {
-  it('ignores other groups and operations other than CREATE and UPDATE', () => {
+  it('ignores other groups and operations other than CREATE and UPDATE', async () => {
     expect(
-      handleMutation(
+      await handleMutation(
         { ...request('Pod', 'CREATE', {}), kind: { group: '', version: 'v1', kind: 'Pod' } },
         staticLookups({}),
       ),
     ).toMatchObject({ outcome: 'ignored', notes: ['not mutated'] });
-    expect(handleMutation(request('VirtualMachine', 'DELETE'), staticLookups({}))).toMatchObject({
+    expect(
+      await handleMutation(request('VirtualMachine', 'DELETE'), staticLookups({})),
+    ).toMatchObject({
       outcome: 'ignored',
       notes: ['not mutated'],
     });
   });
 
-  it('has no mutation for kinds without one', () => {
+  it('has no mutation for kinds without one', async () => {
     expect(
-      handleMutation(request('VirtualMachineClass', 'CREATE', vmClass('small')), staticLookups({})),
+      await handleMutation(
+        request('VirtualMachineClass', 'CREATE', vmClass('small')),
+        staticLookups({}),
+      ),
     ).toMatchObject({ outcome: 'ignored', notes: ['no mutation for VirtualMachineClass'] });
   });
 
-  it('leaves an object that breaks its schema to the API server', () => {
+  it('leaves an object that breaks its schema to the API server', async () => {
     const bad = {
       apiVersion: API_VERSION,
       kind: 'VirtualMachine',
@@ -53,14 +58,14 @@ describe('handleMutation', () => {
       spec: { className: 7 },
     };
     expect(
-      handleMutation(request('VirtualMachine', 'CREATE', bad), staticLookups({})),
+      await handleMutation(request('VirtualMachine', 'CREATE', bad), staticLookups({})),
     ).toMatchObject({
       outcome: 'ignored',
       notes: ['object does not match its schema; left to the API server'],
     });
   });
 
-  it('settles storage of a disk only at creation', () => {
+  it('settles storage of a disk only at creation', async () => {
     const d = {
       apiVersion: API_VERSION,
       kind: 'VirtualMachineDisk',
@@ -68,18 +73,18 @@ describe('handleMutation', () => {
       spec: { size: '1Gi' },
     };
     expect(
-      handleMutation(request('VirtualMachineDisk', 'UPDATE', d), staticLookups({})),
+      await handleMutation(request('VirtualMachineDisk', 'UPDATE', d), staticLookups({})),
     ).toMatchObject({ outcome: 'ignored', notes: ['storage is settled at creation'] });
   });
 
-  it('patches a VM with its defaults', () => {
+  it('patches a VM with its defaults', async () => {
     const l = staticLookups({
       classes: [vmClass('small')],
       namespaces: [
         { metadata: { name: 'team-a', annotations: { 'vmplane.io/default-class': 'small' } } },
       ],
     });
-    const h = handleMutation(
+    const h = await handleMutation(
       request(
         'VirtualMachine',
         'CREATE',

@@ -20,6 +20,7 @@ import {
 } from '../../decisions/src/disk.ts';
 import { validateImageDelete } from '../../decisions/src/image.ts';
 import { policyCelProblems, policyVerdict } from './policy-verdict.ts';
+import type { NetworkAddresses } from './network-addresses.ts';
 import {
   mutateVirtualMachine,
   validateVirtualMachine,
@@ -142,12 +143,18 @@ async function withPolicies(
 
 interface KindHandler {
   /** CREATE or UPDATE, on an object that matches its schema. */
-  mutate?(req: AdmissionRequest, obj: Record<string, unknown>, lookups: Lookups): Handled;
+  mutate?(
+    req: AdmissionRequest,
+    obj: Record<string, unknown>,
+    lookups: Lookups,
+    addresses?: NetworkAddresses,
+  ): Handled | Promise<Handled>;
   validate?(
     req: AdmissionRequest,
     obj: Record<string, unknown>,
     lookups: Lookups,
     compiler: PolicyCompiler,
+    addresses?: NetworkAddresses,
   ): Handled | Promise<Handled>;
   validateDelete?(
     req: AdmissionRequest,
@@ -172,24 +179,23 @@ const imageHandler = (kind: ImageKind): KindHandler => ({
 /** Every vmplane kind the webhooks act on, and how. */
 const HANDLERS: Record<string, KindHandler> = {
   VirtualMachine: {
-    mutate: (req, obj, l) =>
-      patchFrom(
-        req,
-        mutateVirtualMachine(withMeta<VirtualMachine>(structuredClone(obj), req), l, {
-          creating: req.operation === 'CREATE',
-        }),
-      ),
-    validate: (req, obj, l, compiler) =>
-      withPolicies(
-        req,
-        l,
-        compiler,
-        validateVirtualMachine(
-          withMeta<VirtualMachine>(obj, req),
-          req.oldObject as VirtualMachine | undefined,
-          l,
-        ),
-      ),
+    mutate: async (req, obj, l, addresses) => {
+      const r = mutateVirtualMachine(withMeta<VirtualMachine>(structuredClone(obj), req), l, {
+        creating: req.operation === 'CREATE',
+      });
+      // MACs and static-pool IPs are claimed once the defaults are in (network-addresses.ts).
+      const denial = r.denial ?? (await addresses?.assign(req, r.object));
+      return patchFrom(req, denial ? { ...r, denial } : r);
+    },
+    validate: async (req, obj, l, compiler, addresses) => {
+      const vm = withMeta<VirtualMachine>(obj, req);
+      const base = validateVirtualMachine(vm, req.oldObject as VirtualMachine | undefined, l);
+      const ns = vm.metadata.namespace ?? '';
+      const offered = addresses
+        ? await addresses.checkNamespaces(req, vm, l.namespace(ns)?.metadata?.labels)
+        : [];
+      return withPolicies(req, l, compiler, { ...base, denials: [...base.denials, ...offered] });
+    },
     validateDelete: (req, _name, l, compiler) =>
       withPolicies(req, l, compiler, { denials: [], warnings: [] }),
   },
@@ -241,8 +247,12 @@ const HANDLERS: Record<string, KindHandler> = {
 
 const writes = (op: string): boolean => op === 'CREATE' || op === 'UPDATE';
 
-/** The mutating webhook. */
-export function handleMutation(req: AdmissionRequest, lookups: Lookups): Handled {
+/** The mutating webhook; with `addresses`, VMs get their MACs and static-pool IPs claimed. */
+export async function handleMutation(
+  req: AdmissionRequest,
+  lookups: Lookups,
+  addresses?: NetworkAddresses,
+): Promise<Handled> {
   if (req.kind.group !== GROUP || !writes(req.operation)) return ignored(req, 'not mutated');
   const handler = HANDLERS[req.kind.kind]?.mutate;
   if (!handler) return ignored(req, `no mutation for ${req.kind.kind}`);
@@ -251,7 +261,7 @@ export function handleMutation(req: AdmissionRequest, lookups: Lookups): Handled
   // after mutation, refuses it with the schema's message.
   if (!validator.validate(obj).valid)
     return ignored(req, 'object does not match its schema; left to the API server');
-  return handler(req, obj, lookups);
+  return handler(req, obj, lookups, addresses);
 }
 
 /** The validating webhook. */
@@ -259,6 +269,7 @@ export async function handleValidation(
   req: AdmissionRequest,
   lookups: Lookups,
   compiler: PolicyCompiler,
+  addresses?: NetworkAddresses,
 ): Promise<Handled> {
   if (req.kind.group !== GROUP) return ignored(req, 'not a vmplane kind');
   const kind = req.kind.kind;
@@ -281,5 +292,5 @@ export async function handleValidation(
       notes: [],
     };
   if (!handler?.validate) return ignored(req, `no check for ${kind}`);
-  return handler.validate(req, obj, lookups, compiler);
+  return handler.validate(req, obj, lookups, compiler, addresses);
 }

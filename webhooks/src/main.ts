@@ -27,6 +27,7 @@ import {
 import { WebhookServer, type FaultInjection } from './server.ts';
 import { ReviewingMetricsAuthorizer } from '../../kube/src/metrics-auth.ts';
 import { DiskClaims } from './disk-claims.ts';
+import { NetworkAddresses } from './network-addresses.ts';
 import { clientAuthSettings, type ClientAuth } from './client-auth.ts';
 import { DeleteRegistration } from './delete-registration.ts';
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
@@ -258,6 +259,7 @@ export async function startWebhooks(o: WebhookOptions): Promise<RunningWebhooks>
     port: o.port ?? 0,
     logger: log,
     claims: new DiskClaims(rest),
+    addresses: new NetworkAddresses(rest),
     policies: compiler,
     metricsAuthorizer: new ReviewingMetricsAuthorizer(rest),
     ...(o.faults ? { faults: o.faults } : {}),

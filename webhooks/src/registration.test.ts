@@ -18,7 +18,11 @@ describe('webhook configurations', () => {
     for (const h of hooks) {
       expect(h.admissionReviewVersions).toEqual(['v1']);
       // Only the VM check writes (the disk claims), and never on a dry run.
-      expect(h.sideEffects).toBe(h.name === 'vm.validate.vmplane.io' ? 'NoneOnDryRun' : 'None');
+      expect(h.sideEffects).toBe(
+        h.name === 'vm.validate.vmplane.io' || h.name === 'vm.mutate.vmplane.io'
+          ? 'NoneOnDryRun'
+          : 'None',
+      );
       expect(h.matchPolicy).toBe('Equivalent');
       // The guards on deletes and on policies fail open (see registration.ts); the rest fail closed.
       expect(h.failurePolicy).toBe(

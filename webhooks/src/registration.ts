@@ -1,8 +1,8 @@
 // The Mutating- and ValidatingWebhookConfigurations, built from one description. The sandbox
 // points them at the local server by URL; the chart at the Service. Settings follow Kubernetes'
-// webhook good practices: v1 reviews only, no side effects but the disk claims (none on dry
-// runs), small timeouts, fail closed for validation, never catching kube-system or vmplane's own
-// namespace.
+// webhook good practices: v1 reviews only, no side effects but the disk and address claims (none
+// on dry runs), small timeouts, fail closed for validation, never catching kube-system or vmplane's
+// own namespace.
 
 import {
   SPEC_LABELS_OR_ANNOTATIONS_CHANGED,
@@ -90,9 +90,11 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
     kind: 'MutatingWebhookConfiguration',
     metadata: { name: `${MUTATING_NAME}${suffix}`, labels },
     webhooks: [
+      // It claims MAC and static-pool addresses (NetworkAddresses), never on a dry run.
       common('vm.mutate.vmplane.io', '/mutate', [rule(['CREATE', 'UPDATE'], ['virtualmachines'])], {
         reinvocationPolicy: 'IfNeeded',
         matchConditions: [SPEC_OR_LABELS_CHANGED],
+        sideEffects: 'NoneOnDryRun',
       }),
       common('disk.mutate.vmplane.io', '/mutate', [rule(['CREATE'], ['virtualmachinedisks'])], {
         reinvocationPolicy: 'IfNeeded',

@@ -26,6 +26,7 @@ import {
 import { handleMutation, handleValidation, type Handled } from './handlers.ts';
 import { withDisks, type Lookups } from '../../kube/src/lookups.ts';
 import type { DiskClaims } from './disk-claims.ts';
+import type { NetworkAddresses } from './network-addresses.ts';
 import type { PolicyCompiler } from '../../policy/src/index.ts';
 import { serveMetrics, type MetricsAuthorizer } from '../../kube/src/metrics-auth.ts';
 
@@ -46,6 +47,8 @@ export interface WebhookServerOptions {
    * Without it, only the cache check applies (unit tests of the wire format).
    */
   claims?: DiskClaims;
+  /** MAC and static-pool IP claims written at admission (NetworkAddresses). */
+  addresses?: NetworkAddresses;
   /** The policies in force, compiled in the CEL engine. */
   policies: PolicyCompiler;
   /**
@@ -269,7 +272,7 @@ export class WebhookServer {
   private async decide(webhook: 'mutate' | 'validate', r: AdmissionRequest): Promise<Handled> {
     if (this.opts.faults?.throwOn?.(webhook, r))
       throw new Error(`injected fault (test): the ${webhook} handler throws`);
-    if (webhook === 'mutate') return handleMutation(r, this.opts.lookups);
+    if (webhook === 'mutate') return handleMutation(r, this.opts.lookups, this.opts.addresses);
     const claims = this.opts.claims;
     const lookups = claims
       ? withDisks(
@@ -277,7 +280,7 @@ export class WebhookServer {
           await claims.missingDisks(r, (ns, n) => this.opts.lookups.disk(ns, n)),
         )
       : this.opts.lookups;
-    const handled = await handleValidation(r, lookups, this.opts.policies);
+    const handled = await handleValidation(r, lookups, this.opts.policies, this.opts.addresses);
     if (!handled.response.allowed || !this.opts.claims) return handled;
     const denial = await this.opts.claims.claim(r);
     if (!denial) return handled;

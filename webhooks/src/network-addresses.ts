@@ -1,0 +1,286 @@
+// The I/O of address admission (network-claims.ts and network-pool.ts decide): read the Networks
+// a VM names and the NetworkAddresses live, and claim each MAC and static-pool IP by creating the
+// NetworkAddress named after it. The API server's AlreadyExists is the only arbiter, so two
+// admissions (on any replica) never hand out one address twice; a claim found in the way is this
+// VM's own (a retried admission), another VM's (deny, naming it), or stale (taken over). A dry
+// run decides and checks the same way and creates nothing.
+import type { Network, NetworkAddress, VirtualMachine } from '../../api/generated/types.ts';
+import { GROUP } from '../../api/src/wellknown.ts';
+import { NetworkAddressLabels } from '../../api/src/v1alpha1/network.ts';
+import { getLive } from '../../kube/src/ownership.ts';
+import { ApiError, type KubeRest } from '../../kube/src/rest.ts';
+import type { Denial } from '../../decisions/src/vm.ts';
+import type { AdmissionRequest } from './admission.ts';
+import {
+  checkGivenIp,
+  claimVerdict,
+  DEFAULT_INTERFACE,
+  interfacesToClaim,
+  ipTaken,
+  macTaken,
+  namespaceDenials,
+  poolExhausted,
+  staticPoolOf,
+  type Interface,
+  type VmRef,
+} from './network-claims.ts';
+import {
+  exhaustedMessage,
+  ipClaimName,
+  macClaimName,
+  normalizeMac,
+  pickFreeIp,
+  randomMac,
+} from './network-pool.ts';
+
+const API = `/apis/${GROUP}/v1alpha1`;
+const ADDRESSES = `${API}/networkaddresses`;
+/** Random candidates tried before giving up (a MAC collision in 2^24 is rare; IPs re-list). */
+const MAC_ATTEMPTS = 16;
+const IP_ATTEMPTS = 64;
+
+type Claimed = { ok: true; created?: string } | { ok: false; existing: NetworkAddress };
+
+interface Request {
+  me: VmRef;
+  dryRun: boolean;
+  networks: Map<string, Network | undefined>;
+  own: NetworkAddress[];
+  created: string[];
+}
+
+export class NetworkAddresses {
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly random: () => number = Math.random,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Fills in and claims the MAC (and static-pool IP) of every interface that needs one, on the VM
+   * under admission (changed in place). The first refusal is returned; what this request claimed
+   * before it is let go again.
+   */
+  async assign(req: AdmissionRequest, vm: VirtualMachine): Promise<Denial | undefined> {
+    const namespace = vm.metadata?.namespace ?? req.namespace;
+    const name = vm.metadata?.name ?? req.name;
+    if (!namespace || !name) return undefined;
+    const spec = vm.spec;
+    if (!spec.network?.interfaces?.length)
+      spec.network = { ...spec.network, interfaces: [{ name: DEFAULT_INTERFACE }] };
+    const interfaces = spec.network.interfaces as Interface[];
+    const old = (req.oldObject as VirtualMachine | undefined)?.spec?.network?.interfaces;
+    const networks = await this.networks(interfaces);
+    const hasPool = (n: string): boolean => !!staticPoolOf(networks.get(n));
+    const work = interfacesToClaim(interfaces, old, hasPool);
+    if (!work.length) return undefined;
+    const r: Request = {
+      me: { namespace, name },
+      dryRun: req.dryRun === true,
+      networks,
+      own: await this.list({
+        [NetworkAddressLabels.vmNamespace]: namespace,
+        [NetworkAddressLabels.vmName]: name,
+      }),
+      created: [],
+    };
+    for (const { index, iface } of work) {
+      const denial =
+        (await this.mac(r, index, iface, interfaces)) ?? (await this.ip(r, index, iface));
+      if (denial) {
+        await Promise.all(r.created.map((c) => this.remove(c)));
+        return denial;
+      }
+    }
+    return undefined;
+  }
+
+  /** The validating side: Networks whose namespaceSelector leaves out the VM's namespace. */
+  async checkNamespaces(
+    req: AdmissionRequest,
+    vm: VirtualMachine,
+    namespaceLabels: Record<string, string> | undefined,
+  ): Promise<Denial[]> {
+    const namespace = vm.metadata?.namespace ?? req.namespace ?? '';
+    const interfaces = vm.spec?.network?.interfaces ?? [];
+    const old = (req.oldObject as VirtualMachine | undefined)?.spec?.network?.interfaces;
+    if (!interfaces.some((i) => i.network)) return [];
+    const networks = await this.networks(interfaces);
+    return namespaceDenials(interfaces, old, namespace, namespaceLabels, networks);
+  }
+
+  private async networks(
+    interfaces: readonly Interface[],
+  ): Promise<Map<string, Network | undefined>> {
+    const names = [...new Set(interfaces.flatMap((i) => (i.network ? [i.network] : [])))];
+    const found = await Promise.all(
+      names.map((n) => getLive<Network>(this.rest, `${API}/networks/${encodeURIComponent(n)}`)),
+    );
+    return new Map(names.map((n, k) => [n, found[k]]));
+  }
+
+  private async list(labels: Record<string, string>): Promise<NetworkAddress[]> {
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const { body } = await this.rest.request<{ items: NetworkAddress[] }>(
+      'GET',
+      `${ADDRESSES}?labelSelector=${encodeURIComponent(selector)}`,
+    );
+    return body.items ?? [];
+  }
+
+  private async mac(
+    r: Request,
+    index: number,
+    iface: Interface,
+    all: readonly Interface[],
+  ): Promise<Denial | undefined> {
+    if (iface.macAddress) {
+      const c = await this.claim(r, iface, 'MAC', normalizeMac(iface.macAddress));
+      return c.ok ? undefined : macTaken(index, iface.macAddress, c.existing);
+    }
+    const inSpec = new Set(all.flatMap((i) => (i.macAddress ? [normalizeMac(i.macAddress)] : [])));
+    const mine = r.own.find(
+      (c) =>
+        c.spec.kind === 'MAC' && c.spec.vm.interface === iface.name && !inSpec.has(c.spec.address),
+    );
+    if (mine) {
+      iface.macAddress = mine.spec.address;
+      return undefined;
+    }
+    for (let k = 0; k < MAC_ATTEMPTS; k++) {
+      const candidate = randomMac(this.random);
+      if (inSpec.has(candidate)) continue;
+      const c = await this.claim(r, iface, 'MAC', candidate);
+      if (c.ok) {
+        iface.macAddress = candidate;
+        return undefined;
+      }
+    }
+    throw new Error(`no free MAC address found in ${MAC_ATTEMPTS} attempts; try again`);
+  }
+
+  private async ip(r: Request, index: number, iface: Interface): Promise<Denial | undefined> {
+    const network = iface.network ? r.networks.get(iface.network) : undefined;
+    const given = checkGivenIp(index, iface, network);
+    if (given) return given;
+    const pool = staticPoolOf(network);
+    if (!pool || !iface.network) return undefined;
+    if (iface.ipAddress) {
+      const c = await this.claim(r, iface, 'IP', iface.ipAddress);
+      return c.ok ? undefined : ipTaken(index, iface.ipAddress, c.existing);
+    }
+    const mine = r.own.find(
+      (c) =>
+        c.spec.kind === 'IP' &&
+        c.spec.network === iface.network &&
+        c.spec.vm.interface === iface.name,
+    );
+    if (mine) {
+      iface.ipAddress = mine.spec.address;
+      return undefined;
+    }
+    let taken = new Set<string>();
+    for (let k = 0; k < IP_ATTEMPTS; k++) {
+      // Re-list now and then: other admissions free and take addresses meanwhile.
+      if (k % 8 === 0) {
+        const held = await this.list({ [NetworkAddressLabels.network]: iface.network });
+        taken = new Set(held.filter((c) => c.spec.kind === 'IP').map((c) => c.spec.address));
+      }
+      const candidate = pickFreeIp(pool, taken, this.random);
+      if (!candidate)
+        return poolExhausted(index, exhaustedMessage(iface.network, pool, taken.size));
+      const c = await this.claim(r, iface, 'IP', candidate);
+      if (c.ok) {
+        iface.ipAddress = candidate;
+        return undefined;
+      }
+      taken.add(candidate);
+    }
+    throw new Error(
+      `no free address of network "${iface.network}" claimed in ${IP_ATTEMPTS} attempts; try again`,
+    );
+  }
+
+  /** Claims one address: created (or, on a dry run, found free), this VM's own, or held. */
+  private async claim(
+    r: Request,
+    iface: Interface,
+    kind: 'MAC' | 'IP',
+    address: string,
+  ): Promise<Claimed> {
+    const network = kind === 'IP' ? (iface.network ?? '') : undefined;
+    const name = kind === 'MAC' ? macClaimName(address) : ipClaimName(network ?? '', address);
+    for (let k = 0; k < 3; k++) {
+      const existing = r.dryRun
+        ? { found: await getLive<NetworkAddress>(this.rest, `${ADDRESSES}/${name}`) }
+        : await this.create(name, kind, address, network, r.me, iface.name);
+      if ('created' in existing || (r.dryRun && !existing.found)) {
+        if (!r.dryRun) r.created.push(name);
+        return { ok: true };
+      }
+      // Taken, then deleted before it could be read: create again.
+      if (!existing.found) continue;
+      const found = existing.found;
+      const holder = await this.vm(found.spec.vm);
+      const verdict = claimVerdict(found, r.me, holder, this.clock());
+      if (verdict === 'held') return { ok: false, existing: found };
+      if (verdict === 'mine' || r.dryRun) return { ok: true };
+      await this.remove(name, found.metadata?.uid);
+    }
+    throw new Error(
+      `could not claim ${kind} address ${address}: its claim changed while being taken over; try again`,
+    );
+  }
+
+  /** Creates the claim, or reads the one in the way (none: it went away meanwhile). */
+  private async create(
+    name: string,
+    kind: 'MAC' | 'IP',
+    address: string,
+    network: string | undefined,
+    me: VmRef,
+    iface: string,
+  ): Promise<{ created: true } | { found: NetworkAddress | undefined }> {
+    const body = {
+      apiVersion: `${GROUP}/v1alpha1`,
+      kind: 'NetworkAddress',
+      metadata: {
+        name,
+        labels: {
+          'app.kubernetes.io/managed-by': 'vmplane',
+          [NetworkAddressLabels.vmNamespace]: me.namespace,
+          [NetworkAddressLabels.vmName]: me.name,
+          ...(network ? { [NetworkAddressLabels.network]: network } : {}),
+        },
+      },
+      spec: { kind, address, ...(network ? { network } : {}), vm: { ...me, interface: iface } },
+    };
+    try {
+      await this.rest.request('POST', ADDRESSES, { body });
+      return { created: true };
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 409)) throw e;
+      return { found: await getLive<NetworkAddress>(this.rest, `${ADDRESSES}/${name}`) };
+    }
+  }
+
+  private vm(ref: VmRef): Promise<VirtualMachine | undefined> {
+    return getLive<VirtualMachine>(
+      this.rest,
+      `${API}/namespaces/${encodeURIComponent(ref.namespace)}/virtualmachines/${encodeURIComponent(ref.name)}`,
+    );
+  }
+
+  /** Deletes a claim (best effort; with a UID precondition when taking a stale one over). */
+  private async remove(name: string, uid?: string): Promise<void> {
+    try {
+      await this.rest.request('DELETE', `${ADDRESSES}/${name}`, {
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      });
+    } catch {
+      // A claim left behind is swept by the controller once its VM is known not to carry it.
+    }
+  }
+}
