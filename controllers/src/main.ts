@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { ClusterCache } from '../../kube/src/cache.ts';
 import type { CelEvaluatorSource } from '../../policy/src/index.ts';
 import { diskController } from './disk/controller.ts';
+import { addressController, networkController } from './network/addresses.ts';
 import { PolicyAuditor } from './policy/audit.ts';
 import { nativePolicyController } from './policy/native.ts';
 import type { LeaseSettings } from '../../kube/src/leader.ts';
@@ -85,6 +86,8 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   manager.add(diskController(manager));
   manager.add(vmController(manager, o.translation));
   manager.add(vmClassController(manager));
+  manager.add(addressController(manager));
+  manager.add(networkController(manager));
   // Policies are cluster-scoped: a scope without a cluster label has none of them.
   if (!scope || scope.clusterLabel)
     manager.add(

@@ -23,7 +23,7 @@ import {
   staticPoolOf,
   type Interface,
   type VmRef,
-} from './network-claims.ts';
+} from '../../decisions/src/network-claims.ts';
 import {
   exhaustedMessage,
   ipClaimName,
@@ -31,7 +31,7 @@ import {
   normalizeMac,
   pickFreeIp,
   randomMac,
-} from './network-pool.ts';
+} from '../../decisions/src/network-pool.ts';
 
 const API = `/apis/${GROUP}/v1alpha1`;
 const ADDRESSES = `${API}/networkaddresses`;

@@ -9,6 +9,7 @@ import type { EffectiveClass } from './translate.ts';
 import { fail, ok, type Check } from '../../../decisions/src/check.ts';
 import { withTransitionTime } from '../../../kube/src/conditions.ts';
 import { Reasons, VmConditions } from '../../../api/src/wellknown.ts';
+import { statusInterfaces } from '../network/addresses-decide.ts';
 
 type Condition = NonNullable<VirtualMachineStatus['conditions']>[number];
 type Phase = NonNullable<VirtualMachineStatus['phase']>;
@@ -244,6 +245,9 @@ export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
   const pending = restartPending(i.applied, i.current) && isRunning(i.kv, i.vmi);
   const power = i.kv ? powerStateOf(printable) : undefined;
   const a = i.applied;
+  const instance = instanceFields(i.vmi);
+  // Every spec interface, running or not, with its network, MAC and allocated IP.
+  const interfaces = statusInterfaces(i.vm, instance.interfaces);
   return {
     observedGeneration: i.vm.metadata.generation ?? 0,
     phase: !i.engineCheck.ok ? 'Pending' : refused ? 'Failed' : phaseOf(printable),
@@ -251,7 +255,8 @@ export function computeVmStatus(i: StatusInputs): VirtualMachineStatus {
     conditions: conditionsOf(i, pending),
     restartPending: pending,
     ...(power ? { powerState: power } : {}),
-    ...instanceFields(i.vmi),
+    ...instance,
+    ...(interfaces ? { interfaces } : {}),
     ...(a
       ? {
           class: {

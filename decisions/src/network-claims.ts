@@ -2,7 +2,7 @@
 // the way is, and the denials, each naming the field, the value and what is accepted.
 import type { Network, NetworkAddress, VirtualMachine } from '../../api/generated/types.ts';
 import { matchesSelector, type LabelSelector } from '../../api/src/selectors.ts';
-import type { Denial } from '../../decisions/src/vm.ts';
+import type { Denial } from './vm.ts';
 import { describeRanges, inPool, normalizeMac, type StaticPool } from './network-pool.ts';
 
 export type Interface = NonNullable<
