@@ -15,6 +15,7 @@ describe('ajv validation from the generated schemas', () => {
     expect(validator.kinds().sort()).toEqual(
       [
         'ClusterVirtualMachineImage',
+        'NetworkAttachmentDefinition',
         'PolicyReport',
         'StorageProfile',
         'VirtualMachine',
@@ -23,6 +24,7 @@ describe('ajv validation from the generated schemas', () => {
         'VirtualMachineImage',
         'VirtualMachinePolicy',
         'VirtualMachinePolicyException',
+        'VirtualMachineService',
       ].sort(),
     );
   });

@@ -7,7 +7,9 @@ import virtualmachinedisk from './virtualmachinedisk.json' with { type: 'json' }
 import storageprofile from './storageprofile.json' with { type: 'json' };
 import virtualmachinepolicy from './virtualmachinepolicy.json' with { type: 'json' };
 import virtualmachinepolicyexception from './virtualmachinepolicyexception.json' with { type: 'json' };
+import virtualmachineservice from './virtualmachineservice.json' with { type: 'json' };
 import policyreport from './policyreport.json' with { type: 'json' };
+import networkattachmentdefinition from './network-attachment-definition.json' with { type: 'json' };
 
 /** JSON Schema of each kind, by kind name. */
 export const schemas: Record<string, object> = {
@@ -19,5 +21,7 @@ export const schemas: Record<string, object> = {
   StorageProfile: storageprofile,
   VirtualMachinePolicy: virtualmachinepolicy,
   VirtualMachinePolicyException: virtualmachinepolicyexception,
+  VirtualMachineService: virtualmachineservice,
   PolicyReport: policyreport,
+  NetworkAttachmentDefinition: networkattachmentdefinition,
 };
