@@ -93,9 +93,14 @@ async function sync<T extends KubernetesObject>(
     ...desired,
     metadata: { ...desired.metadata, resourceVersion: live?.metadata?.resourceVersion },
   };
-  return {
-    live: await c.manager.rest.apply<T>(withPrecondition as never, { fieldManager: FIELD_MANAGER }),
-  };
+  // A replace, not an apply: fields vmplane no longer sets (a port taken out) must go. The API
+  // server keeps what it allocated (cluster IPs, node ports left unset) across a Service update.
+  const { body } = await c.manager.rest.request<T>(
+    'PUT',
+    `${collection}/${name}?fieldManager=${FIELD_MANAGER}`,
+    { body: withPrecondition },
+  );
+  return { live: body };
 }
 
 /** The slices vmplane wrote for this service beyond those it needs now: deleted by UID. */
