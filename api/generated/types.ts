@@ -1947,6 +1947,151 @@ export interface NetworkAddressSpec {
 }
 
 /**
+ * A VirtualMachineService exposes ports of the VMs its selector picks in its namespace, like vSphere's VM Service. vmplane writes a Service of the same name (without a selector) and its EndpointSlices: one endpoint per selected VM with a pod-network address, ready when the VM is Ready.
+ */
+export interface VirtualMachineService {
+  /**
+   * The versioned schema of this representation of an object; vmplane.io/v1alpha1 for this kind.
+   */
+  apiVersion: 'vmplane.io/v1alpha1';
+  /**
+   * The REST resource this object represents; VirtualMachineService here.
+   */
+  kind: 'VirtualMachineService';
+  /**
+   * Standard object metadata: name, namespace, labels, annotations.
+   */
+  metadata: V1ObjectMeta;
+  spec: VirtualMachineServiceSpec;
+  status?: VirtualMachineServiceStatus;
+}
+/**
+ * Which VMs, which ports, and how the service is reached.
+ */
+export interface VirtualMachineServiceSpec {
+  /**
+   * ClusterIP (inside the cluster), NodePort (also on every node) or LoadBalancer (also at an external address).
+   */
+  type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  /**
+   * Labels a VM in this namespace must have (all of them) to be behind the service. Omitted or empty: no VM is, and the service has no endpoints.
+   */
+  selector?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * The ports, at least one.
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: One port the service exposes.
+   */
+  ports: {
+    /**
+     * The port name (required when there is more than one port), for example ssh.
+     */
+    name?: string;
+    /**
+     * TCP or UDP.
+     */
+    protocol?: 'TCP' | 'UDP';
+    /**
+     * The port the service listens on, 1 to 65535.
+     */
+    port: number;
+    /**
+     * The port in the guest that traffic goes to, 1 to 65535.
+     */
+    targetPort: number;
+    /**
+     * The port on every node (NodePort and LoadBalancer only), 30000 to 32767. Omitted: Kubernetes picks one.
+     */
+    nodePort?: number;
+  }[];
+  /**
+   * The external address asked of the load balancer (LoadBalancer only).
+   */
+  loadBalancerIP?: string;
+}
+/**
+ * What the service looks like on the cluster.
+ */
+export interface VirtualMachineServiceStatus {
+  /**
+   * The metadata.generation this status was computed from; behind metadata.generation means the controller has not caught up yet.
+   */
+  observedGeneration?: number;
+  /**
+   * The Service's cluster address.
+   */
+  clusterIP?: string;
+  /**
+   * The external addresses (LoadBalancer), as the Service reports them.
+   */
+  loadBalancer?: {
+    /**
+     * One entry per address.
+     *
+     * @maxItems 16
+     *
+     * Items: An external address.
+     */
+    ingress?: {
+      /**
+       * An IP address.
+       */
+      ip?: string;
+      /**
+       * A DNS name.
+       */
+      hostname?: string;
+    }[];
+  };
+  /**
+   * VMs selected that have a pod-network address.
+   */
+  endpoints?: number;
+  /**
+   * Of those, the VMs that are Ready.
+   */
+  readyEndpoints?: number;
+  /**
+   * Ready: the Service and its EndpointSlices are written (False with reason NameInUse when a Service or EndpointSlice vmplane does not own has the name; vmplane leaves it alone).
+   *
+   * @maxItems 32
+   *
+   * Items: One aspect of the current state, in the standard Kubernetes condition form.
+   */
+  conditions?: {
+    /**
+     * The aspect this condition describes, in CamelCase (for example Ready).
+     */
+    type: string;
+    /**
+     * Whether the condition holds.
+     */
+    status: 'True' | 'False' | 'Unknown';
+    /**
+     * A CamelCase word that says why, for programs to match on.
+     */
+    reason: string;
+    /**
+     * A sentence for people: what is happening and what to do about it.
+     */
+    message: string;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * The metadata.generation the condition was computed from.
+     */
+    observedGeneration?: number;
+  }[];
+}
+
+/**
  * A PolicyReport holds the results of policy checks for the objects of one namespace, in the format shared by Kyverno, Policy Reporter and vmplane. vmplane writes one per namespace with the audit of its VMs.
  */
 export interface PolicyReport {
@@ -2101,4 +2246,31 @@ export interface PolicyReport {
       [k: string]: string | undefined;
     };
   }[];
+}
+
+/**
+ * A NetworkAttachmentDefinition (Network Plumbing Working Group) names a CNI configuration that Multus uses to attach pods to an extra network. vmplane writes one for each L2 Network in the namespaces whose VMs use it (label app.kubernetes.io/managed-by=vmplane, annotation vmplane.io/network) and removes it when no VM there uses the network; others' definitions are left alone.
+ */
+export interface NetworkAttachmentDefinition {
+  /**
+   * The versioned schema of this representation of an object; k8s.cni.cncf.io/v1 for this kind.
+   */
+  apiVersion: 'k8s.cni.cncf.io/v1';
+  /**
+   * The REST resource this object represents; NetworkAttachmentDefinition here.
+   */
+  kind: 'NetworkAttachmentDefinition';
+  /**
+   * Standard object metadata: name, namespace, labels, annotations.
+   */
+  metadata: V1ObjectMeta;
+  /**
+   * The attachment: a CNI configuration.
+   */
+  spec?: {
+    /**
+     * The CNI configuration as JSON, for example {"cniVersion":"0.3.1","name":"vlan-42","type":"bridge","bridge":"br42","vlan":42,"ipam":{}}.
+     */
+    config?: string;
+  };
 }

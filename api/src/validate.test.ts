@@ -17,6 +17,7 @@ describe('ajv validation from the generated schemas', () => {
         'ClusterVirtualMachineImage',
         'Network',
         'NetworkAddress',
+        'NetworkAttachmentDefinition',
         'PolicyReport',
         'StorageProfile',
         'VirtualMachine',
@@ -25,6 +26,7 @@ describe('ajv validation from the generated schemas', () => {
         'VirtualMachineImage',
         'VirtualMachinePolicy',
         'VirtualMachinePolicyException',
+        'VirtualMachineService',
       ].sort(),
     );
   });

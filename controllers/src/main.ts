@@ -19,6 +19,8 @@ import { isProgram, stopOnSignals } from '../../kube/src/process.ts';
 import { storageProfileController } from './storage/controller.ts';
 import { vmClassController } from './vmclass/controller.ts';
 import { vmController } from './vm/controller.ts';
+import { nadController } from './network/nad.ts';
+import { vmServiceController } from './vmservice/controller.ts';
 import type { TranslationOptions } from './vm/translate.ts';
 
 export interface ControllerOptions {
@@ -88,6 +90,8 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   manager.add(vmClassController(manager));
   manager.add(addressController(manager));
   manager.add(networkController(manager));
+  manager.add(nadController(manager));
+  manager.add(vmServiceController(manager));
   // Policies are cluster-scoped: a scope without a cluster label has none of them.
   if (!scope || scope.clusterLabel)
     manager.add(

@@ -9,7 +9,9 @@ import virtualmachinepolicy from './virtualmachinepolicy.json' with { type: 'jso
 import virtualmachinepolicyexception from './virtualmachinepolicyexception.json' with { type: 'json' };
 import network from './network.json' with { type: 'json' };
 import networkaddress from './networkaddress.json' with { type: 'json' };
+import virtualmachineservice from './virtualmachineservice.json' with { type: 'json' };
 import policyreport from './policyreport.json' with { type: 'json' };
+import networkattachmentdefinition from './network-attachment-definition.json' with { type: 'json' };
 
 /** JSON Schema of each kind, by kind name. */
 export const schemas: Record<string, object> = {
@@ -23,5 +25,7 @@ export const schemas: Record<string, object> = {
   VirtualMachinePolicyException: virtualmachinepolicyexception,
   Network: network,
   NetworkAddress: networkaddress,
+  VirtualMachineService: virtualmachineservice,
   PolicyReport: policyreport,
+  NetworkAttachmentDefinition: networkattachmentdefinition,
 };

@@ -8,6 +8,8 @@ import { virtualMachine } from './virtualmachine.ts';
 import { virtualMachineClass } from './virtualmachineclass.ts';
 import { virtualMachineDisk } from './virtualmachinedisk.ts';
 import { policyReport } from '../thirdparty/policyreport.ts';
+import { networkAttachmentDefinition } from '../thirdparty/nad.ts';
+import { virtualMachineService } from './vmservice.ts';
 
 export const kinds: readonly KindDefinition[] = [
   virtualMachine,
@@ -20,9 +22,13 @@ export const kinds: readonly KindDefinition[] = [
   virtualMachinePolicyException,
   network,
   networkAddress,
+  virtualMachineService,
 ];
 
 /** Other projects' kinds vmplane installs when absent. */
-export const thirdPartyKinds: readonly KindDefinition[] = [policyReport];
+export const thirdPartyKinds: readonly KindDefinition[] = [
+  policyReport,
+  networkAttachmentDefinition,
+];
 
 export const allKinds: readonly KindDefinition[] = [...kinds, ...thirdPartyKinds];

@@ -20,6 +20,7 @@ import { isEstablished } from '../../../kube/src/conditions.ts';
 import { Selectors } from '../../../api/src/wellknown.ts';
 import type { KubeVirtCr } from '../../../decisions/src/kubevirt-install.ts';
 import type { TranslationOptions } from './translate.ts';
+import { NETWORKS_PATH, type NetworkLike } from '../network/types.ts';
 
 const VMPLANE = '/apis/vmplane.io/v1alpha1';
 export const PATHS = {
@@ -33,6 +34,7 @@ export const PATHS = {
   kvVmis: '/apis/kubevirt.io/v1/virtualmachineinstances',
   dataVolumes: '/apis/cdi.kubevirt.io/v1beta1/datavolumes',
   kubevirts: '/apis/kubevirt.io/v1/kubevirts',
+  networks: NETWORKS_PATH,
 } as const;
 
 export const KUBEVIRT_CRD = 'virtualmachines.kubevirt.io';
@@ -52,6 +54,7 @@ export interface VmContext {
   kvVmis: ResilientInformer<V1VirtualMachineInstance & KubernetesObject>;
   dataVolumes: ResilientInformer<V1beta1DataVolume & KubernetesObject>;
   kubevirts: ResilientInformer<KubeVirtCr & KubernetesObject>;
+  networks: ResilientInformer<NetworkLike & KubernetesObject>;
 }
 
 export function contextOf(manager: Manager, options: TranslationOptions | undefined): VmContext {
@@ -71,6 +74,7 @@ export function contextOf(manager: Manager, options: TranslationOptions | undefi
       labelSelector: Selectors.managed,
     }),
     kubevirts: manager.informer(PATHS.kubevirts, { optional: true }),
+    networks: manager.informer(PATHS.networks, { optional: true }),
   };
 }
 

@@ -139,6 +139,13 @@ export function vmController(manager: Manager, options?: TranslationOptions): Co
           [KUBEVIRT_CRD, CDI_CRD].includes(o.metadata?.name ?? '') ? keysWhere(() => true) : [],
       },
       { path: PATHS.kubevirts, keys: () => keysWhere(() => true) },
+      {
+        path: PATHS.networks,
+        keys: (o) =>
+          keysWhere(
+            (v) => !!v.spec.network?.interfaces?.some((i) => i.network === o.metadata?.name),
+          ),
+      },
       { path: PATHS.kvVms, labelSelector: Selectors.vm, keys: byVmLabel },
       { path: PATHS.kvVmis, labelSelector: Selectors.vm, keys: byVmLabel },
       { path: PATHS.dataVolumes, labelSelector: Selectors.managed, keys: byVmLabel },

@@ -219,6 +219,7 @@ async function handOver(
     vmClass: applied,
     ...(resolution.image ? { image: resolution.image } : {}),
     disks: resolution.referenced,
+    networks: resolution.networks,
     ...(context.options ? { options: context.options } : {}),
   });
   let written: Awaited<ReturnType<typeof writeEngineVm>>;

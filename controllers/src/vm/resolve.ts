@@ -23,6 +23,7 @@ import { fail, ok } from '../../../decisions/src/check.ts';
 import { CDI_CRD, established, KUBEVIRT_CRD, type VmContext } from './context.ts';
 import { dataVolumeNames, isVmDataVolume } from './names.ts';
 import { dataVolumeError } from '../disk/status.ts';
+import type { NetworkLike } from '../network/types.ts';
 
 /** What a VM resolves to, before anything is written. */
 export interface Resolution {
@@ -30,6 +31,8 @@ export interface Resolution {
   klass?: VirtualMachineClass;
   image?: AnyImage;
   referenced: Record<string, VirtualMachineDisk | undefined>;
+  /** The Networks the VM's interfaces name, by name (undefined: a NetworkAttachmentDefinition). */
+  networks: Record<string, NetworkLike | undefined>;
   /** A VirtualMachineDisk the VM uses has no claim of its own yet: the VM is not handed over. */
   unclaimed: boolean;
   classCheck: Check;
@@ -69,12 +72,24 @@ export function resolve(context: VmContext, vm: VirtualMachine, namespace: strin
     ...(klass ? { klass } : {}),
     ...(image ? { image } : {}),
     referenced,
+    networks: networksOf(context, vm),
     unclaimed,
     classCheck,
     imageCheck,
     disksCheck,
     engineCheck: engineChecked,
   };
+}
+
+/** The Networks the VM's interfaces name, as the cache has them. */
+function networksOf(
+  context: VmContext,
+  vm: VirtualMachine,
+): Record<string, NetworkLike | undefined> {
+  const out: Record<string, NetworkLike | undefined> = {};
+  for (const i of vm.spec.network?.interfaces ?? [])
+    if (i.network) out[i.network] = context.networks.get(i.network) as NetworkLike | undefined;
+  return out;
 }
 
 function resolveImage(

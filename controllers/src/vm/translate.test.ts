@@ -144,6 +144,59 @@ const cases: [string, TranslationInput][] = [
     },
   ],
   [
+    'pod-and-two-static-l2-networks',
+    {
+      vm: vm('multi', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        bootstrap: { cloudInit: { userData: '#cloud-config\n' } },
+        network: {
+          interfaces: [
+            { name: 'default', network: 'pod-kind', macAddress: '02:76:6d:00:00:01' },
+            {
+              name: 'blue',
+              network: 'blue',
+              macAddress: '02:76:6d:00:00:02',
+              ipAddress: '192.168.100.7',
+            },
+            {
+              name: 'green',
+              network: 'green',
+              macAddress: '02:76:6d:00:00:03',
+              ipAddress: '10.20.3.4',
+            },
+          ] as never,
+        },
+      }),
+      vmClass: effectiveClassOf(bestEffort),
+      image: httpImage,
+      disks: {},
+      networks: {
+        blue: {
+          metadata: { name: 'blue' },
+          spec: {
+            l2: { bridge: 'br-blue', vlanID: 100 },
+            ipam: {
+              staticPool: {
+                cidr: '192.168.100.0/24',
+                gateway: '192.168.100.1',
+                nameservers: ['192.168.100.53'],
+              },
+            },
+          },
+        },
+        green: {
+          metadata: { name: 'green' },
+          spec: {
+            type: 'L2',
+            ipam: { staticPool: { cidr: '10.20.0.0/16', gateway: '10.20.0.1' } },
+          },
+        },
+        'pod-kind': { metadata: { name: 'pod-kind' }, spec: { type: 'Pod' } },
+      },
+    },
+  ],
+  [
     'zone',
     {
       vm: vm('zonal', {

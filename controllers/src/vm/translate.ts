@@ -31,6 +31,8 @@ import {
   reservationOf,
 } from '../../../api/src/wellknown.ts';
 import { bootDataVolumeName, diskDataVolumeName } from './names.ts';
+import type { NetworkLike } from '../network/types.ts';
+import { networkData, type GuestInterface } from './network-data.ts';
 
 export const MANAGED_BY = { [Labels.managedBy]: MANAGER };
 
@@ -62,6 +64,8 @@ export interface TranslationInput {
   image?: AnyImage;
   /** VirtualMachineDisks the VM references, by name. */
   disks: Record<string, VirtualMachineDisk | undefined>;
+  /** Networks (vmplane.io Network) the VM's interfaces name, by name; absent: a NetworkAttachmentDefinition of that name. */
+  networks?: Record<string, NetworkLike | undefined>;
   options?: TranslationOptions;
 }
 
@@ -201,31 +205,51 @@ function translateStorage(input: TranslationInput, name: string, namespace: stri
     }
   }
   const ci = spec.bootstrap?.cloudInit;
-  if (ci) {
+  // The user's network data wins; else vmplane's, when the guest needs more than DHCP on one NIC.
+  const netData = ci?.networkData ?? networkData(interfacesOf(spec), input.networks ?? {});
+  if (ci || netData !== undefined) {
     out.disks.push({ name: 'cloudinit', disk: { bus: 'virtio' } });
     out.volumes.push({
       name: 'cloudinit',
       cloudInitNoCloud: {
-        ...(ci.userData !== undefined ? { userData: ci.userData } : {}),
-        ...(ci.secretRef ? { secretRef: { name: ci.secretRef.name } } : {}),
-        ...(ci.networkData !== undefined ? { networkData: ci.networkData } : {}),
+        ...(ci?.userData !== undefined ? { userData: ci.userData } : {}),
+        ...(ci?.secretRef ? { secretRef: { name: ci.secretRef.name } } : {}),
+        ...(netData !== undefined ? { networkData: netData } : {}),
       },
     });
   }
   return out;
 }
 
-/** Interfaces and networks: the pod network (masquerade) by default, a Multus network by name (bridge). */
-function translateNetwork(spec: VirtualMachine['spec']): {
-  interfaces: V1Interface[];
-  networks: V1Network[];
-} {
-  const ifaces = spec.network?.interfaces?.length ? spec.network.interfaces : [{ name: 'default' }];
+/** The VM's interfaces (one on the pod network when it lists none), with the fields the guest needs. */
+function interfacesOf(spec: VirtualMachine['spec']): GuestInterface[] {
+  const listed = spec.network?.interfaces ?? [];
+  if (!listed.length) return [{ name: 'default' }];
+  return listed.map((i) => {
+    const extra = i as { ipAddress?: string };
+    return {
+      name: i.name,
+      ...(i.network ? { network: i.network } : {}),
+      ...(i.macAddress ? { macAddress: i.macAddress } : {}),
+      ...(extra.ipAddress ? { ipAddress: extra.ipAddress } : {}),
+    };
+  });
+}
+
+/**
+ * Interfaces and networks: the pod network (masquerade) by default and for a Network of type Pod;
+ * an L2 Network through the NetworkAttachmentDefinition vmplane writes under its name (bridge);
+ * any other name is a NetworkAttachmentDefinition in the VM's namespace (bridge).
+ */
+function translateNetwork(
+  spec: VirtualMachine['spec'],
+  known: Record<string, NetworkLike | undefined>,
+): { interfaces: V1Interface[]; networks: V1Network[] } {
   const interfaces: V1Interface[] = [];
   const networks: V1Network[] = [];
-  for (const i of ifaces) {
-    const mac = 'macAddress' in i && i.macAddress ? { macAddress: i.macAddress } : {};
-    if ('network' in i && i.network) {
+  for (const i of interfacesOf(spec)) {
+    const mac = i.macAddress ? { macAddress: i.macAddress } : {};
+    if (i.network && known[i.network]?.spec.type !== 'Pod') {
       interfaces.push({ name: i.name, bridge: {}, ...mac });
       networks.push({ name: i.name, multus: { networkName: i.network } });
     } else {
@@ -291,7 +315,7 @@ export function translate(input: TranslationInput): V1VirtualMachine {
   const name = vm.metadata.name ?? '';
   const spec = vm.spec;
   const { disks, volumes, templates } = translateStorage(input, name, vm.metadata.namespace ?? '');
-  const { interfaces, networks } = translateNetwork(spec);
+  const { interfaces, networks } = translateNetwork(spec, input.networks ?? {});
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
