@@ -1246,7 +1246,7 @@ export interface VirtualMachinePolicySpec {
    */
   validationActions: ('Deny' | 'Warn' | 'Audit')[];
   /**
-   * Built-in guardrails that understand VM classes, images and storage. Every rule that is set must hold; sizes compare as quantities (16Gi > 8192Mi).
+   * Built-in guardrails that understand VM classes, images, storage, networks and VM services. Every rule that is set must hold; sizes compare as quantities (16Gi > 8192Mi).
    */
   rules?: {
     /**
@@ -1339,11 +1339,11 @@ export interface VirtualMachinePolicySpec {
      */
     allowedStorageClasses?: string[];
     /**
-     * Networks the VM may plug into; write "pod" for the pod network.
+     * Networks the VM may plug into, as its interfaces name them (spec.network.interfaces[].network: a Network, or a NetworkAttachmentDefinition of its namespace); write "pod" for the pod network (an interface without network, or no interfaces at all). Names or glob patterns (lab-*, vlan-??).
      *
      * @maxItems 64
      *
-     * Items: A network name, or pod.
+     * Items: A network name or glob pattern, or pod.
      */
     allowedNetworks?: string[];
     /**
@@ -1400,6 +1400,14 @@ export interface VirtualMachinePolicySpec {
      * Items: A power state.
      */
     allowedPowerStates?: ('PoweredOn' | 'PoweredOff' | 'Suspended')[];
+    /**
+     * The types (spec.type) a VirtualMachineService may have in the matching namespaces, for example [ClusterIP] to keep VMs off node ports and load balancers. Checked when a VirtualMachineService is created or updated, not on VMs; match.vmSelector then selects by the service's own labels, and exceptions name services (vmNames, vmSelector).
+     *
+     * @maxItems 3
+     *
+     * Items: A service type.
+     */
+    allowedServiceTypes?: ('ClusterIP' | 'NodePort' | 'LoadBalancer')[];
   };
   /**
    * CEL checks, all of which must hold.

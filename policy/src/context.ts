@@ -3,7 +3,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { VirtualMachine, VirtualMachineClass } from '../../api/generated/types.ts';
 import { findImage, type AnyImage, type ImageKind, type Lookups } from '../../kube/src/lookups.ts';
-import type { EvalContext, Operation, ResolvedDisk } from './types.ts';
+import type { EvalContext, Operation, ResolvedDisk, VirtualMachineServiceLike } from './types.ts';
 
 type Input = {
   operation: Operation;
@@ -94,5 +94,40 @@ export function buildContext(input: Input, lookups: Lookups): EvalContext {
     ...(vmClass ? { vmClass } : {}),
     ...(image ? { image } : {}),
     disks: resolveDisks(vm?.spec, image, ns, lookups),
+  };
+}
+
+/**
+ * The context of a VirtualMachineService request: the service, its namespace and the request.
+ * The VM fields stay empty (nothing VM-specific is evaluated on a service).
+ */
+export function buildServiceContext(
+  input: {
+    operation: Operation;
+    object?: VirtualMachineServiceLike;
+    oldObject?: VirtualMachineServiceLike;
+    namespace: string;
+    userInfo?: { username?: string; groups?: string[] };
+    dryRun?: boolean;
+  },
+  lookups: Pick<Lookups, 'namespace'>,
+): EvalContext {
+  const svc = input.object ?? input.oldObject;
+  const ns = input.namespace || svc?.metadata.namespace || '';
+  const namespaceObject = lookups.namespace(ns) as V1Namespace | undefined;
+  const user = input.userInfo;
+  return {
+    operation: input.operation,
+    kind: 'VirtualMachineService',
+    ...(svc ? { service: { ...svc, metadata: { ...svc.metadata, namespace: ns } } } : {}),
+    request: {
+      operation: input.operation,
+      namespace: ns,
+      name: svc?.metadata.name ?? '',
+      userInfo: { username: user?.username ?? '', groups: user?.groups ?? [] },
+      dryRun: input.dryRun ?? false,
+    },
+    ...(namespaceObject ? { namespaceObject } : {}),
+    disks: [],
   };
 }

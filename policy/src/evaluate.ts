@@ -7,13 +7,16 @@ import type {
 import { exceptionApplies } from './exceptions.ts';
 import { policyMatches } from './match.ts';
 import type { CelEvaluator, Outcome } from './kcel.ts';
-import type {
-  Action,
-  CompiledPolicy,
-  EvalContext,
-  Result,
-  RuleResult,
-  Violation,
+import {
+  subjectKind,
+  type Action,
+  type CompiledPolicy,
+  type CompiledRule,
+  type EvalContext,
+  type Result,
+  type RuleResult,
+  type SubjectKind,
+  type Violation,
 } from './types.ts';
 import { celInputs, celViolation } from './validations.ts';
 
@@ -57,6 +60,23 @@ function without(p: CompiledPolicy, skip: ReadonlySet<string> | undefined): Comp
     rules: p.rules.filter((r) => !skip.has(r.name)),
     cel: p.cel.filter((r) => !skip.has(r.name)),
   };
+}
+
+/**
+ * The policies with only the rules that check objects of `kind`: on a VirtualMachineService the
+ * service rules (CEL validations are written for VMs), on a VM every other rule.
+ */
+function forKind(
+  policies: readonly CompiledPolicy[],
+  kind: SubjectKind,
+): readonly CompiledPolicy[] {
+  const of = (r: CompiledRule): boolean => (r.kind ?? 'VirtualMachine') === kind;
+  if (kind === 'VirtualMachine' && policies.every((p) => p.rules.every(of))) return policies;
+  return policies.map((p) => ({
+    ...p,
+    rules: p.rules.filter(of),
+    cel: kind === 'VirtualMachine' ? p.cel : [],
+  }));
 }
 
 /**
@@ -109,7 +129,10 @@ export async function evaluatePolicies(
 ): Promise<RuleResult[]> {
   const now = opts.now ?? Date.now();
   const skip = opts.skipRules;
-  const policies = skip?.size ? compiled.map((p) => without(p, skip.get(p.name))) : compiled;
+  const policies = forKind(
+    skip?.size ? compiled.map((p) => without(p, skip.get(p.name))) : compiled,
+    subjectKind(ctx),
+  );
   const matching = policies.filter((p) => policyMatches(p.policy, ctx, opts.background));
   const budgetMs = opts.celTimeBudgetMs ?? DEFAULT_CEL_TIME_BUDGET_MS;
   const cel = await celChecks(engine, matching, ctx, budgetMs);
@@ -125,7 +148,7 @@ export async function evaluatePolicies(
             policy: p.name,
             rule: name,
             result: 'skip',
-            message: 'policy does not match this VM or operation',
+            message: 'policy does not match this object or operation',
             actions,
           });
       continue;

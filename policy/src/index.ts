@@ -25,7 +25,13 @@ export {
   nativeRulesInForce,
   type EvaluateOptions,
 } from './evaluate.ts';
-export { buildContext } from './context.ts';
+export { buildContext, buildServiceContext } from './context.ts';
+export {
+  allowedServiceTypes,
+  SERVICE_RULES,
+  serviceType,
+  type ServiceRule,
+} from './service-rules.ts';
 export { celRuleName } from './names.ts';
 export {
   NATIVE_MANAGED_BY,

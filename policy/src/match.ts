@@ -1,7 +1,7 @@
 // Which policies apply to a request or an existing VM.
 import type { VirtualMachinePolicy } from '../../api/generated/types.ts';
 import { matchesSelector, type LabelSelector } from '../../api/src/selectors.ts';
-import { subject, type EvalContext } from './types.ts';
+import { subjectMetadata, type EvalContext } from './types.ts';
 
 /**
  * Whether a policy applies. In the background audit (existing objects, no request) a policy
@@ -22,9 +22,10 @@ export function policyMatches(
   };
   if (!matchesSelector(p.spec.match?.namespaceSelector as LabelSelector | undefined, nsLabels))
     return false;
+  // On a VirtualMachineService, vmSelector selects by the service's own labels.
   return matchesSelector(
     p.spec.match?.vmSelector as LabelSelector | undefined,
-    subject(ctx)?.metadata.labels,
+    subjectMetadata(ctx)?.labels,
   );
 }
 

@@ -164,7 +164,43 @@ const builtins: [string, NonNullable<Spec['rules']>, VirtualMachine, 'pass' | 'f
     { allowedNetworks: ['pod'] },
     vm({ network: { interfaces: [{ name: 'nic0', network: 'vlan-42' }] } }),
     'fail',
-    'interface nic0 is on network "vlan-42"; allowed: pod',
+    'spec.network.interfaces[0].network: "vlan-42" (interface nic0) is not allowed; allowed: pod',
+  ],
+  [
+    'a Network matched by a glob, the pod network by its name',
+    { allowedNetworks: ['pod', 'lab-*'] },
+    vm({ network: { interfaces: [{ name: 'nic0' }, { name: 'nic1', network: 'lab-a' }] } }),
+    'pass',
+    '',
+  ],
+  [
+    'the pod network not allowed, and one of two L2 networks',
+    { allowedNetworks: ['lab-?'] },
+    vm({
+      network: {
+        interfaces: [
+          { name: 'nic0' },
+          { name: 'nic1', network: 'lab-a' },
+          { name: 'nic2', network: 'lab-10' },
+        ],
+      },
+    }),
+    'fail',
+    'spec.network.interfaces[0]: interface nic0 is on the pod network ("pod"), which is not allowed; spec.network.interfaces[2].network: "lab-10" (interface nic2) is not allowed; allowed: lab-?',
+  ],
+  [
+    'no interfaces: one on the pod network',
+    { allowedNetworks: ['lab'] },
+    vm(),
+    'fail',
+    `spec.network.interfaces: omitted, so the VM's one interface is on the pod network ("pod"), which is not allowed; allowed: lab`,
+  ],
+  [
+    'an empty interface list is no interface at all',
+    { allowedNetworks: ['lab'] },
+    vm({ network: { interfaces: [] } }),
+    'pass',
+    '',
   ],
   ['required label present', { requiredLabels: [{ key: 'vmplane.io/owner' }] }, vm(), 'pass', ''],
   [

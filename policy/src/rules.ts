@@ -7,10 +7,13 @@ import { isQuantity, parseQuantity, Quantity } from '../../api/src/quantity.ts';
 import { matchesSelector, type LabelSelector } from '../../api/src/selectors.ts';
 import { subject, type CompiledRule, type EvalContext, type Violation } from './types.ts';
 import { reservationOf } from '../../api/src/wellknown.ts';
+import { serviceRules, type ServiceRule } from './service-rules.ts';
 
 export type Rules = NonNullable<VirtualMachinePolicy['spec']['rules']>;
-type Rule<K extends keyof Rules> = (
-  setting: NonNullable<Rules[K]>,
+/** The rules that look at VMs (the others, in service-rules.ts, at VirtualMachineServices). */
+type VmRules = Omit<Rules, ServiceRule>;
+type Rule<K extends keyof VmRules> = (
+  setting: NonNullable<VmRules[K]>,
   ctx: EvalContext,
   vm: VirtualMachine,
 ) => Violation | undefined;
@@ -132,13 +135,41 @@ export const allowedStorageClasses: Rule<'allowedStorageClasses'> = (allowed, ct
   };
 };
 
+/** The name allowedNetworks gives the pod network (an interface without `network`). */
+export const POD_NETWORK = 'pod';
+
+/**
+ * Why each interface of a VM is on a network allowedNetworks refuses, in the words of its message:
+ * the field, the value and the interface. An interface names a Network (cluster-scoped) or, when
+ * no Network has that name, a NetworkAttachmentDefinition of the VM's namespace: either way the
+ * rule compares the name the VM writes. No interface (spec.network.interfaces omitted) is one
+ * interface, default, on the pod network.
+ */
+export function networkProblems(allowed: readonly string[], vm: VirtualMachine): string[] {
+  const ok = (n: string): boolean => imageMatchers(allowed).some((p) => p.match(n));
+  const ifaces = vm.spec.network?.interfaces;
+  if (!ifaces)
+    return ok(POD_NETWORK)
+      ? []
+      : [
+          `spec.network.interfaces: omitted, so the VM's one interface is on the pod network ("pod"), which is not allowed`,
+        ];
+  const out: string[] = [];
+  for (const [k, i] of ifaces.entries()) {
+    if (ok(i.network ?? POD_NETWORK)) continue;
+    out.push(
+      i.network === undefined
+        ? `spec.network.interfaces[${k}]: interface ${i.name} is on the pod network ("pod"), which is not allowed`
+        : `spec.network.interfaces[${k}].network: "${i.network}" (interface ${i.name}) is not allowed`,
+    );
+  }
+  return out;
+}
+
+/** allowedNetworks: names or globs (* and ?) of networks; `pod` is the pod network. */
 export const allowedNetworks: Rule<'allowedNetworks'> = (allowed, _ctx, vm) => {
-  const ifaces = vm.spec.network?.interfaces ?? [{ name: 'default' }];
-  const bad = ifaces.filter((i) => !allowed.includes(i.network ?? 'pod'));
-  if (!bad.length) return undefined;
-  return {
-    message: `${bad.map((i) => `interface ${i.name} is on network "${i.network ?? 'pod'}"`).join(', ')}; allowed: ${allowed.join(', ')}`,
-  };
+  const bad = networkProblems(allowed, vm);
+  return bad.length ? { message: `${bad.join('; ')}; allowed: ${allowed.join(', ')}` } : undefined;
 };
 
 type Requirement = { key: string; values?: string[] };
@@ -183,7 +214,7 @@ export const allowedPowerStates: Rule<'allowedPowerStates'> = (allowed, _ctx, vm
 };
 
 /** Every built-in rule by its field in spec.rules, in the order results are reported. */
-const BUILTIN: { [K in keyof Rules]-?: Rule<K> } = {
+const BUILTIN: { [K in keyof VmRules]-?: Rule<K> } = {
   allowedClasses,
   allowedImages,
   maxCPUs,
@@ -198,10 +229,13 @@ const BUILTIN: { [K in keyof Rules]-?: Rule<K> } = {
   allowedPowerStates,
 };
 
-/** The built-in rules a policy sets, compiled. They look at the VM, so they do not run on DELETE. */
+/**
+ * The built-in rules a policy sets, compiled: those for VMs, then those for VirtualMachineServices.
+ * They look at the object, so they do not run on DELETE.
+ */
 export function builtinRules(rules: Rules): CompiledRule[] {
   const out: CompiledRule[] = [];
-  for (const name of Object.keys(BUILTIN) as (keyof Rules)[]) {
+  for (const name of Object.keys(BUILTIN) as (keyof VmRules)[]) {
     const setting = rules[name];
     if (setting === undefined) continue;
     const rule = BUILTIN[name] as Rule<typeof name>;
@@ -214,5 +248,5 @@ export function builtinRules(rules: Rules): CompiledRule[] {
       },
     });
   }
-  return out;
+  return [...out, ...serviceRules(rules)];
 }

@@ -22,8 +22,35 @@ export interface ResolvedDisk {
   diskName?: string;
 }
 
+/** What a policy evaluation is about: a VM (every rule and CEL) or a VirtualMachineService. */
+export type SubjectKind = 'VirtualMachine' | 'VirtualMachineService';
+
+/**
+ * The fields of a VirtualMachineService (vmplane.io/v1alpha1) the policy engine reads; the kind's
+ * own API lives in api/src/v1alpha1. An absent type is ClusterIP, as for a Service.
+ */
+export interface VirtualMachineServiceLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: {
+    type?: string;
+    selector?: Record<string, string>;
+    ports?: { name?: string; protocol?: string; port: number; nodePort?: number }[];
+  };
+}
+
 export interface EvalContext {
   operation: Operation;
+  /** What the request is about; absent: a VirtualMachine (object, oldObject). */
+  kind?: SubjectKind;
+  /** The VirtualMachineService under admission, when kind is VirtualMachineService. */
+  service?: VirtualMachineServiceLike;
   object?: VirtualMachine;
   oldObject?: VirtualMachine;
   request: {
@@ -69,6 +96,8 @@ export interface CompiledRule {
   check(ctx: EvalContext): Violation | undefined;
   /** Built-in rules look at the VM; CEL rules also run on DELETE. */
   onDelete: boolean;
+  /** What the rule checks; absent: VirtualMachines. */
+  kind?: SubjectKind;
 }
 
 /** A CEL validation, compiled in the CEL engine; evaluated there with the others of a request. */
@@ -97,4 +126,16 @@ export interface CompiledPolicy {
 
 /** The VM a rule looks at: the new object, or on DELETE the one being deleted. */
 export const subject = (ctx: EvalContext): VirtualMachine | undefined =>
-  ctx.object ?? ctx.oldObject;
+  ctx.kind === 'VirtualMachineService' ? undefined : (ctx.object ?? ctx.oldObject);
+
+/** The kind of what a request is about (a VM unless it says otherwise). */
+export const subjectKind = (ctx: EvalContext): SubjectKind => ctx.kind ?? 'VirtualMachine';
+
+/**
+ * The metadata of what the request is about, VM or VirtualMachineService: the policy's
+ * vmSelector and an exception's vmNames and vmSelector select by it.
+ */
+export const subjectMetadata = (
+  ctx: EvalContext,
+): VirtualMachineServiceLike['metadata'] | undefined =>
+  ctx.kind === 'VirtualMachineService' ? ctx.service?.metadata : subject(ctx)?.metadata;

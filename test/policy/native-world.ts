@@ -105,7 +105,7 @@ const BUILTINS: VirtualMachinePolicy = {
     rules: {
       allowedImages: ['ubuntu-2?.*', 'home*'],
       maxDisks: 0,
-      allowedNetworks: ['blue'],
+      allowedNetworks: ['blue', 'prod-*'],
       requiredLabels: [{ key: 'vmplane.io/owner', values: ['team-web', 'team-ml'] }],
       requiredAnnotations: [{ key: 'note' }],
       allowedPowerStates: ['PoweredOff'],

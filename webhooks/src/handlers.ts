@@ -21,6 +21,7 @@ import {
 import { validateImageDelete } from '../../decisions/src/image.ts';
 import { policyCelProblems, policyVerdict } from './policy-verdict.ts';
 import type { NetworkAddresses } from './network-addresses.ts';
+import { validateVmService } from './vmservice-policy.ts';
 import {
   mutateVirtualMachine,
   validateVirtualMachine,
@@ -225,6 +226,10 @@ const HANDLERS: Record<string, KindHandler> = {
   },
   VirtualMachineImage: imageHandler('VirtualMachineImage'),
   ClusterVirtualMachineImage: imageHandler('ClusterVirtualMachineImage'),
+  // The policies' service rules (allowedServiceTypes): vmservice-policy.ts.
+  VirtualMachineService: {
+    validate: (req, _obj, l, compiler) => validateVmService(req, l, compiler),
+  },
   VirtualMachinePolicy: {
     // A policy whose CEL does not compile, or could cost more than the API server allows one
     // expression, never gets in; type errors against the schemas are warnings.

@@ -76,6 +76,27 @@ describe('webhook configurations', () => {
     expect(inuse.rules.every((r) => r.operations.join() === 'DELETE')).toBe(true);
   });
 
+  it('send VirtualMachineService writes that change spec or labels to the policies, failing closed', () => {
+    const svc = (validating.webhooks as Hook[]).find(
+      (h) => h.name === 'vmservice.validate.vmplane.io',
+    ) as unknown as {
+      rules: Record<string, unknown>[];
+      matchConditions: { expression: string }[];
+      clientConfig: { service: { path: string } };
+    };
+    expect(svc.rules).toEqual([
+      {
+        apiGroups: ['vmplane.io'],
+        apiVersions: ['v1alpha1'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: ['virtualmachineservices'],
+        scope: 'Namespaced',
+      },
+    ]);
+    expect(svc.clientConfig.service.path).toBe('/validate');
+    expect(svc.matchConditions[0]?.expression).toContain('object.spec != oldObject.spec');
+  });
+
   it('let failure policy and timeout be configured', () => {
     const [m] = webhookConfigurations({
       endpoint: { url: 'https://x' },

@@ -56,6 +56,17 @@ function rule(
   return { apiGroups: ['vmplane.io'], apiVersions: ['v1alpha1'], operations, resources, scope };
 }
 
+/**
+ * The VirtualMachineService webhook's rules and settings: the policies' service rules
+ * (allowedServiceTypes), on writes that change spec or labels; it fails closed like the VM checks.
+ */
+function vmServiceWebhook(): [Json[], Json] {
+  return [
+    [rule(['CREATE', 'UPDATE'], ['virtualmachineservices'], 'Namespaced')],
+    { matchConditions: [SPEC_OR_LABELS_CHANGED] },
+  ];
+}
+
 export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
   const suffix = o.scope ? `-${o.scope}` : '';
   const namespaceSelector: Json = {
@@ -117,6 +128,7 @@ export function webhookConfigurations(o: RegistrationOptions): [Json, Json] {
       common('disk.validate.vmplane.io', '/validate', [
         rule(['CREATE', 'UPDATE'], ['virtualmachinedisks']),
       ]),
+      common('vmservice.validate.vmplane.io', '/validate', ...vmServiceWebhook()),
       // Fails open too: the engine compiles every policy again, and one whose CEL does not compile
       // reports Ready=False with the error; failing closed would deadlock an install that creates
       // policies before the webhook pods are ready.

@@ -29,7 +29,10 @@ export const BUILTIN_RULES = [
   'requiredAnnotations',
   'allowGPUs',
   'allowedPowerStates',
+  'allowedServiceTypes',
 ] as const;
+/** The types of a VirtualMachineService (those of a Kubernetes Service that expose VMs). */
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
 
 function requiredKeys(what: 'labels' | 'annotations'): ReturnType<typeof arr> {
   return arr(
@@ -51,7 +54,7 @@ function requiredKeys(what: 'labels' | 'annotations'): ReturnType<typeof arr> {
 }
 
 const builtInRules = obj(
-  'Built-in guardrails that understand VM classes, images and storage. Every rule that is set must hold; sizes compare as quantities (16Gi > 8192Mi).',
+  'Built-in guardrails that understand VM classes, images, storage, networks and VM services. Every rule that is set must hold; sizes compare as quantities (16Gi > 8192Mi).',
   {
     allowedClasses: obj('Only these VirtualMachineClasses may be used.', {
       names: arr('Class names.', objectName('A class name.'), { maxItems: 128 }),
@@ -86,8 +89,8 @@ const builtInRules = obj(
       },
     ),
     allowedNetworks: arr(
-      'Networks the VM may plug into; write "pod" for the pod network.',
-      str('A network name, or pod.', { maxLength: 253 }),
+      'Networks the VM may plug into, as its interfaces name them (spec.network.interfaces[].network: a Network, or a NetworkAttachmentDefinition of its namespace); write "pod" for the pod network (an interface without network, or no interfaces at all). Names or glob patterns (lab-*, vlan-??).',
+      str('A network name or glob pattern, or pod.', { maxLength: 253 }),
       { maxItems: 64 },
     ),
     requiredLabels: requiredKeys('labels'),
@@ -97,6 +100,11 @@ const builtInRules = obj(
       'Power states the VM may be set to.',
       enumOf('A power state.', POWER_STATES),
       { maxItems: 3 },
+    ),
+    allowedServiceTypes: arr(
+      "The types (spec.type) a VirtualMachineService may have in the matching namespaces, for example [ClusterIP] to keep VMs off node ports and load balancers. Checked when a VirtualMachineService is created or updated, not on VMs; match.vmSelector then selects by the service's own labels, and exceptions name services (vmNames, vmSelector).",
+      enumOf('A service type.', SERVICE_TYPES),
+      { maxItems: 3, 'x-kubernetes-list-type': 'set' },
     ),
   },
 );

@@ -30,13 +30,13 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('vmplane policy test', () => {
-  it('passes on the ready-made library, covering all six policies', async () => {
+  it('passes on the ready-made library, covering all eight policies', async () => {
     const world = await loadWorld(engine, [LIBRARY]);
     const { rows, problems } = await runPolicyTests(world);
     expect(world.warnings).toEqual([]);
     expect(problems).toEqual([]);
     expect(rows.filter((r) => !r.ok)).toEqual([]);
-    expect(new Set(rows.map((r) => r.policy)).size).toBe(6);
+    expect(new Set(rows.map((r) => r.policy)).size).toBe(8);
     expect(new Set(rows.map((r) => r.expected))).toEqual(new Set(['pass', 'fail', 'warn', 'skip']));
   });
 
@@ -44,7 +44,10 @@ describe('vmplane policy test', () => {
     const r = await cli(['policy', 'test', 'examples/policies']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^RESOURCE\s+POLICY\s+RULE\s+EXPECTED\s+GOT\s+OK/);
-    expect(r.stdout).toContain('19 of 19 expectations met');
+    expect(r.stdout).toContain('26 of 26 expectations met');
+    expect(r.stdout).toMatch(
+      /VirtualMachineService\/dev\/public-web\s+load-balancers-only-in-production\s+allowedServiceTypes\s+fail\s+fail\s+ok/,
+    );
     expect(r.stdout).toContain('Where each rule runs (native enforcement on):');
     expect(r.stdout).toMatch(/owner-label-required\s+requiredLabels\s+API server\n/);
     expect(r.stdout).toMatch(
@@ -72,6 +75,17 @@ describe('vmplane policy test', () => {
         rule: 'maxMemory',
         runsIn: 'webhook (reads the VirtualMachineClass, which the API server cannot look up)',
       },
+      {
+        policy: 'production-networks',
+        rule: 'allowedNetworks',
+        runsIn: 'API server',
+      },
+      {
+        policy: 'load-balancers-only-in-production',
+        rule: 'allowedServiceTypes',
+        runsIn:
+          'webhook (checks VirtualMachineServices, which the generated ValidatingAdmissionPolicy (written for VirtualMachines) does not cover)',
+      },
       { policy: 'owner-label-required', rule: 'requiredLabels', runsIn: 'API server' },
       {
         policy: 'production-guaranteed-only',
@@ -97,7 +111,7 @@ describe('vmplane policy test', () => {
     expect(r.stdout).toMatch(
       /prod\/cache\s+memory-cap-64gi\s+maxMemory\s+pass\s+fail\s+MISMATCH\s+memory 128Gi \(class "guaranteed-xlarge"\) exceeds the maximum of 64Gi/,
     );
-    expect(r.stdout).toContain('18 of 19 expectations met');
+    expect(r.stdout).toContain('25 of 26 expectations met');
   });
 
   it('reports a policy whose CEL does not compile, and a test naming a missing VM', async () => {
@@ -122,6 +136,31 @@ describe('vmplane policy test', () => {
       ),
     ).toBe(true);
     expect(problems).toContain('test names VM "prod/ghost", which is not in the folder');
+  });
+
+  it('tests VirtualMachineServices against the service rules, and reports a missing one', async () => {
+    const dir = join(scratch, 'services');
+    cpSync(LIBRARY, dir, { recursive: true });
+    const t = join(dir, 'network-fixtures.yaml');
+    writeFileSync(
+      t,
+      `${readFileSync(t, 'utf8').replace('resources: [dev/internal-db], result: pass', 'resources: [dev/internal-db], result: fail')}  - {policy: load-balancers-only-in-production, rule: allowedServiceTypes, kind: VirtualMachineService, resources: [dev/ghost], result: pass}\n`,
+    );
+    const { rows, problems } = await runPolicyTests(await loadWorld(engine, [dir]));
+    expect(problems).toEqual([
+      'test names VirtualMachineService "dev/ghost", which is not in the folder',
+    ]);
+    expect(rows.filter((r) => !r.ok)).toEqual([
+      expect.objectContaining({
+        resource: 'VirtualMachineService/dev/internal-db',
+        expected: 'fail',
+        got: 'pass',
+      }),
+    ]);
+    const lb = rows.find((r) => r.resource === 'VirtualMachineService/dev/public-web');
+    expect(lb?.message).toBe(
+      'spec.type: "LoadBalancer" is not allowed in namespace dev (it would expose 80/TCP); allowed: ClusterIP',
+    );
   });
 });
 

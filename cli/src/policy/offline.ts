@@ -10,6 +10,7 @@ import { mutateVirtualMachine } from '../../../decisions/src/vm.ts';
 import { staticLookups, type LookupData, type Lookups } from '../../../kube/src/lookups.ts';
 import {
   buildContext,
+  buildServiceContext,
   compileCelRules,
   compilePolicy,
   evaluatePolicies,
@@ -18,6 +19,8 @@ import {
   type CompiledPolicy,
   type Result,
   type RuleResult,
+  type SubjectKind,
+  type VirtualMachineServiceLike,
 } from '../../../policy/src/index.ts';
 import { loadManifestDir, type Manifest } from '../../../kube/src/manifests.ts';
 import { API_VERSION } from '../../../api/src/wellknown.ts';
@@ -25,6 +28,8 @@ import { API_VERSION } from '../../../api/src/wellknown.ts';
 export interface TestEntry {
   policy: string;
   rule: string;
+  /** What resources names (NAMESPACE/NAME): VMs unless it says VirtualMachineService. */
+  kind?: SubjectKind;
   resources: string[];
   result: Result;
 }
@@ -47,6 +52,8 @@ export interface World {
   engine: CelEvaluator;
   lookups: Lookups;
   data: LookupData;
+  /** VirtualMachineServices, for the policies' service rules (allowedServiceTypes). */
+  services: VirtualMachineServiceLike[];
   compiled: CompiledPolicy[];
   tests: TestEntry[];
   /** Problems found while loading (invalid objects, CEL admission would refuse). */
@@ -132,11 +139,14 @@ export async function loadWorld(
   const data = emptyData();
   const tests: TestEntry[] = [];
   const problems: string[] = [];
+  const services: VirtualMachineServiceLike[] = [];
   for (const { file, object } of readManifests(paths)) {
     const v =
       object.apiVersion === API_VERSION ? validator.validate(object) : { valid: true, errors: [] };
     if (!v.valid) {
       problems.push(`${file}: ${object.kind}/${object.metadata.name}: ${v.errors.join('; ')}`);
+    } else if (object.kind === 'VirtualMachineService') {
+      services.push(object as unknown as VirtualMachineServiceLike);
     } else if (object.kind === 'PolicyTest') {
       tests.push(...((object as unknown as { results?: TestEntry[] }).results ?? []));
     } else {
@@ -155,7 +165,16 @@ export async function loadWorld(
     for (const e of checked.errors) problems.push(`${name}: ${e}`);
     for (const w of checked.warnings) warnings.push(`${name}: ${w}`);
   }
-  return { engine, lookups: staticLookups(data), data, compiled, tests, problems, warnings };
+  return {
+    engine,
+    lookups: staticLookups(data),
+    data,
+    services,
+    compiled,
+    tests,
+    problems,
+    warnings,
+  };
 }
 
 /** A VM as admission would see it: defaulted by the mutating webhook's decisions. */
@@ -189,6 +208,36 @@ export function evaluateVm(vm: VirtualMachine, world: World): Promise<RuleResult
   );
 }
 
+/** A VirtualMachineService as admission sees it on CREATE, against the folder's policies. */
+export function evaluateService(
+  svc: VirtualMachineServiceLike,
+  world: World,
+): Promise<RuleResult[]> {
+  const namespace = svc.metadata.namespace ?? 'default';
+  const ctx = buildServiceContext({ operation: 'CREATE', object: svc, namespace }, world.lookups);
+  return evaluatePolicies(world.engine, world.compiled, world.lookups.exceptions(namespace), ctx, {
+    includeSkips: true,
+    celTimeBudgetMs: OFFLINE_CEL_TIME_BUDGET_MS,
+  });
+}
+
+/** The results for the object a test names (NAMESPACE/NAME of its kind), or why there are none. */
+function evaluateNamed(
+  world: World,
+  kind: SubjectKind,
+  ns: string,
+  name: string,
+): Promise<RuleResult[]> | undefined {
+  const named = (m: { namespace?: string; name?: string }): boolean =>
+    (m.namespace ?? 'default') === ns && m.name === name;
+  if (kind === 'VirtualMachineService') {
+    const svc = world.services.find((s) => named(s.metadata));
+    return svc ? evaluateService(svc, world) : undefined;
+  }
+  const vm = world.data.vms?.find((v) => named(v.metadata));
+  return vm ? evaluateVm(vm, world) : undefined;
+}
+
 export interface Row {
   resource: string;
   policy: string;
@@ -212,24 +261,27 @@ export async function runPolicyTests(world: World): Promise<{ rows: Row[]; probl
       problems.push(`test names policy "${t.policy}", which is not in the folder`);
       continue;
     }
+    const kind = t.kind ?? 'VirtualMachine';
     for (const resource of t.resources) {
-      const [ns, name] = resource.includes('/') ? resource.split('/') : ['default', resource];
-      const vm = world.data.vms?.find(
-        (v) => (v.metadata.namespace ?? 'default') === ns && v.metadata.name === name,
-      );
-      if (!vm) {
-        problems.push(`test names VM "${resource}", which is not in the folder`);
-        continue;
-      }
-      let results = cache.get(resource);
+      const [ns = '', name = ''] = resource.includes('/')
+        ? resource.split('/')
+        : ['default', resource];
+      const key = kind === 'VirtualMachine' ? resource : `${kind}/${resource}`;
+      let results = cache.get(key);
       if (!results) {
-        results = await evaluateVm(vm, world);
-        cache.set(resource, results);
+        const pending = evaluateNamed(world, kind, ns, name);
+        if (!pending) {
+          const what = kind === 'VirtualMachine' ? 'VM' : kind;
+          problems.push(`test names ${what} "${resource}", which is not in the folder`);
+          continue;
+        }
+        results = await pending;
+        cache.set(key, results);
       }
       const r = results.find((x) => x.policy === t.policy && x.rule === t.rule);
       const got: Result | 'missing' = r?.result ?? 'missing';
       rows.push({
-        resource,
+        resource: key,
         policy: t.policy,
         rule: t.rule,
         expected: t.result,

@@ -2,7 +2,8 @@
 // that need nothing but the VM: the same verdict and the same message, built by a
 // messageExpression where it names what the VM has. Built-in rules do not run on DELETE (the
 // webhook skips them there), so each holds on DELETE. The others say why they stay in the webhook.
-import type { Rules } from '../rules.ts';
+import type { VirtualMachine } from '../../../api/generated/types.ts';
+import { networkProblems, POD_NETWORK, type Rules } from '../rules.ts';
 import { celList, celString } from './cel-text.ts';
 
 export interface NativeValidation {
@@ -72,7 +73,8 @@ const powerState = '(has(object.spec.powerState) ? object.spec.powerState : "Pow
 
 /** spec.network.interfaces is set; else the VM has one interface, default, on the pod network. */
 const hasInterfaces = 'has(object.spec.network) && has(object.spec.network.interfaces)';
-const networkOf = (i: string): string => `(has(${i}.network) ? ${i}.network : 'pod')`;
+const networkOf = (i: string): string =>
+  `(has(${i}.network) ? ${i}.network : ${celString(POD_NETWORK)})`;
 
 const diskCount =
   '((has(object.spec.image) ? 1 : 0) + (has(object.spec.disks) ? size(object.spec.disks) : 0))';
@@ -127,13 +129,21 @@ const BUILDERS: { [K in keyof Rules]-?: Builder<K> | string } = {
   allowedStorageClasses:
     'reads the storage class of the VirtualMachineDisks the VM attaches, which the API server cannot look up',
   allowedNetworks: (allowed, prefix) => {
-    const list = celList(allowed);
-    // Two branches, not one list of either kind: the API server's type check wants one type.
+    const res = allowed.map(globRegex);
+    if (res.some((r) => r === undefined))
+      return {
+        reason: 'a pattern uses glob syntax other than * and ?, which has no exact CEL form',
+      };
+    const ok = (n: string): string => `${n}.matches(${celString(`^(?:${res.join('|')})$`)})`;
     const ifaces = 'object.spec.network.interfaces';
+    const at = "'spec.network.interfaces[' + string(k) + ']";
+    // Whether "pod" matches is known now: a VM without interfaces has one, on the pod network.
+    const noInterfaces = networkProblems(allowed, { spec: {} } as VirtualMachine);
+    const bad = `${ifaces}.transformList(k, i, !${ok(networkOf('i'))}, has(i.network) ? ${at}.network: "' + i.network + '" (interface ' + i.name + ') is not allowed' : ${at}: interface ' + i.name + ' is on the pod network ("pod"), which is not allowed')`;
     return validation(
       prefix,
-      `${hasInterfaces} ? ${ifaces}.all(i, ${networkOf('i')} in ${list}) : 'pod' in ${list}`,
-      `(${hasInterfaces} ? ${ifaces}.filter(i, !(${networkOf('i')} in ${list})).map(i, 'interface ' + i.name + ' is on network "' + ${networkOf('i')} + '"').join(', ') : 'interface default is on network "pod"') + ${celString(`; allowed: ${allowed.join(', ')}`)}`,
+      `${hasInterfaces} ? ${ifaces}.all(i, ${ok(networkOf('i'))}) : ${noInterfaces.length === 0}`,
+      `(${hasInterfaces} ? ${bad}.join('; ') : ${celString(noInterfaces.join('; '))}) + ${celString(`; allowed: ${allowed.join(', ')}`)}`,
       `an interface is on a network that is not allowed; allowed: ${allowed.join(', ')}`,
     );
   },
@@ -148,6 +158,8 @@ const BUILDERS: { [K in keyof Rules]-?: Builder<K> | string } = {
       `'power state ' + ${powerState} + ${celString(` is not allowed; allowed: ${allowed.join(', ')}`)}`,
       `the power state is not allowed; allowed: ${allowed.join(', ')}`,
     ),
+  allowedServiceTypes:
+    'checks VirtualMachineServices, which the generated ValidatingAdmissionPolicy (written for VirtualMachines) does not cover',
 };
 
 /** The built-in rules a policy sets, in the webhook's order, each translated or not. */

@@ -109,7 +109,7 @@ const full = policy(
       allowedImages: ['ubuntu-*', 'debian-1?', '*-approved'],
       maxCPUs: 8,
       maxDisks: 2,
-      allowedNetworks: ['pod', 'blue'],
+      allowedNetworks: ['pod', 'blue', 'lab-?'],
       requiredLabels: [{ key: 'vmplane.io/owner' }, { key: 'env', values: ['dev', 'prod'] }],
       requiredAnnotations: [{ key: 'note' }],
       allowedPowerStates: ['PoweredOn', 'PoweredOff'],
@@ -297,6 +297,43 @@ describe('nativePlan', () => {
       // The cases violate rules: the comparison is not between two empty lists.
       expect(compared).toBeGreaterThan(10);
     });
+
+  it("gives the webhook's allowedNetworks verdicts and messages: globs, the pod network, no interfaces", async () => {
+    const nic = (name: string, network?: string): { name: string; network?: string } =>
+      network ? { name, network } : { name };
+    const on = (...interfaces: { name: string; network?: string }[]): VirtualMachine =>
+      labelled({}, { network: { interfaces } });
+    const vms: VirtualMachine[] = [
+      labelled({}),
+      on(),
+      on(nic('nic0')),
+      on(nic('nic0', 'lab-a'), nic('nic1', 'blue')),
+      on(nic('nic0'), nic('nic1', 'lab-10'), nic('nic2', 'red'), nic('nic3', 'lab-b')),
+      on(nic('nic0', 'xlab-a'), nic('nic1', 'lab.a')),
+    ];
+    let compared = 0;
+    for (const allowed of [['lab-?', 'blue'], ['pod', '*-a'], ['pod'], ['*']]) {
+      const p = policy({ validationActions: ['Warn'], rules: { allowedNetworks: allowed } });
+      const plan = nativePlan(p, { exceptions: [], ownNamespace: 'vmplane-system', now: NOW });
+      expect(plan.native).toEqual(['allowedNetworks']);
+      for (const object of vms) {
+        const c: Case = { name: JSON.stringify(object.spec.network), op: 'CREATE', object };
+        const { warnings, inputs } = await webhookWarnings(p, plan, c, []);
+        expect(await apiServerWarnings(plan, inputs), `${allowed.join(',')} ${c.name}`).toEqual(
+          warnings,
+        );
+        compared += warnings.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(8);
+    const bracket = policy({ rules: { allowedNetworks: ['lab-[ab]'] } });
+    expect(nativePlan(bracket, { exceptions: [], ownNamespace: 'v', now: NOW }).webhook).toEqual([
+      {
+        rule: 'allowedNetworks',
+        reason: 'a pattern uses glob syntax other than * and ?, which has no exact CEL form',
+      },
+    ]);
+  });
 
   it('builds the policy and binding the API server takes: match, failure policy, actions, names', () => {
     const p = policy(
