@@ -35,6 +35,7 @@ import {
   SANDBOX_PROVISIONERS,
   sandboxDebianImage,
   sandboxExamples,
+  sandboxSshKey,
   watchDebianVm,
 } from './sandbox-vms.ts';
 import { ensurePluginBuilt } from './ui/build.ts';
@@ -305,12 +306,14 @@ async function startRest(
   await Promise.all([admission, debian]);
   if (opts.examples) {
     const examples = loadManifestDir(join(REPO_ROOT, 'examples'));
+    const sshKey = await sandboxSshKey(c.stateDir, log);
     await prof.step('examples', () =>
       applyManifests(
         kc,
         sandboxExamples(
           examples.map((e) => e.object),
           !!parts.debianBoots,
+          sshKey,
         ),
       ),
     );

@@ -2,6 +2,9 @@
 // the examples' provisioners), the examples as applied (debian-1 stopped without Debian), and what
 // `npm start` says about a VM once the rest is up: when it runs and where (the address the engine
 // saw the guest take), or why it does not run yet.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   cachedDebianImage,
@@ -61,20 +64,84 @@ export const DEBIAN_VM = { namespace: 'demo', name: 'debian-1' };
 
 type Manifest = { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: object };
 
+/** The public key debian-1's cloud-init carries in examples/50-vms.yaml, a placeholder. */
+export const EXAMPLE_SSH_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnly demo@example.com';
+
+const isDebianVm = (o: Manifest): boolean =>
+  o.kind === 'VirtualMachine' &&
+  o.metadata?.name === DEBIAN_VM.name &&
+  o.metadata?.namespace === DEBIAN_VM.namespace;
+
 /**
  * The examples as the sandbox applies them. Without Debian (`--no-debian`: a slow machine, or one
  * where the image cannot be built), debian-1 is made stopped: it is there to look at and to start
- * later, and nothing boots or builds Debian meanwhile. Pure; returns copies where it changes one.
+ * later, and nothing boots or builds Debian meanwhile. With `sshKey` (the sandbox's own public
+ * key), debian-1's cloud-init authorizes it for the user `demo` in place of the placeholder, so
+ * `kubectl vm ssh demo@debian-1` gets in. Pure; returns copies where it changes one.
  */
-export function sandboxExamples<T extends Manifest>(objects: T[], debian: boolean): T[] {
-  if (debian) return objects;
-  return objects.map((o) =>
-    o.kind === 'VirtualMachine' &&
-    o.metadata?.name === DEBIAN_VM.name &&
-    o.metadata?.namespace === DEBIAN_VM.namespace
-      ? { ...o, spec: { ...o.spec, powerState: 'PoweredOff' } }
-      : o,
-  );
+export function sandboxExamples<T extends Manifest>(
+  objects: T[],
+  debian: boolean,
+  sshKey?: string,
+): T[] {
+  if (debian && !sshKey) return objects;
+  return objects.map((o) => {
+    if (!isDebianVm(o)) return o;
+    const spec = o.spec as { bootstrap?: { cloudInit?: { userData?: string } } };
+    const userData = spec.bootstrap?.cloudInit?.userData;
+    const keyed =
+      sshKey && userData?.includes(EXAMPLE_SSH_KEY)
+        ? {
+            bootstrap: {
+              ...spec.bootstrap,
+              cloudInit: {
+                ...spec.bootstrap?.cloudInit,
+                userData: userData.replace(EXAMPLE_SSH_KEY, sshKey.trim()),
+              },
+            },
+          }
+        : {};
+    return { ...o, spec: { ...o.spec, ...keyed, ...(debian ? {} : { powerState: 'PoweredOff' }) } };
+  });
+}
+
+/**
+ * The sandbox's ssh key pair, `<stateDir>/ssh/id_ed25519`, made with ssh-keygen on first use and
+ * kept across restarts; `kubectl vm ssh` finds it beside the sandbox's kubeconfig. Resolves with
+ * the public key, or undefined (with one line saying why) where ssh-keygen cannot make it.
+ */
+export async function sandboxSshKey(
+  stateDir: string,
+  log: (l: string) => void,
+): Promise<string | undefined> {
+  const dir = join(stateDir, 'ssh');
+  const key = join(dir, 'id_ed25519');
+  if (!existsSync(`${key}.pub`)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const made = await new Promise<string>((resolve) => {
+      const child = spawn(
+        'ssh-keygen',
+        ['-q', '-t', 'ed25519', '-N', '', '-C', 'vmplane-sandbox', '-f', key],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        resolve(
+          e.code === 'ENOENT' ? 'ssh-keygen is not installed (package openssh-client)' : e.message,
+        ),
+      );
+      child.on('exit', (code) => resolve(code === 0 ? '' : `ssh-keygen failed: ${err.trim()}`));
+    });
+    if (made) {
+      log(`debian-1 gets no ssh key of the sandbox (kubectl vm ssh will not log in): ${made}`);
+      return undefined;
+    }
+  }
+  return readFileSync(`${key}.pub`, 'utf8').trim();
 }
 
 /**
@@ -127,6 +194,7 @@ export function debianLines(
     `VM ${key}: its guest agent answered after ${seconds} s: ${vm.status?.guestOS?.prettyName ?? 'an OS it did not name'}; try:`,
     `  kubectl vm get ${DEBIAN_VM.name} -n ${ns}        # the guest OS and kernel its agent reports`,
     `  kubectl vm console ${DEBIAN_VM.name} -n ${ns}    # cloud-init's hello line, a login prompt`,
+    `  kubectl vm ssh demo@${DEBIAN_VM.name} -n ${ns}   # a shell, with the key the sandbox made (.vmplane/ssh)`,
   ];
 }
 

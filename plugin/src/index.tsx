@@ -1,5 +1,5 @@
 // vmplane's Headlamp plugin: a "Virtual Machines" group with VMs, disks, images, classes,
-// storage profiles and policies; VM actions, a create wizard and a serial console.
+// storage profiles, policies and networks; VM actions, a create wizard and a serial console.
 import {
   registerKindIcon,
   registerRoute,
@@ -12,6 +12,7 @@ import { DiskDetails } from './components/disk/Details';
 import { DiskList } from './components/disk/List';
 import { ClusterImageDetails, ImageDetails } from './components/image/Details';
 import { ImageList } from './components/image/List';
+import { NetworkList } from './components/network/List';
 import { PolicyDetails } from './components/policy/Details';
 import { PolicyList } from './components/policy/List';
 import { StorageProfileDetails } from './components/storageprofile/Details';
@@ -81,6 +82,13 @@ const pages: {
     path: '/vmplane/policies',
     list: ROUTES.policies,
     component: PolicyList,
+  },
+  {
+    sidebar: 'vmplane-networks',
+    label: 'Networks',
+    path: '/vmplane/networks',
+    list: ROUTES.networks,
+    component: NetworkList,
   },
 ];
 

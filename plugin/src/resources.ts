@@ -11,6 +11,7 @@ import type {
   VirtualMachineImage as ImageJson,
   VirtualMachinePolicy as PolicyJson,
 } from '../../api/generated/types.ts';
+import type { NetworkView } from '../../api/src/network-view.ts';
 import { API_VERSION, GROUP } from '../../api/src/wellknown.ts';
 
 const { KubeObject } = K8s.cluster;
@@ -34,6 +35,7 @@ export const ROUTES = {
   profile: 'vmplane-storageprofile',
   policies: 'vmplane-policies',
   policy: 'vmplane-policy',
+  networks: 'vmplane-networks',
 } as const;
 
 type Spec<T extends { spec: unknown }> = T['spec'];
@@ -107,6 +109,21 @@ export class ClusterVirtualMachineImage extends VmplaneObject<ClusterImageInterf
   static isNamespaced = false;
   static get detailsRoute() {
     return ROUTES.clusterImage;
+  }
+}
+
+export interface NetworkInterface extends KubeObjectInterface {
+  spec: NonNullable<NetworkView['spec']>;
+  status?: NetworkView['status'];
+}
+/** A Network (cluster-scoped): the pod network or an L2 segment, with its address management. */
+export class Network extends VmplaneObject<NetworkInterface> {
+  static kind = 'Network';
+  static apiName = 'networks';
+  static apiVersion = API_VERSION;
+  static isNamespaced = false;
+  static get listRoute() {
+    return ROUTES.networks;
   }
 }
 

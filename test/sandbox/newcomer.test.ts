@@ -122,6 +122,25 @@ const CHECKS: Record<string, (r: Ran) => void> = {
     expectOk(r);
     expect(names(r)).toContain('vmplane-policy-warn-large-vms-in-development');
   },
+  'kubectl vm ssh demo@debian-1 -n demo -- cat /etc/vmplane/hello.txt': (r) => {
+    expectOk(r);
+    expect(r.out).toContain(`written by cloud-init from the VM's user data`);
+  },
+  'kubectl vm networks': (r) => {
+    expectOk(r);
+    // The Networks the examples offer, or the line that says VMs have the pod network only.
+    if (!r.out.startsWith('No Networks found'))
+      expect(header(r)).toEqual([
+        'NAME',
+        'TYPE',
+        'VLAN',
+        'CIDR',
+        'ALLOCATED',
+        'FREE',
+        'NAMESPACES',
+        'AGE',
+      ]);
+  },
   'npm run vmplane -- policy test examples/policies': (r) => {
     expectOk(r);
     const met = /(\d+) of (\d+) expectations met/.exec(r.out);
@@ -385,10 +404,11 @@ describe('a newcomer after npm start', () => {
     expect(lines[at]).toMatch(
       /^VM demo\/debian-1: its guest agent answered after \d+ s: Debian GNU\/Linux 12 \(bookworm\); try:$/,
     );
-    const commands = commandsOf(lines.slice(at + 1, at + 3).join('\n'));
+    const commands = commandsOf(lines.slice(at + 1, at + 4).join('\n'));
     expect(commands).toEqual([
       'kubectl vm get debian-1 -n demo',
       'kubectl vm console debian-1 -n demo',
+      'kubectl vm ssh demo@debian-1 -n demo',
     ]);
     const { exportLine } = printedTryLines();
     CHECKS[commands[0]!]!(runAsWritten(exportLine, commands[0]!));
@@ -399,6 +419,10 @@ describe('a newcomer after npm start', () => {
     });
     expect(console_.code, console_.out).toBe(0);
     expect(console_.out).toContain('debian-1 login:');
+    // ssh as printed, with a command: the key the sandbox made, put in by cloud-init, lets it in.
+    const ssh = runAsWritten(exportLine, `${commands[2]} -- cat /etc/vmplane/hello.txt`);
+    expect(ssh.code, ssh.out).toBe(0);
+    expect(ssh.out).toContain(`written by cloud-init from the VM's user data`);
   }, 960_000);
 
   it('runs every command of the sandbox blocks in the README and docs/, as written', () => {

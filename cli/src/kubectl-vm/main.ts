@@ -1,4 +1,4 @@
-// `kubectl vm`: VM power, console, creation and policy checks, as a kubectl plugin (kubectl-vm on
+// `kubectl vm`: VM power, console, port-forward and ssh, networks, creation and policy checks, as a kubectl plugin (kubectl-vm on
 // PATH). It is to vmplane what virtctl is to KubeVirt, and it speaks the policies. Each command
 // group lives in its own file; this one puts them together in the order `--help` lists them.
 import { registerPolicyCommands } from '../policy/commands.ts';
@@ -8,8 +8,11 @@ import { registerConsoleCommand } from './console.ts';
 import { registerCreateCommand } from './create.ts';
 import { registerEngineCommand } from './engine.ts';
 import { registerReleaseFinalizersCommand } from './finalizers.ts';
+import { registerNetworkCommands } from './networks.ts';
+import { registerPortForwardCommand } from './portforward.ts';
 import { registerPowerCommands } from './power.ts';
 import { registerShowCommands } from './show.ts';
+import { registerSshCommand } from './ssh.ts';
 import { registerVncCommand } from './vnc.ts';
 
 await runProgram('kubectl vm', (program) => {
@@ -21,6 +24,9 @@ await runProgram('kubectl vm', (program) => {
   registerPowerCommands(program);
   registerConsoleCommand(program);
   registerVncCommand(program);
+  registerPortForwardCommand(program);
+  registerSshCommand(program);
+  registerNetworkCommands(program);
   registerCreateCommand(program);
   registerCatalogCommands(program);
   registerReleaseFinalizersCommand(program);

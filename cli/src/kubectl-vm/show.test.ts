@@ -26,7 +26,7 @@ const debian: VirtualMachine = {
 };
 
 describe('kubectl vm get', () => {
-  it('shows the guest OS, its kernel and the agent under the table', () => {
+  it('shows the guest OS, its kernel and the agent under the table, then the interfaces', () => {
     expect(vmDetails(debian, false).split('\n')).toEqual([
       'NAME   STATUS   CLASS  IMAGE      IP         NODE  AGE',
       'deb-1  Running  small  debian-12  10.0.2.15',
@@ -34,6 +34,37 @@ describe('kubectl vm get', () => {
       'GUEST OS  Debian GNU/Linux 12 (bookworm)',
       'KERNEL    6.1.0-31-amd64',
       'AGENT     connected',
+      '',
+      'INTERFACE  NETWORK  MAC  IP  OBSERVED',
+      'default    pod',
+    ]);
+  });
+
+  it('shows each interface: network, MAC, allocated IP and the IPs the guest was seen with', () => {
+    const twoNics = {
+      ...debian,
+      spec: {
+        ...debian.spec,
+        network: { interfaces: [{ name: 'nic0' }, { name: 'nic1', network: 'vlan100' }] },
+      },
+      status: {
+        ...debian.status,
+        interfaces: [
+          { name: 'nic0', macAddress: '02:76:6d:00:00:01', ipAddresses: ['10.244.0.5'] },
+          {
+            name: 'nic1',
+            network: 'vlan100',
+            macAddress: '02:76:6d:00:00:02',
+            ipAddress: '192.168.100.7',
+            ipAddresses: ['192.168.100.7'],
+          },
+        ],
+      },
+    } as VirtualMachine;
+    expect(vmDetails(twoNics, false).split('\n').slice(-3)).toEqual([
+      'INTERFACE  NETWORK  MAC                IP             OBSERVED',
+      'nic0       pod      02:76:6d:00:00:01                 10.244.0.5',
+      'nic1       vlan100  02:76:6d:00:00:02  192.168.100.7  192.168.100.7',
     ]);
   });
 
@@ -53,7 +84,7 @@ describe('kubectl vm get', () => {
         ],
       },
     };
-    expect(vmDetails(silent, false).split('\n').slice(-2)).toEqual([
+    expect(vmDetails(silent, false).split('\n').slice(-5, -3)).toEqual([
       'GUEST OS  unknown',
       'AGENT     not connected: no QEMU guest agent answers',
     ]);

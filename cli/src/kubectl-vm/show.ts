@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { Argv } from 'yargs';
 import type { VirtualMachine } from '../../../api/generated/types.ts';
 import { guestFacts, guestOSLabel } from '../../../api/src/guest.ts';
+import { interfaceRows, type VmInterfacesView } from '../../../api/src/network-view.ts';
 import { formatTable } from '../policy/offline.ts';
 import { allowedActions } from './actions.ts';
 import { clusterContext, clusterOptions, VMPLANE, withCluster } from './cluster.ts';
@@ -11,7 +12,7 @@ import { warnUnsupportedEngine } from './engine.ts';
 import { getVm } from './vm.ts';
 
 /** How long ago, as kubectl's AGE column says it: 90s, 5m, 3h, 2d. */
-function age(ts: string | Date | undefined): string {
+export function age(ts: string | Date | undefined): string {
   if (!ts) return '';
   const s = Math.max(0, Math.floor((Date.now() - new Date(ts).getTime()) / 1000));
   if (s < 120) return `${s}s`;
@@ -55,12 +56,23 @@ export function vmRows(vms: VirtualMachine[], wide: boolean, allNs: boolean): st
   return formatTable(header, rows);
 }
 
-/** `kubectl vm get`'s table, then the guest: its OS as the agent reports it, and the agent. */
+/** A VM's interfaces: name, network, MAC, the allocated IP and the IPs the guest was seen with. */
+export function interfaceTable(vm: VmInterfacesView): string {
+  return formatTable(
+    ['INTERFACE', 'NETWORK', 'MAC', 'IP', 'OBSERVED'],
+    interfaceRows(vm).map((r) => [r.name, r.network, r.mac, r.ip, r.observed]),
+  );
+}
+
+/**
+ * `kubectl vm get`'s table, then the guest (its OS as the agent reports it, and the agent), then
+ * its interfaces (network, MAC, allocated and observed IPs).
+ */
 export function vmDetails(vm: VirtualMachine, wide: boolean): string {
   const facts = guestFacts(vm.status);
   const width = Math.max(...facts.map(([label]) => label.length)) + 2;
   const lines = facts.map(([label, value]) => `${label.padEnd(width)}${value}`);
-  return `${vmRows([vm], wide, false)}\n\n${lines.join('\n')}`;
+  return `${vmRows([vm], wide, false)}\n\n${lines.join('\n')}\n\n${interfaceTable(vm as VmInterfacesView)}`;
 }
 
 /** Prints `obj` as JSON or YAML when -o asks for it, else the table. */
@@ -118,7 +130,7 @@ export function registerShowCommands(program: Argv): void {
     )
     .command(
       'get <name>',
-      'Show one VM, with its guest OS and whether its guest agent answers.',
+      'Show one VM, with its guest OS, whether its guest agent answers, and its interfaces.',
       (command) =>
         clusterOptions(command)
           .positional('name', { type: 'string', demandOption: true })

@@ -21,6 +21,14 @@ const cls = (name: string, cpus: number, memory: string, extra: object = {}) => 
   spec: { hardware: { cpus, memory }, ...extra },
 });
 
+const net = (name: string, spec: object, status?: object) => ({
+  apiVersion: 'vmplane.io/v1alpha1',
+  kind: 'Network',
+  metadata: { name, uid: name },
+  spec,
+  ...(status ? { status } : {}),
+});
+
 const handlers = [
   vmplaneServed,
   http.get(`${API}/api/v1/namespaces`, () =>
@@ -55,6 +63,26 @@ const handlers = [
     list('VirtualMachineImage', [])
   ),
   http.get(`${API}/apis/storage.k8s.io/v1/storageclasses`, () => list('StorageClass', [])),
+  http.get(`${API}/apis/vmplane.io/v1alpha1/networks`, () =>
+    list('Network', [
+      net(
+        'vlan20',
+        {
+          l2: { vlanID: 20 },
+          ipam: { staticPool: { cidr: '10.20.0.0/24' } },
+          namespaceSelector: { matchLabels: { env: 'dev' } },
+        },
+        { pool: { size: 10, allocated: 1, free: 9 } }
+      ),
+      net('lab', { type: 'L2', ipam: { externalDHCP: {} } }),
+      // Not for this namespace (env=prod only), and the pod network, which every VM has anyway.
+      net('prod-net', {
+        ipam: { externalDHCP: {} },
+        namespaceSelector: { matchLabels: { env: 'prod' } },
+      }),
+      net('pods', { type: 'Pod' }),
+    ])
+  ),
   // vmplane's webhooks, as the API server reports them: big classes are denied by a policy;
   // anything else is accepted with a warning, and echoed back with the defaults applied.
   http.post(
@@ -96,6 +124,16 @@ describe('CreateWizard', () => {
     await next();
     expect(await screen.findByText('Give the VM a name.')).toBeInTheDocument();
     await userEvent.type(screen.getByRole('textbox', { name: 'Name' }), 'web-1');
+    // The networks team-a may use, beside the pod network: not prod-net (env=prod), not the pod
+    // network a second time.
+    await userEvent.click(screen.getByRole('combobox', { name: /^Network/ }));
+    const options = within(await screen.findByRole('listbox')).getAllByRole('option');
+    expect(options.map(o => o.textContent)).toEqual([
+      'Pod network only',
+      'lab — L2, DHCP',
+      'vlan20 — L2, VLAN 20, 10.20.0.0/24, 9 of 10 addresses free',
+    ]);
+    await userEvent.click(options[2]!);
     await next();
 
     // Only the classes open to team-a, with their size and reservation.
@@ -139,6 +177,7 @@ describe('CreateWizard', () => {
             className: 'big',
             image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' },
             powerState: 'PoweredOn',
+            network: { interfaces: [{ name: 'default' }, { name: 'nic1', network: 'vlan20' }] },
           },
         },
       },
@@ -167,6 +206,7 @@ describe('CreateWizard', () => {
       className: 'small',
       image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu' },
       powerState: 'PoweredOn',
+      network: { interfaces: [{ name: 'default' }, { name: 'nic1', network: 'vlan20' }] },
     });
   });
 });

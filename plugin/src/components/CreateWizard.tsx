@@ -29,7 +29,7 @@ import { type DryRun, useDryRun } from './wizard/useDryRun';
 import { useWizardChoices } from './wizard/useWizardChoices';
 
 const STEP_LABELS: Record<WizardStep, string> = {
-  namespace: 'Namespace and name',
+  namespace: 'Namespace, name and network',
   class: 'Class',
   image: 'Image',
   disks: 'Disks',
@@ -75,7 +75,13 @@ function CurrentStep({
 }) {
   switch (step) {
     case 'namespace':
-      return <NamespaceStep {...props} namespaces={choices.namespaceChoices} />;
+      return (
+        <NamespaceStep
+          {...props}
+          namespaces={choices.namespaceChoices}
+          networks={choices.availableNetworks}
+        />
+      );
     case 'class':
       return <ClassStep {...props} classes={choices.availableClasses} />;
     case 'image':

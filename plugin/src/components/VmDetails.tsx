@@ -9,6 +9,7 @@ import {
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { useParams } from 'react-router-dom';
 import { guestOSLabel } from '../../../api/src/guest.ts';
+import { interfaceRows, POD_NETWORK } from '../../../api/src/network-view.ts';
 import { displayStatus, formatSize, imageLabel } from '../logic/format';
 import { resultsForVm } from '../logic/policy';
 import { PolicyReport, ROUTES, VirtualMachine } from '../resources';
@@ -160,32 +161,24 @@ function DisksSection({ vm }: { vm: VirtualMachine }) {
   );
 }
 
+/** One row per interface: network, MAC, the allocated IP and the IPs the guest was seen with. */
 function NetworkSection({ vm }: { vm: VirtualMachine }) {
   const { t } = useTranslation();
-  const declared = vm.spec.network?.interfaces ?? [];
-  const seen = vm.status?.interfaces ?? [];
-  const names = Array.from(
-    new Set([...declared.map(i => i.name), ...seen.map(i => i.name ?? '')])
-  ).filter(Boolean);
-  const rows = (names.length ? names : ['default']).map(n => {
-    const d = declared.find(i => i.name === n);
-    const s = seen.find(i => i.name === n);
-    return {
-      name: n,
-      network: d?.network ?? t('pod network'),
-      mac: s?.macAddress ?? d?.macAddress ?? '-',
-      ips: s?.ipAddresses?.join(', ') || '-',
-    };
-  });
+  const rows = interfaceRows(vm.jsonData as never).map(r => ({
+    ...r,
+    network: r.network === POD_NETWORK ? t('pod network') : r.network,
+  }));
+  type Row = (typeof rows)[number];
   return (
-    <SectionBox title={t('Network')}>
+    <SectionBox title={t('Network interfaces')}>
       <SimpleTable
         data={rows}
         columns={[
-          { label: t('Interface'), getter: (r: (typeof rows)[number]) => r.name },
-          { label: t('Network'), getter: (r: (typeof rows)[number]) => r.network },
-          { label: t('MAC'), getter: (r: (typeof rows)[number]) => r.mac },
-          { label: t('IP addresses'), getter: (r: (typeof rows)[number]) => r.ips },
+          { label: t('Interface'), getter: (r: Row) => r.name },
+          { label: t('Network'), getter: (r: Row) => r.network },
+          { label: t('MAC'), getter: (r: Row) => r.mac || '-' },
+          { label: t('IP (allocated)'), getter: (r: Row) => r.ip || '-' },
+          { label: t('IPs seen'), getter: (r: Row) => r.observed.split(',').join(', ') || '-' },
         ]}
       />
     </SectionBox>

@@ -202,3 +202,12 @@ describe('buildVm', () => {
     });
   });
 });
+
+describe('buildVm with a network', () => {
+  it('keeps the pod network first and adds the chosen Network as the second interface', () => {
+    expect(buildVm({ ...complete(), network: 'vlan100' }).spec.network).toEqual({
+      interfaces: [{ name: 'default' }, { name: 'nic1', network: 'vlan100' }],
+    });
+    expect(buildVm(complete()).spec.network).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@ import type {
 } from '../../../api/generated/types.ts';
 import { matchesSelector } from '../../../api/src/selectors.ts';
 import { isPositiveQuantity } from './format.ts';
+import { wizardInterfaces } from './networks.ts';
 
 export const STEPS = ['namespace', 'class', 'image', 'disks', 'cloudInit', 'review'] as const;
 export type Step = (typeof STEPS)[number];
@@ -27,6 +28,8 @@ export interface WizardState {
   disks: WizardDisk[];
   cloudInit: string;
   startAfterCreate: boolean;
+  /** A Network for a second interface, beside the pod network; empty: the pod network only. */
+  network: string;
 }
 
 export function initialState(namespace = ''): WizardState {
@@ -39,6 +42,7 @@ export function initialState(namespace = ''): WizardState {
     disks: [],
     cloudInit: '',
     startAfterCreate: true,
+    network: '',
   };
 }
 
@@ -176,6 +180,7 @@ export function buildVm(s: WizardState): VirtualMachine {
           }
         : {}),
       ...(s.cloudInit.trim() ? { bootstrap: { cloudInit: { userData: s.cloudInit } } } : {}),
+      ...(s.network ? { network: { interfaces: wizardInterfaces(s.network) } } : {}),
       powerState: s.startAfterCreate ? 'PoweredOn' : 'PoweredOff',
     },
   };

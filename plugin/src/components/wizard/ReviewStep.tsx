@@ -33,6 +33,7 @@ function summary(
     [t('Image'), image],
     [t('Boot disk'), s.bootDiskSize || t('image size')],
     [t('Data disks'), disks || '-'],
+    [t('Networks'), s.network ? `${t('pod network')}, ${s.network}` : t('pod network')],
     [t('cloud-init'), lines ? t('{{n}} lines', { n: lines }) : '-'],
   ];
 }
