@@ -14,6 +14,7 @@ import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance
 import { type Qmp, type Serial } from './qemu.ts';
 import { volumesBytes } from './storage/volume-files.ts';
 import type { TinyLinux } from './tiny-linux.ts';
+import type { NodeNetwork } from './network/node-network.ts';
 import {
   type DataVolumeTemplate,
   type DiskFile,
@@ -94,8 +95,10 @@ export interface Running {
   instanceUid?: string;
   /** Guest memory the instance holds (counted against the engine's budget). */
   memoryBytes: number;
-  /** The first interface, its MAC, and the address the engine saw the guest take. */
+  /** The first interface, its MAC, and the address the engine saw the guest take (user-mode). */
   iface?: { name: string; mac: string; ip?: string };
+  /** The pod IP of the instance's launcher pod (namespace mode). */
+  podIP?: string;
   /** Where QEMU records the first card's traffic until the guest's DHCP exchange was seen. */
   dumpFile?: string;
   /** Whether KubeVirt would live-migrate the guest (its LiveMigratable condition). */
@@ -151,6 +154,11 @@ export interface LocalEngineOptions {
   provisioners?: string[];
   /** The guest agent poller's intervals and timeouts (virt-launcher's by default; tests shorten). */
   agentPoll?: AgentLinkOptions;
+  /**
+   * The node network the VMs sit on (network/start.ts): a namespace of the engine's own (each
+   * launcher pod its own namespace, L2 bridges, real DHCP), or user-mode. None: user-mode.
+   */
+  network?: NodeNetwork;
 }
 
 export interface LocalEngine {
@@ -260,6 +268,13 @@ export function writeVmi(
     contentType: 'application/merge-patch+json',
   });
 }
+
+/**
+ * The engine's node network (services, NetworkPolicy, port-forward and probes build on it); the
+ * network of an engine started without one is QEMU's user-mode network, which has none.
+ */
+export const nodeNetworkOf = (ctx: Pick<EngineContext, 'options'>): NodeNetwork | undefined =>
+  ctx.options.network;
 
 export const deletionOf = (o: KubernetesObject | undefined): boolean =>
   !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp;

@@ -20,6 +20,8 @@ export interface GuestCommandInput {
   mac: string;
   /** Where the first card's traffic is recorded until the guest's address is seen. */
   dumpFile?: string;
+  /** The cards' taps in the pod's namespace (the engine's node network), instead of user-mode. */
+  taps?: QemuSpec['taps'];
   /** The engine's caps (vCPUs per VM, guest memory) the command line is checked against. */
   limits?: QemuSpec['limits'];
   /** The cloud-init NoCloud seed, attached as its volume's disk (cloud-init-volume.ts). */
@@ -104,7 +106,8 @@ export function guestCommand(i: GuestCommandInput): QemuSpec {
       name: d.volume,
       ...(readOnlyDisk(i.vmi, d) ? { readOnly: true } : {}),
     })),
-    ...(card
+    ...(i.taps ? { taps: i.taps } : {}),
+    ...(card && !i.taps
       ? {
           nic: {
             mac: i.mac,

@@ -99,6 +99,13 @@ describe('launcherStatus', () => {
       ],
     });
   });
+  it('carries the pod IP the node network gave the pod, and none without one', () => {
+    expect(launcherStatus({ phase: 'Running', startedAt, podIP: '10.244.0.7' })).toMatchObject({
+      podIP: '10.244.0.7',
+      podIPs: [{ ip: '10.244.0.7' }],
+    });
+    expect(launcherStatus({ phase: 'Running', startedAt })).not.toHaveProperty('podIP');
+  });
   it('is Succeeded or Failed, the container terminated with its exit code, once QEMU ended', () => {
     const done = launcherStatus({ phase: 'Succeeded', startedAt, finishedAt, exitCode: 0 });
     expect(done).toMatchObject({

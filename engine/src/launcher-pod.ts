@@ -107,7 +107,11 @@ function volumeUses(files: DiskFile[], devices: DiskFile[]): object {
 }
 
 export type LauncherState =
-  | { phase: 'Running'; startedAt: Date }
+  | {
+      phase: 'Running';
+      startedAt: Date;
+      /** The pod network's address (namespace mode). */ podIP?: string;
+    }
   | { phase: 'Succeeded' | 'Failed'; startedAt: Date; finishedAt: Date; exitCode: number };
 
 /** The Pod's status as the kubelet would write it for what the engine observed (pure). */
@@ -127,6 +131,7 @@ export function launcherStatus(s: LauncherState): object {
     startTime: started,
     hostIP: '127.0.0.1',
     hostIPs: [{ ip: '127.0.0.1' }],
+    ...(running && s.podIP ? { podIP: s.podIP, podIPs: [{ ip: s.podIP }] } : {}),
     conditions: [
       cond('PodReadyToStartContainers', running),
       cond('Initialized', true, ended),

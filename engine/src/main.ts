@@ -2,6 +2,7 @@
 // subresource API in front of it, and a KubeVirt CR that says an engine is deployed (made only
 // when the cluster has none: an installed KubeVirt is never touched). The sandbox starts it when
 // QEMU is installed; tests start it on their own control plane.
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -28,6 +29,8 @@ import {
   storageProfileController,
   type LibraryImageEntry,
 } from './cdi/index.ts';
+import type { NodeNetwork } from './network/node-network.ts';
+import { startNodeNetwork } from './network/start.ts';
 import { localEngine, type LocalEngine } from './controller.ts';
 import { ensureQcow2 } from './library/qcow2.ts';
 import { startLibraryServer, type LibraryServer } from './library/server.ts';
@@ -132,6 +135,8 @@ export interface LocalEngineStartOptions {
 
 export interface RunningLocalEngine {
   engine: LocalEngine;
+  /** The node network the VMs sit on (services, NetworkPolicy, port-forward build on it). */
+  network: NodeNetwork;
   /** Whether the engine made the KubeVirt CR (false when one was already there). */
   madeKubeVirt: boolean;
   /** Whether the engine plays CDI (it made the CDI CR: CDI's CRDs are there and no CDI is). */
@@ -202,7 +207,9 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
   const rest = new KubeRest(o.kc);
   const logger = o.logger ?? pino({ level: 'silent' });
   const manager = new Manager({ kc: o.kc, logger });
+  const net = await startNodeNetwork(join(o.stateDir, 'network'), log);
   const engine = localEngine(manager, {
+    network: net.network,
     stateDir: o.stateDir,
     image,
     library,
@@ -236,6 +243,7 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
   const stop = async (): Promise<void> => {
     await manager.stop();
     await engine.stopAll();
+    net.stop();
     await server.close();
     await libraryServer.close();
     await unregisterSubresourceApi(rest).catch(() => undefined);
@@ -264,5 +272,5 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     await stop();
     throw e;
   }
-  return { engine, madeKubeVirt, playsCdi, library: libraryServer, stop };
+  return { engine, network: net.network, madeKubeVirt, playsCdi, library: libraryServer, stop };
 }

@@ -16,6 +16,7 @@ describe('the Node', () => {
           'app.kubernetes.io/managed-by': 'vmplane-local-engine',
         },
       },
+      spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
     });
   });
   it('is Ready with the heartbeat’s time and the machine’s capacity', () => {

@@ -4,6 +4,7 @@
 // capacity and allocatable, addresses) and kept Ready by a heartbeat, so kube-controller-manager's
 // node lifecycle controller neither taints it nor evicts its Pods, and its pod garbage collector
 // keeps Pods bound to it. A Node of that name the engine did not make is left alone.
+import { POD_CIDR } from './network/plan.ts';
 import { cpus, totalmem } from 'node:os';
 import type { Manager } from '../../kube/src/manager.ts';
 import { getLive } from '../../kube/src/ownership.ts';
@@ -44,7 +45,8 @@ export function nodeObject(node: string, m: Machine): object {
         'beta.kubernetes.io/arch': m.arch,
       },
     },
-    spec: {},
+    // The node network's pod range (network/plan.ts), as the node IPAM controller would set it.
+    spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
   };
 }
 

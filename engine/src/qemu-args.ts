@@ -51,6 +51,11 @@ export interface QemuSpec {
    * exchange. bootable keeps the card's option ROM (KubeVirt drops it without a bootOrder).
    */
   nic?: { mac: string; dumpFile?: string; bootable?: boolean };
+  /**
+   * Instead of `nic`: one virtio card per tap (the engine's node network made the taps in the
+   * pod's namespace, QEMU runs there): `-netdev tap,ifname=...,script=no,downscript=no`.
+   */
+  taps?: { ifname: string; mac: string; bootable?: boolean }[];
   /** Start with the guest's CPUs stopped (KubeVirt's startStrategy Paused). */
   paused?: boolean;
   /** A VGA screen, served by QEMU's VNC server on vnc.sock. */
@@ -205,6 +210,30 @@ function nicArgs(nic: QemuSpec['nic']): string[] {
   ];
 }
 
+/** A tap's interface name: what Linux accepts (at most 15 bytes, no '/', no space). */
+const TAP_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function tapArgs(taps: QemuSpec['taps']): string[] {
+  return (taps ?? []).flatMap((t, i) => {
+    if (!TAP_NAME.test(t.ifname))
+      throw new QemuSpecError(
+        `taps[${i}].ifname`,
+        t.ifname,
+        'an interface name of at most 15 letters, digits, _ . -',
+      );
+    return [
+      '-netdev',
+      optionString('tap', { id: `net${i}`, ifname: t.ifname, script: 'no', downscript: 'no' }),
+      '-device',
+      optionString('virtio-net-pci', {
+        netdev: `net${i}`,
+        mac: checkMac(`taps[${i}].mac`, t.mac),
+        romfile: t.bootable ? undefined : '',
+      }),
+    ];
+  });
+}
+
 /** -kernel, -initrd and -append take their argument whole: checked, never escaped. */
 function kernelArgs(s: QemuSpec): string[] {
   if (s.kernel === undefined) {
@@ -239,7 +268,7 @@ export function qemuArgs(s: QemuSpec): string[] {
     'none',
     ...socketArgs(s.dir, s.screen),
     ...agentArgs(s.dir),
-    ...nicArgs(s.nic),
+    ...(s.taps ? tapArgs(s.taps) : nicArgs(s.nic)),
     ...(s.paused ? ['-S'] : []),
     ...kernelArgs(s),
     ...diskArgs(s.disks ?? []),

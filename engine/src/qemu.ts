@@ -213,13 +213,17 @@ export class Serial {
 export async function startQemu(
   s: QemuSpec,
   binary = 'qemu-system-x86_64',
+  /** Runs QEMU inside the pod's namespaces (nsenter ... setpriv --pdeathsig KILL -- argv). */
+  inside?: (argv: readonly string[]) => string[],
 ): Promise<{ child: ChildProcess; qmp: Qmp; serial: Serial }> {
   const args = qemuArgs(s);
   makePrivateFolder(s.dir);
   // setpriv --pdeathsig: the kernel kills QEMU if the engine dies, even by SIGKILL.
-  const [cmd, argv] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]]
-    : [binary, args];
+  const [cmd, argv] = inside
+    ? ((a) => [a[0] ?? '', a.slice(1)] as const)(inside([binary, ...args]))
+    : SETPRIV
+      ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]]
+      : [binary, args];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));

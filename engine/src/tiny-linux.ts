@@ -2,8 +2,8 @@
 // initramfs of busybox-static, both from Debian's packages, built on first use into the cache
 // (like the control plane's binaries) and reused afterwards. It boots to a root shell on the
 // serial console in seconds under software emulation. The kernel's virtio modules come along, so
-// the guest sees its disks (/dev/vda...) and its network card, which it configures by DHCP from
-// the engine's user-mode network.
+// the guest sees its disks (/dev/vda...) and its network cards, each of which it configures by
+// DHCP (the engine's node network, or QEMU's user-mode network).
 import { execFile } from 'node:child_process';
 import {
   existsSync,
@@ -26,7 +26,7 @@ const run = promisify(execFile);
 export const TINY_BANNER = 'vmplane tiny linux: booted';
 export const TINY_PROMPT = 'tiny# ';
 /** Bumped when the image's contents change, so a cached older image is rebuilt. */
-const IMAGE_REVISION = 'r4';
+const IMAGE_REVISION = 'r5';
 
 /** The kernel modules the guest loads, in an order where each comes after what it depends on. */
 export const TINY_MODULES = [
@@ -75,11 +75,12 @@ export function tinyInit(): string {
     'hostname tiny',
     ...TINY_MODULES.map((m) => `insmod /lib/modules/${m.split('/').pop()} 2>/dev/null`),
     'ip link set lo up',
-    // The card appears once its driver probed it; then an address by DHCP (QEMU's answers at
-    // once; without an answer the boot goes on after 3 s).
+    // The cards appear once their driver probed them; then an address by DHCP for each
+    // (without an answer the boot goes on after 3 s per card).
     // (A virtio network card is PCI device 1af4:1000 or 1af4:1041; without one, no waiting.)
     "grep -qsE '0x10(00|41)' /sys/bus/pci/devices/*/device && for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done",
-    'if [ -e /sys/class/net/eth0 ]; then ip link set eth0 up; udhcpc -i eth0 -s /etc/udhcpc.script -q -n -t 3 -T 1 >/dev/null 2>&1; fi',
+    // Every card asks (the pod network's and each L2 network's DHCP server answer).
+    'for d in /sys/class/net/eth*; do [ -e "$d" ] || continue; i=${d##*/}; ip link set "$i" up; udhcpc -i "$i" -s /etc/udhcpc.script -q -n -t 3 -T 1 >/dev/null 2>&1; done',
     `echo "${TINY_BANNER} (kernel $(uname -r))"`,
     `export PS1='${TINY_PROMPT}'`,
     // A second shell on the screen (VNC), beside the one on the serial console.

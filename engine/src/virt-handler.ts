@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { splitKey } from '../../kube/src/manager.ts';
 import { isSubset } from '../../kube/src/objects.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
-import { guestAction, guestMemory } from './decide.ts';
+import { guestAction } from './decide.ts';
 import { observeDhcp } from './dhcp-watch.ts';
 import {
   alive,
@@ -25,7 +25,7 @@ import {
 import { agentObservation, probeTimeoutMs } from './agent-poller.ts';
 import { agentLink, readinessOf } from './guest-agent-probe.ts';
 import { instanceSeed } from './cloud-init-volume.ts';
-import { guestCommand, instanceResources } from './guest-command.ts';
+import { guestCommand } from './guest-command.ts';
 import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
 import {
   launcherDeleting,
@@ -40,6 +40,14 @@ import { liveMigratable } from './live-migratable.ts';
 import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
 import type { DiskFile } from './volumes.ts';
 import { macFor } from './volumes.ts';
+import { roomFor } from './room.ts';
+import {
+  observedCards,
+  prepareCards,
+  releaseCards,
+  type PreparedCards,
+} from './network/guest-cards.ts';
+import type { SeedDisk } from './qemu.ts';
 
 /** The finalizer virt-api puts on every instance: it goes once the guest is down. */
 export const VMI_FINALIZER = 'kubevirt.io/foregroundDeleteVirtualMachine';
@@ -72,42 +80,6 @@ async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservatio
     });
 }
 
-/** Guest memory the engine's running guests hold now. */
-const heldMemory = (ctx: EngineContext): number =>
-  [...ctx.running.values()].reduce((sum, r) => sum + (alive(r) ? r.memoryBytes : 0), 0);
-
-/**
- * Whether this machine has room for the guest, as the scheduler would say it: the engine's memory
- * budget less what its running guests hold, its vCPU cap per VM, and its cap on VMs at once.
- */
-function roomFor(
-  ctx: EngineContext,
-  vmi: KvVmi,
-): { ok: true; memoryBytes: number; cpus: number } | { ok: false; message: string } {
-  const asked = instanceResources(vmi);
-  if (!asked.ok) return asked;
-  const memory = guestMemory(
-    asked.memoryBytes,
-    ctx.options.memoryCapBytes,
-    ctx.options.memoryBudgetBytes() - heldMemory(ctx),
-  );
-  if (!memory.ok) return memory;
-  const cpus = asked.cpus;
-  const maxCpus = ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus;
-  if (cpus > maxCpus)
-    return {
-      ok: false,
-      message: `0/1 nodes are available: 1 Insufficient cpu (the VM asks for ${cpus} vCPUs; the local engine gives a VM at most ${maxCpus})`,
-    };
-  const maxVms = ctx.options.maxVms ?? 16;
-  if ([...ctx.running.values()].filter(alive).length >= maxVms)
-    return {
-      ok: false,
-      message: `0/1 nodes are available: 1 Too many pods (the local engine runs at most ${maxVms} VMs at once)`,
-    };
-  return { ok: true, memoryBytes: memory.bytes, cpus };
-}
-
 /** Whether KubeVirt would live-migrate this instance, from its spec and its claims. */
 function migratableOf(vmi: KvVmi, disks: DiskFile[]): Condition {
   const pod = vmi.spec.networks?.find((n) => n.pod)?.name;
@@ -129,12 +101,17 @@ function migratableOf(vmi: KvVmi, disks: DiskFile[]): Condition {
 }
 
 /** What the engine observes of a running guest now. */
-function observeRunning(vmi: KvVmi, r: Running): InstanceObservation {
+function observeRunning(
+  ctx: EngineContext,
+  vmi: KvVmi,
+  r: Running,
+  key: string,
+): InstanceObservation {
   return {
     phase: 'Running',
     nodeName: NODE,
     paused: r.paused,
-    interfaces: r.iface ? [r.iface] : [],
+    interfaces: observedCards(ctx, key) ?? (r.iface ? [r.iface] : []),
     readiness: readinessOf(vmi, r),
     ...(r.migratable ? { liveMigratable: r.migratable } : {}),
     ...(r.agent ? { agent: agentObservation(r.agent) } : {}),
@@ -154,6 +131,37 @@ function waitingFor(
       };
 }
 
+/** What QEMU is started with: the first card's MAC, and the traffic record in user-mode. */
+function guestSpec(
+  ctx: EngineContext,
+  vmi: KvVmi,
+  key: string,
+  o: {
+    dir: string;
+    room: { memoryBytes: number; cpus: number };
+    disks: DiskFile[];
+    seed: SeedDisk | undefined;
+    cards: PreparedCards | undefined;
+  },
+) {
+  const ifaceSpec = vmi.spec.domain?.devices?.interfaces?.[0];
+  const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
+  const dumpFile = ifaceSpec && !o.cards ? join(o.dir, 'net0.pcap') : undefined;
+  const spec = {
+    dir: o.dir,
+    vmi,
+    memoryBytes: o.room.memoryBytes,
+    cpus: o.room.cpus,
+    disks: o.disks.map((d) => ({ ...d, path: d.path ?? '' })),
+    mac,
+    ...(dumpFile ? { dumpFile } : {}),
+    ...(o.seed ? { seed: o.seed } : {}),
+    ...(o.cards ? { taps: o.cards.taps } : {}),
+    limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
+  };
+  return { spec, ifaceSpec, mac, dumpFile };
+}
+
 /** Starts the instance's guest: disks, room, QEMU; the phase follows each step. */
 async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<void> {
   const disks = await prepareDisks(ctx, vmi);
@@ -166,34 +174,23 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const seed = await instanceSeed(ctx, vmi, dir);
   if (!seed.ok) return writeStatus(ctx, vmi, seed.observation);
-  const ifaceSpec = vmi.spec.domain?.devices?.interfaces?.[0];
-  const mac = ifaceSpec?.macAddress || macFor(vmi.metadata?.uid ?? key);
-  const dumpFile = ifaceSpec ? join(dir, 'net0.pcap') : undefined;
   const startedAt = new Date();
-  const spec = {
+  const failed = (message: string): Promise<undefined> =>
+    failedToStart(ctx, vmi, key, { pod, startedAt, message }).then(() => undefined);
+  const cards = await prepareCards(ctx, vmi, key).catch((e: Error) => e);
+  if (cards instanceof Error) return void (await failed(cards.message));
+  const { spec, ifaceSpec, mac, dumpFile } = guestSpec(ctx, vmi, key, {
     dir,
-    vmi,
-    memoryBytes: room.memoryBytes,
-    cpus: room.cpus,
-    disks: disks.disks.map((d) => ({ ...d, path: d.path ?? '' })),
-    mac,
-    ...(dumpFile ? { dumpFile } : {}),
-    ...(seed.seed ? { seed: seed.seed } : {}),
-    limits: { maxCpus: ctx.options.maxCpus ?? QEMU_LIMITS.maxCpus },
-  };
+    room,
+    disks: disks.disks,
+    seed: seed.seed,
+    cards,
+  });
   const vmRun = await startQemu(
     withVolumeFormats(guestCommand(spec), disks.disks),
     ctx.options.qemu,
-  ).catch(async (e: Error) => {
-    rmSync(dir, { recursive: true, force: true });
-    await launcherEnded(ctx, vmi, { pod, startedAt: startedAt.getTime() }, 1);
-    ctx.manager.log.warn({ vm: key, err: e.message }, 'local engine: QEMU did not start');
-    await writeStatus(ctx, vmi, {
-      phase: 'Failed',
-      failure: { reason: 'Synchronizing with the Domain failed.', message: e.message },
-    });
-    return undefined;
-  });
+    cards?.inside,
+  ).catch((e: Error) => failed(e.message));
   if (!vmRun) return;
   const r: Running = {
     ...vmRun,
@@ -203,6 +200,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     memoryBytes: room.memoryBytes,
     ...(ifaceSpec ? { iface: { name: ifaceSpec.name, mac } } : {}),
     ...(dumpFile ? { dumpFile } : {}),
+    ...(cards ? { podIP: cards.podIP } : {}),
     migratable: migratableOf(vmi, disks.disks),
     startedAt: startedAt.getTime(),
     pod,
@@ -212,10 +210,31 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   ctx.started.add(vmi.metadata?.uid ?? key);
   // A guest that stops by itself (poweroff inside it) is a finished instance.
   vmRun.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
-  await setLauncherStatus(ctx, vmi.metadata?.namespace ?? '', pod, { phase: 'Running', startedAt });
+  await setLauncherStatus(ctx, vmi.metadata?.namespace ?? '', pod, {
+    phase: 'Running',
+    startedAt,
+    ...(cards ? { podIP: cards.podIP } : {}),
+  });
   const state = await vmRun.qmp.execute<{ status: string }>('query-status');
   r.paused = pausedState(state.status);
-  await writeStatus(ctx, vmi, observeRunning(vmi, r));
+  await writeStatus(ctx, vmi, observeRunning(ctx, vmi, r, key));
+}
+
+/** The guest could not start (its network, QEMU): it fails, as virt-launcher's sync would. */
+async function failedToStart(
+  ctx: EngineContext,
+  vmi: KvVmi,
+  key: string,
+  o: { pod: string; startedAt: Date; message: string },
+): Promise<void> {
+  rmSync(instanceDir(ctx, key), { recursive: true, force: true });
+  releaseCards(ctx, key);
+  await launcherEnded(ctx, vmi, { pod: o.pod, startedAt: o.startedAt.getTime() }, 1);
+  ctx.manager.log.warn({ vm: key, err: o.message }, 'local engine: the guest did not start');
+  await writeStatus(ctx, vmi, {
+    phase: 'Failed',
+    failure: { reason: 'Synchronizing with the Domain failed.', message: o.message },
+  });
 }
 
 /** QMP's run states of a guest whose CPUs are stopped: paused, or never started (-S). */
@@ -229,6 +248,7 @@ export function forget(ctx: EngineContext, key: string): Running | undefined {
   r.qmp.close();
   r.serial.close();
   ctx.running.delete(key);
+  releaseCards(ctx, key);
   rmSync(r.dir, { recursive: true, force: true });
   return r;
 }
@@ -341,7 +361,7 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
   const probe = vmi.spec.readinessProbe;
   if (probe?.guestAgentPing && r.agent && !r.paused)
     r.agentProbe = await r.agent.ping(probeTimeoutMs(probe));
-  await writeStatus(ctx, vmi, observeRunning(vmi, r));
+  await writeStatus(ctx, vmi, observeRunning(ctx, vmi, r, key));
   return true;
 }
 
