@@ -12,6 +12,9 @@ import type { ChangeRequest, RunStrategy } from './decide.ts';
 import type { AgentLink, AgentLinkOptions } from './agent-poller.ts';
 import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
 import { type Qmp, type Serial } from './qemu.ts';
+import type { NodeNetwork } from './network/node-network.ts';
+import type { Duplex } from 'node:stream';
+import type { ForwardRequest } from './subresources.ts';
 import { volumesBytes } from './storage/volume-files.ts';
 import type { TinyLinux } from './tiny-linux.ts';
 import {
@@ -151,6 +154,8 @@ export interface LocalEngineOptions {
   provisioners?: string[];
   /** The guest agent poller's intervals and timeouts (virt-launcher's by default; tests shorten). */
   agentPoll?: AgentLinkOptions;
+  /** The node network the guests live on; QEMU's user-mode fallback (network/user-mode.ts) if none. */
+  network?: NodeNetwork;
 }
 
 export interface LocalEngine {
@@ -170,6 +175,8 @@ export interface LocalEngine {
   start(ns: string, name: string, o?: StartOptions): Promise<void>;
   stop(ns: string, name: string, o?: StopOptions): Promise<void>;
   restart(ns: string, name: string, o?: RestartOptions): Promise<void>;
+  /** portforward: a connection to the guest's port, after virt-api's checks (portforward.ts). */
+  portForward(ns: string, name: string, f: ForwardRequest): Promise<Duplex>;
   /** guestosinfo, userlist, filesystemlist: what the guest agent said (virt-handler's cache). */
   guestAgent(
     ns: string,
@@ -208,6 +215,8 @@ export interface EngineContext {
   graceOverride: Map<string, number>;
   /** Instances whose guest this engine started (a process that went away means the guest finished). */
   started: Set<string>;
+  /** The node network (the options' one, or the user-mode fallback). */
+  network: NodeNetwork;
 }
 
 export const vmiPath = (ns: string, name: string): string =>

@@ -24,6 +24,7 @@ import {
 } from './engine-context.ts';
 import { agentObservation, probeTimeoutMs } from './agent-poller.ts';
 import { agentLink, readinessOf } from './guest-agent-probe.ts';
+import { probeGuest } from './probes/run.ts';
 import { instanceSeed } from './cloud-init-volume.ts';
 import { guestCommand, instanceResources } from './guest-command.ts';
 import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
@@ -341,6 +342,8 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
   const probe = vmi.spec.readinessProbe;
   if (probe?.guestAgentPing && r.agent && !r.paused)
     r.agentProbe = await r.agent.ping(probeTimeoutMs(probe));
+  // tcpSocket and httpGet, through the node network, when due (probes/run.ts).
+  if (!r.paused) await probeGuest(ctx.network, vmi, r, r.startedAt);
   await writeStatus(ctx, vmi, observeRunning(vmi, r));
   return true;
 }
