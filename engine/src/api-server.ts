@@ -30,6 +30,7 @@ import {
   type Route,
 } from './subresources.ts';
 import type { Serial } from './qemu.ts';
+import { bridgeForward } from './portforward.ts';
 
 /** What the API server publishes for aggregated API servers to authenticate its proxy. */
 export interface FrontProxyAuth {
@@ -251,6 +252,13 @@ export async function startSubresourceServer(
     if ('code' in a) return refuseUpgrade(socket, a.code, a.message);
     const r = a.route;
     if (!r.stream) return refuseUpgrade(socket, 400, `${r.operation} is not a websocket`);
+    if (r.forward) {
+      const conn = await o.engine.portForward(r.namespace, r.name, {
+        resource: r.resource,
+        ...r.forward,
+      });
+      return void wss.handleUpgrade(req, socket, head, (ws) => bridgeForward(conn, ws));
+    }
     // Fails with virt-api's answer (404, 400 while not running, 409) before the upgrade.
     const vnc = r.operation === 'vnc' ? await o.engine.vnc(r.namespace, r.name) : undefined;
     const serial = vnc ? undefined : await o.engine.serial(r.namespace, r.name);

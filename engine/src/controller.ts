@@ -25,6 +25,9 @@ import { powerOff } from './qemu.ts';
 import { provisionerController } from './storage/provisioner.ts';
 import { reconcileVm } from './virt-controller.ts';
 import { forget, reconcileInstance } from './virt-handler.ts';
+import { alive } from './engine-context.ts';
+import { userModeNetwork } from './network/user-mode.ts';
+import { portForward } from './portforward.ts';
 
 export {
   EngineError,
@@ -61,14 +64,21 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     ...given,
     diskBudgetBytes: given.diskBudgetBytes ?? defaultDiskBudget(given.stateDir),
   };
+  const running = new Map<string, Running>();
   const ctx: EngineContext = {
     manager,
     options,
     vms: manager.informer<KvVm>(VMS),
     vmis: manager.informer<KvVmi>(VMIS),
-    running: new Map<string, Running>(),
+    running,
     started: new Set(),
     graceOverride: new Map(),
+    network:
+      options.network ??
+      userModeNetwork((key) => {
+        const r = running.get(key);
+        return r && { qmp: r.qmp, alive: () => alive(r) };
+      }),
   };
   // This machine is a Node; the engine provisions the volumes of the classes it plays.
   keepNode(manager, NODE);
@@ -91,6 +101,7 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     definition,
     running: ctx.running,
     ...operations(ctx),
+    portForward: (ns, name, f) => portForward(ctx, ns, name, f),
     async stopAll() {
       await Promise.all(
         [...ctx.running.entries()].map(async ([key, r]) => {

@@ -12,6 +12,8 @@ import type { ChangeRequest, RunStrategy } from './decide.ts';
 import type { AgentLink, AgentLinkOptions } from './agent-poller.ts';
 import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
 import { type Qmp, type Serial } from './qemu.ts';
+import type { Duplex } from 'node:stream';
+import type { ForwardRequest } from './subresources.ts';
 import { volumesBytes } from './storage/volume-files.ts';
 import type { TinyLinux } from './tiny-linux.ts';
 import type { NodeNetwork } from './network/node-network.ts';
@@ -178,6 +180,8 @@ export interface LocalEngine {
   start(ns: string, name: string, o?: StartOptions): Promise<void>;
   stop(ns: string, name: string, o?: StopOptions): Promise<void>;
   restart(ns: string, name: string, o?: RestartOptions): Promise<void>;
+  /** portforward: a connection to the guest's port, after virt-api's checks (portforward.ts). */
+  portForward(ns: string, name: string, f: ForwardRequest): Promise<Duplex>;
   /** guestosinfo, userlist, filesystemlist: what the guest agent said (virt-handler's cache). */
   guestAgent(
     ns: string,
@@ -216,6 +220,8 @@ export interface EngineContext {
   graceOverride: Map<string, number>;
   /** Instances whose guest this engine started (a process that went away means the guest finished). */
   started: Set<string>;
+  /** The node network (the options' one, or the user-mode fallback). */
+  network: NodeNetwork;
 }
 
 export const vmiPath = (ns: string, name: string): string =>
@@ -268,13 +274,6 @@ export function writeVmi(
     contentType: 'application/merge-patch+json',
   });
 }
-
-/**
- * The engine's node network (services, NetworkPolicy, port-forward and probes build on it); the
- * network of an engine started without one is QEMU's user-mode network, which has none.
- */
-export const nodeNetworkOf = (ctx: Pick<EngineContext, 'options'>): NodeNetwork | undefined =>
-  ctx.options.network;
 
 export const deletionOf = (o: KubernetesObject | undefined): boolean =>
   !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp;

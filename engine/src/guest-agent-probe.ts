@@ -7,6 +7,7 @@ import type { EngineContext, KvVmi, Running } from './engine-context.ts';
 import { AgentLink } from './agent-poller.ts';
 import type { Readiness } from './instance-status.ts';
 import type { Qmp } from './qemu.ts';
+import { networkReadiness } from './probes/run.ts';
 
 /** The readiness probe as kubelet would report it for the launcher pod. */
 export function readinessOf(vmi: KvVmi, r: Running): Readiness {
@@ -27,11 +28,14 @@ export function readinessOf(vmi: KvVmi, r: Running): Readiness {
       succeeded: false,
       message: 'the local engine does not run exec probes through the guest agent yet',
     };
-  return {
-    probe: kind,
-    succeeded: false,
-    message: `the engine cannot reach the guest's network to run a ${kind} probe (guest ${r.iface?.ip ?? 'has no address'})`,
-  };
+  // tcpSocket and httpGet: the last state of the probe run through the node network (probes/).
+  return (
+    networkReadiness(vmi, r) ?? {
+      probe: kind,
+      succeeded: false,
+      message: `the readiness probe has not run yet`,
+    }
+  );
 }
 
 /** The agent link of a guest just started: a change looks at its instance again. */

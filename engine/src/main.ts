@@ -31,6 +31,8 @@ import {
 } from './cdi/index.ts';
 import type { NodeNetwork } from './network/node-network.ts';
 import { startNodeNetwork } from './network/start.ts';
+import { servicesController } from './services/loop.ts';
+import { networkPolicyController } from './netpol/loop.ts';
 import { localEngine, type LocalEngine } from './controller.ts';
 import { ensureQcow2 } from './library/qcow2.ts';
 import { startLibraryServer, type LibraryServer } from './library/server.ts';
@@ -135,8 +137,8 @@ export interface LocalEngineStartOptions {
 
 export interface RunningLocalEngine {
   engine: LocalEngine;
-  /** The node network the VMs sit on (services, NetworkPolicy, port-forward build on it). */
-  network: NodeNetwork;
+  /** The node network the VMs sit on (services, NetworkPolicy, port-forward build on it); none: user-mode. */
+  network: NodeNetwork | undefined;
   /** Whether the engine made the KubeVirt CR (false when one was already there). */
   madeKubeVirt: boolean;
   /** Whether the engine plays CDI (it made the CDI CR: CDI's CRDs are there and no CDI is). */
@@ -256,6 +258,11 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     await waitForAvailable(rest);
     madeKubeVirt = await ensureKubeVirtCr(rest, o.kubevirtVersion);
     manager.add(engine.definition);
+    // kube-proxy's and the network plugin's parts, where the engine has a namespace to program.
+    if (net.network) {
+      manager.add(servicesController(manager, net.network));
+      manager.add(networkPolicyController(manager, net.network));
+    }
     if (await cdiInstalled(rest)) playsCdi = await ensureCdiCr(rest, o.cdiVersion ?? CDI_PLAYED);
     if (playsCdi) {
       await ensureConfigOverhead(rest);

@@ -135,3 +135,36 @@ describe('requestOptions', () => {
     expect(requestOptions('{"dryRun":"All"}')).toMatchObject({ ok: false });
   });
 });
+
+describe('portforward routes', () => {
+  it('takes a port and an optional protocol, on instances and on VMs', () => {
+    const vmi = route('GET', `${base}/virtualmachineinstances/web-1/portforward/22`);
+    expect(vmi.ok && vmi.route).toMatchObject({
+      operation: 'portforward',
+      stream: true,
+      forward: { port: 22, protocol: 'tcp' },
+      access: { verb: 'get', resource: 'virtualmachineinstances', subresource: 'portforward' },
+    });
+    const vm = route('GET', `${base}/virtualmachines/web/portforward/53/udp`);
+    expect(vm.ok && vm.route).toMatchObject({
+      resource: 'virtualmachines',
+      forward: { port: 53, protocol: 'udp' },
+    });
+  });
+  it('refuses a bad port or protocol naming it, and a missing port', () => {
+    expect(route('GET', `${base}/virtualmachineinstances/web-1/portforward/70000`)).toEqual({
+      ok: false,
+      code: 400,
+      message: 'portforward: port "70000" is not accepted: a port number from 1 to 65535',
+    });
+    expect(route('GET', `${base}/virtualmachineinstances/web-1/portforward/22/sctp`)).toEqual({
+      ok: false,
+      code: 400,
+      message: 'portforward: protocol "sctp" is not accepted: tcp or udp',
+    });
+    expect(route('GET', `${base}/virtualmachineinstances/web-1/portforward`)).toMatchObject({
+      ok: false,
+      code: 404,
+    });
+  });
+});

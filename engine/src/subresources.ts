@@ -18,7 +18,8 @@ export type Operation =
   | 'restart'
   | 'guestosinfo'
   | 'userlist'
-  | 'filesystemlist';
+  | 'filesystemlist'
+  | 'portforward';
 
 interface Served {
   resource: 'virtualmachineinstances' | 'virtualmachines';
@@ -41,6 +42,9 @@ export const SERVED: readonly Served[] = [
   { resource: 'virtualmachineinstances', operation: 'guestosinfo', method: 'GET' },
   { resource: 'virtualmachineinstances', operation: 'userlist', method: 'GET' },
   { resource: 'virtualmachineinstances', operation: 'filesystemlist', method: 'GET' },
+  // portforward/{port}[/{protocol}]: a websocket carrying the TCP connection's bytes.
+  { resource: 'virtualmachineinstances', operation: 'portforward', method: 'GET', stream: true },
+  { resource: 'virtualmachines', operation: 'portforward', method: 'GET', stream: true },
 ];
 
 /**
@@ -51,7 +55,6 @@ export const SERVED: readonly Served[] = [
 export const NOT_SERVED: readonly string[] = [
   'virtualmachines/migrate',
   'virtualmachines/expand-spec',
-  'virtualmachines/portforward',
   'virtualmachines/addvolume',
   'virtualmachines/removevolume',
   'virtualmachines/memorydump',
@@ -63,7 +66,6 @@ export const NOT_SERVED: readonly string[] = [
   'virtualmachineinstances/reset',
   'virtualmachineinstances/softreboot',
   'virtualmachineinstances/usbredir',
-  'virtualmachineinstances/portforward',
   'virtualmachineinstances/vsock',
   'virtualmachineinstances/addvolume',
   'virtualmachineinstances/removevolume',
@@ -172,12 +174,21 @@ export function discovery(path: string): object | undefined {
   }
 }
 
+/** What a portforward asks: the resource named in the path, its port and protocol. */
+export interface ForwardRequest {
+  resource: Served['resource'];
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
 export interface Route {
   namespace: string;
   name: string;
   resource: Served['resource'];
   operation: Operation;
   stream: boolean;
+  /** portforward's port and protocol (the path's `{port}[/{protocol}]`). */
+  forward?: { port: number; protocol: 'tcp' | 'udp' };
   /** The SubjectAccessReview's resourceAttributes. */
   access: {
     namespace: string;
@@ -198,7 +209,14 @@ export function route(
   const prefix = `/apis/${GROUP_VERSION}/namespaces/`;
   if (!path.startsWith(prefix)) return { ok: false, code: 404, message: `${path} is not served` };
   const [namespace, resource, name, ...rest] = path.slice(prefix.length).split('/');
-  const operation = rest.join('/');
+  const forwarding = rest[0] === 'portforward' && rest.length >= 2 && rest.length <= 3;
+  const operation = forwarding ? 'portforward' : rest.join('/');
+  if (rest[0] === 'portforward' && !forwarding)
+    return {
+      ok: false,
+      code: 404,
+      message: `${path} is not served: portforward takes a port, ${resource}/NAME/portforward/PORT[/tcp|udp]`,
+    };
   const served = SERVED.find((s) => s.resource === resource && s.operation === operation);
   if (!namespace || !name || !served) {
     const known =
@@ -218,10 +236,13 @@ export function route(
       message: `${resource}/${operation} accepts ${served.method}, not ${method}`,
     };
   const decoded = { namespace: decodeURIComponent(namespace), name: decodeURIComponent(name) };
+  const forward = forwarding ? portForwardTarget(rest[1] ?? '', rest[2]) : undefined;
+  if (forward && 'message' in forward) return { ok: false, code: 400, message: forward.message };
   return {
     ok: true,
     route: {
       ...decoded,
+      ...(forward ? { forward } : {}),
       resource: served.resource,
       operation: served.operation,
       stream: !!served.stream,
@@ -235,6 +256,27 @@ export function route(
       },
     },
   };
+}
+
+/**
+ * portforward's `{port}[/{protocol}]`, checked as virt-api's route parameters are (a port of 1 to
+ * 65535; tcp when no protocol is given, else tcp or udp).
+ */
+export function portForwardTarget(
+  port: string,
+  protocol: string | undefined,
+): { port: number; protocol: 'tcp' | 'udp' } | { message: string } {
+  const n = Number(port);
+  if (!/^\d{1,5}$/.test(port) || n < 1 || n > 65535)
+    return {
+      message: `portforward: port ${JSON.stringify(port)} is not accepted: a port number from 1 to 65535`,
+    };
+  const p = protocol ?? 'tcp';
+  if (p !== 'tcp' && p !== 'udp')
+    return {
+      message: `portforward: protocol ${JSON.stringify(p)} is not accepted: tcp or udp`,
+    };
+  return { port: n, protocol: p };
 }
 
 /** The user the front proxy (the API server's aggregator) vouches for, from its X-Remote headers. */

@@ -24,6 +24,7 @@ import {
 } from './engine-context.ts';
 import { agentObservation, probeTimeoutMs } from './agent-poller.ts';
 import { agentLink, readinessOf } from './guest-agent-probe.ts';
+import { probeGuest } from './probes/run.ts';
 import { instanceSeed } from './cloud-init-volume.ts';
 import { guestCommand } from './guest-command.ts';
 import { prepareDisks, withVolumeFormats } from './guest-disks.ts';
@@ -361,6 +362,8 @@ async function observe(ctx: EngineContext, vmi: KvVmi, key: string): Promise<boo
   const probe = vmi.spec.readinessProbe;
   if (probe?.guestAgentPing && r.agent && !r.paused)
     r.agentProbe = await r.agent.ping(probeTimeoutMs(probe));
+  // tcpSocket and httpGet, through the node network, when due (probes/run.ts).
+  if (!r.paused) await probeGuest(ctx.network, vmi, r, r.startedAt);
   await writeStatus(ctx, vmi, observeRunning(ctx, vmi, r, key));
   return true;
 }
