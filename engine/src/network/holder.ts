@@ -95,6 +95,8 @@ export function run(argv: readonly string[], input?: string): Promise<ExecResult
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.once('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
     child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // A command that exits without reading its input is no error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

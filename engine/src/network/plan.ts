@@ -134,7 +134,7 @@ export function masqueradeRuleset(podIP: string): string {
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     `    ip saddr ${MASQ.guest} oifname "eth0" counter snat to ${podIP}`,
-    `    oifname "${MASQ.bridge}" ip daddr ${MASQ.guest} counter snat to ${MASQ.gateway}`,
+    `    oifname "${MASQ.bridge}" ip saddr 127.0.0.1 counter snat to ${MASQ.gateway}`,
     '  }',
     '}',
     '',
@@ -202,6 +202,8 @@ export function dnsmasqArgs(o: {
   leaseFile: string;
   hostsFile?: string;
   router?: string;
+  /** Where dnsmasq logs (each DHCP exchange): `-`, its stderr, by default. */
+  logFile?: string;
 }): string[] {
   return [
     '--keep-in-foreground',
@@ -215,11 +217,13 @@ export function dnsmasqArgs(o: {
     ...(o.hostsFile ? [`--dhcp-hostsfile=${o.hostsFile}`] : []),
     o.router ? `--dhcp-option=option:router,${o.router}` : '--dhcp-option=option:router',
     '--dhcp-authoritative',
+    // No ping of an address before offering it (3 s a guest's DHCP client does not wait).
+    '--no-ping',
     '--pid-file=',
     // No user or group to change to: the user namespace refuses setgroups (empty: none).
     '--user=',
     '--group=',
-    '--log-facility=-',
+    `--log-facility=${o.logFile ?? '-'}`,
     '--log-dhcp',
   ];
 }

@@ -107,6 +107,7 @@ async function masquerade(holder: Holder, podIP: string, dir: string): Promise<C
       iface: MASQ.bridge,
       range: `${MASQ.guest},${MASQ.guest},255.255.255.0,1h`,
       leaseFile: join(dir, 'masquerade.leases'),
+      logFile: join(dir, 'masquerade.log'),
       router: MASQ.gateway,
     }),
   ]);

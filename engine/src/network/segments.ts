@@ -64,6 +64,7 @@ export class Segments {
         range: dhcpRange(segment),
         leaseFile,
         hostsFile,
+        logFile: join(this.dir, `${bridge}.log`),
         ...(segment.gateway ? { router: segment.gateway } : {}),
       }),
     ]);
