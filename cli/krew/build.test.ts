@@ -54,6 +54,9 @@ describe('krew plugin', () => {
         },
       },
     ).toString();
-    expect(test).toContain('19 of 19 expectations met');
+    // Every expectation of the policy library's fixtures met, however many the library has.
+    const [, met, all] = /(\d+) of (\d+) expectations met/.exec(test) ?? [];
+    expect(Number(all)).toBeGreaterThan(0);
+    expect(met).toBe(all);
   }, 60_000);
 });
