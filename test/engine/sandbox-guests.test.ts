@@ -7,7 +7,7 @@
 // namespace, leaves no claim, volume or file behind. Debian boots once, for the whole file; the
 // disk cases use the tiny Linux.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,8 @@ import { kubeConfigFrom, waitUntil } from '../../kube/src/client.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { ask, openConsole, type Console } from '../support/sandbox-console.ts';
+import { Virtctl } from '../support/virtctl.ts';
+import { ensureVirtctl } from '../../harness/src/controlplane/virtctl.ts';
 
 const run = promisify(execFile);
 const VMP = (ns: string): string => `/apis/vmplane.io/v1alpha1/namespaces/${ns}`;
@@ -187,6 +189,40 @@ describe('the Debian example, debian-1', () => {
     expect(
       (await get(`${VMP('demo')}/virtualmachines/debian-1`))?.status?.ready ?? true,
     ).toBeTruthy();
+  }, 300_000);
+
+  it('takes ssh: kubectl vm ssh runs a command as demo with the sandbox’s key, and real virtctl port-forward reaches sshd', async () => {
+    // The key pair the sandbox made, which cloud-init authorized for demo (kubectl vm ssh finds it
+    // beside the kubeconfig).
+    const said = await until('a command over kubectl vm ssh', () =>
+      kubectlVm([
+        'ssh',
+        'demo@debian-1',
+        '-n',
+        'demo',
+        '--',
+        'id -un; cat /etc/vmplane/hello.txt',
+      ]).catch(() => undefined),
+    );
+    expect(said).toMatch(/^demo\n/);
+    expect(said).toContain("written by cloud-init from the VM's user data");
+    // KubeVirt's own client through the same portforward subresource: sshd's banner comes back.
+    const home = join(stateDir, 'virtctl-home');
+    mkdirSync(home, { recursive: true });
+    const v = new Virtctl(await ensureVirtctl(() => undefined), sandbox.kubeconfigPath, home);
+    try {
+      const child = v.spawn(['port-forward', '--stdio', '-n', 'demo', 'vm/debian-1', '22']);
+      let out = '';
+      child.stdout?.on('data', (b: Buffer) => (out += String(b)));
+      const banner = await until(
+        'sshd’s banner through virtctl',
+        async () => /^SSH-2\.0-OpenSSH_\S+/.exec(out)?.[0],
+        60_000,
+      );
+      expect(banner).toMatch(/^SSH-2\.0-OpenSSH_9/);
+    } finally {
+      v.killAll();
+    }
   }, 300_000);
 });
 
