@@ -288,6 +288,33 @@ describe('addresses at admission', () => {
     });
   }, 180_000);
 
+  it('keeps every address of a VM deleted and made again at once under its name claimed', async () => {
+    // The controller releases the old VM's claims while the new VM's admission hands them out
+    // again: whichever wins, each address the new VM carries ends up claimed and bound to it.
+    const names = Array.from({ length: 20 }, (_, k) => `p${20 + k}`);
+    const again = await inParallel(names, 20, async (name) => {
+      await rest.request('DELETE', vmPath(name));
+      await waitUntil(
+        `${name} to go`,
+        async () => !(await getLive(rest, vmPath(name))) || undefined,
+      );
+      return create(vm(name, [{ name: 'pod' }, { name: 'lab', network: n('big') }]));
+    });
+    for (const v of again) {
+      const carried = (v.spec.network?.interfaces ?? []).flatMap((i) => [
+        `mac:${i.macAddress}`,
+        ...(i.ipAddress ? [`ip:${i.ipAddress}`] : []),
+      ]);
+      await waitUntil(`the addresses of ${v.metadata.name} claimed and bound to it`, async () => {
+        const bound = (await claimsOf(v.metadata.name ?? ''))
+          .filter((c) => c.metadata?.annotations?.[BOUND_TO] === v.metadata.uid)
+          .map((c) => `${c.spec.kind.toLowerCase()}:${c.spec.address}`);
+        return isDeepStrictEqual(bound.sort(), [...carried].sort()) || undefined;
+      });
+    }
+    await expectPool(PARALLEL_VMS);
+  });
+
   it('refuses an exhausted pool with the network name and its usage', async () => {
     const names = Array.from({ length: 12 }, (_, k) => `t${k}`);
     await inParallel(names, 12, (name) => create(vm(name, [{ name: 'lab', network: n('tiny') }])));
