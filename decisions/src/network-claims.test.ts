@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Network, NetworkAddress, VirtualMachine } from '../../api/generated/types.ts';
 import {
+  BOUND_TO,
+  boundTo,
   checkGivenIp,
+  claimAge,
+  CLAIMED_AT,
   claimVerdict,
   CLAIM_GRACE_MS,
   interfacesToClaim,
@@ -28,6 +32,10 @@ function claim(
       ...over,
     },
   };
+}
+
+function withAnnotations(c: NetworkAddress, annotations: Record<string, string>): NetworkAddress {
+  return { ...c, metadata: { ...c.metadata, annotations } as NetworkAddress['metadata'] };
 }
 
 function vm(
@@ -108,6 +116,18 @@ describe('whose a claim in the way is', () => {
     const other = { namespace: 'b', name: 'db', interface: 'nic0' };
     expect(claimVerdict(claim({ vm: other }, CLAIM_GRACE_MS / 2), me, undefined, NOW)).toBe('held');
     expect(claimVerdict(claim({ vm: other }), me, undefined, NOW)).toBe('stale');
+  });
+
+  it('counts the grace period from the last hand-out, and not at all once bound to a VM', () => {
+    const other = { namespace: 'b', name: 'db', interface: 'nic0' };
+    const handedOut = withAnnotations(claim({ vm: other }), {
+      [CLAIMED_AT]: new Date(NOW.getTime() - 1_000).toISOString(),
+    });
+    expect(claimAge(handedOut, NOW)).toBe(1_000);
+    expect(claimVerdict(handedOut, me, undefined, NOW)).toBe('held');
+    const bound = withAnnotations(claim({ vm: other }, 1_000), { [BOUND_TO]: 'uid-1' });
+    expect(boundTo(bound)).toBe('uid-1');
+    expect(claimVerdict(bound, me, undefined, NOW)).toBe('stale');
   });
 
   it('is stale when its VM moved to another address', () => {

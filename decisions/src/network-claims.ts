@@ -12,6 +12,34 @@ export type Interface = NonNullable<
 /** How long a claim whose VM is not (yet) written counts as held: the admission may be in flight. */
 export const CLAIM_GRACE_MS = 60_000;
 
+/**
+ * Written by admission each time it hands an existing claim to its VM again (a retried admission,
+ * or a VM re-created under the same name): the grace period runs from then, and the write changes
+ * the claim's resourceVersion, so a release decided before it fails its precondition.
+ */
+export const CLAIMED_AT = 'vmplane.io/claimed-at';
+/**
+ * The UID of the VM seen carrying the address (written by the controller, cleared by admission
+ * when it hands the claim out again): once bound, a claim whose VM is gone is let go at once.
+ */
+export const BOUND_TO = 'vmplane.io/bound-to';
+
+type Meta = { creationTimestamp?: string; annotations?: Record<string, string> } | undefined;
+
+/** Milliseconds since the claim was made or last handed out again (0 when unknown). */
+export function claimAge(claim: NetworkAddress, now: Date): number {
+  const meta = claim.metadata as Meta;
+  const times = [meta?.creationTimestamp, meta?.annotations?.[CLAIMED_AT]]
+    .map((t) => Date.parse(t ?? ''))
+    .filter((t) => !Number.isNaN(t));
+  return times.length ? Math.max(0, now.getTime() - Math.max(...times)) : 0;
+}
+
+/** The UID of the VM the claim is bound to, if any. */
+export function boundTo(claim: NetworkAddress): string | undefined {
+  return (claim.metadata as Meta)?.annotations?.[BOUND_TO] || undefined;
+}
+
 export interface VmRef {
   namespace: string;
   name: string;
@@ -61,8 +89,9 @@ export type Verdict = 'mine' | 'held' | 'stale';
 
 /**
  * Whose a claim is: this VM's (same namespace and name: a retried admission finds its own),
- * another VM's that carries the address (or whose admission may still be in flight, within the
- * grace period), or stale (its VM is gone or moved on) and free to take over.
+ * another VM's that carries the address (or whose admission may still be in flight: within the
+ * grace period, unless the claim is bound to a VM that is gone), or stale (its VM is gone or moved
+ * on) and free to take over.
  */
 export function claimVerdict(
   claim: NetworkAddress,
@@ -72,11 +101,8 @@ export function claimVerdict(
 ): Verdict {
   if (claim.spec.vm.namespace === me.namespace && claim.spec.vm.name === me.name) return 'mine';
   if (holder && carries(holder, claim)) return 'held';
-  const created = Date.parse(
-    (claim.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '',
-  );
-  if (Number.isNaN(created) || now.getTime() - created < CLAIM_GRACE_MS) return 'held';
-  return 'stale';
+  if (boundTo(claim)) return 'stale';
+  return claimAge(claim, now) < CLAIM_GRACE_MS ? 'held' : 'stale';
 }
 
 const field = (index: number, name: string): string => `spec.network.interfaces[${index}].${name}`;

@@ -5,6 +5,7 @@
 // pool and a namespace the network is not offered to are refused with messages naming what and
 // whom; a dry run claims nothing.
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkAddress, VirtualMachine } from '../../api/generated/types.ts';
@@ -14,6 +15,7 @@ import { getLive } from '../../kube/src/ownership.ts';
 import { ApiError, KubeRest, type KubeObjectLike } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
 import type { RunningWebhooks } from '../../webhooks/src/main.ts';
+import { BOUND_TO } from '../../decisions/src/network-claims.ts';
 import { inPool } from '../../decisions/src/network-pool.ts';
 import { vm as buildVm } from '../support/builders.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
@@ -111,6 +113,19 @@ async function claims(labels: string): Promise<NetworkAddress[]> {
 const claimsOf = (name: string, namespace = red): Promise<NetworkAddress[]> =>
   claims(`vmplane.io/vm-namespace=${namespace},vmplane.io/vm-name=${name}`);
 
+const poolOf = async (network: string): Promise<unknown> =>
+  (await getLive<{ status?: { pool?: object } }>(rest, `${NETWORKS}/${network}`))?.status?.pool;
+
+/** The big pool's usage in its Network's status comes to `allocated` (1021 addresses in all). */
+async function expectPool(allocated: number): Promise<void> {
+  const want = { size: 1021, allocated, free: 1021 - allocated };
+  await waitUntil(
+    `${allocated} addresses allocated in the Network status`,
+    async () => isDeepStrictEqual(await poolOf(n('big')), want) || undefined,
+  ).catch(() => undefined);
+  expect(await poolOf(n('big'))).toEqual(want);
+}
+
 /** Runs `task` over `items`, at most `width` at once. */
 async function inParallel<T, R>(
   items: T[],
@@ -200,14 +215,7 @@ describe('addresses at admission', () => {
     // Each address is held by exactly one claim, naming the VM interface that has it.
     const ipClaims = await claims(`vmplane.io/network=${n('big')}`);
     expect(ipClaims.map((c) => c.spec.address).sort()).toEqual([...ips].sort());
-    const want = { size: 1021, allocated: PARALLEL_VMS, free: 1021 - PARALLEL_VMS };
-    const pool = async (): Promise<unknown> =>
-      (await getLive<{ status?: { pool?: object } }>(rest, `${NETWORKS}/${n('big')}`))?.status
-        ?.pool;
-    await waitUntil('the pool usage in the Network status', async () =>
-      JSON.stringify(await pool()) === JSON.stringify(want) ? true : undefined,
-    ).catch(() => undefined);
-    expect(await pool()).toEqual(want);
+    await expectPool(PARALLEL_VMS);
   }, 600_000);
 
   it('keeps the addresses across power off and on, re-admission and in status', async () => {
@@ -253,15 +261,22 @@ describe('addresses at admission', () => {
   it('releases the addresses of a deleted VM, and they can be given again', async () => {
     const gone = (await getLive<VirtualMachine>(rest, vmPath('p9')))!;
     const lab = gone.spec.network?.interfaces?.find((i) => i.name === 'lab');
-    expect(await claimsOf('p9')).toHaveLength(3);
+    // The controller binds each claim to the VM it has seen carrying it (its UID)...
+    await waitUntil('the 3 claims of p9 bound to it', async () => {
+      const bound = (await claimsOf('p9')).filter(
+        (c) => c.metadata?.annotations?.[BOUND_TO] === gone.metadata?.uid,
+      );
+      return bound.length === 3 || undefined;
+    });
     await rest.request('DELETE', vmPath('p9'));
-    // The claims go after the grace period from their creation (a minute at most).
+    // ...so that they go as soon as that VM is gone, without waiting out the grace period.
     await waitUntil(
       'the claims of p9 to go',
       async () => (await claimsOf('p9')).length === 0 || undefined,
       120_000,
       500,
     );
+    await expectPool(PARALLEL_VMS - 1);
     const again = await create(
       vm('reuse', [
         { name: 'lab', network: n('big'), macAddress: lab?.macAddress, ipAddress: lab?.ipAddress },
@@ -272,6 +287,33 @@ describe('addresses at admission', () => {
       ipAddress: lab?.ipAddress,
     });
   }, 180_000);
+
+  it('keeps every address of a VM deleted and made again at once under its name claimed', async () => {
+    // The controller releases the old VM's claims while the new VM's admission hands them out
+    // again: whichever wins, each address the new VM carries ends up claimed and bound to it.
+    const names = Array.from({ length: 20 }, (_, k) => `p${20 + k}`);
+    const again = await inParallel(names, 20, async (name) => {
+      await rest.request('DELETE', vmPath(name));
+      await waitUntil(
+        `${name} to go`,
+        async () => !(await getLive(rest, vmPath(name))) || undefined,
+      );
+      return create(vm(name, [{ name: 'pod' }, { name: 'lab', network: n('big') }]));
+    });
+    for (const v of again) {
+      const carried = (v.spec.network?.interfaces ?? []).flatMap((i) => [
+        `mac:${i.macAddress}`,
+        ...(i.ipAddress ? [`ip:${i.ipAddress}`] : []),
+      ]);
+      await waitUntil(`the addresses of ${v.metadata.name} claimed and bound to it`, async () => {
+        const bound = (await claimsOf(v.metadata.name ?? ''))
+          .filter((c) => c.metadata?.annotations?.[BOUND_TO] === v.metadata.uid)
+          .map((c) => `${c.spec.kind.toLowerCase()}:${c.spec.address}`);
+        return isDeepStrictEqual(bound.sort(), [...carried].sort()) || undefined;
+      });
+    }
+    await expectPool(PARALLEL_VMS);
+  });
 
   it('refuses an exhausted pool with the network name and its usage', async () => {
     const names = Array.from({ length: 12 }, (_, k) => `t${k}`);
@@ -323,6 +365,8 @@ describe('addresses at admission', () => {
         `^spec.network.interfaces\\[0\\].network: network "${n('red')}" is not offered to namespace "${blue}"`,
       ),
     );
+    // Refused before anything was claimed for it.
+    expect(await claimsOf('blue-vm', blue)).toEqual([]);
     const ok = await create(vm('red-vm', [{ name: 'nic0', network: n('red') }]));
     expect(ok.spec.network?.interfaces?.[0]?.macAddress).toMatch(/^02:76:6d/);
   });

@@ -185,7 +185,8 @@ const HANDLERS: Record<string, KindHandler> = {
         creating: req.operation === 'CREATE',
       });
       // MACs and static-pool IPs are claimed once the defaults are in (network-addresses.ts).
-      const denial = r.denial ?? (await addresses?.assign(req, r.object));
+      const labels = l.namespace(r.object.metadata?.namespace ?? '')?.metadata?.labels;
+      const denial = r.denial ?? (await addresses?.assign(req, r.object, labels));
       return patchFrom(req, denial ? { ...r, denial } : r);
     },
     validate: async (req, obj, l, compiler, addresses) => {

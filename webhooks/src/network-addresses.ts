@@ -12,7 +12,9 @@ import { ApiError, type KubeRest } from '../../kube/src/rest.ts';
 import type { Denial } from '../../decisions/src/vm.ts';
 import type { AdmissionRequest } from './admission.ts';
 import {
+  BOUND_TO,
   checkGivenIp,
+  CLAIMED_AT,
   claimVerdict,
   DEFAULT_INTERFACE,
   interfacesToClaim,
@@ -58,10 +60,15 @@ export class NetworkAddresses {
 
   /**
    * Fills in and claims the MAC (and static-pool IP) of every interface that needs one, on the VM
-   * under admission (changed in place). The first refusal is returned; what this request claimed
-   * before it is let go again.
+   * under admission (changed in place). A network not offered to the VM's namespace is refused
+   * before anything is claimed. The first refusal is returned; what this request claimed before
+   * it is let go again.
    */
-  async assign(req: AdmissionRequest, vm: VirtualMachine): Promise<Denial | undefined> {
+  async assign(
+    req: AdmissionRequest,
+    vm: VirtualMachine,
+    namespaceLabels: Record<string, string> | undefined,
+  ): Promise<Denial | undefined> {
     const namespace = vm.metadata?.namespace ?? req.namespace;
     const name = vm.metadata?.name ?? req.name;
     if (!namespace || !name) return undefined;
@@ -71,6 +78,8 @@ export class NetworkAddresses {
     const interfaces = spec.network.interfaces as Interface[];
     const old = (req.oldObject as VirtualMachine | undefined)?.spec?.network?.interfaces;
     const networks = await this.networks(interfaces);
+    const [notOffered] = namespaceDenials(interfaces, old, namespace, namespaceLabels, networks);
+    if (notOffered) return notOffered;
     const hasPool = (n: string): boolean => !!staticPoolOf(networks.get(n));
     const work = interfacesToClaim(interfaces, old, hasPool);
     if (!work.length) return undefined;
@@ -145,7 +154,7 @@ export class NetworkAddresses {
       (c) =>
         c.spec.kind === 'MAC' && c.spec.vm.interface === iface.name && !inSpec.has(c.spec.address),
     );
-    if (mine) {
+    if (mine && (await this.claim(r, iface, 'MAC', mine.spec.address)).ok) {
       iface.macAddress = mine.spec.address;
       return undefined;
     }
@@ -177,7 +186,7 @@ export class NetworkAddresses {
         c.spec.network === iface.network &&
         c.spec.vm.interface === iface.name,
     );
-    if (mine) {
+    if (mine && (await this.claim(r, iface, 'IP', mine.spec.address)).ok) {
       iface.ipAddress = mine.spec.address;
       return undefined;
     }
@@ -226,8 +235,13 @@ export class NetworkAddresses {
       const holder = await this.vm(found.spec.vm);
       const verdict = claimVerdict(found, r.me, holder, this.clock());
       if (verdict === 'held') return { ok: false, existing: found };
-      if (verdict === 'mine' || r.dryRun) return { ok: true };
-      await this.remove(name, found.metadata?.uid);
+      if (r.dryRun) return { ok: true };
+      // Handed out again: the write stops a release decided before it (gone: claim it anew).
+      if (verdict === 'mine') {
+        if (await this.touch(name)) return { ok: true };
+        continue;
+      }
+      await this.remove(name, found.metadata);
     }
     throw new Error(
       `could not claim ${kind} address ${address}: its claim changed while being taken over; try again`,
@@ -273,11 +287,37 @@ export class NetworkAddresses {
     );
   }
 
-  /** Deletes a claim (best effort; with a UID precondition when taking a stale one over). */
-  private async remove(name: string, uid?: string): Promise<void> {
+  /**
+   * Marks this VM's own claim as handed out now and no longer bound to an earlier VM of that name;
+   * false when it is gone.
+   */
+  private async touch(name: string): Promise<boolean> {
+    try {
+      await this.rest.request('PATCH', `${ADDRESSES}/${name}`, {
+        body: {
+          metadata: { annotations: { [CLAIMED_AT]: this.clock().toISOString(), [BOUND_TO]: null } },
+        },
+        contentType: 'application/merge-patch+json',
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes a claim (best effort; a stale one taken over only as it was read: same UID and
+   * resourceVersion).
+   */
+  private async remove(
+    name: string,
+    seen?: { uid?: string; resourceVersion?: string },
+  ): Promise<void> {
+    const preconditions = { uid: seen?.uid, resourceVersion: seen?.resourceVersion };
     try {
       await this.rest.request('DELETE', `${ADDRESSES}/${name}`, {
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
+        ...(seen ? { body: { preconditions } } : {}),
       });
     } catch {
       // A claim left behind is swept by the controller once its VM is known not to carry it.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Network, NetworkAddress, VirtualMachine } from '../../../api/generated/types.ts';
-import { CLAIM_GRACE_MS } from '../../../decisions/src/network-claims.ts';
+import { BOUND_TO, CLAIM_GRACE_MS, CLAIMED_AT } from '../../../decisions/src/network-claims.ts';
 import {
   networkStatus,
   poolProblem,
@@ -26,6 +26,10 @@ function claim(ageMs: number, over: Partial<NetworkAddress['spec']> = {}): Netwo
       ...over,
     },
   };
+}
+
+function annotated(c: NetworkAddress, annotations: Record<string, string>): NetworkAddress {
+  return { ...c, metadata: { ...c.metadata, annotations } as NetworkAddress['metadata'] };
 }
 
 function vm(
@@ -56,6 +60,26 @@ describe('releasing claims', () => {
     expect(releaseDecision(claim(15_000), undefined, NOW)).toEqual({
       action: 'wait',
       afterMs: CLAIM_GRACE_MS - 15_000,
+    });
+  });
+
+  it('binds a carried claim to its VM, once', () => {
+    const web = vm([{ name: 'nic0', network: 'lab', ipAddress: '10.0.0.5' }]);
+    web.metadata = { ...web.metadata, uid: 'uid-1' } as VirtualMachine['metadata'];
+    expect(releaseDecision(claim(1_000), web, NOW)).toEqual({ action: 'bind', uid: 'uid-1' });
+    const bound = annotated(claim(1_000), { [BOUND_TO]: 'uid-1' });
+    expect(releaseDecision(bound, web, NOW)).toEqual({ action: 'keep' });
+  });
+
+  it('lets a bound claim go at once when its VM is gone, and waits again after a hand-out', () => {
+    const bound = annotated(claim(1_000), { [BOUND_TO]: 'uid-1' });
+    expect(releaseDecision(bound, undefined, NOW)).toMatchObject({ action: 'delete' });
+    const handedOut = annotated(claim(10 * CLAIM_GRACE_MS), {
+      [CLAIMED_AT]: new Date(NOW.getTime() - 5_000).toISOString(),
+    });
+    expect(releaseDecision(handedOut, undefined, NOW)).toEqual({
+      action: 'wait',
+      afterMs: CLAIM_GRACE_MS - 5_000,
     });
   });
 

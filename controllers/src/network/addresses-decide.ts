@@ -6,28 +6,39 @@ import type {
   VirtualMachine,
   VirtualMachineStatus,
 } from '../../../api/generated/types.ts';
-import { CLAIM_GRACE_MS, carries, staticPoolOf } from '../../../decisions/src/network-claims.ts';
+import {
+  boundTo,
+  CLAIM_GRACE_MS,
+  carries,
+  claimAge,
+  staticPoolOf,
+} from '../../../decisions/src/network-claims.ts';
 import { describeRanges, poolSize } from '../../../decisions/src/network-pool.ts';
 
 export type Release =
-  { action: 'keep' } | { action: 'wait'; afterMs: number } | { action: 'delete'; why: string };
+  | { action: 'keep' }
+  | { action: 'bind'; uid: string }
+  | { action: 'wait'; afterMs: number }
+  | { action: 'delete'; why: string };
 
 /**
- * A claim stays while its VM carries the address. Without that (the VM is gone, or moved to
- * another address), it is let go once the grace period since its creation is over: until then
- * the admission that made it may still be writing the VM.
+ * A claim stays while its VM carries the address, bound to that VM's UID once seen. Without that
+ * (the VM is gone, or moved to another address), a bound claim is let go at once, an unbound one
+ * once the grace period since it was last handed out is over: until then the admission that
+ * handed it out may still be writing the VM.
  */
 export function releaseDecision(
   claim: NetworkAddress,
   vm: VirtualMachine | undefined,
   now: Date,
 ): Release {
-  if (vm && carries(vm, claim)) return { action: 'keep' };
-  const created = Date.parse(
-    (claim.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '',
-  );
-  const age = Number.isNaN(created) ? 0 : now.getTime() - created;
-  if (age < CLAIM_GRACE_MS) return { action: 'wait', afterMs: CLAIM_GRACE_MS - age };
+  if (vm && carries(vm, claim)) {
+    const uid = (vm.metadata as { uid?: string } | undefined)?.uid;
+    return uid && boundTo(claim) !== uid ? { action: 'bind', uid } : { action: 'keep' };
+  }
+  const age = claimAge(claim, now);
+  if (!boundTo(claim) && age < CLAIM_GRACE_MS)
+    return { action: 'wait', afterMs: CLAIM_GRACE_MS - age };
   const v = claim.spec.vm;
   return {
     action: 'delete',

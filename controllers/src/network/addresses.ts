@@ -10,6 +10,7 @@ import type { ControllerDefinition, Manager } from '../../../kube/src/manager.ts
 import { writeStatus } from '../../../kube/src/objects.ts';
 import { getLive } from '../../../kube/src/ownership.ts';
 import { ApiError, isNotFound } from '../../../kube/src/rest.ts';
+import { BOUND_TO } from '../../../decisions/src/network-claims.ts';
 import { networkStatus, releaseDecision } from './addresses-decide.ts';
 
 const API = '/apis/vmplane.io/v1alpha1';
@@ -71,16 +72,53 @@ export function addressController(manager: Manager): ControllerDefinition {
         );
       if (decision.action === 'wait') return { requeueAfterMs: decision.afterMs + 1_000 };
       if (decision.action === 'keep') return;
-      try {
-        await manager.rest.request('DELETE', `${ADDRESSES}/${encodeURIComponent(name)}`, {
-          body: { preconditions: { uid: claim.metadata?.uid } },
-        });
-      } catch (e) {
-        // Gone already, or a new claim of that name (UID precondition): nothing to do.
-        if (!isNotFound(e) && !(e instanceof ApiError && e.code === 409)) throw e;
-      }
+      await (decision.action === 'bind'
+        ? bind(manager, claim, decision.uid)
+        : release(manager, claim));
     },
   };
+}
+
+/**
+ * Writes the UID of the VM carrying the claim on it. The resourceVersion makes it conditional:
+ * an admission that handed the claim out again meanwhile wins, and the claim is looked at again.
+ */
+async function bind(manager: Manager, claim: Claim, uid: string): Promise<void> {
+  const name = claim.metadata?.name ?? '';
+  try {
+    await manager.rest.request('PATCH', `${ADDRESSES}/${encodeURIComponent(name)}`, {
+      body: {
+        metadata: {
+          resourceVersion: claim.metadata?.resourceVersion,
+          annotations: { [BOUND_TO]: uid },
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    });
+  } catch (e) {
+    if (!isNotFound(e) && !(e instanceof ApiError && e.code === 409)) throw e;
+  }
+}
+
+/**
+ * Deletes the claim as it was decided on: same UID and resourceVersion, so a claim an admission
+ * handed out again meanwhile (vmplane.io/claimed-at written) stays.
+ */
+async function release(manager: Manager, claim: Claim): Promise<void> {
+  const name = claim.metadata?.name ?? '';
+  try {
+    await manager.rest.request('DELETE', `${ADDRESSES}/${encodeURIComponent(name)}`, {
+      body: {
+        preconditions: {
+          uid: claim.metadata?.uid,
+          resourceVersion: claim.metadata?.resourceVersion,
+        },
+      },
+    });
+  } catch (e) {
+    // Gone already, or changed since (precondition): the watch brings it back if need be.
+    if (!isNotFound(e) && !(e instanceof ApiError && e.code === 409)) throw e;
+  }
 }
 
 export function networkController(manager: Manager): ControllerDefinition {
