@@ -26,8 +26,8 @@ let rest: KubeRest;
 let checks: EngineChecks;
 let ns = '';
 
-/** Four L2 Networks: two static pools (one on a VLAN), external DHCP, and a pool without gateway.
- * `corp` and `backup` are no Network: NetworkAttachmentDefinitions of the VM's namespace. */
+/** Four L2 Networks: two static pools (one on a VLAN), external DHCP, and a pool without gateway;
+ * `cluster` is the pod network as a Network of type Pod. `corp` and `backup` are no Network: NetworkAttachmentDefinitions of the VM's namespace. */
 const NETWORKS: Record<string, NetworkLike> = {
   blue: {
     metadata: { name: 'blue' },
@@ -49,6 +49,7 @@ const NETWORKS: Record<string, NetworkLike> = {
     spec: { type: 'L2', ipam: { staticPool: { cidr: '10.20.0.0/16', gateway: '10.20.0.1' } } },
   },
   lab: { metadata: { name: 'lab' }, spec: { type: 'L2', ipam: { externalDHCP: {} } } },
+  cluster: { metadata: { name: 'cluster' }, spec: { type: 'Pod' } },
   storage: {
     metadata: { name: 'storage' },
     spec: { type: 'L2', ipam: { staticPool: { cidr: '172.30.0.0/24' } } },
@@ -63,7 +64,8 @@ const POOLS: Record<string, string> = {
 const L2_NAMES = ['blue', 'green', 'lab', 'storage', 'corp', 'backup'] as const;
 
 interface Shape {
-  pod: 'first' | 'last' | 'none';
+  /** Where the pod-network interface is; `network`: first, through the Network of type Pod. */
+  pod: 'first' | 'last' | 'none' | 'network';
   /** The L2 interfaces' networks, in order (a network may come back). */
   networks: string[];
   /** Interface names longer than Linux takes (the guest gets eth<index>). */
@@ -80,9 +82,17 @@ function vmOf(shape: Shape, n: number): VirtualMachine {
     macAddress: mac(k + 1),
     ...(POOLS[net] ? { ipAddress: `${POOLS[net]}${10 + k}` } : {}),
   }));
-  const pod = { name: 'default', macAddress: mac(0) };
+  const pod = {
+    name: 'default',
+    macAddress: mac(0),
+    ...(shape.pod === 'network' ? { network: 'cluster' } : {}),
+  };
   const interfaces =
-    shape.pod === 'first' ? [pod, ...l2] : shape.pod === 'last' ? [...l2, pod] : l2;
+    shape.pod === 'first' || shape.pod === 'network'
+      ? [pod, ...l2]
+      : shape.pod === 'last'
+        ? [...l2, pod]
+        : l2;
   const cloudInit =
     shape.cloudInit === 'userData'
       ? { userData: '#cloud-config\nhostname: multi\n' }
@@ -177,10 +187,10 @@ describe('multi-interface VMs and KubeVirt', () => {
     expect(await engineCauses(checks, kv, undefined, rest)).toEqual([]);
   });
 
-  it('every generated shape (pod first, last or absent; 1-15 L2 and NAD interfaces; short and long names; with and without cloud-init) has zero causes', async () => {
+  it('every generated shape (pod first, last, absent or through a Network of type Pod; 1-15 L2 and NAD interfaces; short and long names; with and without cloud-init) has zero causes', async () => {
     const shapes = fc.sample(
       fc.record<Shape>({
-        pod: fc.constantFrom('first', 'last', 'none'),
+        pod: fc.constantFrom('first', 'last', 'none', 'network'),
         networks: fc.array(fc.constantFrom(...L2_NAMES), { minLength: 1, maxLength: 15 }),
         longNames: fc.boolean(),
         cloudInit: fc.constantFrom('none', 'userData', 'secretRef'),
@@ -190,6 +200,14 @@ describe('multi-interface VMs and KubeVirt', () => {
     let withData = 0;
     for (const [n, shape] of shapes.entries()) {
       const kv = translated(vmOf(shape, n + 10));
+      const spec = kv.spec?.template?.spec;
+      // One pod network (masquerade) unless the VM has none; every other interface is bridged.
+      expect(spec?.networks?.filter((x) => x.pod).map((x) => x.name)).toEqual(
+        shape.pod === 'none' ? [] : ['default'],
+      );
+      expect(spec?.domain.devices.interfaces?.filter((i) => i.bridge)).toHaveLength(
+        shape.networks.length,
+      );
       if (kv.spec?.template?.spec?.volumes?.some((v) => v.cloudInitNoCloud?.networkData))
         withData++;
       expect({ shape, causes: await engineCauses(checks, kv, undefined, rest) }).toEqual({
