@@ -183,6 +183,29 @@ describe('NetworkAttachmentDefinitions for L2 Networks', () => {
     await until(`the definition back in ${nsA}`, () => get(nadPath(nsA)));
   });
 
+  it('a static-pool Network without l2: bridge vmp-<name>, no VLAN, no IPAM in the plugin', async () => {
+    const pool = `p-${sfx}`;
+    const made = (await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'Network',
+      metadata: { name: pool, labels: { [SCOPE[0]]: SCOPE[1] } },
+      spec: { ipam: { staticPool: { cidr: '10.77.0.0/24', gateway: '10.77.0.1' } } },
+    } as never)) as Obj;
+    await rest.create(vm(nsC, 'c2', pool) as never);
+    const path = `/apis/k8s.cni.cncf.io/v1/namespaces/${nsC}/network-attachment-definitions/${pool}`;
+    const nad = await until(`the definition of ${pool}`, () => get(path));
+    expect(nad.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'vmplane' });
+    expect(nad.metadata.annotations).toEqual({ 'vmplane.io/network': pool });
+    expect(nad.metadata.ownerReferences).toEqual([
+      { apiVersion: API_VERSION, kind: 'Network', name: pool, uid: made.metadata.uid },
+    ]);
+    expect(nad.spec).toEqual({
+      config: `{"cniVersion":"0.3.1","name":"${pool}","type":"bridge","bridge":"vmp-${pool}","ipam":{}}`,
+    });
+    await rest.request('DELETE', `${NETWORKS}/${pool}`);
+    await until(`no definition of ${pool}`, async () => !(await get(path)));
+  });
+
   it('removes its definitions when the Network goes, and only its own', async () => {
     await rest.request('DELETE', `${NETWORKS}/${NET}`);
     await until(`no definition in ${nsA}`, async () => !(await get(nadPath(nsA))));
