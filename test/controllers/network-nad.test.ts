@@ -1,8 +1,8 @@
 // The NetworkAttachmentDefinition controller against the real API server: definitions written in
 // the namespaces whose VMs use an L2 Network (checked field by field, the CNI configuration as an
 // exact string), updated when the Network changes, removed when unused and when the Network goes,
-// and one vmplane does not own left alone. Only this controller runs. Where the API has no Network
-// kind yet, the test installs a stand-in CRD of its own (open schema) and removes it afterwards.
+// and one vmplane does not own left alone. Only this controller runs, against the real Network
+// CRD (its schema, defaults and rules) the global setup installs with vmplane's other kinds.
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,9 @@ type Obj = Record<string, any>;
 const sfx = randomBytes(3).toString('hex');
 const SCOPE: [string, string] = ['vmplane.io/test-scope', `nad-${sfx}`];
 const NET = `vlan-${sfx}`;
-const CRD = 'networks.vmplane.io';
-const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const NETWORKS = `/apis/${API_VERSION}/networks`;
 let rest: KubeRest;
 let manager: Manager;
-let standIn = false;
 let nsA = '';
 let nsB = '';
 let nsC = '';
@@ -55,41 +52,8 @@ function vm(ns: string, name: string, network?: string): object {
   );
 }
 
-/** The stand-in Network CRD, only when the API server has none. */
-async function ensureNetworkKind(): Promise<void> {
-  if (await get(`${CRDS}/${CRD}`)) return;
-  standIn = true;
-  await rest.create({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: CRD },
-    spec: {
-      group: 'vmplane.io',
-      scope: 'Cluster',
-      names: { plural: 'networks', singular: 'network', kind: 'Network', listKind: 'NetworkList' },
-      versions: [
-        {
-          name: 'v1alpha1',
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-          },
-        },
-      ],
-    },
-  } as never);
-  await until('the stand-in Network CRD', async () =>
-    (await get(`${CRDS}/${CRD}`))?.status?.conditions?.some(
-      (c: Obj) => c.type === 'Established' && c.status === 'True',
-    ),
-  );
-}
-
 beforeAll(async () => {
   rest = new KubeRest(kubeConfig());
-  await ensureNetworkKind();
   [nsA, nsB, nsC] = [
     await createNamespace('nad-a'),
     await createNamespace('nad-b'),
@@ -113,20 +77,42 @@ afterAll(async () => {
   await rest?.request('DELETE', `${NETWORKS}/${NET}`).catch(() => undefined);
   for (const ns of [nsA, nsB, nsC])
     await rest?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
-  if (standIn) await rest?.request('DELETE', `${CRDS}/${CRD}`).catch(() => undefined);
   rest?.close();
 });
 
 describe('NetworkAttachmentDefinitions for L2 Networks', () => {
   let network: Obj;
 
+  it('uses the real Network kind: ipam is exactly one of externalDHCP and staticPool', async () => {
+    for (const ipam of [{}, { externalDHCP: {}, staticPool: { cidr: '10.9.0.0/24' } }]) {
+      const refused = await rest
+        .create(
+          {
+            apiVersion: API_VERSION,
+            kind: 'Network',
+            metadata: { name: `bad-${sfx}`, labels: { [SCOPE[0]]: SCOPE[1] } },
+            spec: { ipam },
+          } as never,
+          { dryRun: true },
+        )
+        .then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        );
+      expect(refused).toContain('spec.ipam: Invalid value');
+      expect(refused).toContain('set exactly one of externalDHCP, staticPool');
+    }
+  });
+
   it('writes one in each namespace whose VMs use the network, field by field', async () => {
     network = (await rest.create({
       apiVersion: API_VERSION,
       kind: 'Network',
       metadata: { name: NET, labels: { [SCOPE[0]]: SCOPE[1] } },
-      spec: { type: 'L2', l2: { bridge: `br-${sfx}`, vlanID: 42 }, ipam: { externalDHCP: {} } },
+      spec: { l2: { bridge: `br-${sfx}`, vlanID: 42 }, ipam: { externalDHCP: {} } },
     } as never)) as Obj;
+    // The real CRD defaults the type to L2, which is what makes the controller write definitions.
+    expect(network.spec.type).toBe('L2');
     await rest.create(vm(nsA, 'a1', NET) as never);
     await rest.create(vm(nsB, 'b1', NET) as never);
     await rest.create(vm(nsC, 'c0') as never);
@@ -195,6 +181,29 @@ describe('NetworkAttachmentDefinitions for L2 Networks', () => {
       spec: { network: { interfaces: [{ name: 'default' }, { name: 'nic1', network: NET }] } },
     });
     await until(`the definition back in ${nsA}`, () => get(nadPath(nsA)));
+  });
+
+  it('a static-pool Network without l2: bridge vmp-<name>, no VLAN, no IPAM in the plugin', async () => {
+    const pool = `p-${sfx}`;
+    const made = (await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'Network',
+      metadata: { name: pool, labels: { [SCOPE[0]]: SCOPE[1] } },
+      spec: { ipam: { staticPool: { cidr: '10.77.0.0/24', gateway: '10.77.0.1' } } },
+    } as never)) as Obj;
+    await rest.create(vm(nsC, 'c2', pool) as never);
+    const path = `/apis/k8s.cni.cncf.io/v1/namespaces/${nsC}/network-attachment-definitions/${pool}`;
+    const nad = await until(`the definition of ${pool}`, () => get(path));
+    expect(nad.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'vmplane' });
+    expect(nad.metadata.annotations).toEqual({ 'vmplane.io/network': pool });
+    expect(nad.metadata.ownerReferences).toEqual([
+      { apiVersion: API_VERSION, kind: 'Network', name: pool, uid: made.metadata.uid },
+    ]);
+    expect(nad.spec).toEqual({
+      config: `{"cniVersion":"0.3.1","name":"${pool}","type":"bridge","bridge":"vmp-${pool}","ipam":{}}`,
+    });
+    await rest.request('DELETE', `${NETWORKS}/${pool}`);
+    await until(`no definition of ${pool}`, async () => !(await get(path)));
   });
 
   it('removes its definitions when the Network goes, and only its own', async () => {

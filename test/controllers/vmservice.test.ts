@@ -215,6 +215,54 @@ describe('VirtualMachineService controller', () => {
     ]);
   });
 
+  it('takes a multi-interface VM at its pod-network address, never at an L2 one', async () => {
+    await rest.create(
+      buildVm(
+        'multi',
+        {
+          className: 'any',
+          image: { kind: 'ClusterVirtualMachineImage', name: 'any' },
+          network: { interfaces: [{ name: 'nic1', network: 'blue' }, { name: 'pod' }] },
+        },
+        { namespace: ns, labels: { app: 'multi' } },
+      ) as never,
+    );
+    const status = (pod: string[]) => ({
+      status: {
+        primaryIP: '192.168.100.4',
+        interfaces: [
+          { name: 'nic1', ipAddresses: ['192.168.100.4'] },
+          { name: 'pod', ipAddresses: pod },
+        ],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Ready',
+            message: '',
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    await merge(`${vmPath('multi')}/status`, status(['10.244.0.21']));
+    await rest.create({
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachineService',
+      metadata: { name: 'multi', namespace: ns },
+      spec: { selector: { app: 'multi' }, ports: [{ port: 80, targetPort: 8080 }] },
+    } as never);
+    expect(await endpointsWhen('multi', (e) => e.length === 1)).toEqual([
+      ['multi', '10.244.0.21', true],
+    ]);
+    // The pod interface loses its address (a restart): the endpoint goes, and primaryIP (the L2
+    // address) does not take its place.
+    await merge(`${vmPath('multi')}/status`, status([]));
+    expect(
+      await endpointsWhen('multi', (e) => e.length !== 1 || e[0]?.[1] !== '10.244.0.21'),
+    ).toEqual([]);
+  });
+
   it('leaves a Service it does not own alone, and says so in status', async () => {
     const foreign = (await rest.create({
       apiVersion: 'v1',

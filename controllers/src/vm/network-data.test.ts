@@ -100,16 +100,36 @@ describe('networkData', () => {
     ).toBeUndefined();
   });
 
-  it('stays within KubeVirt inline limit: many interfaces fall back to compact JSON', () => {
-    const many = Array.from({ length: 16 }, (_, k) => ({
-      name: `nic${k}`,
-      network: 'blue',
-      macAddress: `02:76:6d:00:01:${k.toString(16).padStart(2, '0')}`,
-      ipAddress: `192.168.100.${10 + k}`,
-    }));
-    const out = networkData(many, networks) ?? '';
-    expect(out.startsWith('{')).toBe(true);
-    expect(Object.keys(JSON.parse(out).ethernets)).toHaveLength(16);
+  it('stays within KubeVirt inline limit: many interfaces fall back to JSON, then compact JSON', () => {
+    const many = (n: number, name: (k: number) => string) =>
+      Array.from({ length: n }, (_, k) => ({
+        name: name(k),
+        network: k % 2 ? 'blue' : 'dhcp',
+        macAddress: `02:76:6d:00:01:${k.toString(16).padStart(2, '0')}`,
+        ...(k % 2 ? { ipAddress: `192.168.100.${100 + k}` } : {}),
+      }));
+    const json =
+      networkData(
+        many(14, (k) => `nic${k}`),
+        networks,
+      ) ?? '';
+    expect(json.startsWith('{')).toBe(true);
+    expect(JSON.parse(json).ethernets.nic1.nameservers).toEqual({
+      addresses: ['192.168.100.53'],
+      search: ['lab.example'],
+    });
+    const sixteen = many(16, (k) => `interface-${k}-xy`);
+    const out = networkData(sixteen, networks) ?? '';
+    expect(Buffer.byteLength(out)).toBeLessThanOrEqual(2048);
+    const ethernets = Object.values(JSON.parse(out).ethernets) as Record<string, any>[];
+    // Each interface keeps its match, name and address (or DHCP); DNS once, routes once.
+    expect(
+      ethernets.map((e) => [e.match.macaddress, e['set-name'], e.addresses ?? e.dhcp4]),
+    ).toEqual(
+      sixteen.map((i) => [i.macAddress, i.name, i.ipAddress ? [`${i.ipAddress}/24`] : true]),
+    );
+    expect(ethernets.filter((e) => e.nameservers)).toHaveLength(1);
+    expect(ethernets.filter((e) => e.routes)).toHaveLength(0);
   });
 });
 

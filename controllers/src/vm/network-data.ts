@@ -71,8 +71,33 @@ function ethernet(
 }
 
 /**
+ * The same configuration in fewer bytes, for when even JSON passes KubeVirt's inline limit:
+ * short ids (`set-name` still names each interface), no `dhcp4: false` (netplan's default), and
+ * each pool's DNS settings only on the first interface that carries them (cloud-init's renderers
+ * and systemd-resolved use them for every lookup).
+ */
+function compact(ethernets: Record<string, Ethernet>): Record<string, Partial<Ethernet>> {
+  const seen = new Set<string>();
+  const out: Record<string, Partial<Ethernet>> = {};
+  Object.values(ethernets).forEach((e, index) => {
+    const { dhcp4, nameservers, ...rest } = e;
+    const dns = nameservers ? JSON.stringify(nameservers) : '';
+    const keepDns = !!nameservers && !seen.has(dns);
+    seen.add(dns);
+    out[`e${index}`] = {
+      ...rest,
+      ...(dhcp4 ? { dhcp4 } : {}),
+      ...(keepDns ? { nameservers } : {}),
+    };
+  });
+  return out;
+}
+
+/**
  * The network data to give the guest, or undefined when cloud-init's default (DHCP on the first
- * interface) is enough, or when an interface has no MAC address to match it by.
+ * interface) is enough, or when an interface has no MAC address to match it by. KubeVirt takes
+ * inline network data up to 2,048 bytes: readable YAML when it fits, else JSON (which is YAML),
+ * else the compact form above (16 static interfaces with their DNS settings fit).
  */
 export function networkData(
   interfaces: readonly GuestInterface[],
@@ -85,8 +110,9 @@ export function networkData(
   interfaces.forEach((i, index) => {
     ethernets[guestName(i.name, index)] = ethernet(i, index, networks);
   });
-  const doc = { version: 2, ethernets };
-  const yaml = stringify(doc);
-  // KubeVirt takes inline cloud-init data up to 2,048 bytes: JSON (which is YAML) is shorter.
-  return Buffer.byteLength(yaml) <= INLINE_CLOUD_INIT_MAX_BYTES ? yaml : JSON.stringify(doc);
+  const fits = (text: string): boolean => Buffer.byteLength(text) <= INLINE_CLOUD_INIT_MAX_BYTES;
+  const yaml = stringify({ version: 2, ethernets });
+  if (fits(yaml)) return yaml;
+  const json = JSON.stringify({ version: 2, ethernets });
+  return fits(json) ? json : JSON.stringify({ version: 2, ethernets: compact(ethernets) });
 }

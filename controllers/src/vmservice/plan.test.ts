@@ -112,6 +112,14 @@ describe('podAddress', () => {
       ],
     };
     expect(podAddress(v)).toBe('10.244.0.5');
+    // The pod interface has no address yet: primaryIP (the first address, an L2 one) is not it.
+    v.status = {
+      primaryIP: '192.168.100.4',
+      interfaces: [{ name: 'nic1', ipAddresses: ['192.168.100.4'] }, { name: 'pod' }],
+    };
+    expect(podAddress(v)).toBeUndefined();
+    v.status = { primaryIP: '192.168.100.4' };
+    expect(podAddress(v)).toBeUndefined();
   });
 });
 

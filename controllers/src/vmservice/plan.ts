@@ -76,15 +76,18 @@ export const isReady = (vm: VirtualMachine): boolean =>
 
 /**
  * The VM's pod-network IPv4 address: the status entry of its pod-network interface (the one
- * without a network; `default` when it lists none), else status.primaryIP. A VM only on L2
- * networks has none: a Service's traffic arrives over the pod network.
+ * without a network; `default` when it lists none). status.primaryIP (the first address of any
+ * interface) stands in only when the pod interface is the VM's one interface and has no entry: on
+ * a VM with L2 interfaces it may be an L2 address. A VM only on L2 networks has none: a Service's
+ * traffic arrives over the pod network.
  */
 export function podAddress(vm: VirtualMachine): string | undefined {
   const listed = vm.spec.network?.interfaces ?? [];
   const pod = listed.length ? listed.find((i) => !i.network)?.name : 'default';
   if (!pod) return undefined;
   const entry = vm.status?.interfaces?.find((s) => s.name === pod);
-  return [...(entry?.ipAddresses ?? []), vm.status?.primaryIP].find(isIPv4);
+  if (entry) return entry.ipAddresses?.find(isIPv4);
+  return listed.length <= 1 ? [vm.status?.primaryIP].find(isIPv4) : undefined;
 }
 
 /** Whether every label of the selector is on the VM (an empty selector selects none). */
