@@ -73,6 +73,19 @@ describe('launcherPod', () => {
     expect(LAUNCHER_IMAGE).toBe('quay.io/kubevirt/virt-launcher:v1.7.0');
   });
 
+  it('carries the instance’s labels, as virt-controller copies them, under its own', () => {
+    const labelled = {
+      ...vmi,
+      metadata: { ...vmi.metadata, labels: { app: 'web', 'kubevirt.io': 'x' } },
+    };
+    expect(launcherPod(labelled, [], 'n1').metadata?.labels).toEqual({
+      app: 'web',
+      'kubevirt.io': 'virt-launcher',
+      'kubevirt.io/created-by': 'vmi-uid',
+      'vm.kubevirt.io/name': 'web',
+    });
+  });
+
   it('has no volumes without claims', () => {
     const c = launcherPod(vmi, [], 'n1').spec.containers as object[];
     expect(launcherPod(vmi, [], 'n1').spec.volumes).toEqual([]);

@@ -42,7 +42,9 @@ export function launcherPod(vmi: KvVmi, disks: readonly DiskFile[], node: string
     metadata: {
       generateName: `virt-launcher-${name}-`,
       namespace: vmi.metadata?.namespace ?? '',
+      // The instance's labels first, as virt-controller copies them (NetworkPolicy selects by them).
       labels: {
+        ...(vmi.metadata?.labels ?? {}),
         'kubevirt.io': 'virt-launcher',
         'kubevirt.io/created-by': vmi.metadata?.uid ?? '',
         'vm.kubevirt.io/name': name,

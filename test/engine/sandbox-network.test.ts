@@ -97,9 +97,12 @@ const tinyVm = (name: string, role: string): object => ({
   },
 });
 
-/** `wget` of the service on `port` from the client guest: the page, or the failure's code. */
-const fetchService = (clusterIP: string, port: number): Promise<{ out: string; rc: number }> =>
-  sh('net-client', `wget -q -T 4 -O - http://${clusterIP}:${port}/`);
+/**
+ * An HTTP GET of `address:port` from the client guest with busybox nc (4 s to connect): the
+ * answer, or the failure's code. (busybox-static's wget crashes in its name lookup.)
+ */
+const fetchFrom = (address: string, port: number): Promise<{ out: string; rc: number }> =>
+  sh('net-client', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 4 ${address} ${port}`);
 
 beforeAll(async () => {
   stateDir = mkdtempSync(
@@ -154,7 +157,7 @@ describe('networks in the sandbox', () => {
   }, 300_000);
 
   let clusterIP = '';
-  it('reaches the server through a VirtualMachineService ClusterIP (vmplane wrote the Service and its EndpointSlices)', async () => {
+  it('reaches the server through a VirtualMachineService: its ClusterIP, its NodePort at the node address and its load balancer address (vmplane wrote the Service and its EndpointSlices)', async () => {
     // Two ports served by busybox httpd in the server guest.
     const started = await sh(
       'net-server',
@@ -167,7 +170,7 @@ describe('networks in the sandbox', () => {
         kind: 'VirtualMachineService',
         metadata: { name: 'net-web' },
         spec: {
-          type: 'ClusterIP',
+          type: 'LoadBalancer',
           selector: { role: 'server' },
           ports: [
             { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 },
@@ -176,20 +179,37 @@ describe('networks in the sandbox', () => {
         },
       },
     });
-    clusterIP = await until('the service’s ClusterIP and one ready endpoint', async () => {
-      const s = await getLive<{ status?: { clusterIP?: string; readyEndpoints?: number } }>(
-        rest,
-        `${API}/virtualmachineservices/net-web`,
-      );
-      return s?.status?.readyEndpoints === 1 ? s.status.clusterIP : undefined;
+    type Status = {
+      clusterIP?: string;
+      readyEndpoints?: number;
+      loadBalancer?: { ingress?: { ip?: string }[] };
+    };
+    const status = await until('the service’s addresses and one ready endpoint', async () => {
+      const s = await getLive<{ status?: Status }>(rest, `${API}/virtualmachineservices/net-web`);
+      return s?.status?.readyEndpoints === 1 && s.status.loadBalancer?.ingress?.[0]?.ip
+        ? s.status
+        : undefined;
     });
+    clusterIP = status.clusterIP ?? '';
     expect(clusterIP).toMatch(/^10\.0\.0\.\d+$/);
+    // The load balancer's address comes from the engine's pool, as MetalLB gives one.
+    const lbIP = status.loadBalancer?.ingress?.[0]?.ip ?? '';
+    expect(lbIP).toMatch(/^10\.244\.255\.\d+$/);
+    const svc = await getLive<{ spec: { ports: { port: number; nodePort?: number }[] } }>(
+      rest,
+      `/api/v1/namespaces/${NS}/services/net-web`,
+    );
+    const nodePort = svc?.spec.ports.find((p) => p.port === 80)?.nodePort ?? 0;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
     const page = await until('the page through the ClusterIP', async () => {
-      const r = await fetchService(clusterIP, 80);
+      const r = await fetchFrom(clusterIP, 80);
       return r.rc === 0 && r.out.includes('page-from-server') ? r : undefined;
     });
-    expect(page.out).toContain('page-from-server');
-    expect((await fetchService(clusterIP, 81)).out).toContain('page-from-server');
+    expect(page.out).toMatch(/^HTTP\/1\.[01] 200 OK/m);
+    expect((await fetchFrom(clusterIP, 81)).out).toContain('page-from-server');
+    expect((await fetchFrom(lbIP, 80)).out).toContain('page-from-server');
+    // The node's address inside the engine's namespace.
+    expect((await fetchFrom('10.244.0.1', nodePort)).out).toContain('page-from-server');
   }, 300_000);
 
   it('is cut off by a deny-all NetworkPolicy, and an allow rule on one port lets only that port through', async () => {
@@ -202,11 +222,11 @@ describe('networks in the sandbox', () => {
       },
     });
     const denied = await until('the deny-all policy in force', async () => {
-      const r = await fetchService(clusterIP, 80);
+      const r = await fetchFrom(clusterIP, 80);
       return r.rc !== 0 ? r : undefined;
     });
     expect(denied.out).not.toContain('page-from-server');
-    expect((await fetchService(clusterIP, 81)).rc).not.toBe(0);
+    expect((await fetchFrom(clusterIP, 81)).rc).not.toBe(0);
     await rest.request('POST', NETPOL, {
       body: {
         apiVersion: 'networking.k8s.io/v1',
@@ -225,11 +245,11 @@ describe('networks in the sandbox', () => {
       },
     });
     const allowed = await until('port 8080 let through', async () => {
-      const r = await fetchService(clusterIP, 80);
+      const r = await fetchFrom(clusterIP, 80);
       return r.rc === 0 ? r : undefined;
     });
     expect(allowed.out).toContain('page-from-server');
-    const other = await fetchService(clusterIP, 81);
+    const other = await fetchFrom(clusterIP, 81);
     expect(other.rc).not.toBe(0);
     expect(other.out).not.toContain('page-from-server');
   }, 300_000);

@@ -286,6 +286,30 @@ describe('translation rules', () => {
   const spec = (i: TranslationInput): Record<string, unknown> =>
     translate(i).spec.template.spec as unknown as Record<string, unknown>;
 
+  it('carries the VM’s labels to its instances (where NetworkPolicy finds them), not KubeVirt’s own keys', () => {
+    const labels = translate({
+      ...base,
+      vm: {
+        ...base.vm,
+        metadata: {
+          ...base.vm.metadata,
+          labels: {
+            app: 'web',
+            tier: 'db',
+            'kubevirt.io/domain': 'other',
+            'vm.kubevirt.io/x': 'y',
+          },
+        },
+      },
+    }).spec.template.metadata?.labels;
+    expect(labels).toMatchObject({
+      app: 'web',
+      tier: 'db',
+      'kubevirt.io/domain': base.vm.metadata.name,
+    });
+    expect(labels).not.toHaveProperty('vm.kubevirt.io/x');
+  });
+
   it('maps power states to run strategies', () => {
     expect(
       translate({ ...base, vm: { ...base.vm, spec: { ...base.vm.spec, powerState: 'PoweredOn' } } })

@@ -278,6 +278,16 @@ function translateDevices(vmClass: EffectiveClass): {
   return { ...(gpus.length ? { gpus } : {}), ...(hostDevices.length ? { hostDevices } : {}) };
 }
 
+/**
+ * The VM's own labels, carried to its instances and so to their launcher pods (KubeVirt copies a
+ * VMI's labels to its pod), where NetworkPolicy and Services select VMs; KubeVirt's own keys are
+ * left to KubeVirt.
+ */
+export const instanceLabels = (vm: VirtualMachine): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(vm.metadata.labels ?? {}).filter(([k]) => !/(^|\.)kubevirt\.io\//.test(k)),
+  );
+
 /** Name, labels, the class it was built from, and the vmplane VM as its controlling owner. */
 function translateMetadata(
   vm: VirtualMachine,
@@ -325,7 +335,9 @@ export function translate(input: TranslationInput): V1VirtualMachine {
       runStrategy: spec.powerState === 'PoweredOff' ? 'Halted' : 'Always',
       ...(templates.length ? { dataVolumeTemplates: templates } : {}),
       template: {
-        metadata: { labels: { [Labels.vm]: name, 'kubevirt.io/domain': name } },
+        metadata: {
+          labels: { ...instanceLabels(vm), [Labels.vm]: name, 'kubevirt.io/domain': name },
+        },
         spec: {
           domain: {
             cpu: { cores: vmClass.cpus, sockets: 1, threads: 1 },

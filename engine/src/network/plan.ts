@@ -14,6 +14,8 @@ export const MASQ = { gateway: '10.0.2.1', guest: '10.0.2.2', prefix: 24, bridge
 /** Subnets the engine picks for L2 networks whose VMs pin no addresses. */
 export const PICKED_L2 = '10.245.0.0/16';
 
+import { LB_POOL } from '../services/lb-pool.ts';
+
 type Cmd = string[];
 
 /** The node namespace: loopback, the node's and the pods' gateway address, forwarding on. */
@@ -28,13 +30,13 @@ export function nodeSetup(): Cmd[] {
 
 /**
  * The node's isolation (table inet vmplane-node): whatever a pod or an L2 guest sends to an
- * address outside the pod range, the service range and the engine's L2 subnets is dropped before
+ * address outside the pod range, the service range, the load balancers' pool and the engine's L2 subnets is dropped before
  * routing (counter `isolation`); forwarding (policy drop) lets through only traffic between
  * those ranges (counter `forward-dropped` counts the rest). NetworkPolicy and services add their
  * own tables.
  */
 export function nodeRuleset(l2Subnets: readonly string[]): string {
-  const allowed = [POD_CIDR, SERVICE_CIDR, ...l2Subnets].join(', ');
+  const allowed = [POD_CIDR, SERVICE_CIDR, LB_POOL, ...l2Subnets].join(', ');
   return [
     'table inet vmplane-node',
     'delete table inet vmplane-node',
