@@ -129,14 +129,19 @@ export class NamespaceNetwork implements NodeNetwork {
     return pod;
   }
 
-  /** The cards of a VMI as observed: pod network → its pod IP; L2 → the address leased. */
+  /**
+   * The cards of a VMI as observed: pod network → its pod IP once the guest took the masquerade
+   * address from the pod's DHCP server; L2 → the address the segment's server leased it.
+   */
   observe(key: string): ObservedInterface[] {
     const pod = this.pods.get(key);
     if (!pod) return [];
     return pod.cards.map((c) => {
       const ip =
         c.bridge === undefined
-          ? pod.podIP
+          ? pod.guestLeased(c.mac)
+            ? pod.podIP
+            : undefined
           : this.segments.leased(c.bridge, c.mac, pod.since / 1000);
       return { name: c.name, mac: c.mac, ...(ip ? { ip } : {}) };
     });

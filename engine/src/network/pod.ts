@@ -3,7 +3,7 @@
 // (bridge k6t-eth0, the tap, dnsmasq giving the guest 10.0.2.2, nat to and from the pod IP), and
 // for each L2 card a veth onto its network's bridge with KubeVirt's bridge binding.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { linkName } from './addresses.ts';
 import type { Attachment } from './attachments.ts';
@@ -13,6 +13,7 @@ import {
   dnsmasqArgs,
   l2HostSide,
   l2PodSide,
+  leasedAddress,
   MASQ,
   masqueradeRuleset,
   podHostSide,
@@ -38,6 +39,8 @@ export interface AttachedPod {
   /** When the namespace was made (ms): leases older than this are not this guest's. */
   since: number;
   cards: { name: string; mac: string; tap: string; bootable: boolean; bridge?: string }[];
+  /** Whether the guest took the masquerade address (10.0.2.2) for `mac` from the pod's DHCP server. */
+  guestLeased(mac: string): boolean;
   /** The argv that runs a command (QEMU) in the pod's namespace, dying with the engine. */
   inside(argv: readonly string[]): string[];
   stop(): void;
@@ -83,11 +86,20 @@ export async function attachPod(i: AttachInput): Promise<AttachedPod> {
       await runAll(holder, l2PodSide(l2));
       cards.push({ ...base, bridge });
     }
+    const since = Date.now();
     return {
       holder,
       podIP: i.podIP,
-      since: Date.now(),
+      since,
       cards,
+      guestLeased: (mac) => {
+        try {
+          const leases = readFileSync(join(dir, 'masquerade.leases'), 'utf8');
+          return leasedAddress(leases, mac, since / 1000) === MASQ.guest;
+        } catch {
+          return false;
+        }
+      },
       inside: (argv) => inside(holder, argv),
       stop,
     };
