@@ -361,6 +361,21 @@ describe('the Helm chart', () => {
         'vmplane-controllers',
         ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
       ],
+      // Networks: claims made at admission, released by the controllers; what VM services and
+      // L2 Networks become.
+      ['vmplane-webhooks', ['create', 'networkaddresses.vmplane.io']],
+      ['vmplane-controllers', ['delete', 'networkaddresses.vmplane.io']],
+      ['vmplane-controllers', ['patch', 'networks.vmplane.io', '--subresource=status']],
+      ['vmplane-controllers', ['create', 'services', '-n', 'team-a']],
+      ['vmplane-controllers', ['delete', 'endpointslices.discovery.k8s.io', '-n', 'team-a']],
+      [
+        'vmplane-controllers',
+        ['create', 'network-attachment-definitions.k8s.cni.cncf.io', '-n', 'team-a'],
+      ],
+      [
+        'vmplane-controllers',
+        ['patch', 'virtualmachineservices.vmplane.io', '--subresource=status', '-n', 'team-a'],
+      ],
       // /metrics asks the API server who calls and whether they may.
       ['vmplane-controllers', ['create', 'tokenreviews.authentication.k8s.io']],
       ['vmplane-controllers', ['create', 'subjectaccessreviews.authorization.k8s.io']],
@@ -388,6 +403,8 @@ describe('the Helm chart', () => {
       ['vmplane-webhooks', ['create', 'leases.coordination.k8s.io', '-n', 'kube-system']],
       ['vmplane-webhooks', ['create', 'namespaces']],
       ['vmplane-controllers', ['get', 'secrets', '-n', NS]],
+      ['vmplane-controllers', ['create', 'networkaddresses.vmplane.io']],
+      ['vmplane-controllers', ['update', 'virtualmachineservices.vmplane.io', '-n', 'team-a']],
       ['vmplane-controllers', ['create', 'pods', '-n', 'team-a']],
       ['vmplane-controllers', ['delete', 'namespaces']],
       ['vmplane-controllers', ['update', 'virtualmachineinstances.kubevirt.io', '-n', 'team-a']],
