@@ -10,6 +10,7 @@ import {
   CLAIM_GRACE_MS,
   interfacesToClaim,
   namespaceDenials,
+  podNetworkDenials,
 } from './network-claims.ts';
 
 const NOW = new Date('2026-12-07T08:00:00Z');
@@ -189,5 +190,29 @@ describe('namespaces a network is offered to', () => {
       namespaceDenials([{ name: 'n', network: 'nad' }], undefined, 'blue', {}, networks),
     ).toEqual([]);
     expect(namespaceDenials(ifaces, ifaces, 'blue', {}, networks)).toEqual([]);
+  });
+});
+
+describe('the pod network', () => {
+  const networks = new Map([
+    ['pods', net('pods', { type: 'Pod' })],
+    ['lab', net('lab', { type: 'L2' })],
+  ]);
+
+  it('takes one interface, however it is named', () => {
+    expect(podNetworkDenials([{ name: 'a' }, { name: 'b', network: 'lab' }], networks)).toEqual([]);
+    expect(podNetworkDenials([{ name: 'a', network: 'pods' }], networks)).toEqual([]);
+  });
+
+  it('refuses a second one, a Network of type Pod beside a plain interface, naming both', () => {
+    const [d, ...rest] = podNetworkDenials(
+      [{ name: 'a' }, { name: 'b', network: 'lab' }, { name: 'c', network: 'pods' }],
+      networks,
+    );
+    expect(rest).toEqual([]);
+    expect(d).toMatchObject({ field: 'spec.network.interfaces[2].network', code: 422 });
+    expect(d?.message).toMatch(
+      /^interface "c" \(network "pods"\) would be a second interface on the pod network, beside "a"/,
+    );
   });
 });

@@ -193,3 +193,23 @@ export function checkGivenIp(
     return ipOutsidePool(index, iface.ipAddress, iface.network ?? '', pool);
   return undefined;
 }
+
+/**
+ * A VM has one interface on the pod network (KubeVirt refuses a second): an interface without a
+ * network, or one naming a Network of type Pod. Every interface after the first is refused, naming
+ * the first.
+ */
+export function podNetworkDenials(
+  interfaces: readonly Interface[],
+  networks: ReadonlyMap<string, Network | undefined>,
+): Denial[] {
+  const onPod = interfaces.flatMap((iface, index) =>
+    !iface.network || networks.get(iface.network)?.spec.type === 'Pod' ? [{ iface, index }] : [],
+  );
+  const [first, ...more] = onPod;
+  return more.map(({ iface, index }) => ({
+    field: field(index, 'network'),
+    code: 422,
+    message: `interface "${iface.name}" (network "${iface.network ?? ''}") would be a second interface on the pod network, beside "${first?.iface.name ?? ''}": a VM has at most one (KubeVirt allows one); put it on an L2 Network or a NetworkAttachmentDefinition`,
+  }));
+}

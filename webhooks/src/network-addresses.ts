@@ -21,6 +21,7 @@ import {
   ipTaken,
   macTaken,
   namespaceDenials,
+  podNetworkDenials,
   poolExhausted,
   staticPoolOf,
   type Interface,
@@ -104,7 +105,10 @@ export class NetworkAddresses {
     return undefined;
   }
 
-  /** The validating side: Networks whose namespaceSelector leaves out the VM's namespace. */
+  /**
+   * The validating side: Networks whose namespaceSelector leaves out the VM's namespace, and a
+   * second interface on the pod network through a Network of type Pod.
+   */
   async checkNamespaces(
     req: AdmissionRequest,
     vm: VirtualMachine,
@@ -115,7 +119,10 @@ export class NetworkAddresses {
     const old = (req.oldObject as VirtualMachine | undefined)?.spec?.network?.interfaces;
     if (!interfaces.some((i) => i.network)) return [];
     const networks = await this.networks(interfaces);
-    return namespaceDenials(interfaces, old, namespace, namespaceLabels, networks);
+    return [
+      ...namespaceDenials(interfaces, old, namespace, namespaceLabels, networks),
+      ...podNetworkDenials(interfaces, networks),
+    ];
   }
 
   private async networks(
