@@ -128,18 +128,23 @@ const CHECKS: Record<string, (r: Ran) => void> = {
   },
   'kubectl vm networks': (r) => {
     expectOk(r);
-    // The Networks the examples offer, or the line that says VMs have the pod network only.
-    if (!r.out.startsWith('No Networks found'))
-      expect(header(r)).toEqual([
-        'NAME',
-        'TYPE',
-        'VLAN',
-        'CIDR',
-        'ALLOCATED',
-        'FREE',
-        'NAMESPACES',
-        'AGE',
-      ]);
+    expect(header(r)).toEqual([
+      'NAME',
+      'TYPE',
+      'VLAN',
+      'CIDR',
+      'ALLOCATED',
+      'FREE',
+      'NAMESPACES',
+      'AGE',
+    ]);
+    // The examples' lab, with tiny-1's address taken from its pool.
+    expect(r.out).toMatch(/^lab\s+L2\s+-?\s*192\.168\.100\.0\/24\s+[1-9]\d*\s+\d+/m);
+  },
+  'kubectl vm get tiny-1 -n demo': (r) => {
+    expectOk(r);
+    // One row per interface: the pod network, and lab with a MAC and the pool's address.
+    expect(r.out).toMatch(/^nic1\s+lab\s+02:76:6d(:[0-9a-f]{2}){3}\s+192\.168\.100\.\d+/m);
   },
   'npm run vmplane -- policy test examples/policies': (r) => {
     expectOk(r);
