@@ -8,29 +8,8 @@ export type StaticPool = NonNullable<NonNullable<Network['spec']['ipam']>['stati
 /** vmplane's MAC range: 02:76:6d ("vm" in ASCII after the locally administered 02). */
 export const MAC_PREFIX = '02:76:6d';
 
-export function ipToInt(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
-  }
-  return n;
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
-  const [addr, len] = cidr.split('/');
-  const ip = ipToInt(addr ?? '');
-  const prefix = Number(len);
-  if (ip === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return { base: (ip & mask) >>> 0, prefix };
-}
+export { intToIp, ipToInt, parseCidr } from '../../api/src/ipv4.ts';
+import { intToIp, ipToInt, parseCidr } from '../../api/src/ipv4.ts';
 
 type Span = [number, number];
 

@@ -13,7 +13,7 @@ import {
   claimAge,
   staticPoolOf,
 } from '../../../decisions/src/network-claims.ts';
-import { describeRanges, poolSize } from '../../../decisions/src/network-pool.ts';
+import { describeRanges, ipToInt, poolSize } from '../../../decisions/src/network-pool.ts';
 
 export type Release =
   | { action: 'keep' }
@@ -54,7 +54,7 @@ type Condition = NonNullable<NonNullable<Network['status']>['conditions']>[numbe
 export function poolProblem(network: Network): string | undefined {
   const pool = staticPoolOf(network);
   if (!pool) return undefined;
-  const bad = (pool.ranges ?? []).findIndex((r) => ipNumber(r.start) > ipNumber(r.end));
+  const bad = (pool.ranges ?? []).findIndex((r) => (ipToInt(r.start) ?? 0) > (ipToInt(r.end) ?? 0));
   if (bad >= 0) {
     const r = pool.ranges?.[bad];
     return `spec.ipam.staticPool.ranges[${bad}]: start ${r?.start} is after end ${r?.end}`;
@@ -62,10 +62,6 @@ export function poolProblem(network: Network): string | undefined {
   if (poolSize(pool) === 0)
     return `spec.ipam.staticPool: no address to hand out in ${pool.cidr} (ranges ${describeRanges(pool) || 'empty'})`;
   return undefined;
-}
-
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
 }
 
 /** The Network's status: its pool's usage and whether it is usable. */

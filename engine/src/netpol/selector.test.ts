@@ -24,11 +24,6 @@ describe('matches', () => {
       true,
     );
   });
-  it('names an unknown operator', () => {
-    expect(() => matches({ matchExpressions: [{ key: 'a', operator: 'Gt' }] }, {})).toThrow(
-      'label selector: operator "Gt" is not accepted: In, NotIn, Exists, DoesNotExist',
-    );
-  });
 });
 
 describe('CIDRs', () => {

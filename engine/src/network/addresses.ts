@@ -1,38 +1,27 @@
 // IPv4 arithmetic for the engine's node network (pure): CIDRs, the pod range's allocator, and
 // interface names short enough for Linux (15 bytes).
 import { createHash } from 'node:crypto';
+import * as shared from '../../../api/src/ipv4.ts';
+import { intToIp, maskOf, type Cidr } from '../../../api/src/ipv4.ts';
 
-export interface Cidr {
-  /** The network address as a number. */
-  base: number;
-  prefix: number;
-}
+export type { Cidr } from '../../../api/src/ipv4.ts';
+export { cidrText, inCidr, intToIp } from '../../../api/src/ipv4.ts';
 
+/** The address as a number; what is not an address is an error naming it. */
 export const ipToInt = (ip: string): number => {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
-    throw new Error(`"${ip}" is not an IPv4 address (a.b.c.d)`);
-  return (((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0;
+  const n = shared.ipToInt(ip);
+  if (n === undefined) throw new Error(`"${ip}" is not an IPv4 address (a.b.c.d)`);
+  return n;
 };
-
-export const intToIp = (n: number): string =>
-  [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-
-const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
 
 /** "10.244.0.0/24" (or an address with its prefix, "192.168.7.10/24": its network). */
 export function parseCidr(text: string): Cidr {
-  const [ip = '', p] = text.split('/');
-  const prefix = Number(p);
-  if (p === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32)
-    throw new Error(`"${text}" is not an IPv4 CIDR (a.b.c.d/0-32)`);
-  return { base: (ipToInt(ip) & maskOf(prefix)) >>> 0, prefix };
+  const c = shared.parseCidr(text);
+  if (!c) throw new Error(`"${text}" is not an IPv4 CIDR (a.b.c.d/0-32)`);
+  return c;
 }
 
-export const cidrText = (c: Cidr): string => `${intToIp(c.base)}/${c.prefix}`;
 export const netmaskOf = (c: Cidr): string => intToIp(maskOf(c.prefix));
-export const inCidr = (c: Cidr, ip: string): boolean =>
-  (ipToInt(ip) & maskOf(c.prefix)) >>> 0 === c.base;
 /** The last address before the broadcast address. */
 export const lastHost = (c: Cidr): string => intToIp(c.base + 2 ** (32 - c.prefix) - 2);
 

@@ -3,6 +3,7 @@
 // Service holds it; a Service asking for one (spec.loadBalancerIP) gets it when it is free; any
 // other gets the lowest free address. The pool lies inside the engine's namespace, apart from the
 // pod range (10.244.0.0/24) and the service range (10.0.0.0/24). Pure.
+import { intToIp, ipToInt, parseCidr } from '../../../api/src/ipv4.ts';
 
 /** The default pool: inside the engine's namespace, overlapping neither pods nor services. */
 export const LB_POOL = '10.244.255.0/24';
@@ -18,26 +19,21 @@ export interface Pool {
   last: number;
 }
 
-const toInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const toIp = (n: number): string =>
-  [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-
 /** The usable addresses of a CIDR (network and broadcast left out, as MetalLB's avoidBuggyIPs). */
 export function parsePool(cidr: string): Pool {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
-  const bits = Number(m?.[2]);
-  if (!m?.[1] || m[1].split('.').some((o) => Number(o) > 255) || bits < 16 || bits > 30)
+  const c = parseCidr(cidr);
+  if (!c || c.prefix < 16 || c.prefix > 30)
     throw new Error(
       `load balancer pool: ${JSON.stringify(cidr)} is not accepted: an IPv4 CIDR from /16 to /30`,
     );
-  const size = 2 ** (32 - bits);
-  const base = Math.floor(toInt(m[1]) / size) * size;
-  return { first: base + 1, last: base + size - 2 };
+  return { first: c.base + 1, last: c.base + 2 ** (32 - c.prefix) - 2 };
 }
 
 const keyOf = (s: LbService): string => `${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`;
-const inPool = (p: Pool, ip: string | undefined): ip is string =>
-  !!ip && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && toInt(ip) >= p.first && toInt(ip) <= p.last;
+const inPool = (p: Pool, ip: string | undefined): ip is string => {
+  const n = ipToInt(ip ?? '');
+  return n !== undefined && n >= p.first && n <= p.last;
+};
 
 export type Allocation = { ip: string } | { error: string };
 
@@ -75,7 +71,7 @@ export function allocateLoadBalancers(
         keyOf(s),
         !inPool(pool, asked)
           ? {
-              error: `spec.loadBalancerIP ${asked} is not in the engine's pool ${toIp(pool.first)}-${toIp(pool.last)}`,
+              error: `spec.loadBalancerIP ${asked} is not in the engine's pool ${intToIp(pool.first)}-${intToIp(pool.last)}`,
             }
           : taken.has(asked)
             ? { error: `spec.loadBalancerIP ${asked} is already used by another Service` }
@@ -85,15 +81,15 @@ export function allocateLoadBalancers(
       continue;
     }
     let n = pool.first;
-    while (n <= pool.last && taken.has(toIp(n))) n++;
+    while (n <= pool.last && taken.has(intToIp(n))) n++;
     if (n > pool.last) {
       out.set(keyOf(s), {
-        error: `no address left in the engine's pool ${toIp(pool.first)}-${toIp(pool.last)}`,
+        error: `no address left in the engine's pool ${intToIp(pool.first)}-${intToIp(pool.last)}`,
       });
       continue;
     }
-    taken.add(toIp(n));
-    out.set(keyOf(s), { ip: toIp(n) });
+    taken.add(intToIp(n));
+    out.set(keyOf(s), { ip: intToIp(n) });
   }
   return out;
 }
