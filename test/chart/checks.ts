@@ -155,7 +155,7 @@ export function describeUserRoles(
       await aggregate();
     });
 
-    it('edit (and admin): VMs and disks, consoles and power; catalog kinds read only; no exceptions', async () => {
+    it('edit (and admin): VMs, disks and VM services, consoles, port-forward and power; catalog kinds read only; no exceptions', async () => {
       const yes: string[][] = [
         ['create', 'virtualmachines.vmplane.io', '-n', 'team-x'],
         ['delete', 'virtualmachines.vmplane.io', '-n', 'team-x'],
@@ -163,6 +163,9 @@ export function describeUserRoles(
         ['create', 'virtualmachinedisks.vmplane.io', '-n', 'team-x'],
         sub('get', 'virtualmachineinstances', 'console', 'team-x'),
         sub('get', 'virtualmachineinstances', 'vnc', 'team-x'),
+        sub('get', 'virtualmachineinstances', 'portforward', 'team-x'),
+        ['create', 'virtualmachineservices.vmplane.io', '-n', 'team-x'],
+        ['list', 'networks.vmplane.io'],
         sub('update', 'virtualmachines', 'start', 'team-x'),
         sub('update', 'virtualmachines', 'stop', 'team-x'),
         sub('update', 'virtualmachines', 'restart', 'team-x'),
@@ -184,6 +187,8 @@ export function describeUserRoles(
         ['update', 'virtualmachinepolicies.vmplane.io'],
         ['create', 'virtualmachinepolicyexceptions.vmplane.io', '-n', 'team-x'],
         ['update', 'virtualmachines.vmplane.io', '--subresource=status', '-n', 'team-x'],
+        ['create', 'networks.vmplane.io'],
+        ['delete', 'networkaddresses.vmplane.io'],
       ];
       for (const user of ['alice', 'adam']) {
         const missing = [];
@@ -200,10 +205,14 @@ export function describeUserRoles(
         ['get', 'virtualmachinedisks.vmplane.io', '-n', 'team-x'],
         ['list', 'virtualmachinepolicyexceptions.vmplane.io', '-n', 'team-x'],
         ['list', 'virtualmachineclasses.vmplane.io'],
+        ['list', 'virtualmachineservices.vmplane.io', '-n', 'team-x'],
+        ['get', 'networks.vmplane.io'],
       ];
       const no: string[][] = [
         ['create', 'virtualmachines.vmplane.io', '-n', 'team-x'],
         ['patch', 'virtualmachinedisks.vmplane.io', '-n', 'team-x'],
+        ['create', 'virtualmachineservices.vmplane.io', '-n', 'team-x'],
+        sub('get', 'virtualmachineinstances', 'portforward', 'team-x'),
         sub('get', 'virtualmachineinstances', 'console', 'team-x'),
         sub('get', 'virtualmachineinstances', 'vnc', 'team-x'),
         sub('update', 'virtualmachines', 'start', 'team-x'),
