@@ -206,6 +206,26 @@ describe('VMs on the engine’s node network', () => {
     }
   }, 120_000);
 
+  it('a guest port is reachable through the node network, as port-forward and probes reach it', async () => {
+    const up = await sh(
+      'b',
+      'mkdir -p /www && echo from-b > /www/x.txt && httpd -p 8080 -h /www && echo httpd-$((40+2))',
+      'httpd-42',
+    );
+    expect(up).toContain('httpd-42');
+    const conn = await node.connectGuest({ namespace: t.ns, name: 'b' }, 8080);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      conn.on('data', (b: Buffer) => (got += String(b)));
+      conn.on('end', () => resolve(got));
+      conn.on('error', reject);
+      conn.write('GET /x.txt HTTP/1.0\r\n\r\n');
+    });
+    conn.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.[01] 200 OK[\s\S]*\r\n\r\nfrom-b\n$/);
+    await expect(node.connectGuest({ namespace: t.ns, name: 'b' }, 9)).rejects.toThrow();
+  }, 60_000);
+
   it('reach no listener in a namespace the test made nor on this host’s loopback; nothing routes out', async () => {
     const listener = await isolatedListener();
     const loopback = await loopbackListener();
