@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEBIAN_IMAGE_TOOLS, planPackage, QEMU } from './packages.ts';
+import { DEBIAN_IMAGE_TOOLS, NODE_NETWORK, planPackage, QEMU } from './packages.ts';
 
 describe('planPackage', () => {
   it('uses what is there, installs with apt as root, else says what to run', () => {
@@ -53,6 +53,21 @@ describe('the Debian image tools', () => {
       message: expect.stringContaining(
         'run `sudo apt-get install mmdebstrap uidmap syslinux syslinux-common mtools dosfstools fdisk e2fsprogs qemu-utils genisoimage`, then try again',
       ) as string,
+    });
+  });
+
+  it("installs the node network's DHCP server and nftables like QEMU, or names them", () => {
+    expect(planPackage(NODE_NETWORK, { present: false, root: true, apt: true })).toEqual({
+      action: 'install',
+      commands: [
+        ['apt-get', 'update', '-qq'],
+        ['apt-get', 'install', '-y', '-qq', 'dnsmasq-base', 'nftables'],
+      ],
+    });
+    expect(planPackage(NODE_NETWORK, { present: false, root: false, apt: true })).toEqual({
+      action: 'stop',
+      message:
+        "the engine's node network (the engine tests) needs dnsmasq and nft: run `sudo apt-get install dnsmasq-base nftables`, then try again",
     });
   });
 });

@@ -7,6 +7,8 @@ import {
   DEBIAN_IMAGE_PACKAGES,
   debianImageMissingTools,
 } from '../../engine/src/images/debian-tools.ts';
+import { NODE_NETWORK_TOOLS, testStopLine } from '../../engine/src/network/host-check.ts';
+import { checkNodeNetworkHost, missingNetworkTools } from '../../engine/src/network/start.ts';
 
 export interface PackageNeed {
   /** What it is for, in the progress line: "QEMU for the engine tests". */
@@ -103,6 +105,23 @@ export const QEMU: PackageNeed = {
   commands: ['qemu-system-x86_64', 'qemu-img'],
   brew: 'qemu',
 };
+
+/**
+ * The engine's node network (VM-to-VM traffic, services, NetworkPolicy, L2 networks): dnsmasq as
+ * each segment's DHCP server, nft for the rules. They live in sbin, so PATH alone is not the test.
+ */
+export const NODE_NETWORK: PackageNeed = {
+  what: "the engine's node network (the engine tests)",
+  debian: NODE_NETWORK_TOOLS.map((t) => t.debian),
+  commands: NODE_NETWORK_TOOLS.map((t) => t.command),
+  present: () => missingNetworkTools().length === 0,
+};
+
+/** `npm test`'s one line when the engine tests cannot have the node network; none when they can. */
+export async function nodeNetworkStopLine(): Promise<string | undefined> {
+  const v = await checkNodeNetworkHost();
+  return v.ok ? undefined : testStopLine(v);
+}
 
 /**
  * The tools that build the Debian 12 cloud image (engine/src/images/debian.ts) on its first use:

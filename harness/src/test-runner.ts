@@ -19,7 +19,13 @@ import {
   type JsonReport,
 } from './test-summary.ts';
 import { ensureConformance } from './controlplane/conformance.ts';
-import { DEBIAN_IMAGE_TOOLS, ensurePackage, QEMU } from './packages.ts';
+import {
+  DEBIAN_IMAGE_TOOLS,
+  ensurePackage,
+  NODE_NETWORK,
+  nodeNetworkStopLine,
+  QEMU,
+} from './packages.ts';
 import { ensureChromium } from './ui/browser.ts';
 import { ensurePluginBuilt, PLUGIN_DIR } from './ui/build.ts';
 
@@ -37,12 +43,18 @@ async function prepare(plan: TestPlan): Promise<void> {
   // They also boot the Debian cloud image, built on first use with mmdebstrap, syslinux and
   // friends: never a green run with the Debian tests skipped.
   if (needsQemu(plan)) {
-    for (const need of [QEMU, DEBIAN_IMAGE_TOOLS]) {
+    for (const need of [QEMU, NODE_NETWORK, DEBIAN_IMAGE_TOOLS]) {
       const missing = ensurePackage(need, (l) => console.log(l));
       if (missing) {
         console.error(missing);
         process.exit(1);
       }
+    }
+    // Their VMs sit on the engine's node network (user namespaces): where refused, one line.
+    const refused = await nodeNetworkStopLine();
+    if (refused) {
+      console.error(refused);
+      process.exit(1);
     }
   }
   // The binaries are built here, before vitest, so a first run shows the build's progress.

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NamespaceNetwork } from '../../engine/src/network/namespace-network.ts';
+import type { NodeNetwork } from '../../engine/src/network/node-network.ts';
 import { startNodeNetwork, type StartedNetwork } from '../../engine/src/network/start.ts';
 import { TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { applyCrds } from '../../kube/src/client.ts';
@@ -56,6 +57,7 @@ type Name = keyof typeof VMS;
 
 let t: TestEngine;
 let net: StartedNetwork;
+let node: NodeNetwork;
 let netDir = '';
 const key = (n: Name): string => `${t.ns}/${n}`;
 
@@ -116,6 +118,10 @@ interface StatusIface {
   ipAddresses?: string[];
 }
 
+/** Pings `to` twice from a guest; prints ping's summary, then ping-ok-2 or ping-bad-2. */
+const ping = (to: string): string =>
+  `ping -c 2 -W 3 ${to} >/tmp/ping.out; r=$?; tail -1 /tmp/ping.out; [ $r = 0 ] && echo ping-ok-$((1+1)) || echo ping-bad-$((1+1))`;
+
 /** The instance Running with an address observed on each card. */
 async function running(name: Name): Promise<StatusIface[]> {
   return t.until(`${name} Running with its addresses observed`, async () => {
@@ -137,11 +143,12 @@ async function launcherPodIP(name: Name): Promise<string | undefined> {
 beforeAll(async () => {
   netDir = mkdtempSync(join(tmpdir(), 'vmplane-test-enet-'));
   net = await startNodeNetwork(join(netDir, 'network'), (l) => console.log(l));
-  if (net.network.mode !== 'namespace')
+  if (net.network?.mode !== 'namespace')
     throw new Error(
       'user namespaces are refused on this machine: the node network cannot be tested',
     );
-  t = await startTestEngine('enet', { network: net.network });
+  node = net.network;
+  t = await startTestEngine('enet', { network: node });
   await applyCrds(kubeConfig(), [NAD_CRD as never]);
   await t.rest.create({
     apiVersion: 'k8s.cni.cncf.io/v1',
@@ -157,7 +164,7 @@ beforeAll(async () => {
       }),
     },
   });
-  for (const n of ['a', 'b'] as const) await t.rest.create(vm(n));
+  for (const n of ['a', 'b'] as const) await t.rest.create(vm(n) as never);
 }, 300_000);
 
 afterAll(async () => {
@@ -185,20 +192,46 @@ describe('VMs on the engine’s node network', () => {
   }, 240_000);
 
   it('ping each other at their L2 addresses and at their pod IPs', async () => {
-    const ok = (to: string) =>
-      `ping -c 2 -W 3 ${to} >/dev/null && echo ping-ok-$((1+1)) || echo ping-bad-$((1+1))`;
-    expect(await sh('a', ok(VMS.b.ip), /ping-(ok|bad)-2/)).toContain('ping-ok-2');
-    expect(await sh('b', ok(VMS.a.ip), /ping-(ok|bad)-2/)).toContain('ping-ok-2');
     const podB = await launcherPodIP('b');
-    expect(await sh('a', ok(podB ?? ''), /ping-(ok|bad)-2/)).toContain('ping-ok-2');
+    for (const [from, to] of [
+      ['a', VMS.b.ip],
+      ['b', VMS.a.ip],
+      ['a', podB ?? ''],
+    ] as const) {
+      const out = await sh(from, ping(to), /ping-(ok|bad)-2/);
+      console.log(
+        `ping ${from} -> ${to}: ${/round-trip.*|rtt.*/.exec(out)?.[0] ?? '(no summary)'}`,
+      );
+      expect(out).toContain('ping-ok-2');
+    }
   }, 120_000);
+
+  it('a guest port is reachable through the node network, as port-forward and probes reach it', async () => {
+    const up = await sh(
+      'b',
+      'mkdir -p /www && echo from-b > /www/x.txt && httpd -p 8080 -h /www && echo httpd-$((40+2))',
+      'httpd-42',
+    );
+    expect(up).toContain('httpd-42');
+    const conn = await node.connectGuest({ namespace: t.ns, name: 'b' }, 8080);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      conn.on('data', (b: Buffer) => (got += String(b)));
+      conn.on('end', () => resolve(got));
+      conn.on('error', reject);
+      conn.write('GET /x.txt HTTP/1.0\r\n\r\n');
+    });
+    conn.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.[01] 200 OK[\s\S]*\r\n\r\nfrom-b\n$/);
+    await expect(node.connectGuest({ namespace: t.ns, name: 'b' }, 9)).rejects.toThrow();
+  }, 60_000);
 
   it('reach no listener in a namespace the test made nor on this host’s loopback; nothing routes out', async () => {
     const listener = await isolatedListener();
     const loopback = await loopbackListener();
     try {
       const dropped = async (): Promise<number> => {
-        const r = await net.network.exec([
+        const r = await node.exec([
           'nft',
           '-j',
           'list',
@@ -225,10 +258,10 @@ describe('VMs on the engine’s node network', () => {
       expect(listener.connections()).toBe(0);
       expect(loopback.connections()).toBe(0);
       expect(await dropped()).toBeGreaterThan(before);
-      const routes = await net.network.exec(['ip', 'route', 'show', 'default']);
+      const routes = await node.exec(['ip', 'route', 'show', 'default']);
       expect(routes.code).toBe(0);
       expect(routes.stdout.trim()).toBe('');
-      const all = await net.network.exec(['ip', '-4', 'route']);
+      const all = await node.exec(['ip', '-4', 'route']);
       expect(all.stdout).toContain('192.168.77.0/24 dev br-blue');
     } finally {
       listener.stop();
@@ -244,14 +277,13 @@ describe('VMs on the engine’s node network', () => {
       });
     await patch('Halted');
     await t.until('a stopped', async () => !(await t.get(t.vmiPath('a'))));
-    expect((net.network as NamespaceNetwork).podIP(key('a'))).toBeUndefined();
+    expect((node as NamespaceNetwork).podIP(key('a'))).toBeUndefined();
     await patch('Always');
     const ifaces = await running('a');
     expect(ifaces[1]).toMatchObject({ name: 'blue', mac: VMS.a.l2mac, ipAddress: VMS.a.ip });
     expect(ifaces[0]).toMatchObject({ name: 'default', mac: VMS.a.mac });
     await t.engine.running.get(key('a'))?.serial.waitFor(TINY_PROMPT, 90_000);
-    const ok = `ping -c 2 -W 3 ${VMS.b.ip} >/dev/null && echo ping-ok-$((1+1)) || echo ping-bad-$((1+1))`;
-    expect(await sh('a', ok, /ping-(ok|bad)-2/)).toContain('ping-ok-2');
+    expect(await sh('a', ping(VMS.b.ip), /ping-(ok|bad)-2/)).toContain('ping-ok-2');
   }, 240_000);
 });
 

@@ -6,6 +6,7 @@
 // closes then too. Commands run inside with nsenter.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { withSbin } from './host-check.ts';
 import type { ExecResult } from './node-network.ts';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? 'setpriv';
@@ -21,6 +22,9 @@ export interface Holder {
 
 /** The argv that runs `argv` in the holder's user and network namespaces, dying with the engine. */
 export const inside = (h: Pick<Holder, 'pid'>, argv: readonly string[]): string[] => [
+  // dnsmasq and nft live in sbin, which a non-root user's PATH lacks.
+  'env',
+  `PATH=${withSbin(process.env.PATH)}`,
   'nsenter',
   '-t',
   String(h.pid),
@@ -88,7 +92,10 @@ export const holdPod = (node: Holder): Promise<Holder> =>
 export function run(argv: readonly string[], input?: string): Promise<ExecResult> {
   const [cmd = '', ...args] = argv;
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: withSbin(process.env.PATH) },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

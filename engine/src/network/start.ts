@@ -1,12 +1,19 @@
-// The engine's node network at start (I/O): a namespace of its own where this machine lets it make
-// user namespaces (probed once), else QEMU's user-mode network, said in one line with what is lost.
+// The engine's node network at start (I/O): a namespace of its own where this machine has the
+// tools (dnsmasq, nft) and lets it make user namespaces (probed once), else QEMU's user-mode
+// network, said in one line with what is lost and the command that gets it back.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  hostVerdict,
+  NODE_NETWORK_TOOLS,
+  userModeLine,
+  withSbin,
+  type HostVerdict,
+  type UserNamespaceSysctls,
+} from './host-check.ts';
 import { probeUserNamespaces } from './holder.ts';
 import { NamespaceNetwork } from './namespace-network.ts';
 import type { NodeNetwork } from './node-network.ts';
-
-/** What `npm start` says when it falls back to user-mode networking. */
-export const USER_MODE_LINE =
-  'node network: user namespaces are refused here, so VMs get QEMU user-mode networking (each VM alone: no VM-to-VM traffic, no services, no NetworkPolicy, no L2 networks); to get them: sysctl -w kernel.unprivileged_userns_clone=1 and sysctl -w user.max_user_namespaces=15000';
 
 export interface StartedNetwork {
   /** None: the engine falls back to QEMU's user-mode network (network/user-mode.ts). */
@@ -14,14 +21,60 @@ export interface StartedNetwork {
   stop(): void;
 }
 
-/** The node network in `dir`: a namespace when user namespaces work, else user-mode. */
+const executable = (file: string): boolean => {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The node network's tools not found on PATH nor in the sbin folders. */
+export function missingNetworkTools(path = process.env.PATH): string[] {
+  const dirs = withSbin(path).split(':');
+  return NODE_NETWORK_TOOLS.map((t) => t.command).filter(
+    (c) => !dirs.some((d) => executable(join(d, c))),
+  );
+}
+
+function readSysctls(): UserNamespaceSysctls {
+  const read = (name: string): string | undefined => {
+    try {
+      return readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const out: Record<string, string | undefined> = {};
+  for (const k of [
+    'kernel.unprivileged_userns_clone',
+    'kernel.apparmor_restrict_unprivileged_userns',
+    'user.max_user_namespaces',
+  ])
+    out[k] = read(k);
+  return out;
+}
+
+/** Whether this machine can have the node network; what it lacks and how to fix it when not. */
+export async function checkNodeNetworkHost(): Promise<HostVerdict> {
+  const missingTools = missingNetworkTools();
+  const refused = missingTools.length ? undefined : await probeUserNamespaces();
+  return hostVerdict({
+    missingTools,
+    ...(refused !== undefined ? { refused } : {}),
+    sysctls: readSysctls(),
+  });
+}
+
+/** The node network in `dir`: a namespace when this machine allows it, else user-mode (one line). */
 export async function startNodeNetwork(
   dir: string,
   log: (line: string) => void,
 ): Promise<StartedNetwork> {
-  const refused = await probeUserNamespaces();
-  if (refused) {
-    log(USER_MODE_LINE);
+  const verdict = await checkNodeNetworkHost();
+  if (!verdict.ok) {
+    log(userModeLine(verdict));
     return { stop: () => undefined };
   }
   const network = await NamespaceNetwork.start(dir);

@@ -50,24 +50,42 @@ function dial(port: number): Promise<Socket> {
   });
 }
 
+/** How a forwarded connection stands in QEMU (HMP's `info usernet`), by its loopback port. */
+export type ForwardState = 'connecting' | 'connected' | 'gone';
+
 /**
- * QEMU accepts the loopback connection before the guest answered; a guest that refuses closes it
- * at once. Whether the guest took it: data came or the connection held for `settleMs`.
+ * QEMU accepts the loopback connection before the guest answered; `info usernet` then lists it
+ * (source 127.0.0.1:<the forward's port>) as SYN_SENT until the guest answers, in a later TCP state
+ * once the guest took it, and not at all once the guest refused it. The forward's own listening
+ * line (HOST_FORWARD) is not the connection.
  */
-export function guestAccepted(s: Socket, settleMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (v: boolean): void => {
-      clearTimeout(timer);
-      s.off('readable', onReadable);
-      s.off('close', onClose);
-      resolve(v);
-    };
-    const onReadable = (): void => done(s.readableLength > 0);
-    const onClose = (): void => done(false);
-    const timer = setTimeout(() => done(true), settleMs);
-    s.on('readable', onReadable);
-    s.once('close', onClose);
-  });
+export function forwardState(usernet: string, hostPort: number): ForwardState {
+  for (const line of usernet.split(/\r?\n/)) {
+    const m = /^\s*TCP\[([A-Z_]+)\]\s+\d+\s+127\.0\.0\.1\s+(\d+)\s/.exec(line);
+    if (!m || Number(m[2]) !== hostPort || m[1] === 'HOST_FORWARD') continue;
+    return m[1] === 'SYN_SENT' ? 'connecting' : 'connected';
+  }
+  return 'gone';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the guest took the connection QEMU accepted on `hostPort`: asks QEMU until it knows. */
+async function guestTook(
+  guest: UserModeGuest,
+  s: Socket,
+  hostPort: number,
+  waitMs: number,
+): Promise<boolean | 'no answer'> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (s.readableLength > 0) return true;
+    if (s.destroyed || s.readableEnded) return false;
+    const state = forwardState(await hmp(guest, 'info usernet'), hostPort);
+    if (state !== 'connecting') return state === 'connected';
+    if (Date.now() > deadline) return 'no answer';
+    await sleep(20);
+  }
 }
 
 /** Opens a forward, connects through it, and removes it. */
@@ -75,7 +93,7 @@ export async function forwardOnce(
   guest: UserModeGuest,
   port: number,
   what: string,
-  settleMs = 300,
+  waitMs = 10_000,
 ): Promise<Duplex> {
   const host = await freePort();
   const rule = `tcp:127.0.0.1:${host}`;
@@ -87,11 +105,13 @@ export async function forwardOnce(
   } finally {
     await hmp(guest, `hostfwd_remove ${USER_NETDEV} ${rule}`).catch(() => undefined);
   }
-  if (!(await guestAccepted(socket, settleMs))) {
-    socket.destroy();
-    throw new Error(`${what} refused the connection to port ${port}`);
-  }
-  return socket;
+  socket.on('error', () => undefined);
+  const took = await guestTook(guest, socket, host, waitMs).catch(() => false);
+  if (took === true) return socket;
+  socket.destroy();
+  if (took === 'no answer')
+    throw new Error(`${what} did not answer on port ${port} in ${waitMs / 1000}s`);
+  throw new Error(`${what} refused the connection to port ${port}`);
 }
 
 /** The fallback NodeNetwork over the engine's running guests, by namespace/name. */
