@@ -361,17 +361,13 @@ describe('the Helm chart', () => {
         'vmplane-controllers',
         ['update', 'leases.coordination.k8s.io/vmplane-controllers', '-n', NS],
       ],
-      // Networks: claims made at admission, released by the controllers; what VM services and
-      // L2 Networks become.
+      // Networks: claims made at admission, released by the controllers; what they become.
       ['vmplane-webhooks', ['create', 'networkaddresses.vmplane.io']],
       ['vmplane-controllers', ['delete', 'networkaddresses.vmplane.io']],
       ['vmplane-controllers', ['patch', 'networks.vmplane.io', '--subresource=status']],
       ['vmplane-controllers', ['create', 'services', '-n', 'team-a']],
       ['vmplane-controllers', ['delete', 'endpointslices.discovery.k8s.io', '-n', 'team-a']],
-      [
-        'vmplane-controllers',
-        ['create', 'network-attachment-definitions.k8s.cni.cncf.io', '-n', 'team-a'],
-      ],
+      ['vmplane-controllers', ['create', 'network-attachment-definitions.k8s.cni.cncf.io']],
       [
         'vmplane-controllers',
         ['patch', 'virtualmachineservices.vmplane.io', '--subresource=status', '-n', 'team-a'],

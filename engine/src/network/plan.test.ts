@@ -20,7 +20,9 @@ describe('the node network plan', () => {
 
   it('drops with counters whatever is not for the pod, service, load-balancer and L2 ranges', () => {
     const rules = nodeRuleset(['192.168.77.0/24']);
-    expect(rules).toContain('elements = { 10.244.0.0/24, 10.0.0.0/24, 10.244.255.0/24, 192.168.77.0/24 }');
+    expect(rules).toContain(
+      'elements = { 10.244.0.0/24, 10.0.0.0/24, 10.244.255.0/24, 192.168.77.0/24 }',
+    );
     expect(rules).toContain('ip daddr != @allowed counter name isolation drop');
     expect(rules).toContain('type filter hook forward priority 0; policy drop;');
   });
