@@ -195,8 +195,12 @@ describe('VirtualMachineDisk controller', () => {
       reason: 'ImportFailed',
       message: `CDI's DataVolume broken is ImportInProgress (Error): ${message}`,
     });
-    // A clone waits for its source to be Ready, and makes no DataVolume meanwhile.
-    const waiting = await get(diskPath('copy-of-broken'));
+    // A clone waits for its source to be Ready, and makes no DataVolume meanwhile (its status
+    // follows the source's once the controller saw the source fail).
+    const waiting = await until('the clone to see its source Failed', async () => {
+      const d = await get(diskPath('copy-of-broken'));
+      return condition(d, 'Ready')?.message?.endsWith('(it is Failed)') ? d : undefined;
+    });
     expect(condition(waiting, 'Ready')).toMatchObject({
       reason: 'SourceNotReady',
       message:

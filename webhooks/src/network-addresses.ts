@@ -72,7 +72,8 @@ export class NetworkAddresses {
   ): Promise<Denial | undefined> {
     const namespace = vm.metadata?.namespace ?? req.namespace;
     const name = vm.metadata?.name ?? req.name;
-    if (!namespace || !name) return undefined;
+    // A name that is no label value cannot label its claims; the CRD's rule refuses it anyway.
+    if (!namespace || !name || name.length > 63) return undefined;
     const spec = vm.spec;
     if (!spec.network?.interfaces?.length)
       spec.network = { ...spec.network, interfaces: [{ name: DEFAULT_INTERFACE }] };
