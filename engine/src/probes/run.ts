@@ -66,12 +66,18 @@ export async function runNetworkProbe(
   if (typeof port !== 'number') return { ok: false, message: `readinessProbe: ${port.error}` };
   const at = { namespace: vmi.metadata?.namespace ?? '', name: vmi.metadata?.name ?? '' };
   let conn: Duplex | undefined;
+  let over = false;
   try {
     return await within(
       timeoutMs,
       p.httpGet ? 'HTTP probe failed' : 'TCP probe failed',
       (async () => {
         conn = await network.connectGuest(at, port);
+        // A connection that comes after the timeout is closed at once, not left open.
+        if (over) {
+          conn.destroy();
+          return { ok: false, message: 'the connection came after the timeout' };
+        }
         if (!p.httpGet) return { ok: true, message: `TCP probe succeeded on port ${port}` };
         const line = statusLine(conn);
         conn.write(httpProbeRequest(p.httpGet, port));
@@ -81,6 +87,7 @@ export async function runNetworkProbe(
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   } finally {
+    over = true;
     conn?.destroy();
   }
 }
