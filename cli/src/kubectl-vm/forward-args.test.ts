@@ -3,6 +3,7 @@ import {
   parsePortSpec,
   parsePortSpecs,
   parseSshTarget,
+  remoteCommand,
   proxyWord,
   sshArgs,
   sshDefaults,
@@ -153,5 +154,31 @@ describe('sshDefaults', () => {
     expect(sshDefaults({ home: '/home/u', exists: has() })).toEqual({
       knownHosts: '/home/u/.ssh/vmplane_known_hosts',
     });
+  });
+});
+
+describe('the command run in the guest', () => {
+  it('is what follows --, which yargs leaves out of the positionals', () => {
+    const raw = [
+      'node',
+      'main.ts',
+      'ssh',
+      'demo@vm',
+      '-n',
+      'demo',
+      '--',
+      'cat',
+      '/etc/x',
+      '--',
+      'y',
+    ];
+    expect(remoteCommand([], raw)).toEqual(['cat', '/etc/x', '--', 'y']);
+    expect(remoteCommand([], ['node', 'main.ts', 'ssh', 'demo@vm'])).toEqual([]);
+  });
+
+  it('is the positionals when yargs gave some', () => {
+    expect(remoteCommand(['uname', '-a'], ['node', 'main.ts', 'ssh', 'vm', 'uname', '-a'])).toEqual(
+      ['uname', '-a'],
+    );
   });
 });

@@ -46,6 +46,16 @@ export function parsePortSpecs(specs: readonly string[], stdio: boolean): PortSp
 }
 
 /** `[user@]VM` -> the user (if any) and the VM's name. */
+/**
+ * The command to run in the guest: the positionals yargs gave, else what follows the first `--` on
+ * the command line (yargs stops there and leaves those words out of the positionals).
+ */
+export function remoteCommand(positional: readonly unknown[], raw: readonly string[]): string[] {
+  if (positional.length) return positional.map(String);
+  const at = raw.indexOf('--');
+  return at < 0 ? [] : raw.slice(at + 1);
+}
+
 export function parseSshTarget(target: string): { user?: string; name: string } {
   const at = target.lastIndexOf('@');
   const user = at >= 0 ? target.slice(0, at) : undefined;

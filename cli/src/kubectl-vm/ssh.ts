@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { Argv } from 'yargs';
 import { clusterContext, clusterOptions } from './cluster.ts';
-import { parseSshTarget, sshArgs, sshDefaults } from './forward-args.ts';
+import { parseSshTarget, remoteCommand, sshArgs, sshDefaults } from './forward-args.ts';
 import { getVm, readyHint } from './vm.ts';
 
 /** This CLI as a command line, for the ProxyCommand: node, its flags (tsx), the script. */
@@ -103,7 +103,7 @@ export function registerSshCommand(program: Argv): void {
         port: argv.port,
         ...(identity ? { identity } : {}),
         knownHosts,
-        command: (argv.command ?? []).map(String),
+        command: remoteCommand(argv.command ?? [], process.argv),
       });
       process.exit(await runSsh(args));
     },
