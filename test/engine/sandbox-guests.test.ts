@@ -115,7 +115,12 @@ async function kubectlVm(args: string[]): Promise<string> {
   const { stdout } = await run(
     process.execPath,
     ['--import', 'tsx', join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'), ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath } },
+    // Killed after 2 minutes: a command that waits on its input (ssh without a command) ends.
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath },
+      timeout: 120_000,
+    },
   );
   return stdout;
 }
