@@ -239,7 +239,7 @@ async function enableNative(): Promise<{
 }
 
 /** A last VAP whose warning says the API server has loaded the ones created before it. */
-async function sentinel(): Promise<void> {
+async function sentinel(before: Map<string, Outcome>): Promise<void> {
   const name = `vmplane-sentinel-${scope}`;
   await create({
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -275,19 +275,26 @@ async function sentinel(): Promise<void> {
       matchResources: { namespaceSelector: { matchLabels: SCOPE } },
     },
   } as unknown as KubeObjectLike);
-  const probe = structuredClone(suites[0]?.vms[0]) as {
+  // A VM the webhook admitted (a denial carries no warnings), labelled for the sentinel.
+  const admitted = suites
+    .flatMap((s) => s.vms)
+    .find((v) => !before.get(`${v.metadata.namespace}/${v.metadata.name}`)?.denied);
+  const probe = structuredClone(admitted) as {
     metadata: { labels?: Record<string, string>; namespace?: string };
   };
   probe.metadata.labels = { ...probe.metadata.labels, 'parity-sentinel': 'yes' };
+  let last: Outcome | undefined;
   await waitUntil(
     'the generated policies to be in force',
-    async () =>
-      (await admit(probe, probe.metadata.namespace ?? '')).warnings.some((w) =>
-        w.endsWith(': SENTINEL'),
-      ) || undefined,
+    async () => {
+      last = await admit(probe, probe.metadata.namespace ?? '');
+      return last.warnings.some((w) => w.endsWith(': SENTINEL')) || undefined;
+    },
     60_000,
     200,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; the probe's last outcome: ${JSON.stringify(last)}`);
+  });
 }
 
 /**
@@ -340,7 +347,7 @@ describe('native enforcement through kube-apiserver', () => {
     const before = await outcomes();
 
     const { names, byExpression, native } = await enableNative();
-    await sentinel();
+    await sentinel(before);
     for (const n of [...names].filter((x) => !x.startsWith('vmplane-policy-corpus-')))
       expect(await typeWarnings(n), n).toEqual([]);
     const after = await outcomes();
