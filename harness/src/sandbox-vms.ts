@@ -226,10 +226,15 @@ export function watchDebianVm(
     const running = await poll((v) => v.status?.printableStatus === 'Running');
     if (stopped) return;
     if (running) for (const l of debianLines('running', seconds())) log(l);
-    const agent = await poll(
-      (v) =>
-        !!v.status?.conditions?.some((c) => c.type === 'AgentConnected' && c.status === 'True'),
-    );
+    // The agent's OS comes with its next answers, a moment after AgentConnected: wait for it
+    // (20 s at most once the agent is heard).
+    let heardAt = 0;
+    const agent = await poll((v) => {
+      if (!v.status?.conditions?.some((c) => c.type === 'AgentConnected' && c.status === 'True'))
+        return false;
+      heardAt ||= Date.now();
+      return !!v.status.guestOS?.prettyName || Date.now() - heardAt > 20_000;
+    });
     if (stopped) return;
     for (const l of debianLines(agent ? 'agent' : 'late', seconds(), agent ?? (await read())))
       log(l);

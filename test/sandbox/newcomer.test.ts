@@ -373,7 +373,7 @@ describe('a newcomer after npm start', () => {
       ).toBeDefined();
       check!(runAsWritten(exportLine, c));
     }
-  });
+  }, 300_000);
 
   it('boots the example VM before ready, and its printed commands work: the console answers, pause pauses', async () => {
     const { header, commands } = printedVmLines();
@@ -447,7 +447,7 @@ describe('a newcomer after npm start', () => {
       expect(check, `${page} shows \`${c}\`, which this test does not check yet`).toBeDefined();
       check!(runAsWritten(exportLine, c));
     }
-  });
+  }, 300_000);
 
   it('opens the printed UI address: Headlamp with the plugin, the VM list and a VM, in light and dark', async () => {
     const url = /UI \(the Headlamp plugin\): (\S+)/.exec(printed)?.[1];
