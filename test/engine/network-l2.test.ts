@@ -14,40 +14,7 @@ import { NamespaceNetwork } from '../../engine/src/network/namespace-network.ts'
 import type { NodeNetwork } from '../../engine/src/network/node-network.ts';
 import { startNodeNetwork, type StartedNetwork } from '../../engine/src/network/start.ts';
 import { TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
-import { applyCrds } from '../../kube/src/client.ts';
-import { kubeConfig } from '../support/cluster.ts';
 import { kubevirtVm, startTestEngine, tinyDataVolume, type TestEngine } from '../support/engine.ts';
-
-const NAD_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'network-attachment-definitions.k8s.cni.cncf.io' },
-  spec: {
-    group: 'k8s.cni.cncf.io',
-    scope: 'Namespaced',
-    names: {
-      kind: 'NetworkAttachmentDefinition',
-      plural: 'network-attachment-definitions',
-      singular: 'network-attachment-definition',
-      shortNames: ['net-attach-def'],
-    },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: { type: 'object', properties: { config: { type: 'string' } } },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
 
 const VMS = {
   a: { mac: '02:76:6d:e0:00:0a', l2mac: '02:76:6d:e0:01:0a', ip: '192.168.77.10' },
@@ -149,7 +116,7 @@ beforeAll(async () => {
     );
   node = net.network;
   t = await startTestEngine('enet', { network: node });
-  await applyCrds(kubeConfig(), [NAD_CRD as never]);
+  // The definition's CRD is vmplane's copy of Multus's, installed with vmplane's kinds.
   await t.rest.create({
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
