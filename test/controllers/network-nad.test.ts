@@ -130,10 +130,11 @@ describe('NetworkAttachmentDefinitions for L2 Networks', () => {
       expect(nad.spec).toEqual({ config: config(42) });
     }
     expect(await get(nadPath(nsC))).toBeUndefined();
-    const status = await until(
-      'status.namespaces',
-      async () => (await get(`${NETWORKS}/${NET}`))?.status?.namespaces,
-    );
+    // The status follows the definitions: a reconcile that saw only a1 may have written [nsA].
+    const status = await until('status.namespaces to name both', async () => {
+      const listed: string[] | undefined = (await get(`${NETWORKS}/${NET}`))?.status?.namespaces;
+      return listed?.length === 2 && listed;
+    });
     expect(status).toEqual([nsA, nsB].sort());
   });
 
