@@ -9,6 +9,7 @@ import {
   claimVerdict,
   CLAIM_GRACE_MS,
   interfacesToClaim,
+  mayAssignUnclaimed,
   namespaceDenials,
   podNetworkDenials,
 } from './network-claims.ts';
@@ -214,5 +215,27 @@ describe('the pod network', () => {
     expect(d?.message).toMatch(
       /^interface "c" \(network "pods"\) would be a second interface on the pod network, beside "a"/,
     );
+  });
+});
+
+describe('a MAC handed out unclaimed when the API server is out of reach', () => {
+  const networks = new Map([
+    ['pods', net('pods', { type: 'Pod' })],
+    ['lab', net('lab', { type: 'L2' })],
+  ]);
+  const work = (...ifaces: { name: string; network?: string }[]): { iface: (typeof ifaces)[0] }[] =>
+    ifaces.map((iface) => ({ iface }));
+
+  it('may be, on the pod network (by default or through a Network of type Pod)', () => {
+    expect(mayAssignUnclaimed(work({ name: 'default' }), networks)).toBe(true);
+    expect(mayAssignUnclaimed(work({ name: 'p', network: 'pods' }), networks)).toBe(true);
+  });
+
+  it('never on an L2 network, an unknown one, nor with nothing to claim', () => {
+    expect(mayAssignUnclaimed(work({ name: 'a' }, { name: 'b', network: 'lab' }), networks)).toBe(
+      false,
+    );
+    expect(mayAssignUnclaimed(work({ name: 'x', network: 'gone' }), networks)).toBe(false);
+    expect(mayAssignUnclaimed([], networks)).toBe(false);
   });
 });

@@ -204,7 +204,7 @@ export function podNetworkDenials(
   networks: ReadonlyMap<string, Network | undefined>,
 ): Denial[] {
   const onPod = interfaces.flatMap((iface, index) =>
-    !iface.network || networks.get(iface.network)?.spec.type === 'Pod' ? [{ iface, index }] : [],
+    onPodNetwork(iface, networks) ? [{ iface, index }] : [],
   );
   const [first, ...more] = onPod;
   return more.map(({ iface, index }) => ({
@@ -212,4 +212,25 @@ export function podNetworkDenials(
     code: 422,
     message: `interface "${iface.name}" (network "${iface.network ?? ''}") would be a second interface on the pod network, beside "${first?.iface.name ?? ''}": a VM has at most one (KubeVirt allows one); put it on an L2 Network or a NetworkAttachmentDefinition`,
   }));
+}
+
+/** Whether an interface is on the pod network: it names no Network, or one of type Pod. */
+export function onPodNetwork(
+  iface: Interface,
+  networks: ReadonlyMap<string, Network | undefined>,
+): boolean {
+  return !iface.network || networks.get(iface.network)?.spec.type === 'Pod';
+}
+
+/**
+ * Whether a MAC may be handed out unclaimed when the API server cannot be reached: only when every
+ * interface to claim is on the pod network. There KubeVirt's masquerade binding keeps the guest's
+ * MAC on the link inside its own pod, where no other VM can meet it; on an L2 network two alike
+ * would collide, and a static-pool IP is never handed out without its claim.
+ */
+export function mayAssignUnclaimed(
+  work: readonly { iface: Interface }[],
+  networks: ReadonlyMap<string, Network | undefined>,
+): boolean {
+  return work.length > 0 && work.every(({ iface }) => onPodNetwork(iface, networks));
 }

@@ -71,10 +71,21 @@ export class KubeRest {
    * Nothing long-lived goes through request(): watches are the informers', with their own
    * timeoutSeconds and idle handling.
    */
-  constructor(kc: KubeConfig, opts: { maxSockets?: number; timeoutMs?: number } = {}) {
+  constructor(
+    kc: KubeConfig,
+    opts: { maxSockets?: number; timeoutMs?: number; agent?: Agent } = {},
+  ) {
     this.kc = kc;
-    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+    this.agent = opts.agent ?? new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /**
+   * This client with another deadline: the same API server and connections (closing either
+   * closes both).
+   */
+  withTimeout(timeoutMs: number): KubeRest {
+    return new KubeRest(this.kc, { timeoutMs, agent: this.agent });
   }
 
   /**

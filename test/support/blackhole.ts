@@ -2,6 +2,8 @@
 // accepts new ones, but forwards nothing in either direction, the way a dead link or a partitioned
 // node looks to a client (no reset, no close; only silence).
 import { connect, type Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfig } from './cluster.ts';
 import { LoopbackProxy } from './proxy.ts';
 
 export class BlackholeProxy extends LoopbackProxy {
@@ -29,4 +31,22 @@ export class BlackholeProxy extends LoopbackProxy {
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
   }
+}
+
+/** The test cluster's KubeConfig with its API server reached through a proxy on this port. */
+export function kubeConfigThrough(port: number): KubeConfig {
+  const kc = kubeConfig();
+  const current = kc.getCurrentCluster();
+  if (new URL(current?.server ?? '').hostname !== '127.0.0.1')
+    throw new Error(`the test API server is not on loopback: ${current?.server}`);
+  const cut = new KubeConfig();
+  cut.loadFromOptions({
+    clusters: kc.clusters.map((c) =>
+      c.name === current?.name ? { ...c, server: `https://127.0.0.1:${port}` } : c,
+    ),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return cut;
 }

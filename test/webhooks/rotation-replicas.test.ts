@@ -5,7 +5,6 @@
 // the new CA. Admissions flow through kube-apiserver the whole time: zero may fail.
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../kube/src/client.ts';
@@ -17,7 +16,7 @@ import {
   unregisterWebhooks,
   type RunningWebhooks,
 } from '../../webhooks/src/main.ts';
-import { BlackholeProxy } from '../support/blackhole.ts';
+import { BlackholeProxy, kubeConfigThrough } from '../support/blackhole.ts';
 import { AdmissionLoad, createLoadFixtures } from '../support/admission-load.ts';
 import { createNamespace, kubeConfig } from '../support/cluster.ts';
 import { RoundRobinProxy } from '../support/roundrobin.ts';
@@ -38,24 +37,6 @@ let rest: KubeRest;
 let front: RoundRobinProxy;
 let hole: BlackholeProxy;
 const replicas: RunningWebhooks[] = [];
-
-/** A KubeConfig whose API server is reached through the blackhole proxy. */
-function throughHole(port: number): KubeConfig {
-  const kc = kubeConfig();
-  const cluster = kc.getCurrentCluster();
-  const server = new URL(cluster?.server ?? '');
-  const cut = new KubeConfig();
-  cut.loadFromOptions({
-    clusters: kc.clusters.map((c) =>
-      c.name === cluster?.name ? { ...c, server: `https://127.0.0.1:${port}` } : c,
-    ),
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
-  expect(server.hostname).toBe('127.0.0.1');
-  return cut;
-}
 
 /** The certificate a replica serves, straight from its port. */
 function served(port: number): Promise<X509Certificate> {
@@ -91,7 +72,7 @@ beforeAll(async () => {
   const holePort = await hole.start();
   for (const [identity, kc] of [
     ['replica-a', kubeConfig()],
-    ['replica-b', throughHole(holePort)],
+    ['replica-b', kubeConfigThrough(holePort)],
   ] as const)
     replicas.push(
       await startWebhooks({

@@ -186,8 +186,13 @@ const HANDLERS: Record<string, KindHandler> = {
       });
       // MACs and static-pool IPs are claimed once the defaults are in (network-addresses.ts).
       const labels = l.namespace(r.object.metadata?.namespace ?? '')?.metadata?.labels;
-      const denial = r.denial ?? (await addresses?.assign(req, r.object, labels));
-      return patchFrom(req, denial ? { ...r, denial } : r);
+      if (r.denial || !addresses) return patchFrom(req, r);
+      const claimed = await addresses.assign(req, r.object, labels);
+      const notes = [...r.notes, ...claimed.notes];
+      return patchFrom(
+        req,
+        claimed.denial ? { ...r, denial: claimed.denial, notes } : { ...r, notes },
+      );
     },
     validate: async (req, obj, l, compiler, addresses) => {
       const vm = withMeta<VirtualMachine>(obj, req);

@@ -3,12 +3,13 @@
 // NetworkAddress named after it. The API server's AlreadyExists is the only arbiter, so two
 // admissions (on any replica) never hand out one address twice; a claim found in the way is this
 // VM's own (a retried admission), another VM's (deny, naming it), or stale (taken over). A dry
-// run decides and checks the same way and creates nothing.
+// run decides and checks the same way and creates nothing. Only a pod-network MAC may be handed out
+// unclaimed, when this replica cannot reach the API server in time (mayAssignUnclaimed says why).
 import type { Network, NetworkAddress, VirtualMachine } from '../../api/generated/types.ts';
 import { GROUP } from '../../api/src/wellknown.ts';
 import { NetworkAddressLabels } from '../../api/src/v1alpha1/network.ts';
 import { getLive } from '../../kube/src/ownership.ts';
-import { ApiError, type KubeRest } from '../../kube/src/rest.ts';
+import { ApiError, RequestTimeout, type KubeRest } from '../../kube/src/rest.ts';
 import type { Denial } from '../../decisions/src/vm.ts';
 import type { AdmissionRequest } from './admission.ts';
 import {
@@ -20,6 +21,7 @@ import {
   interfacesToClaim,
   ipTaken,
   macTaken,
+  mayAssignUnclaimed,
   namespaceDenials,
   podNetworkDenials,
   poolExhausted,
@@ -41,10 +43,16 @@ const ADDRESSES = `${API}/networkaddresses`;
 /** Random candidates tried before giving up (a MAC collision in 2^24 is rare; IPs re-list). */
 const MAC_ATTEMPTS = 16;
 const IP_ATTEMPTS = 64;
+/**
+ * How long pod-network claims wait for the API server before the MACs go unclaimed: well inside
+ * the 5 s the API server gives the webhook (its registration's timeoutSeconds).
+ */
+export const POD_CLAIM_DEADLINE_MS = 2000;
 
 type Claimed = { ok: true; created?: string } | { ok: false; existing: NetworkAddress };
 
 interface Request {
+  rest: KubeRest;
   me: VmRef;
   dryRun: boolean;
   networks: Map<string, Network | undefined>;
@@ -52,28 +60,42 @@ interface Request {
   created: string[];
 }
 
+/** What address admission decided: a refusal, or what it did for the decision log. */
+export interface Assigned {
+  denial?: Denial;
+  notes: string[];
+}
+
 export class NetworkAddresses {
+  /** `rest` with a short deadline, for claims that need not wait (the pod network's). */
+  private readonly quick: KubeRest;
+
   constructor(
     private readonly rest: KubeRest,
     private readonly random: () => number = Math.random,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    quick?: KubeRest,
+  ) {
+    this.quick = quick ?? rest.withTimeout(POD_CLAIM_DEADLINE_MS);
+  }
 
   /**
    * Fills in and claims the MAC (and static-pool IP) of every interface that needs one, on the VM
    * under admission (changed in place). A network not offered to the VM's namespace is refused
    * before anything is claimed. The first refusal is returned; what this request claimed before
-   * it is let go again.
+   * it is let go again. Claims on the pod network alone wait POD_CLAIM_DEADLINE_MS for the API
+   * server; past that (a replica cut off from it) the MACs still missing are handed out unclaimed.
    */
   async assign(
     req: AdmissionRequest,
     vm: VirtualMachine,
     namespaceLabels: Record<string, string> | undefined,
-  ): Promise<Denial | undefined> {
+  ): Promise<Assigned> {
+    const none: Assigned = { notes: [] };
     const namespace = vm.metadata?.namespace ?? req.namespace;
     const name = vm.metadata?.name ?? req.name;
     // A name that is no label value cannot label its claims; the CRD's rule refuses it anyway.
-    if (!namespace || !name || name.length > 63) return undefined;
+    if (!namespace || !name || name.length > 63) return none;
     const spec = vm.spec;
     if (!spec.network?.interfaces?.length)
       spec.network = { ...spec.network, interfaces: [{ name: DEFAULT_INTERFACE }] };
@@ -81,29 +103,59 @@ export class NetworkAddresses {
     const old = (req.oldObject as VirtualMachine | undefined)?.spec?.network?.interfaces;
     const networks = await this.networks(interfaces);
     const [notOffered] = namespaceDenials(interfaces, old, namespace, namespaceLabels, networks);
-    if (notOffered) return notOffered;
+    if (notOffered) return { denial: notOffered, notes: [] };
     const hasPool = (n: string): boolean => !!staticPoolOf(networks.get(n));
     const work = interfacesToClaim(interfaces, old, hasPool);
-    if (!work.length) return undefined;
-    const r: Request = {
-      me: { namespace, name },
-      dryRun: req.dryRun === true,
-      networks,
-      own: await this.list({
-        [NetworkAddressLabels.vmNamespace]: namespace,
-        [NetworkAddressLabels.vmName]: name,
-      }),
-      created: [],
-    };
-    for (const { index, iface } of work) {
-      const denial =
-        (await this.mac(r, index, iface, interfaces)) ?? (await this.ip(r, index, iface));
-      if (denial) {
-        await Promise.all(r.created.map((c) => this.remove(c)));
-        return denial;
+    if (!work.length) return none;
+    const podOnly = mayAssignUnclaimed(work, networks);
+    const rest = podOnly ? this.quick : this.rest;
+    try {
+      const r: Request = {
+        rest,
+        me: { namespace, name },
+        dryRun: req.dryRun === true,
+        networks,
+        own: await this.list(rest, {
+          [NetworkAddressLabels.vmNamespace]: namespace,
+          [NetworkAddressLabels.vmName]: name,
+        }),
+        created: [],
+      };
+      for (const { index, iface } of work) {
+        const denial =
+          (await this.mac(r, index, iface, interfaces)) ?? (await this.ip(r, index, iface));
+        if (denial) {
+          await Promise.all(r.created.map((c) => this.remove(rest, c)));
+          return { denial, notes: [] };
+        }
       }
+      return none;
+    } catch (e) {
+      if (!podOnly || !unreachable(e)) throw e;
+      return { notes: this.unclaimed(work, interfaces, e) };
     }
-    return undefined;
+  }
+
+  /**
+   * Hands a MAC from vmplane's range to every pod-network interface still without one, unclaimed;
+   * those claimed before the API server went quiet keep theirs. Returns the decision log's notes.
+   */
+  private unclaimed(
+    work: readonly { iface: Interface }[],
+    all: readonly Interface[],
+    why: unknown,
+  ): string[] {
+    const inSpec = new Set(all.flatMap((i) => (i.macAddress ? [normalizeMac(i.macAddress)] : [])));
+    return work.flatMap(({ iface }) => {
+      if (iface.macAddress) return [];
+      let mac = randomMac(this.random);
+      while (inSpec.has(mac)) mac = randomMac(this.random);
+      inSpec.add(mac);
+      iface.macAddress = mac;
+      return [
+        `interface ${iface.name}: MAC ${mac} handed out unclaimed on the pod network (${(why as Error)?.message ?? String(why)})`,
+      ];
+    });
   }
 
   /**
@@ -136,11 +188,11 @@ export class NetworkAddresses {
     return new Map(names.map((n, k) => [n, found[k]]));
   }
 
-  private async list(labels: Record<string, string>): Promise<NetworkAddress[]> {
+  private async list(rest: KubeRest, labels: Record<string, string>): Promise<NetworkAddress[]> {
     const selector = Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const { body } = await this.rest.request<{ items: NetworkAddress[] }>(
+    const { body } = await rest.request<{ items: NetworkAddress[] }>(
       'GET',
       `${ADDRESSES}?labelSelector=${encodeURIComponent(selector)}`,
     );
@@ -202,7 +254,7 @@ export class NetworkAddresses {
     for (let k = 0; k < IP_ATTEMPTS; k++) {
       // Re-list now and then: other admissions free and take addresses meanwhile.
       if (k % 8 === 0) {
-        const held = await this.list({ [NetworkAddressLabels.network]: iface.network });
+        const held = await this.list(r.rest, { [NetworkAddressLabels.network]: iface.network });
         taken = new Set(held.filter((c) => c.spec.kind === 'IP').map((c) => c.spec.address));
       }
       const candidate = pickFreeIp(pool, taken, this.random);
@@ -231,8 +283,8 @@ export class NetworkAddresses {
     const name = kind === 'MAC' ? macClaimName(address) : ipClaimName(network ?? '', address);
     for (let k = 0; k < 3; k++) {
       const existing = r.dryRun
-        ? { found: await getLive<NetworkAddress>(this.rest, `${ADDRESSES}/${name}`) }
-        : await this.create(name, kind, address, network, r.me, iface.name);
+        ? { found: await getLive<NetworkAddress>(r.rest, `${ADDRESSES}/${name}`) }
+        : await this.create(r.rest, name, kind, address, network, r.me, iface.name);
       if ('created' in existing || (r.dryRun && !existing.found)) {
         if (!r.dryRun) r.created.push(name);
         return { ok: true };
@@ -240,16 +292,16 @@ export class NetworkAddresses {
       // Taken, then deleted before it could be read: create again.
       if (!existing.found) continue;
       const found = existing.found;
-      const holder = await this.vm(found.spec.vm);
+      const holder = await this.vm(r.rest, found.spec.vm);
       const verdict = claimVerdict(found, r.me, holder, this.clock());
       if (verdict === 'held') return { ok: false, existing: found };
       if (r.dryRun) return { ok: true };
       // Handed out again: the write stops a release decided before it (gone: claim it anew).
       if (verdict === 'mine') {
-        if (await this.touch(name)) return { ok: true };
+        if (await this.touch(r.rest, name)) return { ok: true };
         continue;
       }
-      await this.remove(name, found.metadata);
+      await this.remove(r.rest, name, found.metadata);
     }
     throw new Error(
       `could not claim ${kind} address ${address}: its claim changed while being taken over; try again`,
@@ -258,6 +310,7 @@ export class NetworkAddresses {
 
   /** Creates the claim, or reads the one in the way (none: it went away meanwhile). */
   private async create(
+    rest: KubeRest,
     name: string,
     kind: 'MAC' | 'IP',
     address: string,
@@ -280,17 +333,17 @@ export class NetworkAddresses {
       spec: { kind, address, ...(network ? { network } : {}), vm: { ...me, interface: iface } },
     };
     try {
-      await this.rest.request('POST', ADDRESSES, { body });
+      await rest.request('POST', ADDRESSES, { body });
       return { created: true };
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 409)) throw e;
-      return { found: await getLive<NetworkAddress>(this.rest, `${ADDRESSES}/${name}`) };
+      return { found: await getLive<NetworkAddress>(rest, `${ADDRESSES}/${name}`) };
     }
   }
 
-  private vm(ref: VmRef): Promise<VirtualMachine | undefined> {
+  private vm(rest: KubeRest, ref: VmRef): Promise<VirtualMachine | undefined> {
     return getLive<VirtualMachine>(
-      this.rest,
+      rest,
       `${API}/namespaces/${encodeURIComponent(ref.namespace)}/virtualmachines/${encodeURIComponent(ref.name)}`,
     );
   }
@@ -299,9 +352,9 @@ export class NetworkAddresses {
    * Marks this VM's own claim as handed out now and no longer bound to an earlier VM of that name;
    * false when it is gone.
    */
-  private async touch(name: string): Promise<boolean> {
+  private async touch(rest: KubeRest, name: string): Promise<boolean> {
     try {
-      await this.rest.request('PATCH', `${ADDRESSES}/${name}`, {
+      await rest.request('PATCH', `${ADDRESSES}/${name}`, {
         body: {
           metadata: { annotations: { [CLAIMED_AT]: this.clock().toISOString(), [BOUND_TO]: null } },
         },
@@ -319,16 +372,25 @@ export class NetworkAddresses {
    * resourceVersion).
    */
   private async remove(
+    rest: KubeRest,
     name: string,
     seen?: { uid?: string; resourceVersion?: string },
   ): Promise<void> {
     const preconditions = { uid: seen?.uid, resourceVersion: seen?.resourceVersion };
     try {
-      await this.rest.request('DELETE', `${ADDRESSES}/${name}`, {
+      await rest.request('DELETE', `${ADDRESSES}/${name}`, {
         ...(seen ? { body: { preconditions } } : {}),
       });
     } catch {
       // A claim left behind is swept by the controller once its VM is known not to carry it.
     }
   }
+}
+
+/** An error that says the API server was not reached or did not answer, not that it refused. */
+function unreachable(e: unknown): boolean {
+  if (e instanceof RequestTimeout) return true;
+  if (e instanceof ApiError) return e.code === 503 || e.code === 504;
+  // A socket's own failure (refused, reset, unreachable) carries a system error code.
+  return typeof (e as { code?: unknown })?.code === 'string';
 }
