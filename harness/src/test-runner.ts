@@ -39,11 +39,18 @@ async function prepare(plan: TestPlan): Promise<void> {
       process.exit(1);
     }
   }
+  // The global setup of every run builds the Debian cloud image on first use, with mmdebstrap,
+  // syslinux and friends: never a green run with the Debian tests skipped.
+  if (plan.root) {
+    const missing = ensurePackage(DEBIAN_IMAGE_TOOLS, (l) => console.log(l));
+    if (missing) {
+      console.error(missing);
+      process.exit(1);
+    }
+  }
   // The engine tests boot real VMs: QEMU, installed here when allowed, else one line and no run.
-  // They also boot the Debian cloud image, built on first use with mmdebstrap, syslinux and
-  // friends: never a green run with the Debian tests skipped.
   if (needsQemu(plan)) {
-    for (const need of [QEMU, NODE_NETWORK, DEBIAN_IMAGE_TOOLS]) {
+    for (const need of [QEMU, NODE_NETWORK]) {
       const missing = ensurePackage(need, (l) => console.log(l));
       if (missing) {
         console.error(missing);
@@ -121,7 +128,13 @@ async function runRootTests(
     VMPLANE_SUMMARY_FILE: summaryFile,
   });
   try {
-    return { code, counts: JSON.parse(readFileSync(summaryFile, 'utf8')) as Counts };
+    const counts = JSON.parse(readFileSync(summaryFile, 'utf8')) as Counts;
+    // A failing global setup ends the run with a summary of nothing: that is a failure too.
+    if (code !== 0 && counts.failed === 0) {
+      console.error(`vitest exited with code ${code} and no failed test (see its output above)`);
+      return { code, counts: { ...counts, failed: 1 } };
+    }
+    return { code, counts };
   } catch {
     // vitest ended before reporting (a crash, a failing global setup): count that as a failure.
     console.error('vitest ended without a summary (see its output above)');
