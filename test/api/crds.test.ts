@@ -4,9 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../api/src/paths.ts';
 import { allKinds as kinds } from '../../api/src/v1alpha1/index.ts';
 import { loadManifestDir } from '../../kube/src/manifests.ts';
+import { API_VERSION } from '../../api/src/wellknown.ts';
+import { macClaimName } from '../../decisions/src/network-pool.ts';
 import { applyManifests, describeObject } from '../../kube/src/client.ts';
 import { kubeConfig, kubectl, parseTable } from '../support/cluster.ts';
 import { installEngineCrds } from '../support/kubevirt.ts';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -120,7 +123,23 @@ describe('CRDs in a real kube-apiserver', () => {
   });
 
   it('list every vmplane kind under kubectl get vmplane', async () => {
+    // The examples make one of each kind but NetworkAddress, which admission writes: one here.
+    const address = `02:76:6d:fe:${randomBytes(2)
+      .toString('hex')
+      .replace(/(..)(..)/, '$1:$2')}`;
+    const claim = macClaimName(address);
+    const made = await kubectl(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: API_VERSION,
+        kind: 'NetworkAddress',
+        metadata: { name: claim },
+        spec: { kind: 'MAC', address, vm: { namespace: 'demo', name: 'no', interface: 'default' } },
+      }),
+    );
+    expect(made.stderr).toBe('');
     const r = await kubectl(['get', 'vmplane', '-A', '-o', 'name']);
+    await kubectl(['delete', 'networkaddress.vmplane.io', claim]);
     expect(r.code).toBe(0);
     const kindsSeen = new Set(
       r.stdout
