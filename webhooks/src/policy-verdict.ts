@@ -30,6 +30,42 @@ export async function policyCelProblems(
   };
 }
 
+/** The policy context's input for a request on `object` (its old object is the request's). */
+export function requestInput<T extends { metadata: { namespace?: string } }>(
+  req: AdmissionRequest,
+  object: T | undefined,
+): {
+  operation: Operation;
+  object?: T;
+  oldObject?: T;
+  namespace: string;
+  userInfo: { username: string; groups: string[] };
+  dryRun: boolean;
+} {
+  const oldObject = (req.oldObject ?? undefined) as T | undefined;
+  return {
+    operation: req.operation as Operation,
+    ...(object ? { object } : {}),
+    ...(oldObject ? { oldObject } : {}),
+    namespace: req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '',
+    userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
+    dryRun: req.dryRun ?? false,
+  };
+}
+
+/** The decision log's notes of a verdict: audits, errors ignored, exceptions used. */
+export function verdictNotes(verdict: AdmissionVerdict): string[] {
+  return [
+    ...verdict.audits.map(
+      (r) =>
+        `${r.ignoreError ? 'ignored error' : 'audit'}: policy ${r.policy} rule ${r.rule}: ${r.message}`,
+    ),
+    ...verdict.exceptionsUsed.map(
+      (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
+    ),
+  ];
+}
+
 /** What the policies in force say about a VM request. */
 export async function policyVerdict(
   req: AdmissionRequest,
@@ -37,19 +73,9 @@ export async function policyVerdict(
   lookups: Lookups,
   compiler: PolicyCompiler,
 ): Promise<{ verdict: AdmissionVerdict; notes: string[] }> {
-  const oldObject = (req.oldObject ?? undefined) as VirtualMachine | undefined;
-  const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
-  const ctx = buildContext(
-    {
-      operation: req.operation as Operation,
-      ...(object ? { object } : {}),
-      ...(oldObject ? { oldObject } : {}),
-      namespace: ns,
-      userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
-      dryRun: req.dryRun ?? false,
-    },
-    lookups,
-  );
+  const input = requestInput(req, object);
+  const ns = input.namespace;
+  const ctx = buildContext(input, lookups);
   const policies = lookups.policies();
   // What a generated ValidatingAdmissionPolicy enforces for the current generation is not
   // evaluated again here (the API server already did, with the same verdict and message).
@@ -72,14 +98,5 @@ export async function policyVerdict(
       },
     ),
   );
-  const notes = [
-    ...verdict.audits.map(
-      (r) =>
-        `${r.ignoreError ? 'ignored error' : 'audit'}: policy ${r.policy} rule ${r.rule}: ${r.message}`,
-    ),
-    ...verdict.exceptionsUsed.map(
-      (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
-    ),
-  ];
-  return { verdict, notes };
+  return { verdict, notes: verdictNotes(verdict) };
 }

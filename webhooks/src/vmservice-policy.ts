@@ -9,10 +9,10 @@ import {
   buildServiceContext,
   evaluatePolicies,
   type AdmissionVerdict,
-  type Operation,
   type PolicyCompiler,
   type VirtualMachineServiceLike,
 } from '../../policy/src/index.ts';
+import { requestInput, verdictNotes } from './policy-verdict.ts';
 import { allowed, denied, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 
 /** What the policies say about a VirtualMachineService request, and the decision log's notes. */
@@ -21,20 +21,12 @@ export async function vmServicePolicyVerdict(
   lookups: Pick<Lookups, 'namespace' | 'policies' | 'exceptions'>,
   compiler: PolicyCompiler,
 ): Promise<{ verdict: AdmissionVerdict; notes: string[] }> {
-  const object = (req.object ?? undefined) as VirtualMachineServiceLike | undefined;
-  const oldObject = (req.oldObject ?? undefined) as VirtualMachineServiceLike | undefined;
-  const ns = req.namespace ?? object?.metadata.namespace ?? oldObject?.metadata.namespace ?? '';
-  const ctx = buildServiceContext(
-    {
-      operation: req.operation as Operation,
-      ...(object ? { object } : {}),
-      ...(oldObject ? { oldObject } : {}),
-      namespace: ns,
-      userInfo: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] },
-      dryRun: req.dryRun ?? false,
-    },
-    lookups,
+  const input = requestInput(
+    req,
+    (req.object ?? undefined) as VirtualMachineServiceLike | undefined,
   );
+  const ns = input.namespace;
+  const ctx = buildServiceContext(input, lookups);
   const verdict = admissionVerdict(
     await evaluatePolicies(
       compiler.engine,
@@ -44,13 +36,7 @@ export async function vmServicePolicyVerdict(
       compiler.celTimeBudgetMs !== undefined ? { celTimeBudgetMs: compiler.celTimeBudgetMs } : {},
     ),
   );
-  const notes = [
-    ...verdict.audits.map((r) => `audit: policy ${r.policy} rule ${r.rule}: ${r.message}`),
-    ...verdict.exceptionsUsed.map(
-      (r) => `exception ${r.exception} waived policy ${r.policy} rule ${r.rule}`,
-    ),
-  ];
-  return { verdict, notes };
+  return { verdict, notes: verdictNotes(verdict) };
 }
 
 /** The validating webhook's answer for a VirtualMachineService write (handlers.ts routes it here). */
