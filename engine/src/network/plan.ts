@@ -73,22 +73,27 @@ export interface PodLinks {
   tap?: string;
 }
 
+/** A veth pair whose peer `inPod` is made in the pod's namespace `podPid`. */
+function vethInto(host: string, inPod: string, podPid: number): Cmd {
+  return [
+    'ip',
+    'link',
+    'add',
+    host,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    inPod,
+    'netns',
+    String(podPid),
+  ];
+}
+
 /** Node side: the veth (its peer moved into the pod's namespace `podPid`), the /32 route. */
 export function podHostSide(l: PodLinks, podPid: number): Cmd[] {
   return [
-    [
-      'ip',
-      'link',
-      'add',
-      l.hostLink,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      String(podPid),
-    ],
+    vethInto(l.hostLink, 'eth0', podPid),
     ['sysctl', '-qw', `net.ipv4.conf.${l.hostLink}.proxy_arp=1`],
     ['ip', 'link', 'set', l.hostLink, 'up'],
     ['ip', 'route', 'add', `${l.podIP}/32`, 'dev', l.hostLink, 'scope', 'link'],
@@ -155,19 +160,7 @@ export interface L2Links {
 /** Node side of an L2 attachment: the veth onto the network's bridge. */
 export function l2HostSide(l: L2Links, podPid: number): Cmd[] {
   return [
-    [
-      'ip',
-      'link',
-      'add',
-      l.hostLink,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      l.podLink,
-      'netns',
-      String(podPid),
-    ],
+    vethInto(l.hostLink, l.podLink, podPid),
     ['ip', 'link', 'set', l.hostLink, 'master', l.bridge, 'up'],
   ];
 }
