@@ -60,14 +60,20 @@ export class ConnectionGuard {
     }
     const k = key(raw);
     this.pending.set(k, raw);
-    const started = Date.now();
-    const timer = setTimeout(() => {
-      if (silentTooLong(raw.bytesRead, Date.now() - started, this.limits.firstByteMs)) {
-        this.closed.silent++;
-        raw.destroy();
-      }
-    }, this.limits.firstByteMs);
-    timer.unref();
+    const started = performance.now();
+    let timer: NodeJS.Timeout;
+    // A timer may fire a moment before its time by the clock read here: then it looks again.
+    const check = (afterMs: number): void => {
+      timer = setTimeout(() => {
+        const age = performance.now() - started;
+        if (silentTooLong(raw.bytesRead, age, this.limits.firstByteMs)) {
+          this.closed.silent++;
+          raw.destroy();
+        } else if (raw.bytesRead === 0) check(Math.max(1, this.limits.firstByteMs - age));
+      }, afterMs);
+      timer.unref();
+    };
+    check(this.limits.firstByteMs);
     raw.once('close', () => {
       clearTimeout(timer);
       if (this.pending.get(k) === raw) this.pending.delete(k);
