@@ -80,12 +80,11 @@ describe('address admission cut off from the API server', () => {
   it('hands a pod-network VM an unclaimed MAC from the range once the deadline passes', async () => {
     hole.blackholed = true;
     const obj = vm(`pod-${sfx}`);
-    const started = Date.now();
     const r = await addresses.assign(create(obj), obj, {});
-    const waited = Date.now() - started;
     const mac = obj.spec.network?.interfaces?.[0]?.macAddress ?? '';
     expect(r.denial).toBeUndefined();
     expect(mac.startsWith(`${MAC_PREFIX}:`)).toBe(true);
+    // The short deadline gave up, not the 3 s one of this replica's other calls.
     expect(r.notes).toEqual([
       expect.stringMatching(
         new RegExp(
@@ -93,8 +92,6 @@ describe('address admission cut off from the API server', () => {
         ),
       ),
     ]);
-    // It waited for the deadline, not for the webhook's caller to give up.
-    expect(waited).toBeGreaterThanOrEqual(POD_CLAIM_DEADLINE_MS);
     hole.blackholed = false;
     expect(
       await getLive(direct, `/apis/${API_VERSION}/networkaddresses/${macClaimName(mac)}`),

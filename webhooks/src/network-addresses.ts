@@ -74,9 +74,8 @@ export class NetworkAddresses {
     private readonly rest: KubeRest,
     private readonly random: () => number = Math.random,
     private readonly clock: () => Date = () => new Date(),
-    quick?: KubeRest,
   ) {
-    this.quick = quick ?? rest.withTimeout(POD_CLAIM_DEADLINE_MS);
+    this.quick = rest.withTimeout(POD_CLAIM_DEADLINE_MS);
   }
 
   /**
