@@ -201,6 +201,7 @@ async function handle(
     start: () => o.engine.start(ns, name, options),
     stop: () => o.engine.stop(ns, name, options),
     restart: () => o.engine.restart(ns, name, options),
+    migrate: () => o.engine.migrate(ns, name, options),
   };
   await act[operation]?.();
   o.log(`${operation}${options.dryRun ? ' (dry run)' : ''} ${ns}/${name}`);

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import { objectKey, splitKey } from '../../kube/src/manager.ts';
 import {
-  NODE,
+  nodesOf,
   VMIS,
   VMS,
   type EngineContext,
@@ -28,6 +28,8 @@ import { forget, reconcileInstance } from './virt-handler.ts';
 import { alive } from './engine-context.ts';
 import { userModeNetwork } from './network/user-mode.ts';
 import { portForward } from './portforward.ts';
+import { migrate, migrationKeys, reconcileMigrations } from './migration/controller.ts';
+import { VMIMS, type Vmim } from './migration/run.ts';
 
 export {
   EngineError,
@@ -51,7 +53,10 @@ async function reconcile(
   key: string,
 ): Promise<{ requeueAfterMs: number } | undefined> {
   const { namespace: ns = '', name } = splitKey(key);
-  const handled = await reconcileInstance(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined);
+  const handled = sooner(
+    await reconcileInstance(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined),
+    await reconcileMigrations(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined),
+  );
   const vm = ctx.vms.get(name, ns) as KvVm | undefined;
   if (!vm) return handled;
   return sooner(handled, await reconcileVm(ctx, vm, ctx.vmis.get(name, ns) as KvVmi | undefined));
@@ -81,7 +86,7 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
       }),
   };
   // This machine is a Node; the engine provisions the volumes of the classes it plays.
-  keepNode(manager, NODE);
+  for (const n of nodesOf(options)) keepNode(manager, n);
   if (options.provisioners?.length) manager.add(provisionerController(ctx));
   const inScope = (obj: KubernetesObject): string[] =>
     manager.inScope(obj) ? [objectKey(obj)] : [];
@@ -91,6 +96,11 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     watches: [
       { path: VMS, keys: inScope },
       { path: VMIS, keys: inScope },
+      // KubeVirt's migration controller and virt-handler's part of a migration.
+      {
+        path: VMIMS,
+        keys: (o) => (manager.inScope(o) ? migrationKeys(o as unknown as Vmim) : []),
+      },
       // The kubelet's part: a launcher Pod deleted under a running guest stops it.
       { path: PODS, keys: (o) => (manager.inScope(o) ? launcherKeys(o) : []) },
     ],
@@ -101,6 +111,7 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     definition,
     running: ctx.running,
     ...operations(ctx),
+    migrate: (ns, name, o) => migrate(ctx, ns, name, o ?? {}),
     portForward: (ns, name, f) => portForward(ctx, ns, name, f),
     async stopAll() {
       await Promise.all(

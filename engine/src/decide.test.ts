@@ -99,6 +99,8 @@ describe('printableStatus', () => {
     expect(printableStatus(vm('Always'), at('Scheduling'))).toBe('Starting');
     expect(printableStatus(vm('Always'), at('Running'))).toBe('Running');
     expect(printableStatus(vm('Always'), at('Running', { paused: true }))).toBe('Paused');
+    expect(printableStatus(vm('Always'), at('Running', { migrating: true }))).toBe('Migrating');
+    expect(printableStatus(vm('Halted'), at('Running', { migrating: true }))).toBe('Stopping');
     expect(printableStatus(vm('Halted'), at('Running'))).toBe('Stopping');
     expect(printableStatus(vm('Halted'), none)).toBe('Stopped');
     expect(printableStatus(vm('Manual'), at('Succeeded'))).toBe('Stopped');

@@ -30,6 +30,8 @@ export interface InstanceView {
   claimMissing?: boolean;
   /** PodScheduled=False with Unschedulable. */
   unschedulable?: boolean;
+  /** A live migration started and has not ended (status.migrationState). */
+  migrating?: boolean;
 }
 
 export interface VmView {
@@ -135,6 +137,7 @@ export function printableStatus(vm: VmView, i: InstanceView): string {
   const table: [string, boolean][] = [
     ['Terminating', !!vm.deleting],
     ['Stopping', i.exists && !final && (!!i.deleting || stopExpected(vm, i))],
+    ['Migrating', i.phase === 'Running' && !!i.migrating],
     ['Paused', i.phase === 'Running' && !!i.paused],
     ['Running', i.phase === 'Running' && !i.paused],
     ['ErrorPvcNotFound', !!i.claimMissing],

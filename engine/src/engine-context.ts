@@ -11,7 +11,9 @@ import type { ControllerDefinition, Manager } from '../../kube/src/manager.ts';
 import type { ChangeRequest, RunStrategy } from './decide.ts';
 import type { AgentLink, AgentLinkOptions } from './agent-poller.ts';
 import type { Condition, PhaseTransition, ProbeKind, VmiPhase } from './instance-status.ts';
-import { type Qmp, type Serial } from './qemu.ts';
+import { type Qmp, type QemuSpec, type Serial } from './qemu.ts';
+import type { MigrationRun } from './migration/run.ts';
+import type { MigrationState } from './migration/state.ts';
 import type { Duplex } from 'node:stream';
 import type { ForwardRequest } from './subresources.ts';
 import { volumesBytes } from './storage/volume-files.ts';
@@ -71,6 +73,8 @@ export interface VmiSpec extends Record<string, unknown> {
   networks?: { name: string; pod?: object }[];
   volumes?: VolumeSpec[];
   terminationGracePeriodSeconds?: number;
+  nodeSelector?: Record<string, string>;
+  evictionStrategy?: 'LiveMigrate' | 'LiveMigrateIfPossible' | 'External' | 'None';
   startStrategy?: 'Paused';
   readinessProbe?: Partial<Record<ProbeKind, object>> & { initialDelaySeconds?: number };
 }
@@ -83,6 +87,7 @@ export interface KvVmi extends KubernetesObject {
     conditions?: Condition[];
     phaseTransitionTimestamps?: PhaseTransition[];
     interfaces?: unknown[];
+    migrationState?: MigrationState;
   };
 }
 
@@ -95,6 +100,10 @@ export interface Running {
   paused: boolean;
   /** The instance's uid: a new instance is a new guest. */
   instanceUid?: string;
+  /** The engine node the guest runs on (a live migration moves it). */
+  node: string;
+  /** The key of its pod network namespace (the instance's key; a migration target's own first). */
+  netKey?: string;
   /** Guest memory the instance holds (counted against the engine's budget). */
   memoryBytes: number;
   /** The first interface, its MAC, and the address the engine saw the guest take (user-mode). */
@@ -113,6 +122,14 @@ export interface Running {
   agent?: AgentLink;
   /** The last guestAgentPing probe's result. */
   agentProbe?: { ok: boolean; message: string };
+  /** What QEMU was started with (a migration's target starts with the same, on its node). */
+  guest?: { spec: QemuSpec; disks: DiskFile[] };
+  /** The live migration under way, if one is (migration/run.ts). */
+  migration?: MigrationRun;
+  /** The last migration's state once it ended (the instance keeps it in status.migrationState). */
+  lastMigration?: MigrationState;
+  /** What QEMU reported of the last migration that brought the guest here (ms). */
+  migrationStats?: { totalMs?: number; downtimeMs?: number };
 }
 
 /** An operation refused, with the HTTP status the subresource API answers. */
@@ -157,6 +174,11 @@ export interface LocalEngineOptions {
   /** The guest agent poller's intervals and timeouts (virt-launcher's by default; tests shorten). */
   agentPoll?: AgentLinkOptions;
   /**
+   * The nodes the engine plays (Node objects it registers and keeps Ready, each with a folder of
+   * its own); instances are placed on one. One node, named after this machine, by default.
+   */
+  nodes?: EngineNode[];
+  /**
    * The node network the VMs sit on (network/start.ts): a namespace of the engine's own (each
    * launcher pod its own namespace, L2 bridges, real DHCP), or user-mode. None: user-mode.
    */
@@ -180,6 +202,8 @@ export interface LocalEngine {
   start(ns: string, name: string, o?: StartOptions): Promise<void>;
   stop(ns: string, name: string, o?: StopOptions): Promise<void>;
   restart(ns: string, name: string, o?: RestartOptions): Promise<void>;
+  /** migrate: a VirtualMachineInstanceMigration for the VM's running instance (virt-api's checks first). */
+  migrate(ns: string, name: string, o?: MigrateOptions): Promise<void>;
   /** portforward: a connection to the guest's port, after virt-api's checks (portforward.ts). */
   portForward(ns: string, name: string, f: ForwardRequest): Promise<Duplex>;
   /** guestosinfo, userlist, filesystemlist: what the guest agent said (virt-handler's cache). */
@@ -198,12 +222,35 @@ export interface StopOptions {
   gracePeriod?: number;
   dryRun?: boolean;
 }
+export interface MigrateOptions {
+  dryRun?: boolean;
+  addedNodeSelector?: Record<string, string>;
+}
 export interface RestartOptions {
   gracePeriodSeconds?: number;
   dryRun?: boolean;
 }
 
 export const NODE = hostname();
+
+/** A node the engine plays: its name and, when given, its zone (topology.kubernetes.io/zone). */
+export interface EngineNode {
+  name: string;
+  zone?: string;
+}
+
+/** The label value (at most 63 bytes) of a node name made from this machine's name and a suffix. */
+const nodeName = (suffix: string): string => `${NODE.slice(0, 63 - suffix.length)}${suffix}`;
+
+/** The sandbox's nodes: two, in two zones, so that VMs can live-migrate between them. */
+export const TWO_NODES: EngineNode[] = [
+  { name: NODE, zone: 'zone-a' },
+  { name: nodeName('-2'), zone: 'zone-b' },
+];
+
+/** The nodes of an engine (its options', else this machine alone). */
+export const nodesOf = (o: Pick<LocalEngineOptions, 'nodes'>): EngineNode[] =>
+  o.nodes?.length ? o.nodes : [{ name: NODE }];
 
 export function runStrategyOf(vm: KvVm): RunStrategy {
   if (vm.spec.runStrategy) return vm.spec.runStrategy;
@@ -233,11 +280,20 @@ export const alive = (r: Running | undefined): boolean =>
 export const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
 
 /**
- * An instance's own folder (QEMU's sockets): short and private, named by a hash of the key so that
- * no namespace or name makes a socket path longer than Unix allows (108 bytes).
+ * An instance's own folder on a node (QEMU's sockets): short and private, under the node's folder
+ * (nodes/<its index>) and named by a hash of the key so that no namespace or name makes a socket
+ * path longer than Unix allows (108 bytes). A migration's target has one on its node.
  */
-export const instanceDir = (ctx: EngineContext, key: string): string =>
-  join(ctx.options.stateDir, 'vms', instanceFolderName(key));
+export const instanceDir = (ctx: EngineContext, key: string, node: string): string =>
+  join(nodeDir(ctx, node), instanceFolderName(key));
+
+/** A node's own folder. */
+export const nodeDir = (ctx: EngineContext, node: string): string =>
+  join(
+    ctx.options.stateDir,
+    'nodes',
+    String(Math.max(0, nodesOf(ctx.options).findIndex((n) => n.name === node))),
+  );
 
 /** The name of an instance's folder: a hash of namespace/name, short whatever the names. */
 export const instanceFolderName = (key: string): string =>

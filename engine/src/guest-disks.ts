@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { getLive } from '../../kube/src/ownership.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
-import { NODE, type EngineContext, type KvVmi } from './engine-context.ts';
+import { type EngineContext, type KvVmi } from './engine-context.ts';
 import type { QemuSpec } from './qemu.ts';
 import { claimDisk, type ClaimDisk } from './storage/claim-disk.ts';
 import {
@@ -26,13 +26,18 @@ import {
 const claimPath = (ns: string, name: string): string =>
   `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`;
 
-/** Gives a WaitForFirstConsumer claim this node (the scheduler's selected-node annotation). */
-async function selectNode(ctx: EngineContext, ns: string, claim: Claim): Promise<void> {
+/** Gives a WaitForFirstConsumer claim the node (the scheduler's selected-node annotation). */
+async function selectNode(
+  ctx: EngineContext,
+  ns: string,
+  claim: Claim,
+  node: string,
+): Promise<void> {
   await ctx.manager.rest
     .request('PATCH', claimPath(ns, claim.metadata?.name ?? ''), {
       body: {
         metadata: {
-          annotations: { [ANN_SELECTED_NODE]: NODE },
+          annotations: { [ANN_SELECTED_NODE]: node },
           resourceVersion: claim.metadata?.resourceVersion,
         },
       },
@@ -45,7 +50,12 @@ async function selectNode(ctx: EngineContext, ns: string, claim: Claim): Promise
 }
 
 /** The disk behind a volume, as the API server has its objects now. */
-async function lookupVolume(ctx: EngineContext, ns: string, ref: VolumeRef): Promise<ClaimDisk> {
+async function lookupVolume(
+  ctx: EngineContext,
+  ns: string,
+  ref: VolumeRef,
+  node: string,
+): Promise<ClaimDisk> {
   const rest = ctx.manager.rest;
   const dataVolume =
     ref.kind === 'dataVolume'
@@ -55,7 +65,7 @@ async function lookupVolume(ctx: EngineContext, ns: string, ref: VolumeRef): Pro
         )
       : undefined;
   if (ref.kind === 'dataVolume' && dataVolume?.status?.phase !== 'Succeeded')
-    return claimDisk({ ...base(ctx, ns, ref), ...(dataVolume ? { dataVolume } : {}) });
+    return claimDisk({ ...base(ctx, ns, ref, node), ...(dataVolume ? { dataVolume } : {}) });
   const claim = await getLive<Claim>(rest, claimPath(ns, ref.name));
   const cls = claim?.spec?.storageClassName
     ? await getLive<StorageClass>(
@@ -67,30 +77,32 @@ async function lookupVolume(ctx: EngineContext, ns: string, ref: VolumeRef): Pro
     ? await getLive<Volume>(rest, `/api/v1/persistentvolumes/${claim.spec.volumeName}`)
     : undefined;
   const got = claimDisk({
-    ...base(ctx, ns, ref),
+    ...base(ctx, ns, ref, node),
     ...(dataVolume ? { dataVolume } : {}),
     ...(claim ? { claim } : {}),
     ...(cls ? { cls } : {}),
     ...(pv ? { pv } : {}),
   });
-  if (got.kind === 'waiting' && got.selectNode && claim) await selectNode(ctx, ns, claim);
+  if (got.kind === 'waiting' && got.selectNode && claim) await selectNode(ctx, ns, claim, node);
   return got;
 }
 
-const base = (ctx: EngineContext, namespace: string, ref: VolumeRef) => ({
+const base = (ctx: EngineContext, namespace: string, ref: VolumeRef, node: string) => ({
   kind: ref.kind,
   namespace,
   name: ref.name,
   fileExists: existsSync,
   sizeOf: (path: string) => statSync(path).size,
   library: ctx.options.library ?? [],
-  node: NODE,
+  node,
 });
 
 /** The disks of the instance: the files of their bound volumes, or why the instance waits. */
 export async function prepareDisks(
   ctx: EngineContext,
   vmi: KvVmi,
+  /** The node the instance was placed on (a WaitForFirstConsumer claim is provisioned there). */
+  node: string,
 ): Promise<
   { ok: true; disks: DiskFile[] } | { ok: false; missingClaim?: string; waiting?: VolumeWaiting }
 > {
@@ -98,7 +110,7 @@ export async function prepareDisks(
   const found = new Map<string, ClaimDisk>();
   for (const v of vmi.spec.volumes ?? []) {
     const ref = volumeRef(v);
-    if (ref) found.set(`${ref.kind}/${ref.name}`, await lookupVolume(ctx, ns, ref));
+    if (ref) found.set(`${ref.kind}/${ref.name}`, await lookupVolume(ctx, ns, ref, node));
   }
   const plan = planDisks(vmi.spec.volumes ?? [], (r) => {
     const got = found.get(`${r.kind}/${r.name}`);

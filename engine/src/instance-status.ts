@@ -12,6 +12,7 @@ import {
   type GuestOSInfo,
   type StatusInterface,
 } from './guest-agent-status.ts';
+import type { MigrationState } from './migration/state.ts';
 
 export type VmiPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -61,6 +62,8 @@ export interface InstanceObservation {
   liveMigratable?: Condition;
   /** The guest agent, while the guest runs. */
   agent?: AgentObservation;
+  /** The live migration under way, or the last one (migration/state.ts). */
+  migrationState?: MigrationState;
 }
 
 const notScheduled = {
@@ -232,5 +235,12 @@ export function instanceStatus(
     // The agent's facts only while it is heard: KubeVirt keeps the last OS info after the agent
     // went away; the engine claims nothing it no longer hears.
     guestOSInfo: agent?.os?.name ? agent.os : null,
+    ...(o.migrationState
+      ? {
+          migrationState: o.migrationState,
+          migrationMethod: 'LiveMigration',
+          migrationTransport: 'Unix',
+        }
+      : {}),
   };
 }

@@ -9,7 +9,7 @@
 // compute container, a volume per claim: mounted for a filesystem claim, a device for a block one).
 import { splitKey } from '../../kube/src/manager.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
-import { NODE, type EngineContext, type KvVmi } from './engine-context.ts';
+import { type EngineContext, type KvVmi } from './engine-context.ts';
 import type { DiskFile } from './volumes.ts';
 
 export const LAUNCHER_IMAGE = 'quay.io/kubevirt/virt-launcher:v1.7.0';
@@ -30,8 +30,17 @@ export interface PodObject {
   spec: Record<string, unknown>;
 }
 
+/** The label of a migration's target pod: the VirtualMachineInstanceMigration's UID. */
+export const MIGRATION_JOB_LABEL = 'kubevirt.io/migrationJobUID';
+
 /** The launcher Pod of an instance (pure); the API server completes its generated name. */
-export function launcherPod(vmi: KvVmi, disks: readonly DiskFile[], node: string): PodObject {
+export function launcherPod(
+  vmi: KvVmi,
+  disks: readonly DiskFile[],
+  node: string,
+  /** A migration's target pod carries the migration's UID (KubeVirt's migrationJobUID label). */
+  migrationUid?: string,
+): PodObject {
   const name = vmi.metadata?.name ?? '';
   const claims = disks.filter((d) => d.claimName);
   const block = (d: DiskFile): boolean => d.volumeMode === 'Block';
@@ -48,6 +57,7 @@ export function launcherPod(vmi: KvVmi, disks: readonly DiskFile[], node: string
         'kubevirt.io': 'virt-launcher',
         'kubevirt.io/created-by': vmi.metadata?.uid ?? '',
         'vm.kubevirt.io/name': name,
+        ...(migrationUid ? { [MIGRATION_JOB_LABEL]: migrationUid } : {}),
       },
       annotations: {
         'kubevirt.io/domain': name,
@@ -215,22 +225,28 @@ async function launcherPods(ctx: EngineContext, ns: string, vmiName: string): Pr
 
 const createdBy = (p: PodRef): string | undefined => p.metadata.labels?.['kubevirt.io/created-by'];
 
-/** Makes the instance's launcher Pod, unless it has one; gives its name. */
+/**
+ * Makes the instance's launcher Pod on the node, unless it has one; gives its name. A migration's
+ * target pod is one of its own (by the migration's UID).
+ */
 export async function ensureLauncherPod(
   ctx: EngineContext,
   vmi: KvVmi,
   disks: readonly DiskFile[],
+  node: string,
+  migrationUid?: string,
 ): Promise<string> {
   const ns = vmi.metadata?.namespace ?? '';
   const mine = (await launcherPods(ctx, ns, vmi.metadata?.name ?? '')).find(
     (p) =>
       createdBy(p) === vmi.metadata?.uid &&
+      p.metadata.labels?.[MIGRATION_JOB_LABEL] === migrationUid &&
       p.status?.phase !== 'Succeeded' &&
       p.status?.phase !== 'Failed',
   );
   if (mine) return mine.metadata.name;
   const made = await ctx.manager.rest.request<PodRef>('POST', podsPath(ns), {
-    body: launcherPod(vmi, disks, NODE),
+    body: launcherPod(vmi, disks, node, migrationUid),
   });
   return made.body.metadata.name;
 }

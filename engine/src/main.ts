@@ -30,6 +30,7 @@ import {
   type LibraryImageEntry,
 } from './cdi/index.ts';
 import type { NodeNetwork } from './network/node-network.ts';
+import { TWO_NODES, type EngineNode } from './engine-context.ts';
 import { startNodeNetwork } from './network/start.ts';
 import { servicesController } from './services/loop.ts';
 import { networkPolicyController } from './netpol/loop.ts';
@@ -131,6 +132,8 @@ export interface LocalEngineStartOptions {
    * their StorageProfiles say what those volumes support.
    */
   provisioners?: string[];
+  /** The nodes the engine plays (two, in two zones, by default). */
+  nodes?: EngineNode[];
   logger?: Logger;
   log?: (line: string) => void;
 }
@@ -221,6 +224,8 @@ export async function startLocalEngine(o: LocalEngineStartOptions): Promise<Runn
     ...(o.maxGraceMs !== undefined ? { maxGraceMs: o.maxGraceMs } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
     ...(o.provisioners ? { provisioners: o.provisioners } : {}),
+    // Two nodes, so that the sandbox's VMs can live-migrate.
+    nodes: o.nodes ?? TWO_NODES,
   });
   const ca = createCertificateAuthority('vmplane-local-engine-ca', 365);
   const serving = issueCertificate(ca, {

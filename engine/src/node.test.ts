@@ -5,7 +5,7 @@ const m = { cpus: 2, memoryBytes: 4 * 2 ** 30, arch: 'amd64' };
 
 describe('the Node', () => {
   it('is registered with the hostname label and marked as the engine’s', () => {
-    expect(nodeObject('n1', m)).toMatchObject({
+    expect(nodeObject({ name: 'n1' }, m)).toMatchObject({
       kind: 'Node',
       metadata: {
         name: 'n1',
@@ -18,6 +18,14 @@ describe('the Node', () => {
       },
       spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
     });
+  });
+  it('carries its zone when it has one, and no zone label otherwise', () => {
+    const zoned = nodeObject({ name: 'n2', zone: 'zone-b' }, m) as {
+      metadata: { labels: Record<string, string> };
+    };
+    expect(zoned.metadata.labels['topology.kubernetes.io/zone']).toBe('zone-b');
+    const plain = nodeObject({ name: 'n1' }, m) as { metadata: { labels: Record<string, string> } };
+    expect(Object.keys(plain.metadata.labels)).not.toContain('topology.kubernetes.io/zone');
   });
   it('is Ready with the heartbeat’s time and the machine’s capacity', () => {
     const s = nodeStatus(

@@ -1,5 +1,7 @@
-// The Node this machine is for the cluster: the node the engine's guests run on (their launcher
-// Pods' nodeName, the instances' nodeName, the volumes' node affinity, a claim's selected node).
+// The Nodes the engine plays for the cluster: the nodes its guests run on (their launcher Pods'
+// nodeName, the instances' nodeName, the volumes' node affinity, a claim's selected node). They
+// are one machine's share each: every node reports the machine's capacity, they share its memory
+// budget and its node network (one pod range), and each has a folder of its own.
 // Registered as the kubelet registers it (pkg/kubelet/kubelet_node_status.go: the hostname label,
 // capacity and allocatable, addresses) and kept Ready by a heartbeat, so kube-controller-manager's
 // node lifecycle controller neither taints it nor evicts its Pods, and its pod garbage collector
@@ -10,6 +12,10 @@ import type { Manager } from '../../kube/src/manager.ts';
 import { getLive } from '../../kube/src/ownership.ts';
 import { isNotFound } from '../../kube/src/rest.ts';
 import { HOSTNAME_LABEL } from './storage/volume-file.ts';
+import type { EngineNode } from './engine-context.ts';
+
+/** The well-known zone label (the scheduler's topology spread and the VM's placement use it). */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /** The engine's mark on what it made (api-server.ts's MANAGED_BY; not imported: it imports us). */
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vmplane-local-engine' };
@@ -29,22 +35,28 @@ export const thisMachine = (): Machine => ({
   arch: process.arch === 'arm64' ? 'arm64' : 'amd64',
 });
 
+/** The labels a node is registered with (pure). */
+export function nodeLabels(
+  n: EngineNode,
+  m: Pick<Machine, 'arch'> = thisMachine(),
+): Record<string, string> {
+  return {
+    ...MANAGED_BY,
+    [HOSTNAME_LABEL]: n.name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': m.arch,
+    'beta.kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': m.arch,
+    ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}),
+  };
+}
+
 /** The Node object as registered (pure). */
-export function nodeObject(node: string, m: Machine): object {
+export function nodeObject(n: EngineNode, m: Machine): object {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: {
-      name: node,
-      labels: {
-        ...MANAGED_BY,
-        [HOSTNAME_LABEL]: node,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': m.arch,
-        'beta.kubernetes.io/os': 'linux',
-        'beta.kubernetes.io/arch': m.arch,
-      },
-    },
+    metadata: { name: n.name, labels: nodeLabels(n, m) },
     // The node network's pod range (network/plan.ts), as the node IPAM controller would set it.
     spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
   };
@@ -94,13 +106,14 @@ const isOurs = (n: { metadata?: { labels?: Record<string, string> } } | undefine
   MANAGED_BY['app.kubernetes.io/managed-by'];
 
 /** Registers the Node (unless one is there) and posts its status; false when it is not ours. */
-export async function heartbeat(manager: Manager, node: string, since: Date): Promise<boolean> {
+export async function heartbeat(manager: Manager, n: EngineNode, since: Date): Promise<boolean> {
   const rest = manager.rest;
+  const node = n.name;
   const path = `/api/v1/nodes/${node}`;
   let got = await getLive<{ metadata?: { labels?: Record<string, string> } }>(rest, path);
   if (!got)
     got = await rest
-      .request<object>('POST', '/api/v1/nodes', { body: nodeObject(node, thisMachine()) })
+      .request<object>('POST', '/api/v1/nodes', { body: nodeObject(n, thisMachine()) })
       .then((r) => r.body)
       .catch((e) => {
         // Registered meanwhile (another engine on the same API server): read it next time.
@@ -120,12 +133,12 @@ export async function heartbeat(manager: Manager, node: string, since: Date): Pr
 }
 
 /** Keeps the Node registered and Ready while the engine leads. */
-export function keepNode(manager: Manager, node: string): void {
+export function keepNode(manager: Manager, node: EngineNode): void {
   let timer: NodeJS.Timeout | undefined;
   const since = new Date();
   const beat = (): void => {
     heartbeat(manager, node, since).catch((e: Error) =>
-      manager.log.warn({ err: e.message, node }, 'local engine: node heartbeat failed'),
+      manager.log.warn({ err: e.message, node: node.name }, 'local engine: node heartbeat failed'),
     );
   };
   manager.whileLeading(

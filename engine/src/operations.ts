@@ -354,7 +354,7 @@ async function guestAgent(
 
 export function operations(
   ctx: EngineContext,
-): Omit<LocalEngine, 'definition' | 'running' | 'stopAll' | 'portForward'> {
+): Omit<LocalEngine, 'definition' | 'running' | 'stopAll' | 'portForward' | 'migrate'> {
   return {
     serial: async (ns, name) => (await streamable(ctx, ns, name, 'console')).serial,
     vnc: async (ns, name) => vncSocket((await streamable(ctx, ns, name, 'vnc')).dir),

@@ -70,6 +70,8 @@ export interface QemuSpec {
   limits?: Partial<QemuLimits>;
   /** The cloud-init seed (a NoCloud `cidata` ISO), attached after the disks. */
   seed?: SeedDisk;
+  /** A live migration's target: it waits for the source's state (`-incoming defer`, then QMP). */
+  incoming?: boolean;
 }
 
 /**
@@ -270,6 +272,7 @@ export function qemuArgs(s: QemuSpec): string[] {
     ...agentArgs(s.dir),
     ...(s.taps ? tapArgs(s.taps) : nicArgs(s.nic)),
     ...(s.paused ? ['-S'] : []),
+    ...(s.incoming ? ['-incoming', 'defer'] : []),
     ...kernelArgs(s),
     ...diskArgs(s.disks ?? []),
     ...seedArgs(s.seed, s.disks ?? []),

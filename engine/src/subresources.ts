@@ -16,6 +16,7 @@ export type Operation =
   | 'start'
   | 'stop'
   | 'restart'
+  | 'migrate'
   | 'guestosinfo'
   | 'userlist'
   | 'filesystemlist'
@@ -39,6 +40,7 @@ export const SERVED: readonly Served[] = [
   { resource: 'virtualmachines', operation: 'start', method: 'PUT' },
   { resource: 'virtualmachines', operation: 'stop', method: 'PUT' },
   { resource: 'virtualmachines', operation: 'restart', method: 'PUT' },
+  { resource: 'virtualmachines', operation: 'migrate', method: 'PUT' },
   { resource: 'virtualmachineinstances', operation: 'guestosinfo', method: 'GET' },
   { resource: 'virtualmachineinstances', operation: 'userlist', method: 'GET' },
   { resource: 'virtualmachineinstances', operation: 'filesystemlist', method: 'GET' },
@@ -53,7 +55,6 @@ export const SERVED: readonly Served[] = [
  * (pkg/virt-api/api.go registers them; docs/kubevirt.md lists them for users).
  */
 export const NOT_SERVED: readonly string[] = [
-  'virtualmachines/migrate',
   'virtualmachines/expand-spec',
   'virtualmachines/addvolume',
   'virtualmachines/removevolume',
@@ -98,6 +99,8 @@ export interface RequestOptions {
   paused?: boolean;
   gracePeriod?: number;
   gracePeriodSeconds?: number;
+  /** migrate: labels the target node must carry as well (MigrateOptions.addedNodeSelector). */
+  addedNodeSelector?: Record<string, string>;
 }
 
 /**
@@ -140,6 +143,16 @@ export function requestOptions(
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v)) return bad(k, 'a whole number of seconds');
     out[k] = v;
+  }
+  if (o.addedNodeSelector !== undefined && o.addedNodeSelector !== null) {
+    const sel = o.addedNodeSelector;
+    if (
+      typeof sel !== 'object' ||
+      Array.isArray(sel) ||
+      !Object.values(sel).every((v) => typeof v === 'string')
+    )
+      return bad('addedNodeSelector', 'an object of label names to string values');
+    out.addedNodeSelector = sel as Record<string, string>;
   }
   return { ok: true, options: out };
 }

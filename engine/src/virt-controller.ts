@@ -230,6 +230,7 @@ export function instanceView(vmi: KvVmi | undefined): InstanceView {
     paused: has('Paused'),
     claimMissing: has('Synchronized', 'FailedPvcNotFound'),
     unschedulable: has('PodScheduled', 'Unschedulable'),
+    migrating: !!vmi.status?.migrationState?.startTimestamp && !vmi.status.migrationState.endTimestamp,
   };
 }
 

@@ -16,7 +16,6 @@ import {
   deletionOf,
   instanceDir,
   keyOf,
-  NODE,
   vmiPath,
   type EngineContext,
   type KvVmi,
@@ -41,7 +40,7 @@ import { liveMigratable } from './live-migratable.ts';
 import { powerOff, QEMU_LIMITS, startQemu, stopNetDump } from './qemu.ts';
 import type { DiskFile } from './volumes.ts';
 import { macFor } from './volumes.ts';
-import { roomFor } from './room.ts';
+import { placeOn, roomFor } from './room.ts';
 import {
   observedCards,
   prepareCards,
@@ -110,12 +109,15 @@ function observeRunning(
 ): InstanceObservation {
   return {
     phase: 'Running',
-    nodeName: NODE,
+    nodeName: r.node,
     paused: r.paused,
-    interfaces: observedCards(ctx, key) ?? (r.iface ? [r.iface] : []),
+    interfaces: observedCards(ctx, r.netKey ?? key) ?? (r.iface ? [r.iface] : []),
     readiness: readinessOf(vmi, r),
     ...(r.migratable ? { liveMigratable: r.migratable } : {}),
     ...(r.agent ? { agent: agentObservation(r.agent) } : {}),
+    ...((r.migration?.state ?? r.lastMigration)
+      ? { migrationState: r.migration?.state ?? r.lastMigration }
+      : {}),
   };
 }
 
@@ -163,21 +165,25 @@ function guestSpec(
   return { spec, ifaceSpec, mac, dumpFile };
 }
 
-/** Starts the instance's guest: disks, room, QEMU; the phase follows each step. */
+/** Starts the instance's guest: a node, disks, room, QEMU; the phase follows each step. */
 async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<void> {
-  const disks = await prepareDisks(ctx, vmi);
+  const placed = placeOn(ctx, { nodeSelector: vmi.spec.nodeSelector });
+  if (!placed.ok)
+    return writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: placed.message });
+  const node = placed.node;
+  const disks = await prepareDisks(ctx, vmi, node);
   if (!disks.ok) return writeStatus(ctx, vmi, waitingFor(disks));
   const room = roomFor(ctx, vmi);
   if (!room.ok) return writeStatus(ctx, vmi, { phase: 'Scheduling', unschedulable: room.message });
-  const pod = await ensureLauncherPod(ctx, vmi, disks.disks);
-  const dir = instanceDir(ctx, key);
+  const pod = await ensureLauncherPod(ctx, vmi, disks.disks, node);
+  const dir = instanceDir(ctx, key, node);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const seed = await instanceSeed(ctx, vmi, dir);
   if (!seed.ok) return writeStatus(ctx, vmi, seed.observation);
   const startedAt = new Date();
   const failed = (message: string): Promise<undefined> =>
-    failedToStart(ctx, vmi, key, { pod, startedAt, message }).then(() => undefined);
+    failedToStart(ctx, vmi, key, { pod, dir, startedAt, message }).then(() => undefined);
   const cards = await prepareCards(ctx, vmi, key).catch((e: Error) => e);
   if (cards instanceof Error) return void (await failed(cards.message));
   const { spec, ifaceSpec, mac, dumpFile } = guestSpec(ctx, vmi, key, {
@@ -196,6 +202,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
   const r: Running = {
     ...vmRun,
     dir,
+    node,
     paused: vmi.spec.startStrategy === 'Paused',
     instanceUid: vmi.metadata?.uid,
     memoryBytes: room.memoryBytes,
@@ -206,6 +213,7 @@ async function startGuest(ctx: EngineContext, vmi: KvVmi, key: string): Promise<
     startedAt: startedAt.getTime(),
     pod,
     agent: agentLink(ctx, key, dir, vmRun.qmp),
+    guest: { spec: withVolumeFormats(guestCommand(spec), disks.disks), disks: disks.disks },
   };
   ctx.running.set(key, r);
   ctx.started.add(vmi.metadata?.uid ?? key);
@@ -226,9 +234,9 @@ async function failedToStart(
   ctx: EngineContext,
   vmi: KvVmi,
   key: string,
-  o: { pod: string; startedAt: Date; message: string },
+  o: { pod: string; dir: string; startedAt: Date; message: string },
 ): Promise<void> {
-  rmSync(instanceDir(ctx, key), { recursive: true, force: true });
+  rmSync(o.dir, { recursive: true, force: true });
   releaseCards(ctx, key);
   await launcherEnded(ctx, vmi, { pod: o.pod, startedAt: o.startedAt.getTime() }, 1);
   ctx.manager.log.warn({ vm: key, err: o.message }, 'local engine: the guest did not start');
@@ -249,7 +257,7 @@ export function forget(ctx: EngineContext, key: string): Running | undefined {
   r.qmp.close();
   r.serial.close();
   ctx.running.delete(key);
-  releaseCards(ctx, key);
+  releaseCards(ctx, r.netKey ?? key);
   rmSync(r.dir, { recursive: true, force: true });
   return r;
 }

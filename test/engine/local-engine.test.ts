@@ -96,7 +96,7 @@ describe('the local engine', () => {
     await until('the instance gone', async () => !(await get(vmiPath())));
     await until('the process gone', async () => !t.engine.running.has(`${ns}/tiny`));
     expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
-    expect(readdirSync(join(t.stateDir, 'vms'))).toEqual([]);
+    expect(readdirSync(join(t.stateDir, 'nodes', '0'))).toEqual([]);
     // Its DataVolume went with it (garbage collected), then the claim, the volume and its file.
     await until('the DataVolume’s volume and file gone', async () =>
       readdirSync(join(t.stateDir, 'volumes')).length === 0 ? true : undefined,

@@ -1,4 +1,4 @@
-// `kubectl vm`: VM power, console, port-forward and ssh, networks, creation and policy checks, as a kubectl plugin (kubectl-vm on
+// `kubectl vm`: VM power, migration, console, port-forward and ssh, networks, creation and policy checks, as a kubectl plugin (kubectl-vm on
 // PATH). It is to vmplane what virtctl is to KubeVirt, and it speaks the policies. Each command
 // group lives in its own file; this one puts them together in the order `--help` lists them.
 import { registerPolicyCommands } from '../policy/commands.ts';
@@ -8,6 +8,7 @@ import { registerConsoleCommand } from './console.ts';
 import { registerCreateCommand } from './create.ts';
 import { registerEngineCommand } from './engine.ts';
 import { registerReleaseFinalizersCommand } from './finalizers.ts';
+import { registerMigrateCommands } from './migrate.ts';
 import { registerNetworkCommands } from './networks.ts';
 import { registerPortForwardCommand } from './portforward.ts';
 import { registerPowerCommands } from './power.ts';
@@ -22,6 +23,7 @@ await runProgram('kubectl vm', (program) => {
   registerShowCommands(program);
   registerEngineCommand(program);
   registerPowerCommands(program);
+  registerMigrateCommands(program);
   registerConsoleCommand(program);
   registerVncCommand(program);
   registerPortForwardCommand(program);

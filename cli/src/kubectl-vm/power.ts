@@ -20,7 +20,7 @@ interface PowerOptions {
   timeout: string;
 }
 
-function parseDuration(s: string): number {
+export function parseDuration(s: string): number {
   const match = /^(\d+)(ms|s|m)?$/.exec(s);
   if (!match) throw new Error(`--timeout: "${s}" is not a duration like 90s or 5m`);
   const amount = Number(match[1]);

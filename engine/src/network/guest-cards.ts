@@ -81,3 +81,8 @@ export function observedCards(ctx: EngineContext, key: string): ObservedInterfac
 export function releaseCards(ctx: EngineContext, key: string): void {
   namespaceNetwork(ctx)?.detach(key);
 }
+
+/** A migration's target pod namespace takes the instance's place; the source's goes. */
+export function promoteCards(ctx: EngineContext, from: string, to: string): void {
+  namespaceNetwork(ctx)?.promote(from, to);
+}

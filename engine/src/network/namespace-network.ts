@@ -147,6 +147,27 @@ export class NamespaceNetwork implements NodeNetwork {
     });
   }
 
+  /**
+   * A migration's target pod takes the VMI's place (`to`, the VMI's key) and the source's pod
+   * namespace goes. The guest keeps the addresses it took from the source's DHCP servers (it does
+   * not ask again), so the target counts them as leased: the source's masquerade lease, and L2
+   * leases from when the source was made.
+   */
+  promote(from: string, to: string): void {
+    const target = this.pods.get(from);
+    if (!target) return;
+    const source = this.pods.get(to);
+    const kept = new Set(source?.cards.filter((c) => source.guestLeased(c.mac)).map((c) => c.mac));
+    const own = target.guestLeased;
+    this.pods.delete(from);
+    this.pods.set(to, {
+      ...target,
+      since: source?.since ?? target.since,
+      guestLeased: (mac) => kept.has(mac) || own(mac),
+    });
+    source?.stop();
+  }
+
   podIP(key: string): string | undefined {
     return this.pods.get(key)?.podIP;
   }

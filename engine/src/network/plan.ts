@@ -10,7 +10,13 @@ export const POD_GATEWAY = '169.254.1.1';
 /** The API server's service range (services are translated in the node namespace). */
 export const SERVICE_CIDR = '10.0.0.0/24';
 /** KubeVirt's masquerade network inside each pod (pkg/network: the guest 10.0.2.2). */
-export const MASQ = { gateway: '10.0.2.1', guest: '10.0.2.2', prefix: 24, bridge: 'k6t-eth0' };
+export const MASQ = {
+  gateway: '10.0.2.1',
+  guest: '10.0.2.2',
+  prefix: 24,
+  bridge: 'k6t-eth0',
+  bridgeMac: '02:00:00:00:00:01',
+};
 /** Subnets the engine picks for L2 networks whose VMs pin no addresses. */
 export const PICKED_L2 = '10.245.0.0/16';
 
@@ -104,7 +110,9 @@ export function podHostSide(l: PodLinks, podPid: number): Cmd[] {
 export function podSide(l: PodLinks): Cmd[] {
   const masq = l.tap
     ? [
-        ['ip', 'link', 'add', MASQ.bridge, 'type', 'bridge'],
+        // One MAC for the guest's gateway in every pod: after a live migration the guest's ARP
+        // entry for 10.0.2.1 still holds.
+        ['ip', 'link', 'add', MASQ.bridge, 'address', MASQ.bridgeMac, 'type', 'bridge'],
         ['ip', 'addr', 'add', `${MASQ.gateway}/${MASQ.prefix}`, 'dev', MASQ.bridge],
         ['ip', 'tuntap', 'add', l.tap, 'mode', 'tap'],
         ['ip', 'link', 'set', l.tap, 'master', MASQ.bridge, 'up'],

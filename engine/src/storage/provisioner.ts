@@ -14,7 +14,7 @@ import { objectKey } from '../../../kube/src/manager.ts';
 import { getLive } from '../../../kube/src/ownership.ts';
 import { RecentKeys } from '../../../kube/src/recent.ts';
 import { isNotFound } from '../../../kube/src/rest.ts';
-import { diskOverBudget, NODE, type EngineContext } from '../engine-context.ts';
+import { diskOverBudget, NODE, nodesOf, type EngineContext } from '../engine-context.ts';
 import { growVolumeFile, makeVolumeFile, removeVolume } from './volume-files.ts';
 import {
   claimProvisioner,
@@ -99,14 +99,15 @@ async function claimEvent(
 /** Provisions the claim when it is handed to a provisioner the engine plays. */
 async function provision(p: Parts, claim: KClaim): Promise<{ requeueAfterMs: number } | void> {
   const cls = p.classes.get(claim.spec?.storageClassName ?? '');
-  const decision = shouldProvision(claim, cls, p.played, NODE);
+  const nodes = nodesOf(p.ctx.options).map((n) => n.name);
+  const decision = shouldProvision(claim, cls, p.played, nodes);
   if (!decision.provision || !cls) return;
   const { stateDir } = p.ctx.options;
   const pv = provisionedVolume({
     claim,
     cls,
     provisioner: decision.provisioner,
-    node: NODE,
+    nodes,
     stateDir,
   });
   const name = pv.metadata?.name ?? '';

@@ -50,19 +50,19 @@ describe('volumeFile', () => {
 
 describe('shouldProvision', () => {
   it('provisions a pending claim handed to a provisioner it plays (either annotation)', () => {
-    expect(shouldProvision(claim(), cls(), played, 'n1')).toEqual({
+    expect(shouldProvision(claim(), cls(), played, ['n1'])).toEqual({
       provision: true,
       provisioner: 'local.test.vmplane.io',
     });
     const beta = claim({
       annotations: { 'volume.beta.kubernetes.io/storage-provisioner': 'local.test.vmplane.io' },
     });
-    expect(shouldProvision(beta, cls(), played, 'n1').provision).toBe(true);
+    expect(shouldProvision(beta, cls(), played, ['n1']).provision).toBe(true);
   });
 
   it('leaves bound, named, unhanded, foreign and deleting claims alone, saying why', () => {
     const why = (c: Claim, k = cls()): string => {
-      const d = shouldProvision(c, k, played, 'n1');
+      const d = shouldProvision(c, k, played, ['n1']);
       return d.provision ? 'provision' : d.reason;
     };
     expect(why(claim({}, { volumeName: 'pv-x' }))).toMatch('names volume pv-x');
@@ -73,7 +73,7 @@ describe('shouldProvision', () => {
     ).toMatch('other.io is not one the engine plays');
     expect(why(claim({ deletionTimestamp: '2026-01-01T00:00:00Z' }))).toMatch('being deleted');
     expect(why(claim(), cls({ provisioner: 'other.io' }))).toMatch('provisioned by other.io');
-    expect(shouldProvision(claim(), undefined, played, 'n1')).toEqual({
+    expect(shouldProvision(claim(), undefined, played, ['n1'])).toEqual({
       provision: false,
       reason: 'storage class local not found',
     });
@@ -81,7 +81,7 @@ describe('shouldProvision', () => {
 
   it('waits for the first consumer until this node is selected', () => {
     const wffc = cls({ volumeBindingMode: 'WaitForFirstConsumer' });
-    expect(shouldProvision(claim(), wffc, played, 'n1')).toEqual({
+    expect(shouldProvision(claim(), wffc, played, ['n1'])).toEqual({
       provision: false,
       reason: 'waiting for first consumer to be created before binding',
     });
@@ -92,8 +92,10 @@ describe('shouldProvision', () => {
           'volume.kubernetes.io/selected-node': node,
         },
       });
-    expect(shouldProvision(selected('n1'), wffc, played, 'n1').provision).toBe(true);
-    expect(shouldProvision(selected('n2'), wffc, played, 'n1').provision).toBe(false);
+    expect(shouldProvision(selected('n1'), wffc, played, ['n1']).provision).toBe(true);
+    expect(shouldProvision(selected('n2'), wffc, played, ['n1']).provision).toBe(false);
+    // Any of the engine's nodes will do: its files are on the machine they share.
+    expect(shouldProvision(selected('n2'), wffc, played, ['n1', 'n2']).provision).toBe(true);
   });
 });
 
@@ -103,7 +105,7 @@ describe('provisionedVolume', () => {
       claim: claim({}, { volumeMode: 'Block', accessModes: ['ReadWriteMany'] }),
       cls: cls({ reclaimPolicy: 'Delete' }),
       provisioner: 'local.test.vmplane.io',
-      node: 'n1',
+      nodes: ['n1'],
       stateDir: '/s',
     });
     expect(pv).toEqual({
@@ -146,7 +148,7 @@ describe('provisionedVolume', () => {
   });
 
   it('defaults to Delete and Filesystem; a retained volume carries no provisioner finalizer', () => {
-    const base = { claim: claim(), provisioner: 'p', node: 'n1', stateDir: '/s' };
+    const base = { claim: claim(), provisioner: 'p', nodes: ['n1'], stateDir: '/s' };
     const deleted = provisionedVolume({ ...base, cls: cls() });
     expect(deleted.spec?.persistentVolumeReclaimPolicy).toBe('Delete');
     expect(deleted.spec?.volumeMode).toBe('Filesystem');

@@ -106,13 +106,13 @@ export type ProvisionDecision =
 
 /**
  * Whether the engine provisions this claim now: not bound or named for a volume, handed to a
- * provisioner it plays, and (WaitForFirstConsumer) with this node selected.
+ * provisioner it plays, and (WaitForFirstConsumer) with one of the engine's nodes selected.
  */
 export function shouldProvision(
   claim: Claim,
   cls: StorageClass | undefined,
   played: readonly string[],
-  node: string,
+  nodes: readonly string[],
 ): ProvisionDecision {
   const no = (reason: string): ProvisionDecision => ({ provision: false, reason });
   if (claim.metadata?.deletionTimestamp) return no('the claim is being deleted');
@@ -129,7 +129,8 @@ export function shouldProvision(
   if (cls.volumeBindingMode === 'WaitForFirstConsumer') {
     const selected = claim.metadata?.annotations?.[ANN_SELECTED_NODE];
     if (!selected) return no('waiting for first consumer to be created before binding');
-    if (selected !== node) return no(`node ${selected} was selected, not ${node}`);
+    if (!nodes.includes(selected))
+      return no(`node ${selected} was selected, not one of the engine's (${nodes.join(', ')})`);
   }
   return { provision: true, provisioner };
 }
@@ -139,7 +140,8 @@ export function provisionedVolume(o: {
   claim: Claim;
   cls: StorageClass;
   provisioner: string;
-  node: string;
+  /** The engine's nodes: its files are on the one machine they share, reachable from each. */
+  nodes: readonly string[];
   stateDir: string;
 }): Volume {
   const { claim, cls } = o;
@@ -176,7 +178,7 @@ export function provisionedVolume(o: {
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'In', values: [o.node] }] },
+            { matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'In', values: [...o.nodes] }] },
           ],
         },
       },
