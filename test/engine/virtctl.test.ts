@@ -476,6 +476,22 @@ describe('virtctl v1.7.0 against the local engine', () => {
     );
   }, 300_000);
 
+  it('migrate: KubeVirt’s own migration admission refuses a guest bridged to the pod network, in virt-api’s words', async () => {
+    await booted();
+    const r = await v.run('migrate', 'tiny');
+    expect(r.code).toBe(1);
+    // virt-api wraps the webhook's denial as an internal error (MigrateVMRequestHandler).
+    // KubeVirt's default binding for the pod network is bridge: interfaces are checked first.
+    expect(r.stderr).toContain(
+      'Error migrating VirtualMachine Internal error occurred: admission webhook "migration-create-validator.kubevirt.io" denied the request: Cannot migrate VMI, Reason: InterfaceNotLiveMigratable',
+    );
+    const left = await rest.request<{ items: unknown[] }>(
+      'GET',
+      `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancemigrations`,
+    );
+    expect(left.body.items).toEqual([]);
+  }, 300_000);
+
   it('stop --dry-run and stop --force --grace-period=0 --dry-run change nothing', async () => {
     await booted();
     const before = await snapshot();

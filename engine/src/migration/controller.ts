@@ -14,7 +14,7 @@ import {
   type MigrateOptions,
 } from '../engine-context.ts';
 import { getLive } from '../../../kube/src/ownership.ts';
-import { isNotFound } from '../../../kube/src/rest.ts';
+import { isNotFound, type ApiError } from '../../../kube/src/rest.ts';
 import { placeOn, roomFor } from '../room.ts';
 import {
   startMigration,
@@ -240,9 +240,10 @@ async function nextStep(
 
 /**
  * virt-api's migrate (pkg/virt-api/rest/subresource.go MigrateVMRequestHandler): the VM must
- * exist and run; the migration is made with its added node selector; a dry run makes it with
- * dryRun=All. Whether the instance can migrate is the migration's to say (its phase Failed with
- * the reason), as KubeVirt's migration admission would refuse it: the engine answers 409 at once.
+ * exist and run; the migration is made with its added node selector (a dry run with dryRun=All).
+ * Whether the instance may migrate is for the API server's admission to say (KubeVirt's
+ * migration-create-validator: LiveMigratable, one migration at a time); its refusal comes back as
+ * virt-api returns it, an internal error carrying the webhook's words.
  */
 export async function migrate(
   ctx: EngineContext,
@@ -251,35 +252,35 @@ export async function migrate(
   o: MigrateOptions,
 ): Promise<void> {
   const rest = ctx.manager.rest;
-  const vm = await getLive(rest, vmPath(ns, name));
-  if (!vm) throw new EngineError(404, `virtualmachine.kubevirt.io "${name}" not found`);
+  if (!(await getLive(rest, vmPath(ns, name))))
+    throw new EngineError(404, `virtualmachine.kubevirt.io "${name}" not found`);
   const vmi = await getLive<KvVmi>(rest, vmiPath(ns, name));
-  const conflict = (text: string): EngineError =>
-    new EngineError(
+  if (vmi?.status?.phase !== 'Running')
+    throw new EngineError(
       409,
-      `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${text}`,
+      `Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": VM is not running`,
     );
-  if (!vmi || vmi.status?.phase !== 'Running') throw conflict('VM is not running');
-  const r = ctx.running.get(keyOf(ns, name));
-  if (r?.migratable && r.migratable.status !== 'True')
-    throw conflict(
-      `VMI is not migratable: ${r.migratable.reason ?? ''}${r.migratable.message ? `: ${r.migratable.message}` : ''}`,
-    );
-  if (r?.migration && !finalPhase(r.migration.phase))
-    throw conflict(`VMI is already being migrated by ${r.migration.name}`);
-  await rest.request(
-    'POST',
-    `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancemigrations${o.dryRun ? '?dryRun=All' : ''}`,
-    {
-      body: {
-        apiVersion: 'kubevirt.io/v1',
-        kind: 'VirtualMachineInstanceMigration',
-        metadata: { generateName: 'kubevirt-migrate-vm-', namespace: ns },
-        spec: {
-          vmiName: name,
-          ...(o.addedNodeSelector ? { addedNodeSelector: o.addedNodeSelector } : {}),
+  await rest
+    .request(
+      'POST',
+      `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancemigrations${o.dryRun ? '?dryRun=All' : ''}`,
+      {
+        body: {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachineInstanceMigration',
+          metadata: { generateName: 'kubevirt-migrate-vm-', namespace: ns },
+          spec: {
+            vmiName: name,
+            ...(o.addedNodeSelector ? { addedNodeSelector: o.addedNodeSelector } : {}),
+          },
         },
       },
-    },
-  );
+    )
+    .catch((e: unknown) => {
+      const said = (e as ApiError).body as { message?: string } | undefined;
+      throw new EngineError(
+        500,
+        `Internal error occurred: ${said?.message ?? (e as Error).message}`,
+      );
+    });
 }
