@@ -120,6 +120,10 @@ export interface VirtualMachineSpec {
    */
   powerOffMode?: 'Hard' | 'Soft' | 'TrySoft';
   /**
+   * What happens to a running VM when its node is drained (kubectl vm evacuate, kubectl drain): LiveMigrate (it moves to another node while running; a VM that cannot live-migrate blocks the drain), LiveMigrateIfPossible (it moves when it can, otherwise it is stopped) or None (it is stopped). Omitted: the cluster's KubeVirt default. Omitted here: the class's.
+   */
+  evictionStrategy?: 'LiveMigrate' | 'LiveMigrateIfPossible' | 'None';
+  /**
    * First-boot configuration of the guest.
    */
   bootstrap?: {
@@ -496,6 +500,10 @@ export interface VirtualMachineClassSpec {
    * Guaranteed: the VM's CPU and memory are reserved on the node (requests equal the hardware), so it is never squeezed by neighbours. BestEffort: nothing is reserved up front (requests are a fraction of the hardware set by the controller's overcommit ratio), so more VMs fit but they compete under load.
    */
   reservation?: 'Guaranteed' | 'BestEffort';
+  /**
+   * What happens to a running VM when its node is drained (kubectl vm evacuate, kubectl drain): LiveMigrate (it moves to another node while running; a VM that cannot live-migrate blocks the drain), LiveMigrateIfPossible (it moves when it can, otherwise it is stopped) or None (it is stopped). Omitted: the cluster's KubeVirt default. A VM's own spec.evictionStrategy overrides it.
+   */
+  evictionStrategy?: 'LiveMigrate' | 'LiveMigrateIfPossible' | 'None';
   /**
    * The namespaces whose VMs may use this class. Omitted or empty: every namespace. Example: matchLabels {vmplane.io/tier: production}.
    */

@@ -19,7 +19,6 @@ import {
 } from './engine-context.ts';
 import { defaultDiskBudget } from './disk-budget.ts';
 import { launcherKeys, PODS } from './launcher-pod.ts';
-import { keepNode } from './node.ts';
 import { operations } from './operations.ts';
 import { powerOff } from './qemu.ts';
 import { provisionerController } from './storage/provisioner.ts';
@@ -30,6 +29,8 @@ import { userModeNetwork } from './network/user-mode.ts';
 import { portForward } from './portforward.ts';
 import { migrate, migrationKeys, reconcileMigrations } from './migration/controller.ts';
 import { VMIMS, type Vmim } from './migration/run.ts';
+import { evacuate } from './migration/evacuation.ts';
+import { keepNode, NODES } from './node.ts';
 
 export {
   EngineError,
@@ -53,9 +54,13 @@ async function reconcile(
   key: string,
 ): Promise<{ requeueAfterMs: number } | undefined> {
   const { namespace: ns = '', name } = splitKey(key);
+  const vmiNow = (): KvVmi | undefined => ctx.vmis.get(name, ns) as KvVmi | undefined;
   const handled = sooner(
-    await reconcileInstance(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined),
-    await reconcileMigrations(ctx, key, ctx.vmis.get(name, ns) as KvVmi | undefined),
+    sooner(
+      await reconcileInstance(ctx, key, vmiNow()),
+      await reconcileMigrations(ctx, key, vmiNow()),
+    ),
+    await evacuate(ctx, key, vmiNow()),
   );
   const vm = ctx.vms.get(name, ns) as KvVm | undefined;
   if (!vm) return handled;
@@ -96,6 +101,12 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     watches: [
       { path: VMS, keys: inScope },
       { path: VMIS, keys: inScope },
+      // A node drained: its guests evacuated (migration/evacuation.ts).
+      {
+        path: NODES,
+        keys: (n) =>
+          [...ctx.running.entries()].filter(([, r]) => r.node === n.metadata?.name).map(([k]) => k),
+      },
       // KubeVirt's migration controller and virt-handler's part of a migration.
       {
         path: VMIMS,

@@ -128,6 +128,8 @@ export interface Running {
   migration?: MigrationRun;
   /** The last migration's state once it ended (the instance keeps it in status.migrationState). */
   lastMigration?: MigrationState;
+  /** The node being drained the guest is to leave (status.evacuationNodeName). */
+  evacuating?: string;
   /** What QEMU reported of the last migration that brought the guest here (ms). */
   migrationStats?: { totalMs?: number; downtimeMs?: number };
 }
@@ -292,7 +294,12 @@ export const nodeDir = (ctx: EngineContext, node: string): string =>
   join(
     ctx.options.stateDir,
     'nodes',
-    String(Math.max(0, nodesOf(ctx.options).findIndex((n) => n.name === node))),
+    String(
+      Math.max(
+        0,
+        nodesOf(ctx.options).findIndex((n) => n.name === node),
+      ),
+    ),
   );
 
 /** The name of an instance's folder: a hash of namespace/name, short whatever the names. */

@@ -62,9 +62,33 @@ export interface InstanceObservation {
   liveMigratable?: Condition;
   /** The guest agent, while the guest runs. */
   agent?: AgentObservation;
+  /** The node being drained that the guest is to leave (KubeVirt's evacuation). */
+  evacuationNodeName?: string;
   /** The live migration under way, or the last one (migration/state.ts). */
   migrationState?: MigrationState;
 }
+
+/** Every field of a migration state, null: what a newer state does not set is removed. */
+const CLEARED_MIGRATION_STATE: Record<keyof MigrationState, null> = {
+  migrationUid: null,
+  sourceNode: null,
+  sourcePod: null,
+  targetNode: null,
+  targetPod: null,
+  targetNodeAddress: null,
+  targetNodeDomainDetected: null,
+  targetNodeDomainReadyTimestamp: null,
+  startTimestamp: null,
+  endTimestamp: null,
+  completed: null,
+  failed: null,
+  failureReason: null,
+  abortRequested: null,
+  abortStatus: null,
+  mode: null,
+  migrationPolicyName: null,
+  migrationConfiguration: null,
+};
 
 const notScheduled = {
   reason: 'PodNotExists',
@@ -235,9 +259,11 @@ export function instanceStatus(
     // The agent's facts only while it is heard: KubeVirt keeps the last OS info after the agent
     // went away; the engine claims nothing it no longer hears.
     guestOSInfo: agent?.os?.name ? agent.os : null,
+    evacuationNodeName: live && o.evacuationNodeName ? o.evacuationNodeName : null,
     ...(o.migrationState
       ? {
-          migrationState: o.migrationState,
+          // Whole: a field of an earlier migration's state must not survive the merge patch.
+          migrationState: { ...CLEARED_MIGRATION_STATE, ...o.migrationState },
           migrationMethod: 'LiveMigration',
           migrationTransport: 'Unix',
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeObject, nodeStatus } from './node.ts';
+import { draining, nodeObject, nodeStatus, unschedulable } from './node.ts';
 
 const m = { cpus: 2, memoryBytes: 4 * 2 ** 30, arch: 'amd64' };
 
@@ -47,5 +47,19 @@ describe('the Node', () => {
         },
       ],
     });
+  });
+});
+
+describe('a node being drained', () => {
+  it('takes no new guests when cordoned or tainted NoSchedule; drains on KubeVirt’s taint only', () => {
+    expect(unschedulable(undefined)).toBe(false);
+    expect(unschedulable({ spec: { unschedulable: true } })).toBe(true);
+    expect(unschedulable({ spec: { taints: [{ key: 'x', effect: 'PreferNoSchedule' }] } })).toBe(
+      false,
+    );
+    const drained = { spec: { taints: [{ key: 'kubevirt.io/drain', effect: 'NoSchedule' }] } };
+    expect(unschedulable(drained)).toBe(true);
+    expect(draining(drained)).toBe(true);
+    expect(draining({ spec: { unschedulable: true } })).toBe(false);
   });
 });

@@ -14,6 +14,27 @@ import { isNotFound } from '../../kube/src/rest.ts';
 import { HOSTNAME_LABEL } from './storage/volume-file.ts';
 import type { EngineNode } from './engine-context.ts';
 
+export const NODES = '/api/v1/nodes';
+
+/** KubeVirt's default node drain taint (migrations.nodeDrainTaintKey): its VMIs are evacuated. */
+export const DRAIN_TAINT = 'kubevirt.io/drain';
+/** The taint the API server puts on a new Node until it is Ready. */
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+
+export interface NodeObject {
+  metadata?: { name?: string; resourceVersion?: string };
+  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
+}
+
+/** Whether nothing new goes on the node: cordoned, or tainted NoSchedule or NoExecute (pure). */
+export const unschedulable = (n: NodeObject | undefined): boolean =>
+  !!n?.spec?.unschedulable ||
+  !!n?.spec?.taints?.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+
+/** Whether the node is being drained: it carries KubeVirt's drain taint (pure). */
+export const draining = (n: NodeObject | undefined): boolean =>
+  !!n?.spec?.taints?.some((t) => t.key === DRAIN_TAINT);
+
 /** The well-known zone label (the scheduler's topology spread and the VM's placement use it). */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -110,10 +131,13 @@ export async function heartbeat(manager: Manager, n: EngineNode, since: Date): P
   const rest = manager.rest;
   const node = n.name;
   const path = `/api/v1/nodes/${node}`;
-  let got = await getLive<{ metadata?: { labels?: Record<string, string> } }>(rest, path);
+  let got = await getLive<NodeObject & { metadata?: { labels?: Record<string, string> } }>(
+    rest,
+    path,
+  );
   if (!got)
     got = await rest
-      .request<object>('POST', '/api/v1/nodes', { body: nodeObject(n, thisMachine()) })
+      .request<NodeObject>('POST', '/api/v1/nodes', { body: nodeObject(n, thisMachine()) })
       .then((r) => r.body)
       .catch((e) => {
         // Registered meanwhile (another engine on the same API server): read it next time.
@@ -121,6 +145,24 @@ export async function heartbeat(manager: Manager, n: EngineNode, since: Date): P
         throw e;
       });
   if (!got || !isOurs(got)) return false;
+  // The API server taints a new Node not-ready (TaintNodesByCondition); the node lifecycle
+  // controller, which does not run here, takes the taint off once the node is Ready: the engine
+  // does that part for its own nodes.
+  const taints = got.spec?.taints ?? [];
+  if (taints.some((t) => t.key === NOT_READY_TAINT))
+    await rest
+      .request('PATCH', path, {
+        body: {
+          metadata: { resourceVersion: got.metadata?.resourceVersion },
+          spec: { taints: taints.filter((t) => t.key !== NOT_READY_TAINT) },
+        },
+        contentType: 'application/merge-patch+json',
+      })
+      .catch((e) => {
+        // Changed meanwhile (a cordon, say): the next heartbeat looks again. (Before the status
+        // is posted: that would change the resourceVersion this patch names.)
+        if (!isNotFound(e) && (e as { code?: number }).code !== 409) throw e;
+      });
   await rest
     .request('PATCH', `${path}/status`, {
       body: { status: nodeStatus(node, thisMachine(), new Date(), since) },

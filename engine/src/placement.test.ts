@@ -27,6 +27,18 @@ describe('placing an instance', () => {
       message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
     });
   });
+  it('never uses a cordoned or NoSchedule-tainted node', () => {
+    expect(
+      placeInstance({}, [{ ...node('a', 'z'), unschedulable: true }, node('b', 'z', 5)]),
+    ).toEqual({ ok: true, node: 'b' });
+    expect(
+      placeInstance({ notOn: 'b' }, [{ ...node('a', 'z'), unschedulable: true }, node('b', 'z')]),
+    ).toEqual({
+      ok: false,
+      message:
+        "0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) didn't match pod anti-affinity rules.",
+    });
+  });
   it('never puts a migration target on the node it leaves, and says so', () => {
     expect(placeInstance({ notOn: 'b' }, nodes)).toEqual({ ok: true, node: 'a' });
     expect(placeInstance({ notOn: 'a' }, [node('a', 'z')])).toEqual({

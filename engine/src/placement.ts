@@ -1,7 +1,8 @@
 // Where the engine's scheduler puts an instance's launcher (pure): on a node whose labels match
 // the instance's nodeSelector (and, for a migration target, the migration's added selector), never
 // on the node a migration leaves, and among those on the one running the fewest guests (the
-// default scheduler's spreading, reduced to what the engine's nodes differ in). When no node fits,
+// default scheduler's spreading, reduced to what the engine's nodes differ in); never on a
+// cordoned node or one tainted NoSchedule (the engine's guests tolerate no taint). When no node fits,
 // the scheduler's own message: "0/N nodes are available: ..." with a count per reason.
 
 export interface NodeView {
@@ -9,6 +10,8 @@ export interface NodeView {
   labels: Record<string, string>;
   /** Guests running on it now. */
   guests: number;
+  /** Cordoned (spec.unschedulable) or tainted NoSchedule (a drain's kubevirt.io/drain, say). */
+  unschedulable?: boolean;
 }
 
 export interface PlacementAsk {
@@ -33,9 +36,11 @@ export function placeInstance(ask: PlacementAsk, nodes: readonly NodeView[]): Pl
     const why =
       n.name === ask.notOn
         ? "node(s) didn't match pod anti-affinity rules"
-        : !matches(n.labels, ask.nodeSelector) || !matches(n.labels, ask.addedNodeSelector)
-          ? "node(s) didn't match Pod's node affinity/selector"
-          : undefined;
+        : n.unschedulable
+          ? 'node(s) were unschedulable'
+          : !matches(n.labels, ask.nodeSelector) || !matches(n.labels, ask.addedNodeSelector)
+            ? "node(s) didn't match Pod's node affinity/selector"
+            : undefined;
     if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
     else fits.push(n);
   }

@@ -2,8 +2,8 @@
 import { guestMemory } from './decide.ts';
 import { alive, nodesOf, type EngineContext, type KvVmi } from './engine-context.ts';
 import { instanceResources } from './guest-command.ts';
-import { nodeLabels } from './node.ts';
 import { placeInstance, type PlacementAsk, type Placement } from './placement.ts';
+import { nodeLabels, NODES, unschedulable, type NodeObject } from './node.ts';
 import { QEMU_LIMITS } from './qemu.ts';
 
 /** Guest memory the engine's running guests hold now. */
@@ -54,6 +54,9 @@ export function placeOn(ctx: EngineContext, ask: PlacementAsk): Placement {
       name: n.name,
       labels: nodeLabels(n),
       guests: guests.get(n.name) ?? 0,
+      unschedulable: unschedulable(
+        ctx.manager.informer(NODES).get(n.name) as NodeObject | undefined,
+      ),
     })),
   );
 }

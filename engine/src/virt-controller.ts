@@ -230,7 +230,8 @@ export function instanceView(vmi: KvVmi | undefined): InstanceView {
     paused: has('Paused'),
     claimMissing: has('Synchronized', 'FailedPvcNotFound'),
     unschedulable: has('PodScheduled', 'Unschedulable'),
-    migrating: !!vmi.status?.migrationState?.startTimestamp && !vmi.status.migrationState.endTimestamp,
+    migrating:
+      !!vmi.status?.migrationState?.startTimestamp && !vmi.status.migrationState.endTimestamp,
   };
 }
 

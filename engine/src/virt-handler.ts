@@ -59,13 +59,27 @@ const DEFAULT_GRACE_S = 30;
 /** How often a running guest is looked at again (its address, its readiness probe). */
 const OBSERVE_EVERY_MS = 2_000;
 
+/** The value with its null fields (at any depth) left out. */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, withoutNulls(x)]),
+  );
+}
+
 /** Writes the instance's status (the VMI's CRD has no status subresource: the main resource). */
 async function writeStatus(ctx: EngineContext, vmi: KvVmi, o: InstanceObservation): Promise<void> {
   const { namespace: ns = '', name = '' } = vmi.metadata ?? {};
   const status = instanceStatus(o, vmi.status, new Date());
   const have = (vmi.status ?? {}) as Record<string, unknown>;
+  // A null is a field the patch removes: the server's copy has none.
   const same = (want: unknown, got: unknown): boolean =>
-    want === null ? got === null || got === undefined : isSubset(want, got) && isSubset(got, want);
+    want === null
+      ? got === null || got === undefined
+      : isSubset(withoutNulls(want), got) && isSubset(got, withoutNulls(want));
   // An instance whose status is what the engine sees costs no write.
   if (Object.entries(status).every(([k, v]) => same(v, have[k]))) return;
   await ctx.manager.rest
@@ -115,6 +129,7 @@ function observeRunning(
     readiness: readinessOf(vmi, r),
     ...(r.migratable ? { liveMigratable: r.migratable } : {}),
     ...(r.agent ? { agent: agentObservation(r.agent) } : {}),
+    ...(r.evacuating ? { evacuationNodeName: r.evacuating } : {}),
     ...((r.migration?.state ?? r.lastMigration)
       ? { migrationState: r.migration?.state ?? r.lastMigration }
       : {}),

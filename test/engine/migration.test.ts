@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TWO_NODES } from '../../engine/src/engine-context.ts';
+import { execFile } from 'node:child_process';
+import { inject } from 'vitest';
+import { REPO_ROOT } from '../../api/src/paths.ts';
 import { startNodeNetwork, type StartedNetwork } from '../../engine/src/network/start.ts';
 import { TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
 import { kubevirtVm, startTestEngine, type Obj, type TestEngine } from '../support/engine.ts';
@@ -19,6 +21,31 @@ const MAC = '02:76:6d:e1:00:0a';
 const L2MAC = '02:76:6d:e1:01:0a';
 const L2IP = '192.168.78.10';
 const POLICIES = '/apis/migrations.kubevirt.io/v1alpha1/migrationpolicies';
+// Nodes of this test's own (other test files' engines share the API server and its Nodes).
+const TWO_NODES = [
+  { name: `emig-${process.pid}-a`, zone: 'zone-a' },
+  { name: `emig-${process.pid}-b`, zone: 'zone-b' },
+];
+
+/** Runs `kubectl vm` against the test control plane. */
+function kvm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
+        '--kubeconfig',
+        inject('kubeconfig'),
+        ...args,
+      ],
+      { cwd: REPO_ROOT },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 let t: TestEngine;
 let net: StartedNetwork;
@@ -63,6 +90,8 @@ function vm(): object {
         { name: 'default', pod: {} },
         { name: 'blue', multus: { networkName: 'blue' } },
       ],
+      // A drain of its node moves it (kubectl vm evacuate).
+      evictionStrategy: 'LiveMigrate',
       volumes: [
         { name: 'root', dataVolume: { name: 'mig-root' } },
         { name: 'cloudinit', cloudInitNoCloud: { userData: '#cloud-config\n', networkData } },
@@ -131,6 +160,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  for (const n of TWO_NODES)
+    await t?.rest.request('DELETE', `/api/v1/nodes/${n.name}`).catch(() => undefined);
   if (policyName)
     await t?.rest.request('DELETE', `${POLICIES}/${policyName}`).catch(() => undefined);
   await t?.stop();
@@ -325,6 +356,9 @@ describe('live migration on the local engine', () => {
     expect(still?.child.pid).toBe(sourcePid);
     expect(existsSync(`/proc/${sourcePid}`)).toBe(true);
     expect((await uptimeAndCount()).count).toBeGreaterThan(before.count);
+    // The policy goes: the next migrations run at full speed.
+    await t.rest.request('DELETE', `${POLICIES}/${policyName}`);
+    policyName = '';
     // Only the guest's own launcher Pod runs: the target's went.
     const pods = await t.rest.request<{ items: Obj[] }>(
       'GET',
@@ -333,5 +367,44 @@ describe('live migration on the local engine', () => {
     expect(
       pods.body.items.filter((p) => p.status?.phase === 'Running').map((p) => p.metadata.name),
     ).toEqual([still?.pod]);
+  }, 240_000);
+  it('kubectl vm evacuate empties the guest’s node: KubeVirt’s drain taint, a migration of its own, uptime kept', async () => {
+    const from = t.engine.running.get(key())?.node ?? '';
+    const pid = t.engine.running.get(key())?.child.pid;
+    const before2 = await uptimeAndCount();
+    const r = await kvm(['evacuate', from, '--wait', '--timeout', '3m']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`node/${from} cordoned and tainted kubevirt.io/drain:NoSchedule`);
+    expect(r.stdout).toContain(`${t.ns}/mig: live-migrating off the node`);
+    expect(r.stdout).toContain(`node/${from} evacuated: no VM runs on it`);
+    expect(r.code).toBe(0);
+    const node = await t.get(`/api/v1/nodes/${from}`);
+    expect(node?.spec).toMatchObject({
+      unschedulable: true,
+      taints: [expect.objectContaining({ key: 'kubevirt.io/drain', effect: 'NoSchedule' })],
+    });
+    const guest = t.engine.running.get(key());
+    expect(guest?.node).not.toBe(from);
+    expect(guest?.child.pid).not.toBe(pid);
+    expect([...t.engine.running.values()].filter((g) => g.node === from)).toEqual([]);
+    const list = await t.rest.request<{ items: Obj[] }>('GET', migrations());
+    const evacuation = list.body.items.find(
+      (m) =>
+        (m.metadata as { annotations?: Record<string, string> }).annotations?.[
+          'kubevirt.io/evacuationMigration'
+        ] === from,
+    );
+    expect(evacuation?.status?.phase).toBe('Succeeded');
+    const after = await uptimeAndCount();
+    expect(after.uptime).toBeGreaterThan(before2.uptime);
+    expect(after.count).toBeGreaterThan(before2.count);
+    const back = await kvm(['uncordon', from]);
+    expect(back.stdout).toContain(`node/${from} uncordoned`);
+    const uncordoned = (await t.get(`/api/v1/nodes/${from}`))?.spec as {
+      unschedulable?: boolean;
+      taints?: { key: string }[];
+    };
+    expect(uncordoned.unschedulable).toBeFalsy();
+    expect((uncordoned.taints ?? []).map((x) => x.key)).not.toContain('kubevirt.io/drain');
   }, 240_000);
 });

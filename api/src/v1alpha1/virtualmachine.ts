@@ -16,7 +16,7 @@ import {
 } from '../schema.ts';
 import { accessModes, imageRef, volumeMode } from './common.ts';
 import { vmNetworkInterface as networkInterface } from './network.ts';
-import { RESERVATIONS } from './virtualmachineclass.ts';
+import { EVICTION_STRATEGIES, EVICTION_STRATEGY_DOC, RESERVATIONS } from './virtualmachineclass.ts';
 
 /** A VM's name becomes a label value (vmplane.io/vm, kubevirt.io/domain) on its KubeVirt objects. */
 export const MAX_VM_NAME = 63;
@@ -223,6 +223,10 @@ export const virtualMachine: KindDefinition = {
         'How to power off: Hard (cut power), Soft (ask the guest to shut down) or TrySoft (ask, then cut power after the grace period).',
         POWER_OFF_MODES,
         { default: 'TrySoft' },
+      ),
+      evictionStrategy: enumOf(
+        `${EVICTION_STRATEGY_DOC} Omitted here: the class's.`,
+        EVICTION_STRATEGIES,
       ),
       bootstrap: obj('First-boot configuration of the guest.', { cloudInit }),
       network: obj('Network interfaces. Omitted: one interface on the pod network.', {

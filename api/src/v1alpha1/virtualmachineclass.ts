@@ -12,6 +12,10 @@ import {
 } from '../schema.ts';
 
 export const RESERVATIONS = ['Guaranteed', 'BestEffort'] as const;
+/** What happens to a running VM when its node is drained (KubeVirt's evictionStrategy). */
+export const EVICTION_STRATEGIES = ['LiveMigrate', 'LiveMigrateIfPossible', 'None'] as const;
+export const EVICTION_STRATEGY_DOC =
+  "What happens to a running VM when its node is drained (kubectl vm evacuate, kubectl drain): LiveMigrate (it moves to another node while running; a VM that cannot live-migrate blocks the drain), LiveMigrateIfPossible (it moves when it can, otherwise it is stopped) or None (it is stopped). Omitted: the cluster's KubeVirt default.";
 
 export const virtualMachineClass: KindDefinition = {
   kind: 'VirtualMachineClass',
@@ -99,6 +103,10 @@ export const virtualMachineClass: KindDefinition = {
         "Guaranteed: the VM's CPU and memory are reserved on the node (requests equal the hardware), so it is never squeezed by neighbours. BestEffort: nothing is reserved up front (requests are a fraction of the hardware set by the controller's overcommit ratio), so more VMs fit but they compete under load.",
         RESERVATIONS,
         { default: 'BestEffort' },
+      ),
+      evictionStrategy: enumOf(
+        `${EVICTION_STRATEGY_DOC} A VM's own spec.evictionStrategy overrides it.`,
+        EVICTION_STRATEGIES,
       ),
       namespaceSelector: labelSelector(
         'The namespaces whose VMs may use this class. Omitted or empty: every namespace. Example: matchLabels {vmplane.io/tier: production}.',

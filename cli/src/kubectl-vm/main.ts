@@ -8,6 +8,7 @@ import { registerConsoleCommand } from './console.ts';
 import { registerCreateCommand } from './create.ts';
 import { registerEngineCommand } from './engine.ts';
 import { registerReleaseFinalizersCommand } from './finalizers.ts';
+import { registerEvacuateCommands } from './evacuate.ts';
 import { registerMigrateCommands } from './migrate.ts';
 import { registerNetworkCommands } from './networks.ts';
 import { registerPortForwardCommand } from './portforward.ts';
@@ -24,6 +25,7 @@ await runProgram('kubectl vm', (program) => {
   registerEngineCommand(program);
   registerPowerCommands(program);
   registerMigrateCommands(program);
+  registerEvacuateCommands(program);
   registerConsoleCommand(program);
   registerVncCommand(program);
   registerPortForwardCommand(program);

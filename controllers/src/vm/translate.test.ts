@@ -210,6 +210,39 @@ const cases: [string, TranslationInput][] = [
     },
   ],
   [
+    'eviction-class',
+    {
+      // The class's strategy reaches the instance template.
+      vm: vm('movable', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+      }),
+      vmClass: effectiveClassOf({
+        ...bestEffort,
+        spec: { ...bestEffort.spec, evictionStrategy: 'LiveMigrate' },
+      }),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
+    'eviction-vm',
+    {
+      // The VM's own strategy wins over its class's.
+      vm: vm('pinned', {
+        image: { kind: 'ClusterVirtualMachineImage', name: 'ubuntu-24.04' },
+        bootDisk,
+        evictionStrategy: 'None',
+      }),
+      vmClass: effectiveClassOf({
+        ...bestEffort,
+        spec: { ...bestEffort.spec, evictionStrategy: 'LiveMigrate' },
+      }),
+      image: httpImage,
+      disks: {},
+    },
+  ],
+  [
     'gpu-class',
     {
       vm: vm('trainer', {

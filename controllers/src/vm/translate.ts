@@ -44,6 +44,7 @@ export interface EffectiveClass {
   reservation: 'Guaranteed' | 'BestEffort';
   generation: number;
   devices?: VirtualMachineClass['spec']['hardware']['devices'];
+  evictionStrategy?: VirtualMachineClass['spec']['evictionStrategy'];
 }
 
 export interface TranslationOptions {
@@ -77,6 +78,7 @@ export function effectiveClassOf(c: VirtualMachineClass): EffectiveClass {
     reservation: reservationOf(c),
     generation: c.metadata.generation ?? 0,
     ...(c.spec.hardware.devices ? { devices: c.spec.hardware.devices } : {}),
+    ...(c.spec.evictionStrategy ? { evictionStrategy: c.spec.evictionStrategy } : {}),
   };
 }
 
@@ -348,6 +350,10 @@ export function translate(input: TranslationInput): V1VirtualMachine {
           networks,
           volumes,
           ...(spec.zone ? { nodeSelector: { [Labels.zone]: spec.zone } } : {}),
+          // The VM's own strategy, else its class's (KubeVirt's cluster default otherwise).
+          ...((spec.evictionStrategy ?? vmClass.evictionStrategy)
+            ? { evictionStrategy: spec.evictionStrategy ?? vmClass.evictionStrategy }
+            : {}),
           ...(spec.readinessProbe ? { readinessProbe: probe(spec.readinessProbe) } : {}),
           ...(spec.powerOffMode === 'Hard' ? { terminationGracePeriodSeconds: 0 } : {}),
         },

@@ -82,9 +82,16 @@ export async function writeMigration(
   const ns = m.metadata?.namespace ?? '';
   const name = m.metadata?.name ?? '';
   const status = migrationStatus(phase, state, previous, new Date());
+  // A reason written while the migration waited goes once it moves on (a merge patch keeps it).
+  const body = {
+    status: {
+      ...status,
+      migrationState: { failureReason: null, ...status.migrationState },
+    },
+  };
   await ctx.manager.rest
     .request('PATCH', `${vmimPath(ns, name)}/status`, {
-      body: { status },
+      body,
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
@@ -343,6 +350,7 @@ async function handOver(
     migrationStats: o.run.stats ?? {},
   };
   delete next.netKey;
+  delete next.evacuating;
   ctx.running.set(key, next);
   vm.child.once('exit', () => ctx.manager.enqueue('local-engine', key));
   r.agent?.stop();
