@@ -21,6 +21,7 @@ import {
   qmpSettings,
   type MigrationConfiguration,
   type MigrationPhase,
+  type MigrationRun,
   type MigrationState,
   type PhaseTransition,
   type QemuMigrationInfo,
@@ -31,6 +32,8 @@ export const vmimPath = (ns: string, name: string): string =>
   `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstancemigrations/${name}`;
 /** virt-controller's finalizer on a migration: it goes once the migration is over. */
 export const MIGRATION_FINALIZER = 'kubevirt.io/migrationJobFinalize';
+
+export type { MigrationRun } from './state.ts';
 
 export interface Vmim {
   apiVersion?: string;
@@ -55,18 +58,6 @@ export interface Vmim {
 
 /** How often QEMU's progress is read. */
 const FOLLOW_EVERY_MS = 250;
-
-export interface MigrationRun {
-  uid: string;
-  name: string;
-  phase: MigrationPhase;
-  state: MigrationState;
-  /** What QEMU said at the end: the whole time and the time the guest was paused. */
-  stats?: { totalMs?: number; downtimeMs?: number };
-  /** Asks for the migration to stop (the object was deleted); the source keeps the guest. */
-  cancel(): void;
-  done: Promise<void>;
-}
 
 /**
  * Writes the migration's status (its status subresource), its phase moved on; gives the phase

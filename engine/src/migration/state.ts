@@ -233,3 +233,16 @@ export function qemuOutcome(
       return 'running';
   }
 }
+
+/** A migration the engine carries out (run.ts), as the instance's running guest holds it. */
+export interface MigrationRun {
+  uid: string;
+  name: string;
+  phase: MigrationPhase;
+  state: MigrationState;
+  /** What QEMU said at the end: the whole time and the time the guest was paused. */
+  stats?: { totalMs?: number; downtimeMs?: number };
+  /** Asks for the migration to stop (the object was deleted); the source keeps the guest. */
+  cancel(): void;
+  done: Promise<void>;
+}
