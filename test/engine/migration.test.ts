@@ -9,12 +9,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { inject } from 'vitest';
-import { REPO_ROOT } from '../../api/src/paths.ts';
+import { kvm } from '../support/kubectl-vm.ts';
 import { startNodeNetwork, type StartedNetwork } from '../../engine/src/network/start.ts';
 import { TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
-import { kubevirtVm, startTestEngine, type Obj, type TestEngine } from '../support/engine.ts';
+import {
+  bridgeNad,
+  kubevirtVm,
+  startTestEngine,
+  type Obj,
+  type TestEngine,
+} from '../support/engine.ts';
 import { TINY_LINUX_URL } from '../../engine/src/main.ts';
 
 const MAC = '02:76:6d:e1:00:0a';
@@ -26,26 +30,6 @@ const TWO_NODES = [
   { name: `emig-${process.pid}-a`, zone: 'zone-a' },
   { name: `emig-${process.pid}-b`, zone: 'zone-b' },
 ];
-
-/** Runs `kubectl vm` against the test control plane. */
-function kvm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
-        '--kubeconfig',
-        inject('kubeconfig'),
-        ...args,
-      ],
-      { cwd: REPO_ROOT },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 let t: TestEngine;
 let net: StartedNetwork;
@@ -142,20 +126,7 @@ beforeAll(async () => {
   if (net.network?.mode !== 'namespace')
     throw new Error('user namespaces are refused on this machine: migration cannot be tested');
   t = await startTestEngine('emig', { network: net.network, nodes: TWO_NODES });
-  await t.rest.create({
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
-    metadata: { name: 'blue', namespace: t.ns },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '0.3.1',
-        name: 'blue',
-        type: 'bridge',
-        bridge: 'br-mig',
-        ipam: {},
-      }),
-    },
-  });
+  await bridgeNad(t, 'blue', 'br-mig');
   await t.rest.create(vm() as never);
 }, 300_000);
 

@@ -14,7 +14,13 @@ import { NamespaceNetwork } from '../../engine/src/network/namespace-network.ts'
 import type { NodeNetwork } from '../../engine/src/network/node-network.ts';
 import { startNodeNetwork, type StartedNetwork } from '../../engine/src/network/start.ts';
 import { TINY_PROMPT } from '../../engine/src/tiny-linux.ts';
-import { kubevirtVm, startTestEngine, tinyDataVolume, type TestEngine } from '../support/engine.ts';
+import {
+  bridgeNad,
+  kubevirtVm,
+  startTestEngine,
+  tinyDataVolume,
+  type TestEngine,
+} from '../support/engine.ts';
 
 const VMS = {
   a: { mac: '02:76:6d:e0:00:0a', l2mac: '02:76:6d:e0:01:0a', ip: '192.168.77.10' },
@@ -116,21 +122,7 @@ beforeAll(async () => {
     );
   node = net.network;
   t = await startTestEngine('enet', { network: node });
-  // The definition's CRD is vmplane's copy of Multus's, installed with vmplane's kinds.
-  await t.rest.create({
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
-    metadata: { name: 'blue', namespace: t.ns },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '0.3.1',
-        name: 'blue',
-        type: 'bridge',
-        bridge: 'br-blue',
-        ipam: {},
-      }),
-    },
-  });
+  await bridgeNad(t, 'blue', 'br-blue');
   for (const n of ['a', 'b'] as const) await t.rest.create(vm(n) as never);
 }, 300_000);
 

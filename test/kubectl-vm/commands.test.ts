@@ -1,6 +1,5 @@
 // `kubectl vm` against the real API server with vmplane running (webhooks, policies, controllers).
 // The test plays KubeVirt by writing the engine's status where the API server cannot.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../api/src/paths.ts';
+import { kvm } from '../support/kubectl-vm.ts';
 import { waitUntil } from '../../kube/src/client.ts';
 import { KubeRest } from '../../kube/src/rest.ts';
 import { startControllers, type RunningControllers } from '../../controllers/src/main.ts';
@@ -26,32 +25,6 @@ let rest: KubeRest;
 let webhooks: RunningWebhooks;
 let ctl: RunningControllers;
 const dir = mkdtempSync(join(tmpdir(), 'vmplane-kvm-'));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kvm(args: string[], kubeconfig = inject('kubeconfig')): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
-        '--kubeconfig',
-        kubeconfig,
-        ...args,
-      ],
-      { cwd: REPO_ROOT },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 const merge = (path: string, body: unknown): Promise<unknown> =>
   rest.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });

@@ -238,3 +238,15 @@ export async function serveSubresources(
   await waitForAvailable(rest);
   return server;
 }
+
+/** A NetworkAttachmentDefinition of the bridge CNI (vmplane's copy of Multus's CRD). */
+export async function bridgeNad(t: TestEngine, name: string, bridge: string): Promise<void> {
+  await t.rest.create({
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name, namespace: t.ns },
+    spec: {
+      config: JSON.stringify({ cniVersion: '0.3.1', name, type: 'bridge', bridge, ipam: {} }),
+    },
+  } as never);
+}
