@@ -46,7 +46,12 @@ describe('VmActions', () => {
     renderInHeadlamp(<VmActions vm={vm('Running')} />, {
       handlers: [accessReviews(a => a.subresource === 'restart')],
     });
-    expect(await buttons()).toEqual({ Start: 'disabled', Stop: 'enabled', Pause: 'enabled' });
+    expect(await buttons()).toEqual({
+      Start: 'disabled',
+      Stop: 'enabled',
+      Pause: 'enabled',
+      Migrate: 'enabled',
+    });
     const reviews = requests.filter(r => r.path.includes('selfsubjectaccessreviews'));
     expect(reviews.map(r => (r.body as any).spec.resourceAttributes)).toEqual(
       expect.arrayContaining([
@@ -145,10 +150,85 @@ describe('VmActions', () => {
     renderInHeadlamp(<VmActions vm={vm('Running')} />, { handlers: [accessReviews(() => true)] });
     const bar = await screen.findByLabelText('Power actions');
     await waitFor(() =>
-      expect(requests.filter(r => r.path.includes('selfsubjectaccessreviews'))).toHaveLength(5)
+      expect(requests.filter(r => r.path.includes('selfsubjectaccessreviews'))).toHaveLength(6)
     );
     // Give the answers a moment to land, then nothing may be offered.
     await new Promise(r => setTimeout(r, 50));
     expect(within(bar).queryAllByRole('button')).toEqual([]);
+  });
+
+  it('Migrate asks where to, offering every other node, and calls KubeVirt’s migrate subresource', async () => {
+    const migrated = http.put(
+      `${API}/apis/subresources.kubevirt.io/v1/namespaces/team-a/virtualmachines/web/migrate`,
+      () => new HttpResponse(null, { status: 202 })
+    );
+    const nodes = http.get(`${API}/api/v1/nodes`, () =>
+      HttpResponse.json({
+        items: [{ metadata: { name: 'node-1' } }, { metadata: { name: 'node-2' } }],
+      })
+    );
+    const running = vm('Running');
+    (running.jsonData as any).status.nodeName = 'node-1';
+    renderInHeadlamp(<VmActions vm={running} />, {
+      handlers: [accessReviews(), migrated, nodes],
+    });
+    expect(await buttons()).toMatchObject({ Migrate: 'enabled' });
+    await userEvent.click(screen.getByRole('button', { name: 'Migrate' }));
+    const dialog = await screen.findByRole('dialog');
+    await userEvent.click(within(dialog).getByLabelText('Target node'));
+    const options = await screen.findAllByRole('option');
+    await waitFor(() =>
+      expect(screen.getAllByRole('option').map(o => o.textContent)).toEqual([
+        'Any other node',
+        'node-2',
+      ])
+    );
+    expect(options.length).toBeGreaterThan(0);
+    await userEvent.click(screen.getByRole('option', { name: 'node-2' }));
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Migrate' }));
+    expect(await screen.findByText('Migration to node-2 requested')).toBeInTheDocument();
+    expect(requests.filter(r => r.method === 'PUT')).toEqual([
+      expect.objectContaining({
+        path: '/apis/subresources.kubevirt.io/v1/namespaces/team-a/virtualmachines/web/migrate',
+        body: {
+          kind: 'MigrateOptions',
+          apiVersion: 'kubevirt.io/v1',
+          addedNodeSelector: { 'kubernetes.io/hostname': 'node-2' },
+        },
+      }),
+    ]);
+  });
+
+  it('Migrate is there only for a running VM, and shows KubeVirt’s refusal', async () => {
+    const refused = http.put(
+      `${API}/apis/subresources.kubevirt.io/v1/namespaces/team-a/virtualmachines/web/migrate`,
+      () =>
+        statusError(
+          500,
+          'Internal error occurred: admission webhook "migration-create-validator.kubevirt.io" denied the request: Cannot migrate VMI, Reason: DisksNotLiveMigratable'
+        )
+    );
+    const { unmount } = renderInHeadlamp(<VmActions vm={vm('Stopped')} />, {
+      handlers: [accessReviews()],
+    });
+    expect(await buttons()).toMatchObject({ Migrate: 'disabled' });
+    unmount();
+    // A user who may not list nodes gets "any other node" only.
+    const noNodes = http.get(`${API}/api/v1/nodes`, () => statusError(403, 'forbidden'));
+    renderInHeadlamp(<VmActions vm={vm('Running')} />, {
+      handlers: [accessReviews(), refused, noNodes],
+    });
+    await buttons();
+    await userEvent.click(screen.getByRole('button', { name: 'Migrate' }));
+    const dialog = await screen.findByRole('dialog');
+    await userEvent.click(within(dialog).getByLabelText('Target node'));
+    expect((await screen.findAllByRole('option')).map(o => o.textContent)).toEqual([
+      'Any other node',
+    ]);
+    await userEvent.keyboard('{Escape}');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Migrate' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'Could not migrate web: Internal error occurred: admission webhook "migration-create-validator.kubevirt.io" denied the request: Cannot migrate VMI, Reason: DisksNotLiveMigratable'
+    );
   });
 });

@@ -1,9 +1,21 @@
 import { useTranslation } from '@kinvolk/headlamp-plugin/lib';
 import { ConfirmDialog } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
-import { Alert, Box, Button, Stack } from '@mui/material';
-import { useMemo, useState } from 'react';
+import {
+  Alert,
+  Box,
+  Button,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
+  MenuItem,
+  Stack,
+  TextField,
+} from '@mui/material';
+import { type ReactNode, useEffect, useMemo, useState } from 'react';
 import { call, useCanI } from '../cluster-calls';
 import { displayStatus } from '../logic/format';
+import { ANY_NODE, migrateRequest, targetNodes } from '../logic/migrate';
 import { actionButtons, actionRequest, DESTRUCTIVE, type PowerAction } from '../logic/requests';
 import { VirtualMachine } from '../resources';
 
@@ -91,8 +103,154 @@ function ConfirmAction({
 }
 
 /**
- * Start, Stop, Restart, Pause/Resume for one VM. Buttons follow the state matrix, are hidden
- * when RBAC says no, ask before stopping or restarting, and show the server's error.
+ * Where to migrate the VM: any other node (KubeVirt picks one), or one named. The nodes are listed
+ * when the user may list them; otherwise only "any other node" is offered.
+ */
+function MigrateDialog({
+  name,
+  current,
+  onClose,
+  onMigrate,
+}: {
+  name: string;
+  current: string | undefined;
+  onClose: () => void;
+  onMigrate: (toNode: string) => void;
+}) {
+  const { t } = useTranslation();
+  const [nodes, setNodes] = useState<string[]>([]);
+  const [toNode, setToNode] = useState(ANY_NODE);
+  useEffect(() => {
+    let live = true;
+    call<{ items: { metadata: { name: string } }[] }>('/api/v1/nodes')
+      .then(r => live && setNodes((r.body?.items ?? []).map(n => n.metadata.name)))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  return (
+    <Dialog open onClose={onClose} aria-labelledby="migrate-title">
+      <DialogTitle id="migrate-title">{t('Migrate {{name}}', { name })}</DialogTitle>
+      <DialogContent>
+        <p>
+          {t(
+            'The VM moves to another node while it runs (live migration). It needs shared disks and a migratable network; otherwise KubeVirt refuses and says why.'
+          )}
+        </p>
+        <TextField
+          select
+          fullWidth
+          label={t('Target node')}
+          value={toNode}
+          onChange={e => setToNode(e.target.value)}
+          inputProps={{ 'aria-label': t('Target node') }}
+        >
+          <MenuItem value={ANY_NODE}>{t('Any other node')}</MenuItem>
+          {targetNodes(nodes, current).map(n => (
+            <MenuItem key={n} value={n}>
+              {n}
+            </MenuItem>
+          ))}
+        </TextField>
+      </DialogContent>
+      <DialogActions>
+        <Button onClick={onClose}>{t('Cancel')}</Button>
+        <Button variant="contained" onClick={() => onMigrate(toNode)}>
+          {t('Migrate')}
+        </Button>
+      </DialogActions>
+    </Dialog>
+  );
+}
+
+/** Sends a live migration: what the server answered, as for the power actions. */
+function useMigrate(namespace: string, name: string) {
+  const { t } = useTranslation();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  async function migrate(toNode: string) {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const req = migrateRequest(namespace, name, toNode);
+    try {
+      await call(req.path, { method: req.method, body: req.body, contentType: req.contentType });
+      setDone(
+        toNode ? t('Migration to {{node}} requested', { node: toNode }) : t('Migration requested')
+      );
+    } catch (e) {
+      setError(
+        t('Could not migrate {{name}}: {{message}}', { name, message: (e as Error).message })
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+  return {
+    busy,
+    error,
+    done,
+    migrate,
+    clearError: () => setError(null),
+    clearDone: () => setDone(null),
+  };
+}
+
+/** The Migrate button (shown when RBAC allows it, enabled while the VM runs), its dialog, its result. */
+function useMigrateAction(o: {
+  namespace: string;
+  name: string;
+  allowed: boolean;
+  running: boolean;
+  current: string | undefined;
+}): { button: ReactNode; rest: ReactNode } {
+  const { t } = useTranslation();
+  const moving = useMigrate(o.namespace, o.name);
+  const [open, setOpen] = useState(false);
+  const button = o.allowed && (
+    <Button
+      size="small"
+      variant="outlined"
+      disabled={!o.running || moving.busy}
+      onClick={() => setOpen(true)}
+    >
+      {t('Migrate')}
+    </Button>
+  );
+  const rest = (
+    <>
+      {open && (
+        <MigrateDialog
+          name={o.name}
+          current={o.current}
+          onClose={() => setOpen(false)}
+          onMigrate={toNode => {
+            setOpen(false);
+            moving.migrate(toNode);
+          }}
+        />
+      )}
+      {moving.error && (
+        <Alert severity="error" role="alert" onClose={moving.clearError} sx={{ mt: 1 }}>
+          {moving.error}
+        </Alert>
+      )}
+      {moving.done && (
+        <Alert severity="success" onClose={moving.clearDone} sx={{ mt: 1 }}>
+          {moving.done}
+        </Alert>
+      )}
+    </>
+  );
+  return { button, rest };
+}
+
+/**
+ * Start, Stop, Restart, Pause/Resume and Migrate for one VM. Buttons follow the state matrix, are
+ * hidden when RBAC says no, ask before stopping or restarting (and where to migrate), and show
+ * the server's error.
  */
 export function VmActions({ vm }: { vm: VirtualMachine }) {
   const { t } = useTranslation();
@@ -101,13 +259,22 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
   const questions = useMemo(() => {
     const q: Record<string, ReturnType<typeof actionRequest>['access']> = {};
     for (const a of ALL) q[a] = actionRequest(a, namespace, name).access;
+    q.migrate = migrateRequest(namespace, name, ANY_NODE).access;
     return q;
   }, [namespace, name]);
   const rbac = useCanI(questions);
   const [confirm, setConfirm] = useState<PowerAction | null>(null);
   const { busy, error, done, run, clearError, clearDone } = usePowerActions(namespace, name);
+  const status = displayStatus(vm.jsonData);
+  const migrate = useMigrateAction({
+    namespace,
+    name,
+    allowed: rbac?.migrate === true,
+    running: status === 'Running',
+    current: vm.status?.nodeName,
+  });
   const buttons = actionButtons(
-    displayStatus(vm.jsonData),
+    status,
     rbac as Partial<Record<PowerAction, boolean>> | undefined,
     busy !== null
   );
@@ -129,7 +296,9 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
               {t(LABELS[b.action])}
             </Button>
           ))}
+        {migrate.button}
       </Stack>
+      {migrate.rest}
       {confirm && (
         <ConfirmAction
           action={confirm}
