@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migrateRequest, migrationLine, targetNodes } from './migrate';
+import { migrateRequest, targetNodes } from './migrate';
 
 describe('migration from the plugin', () => {
   it('asks KubeVirt’s migrate subresource, the target node as an added selector', () => {
@@ -15,25 +15,5 @@ describe('migration from the plugin', () => {
 
   it('offers every node but the VM’s own', () => {
     expect(targetNodes(['n3', 'n1', 'n2'], 'n1')).toEqual(['n2', 'n3']);
-  });
-
-  it('says where the last migration went, how long it took, or why it failed', () => {
-    expect(migrationLine(undefined)).toBeUndefined();
-    expect(migrationLine({ sourceNode: 'a', targetNode: 'b' })).toBe('Migrating a → b');
-    expect(
-      migrationLine({
-        sourceNode: 'a',
-        targetNode: 'b',
-        completed: true,
-        startTimestamp: '2026-01-01T00:00:00Z',
-        endTimestamp: '2026-01-01T00:00:02Z',
-      })
-    ).toBe('Migrated a → b in 2 s');
-    expect(
-      migrationLine({ sourceNode: 'a', targetNode: 'b', failed: true, abortStatus: 'Succeeded' })
-    ).toBe('Migration a → b cancelled');
-    expect(migrationLine({ sourceNode: 'a', failed: true, failureReason: 'x' })).toBe(
-      'Migration a → ? failed: x'
-    );
   });
 });

@@ -1,6 +1,5 @@
 // A live migration from the plugin: the request (KubeVirt's `migrate` subresource, as `kubectl vm
-// migrate` sends it, the target node as an added node selector) and what the instance's
-// migrationState says of the last one, in a line for the details page.
+// migrate` sends it, the target node as an added node selector) and the nodes it may go to.
 import type { ActionRequest } from './requests';
 
 export const ANY_NODE = '';
@@ -28,36 +27,7 @@ export function migrateRequest(namespace: string, name: string, toNode: string):
   };
 }
 
-export interface MigrationState {
-  sourceNode?: string;
-  targetNode?: string;
-  startTimestamp?: string;
-  endTimestamp?: string;
-  completed?: boolean;
-  failed?: boolean;
-  failureReason?: string;
-  abortStatus?: string;
-}
-
 /** The nodes a VM may be sent to: every node but the one it runs on (pure). */
 export function targetNodes(nodes: readonly string[], current: string | undefined): string[] {
   return nodes.filter(n => n !== current).sort();
-}
-
-/** The instance's migration in one line, or undefined when it never migrated (pure). */
-export function migrationLine(s: MigrationState | undefined): string | undefined {
-  if (!s?.sourceNode) return undefined;
-  const route = `${s.sourceNode} → ${s.targetNode ?? '?'}`;
-  if (s.completed) {
-    const took =
-      s.startTimestamp && s.endTimestamp
-        ? ` in ${Math.max(0, (Date.parse(s.endTimestamp) - Date.parse(s.startTimestamp)) / 1000)} s`
-        : '';
-    return `Migrated ${route}${took}`;
-  }
-  if (s.failed)
-    return s.abortStatus === 'Succeeded'
-      ? `Migration ${route} cancelled`
-      : `Migration ${route} failed: ${s.failureReason ?? 'no reason given'}`;
-  return `Migrating ${route}`;
 }
