@@ -97,6 +97,11 @@ export const VmConditions = {
    * (False while the VM runs without it, or does not run).
    */
   AgentConnected: 'AgentConnected',
+  /**
+   * The running VM can live-migrate (KubeVirt's VMI condition, mirrored with its reason, and what
+   * to change in vmplane's terms when it cannot).
+   */
+  LiveMigratable: 'LiveMigratable',
 } as const;
 
 /** Condition types on a VirtualMachineClass. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { vm } from '../../../test/support/builders.ts';
 import {
   agentCheck,
+  migratableCheck,
   computeVmStatus,
   guestOSOf,
   phaseOf,
@@ -58,6 +59,7 @@ describe('computeVmStatus', () => {
       'Ready=False:KubeVirtNotInstalled',
       'RestartPending=False:UpToDate',
       'AgentConnected=False:NotRunning',
+      'LiveMigratable=False:NotRunning',
     ]);
   });
 
@@ -213,5 +215,37 @@ describe('the guest agent', () => {
       status: 'True',
       reason: 'AgentConnected',
     });
+  });
+});
+
+describe('migratableCheck', () => {
+  const running = (conditions: object[]) =>
+    ({ status: { phase: 'Running', conditions } }) as unknown as Parameters<
+      typeof migratableCheck
+    >[0];
+  it('mirrors KubeVirt’s LiveMigratable, saying in vmplane’s terms what to change', () => {
+    expect(migratableCheck(running([{ type: 'LiveMigratable', status: 'True' }]))).toMatchObject({
+      ok: true,
+      reason: 'LiveMigratable',
+    });
+    expect(
+      migratableCheck(
+        running([
+          {
+            type: 'LiveMigratable',
+            status: 'False',
+            reason: 'DisksNotLiveMigratable',
+            message: 'cannot migrate VMI: PVC web-root is not shared',
+          },
+        ]),
+      ),
+    ).toEqual({
+      ok: false,
+      reason: 'DisksNotLiveMigratable',
+      message:
+        'cannot migrate VMI: PVC web-root is not shared: give the VM disks on a StorageClass whose StorageProfile offers ReadWriteMany (kubectl get storageprofile)',
+    });
+    expect(migratableCheck(running([]))).toMatchObject({ ok: false, reason: 'Unknown' });
+    expect(migratableCheck(undefined)).toMatchObject({ ok: false, reason: 'NotRunning' });
   });
 });

@@ -147,10 +147,35 @@ function conditionsOf(i: StatusInputs, pending: boolean): Condition[] {
     [VmConditions.Ready, readyCheckOf(i)],
     [VmConditions.RestartPending, restartCheckOf(i, pending)],
     [VmConditions.AgentConnected, agentCheck(i.vmi)],
+    [VmConditions.LiveMigratable, migratableCheck(i.vmi)],
     ...(i.powerCheck ? [[VmConditions.PowerAction, i.powerCheck] as [string, Check]] : []),
     ...(i.acceptedCheck ? [[VmConditions.EngineAccepted, i.acceptedCheck] as [string, Check]] : []),
   ];
   return checks.map(([type, check]) => condition(type, check, prev, i.now, gen));
+}
+
+/** What to change, in vmplane's terms, for each reason KubeVirt gives for not migrating. */
+const MIGRATION_HINTS: Record<string, string> = {
+  DisksNotLiveMigratable:
+    'give the VM disks on a StorageClass whose StorageProfile offers ReadWriteMany (kubectl get storageprofile)',
+  InterfaceNotLiveMigratable:
+    'the pod network interface must use masquerade (vmplane does unless the VM asks for bridge)',
+};
+
+/**
+ * LiveMigratable, mirrored from the instance (virt-handler's condition: the first reason that
+ * holds, interfaces before disks), with what to change when it is False. A VM that does not run
+ * cannot be migrated; an instance without the condition says Unknown.
+ */
+export function migratableCheck(vmi: V1VirtualMachineInstance | undefined): Check {
+  if (!vmi || (vmi.status?.phase && vmi.status.phase !== 'Running'))
+    return fail(Reasons.NotRunning, 'the VM does not run, so there is nothing to migrate');
+  const c = vmi.status?.conditions?.find((x) => x.type === VmConditions.LiveMigratable);
+  if (c?.status === 'True')
+    return ok(VmConditions.LiveMigratable, 'the VM can live-migrate to another node');
+  if (!c) return fail('Unknown', 'the engine has not said whether the VM can live-migrate');
+  const hint = MIGRATION_HINTS[c.reason ?? ''];
+  return fail(c.reason ?? 'NotMigratable', `${c.message ?? ''}${hint ? `: ${hint}` : ''}`);
 }
 
 /** Whether the instance runs with its guest agent connected (KubeVirt's VMI condition). */
