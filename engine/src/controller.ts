@@ -125,6 +125,14 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
     migrate: (ns, name, o) => migrate(ctx, ns, name, o ?? {}),
     portForward: (ns, name, f) => portForward(ctx, ns, name, f),
     async stopAll() {
+      // A migration under way is cancelled first: its target QEMU goes with it.
+      await Promise.all(
+        [...ctx.running.values()].map(async (r) => {
+          if (!r.migration) return;
+          r.migration.cancel();
+          await Promise.race([r.migration.done, new Promise((res) => setTimeout(res, 5_000))]);
+        }),
+      );
       await Promise.all(
         [...ctx.running.entries()].map(async ([key, r]) => {
           await powerOff(r, 0);
