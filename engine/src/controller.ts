@@ -130,7 +130,10 @@ export function localEngine(manager: Manager, given: LocalEngineOptions): LocalE
         [...ctx.running.values()].map(async (r) => {
           if (!r.migration) return;
           r.migration.cancel();
-          await Promise.race([r.migration.done, new Promise((res) => setTimeout(res, 5_000))]);
+          await Promise.race([
+            r.migration.done,
+            new Promise((res) => setTimeout(res, 5_000).unref()),
+          ]);
         }),
       );
       await Promise.all(
