@@ -54,10 +54,22 @@ function migrationsOf(ctx: EngineContext, ns: string, name: string): Vmim[] {
 export const migrationKeys = (m: Vmim): string[] =>
   m.metadata?.namespace && m.spec?.vmiName ? [keyOf(m.metadata.namespace, m.spec.vmiName)] : [];
 
+/** The label KubeVirt's migration mutator puts on every migration (virtctl migrate-cancel lists by it). */
+const VMI_NAME_LABEL = 'kubevirt.io/vmi-name';
+
+/** The migration's finalizers set, with its instance's name label as KubeVirt's mutator adds it. */
 async function setFinalizers(ctx: EngineContext, m: Vmim, finalizers: string[]): Promise<void> {
   await ctx.manager.rest
     .request('PATCH', vmimPath(m.metadata?.namespace ?? '', m.metadata?.name ?? ''), {
-      body: { metadata: { finalizers, resourceVersion: m.metadata?.resourceVersion } },
+      body: {
+        metadata: {
+          finalizers,
+          resourceVersion: m.metadata?.resourceVersion,
+          ...(m.spec.vmiName && !m.metadata?.deletionTimestamp
+            ? { labels: { [VMI_NAME_LABEL]: m.spec.vmiName } }
+            : {}),
+        },
+      },
       contentType: 'application/merge-patch+json',
     })
     .catch((e) => {
