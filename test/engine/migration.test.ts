@@ -201,6 +201,9 @@ describe('live migration on the local engine', () => {
       if (m?.status?.phase === 'Failed') throw new Error(JSON.stringify(m.status));
       return m?.status?.phase === 'Succeeded' ? m : undefined;
     });
+    expect((done.metadata as { labels?: Record<string, string> }).labels).toMatchObject({
+      'kubevirt.io/vmi-name': 'mig',
+    });
     const phases = (done.status?.phaseTransitionTimestamps as { phase: string }[]).map(
       (p) => p.phase,
     );
