@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../api/src/paths.ts';
+import { kvmArgv } from '../support/kubectl-vm.ts';
 import { createCertificateAuthority, issueCertificate } from '../../kube/src/pki.ts';
 
 const ca = createCertificateAuthority('portforward-double', 1);
@@ -124,18 +125,11 @@ function kubectlVm(
   args: string[],
   o: { env?: NodeJS.ProcessEnv; feed?: (stdin: NodeJS.WritableStream) => void } = {},
 ): { done: Promise<Run>; stdout: NodeJS.ReadableStream; kill: () => void } {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
-      '--kubeconfig',
-      kubeconfig,
-      ...args,
-    ],
-    { cwd: REPO_ROOT, env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, kvmArgv(args, kubeconfig), {
+    cwd: REPO_ROOT,
+    env: o.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const run: Run = { code: null, out: '', err: '' };
   child.stdout.on('data', (b: Buffer) => (run.out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (run.err += b.toString()));

@@ -10,18 +10,21 @@ export interface Run {
   stderr: string;
 }
 
+/** Node's arguments for `kubectl vm ARGS` against the kubeconfig. */
+export const kvmArgv = (args: string[], kubeconfig: string): string[] => [
+  '--import',
+  'tsx',
+  join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
+  '--kubeconfig',
+  kubeconfig,
+  ...args,
+];
+
 export function kvm(args: string[], kubeconfig = inject('kubeconfig')): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'cli/src/kubectl-vm/main.ts'),
-        '--kubeconfig',
-        kubeconfig,
-        ...args,
-      ],
+      kvmArgv(args, kubeconfig),
       { cwd: REPO_ROOT },
       (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
