@@ -16,7 +16,13 @@ import { type ReactNode, useEffect, useMemo, useState } from 'react';
 import { call, useCanI } from '../cluster-calls';
 import { displayStatus } from '../logic/format';
 import { ANY_NODE, migrateRequest, targetNodes } from '../logic/migrate';
-import { actionButtons, actionRequest, DESTRUCTIVE, type PowerAction } from '../logic/requests';
+import {
+  actionButtons,
+  type ActionRequest,
+  actionRequest,
+  DESTRUCTIVE,
+  type PowerAction,
+} from '../logic/requests';
 import { VirtualMachine } from '../resources';
 
 const LABELS: Record<PowerAction, string> = {
@@ -29,47 +35,60 @@ const LABELS: Record<PowerAction, string> = {
 
 const ALL: PowerAction[] = ['start', 'stop', 'restart', 'pause', 'resume'];
 
-/** Runs power actions on one VM: which one is running, and what the server answered. */
-function usePowerActions(namespace: string, name: string) {
-  const { t } = useTranslation();
-  const [busy, setBusy] = useState<PowerAction | null>(null);
+/**
+ * Sends a header action's request: whether one is under way, and what the server answered (the
+ * text for success from the warnings it sent, the text for a refusal from its message).
+ */
+function useSender() {
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  async function run(action: PowerAction) {
-    setBusy(action);
+  async function send(
+    req: ActionRequest,
+    says: { done: (warnings: string[]) => string; failed: (message: string) => string }
+  ) {
+    setBusy(true);
     setError(null);
     setDone(null);
-    const req = actionRequest(action, namespace, name);
     try {
       const r = await call(req.path, {
         method: req.method,
         body: req.body,
         contentType: req.contentType,
       });
-      setDone(
-        [t('{{action}} requested', { action: t(LABELS[action]) }), ...r.warnings].join(' — ')
-      );
+      setDone(says.done(r.warnings));
     } catch (e) {
-      const action_ = t(LABELS[action]).toLowerCase();
-      setError(
-        t('Could not {{action}} {{name}}: {{message}}', {
-          action: action_,
-          name,
-          message: (e as Error).message,
-        })
-      );
+      setError(says.failed((e as Error).message));
     } finally {
-      setBusy(null);
+      setBusy(false);
     }
   }
   return {
     busy,
     error,
     done,
-    run,
+    send,
     clearError: () => setError(null),
     clearDone: () => setDone(null),
   };
+}
+
+/** Runs power actions on one VM. */
+function usePowerActions(namespace: string, name: string) {
+  const { t } = useTranslation();
+  const sender = useSender();
+  const run = (action: PowerAction) =>
+    sender.send(actionRequest(action, namespace, name), {
+      done: warnings =>
+        [t('{{action}} requested', { action: t(LABELS[action]) }), ...warnings].join(' — '),
+      failed: message =>
+        t('Could not {{action}} {{name}}: {{message}}', {
+          action: t(LABELS[action]).toLowerCase(),
+          name,
+          message,
+        }),
+    });
+  return { ...sender, run };
 }
 
 /** Asks before stopping or restarting, saying what is lost. */
@@ -164,38 +183,17 @@ function MigrateDialog({
   );
 }
 
-/** Sends a live migration: what the server answered, as for the power actions. */
+/** Sends a live migration, as the power actions are sent. */
 function useMigrate(namespace: string, name: string) {
   const { t } = useTranslation();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  async function migrate(toNode: string) {
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    const req = migrateRequest(namespace, name, toNode);
-    try {
-      await call(req.path, { method: req.method, body: req.body, contentType: req.contentType });
-      setDone(
-        toNode ? t('Migration to {{node}} requested', { node: toNode }) : t('Migration requested')
-      );
-    } catch (e) {
-      setError(
-        t('Could not migrate {{name}}: {{message}}', { name, message: (e as Error).message })
-      );
-    } finally {
-      setBusy(false);
-    }
-  }
-  return {
-    busy,
-    error,
-    done,
-    migrate,
-    clearError: () => setError(null),
-    clearDone: () => setDone(null),
-  };
+  const sender = useSender();
+  const migrate = (toNode: string) =>
+    sender.send(migrateRequest(namespace, name, toNode), {
+      done: () =>
+        toNode ? t('Migration to {{node}} requested', { node: toNode }) : t('Migration requested'),
+      failed: message => t('Could not migrate {{name}}: {{message}}', { name, message }),
+    });
+  return { ...sender, migrate };
 }
 
 /** The Migrate button (shown when RBAC allows it, enabled while the VM runs), its dialog, its result. */
@@ -276,7 +274,7 @@ export function VmActions({ vm }: { vm: VirtualMachine }) {
   const buttons = actionButtons(
     status,
     rbac as Partial<Record<PowerAction, boolean>> | undefined,
-    busy !== null
+    busy
   );
   return (
     <Box>
