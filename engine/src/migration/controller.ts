@@ -16,6 +16,7 @@ import {
 import { getLive } from '../../../kube/src/ownership.ts';
 import { isNotFound, type ApiError } from '../../../kube/src/rest.ts';
 import { placeOn, roomFor } from '../room.ts';
+import { clusterConfiguration } from './evacuation.ts';
 import {
   startMigration,
   MIGRATION_FINALIZER,
@@ -83,15 +84,7 @@ async function configFor(
   vmi: KvVmi,
 ): Promise<{ config: MigrationConfiguration; policyName?: string }> {
   const rest = ctx.manager.rest;
-  const list = await rest
-    .request<{ items: { spec?: { configuration?: { migrations?: object } } }[] }>(
-      'GET',
-      '/apis/kubevirt.io/v1/kubevirts',
-    )
-    .then((r) => r.body.items)
-    .catch(() => []);
-  const cluster = list[0]?.spec?.configuration?.migrations as
-    Partial<MigrationConfiguration> | undefined;
+  const cluster = (await clusterConfiguration(ctx)).migrations;
   const policies = await rest
     .request<{ items: MigrationPolicy[] }>('GET', POLICIES)
     .then((r) => r.body.items)

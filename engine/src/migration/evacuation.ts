@@ -9,9 +9,9 @@ import { getLive } from '../../../kube/src/ownership.ts';
 import { alive, keyOf, type EngineContext, type KvVmi } from '../engine-context.ts';
 import { draining, NODES, type NodeObject } from '../node.ts';
 import { VMIMS, type Vmim } from './run.ts';
-import { finalPhase } from './state.ts';
+import { finalPhase, type ClusterConfiguration, type EvictionStrategy } from './state.ts';
 
-export type EvictionStrategy = 'LiveMigrate' | 'LiveMigrateIfPossible' | 'External' | 'None';
+export type { EvictionStrategy };
 
 /** The annotation KubeVirt puts on a migration the evacuation made: the node being drained. */
 export const EVACUATION_ANNOTATION = 'kubevirt.io/evacuationMigration';
@@ -25,12 +25,13 @@ export function evacuatesByMigration(
   return strategy === 'LiveMigrate' || (strategy === 'LiveMigrateIfPossible' && liveMigratable);
 }
 
-/** The cluster's default eviction strategy (the KubeVirt CR's spec.configuration). */
-async function clusterStrategy(ctx: EngineContext): Promise<EvictionStrategy | undefined> {
-  const list = await getLive<{
-    items: { spec?: { configuration?: { evictionStrategy?: EvictionStrategy } } }[];
-  }>(ctx.manager.rest, '/apis/kubevirt.io/v1/kubevirts');
-  return list?.items[0]?.spec?.configuration?.evictionStrategy;
+/** The KubeVirt CR's configuration (the first one; none when KubeVirt is not deployed). */
+export async function clusterConfiguration(ctx: EngineContext): Promise<ClusterConfiguration> {
+  const list = await getLive<{ items: { spec?: { configuration?: ClusterConfiguration } }[] }>(
+    ctx.manager.rest,
+    '/apis/kubevirt.io/v1/kubevirts',
+  ).catch(() => undefined);
+  return list?.items[0]?.spec?.configuration ?? {};
 }
 
 /** The instance's evacuation: a migration made when its node drains and its strategy says so. */
@@ -46,7 +47,7 @@ export async function evacuate(
     delete r.evacuating;
     return undefined;
   }
-  const strategy = vmi.spec.evictionStrategy ?? (await clusterStrategy(ctx));
+  const strategy = vmi.spec.evictionStrategy ?? (await clusterConfiguration(ctx)).evictionStrategy;
   if (!evacuatesByMigration(strategy, r.migratable?.status === 'True')) return undefined;
   r.evacuating = r.node;
   const ns = vmi.metadata?.namespace ?? '';

@@ -6,6 +6,14 @@
 // (the parallel limits), and what the engine tells QEMU (QMP capabilities and parameters).
 import { parseQuantity } from '../../../api/src/quantity.ts';
 
+export type EvictionStrategy = 'LiveMigrate' | 'LiveMigrateIfPossible' | 'External' | 'None';
+
+/** The parts of the KubeVirt CR's spec.configuration the engine's migrations read. */
+export interface ClusterConfiguration {
+  migrations?: Partial<MigrationConfiguration>;
+  evictionStrategy?: EvictionStrategy;
+}
+
 export type MigrationPhase =
   | 'Pending'
   | 'Scheduling'
